@@ -1,0 +1,42 @@
+// Builds every bundle with esbuild. Native modules (onnxruntime-node, sharp) and `vscode` stay external:
+// they are loaded from node_modules (or the VS Code runtime) at run time.
+//   dist/extension.js   extension host (CommonJS, Node)         src/host/extension.ts
+//   dist/engine.js      inference worker (worker_threads)       src/core/engineWorker.ts
+//   dist/cli.js         the `vit-lens` command line             src/cli/main.ts
+//   dist/webview.js     panel UI (browser IIFE) + webview.css   webview/main.ts
+//   dist/buildModels.js tiny ONNX fixture builder               scripts/buildModels.ts
+//   dist/bench.js       benchmarks                              scripts/bench.ts
+//   dist/test/unit/*.test.js                                    test/unit/*.test.ts
+//   dist/test/integration/**                                    test/integration/**/*.ts
+import * as esbuild from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+const external = ['vscode', 'onnxruntime-node', 'sharp', 'mocha'];
+const exists = (p) => fs.existsSync(path.join(root, p));
+const walk = (dir, re) => !exists(dir) ? [] : fs.readdirSync(path.join(root, dir), { recursive: true })
+  .map((f) => path.join(dir, f)).filter((f) => re.test(f));
+
+const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
+const builds = [];
+const add = (entry, outfile, opts = node) => { if (exists(entry)) builds.push({ ...opts, entryPoints: [entry], outfile }); };
+
+add('src/host/extension.ts', 'dist/extension.js');
+add('src/core/engineWorker.ts', 'dist/engine.js');
+add('src/cli/main.ts', 'dist/cli.js', { ...node, banner: { js: '#!/usr/bin/env node' } });
+add('scripts/buildModels.ts', 'dist/buildModels.js');
+add('scripts/bench.ts', 'dist/bench.js');
+add('webview/main.ts', 'dist/webview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+const tests = [...walk('test/unit', /\.test\.ts$/), ...walk('test/integration', /\.ts$/)];
+if (tests.length) builds.push({ ...node, entryPoints: tests, outdir: 'dist/test', outbase: 'test' });
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  console.log('watching…');
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  if (exists('dist/cli.js')) fs.chmodSync(path.join(root, 'dist/cli.js'), 0o755);
+}

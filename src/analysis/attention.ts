@@ -1,0 +1,262 @@
+// Pure attention analyses: CLS/query maps, rollout, raw attention, head statistics, top-k, DINO masks.
+// Shared by the engine, the CLI and the webview (the panel recomputes views when the user moves a
+// control, and the standalone HTML report has no engine), so this module imports only types and
+// touches neither Node nor the DOM.
+import type { AttentionTensor, HeadFusion, HeadStat, Prediction } from '../shared/attentionTypes';
+
+/** Offset of row `query` of head `head` in layer `layer`: data is [L, H, N, N]. */
+function rowOffset(t: AttentionTensor, layer: number, head: number, query: number): number {
+  return ((layer * t.heads + head) * t.tokens + query) * t.tokens;
+}
+
+/** Attention row of one query token (length N); `head: 'mean'` averages the heads. */
+export function attentionRow(t: AttentionTensor, layer: number, head: number | 'mean', query: number): Float32Array {
+  const n = t.tokens;
+  if (head !== 'mean') return t.data.subarray(rowOffset(t, layer, head, query), rowOffset(t, layer, head, query) + n);
+  const out = new Float32Array(n);
+  for (let h = 0; h < t.heads; h++) {
+    const o = rowOffset(t, layer, h, query);
+    for (let j = 0; j < n; j++) out[j] += t.data[o + j];
+  }
+  for (let j = 0; j < n; j++) out[j] /= t.heads;
+  return out;
+}
+
+/** A query's attention to the patch tokens only (length gh·gw, row-major on the grid), raw probabilities. */
+export function patchMap(t: AttentionTensor, layer: number, head: number | 'mean', query: number, firstPatch: number): Float32Array {
+  return attentionRow(t, layer, head, query).slice(firstPatch);
+}
+
+/** DINO's per-head maps: A_l[h, CLS, patches] for every layer and head → [layer][head][gh·gw]. */
+export function clsMaps(t: AttentionTensor, firstPatch: number): Float32Array[][] {
+  const maps: Float32Array[][] = [];
+  for (let l = 0; l < t.layers; l++) {
+    maps.push([]);
+    for (let h = 0; h < t.heads; h++) maps[l].push(patchMap(t, l, h, 0, firstPatch));
+  }
+  return maps;
+}
+
+/** Fuse the heads of one layer into an N×N matrix (mean, max or min over heads). */
+export function fuseHeads(t: AttentionTensor, layer: number, fusion: HeadFusion): Float32Array {
+  const nn = t.tokens * t.tokens;
+  const out = new Float32Array(nn);
+  const base = layer * t.heads * nn;
+  out.set(t.data.subarray(base, base + nn));
+  for (let h = 1; h < t.heads; h++) {
+    const o = base + h * nn;
+    if (fusion === 'mean') for (let i = 0; i < nn; i++) out[i] += t.data[o + i];
+    else if (fusion === 'max') for (let i = 0; i < nn; i++) out[i] = Math.max(out[i], t.data[o + i]);
+    else for (let i = 0; i < nn; i++) out[i] = Math.min(out[i], t.data[o + i]);
+  }
+  if (fusion === 'mean') for (let i = 0; i < nn; i++) out[i] /= t.heads;
+  return out;
+}
+
+/** The k-th smallest value (0-based) of `values`, by quickselect on a copy: O(n) expected. */
+function kthSmallest(values: Float32Array, k: number): number {
+  const a = Float32Array.from(values);
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i]; a[i] = a[j]; a[j] = tmp;
+        i++; j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/**
+ * vit-explain's discard: zero the k = ⌊N²·ratio⌋ smallest entries of the fused matrix (ties broken by
+ * index, as a stable argsort), never the CLS→CLS entry (flat index 0). In place.
+ */
+export function discardLowest(fused: Float32Array, ratio: number): void {
+  const k = Math.floor(fused.length * ratio);
+  if (k <= 0) return;
+  const threshold = kthSmallest(fused, k - 1);
+  let below = 0;
+  for (let i = 0; i < fused.length; i++) if (fused[i] < threshold) below++;
+  let tiesToDrop = k - below; // entries equal to the threshold dropped in index order
+  for (let i = 0; i < fused.length; i++) {
+    const v = fused[i];
+    const drop = v < threshold || (v === threshold && tiesToDrop-- > 0);
+    if (drop && i !== 0) fused[i] = 0;
+  }
+}
+
+export interface RolloutOptions {
+  fusion: HeadFusion;
+  /** Fraction of the lowest fused attentions zeroed per layer, 0 ≤ r < 1. */
+  discardRatio: number;
+  /** First layer included (0-based); layers before it are skipped. */
+  startLayer?: number;
+  /** Query token whose row of R is returned (CLS = 0). */
+  query?: number;
+}
+
+/**
+ * Attention rollout (Abnar & Zuidema 2020): Â_l = rownorm(0.5·fuse(A_l) + 0.5·I), R = Â_L ⋯ Â_1.
+ * Returns row `query` of R (length N), computed as e_qᵀ·Â_L·…·Â_1 with one vector–matrix product per
+ * layer: O(L·N²) instead of the O(L·N³) matrix chain. Rows are normalised with their own sums
+ * (vit-explain#16 divided columns instead).
+ */
+export function rolloutRow(t: AttentionTensor, opts: RolloutOptions): Float32Array {
+  const n = t.tokens;
+  const start = opts.startLayer ?? 0;
+  let v = new Float64Array(n);
+  v[opts.query ?? 0] = 1;
+  for (let l = t.layers - 1; l >= start; l--) {
+    const a = fuseHeads(t, l, opts.fusion);
+    if (opts.discardRatio > 0) discardLowest(a, opts.discardRatio);
+    const next = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const o = i * n;
+      let rowSum = 0.5; // the identity's share before halving the fused row: 0.5·Σ_j A_ij + 0.5
+      for (let j = 0; j < n; j++) rowSum += 0.5 * a[o + j];
+      const w = v[i] / rowSum;
+      if (w === 0) continue;
+      for (let j = 0; j < n; j++) next[j] += w * 0.5 * a[o + j];
+      next[i] += w * 0.5;
+    }
+    v = next;
+  }
+  return Float32Array.from(v);
+}
+
+/** Rollout map over the patches: R[query, patches] (length gh·gw), not rescaled. */
+export function rolloutMap(t: AttentionTensor, firstPatch: number, opts: RolloutOptions): Float32Array {
+  return rolloutRow(t, opts).slice(firstPatch);
+}
+
+/**
+ * Raw attention (no pretraining): X = the P × (C·p²) matrix of the normalised pixels of each patch,
+ * A = softmax(X·Xᵀ/√(C·p²)). A mean-of-patches query is put first, in the CLS slot, so the result has
+ * the layout of a 1-layer, 1-head ViT: tokens = [mean query, patches row-major].
+ * @param pixels CHW float tensor [C, H, W] (batch 1), already normalised as for the model.
+ */
+export function rawAttention(pixels: Float32Array, channels: number, height: number, width: number, patch: number): AttentionTensor {
+  const gh = Math.floor(height / patch);
+  const gw = Math.floor(width / patch);
+  const p = gh * gw;
+  const d = channels * patch * patch;
+  const n = p + 1;
+  // X: [N, d]; row 0 is the mean of the patch rows.
+  const x = new Float32Array(n * d);
+  for (let r = 0; r < gh; r++) {
+    for (let c = 0; c < gw; c++) {
+      const row = (1 + r * gw + c) * d;
+      let k = 0;
+      for (let ch = 0; ch < channels; ch++) {
+        for (let y = 0; y < patch; y++) {
+          const src = ch * height * width + (r * patch + y) * width + c * patch;
+          for (let xx = 0; xx < patch; xx++) x[row + k++] = pixels[src + xx];
+        }
+      }
+    }
+  }
+  for (let i = 1; i < n; i++) for (let k = 0; k < d; k++) x[k] += x[i * d + k] / p;
+  const scale = 1 / Math.sqrt(d);
+  const data = new Float32Array(n * n);
+  const logits = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const xi = i * d;
+    let max = -Infinity;
+    for (let j = 0; j < n; j++) {
+      const xj = j * d;
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += x[xi + k] * x[xj + k];
+      logits[j] = dot * scale;
+      if (logits[j] > max) max = logits[j];
+    }
+    let sum = 0;
+    for (let j = 0; j < n; j++) { logits[j] = Math.exp(logits[j] - max); sum += logits[j]; }
+    for (let j = 0; j < n; j++) data[i * n + j] = logits[j] / sum;
+  }
+  return { layers: 1, heads: 1, tokens: n, data };
+}
+
+/**
+ * Per layer and head (ViT paper, Fig. 7):
+ * - meanDistance: mean over query patches i of Σ_j A[i,j]·‖centre_i − centre_j‖ in input pixels, with i, j
+ *   over patch tokens and A the raw probabilities (not renormalised over the patches);
+ * - entropy: mean over all N query rows of −Σ_j A[i,j]·ln A[i,j] over all N columns (nats).
+ */
+export function headStatistics(t: AttentionTensor, grid: [number, number], patchSize: number, firstPatch: number): HeadStat[] {
+  const [gh, gw] = grid;
+  const p = gh * gw;
+  const n = t.tokens;
+  // Pairwise patch-centre distances in pixels, [P, P].
+  const dist = new Float32Array(p * p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j < p; j++) {
+      const dy = Math.floor(i / gw) - Math.floor(j / gw);
+      const dx = (i % gw) - (j % gw);
+      dist[i * p + j] = Math.hypot(dy, dx) * patchSize;
+    }
+  }
+  const stats: HeadStat[] = [];
+  for (let l = 0; l < t.layers; l++) {
+    for (let h = 0; h < t.heads; h++) {
+      let distance = 0;
+      for (let i = 0; i < p; i++) {
+        const o = rowOffset(t, l, h, firstPatch + i) + firstPatch;
+        let s = 0;
+        for (let j = 0; j < p; j++) s += t.data[o + j] * dist[i * p + j];
+        distance += s;
+      }
+      let entropy = 0;
+      for (let i = 0; i < n; i++) {
+        const o = rowOffset(t, l, h, i);
+        for (let j = 0; j < n; j++) {
+          const a = t.data[o + j];
+          if (a > 0) entropy -= a * Math.log(a);
+        }
+      }
+      stats.push({ layer: l, head: h, meanDistance: distance / p, entropy: entropy / n });
+    }
+  }
+  return stats;
+}
+
+/** Softmax of the logits, the k most probable classes, labels from id2label (or "class N"). */
+export function topK(logits: ArrayLike<number>, k: number, id2label?: Record<string, string>): Prediction[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const probs = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) { probs[i] = Math.exp(logits[i] - max); sum += probs[i]; }
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
+  return order.slice(0, Math.max(0, k)).map((index) => ({
+    index,
+    label: id2label?.[String(index)] ?? `class ${index}`,
+    probability: probs[index] / sum,
+  }));
+}
+
+/**
+ * DINO's attention-mass mask: keep the patches holding the top τ of the map's mass. Sort ascending,
+ * normalise to sum 1, cumulative sum c; keep where c > 1 − τ. Returns 1 for kept patches.
+ */
+export function massThresholdMask(map: ArrayLike<number>, tau: number): Uint8Array {
+  const order = Array.from({ length: map.length }, (_, i) => i).sort((a, b) => map[a] - map[b]);
+  let total = 0;
+  for (let i = 0; i < map.length; i++) total += map[i];
+  const mask = new Uint8Array(map.length);
+  let cum = 0;
+  for (const i of order) {
+    cum += total > 0 ? map[i] / total : 1 / map.length;
+    if (cum > 1 - tau) mask[i] = 1;
+  }
+  return mask;
+}

@@ -1,0 +1,149 @@
+// Client of the engine process: used by the extension host and the CLI. Imports only node:child_process
+// (no onnxruntime, no sharp), so the extension host stays light and responsive. Every request has an
+// id, a timeout, progress events, cancellation and an error reply; an engine that dies rejects what
+// it had and is restarted on the next request.
+import { ChildProcess, fork } from 'node:child_process';
+import type { EngineCalls, EngineKind, FromEngine, ToEngine } from '../shared/engineProtocol';
+
+export class EngineError extends Error {
+  constructor(readonly code: string, message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export interface RequestOptions {
+  onProgress?: (stage: string, fraction: number) => void;
+  signal?: AbortSignal;
+  /** Default 5 minutes: a first load of a large model can take a while. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: RequestOptions['onProgress'];
+  cleanup: () => void;
+}
+
+export interface EngineClientOptions {
+  /** Path of dist/engine.js. */
+  enginePath: string;
+  /** Lines the engine writes to stdout/stderr, and lifecycle events. */
+  log?: (line: string) => void;
+  /** After a cancel, how long a busy engine may take to stop before it is killed (native runs cannot be interrupted). */
+  killAfterCancelMs?: number;
+}
+
+export class EngineClient {
+  private child: ChildProcess | undefined;
+  private ready: Promise<void> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private disposed = false;
+
+  constructor(private readonly opts: EngineClientOptions) {}
+
+  /** The engine's process id while it runs (tests check it is not the caller's). */
+  get pid(): number | undefined { return this.child?.pid; }
+
+  private start(): Promise<void> {
+    if (this.ready) return this.ready;
+    const log = this.opts.log ?? (() => {});
+    const child = fork(this.opts.enginePath, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: [],
+      // In VS Code's Electron extension host, process.execPath is Electron: run it as plain Node.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
+    this.child = child;
+    child.stdout?.on('data', (b: Buffer) => log(`[engine] ${b.toString().trimEnd()}`));
+    child.stderr?.on('data', (b: Buffer) => log(`[engine] ${b.toString().trimEnd()}`));
+    this.ready = new Promise<void>((resolve, reject) => {
+      child.once('error', (e) => reject(new EngineError('ENGINE_CRASHED', `The inference engine could not start: ${e.message}`)));
+      child.on('message', (m: FromEngine) => {
+        if (m.type === 'ready') { log(`engine started (pid ${m.pid})`); resolve(); return; }
+        this.onMessage(m);
+      });
+      child.once('exit', (code, signal) => {
+        if (this.child === child) { this.child = undefined; this.ready = undefined; }
+        const why = signal ? `signal ${signal}` : `exit code ${code}`;
+        if (!this.disposed) log(`engine stopped (${why})`);
+        reject(new EngineError('ENGINE_CRASHED', `The inference engine stopped before it was ready (${why}).`));
+        for (const [id, p] of this.pending) {
+          this.pending.delete(id);
+          p.cleanup();
+          p.reject(new EngineError('ENGINE_CRASHED', `The inference engine stopped (${why}) during the request.`, 'It restarts on the next run; see the ViT Lens output for details.'));
+        }
+      });
+    });
+    this.ready.catch(() => {});
+    return this.ready;
+  }
+
+  private onMessage(m: FromEngine): void {
+    if (m.type === 'ready') return;
+    const p = this.pending.get(m.id);
+    if (!p) return; // a reply to a cancelled or timed-out request
+    if (m.type === 'progress') { p.onProgress?.(m.stage, m.fraction); return; }
+    this.pending.delete(m.id);
+    p.cleanup();
+    if (m.type === 'result') p.resolve(m.result);
+    else p.reject(new EngineError(m.error.code, m.error.message, m.error.hint));
+  }
+
+  async request<K extends EngineKind>(kind: K, params: EngineCalls[K]['params'], opts: RequestOptions = {}): Promise<EngineCalls[K]['result']> {
+    if (this.disposed) throw new EngineError('CANCELLED', 'The engine was shut down.');
+    if (opts.signal?.aborted) throw new EngineError('CANCELLED', 'Cancelled.');
+    await this.start();
+    const child = this.child;
+    if (!child) throw new EngineError('ENGINE_CRASHED', 'The inference engine is not running.');
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+      const stop = (code: string, message: string) => {
+        if (!this.pending.delete(id)) return;
+        cleanup();
+        this.send({ type: 'cancel', id });
+        this.killIfStuck(child, id);
+        reject(new EngineError(code, message));
+      };
+      const onAbort = () => stop('CANCELLED', 'Cancelled.');
+      const timer = setTimeout(() => stop('TIMEOUT', `The engine did not answer within ${Math.round(timeoutMs / 1000)} s.`), timeoutMs);
+      const cleanup = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort); };
+      opts.signal?.addEventListener('abort', onAbort);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress, cleanup });
+      this.send({ type: 'request', id, kind, params });
+    });
+  }
+
+  private send(m: ToEngine): void {
+    try { this.child?.send(m); } catch (e) { this.opts.log?.(`engine send failed: ${(e as Error).message}`); }
+  }
+
+  /**
+   * A cancelled request may be inside a native onnxruntime run, which cannot be interrupted. If the
+   * engine has not replied to it within the grace period, kill it; the next request starts a new one.
+   */
+  private killIfStuck(child: ChildProcess, id: number): void {
+    let replied = false;
+    const onReply = (m: FromEngine) => { if (m.type !== 'progress' && m.type !== 'ready' && m.id === id) replied = true; };
+    child.on('message', onReply);
+    setTimeout(() => {
+      child.off('message', onReply);
+      if (!replied && child.exitCode === null && this.child === child) {
+        this.opts.log?.(`engine still busy ${this.opts.killAfterCancelMs ?? 10_000} ms after a cancel: restarting it`);
+        child.kill('SIGKILL');
+      }
+    }, this.opts.killAfterCancelMs ?? 10_000).unref();
+  }
+
+  /** Stops the engine; pending requests are rejected. */
+  dispose(): void {
+    this.disposed = true;
+    this.child?.kill();
+    this.child = undefined;
+    this.ready = undefined;
+  }
+}

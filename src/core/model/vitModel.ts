@@ -1,0 +1,192 @@
+// Loading a ViT ONNX model and finding its attention. A model is an .onnx file, optionally in a Hugging
+// Face folder layout (config.json and preprocessor_config.json beside it or one folder up, as in
+// `onnx/model.onnx`). Attention source, in order: (1) outputs that already carry attention
+// probabilities; (2) the outputs of the graph's Softmax nodes, added as extra graph outputs (the maths
+// is unchanged); (3) fused attention, which has no probabilities to show: an error that says so.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { VitLensError } from '../errors';
+import type { PreprocessorConfig } from '../image/image';
+import { ElemType, NotOnnxError, OnnxModelInfo, ValueInfo, addGraphOutputs, feedInputs, readOnnxModel } from '../onnx/onnxModel';
+import type { AttentionSource } from '../../shared/attentionTypes';
+
+/** The parts of a HF config.json we use. */
+export interface HfConfig {
+  model_type?: string;
+  id2label?: Record<string, string>;
+  patch_size?: number;
+  image_size?: number | number[];
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  num_register_tokens?: number;
+  [key: string]: unknown;
+}
+
+export interface ModelFiles {
+  onnxPath: string;
+  config: HfConfig;
+  preprocessor: PreprocessorConfig;
+  /** Folder name, or file name without extension. */
+  name: string;
+}
+
+export interface LoadedModel {
+  files: ModelFiles;
+  info: OnnxModelInfo;
+  session: ort.InferenceSession;
+  inputName: string;
+  /** Fixed [H, W] of the graph's pixel input, or undefined when the graph accepts any size. */
+  fixedSize?: [number, number];
+  /** The size to feed: the fixed size, else the preprocessor's or config's. */
+  inputSize: [number, number];
+  attentionSource: Exclude<AttentionSource, 'raw'>;
+  /** Output names carrying attention, in layer order. */
+  attentionOutputs: string[];
+  logitsOutput?: string;
+  /** Patch size from config.json or the patch-embedding Conv's kernel. */
+  patchSize: number;
+  /** File modification time when loaded: a changed file invalidates the cached session. */
+  mtimeMs: number;
+}
+
+const FUSED_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'GroupQueryAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new VitLensError('MODEL_LOAD_FAILED', `${file} is not valid JSON (${(e as Error).message}).`, 'Fix or delete the file.');
+  }
+}
+
+/** Resolves an .onnx file or a HF folder to its files. */
+export function resolveModelFiles(modelPath: string): ModelFiles {
+  let onnxPath = path.resolve(modelPath);
+  if (!fs.existsSync(onnxPath)) throw new VitLensError('MODEL_NOT_FOUND', `Model not found: ${modelPath}.`, 'Check the path, or choose a model with "ViT Lens: Use Model from File…".');
+  if (fs.statSync(onnxPath).isDirectory()) {
+    const candidates = ['model.onnx', 'onnx/model.onnx'].map((c) => path.join(onnxPath, c));
+    const found = candidates.find((c) => fs.existsSync(c)) ?? fs.readdirSync(onnxPath).filter((f) => f.endsWith('.onnx')).map((f) => path.join(onnxPath, f))[0];
+    if (!found) throw new VitLensError('MODEL_NOT_FOUND', `No .onnx file in ${modelPath} (looked for model.onnx and onnx/model.onnx).`, 'Point at the .onnx file itself.');
+    onnxPath = found;
+  }
+  const dir = path.dirname(onnxPath);
+  const lookup = (file: string) => readJson(path.join(dir, file)) ?? readJson(path.join(dir, '..', file));
+  const folder = path.basename(dir) === 'onnx' ? path.basename(path.dirname(dir)) : path.basename(onnxPath, '.onnx');
+  return { onnxPath, config: (lookup('config.json') ?? {}) as HfConfig, preprocessor: (lookup('preprocessor_config.json') ?? {}) as PreprocessorConfig, name: folder };
+}
+
+const isNum = (d: unknown): d is number => typeof d === 'number' && d > 0;
+
+/** The pixel input: rank 4, 3 channels. */
+function pixelInput(info: OnnxModelInfo, file: string): ValueInfo {
+  const feeds = feedInputs(info);
+  if (feeds.length !== 1) {
+    throw new VitLensError('MODEL_BAD_INPUT', `${file} has ${feeds.length} inputs (${feeds.map((f) => f.name).join(', ')}); a ViT takes one image tensor.`, 'Export the model with a single pixel_values input.');
+  }
+  const input = feeds[0];
+  if (input.dims && input.dims.length !== 4) {
+    throw new VitLensError('MODEL_BAD_INPUT', `${file}'s input "${input.name}" has rank ${input.dims.length}; expected [batch, 3, height, width].`, 'Export the vision model with a 4-D pixel input.');
+  }
+  if (input.dims && isNum(input.dims[1]) && input.dims[1] !== 3) {
+    throw new VitLensError('MODEL_BAD_INPUT', `${file}'s input "${input.name}" has ${input.dims[1]} channels; expected 3 (RGB).`);
+  }
+  return input;
+}
+
+/** Patch size: config.json, else the kernel of a Conv with kernel = stride (the patch embedding). */
+function findPatchSize(info: OnnxModelInfo, config: HfConfig): number | undefined {
+  if (isNum(config.patch_size)) return config.patch_size;
+  for (const n of info.nodes) {
+    const k = n.attributes.kernel_shape?.ints;
+    const s = n.attributes.strides?.ints;
+    if (n.opType === 'Conv' && k && s && k.length === 2 && k[0] === k[1] && s[0] === k[0] && s[1] === k[1] && k[0] > 1) return k[0];
+  }
+  return undefined;
+}
+
+/** Graph outputs that look like attention probabilities: rank 4 [B,H,N,N] or rank 5 (stacked layers), or named so. */
+function attentionLikeOutputs(info: OnnxModelInfo): string[] {
+  return info.outputs.filter((o) => {
+    const d = o.dims;
+    const square = d && d.length >= 4 && d[d.length - 1] !== null && d[d.length - 1] === d[d.length - 2];
+    return (d?.length === 4 || d?.length === 5) && (square || /atten/i.test(o.name)) && !/logit/i.test(o.name);
+  }).map((o) => o.name);
+}
+
+function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [number, number]; size: [number, number] } {
+  const d = input.dims;
+  if (d && isNum(d[2]) && isNum(d[3])) return { fixed: [d[2], d[3]], size: [d[2], d[3]] };
+  const p = files.preprocessor;
+  const crop = p.do_center_crop ? p.crop_size : undefined;
+  const fromSize = (s: PreprocessorConfig['size'] | PreprocessorConfig['crop_size']): [number, number] | undefined =>
+    typeof s === 'number' ? [s, s] : s && 'height' in s && s.height && s.width ? [s.height, s.width] : s && 'shortest_edge' in s && s.shortest_edge ? [s.shortest_edge, s.shortest_edge] : undefined;
+  const img = files.config.image_size;
+  const fromConfig: [number, number] | undefined = typeof img === 'number' ? [img, img] : Array.isArray(img) && img.length === 2 ? [img[0], img[1]] : undefined;
+  return { size: fromSize(crop) ?? fromSize(p.size) ?? fromConfig ?? [224, 224] };
+}
+
+/**
+ * Loads a model and prepares the session that yields attention. The session is created from the
+ * model bytes (tapped or not) with the model's folder as the external-data folder, so
+ * `model.onnx.data` beside the file keeps working.
+ */
+export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
+  const files = resolveModelFiles(modelPath);
+  const file = path.basename(files.onnxPath);
+  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
+  const bytes = fs.readFileSync(files.onnxPath);
+  let info: OnnxModelInfo;
+  try {
+    info = readOnnxModel(bytes);
+  } catch (e) {
+    if (e instanceof NotOnnxError) throw new VitLensError('MODEL_NOT_ONNX', `${file} is not an ONNX model: ${e.message}.`, 'Choose an .onnx file exported by torch.onnx or Optimum.');
+    throw e;
+  }
+  const input = pixelInput(info, file);
+  const { fixed, size } = modelInputSize(input, files);
+
+  let attentionSource: LoadedModel['attentionSource'];
+  let attentionOutputs = attentionLikeOutputs(info);
+  let sessionBytes: Buffer = bytes;
+  if (attentionOutputs.length > 0) {
+    attentionSource = 'outputs';
+  } else {
+    const softmaxes = info.nodes.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx'));
+    const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
+    if (softmaxes.length === 0) {
+      if (fused.length > 0) {
+        throw new VitLensError('MODEL_FUSED_ATTENTION',
+          `${file} computes attention with ${fused.length} fused com.microsoft.${fused[0].opType} node(s), which never expose the attention probabilities.`,
+          'Re-export without ORT\'s transformer optimiser (use the plain torch.onnx / Optimum export), and in PyTorch disable the SDPA fast path (attn_implementation="eager"); or export with output_attentions=True.');
+      }
+      throw new VitLensError('MODEL_NOT_VIT', `${file} has no attention: no Softmax nodes and no attention outputs.`,
+        'ViT Lens shows self-attention of vision transformers (ViT, DeiT, DINO, DINOv2, BEiT, DPT backbones). Choose a transformer model.');
+    }
+    attentionSource = 'tapped';
+    attentionOutputs = softmaxes.map((n) => n.outputs[0]);
+    const existing = new Set(info.outputs.map((o) => o.name));
+    const elemType = input.elemType === ElemType.FLOAT16 ? ElemType.FLOAT16 : ElemType.FLOAT;
+    sessionBytes = addGraphOutputs(bytes, attentionOutputs.filter((n) => !existing.has(n)).map((name) => ({ name, elemType })));
+  }
+  const logitsOutput = info.outputs.find((o) => o.name === 'logits')?.name
+    ?? info.outputs.find((o) => o.dims?.length === 2 && !attentionOutputs.includes(o.name))?.name;
+
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(sessionBytes, {
+      graphOptimizationLevel: 'all',
+      // Resolve external data (model.onnx.data) relative to the original file, not to the buffer.
+      extra: { session: { model_external_initializers_file_folder_path: path.dirname(files.onnxPath) } },
+    } as ort.InferenceSession.SessionOptions);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const hint = /external data|\.data/i.test(msg)
+      ? 'The weights file next to the model (e.g. model.onnx.data) is missing or unreadable: keep it in the same folder as the .onnx file.'
+      : 'The file may be truncated or use operators this onnxruntime does not support; try re-exporting it.';
+    throw new VitLensError('MODEL_LOAD_FAILED', `onnxruntime could not load ${file}: ${msg.split('\n')[0]}`, hint);
+  }
+  const patchSize = findPatchSize(info, files.config) ?? 16;
+  return { files, info, session, inputName: input.name, fixedSize: fixed, inputSize: size, attentionSource, attentionOutputs, logitsOutput, patchSize, mtimeMs };
+}

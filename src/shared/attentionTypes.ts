@@ -1,0 +1,91 @@
+// The data contract of an attention run, shared by core (engine, CLI), host and webview.
+// Type declarations only: this module imports nothing and emits no runtime code.
+// Tensors travel as typed arrays plus their shape, never as JSON number arrays.
+
+/** Tokens that precede the patch tokens. Layout: [CLS?, distillation?, registers × R, patches row-major]. */
+export interface SpecialTokens {
+  cls: boolean;
+  distillation: boolean;
+  registers: number;
+}
+
+/** Where the attention probabilities came from: model outputs, Softmax nodes tapped in the graph, or the raw pixel baseline. */
+export type AttentionSource = 'outputs' | 'tapped' | 'raw';
+
+/** How rollout fuses the heads of one layer (vit-explain's options). */
+export type HeadFusion = 'mean' | 'max' | 'min';
+
+/** Post-softmax attention of every layer: `data` is [layers, heads, tokens, tokens], row-major; every row sums to 1. */
+export interface AttentionTensor {
+  layers: number;
+  heads: number;
+  tokens: number;
+  data: Float32Array;
+}
+
+export interface ModelSummary {
+  /** ONNX file, or null for raw attention (no model). */
+  path: string | null;
+  /** Short name for titles, e.g. the HF folder name. */
+  name: string;
+  /** [H, W] of the pixel tensor the model ran on. */
+  inputSize: [number, number];
+  patchSize: number;
+  numLayers: number;
+  numHeads: number;
+  specialTokens: SpecialTokens;
+  attentionSource: AttentionSource;
+}
+
+export interface Prediction {
+  index: number;
+  label: string;
+  probability: number;
+}
+
+/** ViT paper Fig. 7: mean attention distance (pixels, over patch tokens) and mean row entropy (nats). */
+export interface HeadStat {
+  layer: number;
+  head: number;
+  meanDistance: number;
+  entropy: number;
+}
+
+export interface Timings {
+  decode: number;
+  /** Loading the model into onnxruntime: 0 when the session was cached. */
+  modelLoad: number;
+  preprocess: number;
+  inference: number;
+  analysis: number;
+  total: number;
+}
+
+/** The image as the model saw it: the region of the original (after EXIF orientation) that maps onto the patch grid. */
+export interface ViewImage {
+  /** PNG bytes, RGB, at most 1024 px on the long side. */
+  png: Uint8Array;
+  width: number;
+  height: number;
+  /** The region of the oriented original image, in its pixels: [left, top, width, height]. */
+  sourceRect: [number, number, number, number];
+}
+
+/** Everything one attention run produces. */
+export interface AttentionResult {
+  image: { path: string; width: number; height: number };
+  model: ModelSummary;
+  /** Patch grid [rows, cols] = input size / patch size. */
+  grid: [number, number];
+  /** Index of the first patch token in `attention` (1 + distillation + registers). */
+  firstPatchToken: number;
+  /** The model's attention; for raw mode the raw baseline itself. */
+  attention: AttentionTensor;
+  /** Raw-attention baseline: 1 layer, 1 head, tokens = [mean-of-patches query, patches]; first patch token 1. */
+  baseline: AttentionTensor;
+  /** Omitted when the model has no logits. */
+  predictions?: Prediction[];
+  headStats: HeadStat[];
+  timingsMs: Timings;
+  view: ViewImage;
+}

@@ -1,0 +1,40 @@
+// Messages between an engine client (extension host, CLI) and the engine process, which owns the
+// onnxruntime sessions. Types only; imports nothing at runtime. Tensors travel as typed arrays
+// (the IPC channel uses structured-clone "advanced" serialization).
+import type { AttentionResult } from './attentionTypes';
+
+/** The engine's error shape (mirrors core/errors ErrorInfo so this file needs no runtime import). */
+export interface EngineErrorInfo {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** Parameters and result of each request kind. */
+export interface EngineCalls {
+  /** Attention of a ViT (or raw attention when modelPath is null) on one image. */
+  attention: {
+    params: { imagePath: string; modelPath: string | null; topK?: number; maxPixels?: number };
+    result: AttentionResult;
+  };
+  /** Drop a cached session (the model file changed or was removed). */
+  evict: { params: { modelPath: string }; result: { evicted: boolean } };
+  /** Liveness check; returns the engine's process id and versions. */
+  ping: { params: Record<string, never>; result: { pid: number; node: string; ort: string } };
+}
+
+export type EngineKind = keyof EngineCalls;
+
+/** Client → engine. */
+export type ToEngine =
+  | { type: 'request'; id: number; kind: EngineKind; params: unknown }
+  /** Stop request `id`: dropped if queued; if running, it stops at the next stage boundary. */
+  | { type: 'cancel'; id: number };
+
+/** Engine → client. */
+export type FromEngine =
+  | { type: 'progress'; id: number; stage: string; fraction: number }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: EngineErrorInfo }
+  /** Sent once when the engine is ready for requests. */
+  | { type: 'ready'; pid: number };

@@ -1,0 +1,57 @@
+// Shared helpers of the unit tests (bundled into each test file by esbuild).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AttentionTensor } from '../../src/shared/attentionTypes';
+import { defaultFixtureDir, ensureAllFixtures } from '../../src/fixtures/writeFixtures';
+
+/** The repository root (tests run from dist/test/unit). */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const distDir = path.join(repoRoot, 'dist');
+/** CC0 photos next to the repository, when present (CI and developers' machines; not a user's clone). */
+export const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
+export const hasSharedImages = fs.existsSync(path.join(sharedImages, 'chelsea.png'));
+
+let fixtures: Record<string, string> | undefined;
+/** name → .onnx path of every fixture model (built on first use). */
+export function fixtureModels(): Record<string, string> {
+  return (fixtures ??= ensureAllFixtures(defaultFixtureDir(repoRoot)));
+}
+
+export function tempDir(prefix = 'vit-lens-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Deterministic random attention: each row a softmax of random logits, so every row sums to 1. */
+export function randomAttention(layers: number, heads: number, tokens: number, seed = 1, temperature = 2): AttentionTensor {
+  let s = seed >>> 0;
+  const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const data = new Float32Array(layers * heads * tokens * tokens);
+  for (let r = 0; r < layers * heads * tokens; r++) {
+    let sum = 0;
+    for (let j = 0; j < tokens; j++) { const v = Math.exp(temperature * 3 * rand()); data[r * tokens + j] = v; sum += v; }
+    for (let j = 0; j < tokens; j++) data[r * tokens + j] /= sum;
+  }
+  return { layers, heads, tokens, data };
+}
+
+/** Asserts every attention row sums to 1 (within tol) and has no negative entries. */
+export function assertRowsSumToOne(t: AttentionTensor, tol = 1e-4): void {
+  const n = t.tokens;
+  for (let r = 0; r < t.layers * t.heads * n; r++) {
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const v = t.data[r * n + j];
+      if (!(v >= 0)) throw new Error(`row ${r}: entry ${j} is ${v}`);
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > tol) throw new Error(`row ${r} (layer ${Math.floor(r / (t.heads * n))}) sums to ${sum}`);
+  }
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} ≠ ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
