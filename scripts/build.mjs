@@ -37,6 +37,9 @@ if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
   console.log('watching…');
 } else {
-  await Promise.all(builds.map((b) => esbuild.build(b)));
+  // Every bundle is attempted, so one broken entry does not hide the state of the others.
+  const results = await Promise.allSettled(builds.map((b) => esbuild.build(b)));
+  const failed = results.filter((r) => r.status === 'rejected');
+  if (failed.length) { console.error(`build: ${failed.length} bundle(s) failed`); process.exitCode = 1; }
   if (exists('dist/cli.js')) fs.chmodSync(path.join(root, 'dist/cli.js'), 0o755);
 }

@@ -97,6 +97,7 @@ export class EngineClient {
     if (this.disposed) throw new EngineError('CANCELLED', 'The engine was shut down.');
     if (opts.signal?.aborted) throw new EngineError('CANCELLED', 'Cancelled.');
     await this.start();
+    if (opts.signal?.aborted) throw new EngineError('CANCELLED', 'Cancelled.'); // aborted while the engine started
     const child = this.child;
     if (!child) throw new EngineError('ENGINE_CRASHED', 'The inference engine is not running.');
     const id = this.nextId++;
