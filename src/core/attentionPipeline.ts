@@ -123,14 +123,44 @@ export async function decodeStage(req: AttentionRequest): Promise<DecodedImage> 
   return decodeImage(await readImageFile(req.imagePath), path.basename(req.imagePath), req.maxPixels);
 }
 
-/** Stage 3: run the model; returns raw outputs. */
+/** Stage 3: run the model; returns raw outputs (into the model's reusable buffers once known). */
 export async function inferenceStage(model: LoadedModel, pixels: Float32Array, height: number, width: number): Promise<Record<string, ort.Tensor>> {
   const input = new ort.Tensor('float32', pixels, [1, 3, height, width]);
   try {
-    return await model.session.run({ [model.inputName]: input });
+    return model.fetches
+      ? await model.session.run({ [model.inputName]: input }, model.fetches.outputs)
+      : await model.session.run({ [model.inputName]: input });
   } catch (e) {
     throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`, 'The input size may not match the model; check preprocessor_config.json.');
   }
+}
+
+/**
+ * Stage 4a: the attention tensor and logits of a run. After the first run of a float32 model with
+ * fixed shapes, allocates the buffers onnxruntime will write into on the following runs.
+ */
+export function collectOutputs(model: LoadedModel, outputs: Record<string, ort.Tensor>): { attention: AttentionTensor; logits?: Float32Array } {
+  const f = model.fetches;
+  if (f) {
+    const attention = { layers: f.attention.length / (f.heads * f.tokens * f.tokens), heads: f.heads, tokens: f.tokens, data: f.attention };
+    checkRowsAreProbabilities(attention);
+    return { attention, logits: f.logits };
+  }
+  const attention = stackAttention(outputs, model.attentionOutputs);
+  const logitsTensor = model.logitsOutput ? outputs[model.logitsOutput] : undefined;
+  const logits = logitsTensor ? toFloat32(logitsTensor).slice() : undefined;
+  // Reuse only when every output is float32 and fixed-size (a dynamic-size model changes N per image).
+  const used = model.attentionOutputs.filter((n) => outputs[n]?.dims.length === 4 && outputs[n].dims[1] === attention.heads && outputs[n].dims[3] === attention.tokens);
+  if (model.fixedSize && used.length === attention.layers && used.every((n) => outputs[n].type === 'float32') && (!logitsTensor || logitsTensor.type === 'float32')) {
+    const per = attention.heads * attention.tokens * attention.tokens;
+    const buffer = new Float32Array(attention.data.length);
+    const fetchTensors: Record<string, ort.Tensor> = {};
+    used.forEach((n, l) => { fetchTensors[n] = new ort.Tensor('float32', buffer.subarray(l * per, (l + 1) * per), outputs[n].dims); });
+    const logitsBuffer = logitsTensor ? new Float32Array(logitsTensor.size) : undefined;
+    if (logitsTensor && logitsBuffer) fetchTensors[model.logitsOutput!] = new ort.Tensor('float32', logitsBuffer, logitsTensor.dims);
+    model.fetches = { outputs: fetchTensors, attention: buffer, heads: attention.heads, tokens: attention.tokens, logits: logitsBuffer };
+  }
+  return { attention, logits };
 }
 
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
@@ -160,8 +190,7 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
     tInfer = performance.now();
     ctl.checkCancelled();
     ctl.progress('Analysing attention', 0.85);
-    attention = stackAttention(outputs, model.attentionOutputs);
-    if (model.logitsOutput && outputs[model.logitsOutput]) logits = toFloat32(outputs[model.logitsOutput]).slice();
+    ({ attention, logits } = collectOutputs(model, outputs));
   } else {
     attention = rawAttention(pre.pixels, 3, pre.height, pre.width, patchSize);
   }

@@ -6,12 +6,13 @@ import path from 'node:path';
 import test from 'node:test';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
+import type { Color } from 'sharp';
 import { decodeImage, preprocess, toNormalisedChw } from '../../src/core/image/image';
 import { VitLensError } from '../../src/core/errors';
 import { hasSharedImages, sharedImages } from './support';
 
 const red = { r: 255, g: 0, b: 0 };
-const solid = (w: number, h: number, channels: 3 | 4 = 3, background: sharp.Color = red) => sharp({ create: { width: w, height: h, channels, background } });
+const solid = (w: number, h: number, channels: 3 | 4 = 3, background: Color = red) => sharp({ create: { width: w, height: h, channels, background } });
 
 async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -90,9 +91,9 @@ test('resize to {height,width}; shortest_edge + center crop covers the middle of
 test('bad images get specific errors', async () => {
   await rejectsWith(decodeImage(Buffer.alloc(0), 'empty.png'), 'IMAGE_EMPTY', /empty/);
   await rejectsWith(decodeImage(Buffer.from('this is not an image at all'), 'fake.png'), 'IMAGE_UNSUPPORTED', /fake\.png/);
-  const png = await sharp({ create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).png().toBuffer();
+  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian' as const, mean: 128, sigma: 30 } } }).png().toBuffer();
   await rejectsWith(decodeImage(png.subarray(0, Math.floor(png.length / 2)), 'cut.png'), 'IMAGE_CORRUPT', /corrupt or truncated/);
-  const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian' as const, mean: 128, sigma: 30 } } }).jpeg().toBuffer();
   await rejectsWith(decodeImage(jpeg.subarray(0, Math.floor(jpeg.length / 2)), 'cut.jpg'), 'IMAGE_CORRUPT');
   await rejectsWith(decodeImage(png, 'big.png', 1000), 'IMAGE_TOO_LARGE', /megapixels/);
   // A decompression bomb: a small PNG whose header claims 30000×30000 pixels (IHDR patched, CRC fixed).

@@ -93,7 +93,7 @@ export interface Preprocessed {
 }
 
 /** PIL resample codes → sharp kernels (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming). */
-function kernelFor(resample: number | undefined): keyof sharp.KernelEnum {
+function kernelFor(resample: number | undefined): 'nearest' | 'linear' | 'cubic' | 'lanczos3' {
   switch (resample ?? 2) {
     case 0: return 'nearest';
     case 1: return 'lanczos3';

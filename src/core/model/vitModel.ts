@@ -48,6 +48,13 @@ export interface LoadedModel {
   patchSize: number;
   /** File modification time when loaded: a changed file invalidates the cached session. */
   mtimeMs: number;
+  /**
+   * Output buffers reused by every run after the first (set by the pipeline once the shapes are
+   * known): onnxruntime writes the attention of all layers straight into one [L,H,N,N] array, which
+   * saves a 22 MB allocation and copy per run on ViT-B. A result is therefore valid until the next run
+   * of the same model; the engine sends it (a copy) before starting another.
+   */
+  fetches?: { outputs: Record<string, ort.Tensor>; attention: Float32Array; heads: number; tokens: number; logits?: Float32Array };
 }
 
 const FUSED_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'GroupQueryAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);

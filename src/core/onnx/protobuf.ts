@@ -45,7 +45,7 @@ export function* fields(buf: Buffer): Generator<Field> {
     if (field === 0) throw new ProtobufError('field number 0');
     pos = p1;
     let int = 0;
-    let bytes = EMPTY;
+    let bytes: Buffer = EMPTY;
     if (wire === WIRE_VARINT) {
       [int, pos] = readVarint(buf, pos);
     } else if (wire === WIRE_FIXED64) {

@@ -1,0 +1,86 @@
+// `npm run bench`: the attention pipeline on a ViT-B/16-sized model (random weights, built on demand),
+// reported as stage medians and as ratios against the bare onnxruntime session.run of the same,
+// untapped model in the same process. Also the full path through the engine process (IPC included).
+//   node dist/bench.js [--runs N] [--image PATH] [--json out.json]
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { EngineClient } from '../src/client/engineClient';
+import { runAttentionPipeline } from '../src/core/attentionPipeline';
+import { decodeImage, preprocess } from '../src/core/image/image';
+import { loadVitModel } from '../src/core/model/vitModel';
+import { sampleScenePng } from '../src/fixtures/sampleImages';
+import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
+
+const root = path.resolve(__dirname, '..');
+const args = process.argv.slice(2);
+const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const runs = Number(arg('--runs') ?? 10);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const fmt = (ms: number) => `${ms.toFixed(1).padStart(7)} ms`;
+
+async function imagePath(): Promise<string> {
+  const given = arg('--image');
+  if (given) return given;
+  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
+  if (fs.existsSync(photo)) return photo;
+  const generated = path.join(defaultFixtureDir(root), 'sample-scene.png');
+  fs.writeFileSync(generated, await sampleScenePng());
+  return generated;
+}
+
+async function main(): Promise<void> {
+  console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
+  const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
+  const image = await imagePath();
+  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs (medians)`);
+
+  // Bare: the untapped model, the same pixel tensor, nothing else.
+  const bare = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
+  const img = await decodeImage(fs.readFileSync(image), path.basename(image));
+  const model = await loadVitModel(modelPath);
+  const pre = await preprocess(img, model.files.preprocessor, model.inputSize, true);
+  const feed = { [model.inputName]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) };
+  // One phase after the other, not interleaved: an idle session's spinning threads would slow the
+  // other's run on a 2-core machine and blur both numbers.
+  await bare.run(feed);
+  const bareTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await bare.run(feed);
+    bareTimes.push(performance.now() - t0);
+  }
+  await bare.release();
+  const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], analysis: [], total: [] };
+  await runAttentionPipeline({ imagePath: image, modelPath }, async () => model); // warm-up
+  for (let i = 0; i < runs; i++) {
+    const r = await runAttentionPipeline({ imagePath: image, modelPath }, async () => model);
+    for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
+  }
+  const bareMs = median(bareTimes);
+  console.log(`\nbare session.run (untapped)   ${fmt(bareMs)}`);
+  for (const [k, v] of Object.entries(stages)) console.log(`pipeline ${k.padEnd(20)} ${fmt(median(v))}`);
+  const ratio = median(stages.total) / bareMs;
+  console.log(`ratio total / bare            ${ratio.toFixed(3)}   (target ≤ 1.10; analysis target ≤ 20 ms)`);
+
+  await model.session.release();
+  // Through the engine process, as the extension and CLI use it: includes IPC of the [12,12,197,197] tensor.
+  const client = new EngineClient({ enginePath: path.join(__dirname, 'engine.js') });
+  await client.request('attention', { imagePath: image, modelPath });
+  const e2e: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await client.request('attention', { imagePath: image, modelPath });
+    e2e.push(performance.now() - t0);
+  }
+  client.dispose();
+  const e2eRatio = median(e2e) / bareMs;
+  console.log(`engine round trip (IPC incl.) ${fmt(median(e2e))}   ratio ${e2eRatio.toFixed(3)}`);
+
+  const out = arg('--json');
+  if (out) {
+    fs.writeFileSync(out, JSON.stringify({ bareMs, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])), ratio, engineRoundTripMs: median(e2e), engineRatio: e2eRatio }, null, 2));
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

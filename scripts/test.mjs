@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// `npm test` runner (after `npm run build` and `npm run typecheck`):
+//   1. unit tests:        node --test dist/test/unit/   (built from test/unit/*.test.ts)
+//   2. integration tests: mocha suites (dist/test/integration/suite/index.js) inside a REAL VS Code extension host,
+//      through @vscode/test-electron's standard runTests(). Offline by default: VS Code = code-server 4.100.3 +
+//      headless Debian chromium (scripts/vscode-offline/, installed on first use by setup.sh into .vscode-test/).
+//   3. one summary line `N passed, N failed, N skipped`; exit code 1 on any failure.
+// Env:
+//   VITLENS_SKIP_INTEGRATION=1   unit tests only
+//   VITLENS_VSCODE=download      let @vscode/test-electron download Electron VS Code (needs internet; VITLENS_VSCODE_VERSION)
+//   VSCODE_EXECUTABLE_PATH       use this VS Code executable (or shim) instead of the offline code-server shim
+//   VITLENS_TEST_GREP            only run integration tests whose full title matches this regexp
+//   VERBOSE=1, KEEP_TMP=1        passed on to the offline runner (full code-server/workbench logs)
+// Output: test-results/screenshots/ (screenshots taken by tests), test-results/workspace/ (fresh folder opened in VS Code),
+// test-results/integration-results.json, test-results/unit.tap.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const results = path.join(root, 'test-results');
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const problems = [];
+const t0 = Date.now();
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+const banner = (s) => console.log(`\n=== ${s} ===`);
+fs.mkdirSync(results, { recursive: true });
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. unit tests
+async function unitTests() {
+  const dir = path.join(root, 'dist/test/unit');
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => /\.test\.(c|m)?js$/.test(f)) : [];
+  banner(`unit tests (${files.length} file${files.length === 1 ? '' : 's'})`);
+  if (!files.length) { console.log('no unit tests in dist/test/unit: 0 tests'); return; }
+  const tap = path.join(results, 'unit.tap');
+  fs.rmSync(tap, { force: true });
+  const args = ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    ...files.map((f) => path.join('dist/test/unit', f))];
+  const code = await new Promise((res) => spawn(process.execPath, args, { cwd: root, stdio: 'inherit' }).on('exit', (c, s) => res(c ?? (s ? 1 : 0))));
+  const text = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
+  const count = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) || [])[1] || 0);
+  const [pass, fail, skipped, todo, cancelled] = ['pass', 'fail', 'skipped', 'todo', 'cancelled'].map(count);
+  totals.passed += pass; totals.failed += fail + cancelled; totals.skipped += skipped + todo;
+  if (code !== 0 && fail + cancelled === 0) { totals.failed++; problems.push(`node --test exited with ${code} without reporting a failed test`); }
+  if (fail + cancelled) problems.push(`${fail + cancelled} unit test(s) failed`);
+  console.log(`unit: ${pass} passed, ${fail + cancelled} failed, ${skipped + todo} skipped (${elapsed()})`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. integration tests in a real VS Code
+const which = (cmd) => (process.env.PATH || '').split(path.delimiter).some((d) => fs.existsSync(path.join(d, cmd)));
+
+function ensureOfflineVSCode() {
+  const csDir = path.join(root, '.vscode-test/code-server');
+  const ready = fs.existsSync(path.join(csDir, 'node_modules/.bin/code-server')) && fs.existsSync(path.join(csDir, '.install-complete'));
+  if (ready && which('chromium') && which('rg')) return true;
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot && (!which('chromium') || !which('rg'))) {
+    console.error('The offline VS Code needs Debian packages that are missing. Install them once with:\n' +
+      '  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium ripgrep libkrb5-dev build-essential python3\n' +
+      'then re-run `npm test` (or set VITLENS_SKIP_INTEGRATION=1, or VITLENS_VSCODE=download when online).');
+    return false;
+  }
+  console.log('installing the offline VS Code (code-server + chromium) into .vscode-test/, first time only (~1-2 min)…');
+  const r = spawnSync('bash', [path.join(root, 'scripts/vscode-offline/setup.sh')], { cwd: root, stdio: 'inherit' });
+  return r.status === 0;
+}
+
+async function integrationTests() {
+  banner('integration tests (real VS Code extension host)');
+  if (process.env.VITLENS_SKIP_INTEGRATION === '1') { console.log('skipped: VITLENS_SKIP_INTEGRATION=1'); return; }
+  const suiteIndex = path.join(root, 'dist/test/integration/suite/index.js');
+  if (!fs.existsSync(suiteIndex)) {
+    totals.failed++; problems.push('dist/test/integration/suite/index.js missing (run `npm run build`)');
+    console.error(problems.at(-1)); return;
+  }
+  const download = process.env.VITLENS_VSCODE === 'download';
+  let vscodeExecutablePath = process.env.VSCODE_EXECUTABLE_PATH || undefined;
+  if (!vscodeExecutablePath && !download) {
+    if (!ensureOfflineVSCode()) { totals.failed++; problems.push('offline VS Code setup failed'); return; }
+    vscodeExecutablePath = path.join(root, 'scripts/vscode-offline/code-test-shim.mjs');
+    fs.chmodSync(vscodeExecutablePath, 0o755); // runTests() spawns it directly (#!/usr/bin/env node)
+  }
+  const workspace = path.join(results, 'workspace');
+  fs.rmSync(workspace, { recursive: true, force: true });
+  fs.mkdirSync(workspace, { recursive: true });
+  const screenshots = path.join(results, 'screenshots');
+  fs.mkdirSync(screenshots, { recursive: true });
+  const resultsFile = path.join(results, 'integration-results.json');
+  fs.rmSync(resultsFile, { force: true });
+
+  const { runTests } = require('@vscode/test-electron');
+  let runError = null;
+  try {
+    await runTests({
+      vscodeExecutablePath,
+      version: download ? process.env.VITLENS_VSCODE_VERSION || undefined : undefined,
+      extensionDevelopmentPath: root,
+      extensionTestsPath: suiteIndex,
+      launchArgs: [workspace, '--disable-extensions'],
+      extensionTestsEnv: { VITLENS_TEST_RESULTS: resultsFile, VITLENS_SCREENSHOTS_DIR: screenshots },
+    });
+  } catch (e) { runError = e; }
+
+  let r = null;
+  try { r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')); } catch { /* missing: the suite never ran */ }
+  if (r) {
+    totals.passed += r.passed; totals.failed += r.failed; totals.skipped += r.skipped;
+    for (const f of r.failures || []) problems.push(`integration: ${f.title}\n    ${String(f.error).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(`integration: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${elapsed()})`);
+  }
+  const exitCode = runError?.code;
+  const why = exitCode === 4 ? 'the extension host crashed' : exitCode === 3 ? 'the run timed out' : exitCode === 2 ? 'code-server or the workbench failed'
+    : runError ? runError.message : null;
+  if (!r) { totals.failed++; problems.push(`integration tests produced no results${why ? ` (${why})` : ''}`); }
+  else if (!r.complete) { totals.failed++; problems.push(`integration run did not complete${why ? ` (${why})` : ''}`); }
+  else if (runError && (r.failed === 0 || exitCode !== 1)) { totals.failed++; problems.push(`integration run failed: ${why}`); }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+await unitTests();
+await integrationTests();
+banner(`summary (${elapsed()})`);
+for (const p of problems) console.log('✗ ' + p);
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(totals.failed > 0 ? 1 : 0);

@@ -1,0 +1,77 @@
+// The standalone HTML report: one self-contained page with the panel's bundle (dist/webview.js/.css)
+// and the run's data inlined. No network: the CSP allows only the inline script (by nonce), inline
+// styles and blob:/data: images (the view PNG is shown through a blob: URL).
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AttentionResult } from '../shared/attentionTypes';
+import type { PanelSettings } from '../shared/panelProtocol';
+import { stringifyTyped } from '../shared/typedJson';
+
+export interface WebviewBundle {
+  js: string;
+  css: string;
+}
+
+/** Reads dist/webview.js and dist/webview.css (built by scripts/build.mjs). */
+export function loadWebviewBundle(distDir: string): WebviewBundle {
+  const read = (name: string) => {
+    const file = path.join(distDir, name);
+    if (!fs.existsSync(file)) throw new Error(`${name} not found in ${distDir}: run "npm run build" first`);
+    return fs.readFileSync(file, 'utf8');
+  };
+  return { js: read('webview.js'), css: read('webview.css') };
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** JSON inside <script type="application/json">: `<` only occurs in strings, where \u003c is the same text. */
+export function escapeJsonForScript(json: string): string {
+  return json.replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** JavaScript inside <script>: neither `</script` nor `<!--` may appear (they would end or confuse the element). */
+export function escapeJsForScript(js: string): string {
+  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+}
+
+/** CSS inside <style>: `</style` would end the element. */
+export function escapeCssForStyle(css: string): string {
+  return css.replace(/<\/(style)/gi, '<\\/$1');
+}
+
+/** Source-map comments would point at files the report does not have. */
+function stripSourceMap(code: string): string {
+  return code.replace(/\n?\/[/*]# sourceMappingURL=[^\n]*/g, '');
+}
+
+export function renderReportHtml(data: { result: AttentionResult; settings: PanelSettings }, bundle: WebviewBundle, title: string): string {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const csp = [
+    "default-src 'none'",
+    'img-src blob: data:',
+    "style-src 'unsafe-inline'",
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="ViT Lens">
+<title>${escapeHtml(title)}</title>
+<style>
+${escapeCssForStyle(stripSourceMap(bundle.css))}
+</style>
+</head>
+<body>
+<div id="app"></div>
+<script type="application/json" id="vit-lens-data">${escapeJsonForScript(stringifyTyped(data))}</script>
+<script nonce="${nonce}">
+${escapeJsForScript(stripSourceMap(bundle.js))}
+</script>
+</body>
+</html>
+`;
+}
