@@ -1,0 +1,159 @@
+// Show Attention in a real VS Code: the explorer command on a real image with a fixture model opens the
+// panel, the webview paints L×H thumbnails, a real click on a patch changes the query, raw attention
+// without a model, a corrupt image, cancelling, closing mid-run, a model removed while open.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { VitLensApi } from '../../../src/host/extension';
+import type { PanelObservation } from '../../../src/host/attentionPanel';
+import { sampleScenePng } from '../../../src/fixtures/sampleImages';
+import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
+import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
+const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
+
+let api: VitLensApi;
+let ws: string;
+let image: string;
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const observe = (img: string): PanelObservation | undefined => api.panel(img)?.observation;
+const renderedCount = (img: string) => observe(img)?.received.filter((m) => m.type === 'rendered').length ?? 0;
+
+async function setModel(modelPath: string): Promise<void> {
+  await vscode.workspace.getConfiguration('vitLens').update('model', modelPath, vscode.ConfigurationTarget.Workspace);
+}
+
+async function closeAll(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+suite('Show Attention', () => {
+  suiteSetup(async () => {
+    ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const photo = path.join(sharedImages, 'chelsea.png');
+    image = path.join(ws, 'cat.png');
+    fs.writeFileSync(image, fs.existsSync(photo) ? fs.readFileSync(photo) : await sampleScenePng());
+    const ext = vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!;
+    api = await ext.activate();
+    console.log(`activation took ${api.activationMs.toFixed(1)} ms`);
+  });
+  suiteTeardown(async () => { await setModel(''); await closeAll(); });
+
+  test('commands are contributed and the engine starts only on first use', async () => {
+    const cmds = await vscode.commands.getCommands(true);
+    for (const c of ['vitLens.showAttention', 'vitLens.useModelFromFile', 'vitLens.cancel', 'vitLens.showLog']) assert.ok(cmds.includes(c), c);
+    assert.strictEqual(api.enginePid(), undefined, 'no engine before the first run');
+  });
+
+  test('explorer command with the fixture model: panel paints 4×3 head thumbnails; a real click moves the query', async function () {
+    await setModel(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot)));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    const rendered = await waitFor('rendered', () => observe(image)?.received.find((m) => m.type === 'rendered'));
+    assert.ok(rendered.type === 'rendered' && rendered.thumbnails === 12, JSON.stringify(rendered));
+    assert.ok(api.enginePid() && api.enginePid() !== process.pid, 'inference runs in another process');
+    const obs = observe(image)!;
+    console.log(`first paint ${obs.firstPaintMs?.toFixed(0)} ms, inference ${obs.inferenceMs?.toFixed(1)} ms`);
+    fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
+    fs.writeFileSync(path.join(repoRoot, 'test-results', 'first-paint.json'), JSON.stringify({ firstPaintMs: obs.firstPaintMs, inferenceMs: obs.inferenceMs }));
+    if (!driverAvailable()) return;
+    assert.strictEqual((await webviewQuery('[data-testid="head-thumb"]')).count, 12);
+    for (const id of ['image-overlay', 'layer-select', 'head-select', 'predictions', 'raw-attention-map']) {
+      assert.ok((await webviewQuery(`[data-testid="${id}"]`)).count >= 1, `${id} present`);
+    }
+    const overlay = await webviewQuery('[data-testid="image-overlay"]');
+    const box = overlay.boundingBox!;
+    await webviewClick('[data-testid="image-overlay"]', { offsetX: box.width * 0.8, offsetY: box.height * 0.3 });
+    const q = await waitFor('queryChanged', () => observe(image)!.received.find((m) => m.type === 'queryChanged'));
+    assert.ok(q.type === 'queryChanged' && q.query > 0, `query moved off CLS: ${JSON.stringify(q)}`);
+    const patch = await webviewQuery('[data-testid="query-patch"]');
+    assert.strictEqual(patch.attributes?.['data-query'], String(q.type === 'queryChanged' && q.query));
+    // Expected patch: row 0.3·14 → 4, col 0.8·14 → 11 → token 1 + 4·14 + 11
+    assert.strictEqual(q.type === 'queryChanged' && q.query, 1 + 4 * 14 + 11);
+    await screenshot(screenshotPath('attention-panel'));
+    await webviewClick('#vl-tab-rollout');
+    assert.strictEqual((await webviewQuery('[data-testid="rollout-map"]')).count, 1, 'rollout view');
+    await screenshot(screenshotPath('rollout-panel'));
+  });
+
+  test('the same image reuses its panel', async () => {
+    const runs = observe(image)!.runs;
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    assert.strictEqual(observe(image)!.runs, runs + 1);
+    await waitFor('second render', () => renderedCount(image) >= 2);
+  });
+
+  test('without a model: raw attention and an inline prompt to choose a model', async () => {
+    await closeAll();
+    await setModel('');
+    const img = path.join(ws, 'scene.png');
+    fs.writeFileSync(img, await sampleScenePng());
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(img));
+    const r = await waitFor('rendered', () => observe(img)?.received.find((m) => m.type === 'rendered'));
+    assert.ok(r.type === 'rendered' && r.thumbnails === 1);
+    if (driverAvailable()) await screenshot(screenshotPath('raw-attention-panel'));
+  });
+
+  test('a corrupt image shows a specific error in the panel, and the extension keeps working', async () => {
+    await closeAll();
+    const broken = path.join(ws, 'broken.png');
+    fs.writeFileSync(broken, Buffer.from('not really a png'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(broken));
+    const err = await waitFor('error', () => observe(broken)?.lastError);
+    assert.match(err, /IMAGE_UNSUPPORTED: broken\.png is not an image/);
+    if (driverAvailable()) {
+      const shown = await webviewQuery('[data-testid="error"]');
+      assert.match(shown.text, /broken\.png/);
+    }
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('rendered after the error', () => renderedCount(image) >= 1);
+  });
+
+  test('cancelling a run: the panel says so, nothing keeps running, the next run works', async () => {
+    await closeAll();
+    await setModel(ensureFixture('vit-tiny-registers', defaultFixtureDir(repoRoot)));
+    const pending = vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('running', () => observe(image)?.sent.includes('running'));
+    const cancelled = await vscode.commands.executeCommand<number>('vitLens.cancel');
+    assert.strictEqual(cancelled, 1);
+    await pending;
+    assert.match(observe(image)!.lastError ?? '', /^CANCELLED/);
+    assert.strictEqual(await vscode.commands.executeCommand<number>('vitLens.cancel'), 0, 'no run left');
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('rendered after cancel', () => renderedCount(image) >= 1);
+  });
+
+  test('closing the panel mid-run is harmless', async () => {
+    await closeAll();
+    const pending = vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('running', () => observe(image)?.sent.includes('running'));
+    await closeAll();
+    await pending;
+    assert.strictEqual(api.panel(image), undefined);
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('rendered after close', () => renderedCount(image) >= 1);
+  });
+
+  test('a model removed while the panel is open: the panel re-runs and names the missing model', async () => {
+    await closeAll();
+    const copy = path.join(ws, 'model-copy');
+    fs.cpSync(path.dirname(path.dirname(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot)))), copy, { recursive: true });
+    await setModel(path.join(copy, 'onnx', 'model.onnx'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('rendered', () => renderedCount(image) >= 1);
+    fs.rmSync(path.join(copy, 'onnx', 'model.onnx'));
+    const err = await waitFor('missing-model error', () => observe(image)?.lastError, 30_000);
+    assert.match(err, /MODEL_NOT_FOUND/);
+  });
+});
