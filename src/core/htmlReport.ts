@@ -24,6 +24,8 @@ export function loadWebviewBundle(distDir: string): WebviewBundle {
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** For a double-quoted attribute whose value must keep its single quotes (the CSP's 'none', 'nonce-…'). */
+const escapeAttr = (s: string) => s.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON inside <script type="application/json">: `<` only occurs in strings, where \u003c is the same text. */
 export function escapeJsonForScript(json: string): string {
@@ -57,7 +59,7 @@ export function renderReportHtml(data: { result: AttentionResult; settings: Pane
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="ViT Lens">
 <title>${escapeHtml(title)}</title>
