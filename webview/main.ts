@@ -469,7 +469,7 @@ function showResult(r: AttentionResult, settings: PanelSettings | undefined, not
   resultSeq++;
   rolloutCache = null;
   if (settings) state = applySettings(state, settings);
-  state = fitStateToResult(state, result);
+  state = { ...fitStateToResult(state, result), imagePath: r.image.path };
   const { layers, heads } = result.attention;
 
   // Header.

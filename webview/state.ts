@@ -31,6 +31,8 @@ export interface UiState {
   settingsSeen?: PanelSettings;
   /** Shape of the result layer/head/query refer to; a different shape resets them. */
   shapeKey?: string;
+  /** The image this panel shows: the host's serializer reopens it after a window reload. */
+  imagePath?: string;
 }
 
 export function defaultState(settings?: PanelSettings): UiState {
@@ -86,6 +88,7 @@ export function parseUiState(raw: unknown, base: UiState = defaultState()): UiSt
   const seen = parseSettings(o.settingsSeen);
   if (seen) s.settingsSeen = seen;
   if (typeof o.shapeKey === 'string') s.shapeKey = o.shapeKey;
+  if (typeof o.imagePath === 'string') s.imagePath = o.imagePath;
   return s;
 }
 

@@ -41,6 +41,34 @@ test('decodes PNG, JPEG, WebP, GIF (first frame), TIFF and AVIF to 8-bit RGB', a
   }
 });
 
+/** A 24-bit bottom-up BMP (what most tools write), built by hand. */
+function bmp24(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
+  const rowSize = Math.ceil((width * 3) / 4) * 4;
+  const b = Buffer.alloc(54 + rowSize * height);
+  b.write('BM', 0);
+  b.writeUInt32LE(b.length, 2);
+  b.writeUInt32LE(54, 10);
+  b.writeUInt32LE(40, 14);
+  b.writeInt32LE(width, 18);
+  b.writeInt32LE(height, 22);
+  b.writeUInt16LE(1, 26);
+  b.writeUInt16LE(24, 28);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const [r, g, bl] = pixel(x, y);
+    const o = 54 + (height - 1 - y) * rowSize + x * 3;
+    b[o] = bl; b[o + 1] = g; b[o + 2] = r;
+  }
+  return b;
+}
+
+test('decodes 24-bit BMP (bottom-up rows, BGR order, padded rows)', async () => {
+  const img = await decodeImage(bmp24(3, 2, (x, y) => [x * 100, y * 200, 7]), 'x.bmp');
+  assert.equal(img.format, 'bmp');
+  assert.deepEqual([img.width, img.height], [3, 2]);
+  assert.deepEqual(Array.from(img.rgb), [0, 0, 7, 100, 0, 7, 200, 0, 7, 0, 200, 7, 100, 200, 7, 200, 200, 7]);
+  await rejectsWith(decodeImage(bmp24(3, 2, () => [0, 0, 0]).subarray(0, 60), 'cut.bmp'), 'IMAGE_CORRUPT', /truncated/);
+});
+
 test('applies EXIF orientation', async () => {
   // 20×10 stored, orientation 6 (rotate 90° clockwise to display) → 10×20
   const bytes = await solid(20, 10).jpeg().withMetadata({ orientation: 6 }).toBuffer();

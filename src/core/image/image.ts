@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import sharp from 'sharp';
 import { VitLensError } from '../errors';
+import { decodeBmp, isBmp } from './bmp';
 import type { ViewImage } from '../../shared/attentionTypes';
 
 /** Decoded pixels: interleaved RGB, 8 bits, `width × height × 3` bytes. */
@@ -32,6 +33,7 @@ export async function readImageFile(path: string): Promise<Buffer> {
 /** Decodes image bytes. `name` is used in messages only. */
 export async function decodeImage(bytes: Buffer, name: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
   if (bytes.length === 0) throw new VitLensError('IMAGE_EMPTY', `${name} is empty (0 bytes).`, 'Choose a PNG, JPEG, WebP, GIF, TIFF or AVIF image.');
+  if (isBmp(bytes)) return { ...decodeBmp(bytes, name, maxPixels), format: 'bmp' };
   let format: string | undefined;
   let pixels = 0;
   try {
