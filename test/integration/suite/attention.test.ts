@@ -114,7 +114,7 @@ suite('Show Attention', () => {
     assert.match(err, /IMAGE_UNSUPPORTED: broken\.png is not an image/);
     if (driverAvailable()) {
       const shown = await webviewQuery('[data-testid="error"]');
-      assert.match(shown.text, /broken\.png/);
+      assert.match(shown.text ?? '', /broken\.png/);
     }
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
     await waitFor('rendered after the error', () => renderedCount(image) >= 1);
