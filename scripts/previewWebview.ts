@@ -196,7 +196,7 @@ const shot = async (page: Page, name: string, fullPage = false) => {
 };
 
 async function screenshots(reportHtml: string, data: { result: AttentionResult; settings: PanelSettings }, bundle: { js: string; css: string }): Promise<void> {
-  const exe = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
+  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));
   if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
   const browser = await chromium.launch({
     executablePath: exe,
