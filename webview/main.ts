@@ -29,6 +29,9 @@ declare const acquireVsCodeApi: undefined | (() => VsCodeApi);
 
 const vscode: VsCodeApi | null = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
 const post = (m: WebviewMessage) => vscode?.postMessage(m);
+// Standalone report: VS Code sets the theme class on <body>; outside it, follow the OS theme with the
+// same class, so styles.css holds one light palette (body.vscode-light) for both.
+if (!vscode && window.matchMedia?.('(prefers-color-scheme: light)').matches) document.body.classList.add('vscode-light');
 
 const actionLabels: Record<PanelActionId, string> = {
   chooseModel: 'Choose model…',
