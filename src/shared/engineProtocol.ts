@@ -2,6 +2,7 @@
 // onnxruntime sessions. Types only; imports nothing at runtime. Tensors travel as typed arrays
 // (the IPC channel uses structured-clone "advanced" serialization).
 import type { AttentionResult } from './attentionTypes';
+import type { DenseResult, DenseTask } from './denseTypes';
 
 /** The engine's error shape (mirrors core/errors ErrorInfo so this file needs no runtime import). */
 export interface EngineErrorInfo {
@@ -16,6 +17,11 @@ export interface EngineCalls {
   attention: {
     params: { imagePath: string; modelPath: string | null; topK?: number; maxPixels?: number };
     result: AttentionResult;
+  };
+  /** A DPT depth or segmentation run, with the backbone's attention and the neck's feature levels. */
+  dense: {
+    params: { imagePath: string; modelPath: string; task: DenseTask; maxPixels?: number };
+    result: DenseResult;
   };
   /** Drop a cached session (the model file changed or was removed). */
   evict: { params: { modelPath: string }; result: { evicted: boolean } };
