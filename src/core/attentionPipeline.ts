@@ -3,11 +3,12 @@
 // cancellation checks between stages (onnxruntime's run itself cannot be interrupted).
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { headStatistics, rawAttention, topK } from '../analysis/attention';
+import { headStatistics, topK } from '../analysis/attention';
 import type { AttentionResult, AttentionTensor, SpecialTokens } from '../shared/attentionTypes';
 import { VitLensError } from './errors';
 import { DecodedImage, PreprocessorConfig, decodeImage, preprocess, readImageFile, viewImage } from './image/image';
 import type { HfConfig, LoadedModel } from './model/vitModel';
+import { rawAttentionOrt } from './rawAttentionGraph';
 
 export interface AttentionRequest {
   imagePath: string;
@@ -181,6 +182,10 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
   const tPre = performance.now();
   ctl.checkCancelled();
 
+  // The view PNG needs only the decoded image: sharp encodes it on libuv's thread pool while the
+  // model runs, so it costs nothing on the critical path.
+  const viewPromise = viewImage(img, pre.sourceRect);
+  viewPromise.catch(() => {}); // awaited below; never an unhandled rejection if inference throws first
   let attention: AttentionTensor;
   let logits: Float32Array | undefined;
   let tInfer = tPre;
@@ -192,15 +197,15 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
     ctl.progress('Analysing attention', 0.85);
     ({ attention, logits } = collectOutputs(model, outputs));
   } else {
-    attention = rawAttention(pre.pixels, 3, pre.height, pre.width, patchSize);
+    attention = await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize);
   }
   const grid: [number, number] = [Math.floor(pre.height / patchSize), Math.floor(pre.width / patchSize)];
   const specialTokens = model ? detectSpecialTokens(attention.tokens, grid, model.files.config) : { cls: true, distillation: false, registers: 0 };
   const firstPatch = firstPatchIndex(specialTokens);
-  const baseline = model ? rawAttention(pre.pixels, 3, pre.height, pre.width, patchSize) : attention;
+  const baseline = model ? await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : attention;
   const headStats = headStatistics(attention, grid, patchSize, firstPatch);
   const predictions = logits ? topK(logits, req.topK ?? 5, model?.files.config.id2label) : undefined;
-  const view = await viewImage(img, pre.sourceRect);
+  const view = await viewPromise;
   const tEnd = performance.now();
   return {
     image: { path: req.imagePath, width: img.width, height: img.height },
