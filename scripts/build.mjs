@@ -4,8 +4,11 @@
 //   dist/engine.js      inference worker (worker_threads)       src/core/engineWorker.ts
 //   dist/cli.js         the `vit-lens` command line             src/cli/main.ts
 //   dist/webview.js     panel UI (browser IIFE) + webview.css   webview/main.ts
+//   dist/denseWebview.js DPT panel UI + denseWebview.css      webview/dense/main.ts
+//   dist/gatesWebview.js SE/CBAM gates panel + gatesWebview.css webview/gates/main.ts
 //   dist/buildModels.js tiny ONNX fixture builder               scripts/buildModels.ts
 //   dist/bench.js       benchmarks                              scripts/bench.ts
+//   dist/benchWorkbench.js  first-paint benchmark in the workbench  scripts/benchWorkbench.ts
 //   dist/test/unit/*.test.js                                    test/unit/*.test.ts
 //   dist/test/integration/**                                    test/integration/**/*.ts
 import * as esbuild from 'esbuild';
@@ -29,7 +32,10 @@ add('src/core/engineWorker.ts', 'dist/engine.js');
 add('src/cli/main.ts', 'dist/cli.js', { ...node, banner: { js: '#!/usr/bin/env node' } });
 add('scripts/buildModels.ts', 'dist/buildModels.js');
 add('scripts/bench.ts', 'dist/bench.js');
+add('scripts/benchWorkbench.ts', 'dist/benchWorkbench.js');
 add('webview/main.ts', 'dist/webview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/dense/main.ts', 'dist/denseWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/gates/main.ts', 'dist/gatesWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 const tests = [...walk('test/unit', /\.test\.ts$/), ...walk('test/integration', /\.ts$/)];
 if (tests.length) builds.push({ ...node, entryPoints: tests, outdir: 'dist/test', outbase: 'test' });
 

@@ -1,5 +1,5 @@
 // The numbers behind the current view, as the JSON the "Save JSON" button writes. Pure.
-import type { AttentionResult, HeadFusion, Prediction } from '../src/shared/attentionTypes';
+import type { HeadFusion, PanelResult, Prediction } from '../src/shared/attentionTypes';
 import { patchOfToken, safeStem, type UiState, type ViewId } from './state';
 import { valueRange } from './raster';
 
@@ -24,7 +24,7 @@ export interface ViewExport {
   predictions: Prediction[] | null;
 }
 
-export function buildViewExport(r: AttentionResult, st: UiState, map: Float32Array, mask: Uint8Array | null): ViewExport {
+export function buildViewExport(r: PanelResult, st: UiState, map: Float32Array, mask: Uint8Array | null): ViewExport {
   const [gh, gw] = r.grid;
   const rows = (a: ArrayLike<number>) => Array.from({ length: gh }, (_, i) => Array.from(Array.prototype.slice.call(a, i * gw, (i + 1) * gw) as number[]));
   const p = patchOfToken(r, st.query);
@@ -49,7 +49,7 @@ export function buildViewExport(r: AttentionResult, st: UiState, map: Float32Arr
   };
 }
 
-export function exportFileName(r: AttentionResult, st: UiState, ext: 'png' | 'json'): string {
+export function exportFileName(r: PanelResult, st: UiState, ext: 'png' | 'json'): string {
   const stem = safeStem(r.image.path);
   const p = patchOfToken(r, st.query);
   const q = p ? `q${p.row}-${p.col}` : 'cls';

@@ -3,11 +3,12 @@
 // state with setState/getState. In the report the data is embedded in <script id="vit-lens-data">
 // (stringifyTyped) and exports download as files. Every map is recomputed here with src/analysis.
 import './styles.css';
-import type { AttentionResult, AttentionTensor } from '../src/shared/attentionTypes';
+import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from '../src/shared/attentionTypes';
 import type { HostMessage, PanelActionId, PanelSettings, WebviewMessage } from '../src/shared/panelProtocol';
 import { colormapNames } from '../src/shared/panelProtocol';
 import { parseTyped } from '../src/shared/typedJson';
-import { massThresholdMask, patchMap, rolloutMap } from '../src/analysis/attention';
+import { massThresholdMask, patchMap, slicePatchMap } from '../src/analysis/attention';
+import { SliceStore } from './sliceStore';
 import { colormapLabels, colormapLut } from './colormaps';
 import { clear, h } from './dom';
 import { buildViewExport, exportFileName } from './exportData';
@@ -59,11 +60,19 @@ const shortcuts: [string, string][] = [
 // ---------------------------------------------------------------- state
 
 let state: UiState = parseUiState(vscode?.getState(), defaultState());
-let result: AttentionResult | null = null;
+let result: PanelResult | null = null;
+/** The current result's attention, one query at a time (see sliceStore.ts). */
+let slices: SliceStore | null = null;
 let resultSeq = 0;
 let imageUrl: string | null = null;
 let exportSeq = 0;
 let renderedPending = false;
+/** A new result paints its main map alone first, then (next frame) the compare map, thumbnails and chart. */
+let firstFramePending = false;
+/** Wall-clock arrival of the last result: `painted` reports it so the host can split transport from paint. */
+let resultReceivedAt = 0;
+/** The host's id of the result shown: slices of an older one are ignored. */
+let currentResultId = -1;
 
 function saveState(): void {
   vscode?.setState(state);
@@ -267,7 +276,7 @@ function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 }
 
-function isRawRun(r: AttentionResult): boolean {
+function isRawRun(r: PanelResult): boolean {
   return r.model.attentionSource === 'raw';
 }
 
@@ -276,13 +285,13 @@ function globalQuery(): number {
   return result && result.firstPatchToken > 0 ? 0 : state.query;
 }
 
-function globalQueryLabel(r: AttentionResult): string {
+function globalQueryLabel(r: PanelResult): string {
   if (isRawRun(r)) return 'Mean';
   if (r.model.specialTokens.cls) return 'CLS';
   return 'Token 0';
 }
 
-function queryText(r: AttentionResult, token: number): string {
+function queryText(r: PanelResult, token: number): string {
   const p = patchOfToken(r, token);
   return p ? `patch (${p.row + 1}, ${p.col + 1}) · token ${token}` : `${globalQueryLabel(r)} token`;
 }
@@ -291,35 +300,35 @@ function headText(head: HeadSel, heads: number): string {
   return head === 'mean' ? `mean of ${heads} heads` : `head ${head + 1}`;
 }
 
-function reviveTensor(t: AttentionTensor): AttentionTensor {
-  if (!(t.data instanceof Float32Array)) t.data = Float32Array.from(Object.values(t.data as unknown as Record<string, number>));
-  return t;
+/** postMessage keeps typed arrays, but be lenient if one arrives as a plain object (older hosts). */
+function reviveFloats(a: Float32Array): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(Object.values(a as unknown as Record<string, number>));
 }
 
-/** postMessage keeps typed arrays, but be lenient if they arrive as plain objects/arrays. */
-function reviveResult(r: AttentionResult): AttentionResult {
-  reviveTensor(r.attention);
-  reviveTensor(r.baseline);
+function reviveResult(r: PanelResult): PanelResult {
+  r.baseline.data = reviveFloats(r.baseline.data);
   if (!(r.view.png instanceof Uint8Array)) r.view.png = Uint8Array.from(Object.values(r.view.png as unknown as Record<string, number>));
   r.headStats ??= [];
   return r;
 }
 
+function reviveSlice(s: AttentionSlice): AttentionSlice {
+  return { ...s, rows: reviveFloats(s.rows), rollout: { ...s.rollout, map: reviveFloats(s.rollout.map) } };
+}
+
+function rolloutSettings(): RolloutSettings {
+  return { fusion: state.fusion, discardRatio: state.discardRatio, startLayer: state.startLayer };
+}
+
 // ---------------------------------------------------------------- maps
 
-let rolloutCache: { key: string; map: Float32Array } | null = null;
-
-function mapFor(view: ViewId): Float32Array {
-  const r = result as AttentionResult;
+/** The map of a view for the current query, or undefined while its slice is on its way from the host. */
+function mapFor(view: ViewId): Float32Array | undefined {
+  const r = result as PanelResult;
   if (view === 'raw') return patchMap(r.baseline, 0, 0, baselineQuery(r, state.query), 1);
-  if (view === 'rollout') {
-    const key = `${resultSeq}|${state.fusion}|${state.discardRatio}|${state.startLayer}|${state.query}`;
-    if (rolloutCache?.key !== key) {
-      rolloutCache = { key, map: rolloutMap(r.attention, r.firstPatchToken, { fusion: state.fusion, discardRatio: state.discardRatio, startLayer: state.startLayer, query: state.query }) };
-    }
-    return rolloutCache.map;
-  }
-  return patchMap(r.attention, state.layer, state.head, state.query, r.firstPatchToken);
+  if (view === 'rollout') return slices?.rollout(state.query, rolloutSettings());
+  const rows = slices?.rows(state.query, rolloutSettings());
+  return rows && slicePatchMap(rows, r.attention, state.layer, state.head, r.firstPatchToken);
 }
 
 function maskFor(map: Float32Array): Uint8Array | null {
@@ -327,7 +336,7 @@ function maskFor(map: Float32Array): Uint8Array | null {
 }
 
 function viewTitle(view: ViewId): string {
-  const r = result as AttentionResult;
+  const r = result as PanelResult;
   const q = patchOfToken(r, state.query) ? 'patch query' : `${globalQueryLabel(r)} query`;
   if (view === 'attention') {
     if (isRawRun(r)) return `Raw attention (no model) · ${q}`;
@@ -361,7 +370,7 @@ function update(patch: Partial<UiState> = {}): void {
 }
 
 function syncControls(): void {
-  const r = result as AttentionResult;
+  const r = result as PanelResult;
   for (const [v, b] of tabButtons) {
     const on = v === state.view;
     b.setAttribute('aria-selected', String(on));
@@ -413,18 +422,32 @@ function paint(): void {
   const p = patchOfToken(r, state.query);
   const query = p ? { ...p, token: state.query } : null;
 
-  const map = mapFor(state.view);
-  mainStage.render({ map, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(map), query });
+  const map = mapFor(state.view); // undefined while a slice is on its way: the stage keeps its last map
+  if (map) mainStage.render({ map, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(map), query });
   viewerTitle.textContent = viewTitle(state.view);
   mainStage.setAriaLabel(`${viewTitle(state.view)}. Click a patch or use the arrow keys to move the query; c returns to ${globalQueryLabel(r)}.`);
   if (!hovering) readout.textContent = defaultReadout();
+  if (firstFramePending && map) {
+    // Let the browser show the main map now; 144 thumbnails and the chart follow in the next frame.
+    firstFramePending = false;
+    let done = false;
+    const rest = () => {
+      if (done) return;
+      done = true;
+      post({ type: 'painted', view: state.view, at: Date.now(), receivedAt: resultReceivedAt });
+      paint();
+    };
+    requestAnimationFrame(rest);
+    setTimeout(rest, 100); // a hidden panel gets no animation frames
+    return;
+  }
 
   // The comparison: the raw baseline beside the model's views; the model's attention beside raw.
   const compareView: ViewId | null = state.view === 'raw' ? (isRawRun(r) ? null : 'attention') : 'raw';
   compareCard.hidden = compareView === null;
   if (compareView) {
     const cmap = mapFor(compareView);
-    compareStage.render({ map: cmap, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(cmap), query });
+    if (cmap) compareStage.render({ map: cmap, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(cmap), query });
     compareCard.setAttribute('data-testid', viewTestIds[compareView]);
     compareTitle.textContent = compareView === 'raw' ? 'Raw attention baseline' : `Model · layer ${state.layer + 1} · ${headText(state.head, r.attention.heads)}`;
     compareNote.textContent = compareView === 'raw'
@@ -434,9 +457,10 @@ function paint(): void {
   }
 
   const tk = `${resultSeq}|${state.query}|${state.colormap}`;
-  if (tk !== thumbsKey) {
+  const rows = tk !== thumbsKey ? slices?.rows(state.query, rolloutSettings()) : undefined;
+  if (rows) {
     thumbsKey = tk;
-    modelView.update((l, hd) => patchMap(r.attention, l, hd, state.query, r.firstPatchToken), lut, state.layer, state.head);
+    modelView.update((l, hd) => slicePatchMap(rows, r.attention, l, hd, r.firstPatchToken), lut, state.layer, state.head);
   }
   modelView.select(state.view === 'attention' ? state.layer : -1, state.head);
 
@@ -467,10 +491,11 @@ function defaultReadout(): string {
 
 // ---------------------------------------------------------------- result
 
-function showResult(r: AttentionResult, settings: PanelSettings | undefined, notice?: { message: string; actions: PanelActionId[] }): void {
+function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings | undefined, notice?: { message: string; actions: PanelActionId[] }): void {
   result = reviveResult(r);
+  slices = store;
+  slices.onSlice = () => paint();
   resultSeq++;
-  rolloutCache = null;
   if (settings) state = applySettings(state, settings);
   state = { ...fitStateToResult(state, result), imagePath: r.image.path };
   const { layers, heads } = result.attention;
@@ -546,6 +571,7 @@ function showResult(r: AttentionResult, settings: PanelSettings | undefined, not
   pngButton.disabled = false;
   jsonButton.disabled = false;
   renderedPending = true;
+  firstFramePending = true;
   update();
 }
 
@@ -598,8 +624,8 @@ function onStageHover(stage: MapStage, p: Patch | null, ev: PointerEvent | null)
     return;
   }
   const view: ViewId = stage === mainStage ? state.view : state.view === 'raw' ? 'attention' : 'raw';
-  const v = mapFor(view)[p.row * result.grid[1] + p.col];
-  readout.textContent = `Patch (${p.row + 1}, ${p.col + 1}) · token ${tokenOfPatch(result, p.row, p.col)} · ${viewLabels[view].toLowerCase()} ${formatValue(v)}`;
+  const v = mapFor(view)?.[p.row * result.grid[1] + p.col];
+  readout.textContent = `Patch (${p.row + 1}, ${p.col + 1}) · token ${tokenOfPatch(result, p.row, p.col)} · ${viewLabels[view].toLowerCase()} ${v === undefined ? "…" : formatValue(v)}`;
   if (state.followMouse || ev?.shiftKey) setQuery(tokenOfPatch(result, p.row, p.col));
 }
 
@@ -699,6 +725,7 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
       bytes = await mainStage.toPng(result.view.width, result.view.height);
     } else {
       const map = mapFor(state.view);
+      if (!map) throw new Error('the map is still loading; try again in a moment');
       bytes = new TextEncoder().encode(JSON.stringify(buildViewExport(result, state, map, maskFor(map)), null, 2) + '\n');
     }
     if (vscode) {
@@ -735,8 +762,16 @@ function onHostMessage(m: HostMessage): void {
       emptyEl.hidden = true;
       app.classList.add('vl-is-busy');
       break;
-    case 'result':
-      showResult(m.result, m.settings, m.notice);
+    case 'result': {
+      resultReceivedAt = Date.now();
+      const resultId = m.resultId;
+      currentResultId = resultId;
+      const store = SliceStore.remote(reviveSlice(m.slice), (query, rollout) => post({ type: 'needSlice', resultId, query, rollout }));
+      showResult(m.result, store, m.settings, m.notice);
+      break;
+    }
+    case 'slice':
+      if (m.resultId === currentResultId) slices?.put(reviveSlice(m.slice));
       break;
     case 'error':
       busyEl.hidden = true;
@@ -772,7 +807,7 @@ if (vscode) {
   if (data?.textContent) {
     try {
       const d = parseTyped<{ result: AttentionResult; settings?: PanelSettings }>(data.textContent);
-      showResult(d.result, d.settings);
+      showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings);
     } catch (e) {
       showBanner(errorEl, errorText, errorActions, `The report's data could not be read: ${e instanceof Error ? e.message : String(e)}`, []);
     }

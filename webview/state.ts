@@ -1,6 +1,6 @@
 // The panel's small UI state (what the user picked), its defaults, validation of a restored state
 // (vscode.getState() may hold anything from an older version) and query/patch index helpers. Pure.
-import type { AttentionResult, HeadFusion } from '../src/shared/attentionTypes';
+import type { HeadFusion, PanelResult } from '../src/shared/attentionTypes';
 import { colormapNames, type ColormapName, type PanelSettings } from '../src/shared/panelProtocol';
 
 export const viewIds = ['attention', 'rollout', 'raw'] as const;
@@ -102,19 +102,19 @@ export function applySettings(s: UiState, settings: PanelSettings): UiState {
   return { ...s, colormap: settings.colormap, opacity: settings.opacity, fusion: settings.fusion, discardRatio: settings.discardRatio, settingsSeen: { ...settings } };
 }
 
-export function shapeKey(r: AttentionResult): string {
+export function shapeKey(r: PanelResult): string {
   const a = r.attention;
   return `${a.layers}x${a.heads}x${a.tokens}/${r.grid[0]}x${r.grid[1]}/${r.firstPatchToken}`;
 }
 
 /** The query a fresh result starts with: token 0 (CLS / mean query) when it precedes the patches, else the centre patch. */
-export function defaultQuery(r: AttentionResult): number {
+export function defaultQuery(r: Pick<PanelResult, 'grid' | 'firstPatchToken'>): number {
   if (r.firstPatchToken > 0) return 0;
   return tokenOfPatch(r, Math.floor(r.grid[0] / 2), Math.floor(r.grid[1] / 2));
 }
 
 /** Clamp a (restored) state to a result's shape; a result of another shape resets layer/head/query. */
-export function fitStateToResult(s: UiState, r: AttentionResult): UiState {
+export function fitStateToResult(s: UiState, r: PanelResult): UiState {
   const out = { ...s };
   const { layers, heads, tokens } = r.attention;
   const key = shapeKey(r);
@@ -138,25 +138,25 @@ export interface Patch {
   col: number;
 }
 
-export function tokenOfPatch(r: Pick<AttentionResult, 'grid' | 'firstPatchToken'>, row: number, col: number): number {
+export function tokenOfPatch(r: Pick<PanelResult, 'grid' | 'firstPatchToken'>, row: number, col: number): number {
   return r.firstPatchToken + row * r.grid[1] + col;
 }
 
 /** The patch of a query token, or null for tokens before the patches (CLS, distillation, registers). */
-export function patchOfToken(r: Pick<AttentionResult, 'grid' | 'firstPatchToken'>, token: number): Patch | null {
+export function patchOfToken(r: Pick<PanelResult, 'grid' | 'firstPatchToken'>, token: number): Patch | null {
   const i = token - r.firstPatchToken;
   if (i < 0 || i >= r.grid[0] * r.grid[1]) return null;
   return { row: Math.floor(i / r.grid[1]), col: i % r.grid[1] };
 }
 
 /** The baseline's query for a model query: patches map to patches, CLS-like tokens to its mean query (0). */
-export function baselineQuery(r: Pick<AttentionResult, 'grid' | 'firstPatchToken'>, token: number): number {
+export function baselineQuery(r: Pick<PanelResult, 'grid' | 'firstPatchToken'>, token: number): number {
   const p = patchOfToken(r, token);
   return p ? 1 + p.row * r.grid[1] + p.col : 0;
 }
 
 /** Arrow-key move of the query patch; from a CLS-like query the move starts at the centre patch. */
-export function moveQuery(r: Pick<AttentionResult, 'grid' | 'firstPatchToken'>, token: number, dRow: number, dCol: number): number {
+export function moveQuery(r: Pick<PanelResult, 'grid' | 'firstPatchToken'>, token: number, dRow: number, dCol: number): number {
   const [gh, gw] = r.grid;
   const p = patchOfToken(r, token);
   if (!p) return tokenOfPatch(r, Math.floor(gh / 2), Math.floor(gw / 2));

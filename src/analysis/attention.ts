@@ -2,7 +2,7 @@
 // Shared by the engine, the CLI and the webview (the panel recomputes views when the user moves a
 // control, and the standalone HTML report has no engine), so this module imports only types and
 // touches neither Node nor the DOM.
-import type { AttentionTensor, HeadFusion, HeadStat, Prediction } from '../shared/attentionTypes';
+import type { AttentionShape, AttentionSlice, AttentionTensor, HeadFusion, HeadStat, Prediction, RolloutSettings } from '../shared/attentionTypes';
 
 /** Offset of row `query` of head `head` in layer `layer`: data is [L, H, N, N]. */
 function rowOffset(t: AttentionTensor, layer: number, head: number, query: number): number {
@@ -35,6 +35,30 @@ export function clsMaps(t: AttentionTensor, firstPatch: number): Float32Array[][
     for (let h = 0; h < t.heads; h++) maps[l].push(patchMap(t, l, h, 0, firstPatch));
   }
   return maps;
+}
+
+/** One query's slice of the full tensor: its row in every layer and head ([L, H, N]) and its rollout row. */
+export function attentionSlice(t: AttentionTensor, firstPatch: number, query: number, rollout: RolloutSettings): AttentionSlice {
+  const n = t.tokens;
+  const rows = new Float32Array(t.layers * t.heads * n);
+  for (let l = 0; l < t.layers; l++) {
+    for (let h = 0; h < t.heads; h++) rows.set(t.data.subarray(rowOffset(t, l, h, query), rowOffset(t, l, h, query) + n), (l * t.heads + h) * n);
+  }
+  return { query, rows, rollout: { ...rollout, map: rolloutMap(t, firstPatch, { ...rollout, query }) } };
+}
+
+/** patchMap on a slice's rows ([L, H, N]): the query's attention to the patches in one layer and head (or their mean). */
+export function slicePatchMap(rows: Float32Array, shape: AttentionShape, layer: number, head: number | 'mean', firstPatch: number): Float32Array {
+  const n = shape.tokens;
+  const row = (h: number) => rows.subarray((layer * shape.heads + h) * n, (layer * shape.heads + h + 1) * n);
+  if (head !== 'mean') return row(head).slice(firstPatch);
+  const out = new Float32Array(n - firstPatch);
+  for (let h = 0; h < shape.heads; h++) {
+    const r = row(h);
+    for (let j = firstPatch; j < n; j++) out[j - firstPatch] += r[j];
+  }
+  for (let j = 0; j < out.length; j++) out[j] /= shape.heads;
+  return out;
 }
 
 /** Fuse the heads of one layer into an N×N matrix (mean, max or min over heads). */

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError } from '../client/engineClient';
+import { attentionSlice } from '../analysis/attention';
+import type { AttentionResult, RolloutSettings } from '../shared/attentionTypes';
 import type { HostMessage, PanelActionId, WebviewMessage } from '../shared/panelProtocol';
 import { parseWebviewMessage } from '../shared/panelProtocol';
 import { panelHtml } from './panelHtml';
@@ -24,9 +26,19 @@ export interface PanelObservation {
   /** Messages sent to the webview (results summarised as `result`). */
   sent: string[];
   lastError?: string;
-  /** Milliseconds from the start of the last run to the webview's `rendered` report. */
+  /** Milliseconds from the start of the last run to its main map on screen (the webview's `painted`). */
   firstPaintMs?: number;
+  /** Milliseconds from the start of the last run to everything painted (thumbnails, chart: `rendered`). */
+  renderedMs?: number;
   inferenceMs?: number;
+  /** Milliseconds from the start of the last run to its result leaving for the webview (engine + IPC). */
+  resultPostedMs?: number;
+  /** performance.now() when the last run started (benchmarks relate the times above to their own clock). */
+  runStartedMs?: number;
+  /** performance.now() when the webview first said `ready` (its page and script loaded). */
+  readyAtMs?: number;
+  /** The engine's stage timings of the last result. */
+  timingsMs?: Record<string, number>;
 }
 
 const RAW_NOTICE = 'No model configured: showing raw attention, softmax(X·Xᵀ/√d) over pixel patches (colour and texture similarity, no training). Choose a ViT ONNX model to see what a trained model attends to.';
@@ -43,8 +55,13 @@ export class AttentionPanel {
 
   readonly observation: PanelObservation = { runs: 0, received: [], sent: [] };
   private snapshot: HostMessage | undefined;
+  /** The last result with its full [L, H, N, N] tensor: the panel gets slices of it (`needSlice`). */
+  private current: { id: number; result: AttentionResult } | undefined;
+  private static resultIds = 0;
   private runAbort: AbortController | undefined;
   private runStarted = 0;
+  /** Date.now() at the start of the run: the webview reports `painted` in wall-clock time. */
+  private runStartedAt = 0;
   private disposed = false;
   private readonly disposables: vscode.Disposable[] = [];
   private modelWatcher: vscode.Disposable | undefined;
@@ -138,7 +155,11 @@ export class AttentionPanel {
     const name = path.basename(this.imagePath);
     this.observation.runs++;
     this.observation.firstPaintMs = undefined;
+    this.observation.renderedMs = undefined;
     this.runStarted = performance.now();
+    this.runStartedAt = Date.now();
+    this.observation.runStartedMs = this.runStarted;
+    this.observation.timingsMs = undefined;
     this.services.log(`${name}: run (${reason}) with ${modelPath ?? 'raw attention'}`);
     this.post({ type: 'running', message: `Running ${modelPath ? path.basename(path.dirname(modelPath)) === 'onnx' ? path.basename(path.dirname(path.dirname(modelPath))) : path.basename(modelPath) : 'raw attention'} on ${name}…`, progress: 0 });
     try {
@@ -161,10 +182,21 @@ export class AttentionPanel {
       const t = result.timingsMs;
       this.observation.inferenceMs = t.inference;
       this.services.log(`${name}: ${result.model.numLayers}×${result.model.numHeads} attention (${result.model.attentionSource}), decode ${t.decode.toFixed(0)} ms, model load ${t.modelLoad.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms`);
+      this.observation.resultPostedMs = performance.now() - this.runStarted;
+      this.observation.timingsMs = { ...t };
+      const settings = panelSettings();
+      const resultId = ++AttentionPanel.resultIds;
+      this.current = { id: resultId, result };
+      const { attention, ...rest } = result;
+      // Only the tensor's shape and the default query's slice cross to the webview; postMessage of the
+      // whole tensor took seconds on ViT-B (22 MB) and blocked the extension host while serialising.
+      const slice = attentionSlice(attention, result.firstPatchToken, 0, { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 });
       this.post({
         type: 'result',
-        result,
-        settings: panelSettings(),
+        resultId,
+        result: { ...rest, attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens } },
+        slice,
+        settings,
         notice: modelPath ? undefined : { message: RAW_NOTICE, actions: ['chooseModel', 'openSettings'] },
       });
     } catch (e) {
@@ -208,14 +240,24 @@ export class AttentionPanel {
     this.observation.received.push(m.type === 'export' ? { ...m, bytes: new Uint8Array(0) } : m);
     switch (m.type) {
       case 'ready':
+        this.observation.readyAtMs ??= performance.now();
         // A (re)loaded webview: send the current state.
         if (this.snapshot) this.post(this.snapshot);
         break;
-      case 'rendered':
-        if (this.observation.firstPaintMs === undefined && this.runStarted) {
-          this.observation.firstPaintMs = performance.now() - this.runStarted;
-          this.services.log(`${path.basename(this.imagePath)}: first paint after ${this.observation.firstPaintMs.toFixed(0)} ms (${m.thumbnails} head thumbnails, view ${m.view})`);
+      case 'painted':
+        if (this.observation.firstPaintMs === undefined && this.runStartedAt) {
+          this.observation.firstPaintMs = Math.max(0, m.at - this.runStartedAt);
+          this.services.log(`${path.basename(this.imagePath)}: main map on screen ${this.observation.firstPaintMs.toFixed(0)} ms after the run started`);
         }
+        break;
+      case 'rendered':
+        if (this.observation.renderedMs === undefined && this.runStarted) {
+          this.observation.renderedMs = performance.now() - this.runStarted;
+          this.services.log(`${path.basename(this.imagePath)}: everything painted after ${this.observation.renderedMs.toFixed(0)} ms (${m.thumbnails} head thumbnails, view ${m.view})`);
+        }
+        break;
+      case 'needSlice':
+        this.sendSlice(m.resultId, m.query, m.rollout);
         break;
       case 'queryChanged':
         break;
@@ -229,6 +271,14 @@ export class AttentionPanel {
         await this.export(m.requestId, m.format, m.suggestedName, m.bytes);
         break;
     }
+  }
+
+  /** Answers a slice request of the current result (a stale result id or an out-of-range query is ignored). */
+  private sendSlice(resultId: number, query: number, rollout: RolloutSettings): void {
+    const c = this.current;
+    if (!c || c.id !== resultId || query >= c.result.attention.tokens || rollout.startLayer >= c.result.attention.layers) return;
+    const slice = attentionSlice(c.result.attention, c.result.firstPatchToken, query, rollout);
+    if (!this.disposed) void this.panel.webview.postMessage({ type: 'slice', resultId, slice } satisfies HostMessage).then(undefined, () => {});
   }
 
   private async onAction(action: PanelActionId): Promise<void> {

@@ -89,3 +89,35 @@ export interface AttentionResult {
   timingsMs: Timings;
   view: ViewImage;
 }
+
+/** The shape of an attention tensor without its data. */
+export interface AttentionShape {
+  layers: number;
+  heads: number;
+  tokens: number;
+}
+
+/**
+ * A result as the panel receives it: everything but the full [L, H, N, N] tensor (22 MB on ViT-B,
+ * 500 MB on ViT-L/384), which stays in the extension host. The panel shows one query at a time, so it
+ * asks for that query's AttentionSlice instead. An AttentionResult is a PanelResult (the report
+ * embeds the full tensor and slices it locally).
+ */
+export type PanelResult = Omit<AttentionResult, 'attention'> & { attention: AttentionShape };
+
+/** Rollout settings a slice was computed with. */
+export interface RolloutSettings {
+  fusion: HeadFusion;
+  discardRatio: number;
+  startLayer: number;
+}
+
+/** What the panel needs to paint one query: its row in every layer and head, and its rollout row. */
+export interface AttentionSlice {
+  /** Query token (0 = CLS or the first special token). */
+  query: number;
+  /** Row `query` of every layer and head: [layers, heads, tokens], each row sums to 1. */
+  rows: Float32Array;
+  /** R[query, patches] for these settings (length gh·gw), not rescaled. */
+  rollout: RolloutSettings & { map: Float32Array };
+}

@@ -1,0 +1,98 @@
+// `npm run bench` (second part): time from Show Attention to the first painted attention map in a real
+// VS Code workbench (the offline code-server runner), on the ViT-B/16-sized model, as a ratio against
+// the bare onnxruntime session.run of the same untapped model measured here first (the workbench spans
+// several processes, so "same process" cannot hold; same machine, same model, same pixels).
+//   node dist/benchWorkbench.js [--runs N] [--image PATH] [--json out.json]
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { decodeImage, preprocess } from '../src/core/image/image';
+import { resolveModelFiles } from '../src/core/model/vitModel';
+import { sampleScenePng } from '../src/fixtures/sampleImages';
+import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
+
+const root = path.resolve(__dirname, '..');
+const args = process.argv.slice(2);
+const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const runs = Number(arg('--runs') ?? 6);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const fmt = (ms: number) => `${ms.toFixed(1).padStart(7)} ms`;
+
+async function imagePath(): Promise<string> {
+  const given = arg('--image');
+  if (given) return path.resolve(given);
+  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
+  if (fs.existsSync(photo)) return photo;
+  const generated = path.join(defaultFixtureDir(root), 'sample-scene.png');
+  fs.writeFileSync(generated, await sampleScenePng());
+  return generated;
+}
+
+async function bareInferenceMs(modelPath: string, image: string): Promise<number> {
+  const files = resolveModelFiles(modelPath);
+  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
+  const dims = session.inputMetadata?.[0];
+  const shape = dims && 'shape' in dims ? dims.shape : [1, 3, 224, 224];
+  const size: [number, number] = [Number(shape[2]), Number(shape[3])];
+  const pre = await preprocess(await decodeImage(fs.readFileSync(image), path.basename(image)), files.preprocessor, size, true);
+  const feed = { [session.inputNames[0]]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) };
+  await session.run(feed);
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    await session.run(feed);
+    times.push(performance.now() - t0);
+  }
+  await session.release();
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const runner = path.join(root, 'scripts/vscode-offline/run-vscode-tests.mjs');
+  const codeServer = path.join(root, '.vscode-test/code-server/node_modules/.bin/code-server');
+  if (!fs.existsSync(codeServer)) {
+    console.log('workbench benchmark skipped: the offline VS Code is not installed yet (`npm test` installs it).');
+    return;
+  }
+  const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
+  const image = await imagePath();
+  const bare = await bareInferenceMs(modelPath, image);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
+  const out = path.join(tmp, 'workbench.json');
+  console.log(`\nworkbench: Show Attention on ${path.basename(image)} with the ViT-B/16-sized model, ${runs} runs (run 1 cold)…`);
+  const r = spawnSync(process.execPath, [runner], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      EXT_DEV_PATH: root,
+      EXT_TESTS: path.join(root, 'dist/test/integration/bench/index.js'),
+      WORKSPACE: fs.mkdtempSync(path.join(tmp, 'ws-')),
+      VITLENS_BENCH_MODEL: modelPath,
+      VITLENS_BENCH_IMAGE: image,
+      VITLENS_BENCH_OUT: out,
+      VITLENS_BENCH_RUNS: String(runs),
+    },
+  });
+  if (r.status !== 0 || !fs.existsSync(out)) throw new Error(`the workbench run failed (exit ${r.status}); re-run with VERBOSE=1 KEEP_TMP=1`);
+  const records = (JSON.parse(fs.readFileSync(out, 'utf8')) as { runs: { commandToPaintedMs: number; commandToWebviewReceivedMs: number; commandToRunStartMs: number; commandToWebviewReadyMs: number; commandToRenderedMs: number; commandToResultPostedMs: number; engine: Record<string, number> }[] }).runs;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const [cold, ...warm] = records;
+  const pick = (k: 'commandToPaintedMs' | 'commandToWebviewReceivedMs' | 'commandToRunStartMs' | 'commandToWebviewReadyMs' | 'commandToRenderedMs' | 'commandToResultPostedMs') => median(warm.map((w) => w[k]));
+  const engine = (k: string) => median(warm.map((w) => w.engine[k]));
+  console.log(`\nbare session.run (untapped, this process)  ${fmt(bare)}`);
+  console.log(`cold: command → main map painted           ${fmt(cold.commandToPaintedMs)}   (engine start + model load ${fmt(cold.engine.modelLoad)})`);
+  console.log(`warm: engine decode/preprocess/inference/analysis ${engine('decode').toFixed(1)} / ${engine('preprocess').toFixed(1)} / ${engine('inference').toFixed(1)} / ${engine('analysis').toFixed(1)} ms`);
+  console.log(`warm: command → engine request sent        ${fmt(pick('commandToRunStartMs'))}`);
+  console.log(`warm: command → new webview ready          ${fmt(pick('commandToWebviewReadyMs'))}`);
+  console.log(`warm: command → result sent to the webview ${fmt(pick('commandToResultPostedMs'))}`);
+  console.log(`warm: command → result in the webview   ${fmt(pick('commandToWebviewReceivedMs'))}`);
+  console.log(`warm: command → main map painted           ${fmt(pick('commandToPaintedMs'))}   ratio ${(pick('commandToPaintedMs') / bare).toFixed(3)} (target ≤ 1.2)`);
+  console.log(`warm: command → everything painted         ${fmt(pick('commandToRenderedMs'))}   ratio ${(pick('commandToRenderedMs') / bare).toFixed(3)}`);
+  const json = arg('--json');
+  if (json) fs.writeFileSync(json, JSON.stringify({ bareMs: bare, cold, warm: { commandToPaintedMs: pick('commandToPaintedMs'), commandToRenderedMs: pick('commandToRenderedMs'), commandToResultPostedMs: pick('commandToResultPostedMs') }, ratio: pick('commandToPaintedMs') / bare }, null, 2));
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

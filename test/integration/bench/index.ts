@@ -1,0 +1,66 @@
+// Workbench benchmark (not a test: run by `npm run bench` through scripts/benchWorkbench.ts). Loaded by
+// the extension host as extensionTestsPath: runs Show Attention on copies of one image with the model
+// in VITLENS_BENCH_MODEL and records, per run, the time from the command to the main map on screen
+// (the webview's `painted`, wall clock) and to everything painted, plus the engine's own timings.
+// Writes {runs: [...]} to VITLENS_BENCH_OUT. Run 0 is cold (engine start, model load); the rest warm.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { VitLensApi } from '../../../src/host/extension';
+
+interface RunRecord {
+  commandToPaintedMs: number;
+  commandToWebviewReceivedMs: number;
+  commandToRunStartMs: number;
+  commandToWebviewReadyMs: number;
+  commandToRenderedMs: number;
+  commandToResultPostedMs: number;
+  engine: Record<string, number>;
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 120_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export async function run(): Promise<void> {
+  const model = process.env.VITLENS_BENCH_MODEL;
+  const image = process.env.VITLENS_BENCH_IMAGE;
+  const out = process.env.VITLENS_BENCH_OUT;
+  const runs = Number(process.env.VITLENS_BENCH_RUNS ?? 6);
+  if (!model || !image || !out) throw new Error('VITLENS_BENCH_MODEL, VITLENS_BENCH_IMAGE and VITLENS_BENCH_OUT must be set');
+  const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
+  const api = await vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!.activate();
+  await vscode.workspace.getConfiguration('vitLens').update('model', model, vscode.ConfigurationTarget.Workspace);
+  const records: RunRecord[] = [];
+  for (let i = 0; i < runs; i++) {
+    // A fresh copy each time: every run opens a new panel, as a user inspecting another image does.
+    const copy = path.join(ws, `bench-${i}${path.extname(image)}`);
+    fs.copyFileSync(image, copy);
+    const t0 = Date.now();
+    const tp0 = performance.now();
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(copy));
+    const panel = await waitFor('panel', () => api.panel(copy));
+    const painted = await waitFor('painted', () => panel.observation.received.find((m) => m.type === 'painted'));
+    await waitFor('rendered', () => panel.observation.received.find((m) => m.type === 'rendered'));
+    const obs = panel.observation;
+    const engine = await waitFor('engine timings', () => obs.timingsMs);
+    records.push({
+      commandToPaintedMs: painted.type === 'painted' ? painted.at - t0 : NaN,
+      commandToWebviewReceivedMs: painted.type === 'painted' ? painted.receivedAt - t0 : NaN,
+      commandToRunStartMs: (obs.runStartedMs ?? NaN) - tp0,
+      commandToWebviewReadyMs: (obs.readyAtMs ?? NaN) - tp0,
+      commandToRenderedMs: (obs.renderedMs ?? NaN) + (obs.runStartedMs ?? 0) - tp0,
+      commandToResultPostedMs: (obs.resultPostedMs ?? NaN) + (obs.runStartedMs ?? 0) - tp0,
+      engine: { ...engine },
+    });
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  fs.writeFileSync(out, JSON.stringify({ runs: records }, null, 2));
+}
