@@ -1,12 +1,16 @@
 // `npm run bench`: the attention pipeline on a ViT-B/16-sized model (random weights, built on demand),
 // reported as stage medians and as ratios against the bare onnxruntime session.run of the same,
 // untapped model in the same process. Also the full path through the engine process (IPC included).
-//   node dist/bench.js [--runs N] [--image PATH] [--json out.json]
+// Then DPT depth (the dense pipeline) on a DPT-sized model: ViT-B/16 backbone at 384×384 with HF DPTConfig's
+// default neck (96/192/384/768, fusion 256), random weights, built on demand (≈ 480 MB, not committed).
+//   node dist/bench.js [--runs N] [--image PATH] [--json out.json] [--only attention|dense]
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineClient } from '../src/client/engineClient';
 import { runAttentionPipeline } from '../src/core/attentionPipeline';
+import { runDensePipeline } from '../src/core/densePipeline';
+import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
 import { sampleScenePng } from '../src/fixtures/sampleImages';
@@ -29,7 +33,47 @@ async function imagePath(): Promise<string> {
   return generated;
 }
 
+/** DPT depth: pipeline stages (decode, preprocess, inference, post-process, total) against the bare session.run. */
+async function benchDense(image: string): Promise<Record<string, unknown>> {
+  console.log('\nbuilding/loading the DPT-sized model (ViT-B/16 at 384×384; first time ≈ 480 MB)…');
+  const modelPath = ensureFixture('dpt-b16-384', defaultFixtureDir(root));
+  const model = await loadVitModel(modelPath);
+  const img = await decodeImage(fs.readFileSync(image), path.basename(image));
+  const pre = await preprocessDense(img, model.files.preprocessor, planDenseInput(img.height, img.width, model.files.preprocessor, model).size);
+  const bare = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
+  const feed = { [model.inputName]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) };
+  await bare.run(feed);
+  const bareTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await bare.run(feed);
+    bareTimes.push(performance.now() - t0);
+  }
+  await bare.release();
+  const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], postprocess: [], total: [] };
+  await runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model); // warm-up (and output buffers)
+  for (let i = 0; i < runs; i++) {
+    const r = await runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model);
+    for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
+  }
+  await model.session.release();
+  const bareMs = median(bareTimes);
+  console.log(`DPT depth ${pre.width}×${pre.height}, attention [12,12,577,577] tapped, 4 neck levels; ${runs} runs (medians)`);
+  console.log(`bare session.run (untapped)   ${fmt(bareMs)}`);
+  for (const [k, v] of Object.entries(stages)) console.log(`dense ${k.padEnd(23)} ${fmt(median(v))}`);
+  const ratio = median(stages.total) / bareMs;
+  console.log(`ratio total / bare            ${ratio.toFixed(3)}`);
+  return { model: 'dpt-b16-384', inputSize: [pre.height, pre.width], bareMs, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])), ratio };
+}
+
 async function main(): Promise<void> {
+  const only = arg('--only');
+  if (only === 'dense') {
+    const dense = await benchDense(await imagePath());
+    const out = arg('--json');
+    if (out) fs.writeFileSync(out, JSON.stringify({ dense }, null, 2));
+    return;
+  }
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
   const image = await imagePath();
@@ -76,10 +120,11 @@ async function main(): Promise<void> {
   client.dispose();
   const e2eRatio = median(e2e) / bareMs;
   console.log(`engine round trip (IPC incl.) ${fmt(median(e2e))}   ratio ${e2eRatio.toFixed(3)}`);
+  const dense = only === 'attention' ? undefined : await benchDense(image);
 
   const out = arg('--json');
   if (out) {
-    fs.writeFileSync(out, JSON.stringify({ bareMs, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])), ratio, engineRoundTripMs: median(e2e), engineRatio: e2eRatio }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ bareMs, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])), ratio, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense }, null, 2));
   }
 }
 

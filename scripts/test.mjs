@@ -4,20 +4,28 @@
 //   2. integration tests: mocha suites (dist/test/integration/suite/index.js) inside a REAL VS Code extension host,
 //      through @vscode/test-electron's standard runTests(). Offline by default: VS Code = code-server 4.100.3 +
 //      headless Debian chromium (scripts/vscode-offline/, installed on first use by setup.sh into .vscode-test/).
-//   3. one summary line `N passed, N failed, N skipped`; exit code 1 on any failure.
+//   3. installed-VSIX test: packages the host platform's VSIX (`scripts/package.mjs --target <t>`) when dist-vsix/
+//      has none or it is older than the sources, installs it into code-server with --install-extension and runs
+//      dist/test/integration/vsix/index.js against the installed copy (scripts/vscode-offline/run-vscode-tests.mjs,
+//      VSIX mode), with the fixture models (`npm run models`) set in the run's user settings.
+//   4. one summary line `N passed, N failed, N skipped`; exit code 1 on any failure.
 // Env:
-//   VITLENS_SKIP_INTEGRATION=1   unit tests only
+//   VITLENS_SKIP_INTEGRATION=1   unit tests only (no VS Code, no VSIX)
+//   VITLENS_SKIP_UNIT=1          integration stages only (a quick re-run of the VS Code suites)
+//   VITLENS_SKIP_VSIX=1          no installed-VSIX stage
 //   VITLENS_VSCODE=download      let @vscode/test-electron download Electron VS Code (needs internet; VITLENS_VSCODE_VERSION)
 //   VSCODE_EXECUTABLE_PATH       use this VS Code executable (or shim) instead of the offline code-server shim
 //   VITLENS_TEST_GREP            only run integration tests whose full title matches this regexp
 //   VERBOSE=1, KEEP_TMP=1        passed on to the offline runner (full code-server/workbench logs)
 // Output: test-results/screenshots/ (screenshots taken by tests), test-results/workspace/ (fresh folder opened in VS Code),
-// test-results/integration-results.json, test-results/unit.tap.
+// test-results/integration-results.json, test-results/unit.tap; VSIX stage: test-results/vsix-workspace/,
+// test-results/vsix-results.json, test-results/vsix-metrics.json (activation time, time to first panel).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { vsixIsStale, vsixPath } from './package.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -106,24 +114,97 @@ async function integrationTests() {
     });
   } catch (e) { runError = e; }
 
+  recordSuiteResults('integration', resultsFile, runError, runError?.code);
+}
+
+/**
+ * Adds a mocha suite's results file (written by test/integration/suite/index.ts) to the totals. `failure` is truthy
+ * when the run failed, `exitCode` the runner's code (1 tests failed, 2 code-server/workbench, 3 timeout, 4 crash).
+ */
+function recordSuiteResults(label, resultsFile, failure, exitCode) {
   let r = null;
   try { r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')); } catch { /* missing: the suite never ran */ }
   if (r) {
     totals.passed += r.passed; totals.failed += r.failed; totals.skipped += r.skipped;
-    for (const f of r.failures || []) problems.push(`integration: ${f.title}\n    ${String(f.error).split('\n').slice(0, 6).join('\n    ')}`);
-    console.log(`integration: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${elapsed()})`);
+    for (const f of r.failures || []) problems.push(`${label}: ${f.title}\n    ${String(f.error).split('\n').slice(0, 6).join('\n    ')}`);
+    console.log(`${label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${elapsed()})`);
   }
-  const exitCode = runError?.code;
   const why = exitCode === 4 ? 'the extension host crashed' : exitCode === 3 ? 'the run timed out' : exitCode === 2 ? 'code-server or the workbench failed'
-    : runError ? runError.message : null;
-  if (!r) { totals.failed++; problems.push(`integration tests produced no results${why ? ` (${why})` : ''}`); }
-  else if (!r.complete) { totals.failed++; problems.push(`integration run did not complete${why ? ` (${why})` : ''}`); }
-  else if (runError && (r.failed === 0 || exitCode !== 1)) { totals.failed++; problems.push(`integration run failed: ${why}`); }
+    : failure ? failure.message : null;
+  if (!r) { totals.failed++; problems.push(`${label} tests produced no results${why ? ` (${why})` : ''}`); }
+  else if (!r.complete) { totals.failed++; problems.push(`${label} run did not complete${why ? ` (${why})` : ''}`); }
+  else if (failure && (r.failed === 0 || exitCode !== 1)) { totals.failed++; problems.push(`${label} run failed: ${why}`); }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-await unitTests();
+// 3. the installed VSIX in a real VS Code
+/** Fixture models the VSIX suite points the settings at (src/fixtures; built by `npm run models`). */
+const VSIX_SUITE_MODELS = { 'vitLens.model': 'vit-tiny', 'vitLens.depthModel': 'dpt-tiny-depth' };
+
+async function vsixTests() {
+  banner('installed-VSIX test (the packaged extension in a real VS Code)');
+  if (process.env.VITLENS_SKIP_INTEGRATION === '1' || process.env.VITLENS_SKIP_VSIX === '1') {
+    console.log(`skipped: ${process.env.VITLENS_SKIP_VSIX === '1' ? 'VITLENS_SKIP_VSIX=1' : 'VITLENS_SKIP_INTEGRATION=1'}`); return;
+  }
+  if (process.env.VITLENS_VSCODE === 'download' || process.env.VSCODE_EXECUTABLE_PATH) {
+    // installing a VSIX needs the offline runner's code-server
+    console.log('skipped: the installed-VSIX test runs on the offline code-server only'); totals.skipped++; return;
+  }
+  const target = `${process.platform}-${process.arch}`;
+  const fail = (msg) => { totals.failed++; problems.push(`vsix: ${msg}`); console.error(problems.at(-1)); };
+  if (!ensureOfflineVSCode()) { fail('offline VS Code setup failed'); return; }
+  const vsix = vsixPath(target);
+  if (vsixIsStale(target)) {
+    console.log(`packaging ${path.relative(root, vsix)} (missing or older than the sources)…`);
+    const p = spawnSync(process.execPath, [path.join(root, 'scripts/package.mjs'), '--target', target], { cwd: root, stdio: 'inherit' });
+    if (p.status !== 0) { fail(`npm run package -- --target ${target} failed (exit ${p.status})`); return; }
+  } else {
+    console.log(`${path.relative(root, vsix)} is up to date`);
+  }
+  const models = spawnSync(process.execPath, [path.join(root, 'dist/buildModels.js')], { cwd: root, stdio: 'inherit' });
+  if (models.status !== 0) { fail('npm run models failed'); return; }
+  const settings = Object.fromEntries(Object.entries(VSIX_SUITE_MODELS).map(([key, name]) => [key, path.join(root, 'models', 'generated', name)]));
+
+  const workspace = path.join(results, 'vsix-workspace', 'images'); // the folder name shows in the screenshots
+  fs.rmSync(path.dirname(workspace), { recursive: true, force: true });
+  fs.mkdirSync(workspace, { recursive: true });
+  // a real image: the CC0 photo when ../shared/images is there, else the generated scene of `vit-lens demo` (prepared
+  // out here, so the test itself loads no sharp into the extension host it checks)
+  let image = path.join(root, '..', 'shared', 'images', 'chelsea.png');
+  if (!fs.existsSync(image)) {
+    const demo = path.join(path.dirname(workspace), 'demo');
+    const d = spawnSync(process.execPath, [path.join(root, 'dist/cli.js'), 'demo', '--out', demo], { cwd: root, stdio: 'inherit' });
+    image = path.join(demo, 'sample-scene.png');
+    if (d.status !== 0 || !fs.existsSync(image)) { fail('vit-lens demo did not write the sample image'); return; }
+  }
+  fs.copyFileSync(image, path.join(workspace, path.basename(image)));
+  const resultsFile = path.join(results, 'vsix-results.json');
+  const metricsFile = path.join(results, 'vsix-metrics.json');
+  for (const f of [resultsFile, metricsFile]) fs.rmSync(f, { force: true });
+  const code = await new Promise((res) => {
+    const child = spawn(process.execPath, [path.join(root, 'scripts/vscode-offline/run-vscode-tests.mjs')], {
+      cwd: root, stdio: 'inherit',
+      env: {
+        ...process.env, VSIX: vsix, EXT_TESTS: path.join(root, 'dist/test/integration/vsix/index.js'), WORKSPACE: workspace,
+        VSCODE_SETTINGS: JSON.stringify(settings), VITLENS_TEST_RESULTS: resultsFile, VITLENS_VSIX_METRICS: metricsFile,
+        VITLENS_SCREENSHOTS_DIR: path.join(results, 'screenshots'),
+      },
+    });
+    child.on('exit', (c, sig) => res(c ?? (sig ? 1 : 0)));
+  });
+  recordSuiteResults('vsix', resultsFile, code !== 0 ? new Error(`the runner exited with ${code}`) : null, code);
+  if (fs.existsSync(metricsFile)) {
+    const m = JSON.parse(fs.readFileSync(metricsFile, 'utf8'));
+    const mb = (fs.statSync(vsix).size / 1024 / 1024).toFixed(1);
+    console.log(`vsix: ${path.basename(vsix)} ${mb} MB; activation ${m.activation?.totalMs} ms (code loading ${m.activation?.codeLoadingMs} ms), ` +
+      `time to first panel ${m.timeToFirstPanelMs} ms${m.dptDepth ? `, command → depth map ${m.dptDepth.enterToDepthMapMs} ms` : ''}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+if (process.env.VITLENS_SKIP_UNIT === '1') banner('unit tests skipped: VITLENS_SKIP_UNIT=1'); else await unitTests();
 await integrationTests();
+await vsixTests();
 banner(`summary (${elapsed()})`);
 for (const p of problems) console.log('✗ ' + p);
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

@@ -1,12 +1,19 @@
 // Colormaps as 256-entry RGB lookup tables, built from a few control points (matplotlib's perceptually
-// uniform maps sampled at 11 stops, Google's turbo polynomial, and the classic piecewise-linear jet).
+// uniform maps sampled at 11 stops, Google's turbo polynomial, the classic piecewise-linear jet, and for
+// depth maps ColorBrewer's Spectral reversed (matplotlib's Spectral_r, as Depth Anything shows depth) and gray).
 // Pure: no DOM, so the unit tests can check endpoints and luminance.
 import type { ColormapName } from '../src/shared/panelProtocol';
+import type { DepthColormapName } from '../src/shared/densePanelProtocol';
 
-const hexStops: Record<'viridis' | 'inferno' | 'magma', string[]> = {
+/** Every colormap this module draws: the attention panel's and the depth panel's. */
+export type AnyColormapName = ColormapName | DepthColormapName;
+
+const hexStops: Record<'viridis' | 'inferno' | 'magma' | 'Spectral_r', string[]> = {
   viridis: ['#440154', '#482475', '#414487', '#355f8d', '#2a788e', '#21918c', '#22a884', '#44bf70', '#7ad151', '#bddf26', '#fde725'],
   inferno: ['#000004', '#160b39', '#420a68', '#6a176e', '#932667', '#bc3754', '#dd513a', '#f37819', '#fca50a', '#f6d746', '#fcffa4'],
   magma: ['#000004', '#140e36', '#3b0f70', '#641a80', '#8c2981', '#b73779', '#de4968', '#f7705c', '#fe9f6d', '#fecf92', '#fcfdbf'],
+  // matplotlib's Spectral is exactly these 11 ColorBrewer colours, linearly interpolated; _r reverses it.
+  Spectral_r: ['#5e4fa2', '#3288bd', '#66c2a5', '#abdda4', '#e6f598', '#ffffbf', '#fee08b', '#fdae61', '#f46d43', '#d53e4f', '#9e0142'],
 };
 
 function parseHex(hex: string): [number, number, number] {
@@ -40,9 +47,10 @@ function lerpStops(stops: readonly (readonly number[])[], t: number): [number, n
 const parsedStops = new Map<string, [number, number, number][]>();
 
 /** Unrounded RGB (0..255) of a colormap at t ∈ [0, 1]. */
-export function colormapFloat(name: ColormapName, t: number): [number, number, number] {
+export function colormapFloat(name: AnyColormapName, t: number): [number, number, number] {
   t = clamp01(t);
   if (name === 'turbo') return lerpStops(turboStops, t);
+  if (name === 'gray') return [t * 255, t * 255, t * 255];
   if (name === 'jet') {
     const ch = (c: number) => clamp01(1.5 - Math.abs(4 * t - c)) * 255;
     return [ch(3), ch(2), ch(1)];
@@ -54,15 +62,15 @@ export function colormapFloat(name: ColormapName, t: number): [number, number, n
 }
 
 /** RGB (0..255 integers) of a colormap at t ∈ [0, 1]. */
-export function colormapAt(name: ColormapName, t: number): [number, number, number] {
+export function colormapAt(name: AnyColormapName, t: number): [number, number, number] {
   const [r, g, b] = colormapFloat(name, t);
   return [Math.round(r), Math.round(g), Math.round(b)];
 }
 
-const cache = new Map<ColormapName, Uint8ClampedArray>();
+const cache = new Map<AnyColormapName, Uint8ClampedArray>();
 
 /** 256 × RGB lookup table (index = round(t·255)). Cached per name. */
-export function colormapLut(name: ColormapName): Uint8ClampedArray {
+export function colormapLut(name: AnyColormapName): Uint8ClampedArray {
   let lut = cache.get(name);
   if (!lut) {
     lut = new Uint8ClampedArray(256 * 3);
@@ -81,10 +89,12 @@ export function relativeLuminance([r, g, b]: readonly number[]): number {
   return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
 }
 
-export const colormapLabels: Record<ColormapName, string> = {
+export const colormapLabels: Record<AnyColormapName, string> = {
   viridis: 'Viridis',
   inferno: 'Inferno',
   magma: 'Magma',
   turbo: 'Turbo',
   jet: 'Jet',
+  Spectral_r: 'Spectral (reversed)',
+  gray: 'Gray',
 };

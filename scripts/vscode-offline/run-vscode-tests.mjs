@@ -30,8 +30,14 @@
 //   KEEP_TMP=1    keep the per-run temp dir (server + workbench logs: <tmp>/user-data/logs); VERBOSE=1 print everything
 //   TEST_TIMEOUT_S overall timeout (default 900)
 //   VSCODE_SETTINGS JSON object merged into the run's user settings
+//   VSIX          installed-extension mode: ':'-separated .vsix files installed into this run's --extensions-dir with
+//                 `code-server --install-extension` before the server starts, the way a user installs a VSIX. The
+//                 tests then run against the installed copy: without EXT_DEV_PATH the extensionDevelopmentPath (VS Code
+//                 runs extension tests only with one) is an empty stub extension, so no development folder is loaded;
+//                 EXT_TESTS defaults to <repo>/dist/test/integration/vsix/index.js. The extension host gets
+//                 VITLENS_EXTENSIONS_DIR (where the VSIX was installed) to check that against.
 // Exit codes: 0 pass, 1 test failures, 2 code-server/workbench failed, 3 timeout, 4 extension host died, 130 interrupted.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -47,9 +53,11 @@ const ts = () => `[${((Date.now() - t0) / 1000).toFixed(1)}s]`;
 const log = (...a) => console.log(ts(), ...a);
 const verbose = !!process.env.VERBOSE;
 
-const extDevs = (process.env.EXT_DEV_PATH || repoRoot).split(path.delimiter).filter(Boolean).map((p) => path.resolve(p));
+const vsixFiles = (process.env.VSIX || '').split(path.delimiter).filter(Boolean).map((p) => path.resolve(p));
+const extDevs = (process.env.EXT_DEV_PATH || (vsixFiles.length ? '' : repoRoot)).split(path.delimiter).filter(Boolean).map((p) => path.resolve(p));
 const extDev = extDevs[0];
-const extTests = path.resolve(process.env.EXT_TESTS || path.join(extDev, 'dist/test/integration/suite/index.js'));
+const extTests = path.resolve(process.env.EXT_TESTS || (extDev ? path.join(extDev, 'dist/test/integration/suite/index.js') : path.join(repoRoot, 'dist/test/integration/vsix/index.js')));
+for (const v of vsixFiles) if (!fs.existsSync(v)) { console.error(`VSIX not found: ${v} (npm run package)`); process.exit(2); }
 const codeServer = process.env.CODE_SERVER || path.join(repoRoot, '.vscode-test/code-server/node_modules/.bin/code-server');
 if (!fs.existsSync(codeServer)) { console.error(`code-server not found at ${codeServer}: run scripts/vscode-offline/setup.sh or set CODE_SERVER`); process.exit(2); }
 const which = (cmd) => (process.env.PATH || '').split(path.delimiter).map((d) => path.join(d, cmd)).find((p) => fs.existsSync(p));
@@ -59,7 +67,7 @@ const mode = process.env.MODE || 'test';
 const timeoutS = Number(process.env.TEST_TIMEOUT_S || 900);
 // playwright-core is a devDependency of the extension (or resolvable from here)
 let playwright;
-try { playwright = createRequire(path.join(extDev, 'package.json'))('playwright-core'); } catch { playwright = createRequire(import.meta.url)('playwright-core'); }
+try { playwright = createRequire(path.join(extDev ?? repoRoot, 'package.json'))('playwright-core'); } catch { playwright = createRequire(import.meta.url)('playwright-core'); }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vscode-offline-run-'));
 const workspace = path.resolve(process.env.WORKSPACE || fs.mkdtempSync(path.join(tmp, 'ws-')));
@@ -88,15 +96,39 @@ fs.writeFileSync(path.join(userDir, 'settings.json'), JSON.stringify({
   'update.mode': 'none', 'telemetry.telemetryLevel': 'off', 'security.workspace.trust.enabled': false,
   ...JSON.parse(process.env.VSCODE_SETTINGS || '{}'),
 }, null, 2));
+const csEnv = {
+  ...process.env,
+  XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), XDG_CACHE_HOME: path.join(home, 'cache'),
+  TMPDIR: path.join(home, 'tmp'), // ipc sockets of the extension host land here and are cleaned up with the run
+  EXTENSIONS_GALLERY: process.env.EXTENSIONS_GALLERY ?? '{}', // no marketplace (offline): stops open-vsx.org queries
+  VITLENS_DRIVER_DIR: driverDir, // inherited by the extension host: test/integration/driver.ts talks to us through it
+};
+if (vsixFiles.length) {
+  // VSIX mode: install like a user (`code-server --install-extension x.vsix`), into this run's extensions dir
+  const extensionsDir = path.join(tmp, 'extensions');
+  for (const vsix of vsixFiles) {
+    log(`installing ${vsix}`);
+    const r = spawnSync(codeServer, ['--install-extension', vsix, '--force', '--extensions-dir', extensionsDir, '--user-data-dir', path.join(tmp, 'user-data')],
+      { env: csEnv, encoding: 'utf8', timeout: 300000 });
+    if (verbose || r.status !== 0) process.stdout.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    if (r.status !== 0) { console.error(`installing ${vsix} failed (exit ${r.status ?? r.signal})`); fs.rmSync(tmp, { recursive: true, force: true }); process.exit(2); }
+  }
+  log('installed:', fs.readdirSync(extensionsDir).filter((d) => !d.startsWith('.') && d !== 'extensions.json').join(', '));
+  csEnv.VITLENS_EXTENSIONS_DIR = extensionsDir;
+  if (!extDevs.length) {
+    // VS Code runs extension tests only with an extensionDevelopmentPath: an empty extension, so nothing else loads
+    const stub = path.join(tmp, 'vsix-test-host');
+    fs.mkdirSync(stub);
+    fs.writeFileSync(path.join(stub, 'package.json'), JSON.stringify({
+      name: 'vsix-test-host', publisher: 'vit-lens-test', version: '0.0.0', engines: { vscode: '*' },
+      description: 'Placeholder development extension for running tests against installed VSIX files',
+    }, null, 2));
+    extDevs.push(stub);
+  }
+}
 log(`starting code-server on 127.0.0.1:${port}`);
 const server = spawn(codeServer, csArgs, {
-  env: {
-    ...process.env,
-    XDG_CONFIG_HOME: path.join(home, 'config'), XDG_DATA_HOME: path.join(home, 'data'), XDG_CACHE_HOME: path.join(home, 'cache'),
-    TMPDIR: path.join(home, 'tmp'), // ipc sockets of the extension host land here and are cleaned up with the run
-    EXTENSIONS_GALLERY: process.env.EXTENSIONS_GALLERY ?? '{}', // no marketplace (offline): stops open-vsx.org queries
-    VITLENS_DRIVER_DIR: driverDir, // inherited by the extension host: test/integration/driver.ts talks to us through it
-  },
+  env: csEnv,
   stdio: ['ignore', 'pipe', 'pipe'], detached: true,
 });
 const serverOut = [];
@@ -194,9 +226,12 @@ const ops = {
   async runCommandFromPalette({ title }) { await runCommandFromPalette(title); return {}; },
 };
 async function runCommandFromPalette(title) {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 30000 });
+  // F1 can be lost while focus is in a webview that is still loading (e.g. an image preview just opened): press again
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try { await input.waitFor({ state: 'visible', timeout: attempt < 3 ? 3000 : 30000 }); break; } catch (e) { if (attempt >= 3) throw e; }
+  }
   await input.fill('>' + title.replace(/^>/, ''));
   const row = page.locator('.quick-input-widget .monaco-list-row').first();
   await row.waitFor({ state: 'visible', timeout: 30000 });

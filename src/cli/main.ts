@@ -4,6 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clsMaps, rolloutMap } from '../analysis/attention';
 import { EngineClient, EngineError } from '../client/engineClient';
+import { commandGates } from './gatesCommand';
+import { commandDepth, commandSegment } from './denseCommands';
+import { MODELS_USAGE, runModelsCommand } from './modelsCommand';
+import { VitLensError } from '../core/errors';
+import { defaultCacheDir, resolveModelArg } from '../core/models/modelStore';
 import { loadWebviewBundle, renderReportHtml } from '../core/htmlReport';
 import type { AttentionResult, HeadFusion } from '../shared/attentionTypes';
 import type { PanelSettings } from '../shared/panelProtocol';
@@ -11,13 +16,25 @@ import type { PanelSettings } from '../shared/panelProtocol';
 const USAGE = `vit-lens — look inside vision transformers
 
 Usage:
-  vit-lens attention <image> [--model <file.onnx|hf-folder>] [--json <out.json>] [--html <out.html>]
-                     [--top 5] [--fusion mean|max|min] [--discard <0..1>]
+  vit-lens attention <image> [--model <file.onnx|hf-folder|model-id>] [--cache <dir>] [--json <out.json>]
+                     [--html <out.html>] [--top 5] [--fusion mean|max|min] [--discard <0..1>]
       Per-layer/per-head attention, rollout, raw-attention baseline and predictions.
       Without --model: raw attention (softmax(X·Xᵀ/√d) over pixel patches), no download needed.
+      A model id (vit-lens models list) must be in the cache first: vit-lens models pull <id>.
+  vit-lens gates <image> --model <file.onnx|hf-folder> [--json <out.json>] [--top 5] [--channels 6]
+      Channel and spatial gates of a CNN (SE-Net, EfficientNet, MobileNetV3, CBAM): per gate its
+      node, kind (channel | spatial), shape and values, and the predictions.
+  vit-lens depth <image> --model <file.onnx|hf-folder|model-id> [--cache <dir>] [--png <out.png>]
+                 [--png16 <out16.png>] [--npy <out.npy>] [--json <out.json>]
+      DPT / Depth Anything depth: --png inferno colours and --png16 16-bit grayscale (min–max) at
+      the image's size, --npy the raw predicted_depth (float32, C order) at the model's resolution.
+  vit-lens segment <image> --model <file.onnx|hf-folder|model-id> [--cache <dir>] [--png <out.png>] [--json <out.json>]
+      DPT semantic segmentation (e.g. ADE20K, 150 classes): --png the ADE20K-palette class map at
+      the image's size; the classes with their area share on stdout and in --json.
   vit-lens demo [--out <dir>]
       Builds the tiny fixture ViT and a sample image, writes <dir>/demo.html and demo.json
       (default dir: ./reports).
+${MODELS_USAGE}
   vit-lens --help | --version
 `;
 
@@ -92,8 +109,14 @@ function summary(r: AttentionResult): string {
   return lines.join('\n');
 }
 
+/** --model: a file or folder, or a catalogue id / "owner/name" resolved in --cache (default cache); null without --model. */
+function modelFromFlags(f: Flags): string | null {
+  const model = f.values.get('model');
+  return model ? resolveModelArg(model, f.values.get('cache') ?? defaultCacheDir()) : null;
+}
+
 async function commandAttention(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, ['model', 'json', 'html', 'top', 'fusion', 'discard']);
+  const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard']);
   if (f.positional.length !== 1) throw new UsageError('attention takes exactly one image path');
   const top = Number(f.values.get('top') ?? 5);
   if (!Number.isInteger(top) || top < 1 || top > 1000) throw new UsageError('--top must be a whole number from 1 to 1000');
@@ -101,9 +124,10 @@ async function commandAttention(argv: string[]): Promise<void> {
   if (!['mean', 'max', 'min'].includes(fusion)) throw new UsageError('--fusion must be mean, max or min');
   const discardRatio = Number(f.values.get('discard') ?? 0);
   if (!(discardRatio >= 0 && discardRatio < 1)) throw new UsageError('--discard must be a number in [0, 1)');
+  const model = modelFromFlags(f);
   const client = new EngineClient({ enginePath: enginePath() });
   try {
-    const result = await runAttention(client, f.positional[0], f.values.get('model') ?? null, top);
+    const result = await runAttention(client, f.positional[0], model, top);
     const json = f.values.get('json');
     if (json) {
       fs.mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
@@ -140,11 +164,16 @@ export async function main(argv: string[]): Promise<number> {
     if (command === '--version') { console.log(require('../../package.json').version); return 0; }
     if (command === 'attention') await commandAttention(rest);
     else if (command === 'demo') await commandDemo(rest);
+    else if (command === 'models') return await runModelsCommand(rest);
+    else if (command === 'gates') await commandGates(rest, { parseFlags, usageError: (m) => new UsageError(m), enginePath: enginePath() });
+    else if (command === 'depth') await commandDepth(rest, { parseFlags, usageError: (m) => new UsageError(m), enginePath: enginePath() });
+    else if (command === 'segment') await commandSegment(rest, { parseFlags, usageError: (m) => new UsageError(m), enginePath: enginePath() });
     else throw new UsageError(`unknown command "${command}"`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) { console.error(`vit-lens: ${e.message}\n\n${USAGE}`); return 2; }
     if (e instanceof EngineError) { console.error(`vit-lens: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`); return 1; }
+    if (e instanceof VitLensError) { console.error(`vit-lens: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`); return 1; }
     console.error(`vit-lens: ${(e as Error).stack ?? e}`);
     return 1;
   }

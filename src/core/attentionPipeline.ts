@@ -124,13 +124,31 @@ export async function decodeStage(req: AttentionRequest): Promise<DecodedImage> 
   return decodeImage(await readImageFile(req.imagePath), path.basename(req.imagePath), req.maxPixels);
 }
 
-/** Stage 3: run the model; returns raw outputs (into the model's reusable buffers once known). */
-export async function inferenceStage(model: LoadedModel, pixels: Float32Array, height: number, width: number): Promise<Record<string, ort.Tensor>> {
+/** Output buffers of one run, allocated from the model's fetch plan: onnxruntime writes into them. */
+interface RunBuffers { fetches: Record<string, ort.Tensor>; attention: Float32Array; logits?: Float32Array }
+
+function allocateRunBuffers(plan: NonNullable<LoadedModel['fetchPlan']>): RunBuffers {
+  const per = plan.heads * plan.tokens * plan.tokens;
+  const attention = new Float32Array(plan.attention.length * per);
+  const fetches: Record<string, ort.Tensor> = {};
+  plan.attention.forEach((o, l) => { fetches[o.name] = new ort.Tensor('float32', attention.subarray(l * per, (l + 1) * per), o.dims); });
+  const logits = plan.logits ? new Float32Array(plan.logits.dims.reduce((a, b) => a * b, 1)) : undefined;
+  if (plan.logits && logits) fetches[plan.logits.name] = new ort.Tensor('float32', logits, plan.logits.dims);
+  return { fetches, attention, logits };
+}
+
+/** What one run of the model produced: onnxruntime's outputs, and our buffers when the fetch plan was used. */
+export interface InferenceOutputs { outputs: Record<string, ort.Tensor>; buffers?: RunBuffers }
+
+/** Stage 3: run the model; outputs go into fresh buffers of the fetch plan once it is known. */
+export async function inferenceStage(model: LoadedModel, pixels: Float32Array, height: number, width: number): Promise<InferenceOutputs> {
   const input = new ort.Tensor('float32', pixels, [1, 3, height, width]);
+  const buffers = model.fetchPlan && allocateRunBuffers(model.fetchPlan);
   try {
-    return model.fetches
-      ? await model.session.run({ [model.inputName]: input }, model.fetches.outputs)
+    const outputs = buffers
+      ? await model.session.run({ [model.inputName]: input }, buffers.fetches)
       : await model.session.run({ [model.inputName]: input });
+    return { outputs, buffers };
   } catch (e) {
     throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`, 'The input size may not match the model; check preprocessor_config.json.');
   }
@@ -138,28 +156,28 @@ export async function inferenceStage(model: LoadedModel, pixels: Float32Array, h
 
 /**
  * Stage 4a: the attention tensor and logits of a run. After the first run of a float32 model with
- * fixed shapes, allocates the buffers onnxruntime will write into on the following runs.
+ * fixed shapes, records the fetch plan that lets the following runs write straight into one array.
  */
-export function collectOutputs(model: LoadedModel, outputs: Record<string, ort.Tensor>): { attention: AttentionTensor; logits?: Float32Array } {
-  const f = model.fetches;
-  if (f) {
-    const attention = { layers: f.attention.length / (f.heads * f.tokens * f.tokens), heads: f.heads, tokens: f.tokens, data: f.attention };
+export function collectOutputs(model: LoadedModel, run: InferenceOutputs): { attention: AttentionTensor; logits?: Float32Array } {
+  const plan = model.fetchPlan;
+  if (run.buffers && plan) {
+    const attention = { layers: plan.attention.length, heads: plan.heads, tokens: plan.tokens, data: run.buffers.attention };
     checkRowsAreProbabilities(attention);
-    return { attention, logits: f.logits };
+    return { attention, logits: run.buffers.logits };
   }
+  const { outputs } = run;
   const attention = stackAttention(outputs, model.attentionOutputs);
   const logitsTensor = model.logitsOutput ? outputs[model.logitsOutput] : undefined;
   const logits = logitsTensor ? toFloat32(logitsTensor).slice() : undefined;
-  // Reuse only when every output is float32 and fixed-size (a dynamic-size model changes N per image).
+  // Plan only when every output is float32 and fixed-size (a dynamic-size model changes N per image).
   const used = model.attentionOutputs.filter((n) => outputs[n]?.dims.length === 4 && outputs[n].dims[1] === attention.heads && outputs[n].dims[3] === attention.tokens);
   if (model.fixedSize && used.length === attention.layers && used.every((n) => outputs[n].type === 'float32') && (!logitsTensor || logitsTensor.type === 'float32')) {
-    const per = attention.heads * attention.tokens * attention.tokens;
-    const buffer = new Float32Array(attention.data.length);
-    const fetchTensors: Record<string, ort.Tensor> = {};
-    used.forEach((n, l) => { fetchTensors[n] = new ort.Tensor('float32', buffer.subarray(l * per, (l + 1) * per), outputs[n].dims); });
-    const logitsBuffer = logitsTensor ? new Float32Array(logitsTensor.size) : undefined;
-    if (logitsTensor && logitsBuffer) fetchTensors[model.logitsOutput!] = new ort.Tensor('float32', logitsBuffer, logitsTensor.dims);
-    model.fetches = { outputs: fetchTensors, attention: buffer, heads: attention.heads, tokens: attention.tokens, logits: logitsBuffer };
+    model.fetchPlan = {
+      attention: used.map((name) => ({ name, dims: outputs[name].dims })),
+      heads: attention.heads,
+      tokens: attention.tokens,
+      logits: logitsTensor ? { name: model.logitsOutput!, dims: logitsTensor.dims } : undefined,
+    };
   }
   return { attention, logits };
 }
@@ -191,11 +209,11 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
   let tInfer = tPre;
   if (model) {
     ctl.progress('Running the model', 0.3);
-    const outputs = await inferenceStage(model, pre.pixels, pre.height, pre.width);
+    const run = await inferenceStage(model, pre.pixels, pre.height, pre.width);
     tInfer = performance.now();
     ctl.checkCancelled();
     ctl.progress('Analysing attention', 0.85);
-    ({ attention, logits } = collectOutputs(model, outputs));
+    ({ attention, logits } = collectOutputs(model, run));
   } else {
     attention = await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize);
   }

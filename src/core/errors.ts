@@ -4,8 +4,16 @@
 export type ErrorCode =
   | 'IMAGE_NOT_FOUND' | 'IMAGE_EMPTY' | 'IMAGE_UNSUPPORTED' | 'IMAGE_CORRUPT' | 'IMAGE_TOO_LARGE'
   | 'MODEL_NOT_FOUND' | 'MODEL_NOT_ONNX' | 'MODEL_LOAD_FAILED' | 'MODEL_BAD_INPUT' | 'MODEL_NOT_VIT' | 'MODEL_FUSED_ATTENTION'
-  | 'MODEL_WRONG_TASK' | 'MODEL_BAD_OUTPUT' | 'INFERENCE_FAILED'
-  | 'CANCELLED' | 'ENGINE_CRASHED' | 'TIMEOUT' | 'BAD_REQUEST' | 'INTERNAL';
+  | 'MODEL_WRONG_TASK' | 'MODEL_BAD_OUTPUT' | 'MODEL_NO_GATES' | 'INFERENCE_FAILED'
+  | 'CANCELLED' | 'ENGINE_CRASHED' | 'TIMEOUT' | 'BAD_REQUEST' | 'INTERNAL' | 'RESULT_EXPIRED'
+  // model catalogue, cache and downloads (src/core/models)
+  | 'CATALOGUE_INVALID' | 'MODEL_UNKNOWN' | 'MODEL_NOT_DOWNLOADED'
+  | 'DOWNLOAD_UNAUTHORIZED' | 'DOWNLOAD_NOT_FOUND' | 'DOWNLOAD_OFFLINE' | 'DOWNLOAD_PROXY' | 'DOWNLOAD_FAILED'
+  | 'DOWNLOAD_CHECKSUM' | 'DISK_FULL';
+
+/** What ViT Lens can show, for the messages of models that have none of it. */
+export const SHOWABLE_ATTENTION = 'ViT Lens shows: self-attention of vision transformers with an unfused Softmax (ViT, DeiT, DINO, DINOv2, BEiT); '
+  + 'DPT depth and segmentation models with their ViT backbone\'s attention; and channel/spatial gates of CNNs (SE-Net, SE-ResNet, EfficientNet, MobileNetV3, CBAM: a Sigmoid or HardSigmoid that multiplies a feature map).';
 
 export interface ErrorInfo {
   code: ErrorCode;

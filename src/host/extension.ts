@@ -73,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('vitLens')) return;
       const modelChanged = e.affectsConfiguration('vitLens.model') || e.affectsConfiguration('vitLens.topK') || e.affectsConfiguration('vitLens.maxImageMegapixels');
-      for (const p of AttentionPanel.all()) p.onSettingsChanged(modelChanged);
+      for (const p of AttentionPanel.allAttention()) p.onSettingsChanged(modelChanged);
     }),
   );
   const activationMs = performance.now() - t0;

@@ -1,12 +1,13 @@
 // The HTML shell of a ViT Lens webview: strict CSP (scripts by nonce only, no remote anything), the
-// bundle from dist/ through asWebviewUri; the script builds the whole UI (webview/main.ts).
+// bundle from dist/ through asWebviewUri; the script builds the whole UI (webview/main.ts, webview/dense/main.ts, …).
 import crypto from 'node:crypto';
 import * as vscode from 'vscode';
 
-export function panelHtml(webview: vscode.Webview, distUri: vscode.Uri, title: string): string {
+/** @param bundle the webview bundle in dist/: `<bundle>.js` and `<bundle>.css`. */
+export function panelHtml(webview: vscode.Webview, distUri: vscode.Uri, title: string, bundle = 'webview'): string {
   const nonce = crypto.randomBytes(16).toString('base64');
-  const js = webview.asWebviewUri(vscode.Uri.joinPath(distUri, 'webview.js'));
-  const css = webview.asWebviewUri(vscode.Uri.joinPath(distUri, 'webview.css'));
+  const js = webview.asWebviewUri(vscode.Uri.joinPath(distUri, `${bundle}.js`));
+  const css = webview.asWebviewUri(vscode.Uri.joinPath(distUri, `${bundle}.css`));
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} blob: data:`,

@@ -2,6 +2,8 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { HeadFusion } from '../shared/attentionTypes';
+import type { DenseTask } from '../shared/denseTypes';
+import { DensePanelSettings, DepthColormapName, depthColormapNames } from '../shared/densePanelProtocol';
 import { ColormapName, PanelSettings, colormapNames } from '../shared/panelProtocol';
 
 const section = () => vscode.workspace.getConfiguration('vitLens');
@@ -19,19 +21,38 @@ export function panelSettings(): PanelSettings {
   };
 }
 
-/** The configured model path (absolute), or null for raw attention. */
-export function configuredModel(): string | null {
-  const raw = section().get<string>('model', '').trim();
+/** What a model is for: the settings `vitLens.model`, `vitLens.depthModel`, `vitLens.segmentationModel`. */
+export type ModelTask = 'classification' | DenseTask;
+export const modelSettingKey: Record<ModelTask, string> = { classification: 'model', depth: 'depthModel', segmentation: 'segmentationModel' };
+
+/** The model configured for a task (absolute path; relative paths are taken from the first workspace folder), or null. */
+export function configuredModel(task: ModelTask = 'classification'): string | null {
+  const raw = section().get<string>(modelSettingKey[task], '').trim();
   if (!raw) return null;
   if (path.isAbsolute(raw)) return raw;
   const folder = vscode.workspace.workspaceFolders?.[0];
   return folder ? path.join(folder.uri.fsPath, raw) : path.resolve(raw);
 }
 
+/** The DPT panel's starting display settings. */
+export function densePanelSettings(): DensePanelSettings {
+  const c = section();
+  const attention = panelSettings();
+  const depthColormap = c.get<string>('depthColormap', 'inferno');
+  return {
+    depthColormap: (depthColormapNames as readonly string[]).includes(depthColormap) ? (depthColormap as DepthColormapName) : 'inferno',
+    normalization: c.get<string>('depthNormalization', 'percentile') === 'minmax' ? 'minmax' : 'percentile',
+    opacity: attention.opacity,
+    attentionColormap: attention.colormap,
+    fusion: attention.fusion,
+    discardRatio: attention.discardRatio,
+  };
+}
+
 export const topK = () => section().get<number>('topK', 5);
 export const maxPixels = () => Math.round(section().get<number>('maxImageMegapixels', 100) * 1e6);
 
-export async function setModel(modelPath: string | null): Promise<void> {
+export async function setModel(modelPath: string | null, task: ModelTask = 'classification'): Promise<void> {
   const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-  await section().update('model', modelPath ?? '', target);
+  await section().update(modelSettingKey[task], modelPath ?? '', target);
 }

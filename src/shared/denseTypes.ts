@@ -35,6 +35,9 @@ export interface SegmentationMap {
   /** Class id per pixel of the view image, [view.height, view.width]: argmax of the bilinearly upsampled logits. */
   labels: Uint16Array;
   numClasses: number;
+  /** Resolution [h, w] of the model's logits (before upsampling); set by the engine. */
+  rawHeight?: number;
+  rawWidth?: number;
   /** Classes present in `labels`, sorted by area, largest first. */
   classes: SegmentClass[];
 }

@@ -1,8 +1,10 @@
 // Messages between an engine client (extension host, CLI) and the engine process, which owns the
 // onnxruntime sessions. Types only; imports nothing at runtime. Tensors travel as typed arrays
 // (the IPC channel uses structured-clone "advanced" serialization).
-import type { AttentionResult } from './attentionTypes';
+import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from './attentionTypes';
 import type { DenseResult, DenseTask } from './denseTypes';
+import type { DensePanelResult } from './densePanelProtocol';
+import type { GatesResult, ModelKindInfo } from './gateTypes';
 
 /** The engine's error shape (mirrors core/errors ErrorInfo so this file needs no runtime import). */
 export interface EngineErrorInfo {
@@ -23,6 +25,28 @@ export interface EngineCalls {
     params: { imagePath: string; modelPath: string; task: DenseTask; maxPixels?: number };
     result: DenseResult;
   };
+  /** SE-Net / CBAM channel and spatial gates of a CNN on one image (MODEL_NO_GATES when it has none). */
+  gates: {
+    params: { imagePath: string; modelPath: string; topK?: number; topChannels?: number; maxPixels?: number };
+    result: GatesResult;
+  };
+  /** Which pipeline a model needs, from its graph alone: 'vit' (attention), 'gates' (SE/CBAM) or 'none' (with the message to show). */
+  modelKind: { params: { modelPath: string }; result: ModelKindInfo };
+  /**
+   * `attention` for a panel: the engine keeps the full tensor (key `attentionKey`) and returns its shape
+   * and the slice of query 0 with these rollout settings; later slices come from `slice`.
+   */
+  attentionPanel: {
+    params: EngineCalls['attention']['params'] & { rollout: RolloutSettings };
+    result: { result: PanelResult; slice: AttentionSlice; attentionKey: string };
+  };
+  /** `dense` for a panel: like attentionPanel, the backbone's attention (when any) stays in the engine. */
+  densePanel: {
+    params: EngineCalls['dense']['params'] & { rollout: RolloutSettings };
+    result: { result: DensePanelResult; slice?: AttentionSlice; attentionKey?: string };
+  };
+  /** One query's rows and rollout of a tensor kept by `attentionPanel` / `densePanel` (RESULT_EXPIRED once dropped). */
+  slice: { params: { attentionKey: string; query: number; rollout: RolloutSettings }; result: AttentionSlice };
   /** Drop a cached session (the model file changed or was removed). */
   evict: { params: { modelPath: string }; result: { evicted: boolean } };
   /** Liveness check; returns the engine's process id and versions. */

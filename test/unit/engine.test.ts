@@ -157,3 +157,28 @@ test('an engine that dies mid-request rejects it with ENGINE_CRASHED and restart
   assertRowsSumToOne(r.attention);
   assert.notEqual(client.pid, pid);
 });
+
+test('panel runs: the engine keeps the tensor and serves slices equal to the full result; runs never share buffers', async () => {
+  const { attentionSlice } = await import('../../src/analysis/attention');
+  const rollout = { fusion: 'max' as const, discardRatio: 0.3, startLayer: 1 };
+  const other = path.join(dir, 'other.png');
+  fs.writeFileSync(other, await sampleScenePng(300, 120));
+  // Two panel runs of the same model (the second must not overwrite the first's tensor), then the full runs.
+  const a = await client.request('attentionPanel', { imagePath: image, modelPath: models['vit-tiny'], rollout });
+  const b = await client.request('attentionPanel', { imagePath: other, modelPath: models['vit-tiny'], rollout });
+  const fullA = await run(models['vit-tiny']);
+  const fullB = await run(models['vit-tiny'], other);
+  assert.deepEqual(a.result.attention, { layers: 4, heads: 3, tokens: 197 });
+  assert.equal((a.result as unknown as AttentionResult).attention.data, undefined, 'no tensor data crosses to the host');
+  assert.notEqual(a.attentionKey, b.attentionKey);
+  const expect = (full: AttentionResult, q: number) => attentionSlice(full.attention, full.firstPatchToken, q, rollout);
+  assert.ok(maxAbsDiff(a.slice.rows, expect(fullA, 0).rows) < 1e-6 && maxAbsDiff(a.slice.rollout.map, expect(fullA, 0).rollout.map) < 1e-6);
+  for (const [kept, full] of [[a, fullA], [b, fullB]] as const) {
+    const s = await client.request('slice', { attentionKey: kept.attentionKey, query: 50, rollout });
+    assert.ok(maxAbsDiff(s.rows, expect(full, 50).rows) < 1e-6, 'rows of query 50');
+    assert.ok(maxAbsDiff(s.rollout.map, expect(full, 50).rollout.map) < 1e-6, 'rollout of query 50');
+  }
+  assert.ok(maxAbsDiff(fullA.attention.data, fullB.attention.data) > 1e-3, 'different images, different attention');
+  await rejectsCode(client.request('slice', { attentionKey: 'nope', query: 0, rollout }), 'RESULT_EXPIRED');
+  await rejectsCode(client.request('slice', { attentionKey: a.attentionKey, query: 197, rollout }), 'BAD_REQUEST');
+});

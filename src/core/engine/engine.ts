@@ -3,8 +3,12 @@
 // engineWorker.ts connects it to process IPC; tests and benchmarks can drive it in-process.
 import * as ortPackage from 'onnxruntime-node/package.json';
 import { runAttentionPipeline } from '../attentionPipeline';
+import { runDensePipeline } from '../densePipeline';
+import { runGatesPipeline } from '../gatesPipeline';
+import { detectModelKind, loadGatesModel } from '../model/gates';
 import { VitLensError, toErrorInfo } from '../errors';
 import type { EngineCalls, EngineKind, FromEngine, ToEngine } from '../../shared/engineProtocol';
+import { AttentionStore } from './attentionStore';
 import { ModelCache } from './modelCache';
 
 interface Job { id: number; kind: EngineKind; params: unknown; cancelled: boolean }
@@ -13,6 +17,10 @@ export class Engine {
   private readonly queue: Job[] = [];
   private running: Job | undefined;
   readonly models = new ModelCache();
+  /** Attention tensors of panel runs, sliced on request (`slice`). */
+  readonly attentions = new AttentionStore();
+  /** CNNs with SE/CBAM gates: their sessions carry the gate taps, so they are cached apart from ViTs. */
+  readonly gateModels = new ModelCache(2, loadGatesModel);
 
   constructor(private readonly send: (m: FromEngine) => void) {}
 
@@ -59,8 +67,46 @@ export class Engine {
         if (typeof params?.imagePath !== 'string') throw new VitLensError('BAD_REQUEST', 'attention: imagePath missing');
         return runAttentionPipeline(params, (p) => this.models.get(p), ctl);
       }
-      case 'evict':
-        return { evicted: await this.models.evict((job.params as EngineCalls['evict']['params']).modelPath) };
+      case 'dense': {
+        // DPT depth / segmentation: same ViT model cache (the loader adds the neck outputs to DPT graphs).
+        const params = job.params as EngineCalls['dense']['params'];
+        if (typeof params?.imagePath !== 'string' || typeof params.modelPath !== 'string') throw new VitLensError('BAD_REQUEST', 'dense: imagePath and modelPath are required');
+        return runDensePipeline(params, (p) => this.models.get(p), ctl);
+      }
+      case 'gates': {
+        const params = job.params as EngineCalls['gates']['params'];
+        if (typeof params?.imagePath !== 'string' || typeof params.modelPath !== 'string') throw new VitLensError('BAD_REQUEST', 'gates: imagePath and modelPath are required');
+        return runGatesPipeline(params, (p) => this.gateModels.get(p), ctl);
+      }
+      case 'modelKind': {
+        const params = job.params as EngineCalls['modelKind']['params'];
+        if (typeof params?.modelPath !== 'string') throw new VitLensError('BAD_REQUEST', 'modelKind: modelPath missing');
+        return detectModelKind(params.modelPath);
+      }
+      case 'attentionPanel': {
+        const params = job.params as EngineCalls['attentionPanel']['params'];
+        if (typeof params?.imagePath !== 'string' || typeof params.rollout !== 'object') throw new VitLensError('BAD_REQUEST', 'attentionPanel: imagePath and rollout are required');
+        const { attention, ...rest } = await runAttentionPipeline(params, (p) => this.models.get(p), ctl);
+        const kept = this.attentions.keep(attention, rest.firstPatchToken, 0, params.rollout);
+        return { result: { ...rest, attention: kept.shape }, slice: kept.slice, attentionKey: kept.key } satisfies EngineCalls['attentionPanel']['result'];
+      }
+      case 'densePanel': {
+        const params = job.params as EngineCalls['densePanel']['params'];
+        if (typeof params?.imagePath !== 'string' || typeof params.modelPath !== 'string' || typeof params.rollout !== 'object') throw new VitLensError('BAD_REQUEST', 'densePanel: imagePath, modelPath and rollout are required');
+        const { attention, ...rest } = await runDensePipeline(params, (p) => this.models.get(p), ctl);
+        if (!attention) return { result: rest } satisfies EngineCalls['densePanel']['result'];
+        const kept = this.attentions.keep(attention, rest.firstPatchToken, 0, params.rollout);
+        return { result: { ...rest, attention: kept.shape }, slice: kept.slice, attentionKey: kept.key } satisfies EngineCalls['densePanel']['result'];
+      }
+      case 'slice': {
+        const params = job.params as EngineCalls['slice']['params'];
+        return this.attentions.slice(params.attentionKey, params.query, params.rollout);
+      }
+      case 'evict': {
+        const modelPath = (job.params as EngineCalls['evict']['params']).modelPath;
+        const [vit, gates] = await Promise.all([this.models.evict(modelPath), this.gateModels.evict(modelPath)]);
+        return { evicted: vit || gates };
+      }
       case 'ping':
         return { pid: process.pid, node: process.versions.node, ort: ortPackage.version };
       default:

@@ -3,11 +3,15 @@
 import fs from 'node:fs';
 import { LoadedModel, loadVitModel, resolveModelFiles } from '../model/vitModel';
 
-export class ModelCache {
-  private readonly entries = new Map<string, Promise<LoadedModel>>();
-  constructor(private readonly capacity = 3, private readonly load = loadVitModel) {}
+/** What the cache needs of a loaded model: its file's mtime when loaded, and a session to release. */
+interface CachedModel { mtimeMs: number; session: { release(): Promise<void> } }
 
-  async get(modelPath: string): Promise<LoadedModel> {
+/** Generic over the model kind: ViT models by default, or e.g. the gates loader's models. */
+export class ModelCache<M extends CachedModel = LoadedModel> {
+  private readonly entries = new Map<string, Promise<M>>();
+  constructor(private readonly capacity = 3, private readonly load: (modelPath: string) => Promise<M> = loadVitModel as unknown as (modelPath: string) => Promise<M>) {}
+
+  async get(modelPath: string): Promise<M> {
     const key = resolveModelFiles(modelPath).onnxPath;
     const cached = this.entries.get(key);
     if (cached) {

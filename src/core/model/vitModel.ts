@@ -6,10 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { VitLensError } from '../errors';
+import { SHOWABLE_ATTENTION, VitLensError } from '../errors';
 import type { PreprocessorConfig } from '../image/image';
 import { ElemType, NotOnnxError, OnnxModelInfo, ValueInfo, addGraphOutputs, feedInputs, readOnnxModel } from '../onnx/onnxModel';
 import type { AttentionSource } from '../../shared/attentionTypes';
+import { DenseGraph, describeDenseGraph } from './dptModel';
 
 /** The parts of a HF config.json we use. */
 export interface HfConfig {
@@ -49,15 +50,16 @@ export interface LoadedModel {
   /** File modification time when loaded: a changed file invalidates the cached session. */
   mtimeMs: number;
   /**
-   * Output buffers reused by every run after the first (set by the pipeline once the shapes are
-   * known): onnxruntime writes the attention of all layers straight into one [L,H,N,N] array, which
-   * saves a 22 MB allocation and copy per run on ViT-B. A result is therefore valid until the next run
-   * of the same model; the engine sends it (a copy) before starting another.
+   * Where onnxruntime writes each run's outputs, known after the first run of a float32 model with
+   * fixed shapes: every layer's attention straight into one fresh [L,H,N,N] array (no 22 MB stacking
+   * copy on ViT-B). Fresh per run, not reused: the engine keeps panel results for slicing.
    */
-  fetches?: { outputs: Record<string, ort.Tensor>; attention: Float32Array; heads: number; tokens: number; logits?: Float32Array };
+  fetchPlan?: { attention: { name: string; dims: readonly number[] }[]; heads: number; tokens: number; logits?: { name: string; dims: readonly number[] } };
+  /** DPT depth / segmentation graphs: the dense output and the neck levels, added as outputs (see dptModel.ts). */
+  dense?: DenseGraph;
 }
 
-const FUSED_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'GroupQueryAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);
+export const FUSED_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'GroupQueryAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);
 
 function readJson(file: string): Record<string, unknown> | undefined {
   if (!fs.existsSync(file)) return undefined;
@@ -87,7 +89,7 @@ export function resolveModelFiles(modelPath: string): ModelFiles {
 const isNum = (d: unknown): d is number => typeof d === 'number' && d > 0;
 
 /** The pixel input: rank 4, 3 channels. */
-function pixelInput(info: OnnxModelInfo, file: string): ValueInfo {
+export function pixelInput(info: OnnxModelInfo, file: string): ValueInfo {
   const feeds = feedInputs(info);
   if (feeds.length !== 1) {
     throw new VitLensError('MODEL_BAD_INPUT', `${file} has ${feeds.length} inputs (${feeds.map((f) => f.name).join(', ')}); a ViT takes one image tensor.`, 'Export the model with a single pixel_values input.');
@@ -113,16 +115,16 @@ function findPatchSize(info: OnnxModelInfo, config: HfConfig): number | undefine
   return undefined;
 }
 
-/** Graph outputs that look like attention probabilities: rank 4 [B,H,N,N] or rank 5 (stacked layers), or named so. */
-function attentionLikeOutputs(info: OnnxModelInfo): string[] {
+/** Graph outputs that look like attention probabilities: rank 4 [B,H,N,N] or rank 5 (stacked layers), or named so (not logits or depth maps). */
+export function attentionLikeOutputs(info: OnnxModelInfo): string[] {
   return info.outputs.filter((o) => {
     const d = o.dims;
     const square = d && d.length >= 4 && d[d.length - 1] !== null && d[d.length - 1] === d[d.length - 2];
-    return (d?.length === 4 || d?.length === 5) && (square || /atten/i.test(o.name)) && !/logit/i.test(o.name);
+    return (d?.length === 4 || d?.length === 5) && (square || /atten/i.test(o.name)) && !/logit|depth/i.test(o.name);
   }).map((o) => o.name);
 }
 
-function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [number, number]; size: [number, number] } {
+export function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [number, number]; size: [number, number] } {
   const d = input.dims;
   if (d && isNum(d[2]) && isNum(d[3])) return { fixed: [d[2], d[3]], size: [d[2], d[3]] };
   const p = files.preprocessor;
@@ -156,28 +158,35 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
 
   let attentionSource: LoadedModel['attentionSource'];
   let attentionOutputs = attentionLikeOutputs(info);
-  let sessionBytes: Buffer = bytes;
+  const dense = describeDenseGraph(info, input, attentionOutputs);
+  const extraOutputs: string[] = [];
   if (attentionOutputs.length > 0) {
     attentionSource = 'outputs';
   } else {
     const softmaxes = info.nodes.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx'));
     const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
     if (softmaxes.length === 0) {
-      if (fused.length > 0) {
-        throw new VitLensError('MODEL_FUSED_ATTENTION',
+      const problem = fused.length > 0
+        ? new VitLensError('MODEL_FUSED_ATTENTION',
           `${file} computes attention with ${fused.length} fused com.microsoft.${fused[0].opType} node(s), which never expose the attention probabilities.`,
-          'Re-export without ORT\'s transformer optimiser (use the plain torch.onnx / Optimum export), and in PyTorch disable the SDPA fast path (attn_implementation="eager"); or export with output_attentions=True.');
-      }
-      throw new VitLensError('MODEL_NOT_VIT', `${file} has no attention: no Softmax nodes and no attention outputs.`,
-        'ViT Lens shows self-attention of vision transformers (ViT, DeiT, DINO, DINOv2, BEiT, DPT backbones). Choose a transformer model.');
+          'Re-export without ORT\'s transformer optimiser (use the plain torch.onnx / Optimum export), and in PyTorch disable the SDPA fast path (attn_implementation="eager"); or export with output_attentions=True.')
+        : new VitLensError('MODEL_NOT_VIT', `${file} has no attention: no Softmax nodes and no attention outputs.`,
+          `${SHOWABLE_ATTENTION} Choose such a model.`);
+      // A DPT without attention to show still predicts depth / classes: only its attention section is empty.
+      if (!dense) throw problem;
+      dense.attentionProblem = `${problem.message} ${problem.hint}`;
     }
     attentionSource = 'tapped';
     attentionOutputs = softmaxes.map((n) => n.outputs[0]);
-    const existing = new Set(info.outputs.map((o) => o.name));
-    const elemType = input.elemType === ElemType.FLOAT16 ? ElemType.FLOAT16 : ElemType.FLOAT;
-    sessionBytes = addGraphOutputs(bytes, attentionOutputs.filter((n) => !existing.has(n)).map((name) => ({ name, elemType })));
+    extraOutputs.push(...attentionOutputs);
   }
-  const logitsOutput = info.outputs.find((o) => o.name === 'logits')?.name
+  if (dense) extraOutputs.push(...dense.neckOutputs);
+  const existing = new Set(info.outputs.map((o) => o.name));
+  const elemType = input.elemType === ElemType.FLOAT16 ? ElemType.FLOAT16 : ElemType.FLOAT;
+  const added = [...new Set(extraOutputs)].filter((n) => !existing.has(n));
+  const sessionBytes = added.length > 0 ? addGraphOutputs(bytes, added.map((name) => ({ name, elemType }))) : bytes;
+  // A segmentation model's `logits` are [B,C,h,w], not class scores of the whole image.
+  const logitsOutput = info.outputs.find((o) => o.name === 'logits' && o.name !== dense?.segmentationOutput)?.name
     ?? info.outputs.find((o) => o.dims?.length === 2 && !attentionOutputs.includes(o.name))?.name;
 
   let session: ort.InferenceSession;
@@ -195,5 +204,5 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
     throw new VitLensError('MODEL_LOAD_FAILED', `onnxruntime could not load ${file}: ${msg.split('\n')[0]}`, hint);
   }
   const patchSize = findPatchSize(info, files.config) ?? 16;
-  return { files, info, session, inputName: input.name, fixedSize: fixed, inputSize: size, attentionSource, attentionOutputs, logitsOutput, patchSize, mtimeMs };
+  return { files, info, session, inputName: input.name, fixedSize: fixed, inputSize: size, attentionSource, attentionOutputs, logitsOutput, patchSize, mtimeMs, dense };
 }

@@ -51,8 +51,8 @@ export async function run(): Promise<void> {
     const obs = panel.observation;
     const engine = await waitFor('engine timings', () => obs.timingsMs);
     records.push({
-      commandToPaintedMs: painted.type === 'painted' ? painted.at - t0 : NaN,
-      commandToWebviewReceivedMs: painted.type === 'painted' ? painted.receivedAt - t0 : NaN,
+      commandToPaintedMs: (painted.at as number) - t0,
+      commandToWebviewReceivedMs: (painted.receivedAt as number) - t0,
       commandToRunStartMs: (obs.runStartedMs ?? NaN) - tp0,
       commandToWebviewReadyMs: (obs.readyAtMs ?? NaN) - tp0,
       commandToRenderedMs: (obs.renderedMs ?? NaN) + (obs.runStartedMs ?? 0) - tp0,

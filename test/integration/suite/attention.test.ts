@@ -79,7 +79,7 @@ suite('Show Attention', () => {
     const box = overlay.boundingBox!;
     await webviewClick('[data-testid="image-overlay"]', { offsetX: box.width * 0.8, offsetY: box.height * 0.3 });
     const q = await waitFor('queryChanged', () => observe(image)!.received.find((m) => m.type === 'queryChanged'));
-    assert.ok(q.type === 'queryChanged' && q.query > 0, `query moved off CLS: ${JSON.stringify(q)}`);
+    assert.ok(q.type === 'queryChanged' && (q.query as number) > 0, `query moved off CLS: ${JSON.stringify(q)}`);
     const patch = await webviewQuery('[data-testid="query-patch"]');
     assert.strictEqual(patch.attributes?.['data-query'], String(q.type === 'queryChanged' && q.query));
     // Expected patch: row 0.3·14 → 4, col 0.8·14 → 11 → token 1 + 4·14 + 11

@@ -1,0 +1,363 @@
+// What every ViT Lens panel (attention, DPT depth/segmentation, CNN gates) does the same way: one
+// webview per (kind, image), reused when shown again; a run goes to the engine with a cancellable
+// progress notification and a new run cancels the previous one; re-runs when the image or the model
+// changes on disk; the last state is re-sent when a webview (re)loads and says `ready`; exports go
+// through a save dialog; panel buttons run commands. Subclasses say what to run and how to show it.
+// Host only: imports vscode and the engine client, never onnxruntime-node or sharp.
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { EngineClient, EngineError } from '../client/engineClient';
+import type { AttentionSlice, RolloutSettings } from '../shared/attentionTypes';
+import type { EngineCalls } from '../shared/engineProtocol';
+import type { PanelActionId } from '../shared/panelProtocol';
+import { panelHtml } from './panelHtml';
+import type { ModelTask } from './settings';
+
+export interface HostServices {
+  extensionUri: vscode.Uri;
+  engine(): EngineClient;
+  log(line: string): void;
+}
+
+/** What tests (and the output channel) can observe about a panel. */
+export interface PanelObservation {
+  runs: number;
+  /** Messages received from the webview, validated (export bytes dropped). */
+  received: { type: string; [k: string]: unknown }[];
+  /** Types of the messages sent to the webview. */
+  sent: string[];
+  lastError?: string;
+  /** Milliseconds from the start of the last run to its main map on screen (the webview's `painted`). */
+  firstPaintMs?: number;
+  /** Milliseconds from the start of the last run to everything painted (`rendered`). */
+  renderedMs?: number;
+  inferenceMs?: number;
+  /** Milliseconds from the start of the last run to its result leaving for the webview (engine + IPC). */
+  resultPostedMs?: number;
+  /** performance.now() when the last run started (benchmarks relate the times above to their own clock). */
+  runStartedMs?: number;
+  /** performance.now() when the webview first said `ready` (its page and script loaded). */
+  readyAtMs?: number;
+  /** The engine's stage timings of the last result. */
+  timingsMs?: Record<string, number>;
+}
+
+/** The messages every panel's webview sends alike (each protocol's validator returns these shapes). */
+type CommonWebviewMessage =
+  | { type: 'ready' }
+  | { type: 'action'; action: PanelActionId }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'export'; requestId: number; format: string; suggestedName: string; bytes: Uint8Array };
+
+export interface PanelKind {
+  /** WebviewPanel view type, also the serializer's. */
+  viewType: string;
+  /** The webview bundle in dist/ (without .js / .css). */
+  bundle: string;
+  /** Tab title prefix, e.g. "Attention". */
+  title: string;
+}
+
+/** Buttons offered with an error of this code. */
+export function actionsFor(code: string): PanelActionId[] {
+  if (code === 'MODEL_NOT_CONFIGURED') return ['chooseModel', 'downloadModel', 'openSettings'];
+  if (code.startsWith('MODEL_')) return ['chooseModel', 'downloadModel', 'openSettings', 'showLog'];
+  if (code === 'CANCELLED') return ['rerun'];
+  return ['rerun', 'showLog'];
+}
+
+/** Short model name for messages: the HF folder of `…/onnx/model.onnx`, else the file name. */
+export function modelLabel(modelPath: string | null): string {
+  if (!modelPath) return 'raw attention';
+  return path.basename(path.dirname(modelPath)) === 'onnx' ? path.basename(path.dirname(path.dirname(modelPath))) : path.basename(modelPath);
+}
+
+const exportFilters: Record<string, Record<string, string[]>> = {
+  png: { 'PNG image': ['png'] },
+  json: { JSON: ['json'] },
+  npy: { 'NumPy array': ['npy'] },
+};
+
+export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg extends { type: string }> {
+  private static readonly panels = new Map<string, VitLensPanel<{ type: string }, { type: string }>>();
+
+  readonly observation: PanelObservation = { runs: 0, received: [], sent: [] };
+  private snapshot: HostMsg | undefined;
+  private runAbort: AbortController | undefined;
+  protected runStarted = 0;
+  private disposed = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private modelWatcher: vscode.Disposable | undefined;
+  private rerunTimer: NodeJS.Timeout | undefined;
+  /** The shown result's attention, kept by the engine under `attentionKey` and sliced on request. */
+  protected kept: { resultId: number; attentionKey: string } | undefined;
+  private static resultIds = 0;
+
+  protected constructor(protected readonly services: HostServices, readonly kind: PanelKind, readonly panel: vscode.WebviewPanel, readonly imagePath: string) {
+    VitLensPanel.panels.set(VitLensPanel.key(kind.viewType, imagePath), this);
+    panel.webview.options = VitLensPanel.options(services.extensionUri);
+    panel.webview.html = panelHtml(panel.webview, vscode.Uri.joinPath(services.extensionUri, 'dist'), VitLensPanel.title(kind, imagePath), kind.bundle);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m) => this.receive(m)),
+      this.watch(imagePath, () => this.scheduleRerun('image changed on disk'), () => this.showError('IMAGE_NOT_FOUND', `${path.basename(imagePath)} was deleted.`)),
+    );
+  }
+
+  private static key(viewType: string, imagePath: string): string {
+    return `${viewType}\n${path.resolve(imagePath)}`;
+  }
+
+  protected static title(kind: PanelKind, imagePath: string): string {
+    return `${kind.title}: ${path.basename(imagePath)}`;
+  }
+
+  /** No retainContextWhenHidden: a hidden webview is rebuilt from the snapshot when shown again. */
+  protected static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] };
+  }
+
+  /** The open panel of this kind for an image, if any. */
+  static find(viewType: string, imagePath: string): VitLensPanel<{ type: string }, { type: string }> | undefined {
+    return VitLensPanel.panels.get(VitLensPanel.key(viewType, imagePath));
+  }
+
+  static all(): VitLensPanel<{ type: string }, { type: string }>[] {
+    return [...VitLensPanel.panels.values()];
+  }
+
+  /** The open panel of this kind for an image, revealed; else a new webview panel beside the editor for it. */
+  protected static openWebview(services: HostServices, kind: PanelKind, imagePath: string): { existing?: VitLensPanel<{ type: string }, { type: string }>; created?: vscode.WebviewPanel } {
+    const existing = VitLensPanel.find(kind.viewType, imagePath);
+    if (existing) {
+      existing.panel.reveal(vscode.ViewColumn.Beside, false);
+      return { existing };
+    }
+    return { created: vscode.window.createWebviewPanel(kind.viewType, VitLensPanel.title(kind, imagePath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, VitLensPanel.options(services.extensionUri)) };
+  }
+
+  /** Cancels every run in flight (the "ViT Lens: Cancel" command). Returns how many were running. */
+  static cancelAll(): number {
+    let n = 0;
+    for (const p of VitLensPanel.panels.values()) if (p.runAbort) { p.runAbort.abort(); n++; }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- what a kind of panel supplies
+
+  /** The model this panel runs (watched for changes), or null (raw attention). */
+  protected abstract modelPath(): string | null;
+  /** Validates a message from the webview (never trust a webview). */
+  protected abstract parse(raw: unknown): WebviewMsg | undefined;
+  /**
+   * Runs the engine and returns the message that shows the result. Throw an EngineError (e.g.
+   * MODEL_NOT_CONFIGURED) for a run that cannot start.
+   */
+  protected abstract execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<HostMsg>;
+  /** What the panel's model is for: the model buttons pick or download one for this task. */
+  protected modelTask(): ModelTask {
+    return 'classification';
+  }
+  /** Panels with kept attention: the reply to `needSlice`. */
+  protected sliceMessage?(resultId: number, slice: AttentionSlice): HostMsg;
+  /** Messages beyond ready/action/log/export. */
+  protected onMessage(_m: WebviewMsg): void | Promise<void> {}
+  /** The host message that shows an error with buttons, and the one that shows progress. */
+  protected abstract errorMessage(message: string, actions: PanelActionId[]): HostMsg;
+  protected abstract runningMessage(message: string, progress?: number): HostMsg;
+  protected abstract exportedMessage(requestId: number, savedTo?: string, error?: string): HostMsg;
+
+  // ---------------------------------------------------------------- runs
+
+  /** Runs this panel's image. A new run cancels the previous one; the result (or error) goes to the webview. */
+  async run(reason: string): Promise<void> {
+    if (this.disposed) return;
+    this.runAbort?.abort();
+    const abort = (this.runAbort = new AbortController());
+    let modelPath: string | null;
+    try {
+      modelPath = this.modelPath();
+    } catch (e) {
+      return this.fail(e, abort);
+    }
+    this.watchModel(modelPath);
+    const name = path.basename(this.imagePath);
+    const o = this.observation;
+    o.runs++;
+    o.firstPaintMs = o.renderedMs = o.timingsMs = undefined;
+    this.runStarted = o.runStartedMs = performance.now();
+    this.services.log(`${this.kind.title} ${name}: run (${reason}) with ${modelPath ?? 'raw attention'}`);
+    this.post(this.runningMessage(`Running ${modelLabel(modelPath)} on ${name}…`, 0));
+    try {
+      const message = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `ViT Lens: ${name}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => abort.abort());
+          let last = 0;
+          return this.execute(abort.signal, (stage, fraction) => {
+            progress.report({ message: stage, increment: Math.max(0, (fraction - last) * 100) });
+            last = fraction;
+            if (!abort.signal.aborted) this.post(this.runningMessage(`${stage}…`, fraction));
+          });
+        },
+      );
+      if (this.disposed || abort.signal.aborted) return;
+      o.resultPostedMs = performance.now() - this.runStarted;
+      this.post(message);
+    } catch (e) {
+      this.fail(e, abort);
+    } finally {
+      if (this.runAbort === abort) this.runAbort = undefined;
+    }
+  }
+
+  /** Records the engine's timings of a result and logs them (subclasses call this from execute). */
+  protected noteTimings(timings: object, summary: string): void {
+    const t = timings as Record<string, number>;
+    this.observation.timingsMs = { ...t };
+    this.observation.inferenceMs = t.inference;
+    const parts = Object.entries(t).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v.toFixed(0)} ms`);
+    this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: ${summary}; ${parts.join(', ')}`);
+  }
+
+  /** Sends an engine request tied to this run's abort signal and progress. */
+  protected request<K extends keyof EngineCalls>(kind: K, params: EngineCalls[K]['params'], signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<EngineCalls[K]['result']> {
+    return this.services.engine().request(kind, params, { signal, onProgress });
+  }
+
+  /** A new result id; with an engine key, its attention can be sliced (`sendSlice`). */
+  protected nextResult(attentionKey?: string): number {
+    const resultId = ++VitLensPanel.resultIds;
+    this.kept = attentionKey ? { resultId, attentionKey } : undefined;
+    return resultId;
+  }
+
+  /** Answers the webview's `needSlice` from the engine (a stale result id is ignored). */
+  protected async sendSlice(resultId: number, query: number, rollout: RolloutSettings): Promise<void> {
+    const k = this.kept;
+    if (!k || k.resultId !== resultId || !this.sliceMessage) return;
+    try {
+      const slice = await this.services.engine().request('slice', { attentionKey: k.attentionKey, query, rollout });
+      if (this.kept === k) this.reply(this.sliceMessage(resultId, slice));
+    } catch (e) {
+      this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: slice of query ${query} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private fail(e: unknown, abort: AbortController): void {
+    if (this.disposed) return;
+    const err = e instanceof EngineError ? e : new EngineError('INTERNAL', (e as Error).message);
+    if (err.code === 'CANCELLED' && abort !== this.runAbort) return; // superseded by a newer run
+    this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: ${err.code}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
+    this.showError(err.code, err.code === 'CANCELLED' ? 'Run cancelled. Press Run again to start again.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`);
+    if (err.code === 'ENGINE_CRASHED') void vscode.window.showErrorMessage(`ViT Lens: ${err.message}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('vitLens.showLog'));
+  }
+
+  protected showError(code: string, message: string): void {
+    this.observation.lastError = `${code}: ${message}`;
+    this.post(this.errorMessage(message, actionsFor(code)));
+  }
+
+  // ---------------------------------------------------------------- files on disk
+
+  /** Watches one file; `onChange` also fires when it is re-created. */
+  private watch(file: string, onChange: () => void, onDelete?: () => void): vscode.Disposable {
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+    watcher.onDidChange(onChange);
+    watcher.onDidCreate(onChange);
+    if (onDelete) watcher.onDidDelete(onDelete);
+    return watcher;
+  }
+
+  private watchModel(modelPath: string | null): void {
+    this.modelWatcher?.dispose();
+    this.modelWatcher = modelPath ? this.watch(modelPath, () => this.scheduleRerun('model changed on disk'), () => this.scheduleRerun('model removed')) : undefined;
+  }
+
+  protected scheduleRerun(why: string): void {
+    if (this.disposed) return;
+    clearTimeout(this.rerunTimer);
+    this.rerunTimer = setTimeout(() => {
+      this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: ${why}, running again`);
+      void this.run('file change');
+    }, 300);
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /** Posts to the webview; everything but replies is kept as the snapshot a reloaded webview gets. */
+  protected post(m: HostMsg): void {
+    if (m.type === 'running' || m.type === 'result' || m.type === 'error') this.snapshot = m;
+    if (this.disposed) return;
+    this.observation.sent.push(m.type);
+    void this.panel.webview.postMessage(m).then(undefined, () => { /* webview gone */ });
+  }
+
+  /** Posts without touching the snapshot (replies such as slices). */
+  protected reply(m: HostMsg): void {
+    if (!this.disposed) void this.panel.webview.postMessage(m).then(undefined, () => {});
+  }
+
+  protected get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const m = this.parse(raw);
+    if (!m) { this.services.log(`ignored an invalid message from the ${this.kind.title} webview: ${JSON.stringify(raw)?.slice(0, 200)}`); return; }
+    const common = m as unknown as CommonWebviewMessage;
+    this.observation.received.push(common.type === 'export' ? { ...common, bytes: new Uint8Array(0) } : { ...m });
+    switch (common.type) {
+      case 'ready':
+        this.observation.readyAtMs ??= performance.now();
+        if (this.snapshot) this.post(this.snapshot);
+        return;
+      case 'log':
+        this.services.log(`[${this.kind.title} panel ${common.level}] ${common.message}`);
+        return;
+      case 'action':
+        return this.onAction(common.action);
+      case 'export':
+        return this.export(common.requestId, common.suggestedName, common.bytes);
+      default:
+        return this.onMessage(m);
+    }
+  }
+
+  private async onAction(action: PanelActionId): Promise<void> {
+    switch (action) {
+      case 'chooseModel': await vscode.commands.executeCommand('vitLens.useModelFromFile', this.modelTask()); break;
+      case 'downloadModel': await vscode.commands.executeCommand('vitLens.downloadModel', this.modelTask()); break;
+      case 'openSettings': await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens'); break;
+      case 'rerun': await this.run('re-run'); break;
+      case 'showLog': await vscode.commands.executeCommand('vitLens.showLog'); break;
+    }
+  }
+
+  private async export(requestId: number, suggestedName: string, bytes: Uint8Array): Promise<void> {
+    const ext = path.extname(suggestedName).slice(1).toLowerCase();
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(path.join(path.dirname(this.imagePath), suggestedName)),
+      filters: exportFilters[ext] ?? {},
+    });
+    if (!target) { this.reply(this.exportedMessage(requestId)); return; } // neither saved nor failed: cancelled
+    try {
+      await vscode.workspace.fs.writeFile(target, bytes);
+      this.services.log(`exported ${target.fsPath}`);
+      this.reply(this.exportedMessage(requestId, target.fsPath));
+    } catch (e) {
+      this.reply(this.exportedMessage(requestId, undefined, (e as Error).message));
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.runAbort?.abort(); // a run in flight is cancelled in the engine; its result is dropped
+    clearTimeout(this.rerunTimer);
+    VitLensPanel.panels.delete(VitLensPanel.key(this.kind.viewType, this.imagePath));
+    this.modelWatcher?.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+  }
+}
