@@ -1,35 +1,48 @@
-// Extension entry point (dist/extension.js): registers commands, the panel serializer and settings
-// listeners. Activation does no work beyond that; the engine process starts on the first run.
-// Imports vscode and the engine client only: never onnxruntime-node or sharp (they block this thread).
+// Extension entry point (dist/extension.js): registers commands, panel serializers, the status bar item
+// and settings listeners. Activation does no work beyond that; the engine process starts on the first run.
+// Imports vscode, the engine client and core/models (Node built-ins only): never onnxruntime-node or
+// sharp (they block this thread).
+import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from '../client/engineClient';
-import { AttentionPanel, HostServices, PanelObservation } from './attentionPanel';
-import { setModel } from './settings';
+import type { DenseTask } from '../shared/denseTypes';
+import type { ModelKindInfo } from '../shared/gateTypes';
+import { AttentionPanel } from './attentionPanel';
+import { DensePanel } from './densePanel';
+import { GatesPanel } from './gatesPanel';
+import { findCatalogueEntry } from '../core/models/catalogue';
+import { downloadModel, manageModels, modelStatusBar, pullAndUse, selectModel, type ModelServices } from './models';
+import { HostServices, PanelObservation, VitLensPanel } from './panelBase';
+import { ModelTask, configuredModel, setModel } from './settings';
 
 const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'avif'];
 const isImage = (p: string) => IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
+const isTask = (t: unknown): t is ModelTask => t === 'classification' || t === 'depth' || t === 'segmentation';
 
 /** What the extension returns from activate(): used by the integration tests. */
 export interface VitLensApi {
-  panel(imagePath: string): { observation: PanelObservation; visible: boolean } | undefined;
+  /** The attention (or, for a CNN model, gates) panel of an image; `kind` picks a DPT panel instead. */
+  panel(imagePath: string, kind?: 'attention' | 'gates' | DenseTask): { observation: PanelObservation; visible: boolean } | undefined;
   enginePid(): number | undefined;
   activationMs: number;
+  /** The model cache folder (global storage). */
+  cacheDir: string;
 }
 
 /** The image to inspect: the explorer selection, else the active image preview, else a quick pick. */
-async function targetImage(uri?: vscode.Uri): Promise<string | undefined> {
+async function targetImage(title: string, uri?: vscode.Uri): Promise<string | undefined> {
   if (uri instanceof vscode.Uri) return uri.fsPath;
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   if ((tab instanceof vscode.TabInputCustom || tab instanceof vscode.TabInputText) && isImage(tab.uri.fsPath)) return tab.uri.fsPath;
   const found = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/node_modules/**', 500);
   if (found.length === 0) {
-    void vscode.window.showInformationMessage('ViT Lens: no images in this workspace. Right-click an image file in the Explorer and choose "Show Attention".');
+    void vscode.window.showInformationMessage(`ViT Lens: no images in this workspace. Right-click an image file in the Explorer and choose "${title}".`);
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(
     found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(path.dirname(u.fsPath)), uri: u })),
-    { title: 'ViT Lens: Show Attention', placeHolder: 'Choose an image', matchOnDescription: true },
+    { title: `ViT Lens: ${title}`, placeHolder: 'Choose an image', matchOnDescription: true },
   );
   return pick?.uri.fsPath;
 }
@@ -44,47 +57,96 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     engine: () => (engine ??= new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log })),
     log,
   };
+  const cacheDir = path.join(context.globalStorageUri.fsPath, 'models');
+  const models: ModelServices = { cacheDir, log };
+
+  // Which panel a model needs (ViT attention or CNN gates), from its graph; cached per file version.
+  const kinds = new Map<string, { mtimeMs: number; info: ModelKindInfo }>();
+  async function modelKind(modelPath: string): Promise<ModelKindInfo | undefined> {
+    let mtimeMs: number;
+    try { mtimeMs = fs.statSync(modelPath).mtimeMs; } catch { return undefined; } // missing: the panel reports it
+    const hit = kinds.get(modelPath);
+    if (hit?.mtimeMs === mtimeMs) return hit.info;
+    try {
+      const info = await services.engine().request('modelKind', { modelPath });
+      kinds.set(modelPath, { mtimeMs, info });
+      return info;
+    } catch {
+      return undefined; // not ONNX, unreadable…: the attention panel's run gives the specific error
+    }
+  }
+
+  async function showAttention(uri?: vscode.Uri): Promise<void> {
+    const image = await targetImage('Show Attention', uri);
+    if (!image) return;
+    const model = configuredModel();
+    // "Same command, chosen by model kind": a CNN with SE/CBAM gates opens the gates panel.
+    if (model && !AttentionPanel.get(image) && (await modelKind(model))?.kind === 'gates') await GatesPanel.show(services, image);
+    else await AttentionPanel.show(services, image);
+  }
+
+  async function runDense(task: DenseTask, uri?: vscode.Uri): Promise<void> {
+    const image = await targetImage(task === 'depth' ? 'Run DPT Depth' : 'Run DPT Segmentation', uri);
+    if (image) await DensePanel.show(services, task, image);
+  }
+
+  const serializer = (revive: (panel: vscode.WebviewPanel, state: unknown) => Promise<void>): vscode.WebviewPanelSerializer => ({ deserializeWebviewPanel: revive });
 
   context.subscriptions.push(
     output,
     { dispose: () => engine?.dispose() },
-    vscode.commands.registerCommand('vitLens.showAttention', async (uri?: vscode.Uri) => {
-      const image = await targetImage(uri);
-      if (image) await AttentionPanel.show(services, image);
-    }),
-    vscode.commands.registerCommand('vitLens.useModelFromFile', async () => {
+    modelStatusBar(),
+    vscode.commands.registerCommand('vitLens.showAttention', showAttention),
+    vscode.commands.registerCommand('vitLens.runDptDepth', (uri?: vscode.Uri) => runDense('depth', uri)),
+    vscode.commands.registerCommand('vitLens.runDptSegmentation', (uri?: vscode.Uri) => runDense('segmentation', uri)),
+    vscode.commands.registerCommand('vitLens.useModelFromFile', async (task?: unknown) => {
+      const t = isTask(task) ? task : 'classification';
       const picked = await vscode.window.showOpenDialog({
-        title: 'ViT Lens: choose a ViT ONNX model (an .onnx file, or a Hugging Face folder)',
+        title: `ViT Lens: choose ${t === 'classification' ? 'a ViT' : `a DPT ${t}`} ONNX model (an .onnx file, or a Hugging Face folder)`,
         canSelectFiles: true,
         canSelectFolders: true,
         filters: { 'ONNX model': ['onnx'] },
       });
       if (picked?.[0]) {
-        await setModel(picked[0].fsPath);
-        log(`model set to ${picked[0].fsPath}`);
+        await setModel(picked[0].fsPath, t);
+        log(`${t} model set to ${picked[0].fsPath}`);
       }
     }),
-    vscode.commands.registerCommand('vitLens.cancel', () => AttentionPanel.cancelAll()),
+    // Argument: a task (filters the quick pick) or a catalogue id (skips it; the download still asks for consent).
+    vscode.commands.registerCommand('vitLens.downloadModel', (arg?: unknown) => {
+      const entry = typeof arg === 'string' && !isTask(arg) ? findCatalogueEntry(arg) : undefined;
+      return entry ? pullAndUse(models, entry) : downloadModel(models, isTask(arg) ? arg : undefined);
+    }),
+    vscode.commands.registerCommand('vitLens.manageModels', () => manageModels(models)),
+    vscode.commands.registerCommand('vitLens.selectModel', (task?: unknown) => selectModel(models, isTask(task) ? task : 'classification')),
+    vscode.commands.registerCommand('vitLens.cancel', () => VitLensPanel.cancelAll()),
     vscode.commands.registerCommand('vitLens.useRawAttention', () => setModel(null)),
     vscode.commands.registerCommand('vitLens.showLog', () => output.show(true)),
-    vscode.window.registerWebviewPanelSerializer(AttentionPanel.viewType, {
-      deserializeWebviewPanel: (panel, state) => AttentionPanel.revive(services, panel, state),
-    }),
+    vscode.window.registerWebviewPanelSerializer(AttentionPanel.viewType, serializer((p, s) => AttentionPanel.revive(services, p, s))),
+    vscode.window.registerWebviewPanelSerializer(GatesPanel.kind.viewType, serializer((p, s) => GatesPanel.revive(services, p, s))),
+    vscode.window.registerWebviewPanelSerializer(DensePanel.kinds.depth.viewType, serializer((p, s) => DensePanel.revive(services, 'depth', p, s))),
+    vscode.window.registerWebviewPanelSerializer(DensePanel.kinds.segmentation.viewType, serializer((p, s) => DensePanel.revive(services, 'segmentation', p, s))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('vitLens')) return;
-      const modelChanged = e.affectsConfiguration('vitLens.model') || e.affectsConfiguration('vitLens.topK') || e.affectsConfiguration('vitLens.maxImageMegapixels');
-      for (const p of AttentionPanel.allAttention()) p.onSettingsChanged(modelChanged);
+      const vitChanged = ['model', 'topK', 'maxImageMegapixels'].some((k) => e.affectsConfiguration(`vitLens.${k}`));
+      for (const p of AttentionPanel.allAttention()) p.onSettingsChanged(vitChanged);
+      for (const p of VitLensPanel.all()) if (p instanceof GatesPanel) p.onSettingsChanged(vitChanged);
+      for (const p of DensePanel.allDense()) p.onSettingsChanged(e.affectsConfiguration(`vitLens.${p.task === 'depth' ? 'depthModel' : 'segmentationModel'}`) || e.affectsConfiguration('vitLens.maxImageMegapixels'));
     }),
   );
   const activationMs = performance.now() - t0;
   log(`activated in ${activationMs.toFixed(1)} ms`);
   return {
-    panel: (imagePath) => {
-      const p = AttentionPanel.get(imagePath);
+    panel: (imagePath, kind) => {
+      const p = kind === 'depth' || kind === 'segmentation' ? DensePanel.get(kind, imagePath)
+        : kind === 'gates' ? GatesPanel.get(imagePath)
+        : kind === 'attention' ? AttentionPanel.get(imagePath)
+        : AttentionPanel.get(imagePath) ?? GatesPanel.get(imagePath);
       return p && { observation: p.observation, visible: p.panel.visible };
     },
     enginePid: () => engine?.pid,
     activationMs,
+    cacheDir,
   };
 }
 

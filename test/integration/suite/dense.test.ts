@@ -1,0 +1,94 @@
+// Run DPT Depth / Segmentation in a real VS Code: the palette command opens the depth panel with its
+// map, feature levels and backbone attention; the segmentation legend lists the classes; a classifier
+// given as a depth model and a missing model give specific errors in the panel.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { VitLensApi } from '../../../src/host/extension';
+import { sampleScenePng } from '../../../src/fixtures/sampleImages';
+import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
+import { driverAvailable, runCommandFromPalette, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
+const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
+const fixture = (name: string) => ensureFixture(name, defaultFixtureDir(repoRoot));
+
+let api: VitLensApi;
+let image: string;
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const setting = (key: string, value: string) => vscode.workspace.getConfiguration('vitLens').update(key, value, vscode.ConfigurationTarget.Workspace);
+const received = (kind: 'depth' | 'segmentation', type: string) => api.panel(image, kind)?.observation.received.find((m) => m.type === type);
+
+suite('DPT depth and segmentation', () => {
+  suiteSetup(async () => {
+    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const photo = path.join(sharedImages, 'astronaut.png');
+    image = path.join(ws, 'room.png');
+    fs.writeFileSync(image, fs.existsSync(photo) ? fs.readFileSync(photo) : await sampleScenePng());
+    api = await vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!.activate();
+  });
+  setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
+  suiteTeardown(async () => {
+    await setting('depthModel', '');
+    await setting('segmentationModel', '');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('Run DPT Depth from the command palette: depth map, 4 feature levels, backbone attention that answers a click', async function () {
+    await setting('depthModel', fixture('dpt-tiny-depth'));
+    // The active image preview is the palette command's target; focus stays outside its webview so F1 reaches the workbench.
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(image), { preserveFocus: true });
+    await vscode.commands.executeCommand('workbench.action.focusSideBar');
+    if (driverAvailable()) await runCommandFromPalette('ViT Lens: Run DPT Depth');
+    else await vscode.commands.executeCommand('vitLens.runDptDepth');
+    const rendered = await waitFor('depth rendered', () => received('depth', 'rendered'));
+    assert.strictEqual(rendered.task, 'depth');
+    assert.strictEqual(rendered.features, 4, JSON.stringify(rendered));
+    assert.strictEqual(api.panel(image, 'depth')!.observation.lastError, undefined);
+    if (!driverAvailable()) return;
+    for (const id of ['depth-map', 'attention-map']) assert.strictEqual((await webviewQuery(`[data-testid="${id}"]`)).count, 1, id);
+    assert.strictEqual((await webviewQuery('[data-testid="feature-level"]')).count, 4);
+    await screenshot(screenshotPath('dpt-depth.png'));
+    // A click on the backbone attention queries a patch: the panel asks the host (and the engine) for its slice.
+    const stage = '[data-testid="attention-map"] [data-testid="image-overlay"]';
+    const box = (await webviewQuery(stage)).boundingBox!;
+    await webviewClick(stage, { offsetX: box.width * 0.7, offsetY: box.height * 0.6 });
+    await waitFor('needSlice', () => received('depth', 'needSlice'), 20_000);
+  });
+
+  test('Run DPT Segmentation: the legend lists the classes with their colours and area shares', async function () {
+    await setting('segmentationModel', fixture('dpt-tiny-segmentation'));
+    await vscode.commands.executeCommand('vitLens.runDptSegmentation', vscode.Uri.file(image));
+    const rendered = await waitFor('segmentation rendered', () => received('segmentation', 'rendered'));
+    assert.ok(typeof rendered.classes === 'number' && rendered.classes >= 2, `classes: ${JSON.stringify(rendered)}`);
+    if (!driverAvailable()) return;
+    assert.strictEqual((await webviewQuery('[data-testid="legend-item"]')).count, rendered.classes);
+    const legend = await webviewQuery('[data-testid="segmentation-legend"]');
+    assert.match(legend.text ?? '', /%/, 'area shares are shown');
+    await screenshot(screenshotPath('dpt-segmentation.png'));
+  });
+
+  test('a ViT classifier as the depth model, and no depth model at all: specific errors in the panel', async function () {
+    await setting('depthModel', fixture('vit-tiny'));
+    await vscode.commands.executeCommand('vitLens.runDptDepth', vscode.Uri.file(image));
+    const wrong = await waitFor('wrong-task error', () => api.panel(image, 'depth')?.observation.lastError);
+    assert.match(wrong, /MODEL_WRONG_TASK/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await setting('depthModel', '');
+    await vscode.commands.executeCommand('vitLens.runDptDepth', vscode.Uri.file(image));
+    const missing = await waitFor('not-configured error', () => api.panel(image, 'depth')?.observation.lastError);
+    assert.match(missing, /MODEL_NOT_CONFIGURED/);
+    if (driverAvailable()) assert.match((await webviewQuery('[data-testid="error"]')).text ?? '', /No DPT depth model/);
+  });
+});

@@ -1,0 +1,63 @@
+// Show Attention with a CNN: SE/CBAM gates open the gates panel (same command, chosen by model kind);
+// a CNN without gates gets a message listing what ViT Lens can show.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { VitLensApi } from '../../../src/host/extension';
+import { sampleScenePng } from '../../../src/fixtures/sampleImages';
+import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
+import { driverAvailable, screenshot, screenshotPath, webviewQuery } from '../driver';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
+const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
+const fixture = (name: string) => ensureFixture(name, defaultFixtureDir(repoRoot));
+
+let api: VitLensApi;
+let image: string;
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const setModel = (value: string) => vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
+
+suite('Gates (SE / CBAM)', () => {
+  suiteSetup(async () => {
+    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const photo = path.join(sharedImages, 'coffee.png');
+    image = path.join(ws, 'coffee.png');
+    fs.writeFileSync(image, fs.existsSync(photo) ? fs.readFileSync(photo) : await sampleScenePng());
+    api = await vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!.activate();
+  });
+  setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
+  suiteTeardown(async () => { await setModel(''); await vscode.commands.executeCommand('workbench.action.closeAllEditors'); });
+
+  for (const name of ['se-cnn-tiny', 'cbam-cnn-tiny']) {
+    test(`Show Attention with ${name} opens the gates panel with every gate`, async function () {
+      await setModel(fixture(name));
+      await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+      const rendered = await waitFor('gates rendered', () => api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'));
+      assert.ok(typeof rendered.gates === 'number' && rendered.gates >= 2, JSON.stringify(rendered));
+      assert.strictEqual(api.panel(image, 'attention'), undefined, 'no attention panel for a CNN');
+      if (!driverAvailable()) return;
+      assert.strictEqual((await webviewQuery('[data-testid="gate-block"]')).count, rendered.gates);
+      assert.strictEqual((await webviewQuery('[data-testid="predictions"]')).count, 1);
+      if (name === 'cbam-cnn-tiny') await screenshot(screenshotPath('gates-cbam.png'));
+    });
+  }
+
+  test('a CNN with neither attention nor gates: the message lists what ViT Lens can show', async () => {
+    await setModel(fixture('cnn-tiny'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    const err = await waitFor('error', () => api.panel(image)?.observation.lastError);
+    assert.match(err, /MODEL_/);
+    assert.match(err, /SE|gate/i, err);
+  });
+});
