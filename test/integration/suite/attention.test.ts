@@ -9,24 +9,14 @@ import type { VitLensApi } from '../../../src/host/extension';
 import type { PanelObservation } from '../../../src/host/attentionPanel';
 import { sampleScenePng } from '../../../src/fixtures/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
+import { repoRoot, sharedImages, waitFor } from '../testUtil';
 import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
-const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
 
 let api: VitLensApi;
 let ws: string;
 let image: string;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const observe = (img: string): PanelObservation | undefined => api.panel(img)?.observation;
 const renderedCount = (img: string) => observe(img)?.received.filter((m) => m.type === 'rendered').length ?? 0;

@@ -6,25 +6,13 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
 import { sampleScenePng } from '../../../src/fixtures/sampleImages';
-import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
+import { fixture, sharedImages, waitFor } from '../testUtil';
 import { driverAvailable, screenshot, screenshotPath, webviewQuery } from '../driver';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
-const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
-const fixture = (name: string) => ensureFixture(name, defaultFixtureDir(repoRoot));
 
 let api: VitLensApi;
 let image: string;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const setModel = (value: string) => vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
 

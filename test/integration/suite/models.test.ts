@@ -8,23 +8,14 @@ import type { VitLensApi } from '../../../src/host/extension';
 import { HubServer, hubModelFromDir, startHubServer } from '../../../src/fixtures/hubServer';
 import { sampleScenePng } from '../../../src/fixtures/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
+import { repoRoot, waitFor } from '../testUtil';
 import { driverAvailable, pressKey, screenshot, screenshotPath } from '../driver';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 
 let api: VitLensApi;
 let hub: HubServer;
 let image: string;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const config = () => vscode.workspace.getConfiguration('vitLens');
 
