@@ -14,24 +14,14 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
 import { driverAvailable, runCommandFromPalette, screenshot, screenshotPath, webviewEval, webviewQuery } from '../driver';
+import { repoRoot, waitFor } from '../testUtil';
 
 const EXTENSION_ID = 'vit-lens.vit-lens';
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 const metricsFile = process.env.VITLENS_VSIX_METRICS ?? path.join(repoRoot, 'test-results', 'vsix-metrics.json');
 const metrics: Record<string, unknown> = {};
 
 let ext: vscode.Extension<VitLensApi>;
 let image: string;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 90_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Evaluated in a webview on `el`, a 2D canvas: how many distinct RGB colours it holds (0 for an empty canvas). */
 const DISTINCT_CANVAS_COLOURS = `(() => {
@@ -118,12 +108,12 @@ suite('installed VSIX', () => {
     const t0 = Date.now();
     await runCommandFromPalette('ViT Lens: Show Attention');
     const entered = Date.now(); // the driver replies within ~50 ms of pressing Enter
-    await waitFor('the extension to activate', () => ext.isActive, 30_000);
+    await waitFor('the extension to activate', () => ext.isActive, 30_000, 25);
     const api = ext.exports;
     const outcome = await waitFor('the attention panel to render (or report an error)', () => {
       const obs = api.panel(image)?.observation;
       return obs && (obs.received.some((m) => m.type === 'rendered') || obs.lastError !== undefined) ? obs : undefined;
-    });
+    }, 90_000, 25);
     assert.strictEqual(outcome.lastError, undefined, `the panel reports an error: ${outcome.lastError}`);
     const rendered = Date.now();
 
@@ -173,7 +163,12 @@ suite('installed VSIX', () => {
     await focusImage();
     await runCommandFromPalette('ViT Lens: Run DPT Depth');
     const entered = Date.now();
-    const depth = await webviewQuery('[data-testid="depth-map"]', { timeoutMs: 60_000 });
+    const outcome = await waitFor('the depth panel to render (or report an error)', () => {
+      const obs = ext.exports.panel(image, 'depth')?.observation;
+      return obs && (obs.received.some((m) => m.type === 'rendered') || obs.lastError !== undefined) ? obs : undefined;
+    }, 90_000, 25);
+    assert.strictEqual(outcome.lastError, undefined, `the depth panel reports an error: ${outcome.lastError}`);
+    const depth = await webviewQuery('[data-testid="depth-map"]', { timeoutMs: 20_000 });
     assert.ok(depth.count >= 1, 'no depth-map in any webview');
     // painted: the map canvas holds a depth image (many distinct colours), not a blank or single-colour canvas
     let colours = 0;
@@ -184,6 +179,9 @@ suite('installed VSIX', () => {
     assert.ok(colours >= 16, `the depth map canvas is not painted (${colours} distinct colours)`);
     const box = (await webviewQuery('[data-testid="depth-map"]')).boundingBox;
     assert.ok(box && box.width > 0 && box.height > 0, `depth map is not visible: ${JSON.stringify(box)}`);
+    // the picture (README): the map scrolled into view below the image
+    await webviewEval('[data-testid="depth-map"]', `(el.scrollIntoView({ block: 'center' }), true)`);
+    await new Promise((r) => setTimeout(r, 300));
     await screenshot(screenshotPath('vsix-depth-panel'));
     metrics.dptDepth = { enterToDepthMapMs };
     console.log(`command → depth map ${enterToDepthMapMs} ms`);
