@@ -11,6 +11,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../src/analysis/atte
 import { SliceStore } from './sliceStore';
 import { colormapLabels, colormapLut } from './colormaps';
 import { clear, h } from './dom';
+import { actionLabels, connectVsCode, downloadFile, helpPopover, isTypingTarget } from './panelShell';
 import { buildViewExport, exportFileName } from './exportData';
 import { ModelView, type HeadSel } from './modelView';
 import { formatValue } from './raster';
@@ -21,26 +22,9 @@ import {
   stepHead, tokenOfPatch, type Patch, type UiState, type ViewId,
 } from './state';
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare const acquireVsCodeApi: undefined | (() => VsCodeApi);
-
-const vscode: VsCodeApi | null = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
+const vscode = connectVsCode();
 const post = (m: WebviewMessage) => vscode?.postMessage(m);
-// Standalone report: VS Code sets the theme class on <body>; outside it, follow the OS theme with the
-// same class, so styles.css holds one light palette (body.vscode-light) for both.
-if (!vscode && window.matchMedia?.('(prefers-color-scheme: light)').matches) document.body.classList.add('vscode-light');
 
-const actionLabels: Record<PanelActionId, string> = {
-  chooseModel: 'Choose model…',
-  downloadModel: 'Download model…',
-  openSettings: 'Open settings',
-  rerun: 'Run again',
-  showLog: 'Show log',
-};
 const viewLabels: Record<ViewId, string> = { attention: 'Attention', rollout: 'Rollout', raw: 'Raw attention' };
 const viewTestIds: Record<ViewId, string> = { attention: 'attention-map', rollout: 'rollout-map', raw: 'raw-attention-map' };
 const sourceLabels = { outputs: 'model outputs', tapped: 'tapped Softmax', raw: 'raw baseline' } as const;
@@ -659,34 +643,12 @@ modelView.onSelect = (layer, head) => {
 chart.onSelect = (layer, head) => selectLayerHead(layer, head);
 noticeClose.addEventListener('click', () => (noticeEl.hidden = true));
 
-function setHelp(open: boolean): void {
-  helpEl.hidden = !open;
-  helpButton.setAttribute('aria-expanded', String(open));
-}
-helpButton.addEventListener('click', () => setHelp(helpEl.hidden !== false));
-document.addEventListener('click', (ev) => {
-  if (!helpEl.hidden && !helpEl.contains(ev.target as Node) && ev.target !== helpButton) setHelp(false);
-});
+const help = helpPopover(helpEl, helpButton);
 
 document.addEventListener('keydown', (ev) => {
-  const t = ev.target as HTMLElement | null;
-  if (ev.key === 'Escape' && !helpEl.hidden) {
-    setHelp(false);
-    helpButton.focus();
-    return;
-  }
+  if (help.handleKey(ev)) return;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  // Leave keys to controls that type or search (text fields, selects' type-ahead); sliders and checkboxes
-  // don't use these keys, so the shortcuts still work there.
-  const inputType = t instanceof HTMLInputElement ? t.type : '';
-  const typing = t && (t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.isContentEditable
-    || (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(inputType)));
-  if (typing) return;
-  if (ev.key === '?') {
-    setHelp(helpEl.hidden !== false);
-    ev.preventDefault();
-    return;
-  }
+  if (isTypingTarget(ev.target)) return;
   if (!result) return;
   const { layers, heads } = result.attention;
   const views: Record<string, ViewId> = { '1': 'attention', '2': 'rollout', '3': 'raw' };
@@ -733,12 +695,7 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
       post({ type: 'export', requestId, format, suggestedName: name, bytes });
       showToast(`Saving ${name}…`);
     } else {
-      const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: format === 'png' ? 'image/png' : 'application/json' }));
-      const a = h('a', { href: url, download: name, hidden: true });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      downloadFile(bytes, name, format === 'png' ? 'image/png' : 'application/json');
       showToast(`Downloaded ${name}`);
     }
   } catch (e) {

@@ -16,6 +16,7 @@ import { parseTyped } from '../../src/shared/typedJson';
 import { depthToUint16, segmentClasses } from '../../src/analysis/dense';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { append, clear, h } from '../dom';
+import { actionLabels as sharedActionLabels, connectVsCode, downloadFile, helpPopover, isTypingTarget } from '../panelShell';
 import { formatValue } from '../raster';
 import { BackboneAttentionView } from './attentionView';
 import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
@@ -34,25 +35,10 @@ import { encodeNpyFloat32 } from './npy';
 import { encodePng16 } from './png16';
 import { ReliefView } from './relief';
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare const acquireVsCodeApi: undefined | (() => VsCodeApi);
-
-const vscode: VsCodeApi | null = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
+const vscode = connectVsCode();
 const post = (m: DenseWebviewMessage) => vscode?.postMessage(m);
-// Standalone: follow the OS theme with VS Code's body class, so styles.css keeps one light palette.
-if (!vscode && window.matchMedia?.('(prefers-color-scheme: light)').matches) document.body.classList.add('vscode-light');
 
-const actionLabels: Record<PanelActionId, string> = {
-  chooseModel: 'Choose DPT model…',
-  downloadModel: 'Download model…',
-  openSettings: 'Open settings',
-  rerun: 'Run again',
-  showLog: 'Show log',
-};
+const actionLabels: Record<PanelActionId, string> = { ...sharedActionLabels, chooseModel: 'Choose DPT model…' };
 const viewLabels: Record<DenseViewId, string> = { side: 'Side by side', overlay: 'Overlay', swipe: 'Swipe', relief: '3D relief' };
 const viewTitles: Record<DenseViewId, string> = { side: 'side by side', overlay: 'overlay', swipe: 'swipe', relief: '3D relief' };
 const taskLabels = { depth: 'Depth', segmentation: 'Segmentation' } as const;
@@ -604,32 +590,12 @@ function setView(v: DenseViewId): void {
   update({ view: v });
 }
 
-function setHelp(open: boolean): void {
-  helpEl.hidden = !open;
-  helpButton.setAttribute('aria-expanded', String(open));
-}
-helpButton.addEventListener('click', () => setHelp(helpEl.hidden !== false));
-document.addEventListener('click', (ev) => {
-  if (!helpEl.hidden && !helpEl.contains(ev.target as Node) && ev.target !== helpButton) setHelp(false);
-});
+const help = helpPopover(helpEl, helpButton);
 
 document.addEventListener('keydown', (ev) => {
-  const t = ev.target as HTMLElement | null;
-  if (ev.key === 'Escape' && !helpEl.hidden) {
-    setHelp(false);
-    helpButton.focus();
-    return;
-  }
+  if (help.handleKey(ev)) return;
   if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
-  const inputType = t instanceof HTMLInputElement ? t.type : '';
-  const typing = t && (t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.isContentEditable
-    || (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(inputType)));
-  if (typing) return;
-  if (ev.key === '?') {
-    setHelp(helpEl.hidden !== false);
-    ev.preventDefault();
-    return;
-  }
+  if (isTypingTarget(ev.target)) return;
   if (!result) return;
   const views: Record<string, DenseViewId> = { 1: 'side', 2: 'overlay', 3: 'swipe', 4: 'relief' };
   const isDepth = result.task === 'depth';
@@ -684,12 +650,7 @@ async function doExport(format: DenseExportFormat): Promise<void> {
       showToast(`Saving ${name}…`);
     } else {
       const type = format === 'json' ? 'application/json' : format === 'npy' ? 'application/octet-stream' : 'image/png';
-      const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
-      const a = h('a', { href: url, download: name, hidden: true });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      downloadFile(bytes, name, type);
       showToast(`Downloaded ${name}`);
     }
   } catch (e) {

@@ -10,6 +10,7 @@ import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type Gate
 import { colormapNames, type PanelActionId } from '../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { clear, h } from '../dom';
+import { actionLabels, connectVsCode, downloadFile, helpPopover, isTypingTarget } from '../panelShell';
 import { formatValue } from '../raster';
 import { MapStage } from '../stage';
 import { BlockList } from './blockList';
@@ -20,24 +21,9 @@ import {
 } from './gatesState';
 import { TopChannelMaps } from './topMaps';
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare const acquireVsCodeApi: undefined | (() => VsCodeApi);
-
-const vscode: VsCodeApi | null = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
+const vscode = connectVsCode();
 const post = (m: GatesWebviewMessage) => vscode?.postMessage(m);
-if (!vscode && window.matchMedia?.('(prefers-color-scheme: light)').matches) document.body.classList.add('vscode-light');
 
-const actionLabels: Record<PanelActionId, string> = {
-  chooseModel: 'Choose model…',
-  downloadModel: 'Download model…',
-  openSettings: 'Open settings',
-  rerun: 'Run again',
-  showLog: 'Show log',
-};
 const shortcuts: [string, string][] = [
   ['[  ]', 'previous / next block'],
   ['Home  End', 'first / last block (block list focused)'],
@@ -355,28 +341,13 @@ function showBanner(b: { el: HTMLElement; text: HTMLElement; actions: HTMLElemen
 
 // ---------------------------------------------------------------- keyboard and help
 
-function setHelp(open: boolean): void {
-  helpEl.hidden = !open;
-  helpButton.setAttribute('aria-expanded', String(open));
-}
-helpButton.addEventListener('click', () => setHelp(helpEl.hidden !== false));
-document.addEventListener('click', (ev) => {
-  if (!helpEl.hidden && !helpEl.contains(ev.target as Node) && ev.target !== helpButton) setHelp(false);
-});
+const help = helpPopover(helpEl, helpButton);
 
 document.addEventListener('keydown', (ev) => {
-  const t = ev.target as HTMLElement | null;
-  if (ev.key === 'Escape' && !helpEl.hidden) {
-    setHelp(false);
-    helpButton.focus();
-    return;
-  }
+  if (help.handleKey(ev)) return;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  // Leave keys to controls that type or search (selects' type-ahead, text fields).
-  const inputType = t instanceof HTMLInputElement ? t.type : '';
-  if (t && (t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.isContentEditable || (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(inputType)))) return;
+  if (isTypingTarget(ev.target)) return;
   switch (ev.key) {
-    case '?': setHelp(helpEl.hidden !== false); break;
     case '[': selectBlock(state.block - 1); break;
     case ']': selectBlock(state.block + 1); break;
     case 'o': if (result?.gates[state.block].kind === 'channel') update({ order: state.order === 'sorted' ? 'index' : 'sorted' }); break;
@@ -436,12 +407,7 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
       post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
       showToast(`Saving ${name}…`);
     } else {
-      const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: format === 'png' ? 'image/png' : 'application/json' }));
-      const a = h('a', { href: url, download: name, hidden: true });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      downloadFile(bytes, name, format === 'png' ? 'image/png' : 'application/json');
       showToast(`Downloaded ${name}`);
     }
   } catch (e) {

@@ -1,0 +1,77 @@
+// What every ViT Lens panel script does alike (attention, DPT, gates): find out whether it runs in a VS
+// Code webview or as a standalone page, the action-button labels, the help popover and its keys,
+// which key presses belong to text fields, and saving an export as a download in the standalone page.
+// DOM only; no vscode or Node.
+import type { PanelActionId } from '../src/shared/panelProtocol';
+import { h } from './dom';
+
+export interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare const acquireVsCodeApi: undefined | (() => VsCodeApi);
+
+/** The VS Code webview API, or null in a standalone page (acquireVsCodeApi may be called only once: call this once). */
+export function connectVsCode(): VsCodeApi | null {
+  const api = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
+  // VS Code sets the theme class on <body>; a standalone page follows the OS theme with the same
+  // class, so the styles hold one light palette (body.vscode-light) for both.
+  if (!api && window.matchMedia?.('(prefers-color-scheme: light)').matches) document.body.classList.add('vscode-light');
+  return api;
+}
+
+export const actionLabels: Record<PanelActionId, string> = {
+  chooseModel: 'Choose model…',
+  downloadModel: 'Download model…',
+  openSettings: 'Open settings',
+  rerun: 'Run again',
+  showLog: 'Show log',
+};
+
+/** Key presses that belong to a control that types or searches (text fields, selects' type-ahead); sliders and checkboxes don't use the shortcut keys. */
+export function isTypingTarget(t: EventTarget | null): boolean {
+  if (!(t instanceof HTMLElement)) return false;
+  const inputType = t instanceof HTMLInputElement ? t.type : '';
+  return t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.isContentEditable
+    || (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(inputType));
+}
+
+/**
+ * The help popover: its button toggles it, a click outside or Escape closes it (focus back on the
+ * button), `?` toggles it. Returns a keydown pre-filter: true when the key was the popover's.
+ */
+export function helpPopover(helpEl: HTMLElement, helpButton: HTMLElement): { setHelp(open: boolean): void; handleKey(ev: KeyboardEvent): boolean } {
+  const setHelp = (open: boolean) => {
+    helpEl.hidden = !open;
+    helpButton.setAttribute('aria-expanded', String(open));
+  };
+  helpButton.addEventListener('click', () => setHelp(helpEl.hidden !== false));
+  document.addEventListener('click', (ev) => {
+    if (!helpEl.hidden && !helpEl.contains(ev.target as Node) && ev.target !== helpButton) setHelp(false);
+  });
+  const handleKey = (ev: KeyboardEvent): boolean => {
+    if (ev.key === 'Escape' && !helpEl.hidden) {
+      setHelp(false);
+      helpButton.focus();
+      return true;
+    }
+    if (ev.key === '?' && !ev.ctrlKey && !ev.metaKey && !ev.altKey && !isTypingTarget(ev.target)) {
+      setHelp(helpEl.hidden !== false);
+      ev.preventDefault();
+      return true;
+    }
+    return false;
+  };
+  return { setHelp, handleKey };
+}
+
+/** Standalone page: save bytes as a downloaded file. */
+export function downloadFile(bytes: Uint8Array, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
