@@ -29,6 +29,28 @@ async function closeAll(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
 
+/** An uncompressed 24-bit BMP (bottom-up rows padded to 4 bytes) with a colour gradient: big files without an image library. */
+function gradientBmp(width: number, height: number): Buffer {
+  const row = Math.ceil((width * 3) / 4) * 4;
+  const buf = Buffer.alloc(54 + row * height);
+  buf.write('BM', 0, 'ascii');
+  buf.writeUInt32LE(buf.length, 2);
+  buf.writeUInt32LE(54, 10);
+  buf.writeUInt32LE(40, 14);
+  buf.writeInt32LE(width, 18);
+  buf.writeInt32LE(height, 22);
+  buf.writeUInt16LE(1, 26);
+  buf.writeUInt16LE(24, 28);
+  buf.writeUInt32LE(row * height, 34);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = 54 + y * row + x * 3;
+      buf[o] = (x * 255) / width; buf[o + 1] = (y * 255) / height; buf[o + 2] = ((x + y) * 127) / (width + height);
+    }
+  }
+  return buf;
+}
+
 suite('Show Attention', () => {
   suiteSetup(async () => {
     ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
@@ -116,15 +138,18 @@ suite('Show Attention', () => {
   test('cancelling a run: the panel says so, nothing keeps running, the next run works', async () => {
     await closeAll();
     await setModel(ensureFixture('vit-tiny-registers', defaultFixtureDir(repoRoot)));
-    const pending = vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    await waitFor('running', () => observe(image)?.sent.includes('running'));
+    // A 4000×3000 BMP takes the engine long enough to decode that the cancel lands mid-run.
+    const big = path.join(ws, 'big.bmp');
+    fs.writeFileSync(big, gradientBmp(4000, 3000));
+    const pending = vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(big));
+    await waitFor('running', () => observe(big)?.sent.includes('running'));
     const cancelled = await vscode.commands.executeCommand<number>('vitLens.cancel');
     assert.strictEqual(cancelled, 1);
     await pending;
-    assert.match(observe(image)!.lastError ?? '', /^CANCELLED/);
+    assert.match(observe(big)!.lastError ?? '', /^CANCELLED/);
     assert.strictEqual(await vscode.commands.executeCommand<number>('vitLens.cancel'), 0, 'no run left');
-    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    await waitFor('rendered after cancel', () => renderedCount(image) >= 1);
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(big));
+    await waitFor('rendered after cancel', () => renderedCount(big) >= 1);
   });
 
   test('closing the panel mid-run is harmless', async () => {
