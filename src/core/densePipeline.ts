@@ -70,7 +70,7 @@ async function loadForTask(req: DenseRequest, getModel: (p: string) => Promise<L
   }
 }
 
-// ---- fetches: what one run returns, and buffers onnxruntime writes into on later runs
+// ---- fetches: what one run returns, and the buffers onnxruntime writes it into
 
 /** What one run fetches: the dense output, the attention layers (unless over budget) and the neck levels. */
 export interface FetchPlan {
@@ -80,13 +80,18 @@ export interface FetchPlan {
   notes: string[];
 }
 
-/** Output buffers reused by every run after the first of a fixed-size float32 model (see LoadedModel.fetches). */
-interface DenseBuffers {
+/**
+ * Shapes of a fixed-size float32 model's fetched outputs, recorded after its first run: later runs
+ * allocate fresh arrays of these shapes for onnxruntime to write into, the attention layers as views of
+ * one [L,H,N,N] array, which saves stacking (a copy of 192 MB for DPT-B at 384²). Fresh per run, never
+ * reused: the engine keeps a panel's attention for slicing (as LoadedModel.fetchPlan for ViTs).
+ */
+interface DenseShapes {
   key: string;
-  outputs: Record<string, ort.Tensor>;
-  attention?: AttentionTensor;
+  dims: Map<string, readonly number[]>;
+  attention?: { names: string[]; heads: number; tokens: number };
 }
-const buffers = new WeakMap<LoadedModel, DenseBuffers>();
+const shapes = new WeakMap<LoadedModel, DenseShapes>();
 
 export function planDenseFetches(model: LoadedModel, dense: DenseGraph, output: string, pre: Preprocessed, attentionBudgetBytes = ATTENTION_BUDGET_BYTES): FetchPlan {
   const notes: string[] = [];
@@ -104,41 +109,68 @@ export function planDenseFetches(model: LoadedModel, dense: DenseGraph, output: 
   return { output, attention, neck, notes };
 }
 
-const fetchKey = (plan: FetchPlan) => [...new Set([plan.output, ...plan.attention, ...plan.neck])];
+const fetchNames = (plan: FetchPlan) => [...new Set([plan.output, ...plan.attention, ...plan.neck])];
 
 /**
- * Stage 3: one session.run fetching the dense output, the attention and the neck levels; into the
- * model's reused buffers when they fit this plan (`reused`: the attention is then `buffers.attention`).
+ * Stage 3: one session.run fetching the dense output, the attention and the neck levels. With the
+ * model's recorded shapes (same fetches), onnxruntime writes into fresh arrays and `attention` is the
+ * stacked tensor, already in place.
  */
-export async function runDenseModel(model: LoadedModel, plan: FetchPlan, pre: Preprocessed): Promise<{ outputs: Record<string, ort.Tensor>; reused?: DenseBuffers }> {
+export async function runDenseModel(model: LoadedModel, plan: FetchPlan, pre: Preprocessed): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   const input = new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]);
-  const names = fetchKey(plan);
-  const reuse = buffers.get(model);
+  const names = fetchNames(plan);
+  const known = shapes.get(model);
   try {
-    if (reuse && reuse.key === names.join('\n')) return { outputs: await model.session.run({ [model.inputName]: input }, reuse.outputs), reused: reuse };
-    return { outputs: await model.session.run({ [model.inputName]: input }, names) };
+    if (!known || known.key !== names.join('\n')) return { outputs: await model.session.run({ [model.inputName]: input }, names) };
+    const fetches: Record<string, ort.Tensor> = {};
+    let attention: AttentionTensor | undefined;
+    if (known.attention) {
+      const { names: layers, heads, tokens } = known.attention;
+      const per = heads * tokens * tokens;
+      const data = new Float32Array(layers.length * per);
+      layers.forEach((n, l) => { fetches[n] = new ort.Tensor('float32', data.subarray(l * per, (l + 1) * per), known.dims.get(n)!); });
+      attention = { layers: layers.length, heads, tokens, data };
+    }
+    for (const n of names) {
+      const dims = known.dims.get(n)!;
+      if (!fetches[n]) fetches[n] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+    }
+    return { outputs: await model.session.run({ [model.inputName]: input }, fetches), attention };
   } catch (e) {
     throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)} with a ${pre.width}×${pre.height} input: ${(e as Error).message.split('\n')[0]}`,
       'The input size may not suit the model: check size / ensure_multiple_of in preprocessor_config.json.');
   }
 }
 
-/** After the first run of a fixed-size float32 model: buffers for onnxruntime to write the next runs into (attention as one [L,H,N,N] array). */
-function prepareBuffers(model: LoadedModel, plan: FetchPlan, outputs: Record<string, ort.Tensor>, attention: AttentionTensor | undefined): void {
-  const names = fetchKey(plan);
-  if (!model.fixedSize || buffers.get(model)?.key === names.join('\n') || !names.every((n) => outputs[n]?.type === 'float32')) return;
-  const layerOutputs = attention ? plan.attention.filter((n) => outputs[n].dims.length === 4 && outputs[n].dims[1] === attention.heads && outputs[n].dims[3] === attention.tokens) : [];
-  if (attention && layerOutputs.length !== attention.layers) return; // stacked or mixed layouts: keep copying
-  const fetches: Record<string, ort.Tensor> = {};
-  let stacked: AttentionTensor | undefined;
-  if (attention) {
-    const per = attention.heads * attention.tokens * attention.tokens;
-    const data = new Float32Array(attention.layers * per);
-    layerOutputs.forEach((n, l) => { fetches[n] = new ort.Tensor('float32', data.subarray(l * per, (l + 1) * per), outputs[n].dims); });
-    stacked = { ...attention, data };
+/**
+ * Attention written in place skipped stackAttention's check: a sample of rows must still be
+ * probabilities (non-negative, summing to 1), else the run is broken (e.g. NaN from a bad input).
+ */
+function checkPlacedAttention(t: AttentionTensor): void {
+  const n = t.tokens;
+  const rows = t.layers * t.heads * n;
+  for (let r = 0; r < rows; r += Math.max(1, Math.floor(rows / 64))) {
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const v = t.data[r * n + j];
+      if (!(v >= 0)) throw new VitLensError('MODEL_BAD_OUTPUT', `the backbone attention contains ${Number.isNaN(v) ? 'NaN' : 'negative values'}.`, 'The model or its input is broken; check the export.');
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) throw new VitLensError('MODEL_BAD_OUTPUT', `a backbone attention row sums to ${sum.toFixed(4)}, not 1.`, 'The model or its input is broken; check the export.');
   }
-  for (const n of names) if (!fetches[n]) fetches[n] = new ort.Tensor('float32', new Float32Array(outputs[n].size), outputs[n].dims);
-  buffers.set(model, { key: names.join('\n'), outputs: fetches, attention: stacked });
+}
+
+/** After a run of a fixed-size float32 model without recorded shapes: record them (see DenseShapes). */
+function recordShapes(model: LoadedModel, plan: FetchPlan, outputs: Record<string, ort.Tensor>, attention: AttentionTensor | undefined): void {
+  const names = fetchNames(plan);
+  if (!model.fixedSize || !names.every((n) => outputs[n]?.type === 'float32')) return;
+  const layers = attention ? plan.attention.filter((n) => outputs[n].dims.length === 4 && outputs[n].dims[1] === attention.heads && outputs[n].dims[3] === attention.tokens) : [];
+  if (attention && layers.length !== attention.layers) return; // stacked or mixed layouts: keep stacking
+  shapes.set(model, {
+    key: names.join('\n'),
+    dims: new Map(names.map((n) => [n, outputs[n].dims])),
+    attention: attention ? { names: layers, heads: attention.heads, tokens: attention.tokens } : undefined,
+  });
 }
 
 // ---- post-processing
@@ -170,7 +202,7 @@ export function depthFromOutput(t: ort.Tensor, name: string, view: { width: numb
       'Export the depth model with its predicted_depth output as HF DPTForDepthEstimation does.');
   }
   const [rawHeight, rawWidth] = d.slice(-2);
-  const raw = floatData(t, name).slice(0, rawHeight * rawWidth); // batch 0, a copy (the tensor may be a reused buffer)
+  const raw = floatData(t, name).slice(0, rawHeight * rawWidth); // batch 0, its own array
   const stats = depthStats(raw);
   if (stats.nonFinite === raw.length) {
     throw new VitLensError('MODEL_BAD_OUTPUT', `the depth output ${name} is entirely NaN or infinite (${raw.length} values).`,
@@ -249,7 +281,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
   const viewPromise: Promise<ViewImage> = viewImage(img, [0, 0, img.width, img.height]);
   viewPromise.catch(() => {}); // awaited below; never an unhandled rejection if inference throws first
   ctl.progress('Running the model', 0.3);
-  const { outputs, reused } = await runDenseModel(model, plan, pre);
+  const { outputs, attention: placed } = await runDenseModel(model, plan, pre);
   const tInfer = performance.now();
   ctl.checkCancelled();
 
@@ -260,11 +292,13 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
   const depth = req.task === 'depth' ? depthFromOutput(result, output, view, notes) : undefined;
   const segmentation = req.task === 'segmentation' ? segmentationFromOutput(result, output, view, model.files.config.id2label) : undefined;
 
-  // Attention: from the reused buffer, or stacked (and validated) from this run's outputs.
+  // Attention: written in place by onnxruntime (recorded shapes), or stacked and validated from the outputs.
   let attention: AttentionTensor | undefined;
   if (plan.attention.length > 0) {
-    if (reused?.attention) attention = reused.attention;
-    else {
+    if (placed) {
+      checkPlacedAttention(placed);
+      attention = placed;
+    } else {
       try {
         attention = stackAttention(outputs, plan.attention);
       } catch (e) {
@@ -297,7 +331,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
     notes.push(`No neck features found: the graph has no HF reassemble_stage / MiDaS act_postprocess nodes, and no convolution outputs at ${a[1]}×${a[0]} … ${d[1]}×${d[0]} (1/4 … 1/32 of the input) feeding the fusion.`);
   }
   const features = neckNames.length > 0 ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes) : [];
-  if (!probing && !reused) prepareBuffers(model, plan, outputs, attention);
+  if (!probing && !placed) recordShapes(model, plan, outputs, attention);
   const tEnd = performance.now();
 
   const summary: ModelSummary = {
