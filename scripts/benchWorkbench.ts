@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const bare = await bareInferenceMs(modelPath, image);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
   const out = path.join(tmp, 'workbench.json');
-  console.log(`\nworkbench: Show Attention on ${path.basename(image)} with the ViT-B/16-sized model, ${runs} runs (run 1 cold)…`);
+  console.log(`\nworkbench: Show Attention on ${path.basename(image)} with the ViT-B/16-sized model: ${runs} new panels (the first cold), then ${runs} runs in an open panel…`);
   const r = spawnSync(process.execPath, [runner], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -77,7 +77,10 @@ async function main(): Promise<void> {
     },
   });
   if (r.status !== 0 || !fs.existsSync(out)) throw new Error(`the workbench run failed (exit ${r.status}); re-run with VERBOSE=1 KEEP_TMP=1`);
-  const records = (JSON.parse(fs.readFileSync(out, 'utf8')) as { runs: { commandToPaintedMs: number; commandToWebviewReceivedMs: number; commandToRunStartMs: number; commandToWebviewReadyMs: number; commandToRenderedMs: number; commandToResultPostedMs: number; engine: Record<string, number> }[] }).runs;
+  const data = JSON.parse(fs.readFileSync(out, 'utf8')) as { reruns: { commandToPaintedMs: number; engine: Record<string, number> }[]; runs: { commandToPaintedMs: number; commandToWebviewReceivedMs: number; commandToRunStartMs: number; commandToWebviewReadyMs: number; commandToRenderedMs: number; commandToResultPostedMs: number; engine: Record<string, number> }[] };
+  const records = data.runs;
+  const rerun = median(data.reruns.map((r) => r.commandToPaintedMs));
+  const rerunInference = median(data.reruns.map((r) => r.engine.inference));
   fs.rmSync(tmp, { recursive: true, force: true });
   const [cold, ...warm] = records;
   const pick = (k: 'commandToPaintedMs' | 'commandToWebviewReceivedMs' | 'commandToRunStartMs' | 'commandToWebviewReadyMs' | 'commandToRenderedMs' | 'commandToResultPostedMs') => median(warm.map((w) => w[k]));
@@ -90,9 +93,10 @@ async function main(): Promise<void> {
   console.log(`warm: command → result sent to the webview ${fmt(pick('commandToResultPostedMs'))}`);
   console.log(`warm: command → result in the webview   ${fmt(pick('commandToWebviewReceivedMs'))}`);
   console.log(`warm: command → main map painted           ${fmt(pick('commandToPaintedMs'))}   ratio ${(pick('commandToPaintedMs') / bare).toFixed(3)} (target ≤ 1.2)`);
+  console.log(`open panel, run again: command → main map painted ${fmt(rerun)}   ratio ${(rerun / bare).toFixed(3)} (target ≤ 1.2; its inference ${rerunInference.toFixed(1)} ms)`);
   console.log(`warm: command → everything painted         ${fmt(pick('commandToRenderedMs'))}   ratio ${(pick('commandToRenderedMs') / bare).toFixed(3)}`);
   const json = arg('--json');
-  if (json) fs.writeFileSync(json, JSON.stringify({ bareMs: bare, cold, warm: { commandToPaintedMs: pick('commandToPaintedMs'), commandToRenderedMs: pick('commandToRenderedMs'), commandToResultPostedMs: pick('commandToResultPostedMs') }, ratio: pick('commandToPaintedMs') / bare }, null, 2));
+  if (json) fs.writeFileSync(json, JSON.stringify({ bareMs: bare, runs: records, cold, warm: { commandToPaintedMs: pick('commandToPaintedMs'), commandToRenderedMs: pick('commandToRenderedMs'), commandToResultPostedMs: pick('commandToResultPostedMs') }, ratio: pick('commandToPaintedMs') / bare, rerunPaintedMs: rerun, rerunRatio: rerun / bare }, null, 2));
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

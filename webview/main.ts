@@ -11,7 +11,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../src/analysis/atte
 import { SliceStore } from './sliceStore';
 import { colormapLabels, colormapLut } from './colormaps';
 import { clear, h } from './dom';
-import { actionLabels, connectVsCode, downloadFile, helpPopover, isTypingTarget } from './panelShell';
+import { actionLabels, connectVsCode, downloadFile, fillActionButtons, helpPopover, isTypingTarget, panelHeader } from './panelShell';
 import { buildViewExport, exportFileName } from './exportData';
 import { ModelView, type HeadSel } from './modelView';
 import { formatValue } from './raster';
@@ -68,19 +68,9 @@ const app = document.getElementById('app') ?? document.body.appendChild(h('div',
 app.classList.add('vl-app');
 if (!vscode) app.classList.add('vl-standalone');
 
-const titleEl = h('h1', { className: 'vl-title' }, 'ViT Lens');
-const subtitleEl = h('div', { className: 'vl-subtitle' });
-const metaEl = h('div', { className: 'vl-meta' });
 const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the main view (image + overlay) as PNG' }, 'Save PNG');
 const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the numbers of the current view as JSON' }, 'Save JSON');
-const helpButton = h('button', { type: 'button', className: 'vl-btn vl-btn-icon', 'aria-expanded': 'false', 'aria-controls': 'vl-help', title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts' }, '?');
-const helpEl = h('div', { id: 'vl-help', className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
-  h('h2', {}, 'Keyboard shortcuts'),
-  h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])));
-const header = h('header', { className: 'vl-header' },
-  h('div', { className: 'vl-header-main' }, h('div', { className: 'vl-title-row' }, titleEl, subtitleEl), metaEl),
-  h('div', { className: 'vl-header-actions' }, pngButton, jsonButton, helpButton),
-  helpEl);
+const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
 
 const noticeText = h('span', { className: 'vl-banner-text' });
 const noticeActions = h('span', { className: 'vl-banner-actions' });
@@ -561,15 +551,7 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
 
 function showBanner(el: HTMLElement, textEl: HTMLElement, actionsEl: HTMLElement, message: string, actions: PanelActionId[]): void {
   textEl.textContent = message;
-  clear(actionsEl);
-  if (vscode) {
-    for (const a of actions) {
-      if (!(a in actionLabels)) continue;
-      const b = h('button', { type: 'button', className: 'vl-btn vl-btn-small', 'data-action': a }, actionLabels[a]);
-      b.addEventListener('click', () => post({ type: 'action', action: a }));
-      actionsEl.append(b);
-    }
-  }
+  fillActionButtons(actionsEl, actions, actionLabels, vscode && ((a) => post({ type: 'action', action: a })));
   el.hidden = false;
 }
 

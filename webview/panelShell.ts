@@ -75,3 +75,31 @@ export function downloadFile(bytes: Uint8Array, name: string, type: string): voi
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
+
+/** Buttons that ask the host to run an action; none in a standalone page (there is no host to run them). */
+export function fillActionButtons(container: HTMLElement, actions: PanelActionId[], labels: Record<PanelActionId, string>, run: ((a: PanelActionId) => void) | null): void {
+  container.replaceChildren();
+  if (!run) return;
+  for (const a of actions) {
+    if (!(a in labels)) continue;
+    const b = h('button', { type: 'button', className: 'vl-btn vl-btn-small', 'data-action': a }, labels[a]);
+    b.addEventListener('click', () => run(a));
+    container.append(b);
+  }
+}
+
+/** The header every panel has: title, subtitle and meta chips on the left; its buttons and the help popover (from `shortcuts`) on the right. */
+export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[], helpId = 'vl-help') {
+  const titleEl = h('h1', { className: 'vl-title' }, 'ViT Lens');
+  const subtitleEl = h('div', { className: 'vl-subtitle' });
+  const metaEl = h('div', { className: 'vl-meta' });
+  const helpButton = h('button', { type: 'button', className: 'vl-btn vl-btn-icon', 'aria-expanded': 'false', 'aria-controls': helpId, title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts' }, '?');
+  const helpEl = h('div', { id: helpId, className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
+    h('h2', {}, 'Keyboard shortcuts'),
+    h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])));
+  const header = h('header', { className: 'vl-header' },
+    h('div', { className: 'vl-header-main' }, h('div', { className: 'vl-title-row' }, titleEl, subtitleEl), metaEl),
+    h('div', { className: 'vl-header-actions' }, ...buttons, helpButton),
+    helpEl);
+  return { header, titleEl, subtitleEl, metaEl, helpButton, helpEl };
+}

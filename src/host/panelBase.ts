@@ -4,6 +4,7 @@
 // changes on disk; the last state is re-sent when a webview (re)loads and says `ready`; exports go
 // through a save dialog; panel buttons run commands. Subclasses say what to run and how to show it.
 // Host only: imports vscode and the engine client, never onnxruntime-node or sharp.
+import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, EngineError } from '../client/engineClient';
@@ -89,6 +90,8 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   private readonly disposables: vscode.Disposable[] = [];
   private modelWatcher: vscode.Disposable | undefined;
   private rerunTimer: NodeJS.Timeout | undefined;
+  /** Size and mtime of the image and model files when the last run started: change events that leave them as they were are ignored. */
+  private readonly stamps = new Map<string, string>();
   /** The shown result's attention, kept by the engine under `attentionKey` and sliced on request. */
   protected kept: { resultId: number; attentionKey: string } | undefined;
   private static resultIds = 0;
@@ -181,6 +184,10 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
       return this.fail(e, abort);
     }
     this.watchModel(modelPath);
+    // A file written just before the command (a script's output, a test's copy) reports its creation
+    // after the run has started: without these stamps that late event would cancel and restart the run.
+    this.stamps.clear();
+    for (const f of [this.imagePath, modelPath]) if (f) this.stamps.set(f, VitLensPanel.stamp(f));
     const name = path.basename(this.imagePath);
     const o = this.observation;
     o.runs++;
@@ -260,11 +267,21 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   // ---------------------------------------------------------------- files on disk
 
-  /** Watches one file; `onChange` also fires when it is re-created. */
+  private static stamp(file: string): string {
+    try {
+      const st = fs.statSync(file);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  /** Watches one file; `onChange` also fires when it is re-created, but not for events that leave it as the last run saw it. */
   private watch(file: string, onChange: () => void, onDelete?: () => void): vscode.Disposable {
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
-    watcher.onDidChange(onChange);
-    watcher.onDidCreate(onChange);
+    const changed = () => { if (this.stamps.get(file) !== VitLensPanel.stamp(file)) onChange(); };
+    watcher.onDidChange(changed);
+    watcher.onDidCreate(changed);
     if (onDelete) watcher.onDidDelete(onDelete);
     return watcher;
   }

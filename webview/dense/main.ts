@@ -16,7 +16,7 @@ import { parseTyped } from '../../src/shared/typedJson';
 import { depthToUint16, segmentClasses } from '../../src/analysis/dense';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { append, clear, h } from '../dom';
-import { actionLabels as sharedActionLabels, connectVsCode, downloadFile, helpPopover, isTypingTarget } from '../panelShell';
+import { actionLabels as sharedActionLabels, connectVsCode, downloadFile, fillActionButtons, helpPopover, isTypingTarget, panelHeader } from '../panelShell';
 import { formatValue } from '../raster';
 import { BackboneAttentionView } from './attentionView';
 import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
@@ -83,9 +83,6 @@ const app = document.getElementById('app') ?? document.body.appendChild(h('div',
 app.classList.add('vl-app', 'vl-dense');
 if (!vscode) app.classList.add('vl-standalone');
 
-const titleEl = h('h1', { className: 'vl-title' }, 'ViT Lens');
-const subtitleEl = h('div', { className: 'vl-subtitle' });
-const metaEl = h('div', { className: 'vl-meta' });
 const exportButtons = new Map<DenseExportFormat, HTMLButtonElement>();
 for (const [format, label, title] of [
   ['png', 'Save PNG', 'Save the current view as a colour PNG'],
@@ -97,14 +94,7 @@ for (const [format, label, title] of [
   b.addEventListener('click', () => void doExport(format));
   exportButtons.set(format, b);
 }
-const helpButton = h('button', { type: 'button', className: 'vl-btn vl-btn-icon', 'aria-expanded': 'false', 'aria-controls': 'vd-help', title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts' }, '?');
-const helpEl = h('div', { id: 'vd-help', className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
-  h('h2', {}, 'Keyboard shortcuts'),
-  h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])));
-const header = h('header', { className: 'vl-header' },
-  h('div', { className: 'vl-header-main' }, h('div', { className: 'vl-title-row' }, titleEl, subtitleEl), metaEl),
-  h('div', { className: 'vl-header-actions', role: 'group', 'aria-label': 'Export' }, ...exportButtons.values(), helpButton),
-  helpEl);
+const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [...exportButtons.values()], 'vd-help');
 
 const notesList = h('ul', { className: 'vl-notes-list' });
 const notesEl = h('div', { className: 'vl-banner vl-notice', role: 'note', 'aria-label': 'Notes', 'data-testid': 'notes', hidden: true },
@@ -571,15 +561,7 @@ function showError(message: string, actions: PanelActionId[]): void {
   emptyEl.hidden = true;
   app.classList.remove('vl-is-busy');
   errorText.textContent = message;
-  clear(errorActions);
-  if (vscode) {
-    for (const a of actions) {
-      if (!(a in actionLabels)) continue;
-      const b = h('button', { type: 'button', className: 'vl-btn vl-btn-small', 'data-action': a }, actionLabels[a]);
-      b.addEventListener('click', () => post({ type: 'action', action: a }));
-      errorActions.append(b);
-    }
-  }
+  fillActionButtons(errorActions, actions, actionLabels, vscode && ((a) => post({ type: 'action', action: a })));
   errorEl.hidden = false;
 }
 

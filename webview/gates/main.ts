@@ -10,7 +10,7 @@ import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type Gate
 import { colormapNames, type PanelActionId } from '../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { clear, h } from '../dom';
-import { actionLabels, connectVsCode, downloadFile, helpPopover, isTypingTarget } from '../panelShell';
+import { actionLabels, connectVsCode, downloadFile, fillActionButtons, helpPopover, isTypingTarget, panelHeader } from '../panelShell';
 import { formatValue } from '../raster';
 import { MapStage } from '../stage';
 import { BlockList } from './blockList';
@@ -49,19 +49,9 @@ function saveState(): void {
 const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
 app.classList.add('vl-app', 'vl-gates');
 
-const titleEl = h('h1', { className: 'vl-title' }, 'ViT Lens');
-const subtitleEl = h('div', { className: 'vl-subtitle' });
-const metaEl = h('div', { className: 'vl-meta' });
 const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate as PNG' }, 'Save PNG');
 const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate\'s numbers as JSON' }, 'Save JSON');
-const helpButton = h('button', { type: 'button', className: 'vl-btn vl-btn-icon', 'aria-expanded': 'false', 'aria-controls': 'vl-help', title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts' }, '?');
-const helpEl = h('div', { id: 'vl-help', className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
-  h('h2', {}, 'Keyboard shortcuts'),
-  h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])));
-const header = h('header', { className: 'vl-header' },
-  h('div', { className: 'vl-header-main' }, h('div', { className: 'vl-title-row' }, titleEl, subtitleEl), metaEl),
-  h('div', { className: 'vl-header-actions' }, pngButton, jsonButton, helpButton),
-  helpEl);
+const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
 
 const banner = (cls: string, icon: string, attrs: Record<string, string>) => {
   const text = h('span', { className: 'vl-banner-text' });
@@ -327,15 +317,7 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
 
 function showBanner(b: { el: HTMLElement; text: HTMLElement; actions: HTMLElement }, message: string, actions: PanelActionId[]): void {
   b.text.textContent = message;
-  clear(b.actions);
-  if (vscode) {
-    for (const a of actions) {
-      if (!(a in actionLabels)) continue;
-      const button = h('button', { type: 'button', className: 'vl-btn vl-btn-small', 'data-action': a }, actionLabels[a]);
-      button.addEventListener('click', () => post({ type: 'action', action: a }));
-      b.actions.append(button);
-    }
-  }
+  fillActionButtons(b.actions, actions, actionLabels, vscode && ((a) => post({ type: 'action', action: a })));
   b.el.hidden = false;
 }
 
