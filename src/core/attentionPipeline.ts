@@ -104,18 +104,21 @@ export function stackAttention(outputs: Record<string, ort.Tensor>, names: strin
   return t;
 }
 
-/** A sample of rows must be non-negative and sum to 1: otherwise these are not probabilities. */
-function checkRowsAreProbabilities(t: AttentionTensor): void {
+/**
+ * A sample of rows must be non-negative and sum to 1: otherwise these are not probabilities.
+ * `what` names the tensor in messages (e.g. "the backbone attention").
+ */
+export function checkRowsAreProbabilities(t: AttentionTensor, what = 'attention'): void {
   const n = t.tokens;
   const rows = t.layers * t.heads * n;
   for (let r = 0; r < rows; r += Math.max(1, Math.floor(rows / 64))) {
     let sum = 0;
     for (let j = 0; j < n; j++) {
       const v = t.data[r * n + j];
-      if (!(v >= 0)) throw new VitLensError('MODEL_BAD_OUTPUT', `attention contains ${Number.isNaN(v) ? 'NaN' : 'negative values'}.`, 'The model or its input is broken; check the export.');
+      if (!(v >= 0)) throw new VitLensError('MODEL_BAD_OUTPUT', `${what} contains ${Number.isNaN(v) ? 'NaN' : 'negative values'}.`, 'The model or its input is broken; check the export.');
       sum += v;
     }
-    if (Math.abs(sum - 1) > 1e-3) throw new VitLensError('MODEL_BAD_OUTPUT', `an attention row sums to ${sum.toFixed(4)}, not 1: these outputs are not attention probabilities.`, 'Export post-softmax attention (output_attentions=True).');
+    if (Math.abs(sum - 1) > 1e-3) throw new VitLensError('MODEL_BAD_OUTPUT', `a row of ${what} sums to ${sum.toFixed(4)}, not 1: these outputs are not attention probabilities.`, 'Export post-softmax attention (output_attentions=True); if this is a real attention output, the model or its input is broken.');
   }
 }
 

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { clampNonFinite, depthStats, resizeBicubic, segmentClasses, upsampledArgmax } from '../analysis/dense';
 import type { AttentionTensor, ModelSummary, SpecialTokens, ViewImage } from '../shared/attentionTypes';
 import type { DenseResult, DenseTask, DepthMap, FeatureLevel, SegmentationMap } from '../shared/denseTypes';
-import { RunControl, decodeStage, detectSpecialTokens, firstPatchIndex, noControl, stackAttention } from './attentionPipeline';
+import { RunControl, checkRowsAreProbabilities, decodeStage, detectSpecialTokens, firstPatchIndex, noControl, stackAttention } from './attentionPipeline';
 import { VitLensError } from './errors';
 import { pcaRgbOrt } from './featurePca';
 import { planDenseInput, preprocessDense } from './image/dptPreprocess';
@@ -142,23 +142,6 @@ export async function runDenseModel(model: LoadedModel, plan: FetchPlan, pre: Pr
   }
 }
 
-/**
- * Attention written in place skipped stackAttention's check: a sample of rows must still be
- * probabilities (non-negative, summing to 1), else the run is broken (e.g. NaN from a bad input).
- */
-function checkPlacedAttention(t: AttentionTensor): void {
-  const n = t.tokens;
-  const rows = t.layers * t.heads * n;
-  for (let r = 0; r < rows; r += Math.max(1, Math.floor(rows / 64))) {
-    let sum = 0;
-    for (let j = 0; j < n; j++) {
-      const v = t.data[r * n + j];
-      if (!(v >= 0)) throw new VitLensError('MODEL_BAD_OUTPUT', `the backbone attention contains ${Number.isNaN(v) ? 'NaN' : 'negative values'}.`, 'The model or its input is broken; check the export.');
-      sum += v;
-    }
-    if (Math.abs(sum - 1) > 1e-3) throw new VitLensError('MODEL_BAD_OUTPUT', `a backbone attention row sums to ${sum.toFixed(4)}, not 1.`, 'The model or its input is broken; check the export.');
-  }
-}
 
 /** After a run of a fixed-size float32 model without recorded shapes: record them (see DenseShapes). */
 function recordShapes(model: LoadedModel, plan: FetchPlan, outputs: Record<string, ort.Tensor>, attention: AttentionTensor | undefined): void {
@@ -296,7 +279,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
   let attention: AttentionTensor | undefined;
   if (plan.attention.length > 0) {
     if (placed) {
-      checkPlacedAttention(placed);
+      checkRowsAreProbabilities(placed, 'the backbone attention');
       attention = placed;
     } else {
       try {
