@@ -398,6 +398,7 @@ function paint(): void {
 
   const map = mapFor(state.view); // undefined while a slice is on its way: the stage keeps its last map
   if (map) mainStage.render({ map, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(map), query });
+  else mainStage.showQuery(query);
   viewerTitle.textContent = viewTitle(state.view);
   mainStage.setAriaLabel(`${viewTitle(state.view)}. Click a patch or use the arrow keys to move the query; c returns to ${globalQueryLabel(r)}.`);
   if (!hovering) readout.textContent = defaultReadout();

@@ -126,6 +126,17 @@ export class MapStage {
     this.placeCell(this.hoverCell, p);
   }
 
+  /** Outline the query patch (null: a token before the patches). Also before its map is painted: the click shows at once. */
+  showQuery(q: (Patch & { token: number }) | null): void {
+    if (this.frame) this.frame = { ...this.frame, query: q };
+    this.placeCell(this.queryCell, q);
+    if (this.opts.primary) {
+      this.queryCell.dataset.query = String(q ? q.token : 0);
+      this.queryCell.dataset.row = q ? String(q.row) : '-1';
+      this.queryCell.dataset.col = q ? String(q.col) : '-1';
+    }
+  }
+
   /** Draw a map (cheap to call repeatedly: the pixels are recomputed, the DOM is not). */
   render(frame: StageFrame): void {
     this.frame = frame;
@@ -134,13 +145,7 @@ export class MapStage {
     this.heat.classList.toggle('vl-pixelated', !frame.smooth);
     this.paintedSize = '';
     this.paint();
-    const q = frame.query;
-    this.placeCell(this.queryCell, q);
-    if (this.opts.primary) {
-      this.queryCell.dataset.query = String(q ? q.token : 0);
-      this.queryCell.dataset.row = q ? String(q.row) : '-1';
-      this.queryCell.dataset.col = q ? String(q.col) : '-1';
-    }
+    this.showQuery(frame.query);
     this.barMin.textContent = formatValue(this.range.min);
     this.barMax.textContent = formatValue(this.range.max);
     this.barMin.title = `minimum ${this.range.min}`;

@@ -2,6 +2,7 @@
 // configured model has gates instead of self-attention. One per image.
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { EngineError } from '../client/engineClient';
 import { parseGatesWebviewMessage, type GatesHostMessage, type GatesWebviewMessage } from '../shared/gatesPanelProtocol';
 import type { PanelActionId } from '../shared/panelProtocol';
 import { HostServices, PanelKind, VitLensPanel } from './panelBase';
@@ -35,7 +36,9 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
   }
 
   protected modelPath(): string | null {
-    return configuredModel();
+    const model = configuredModel();
+    if (!model) throw new EngineError('MODEL_NOT_CONFIGURED', 'No model is configured any more: this panel shows the SE/CBAM gates of a CNN model.', 'Choose a model, or run Show Attention again for raw attention.');
+    return model;
   }
 
   protected parse(raw: unknown): GatesWebviewMessage | undefined {
@@ -43,8 +46,7 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
   }
 
   protected async execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<GatesHostMessage> {
-    const modelPath = this.modelPath();
-    if (!modelPath) throw new Error('the gates panel needs a model'); // Show Attention opens it only for a CNN model
+    const modelPath = this.modelPath()!;
     const result = await this.request('gates', { imagePath: this.imagePath, modelPath, topK: topK(), maxPixels: maxPixels() }, signal, onProgress);
     this.noteTimings(result.timingsMs, `${result.gates.length} gates (${result.gates.filter((g) => g.kind === 'spatial').length} spatial)`);
     const { colormap, opacity } = panelSettings();

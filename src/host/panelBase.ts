@@ -99,12 +99,27 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   protected constructor(protected readonly services: HostServices, readonly kind: PanelKind, readonly panel: vscode.WebviewPanel, readonly imagePath: string) {
     VitLensPanel.panels.set(VitLensPanel.key(kind.viewType, imagePath), this);
     panel.webview.options = VitLensPanel.options(services.extensionUri);
-    panel.webview.html = panelHtml(panel.webview, vscode.Uri.joinPath(services.extensionUri, 'dist'), VitLensPanel.title(kind, imagePath), kind.bundle);
+    this.loadWebview(0);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m) => this.receive(m)),
       this.watch(imagePath, () => this.scheduleRerun('image changed on disk'), () => this.showError('IMAGE_NOT_FOUND', `${path.basename(imagePath)} was deleted.`)),
     );
+  }
+
+  /**
+   * Sets the webview's page. A web workbench sometimes leaves a new webview blank (its service worker
+   * never takes control): a page that has not said `ready` after 8 s is loaded again, twice at most.
+   */
+  private loadWebview(attempt: number): void {
+    this.panel.webview.html = panelHtml(this.panel.webview, vscode.Uri.joinPath(this.services.extensionUri, 'dist'), VitLensPanel.title(this.kind, this.imagePath), this.kind.bundle);
+    if (attempt >= 2) return;
+    const timer = setTimeout(() => {
+      if (this.disposed || this.observation.readyAtMs !== undefined) return;
+      this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: the panel did not load within 8 s; loading it again`);
+      this.loadWebview(attempt + 1);
+    }, 8000);
+    this.disposables.push({ dispose: () => clearTimeout(timer) });
   }
 
   private static key(viewType: string, imagePath: string): string {
@@ -276,14 +291,20 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     }
   }
 
-  /** Watches one file; `onChange` also fires when it is re-created, but not for events that leave it as the last run saw it. */
+  /**
+   * Watches one file by polling its stats once a second: VS Code's file watcher missed events in the
+   * workspace in some environments (a restarting recursive watcher), and two stats a second per panel
+   * cost nothing. `onChange` fires when the file differs from what the last run saw (also when it
+   * comes back after a deletion); `onDelete` when it disappears.
+   */
   private watch(file: string, onChange: () => void, onDelete?: () => void): vscode.Disposable {
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
-    const changed = () => { if (this.stamps.get(file) !== VitLensPanel.stamp(file)) onChange(); };
-    watcher.onDidChange(changed);
-    watcher.onDidCreate(changed);
-    if (onDelete) watcher.onDidDelete(onDelete);
-    return watcher;
+    const listener = (cur: fs.Stats, prev: fs.Stats) => {
+      const gone = cur.mtimeMs === 0 && cur.size === 0 && cur.nlink === 0;
+      if (gone) { if (prev.mtimeMs !== 0) (onDelete ?? onChange)(); return; }
+      if (this.stamps.get(file) !== VitLensPanel.stamp(file)) onChange();
+    };
+    fs.watchFile(file, { interval: 1000, persistent: false }, listener);
+    return { dispose: () => fs.unwatchFile(file, listener) };
   }
 
   private watchModel(modelPath: string | null): void {

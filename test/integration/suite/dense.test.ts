@@ -38,9 +38,17 @@ suite('DPT depth and segmentation', () => {
     // The active image preview is the palette command's target; focus stays outside its webview so F1 reaches the workbench.
     await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(image), { preserveFocus: true });
     await vscode.commands.executeCommand('workbench.action.focusSideBar');
+    // The extension host learns about tabs asynchronously: wait until it sees the image as the active tab.
+    await waitFor('the image as the active tab', () => {
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      return (input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText) && input.uri.fsPath === image;
+    }, 20_000);
     if (driverAvailable()) await runCommandFromPalette('ViT Lens: Run DPT Depth');
     else await vscode.commands.executeCommand('vitLens.runDptDepth');
-    const rendered = await waitFor('depth rendered', () => received('depth', 'rendered'));
+    const rendered = await waitFor('depth rendered', () => received('depth', 'rendered')).catch(async (e) => {
+      if (driverAvailable()) await screenshot(screenshotPath('dpt-depth-timeout.png')); // what the workbench showed instead
+      throw e;
+    });
     assert.strictEqual(rendered.task, 'depth');
     assert.strictEqual(rendered.features, 4, JSON.stringify(rendered));
     assert.strictEqual(api.panel(image, 'depth')!.observation.lastError, undefined);
