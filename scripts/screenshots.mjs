@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run screenshots`: the README's pictures, media/screenshot-*.png, from the workbench screenshots that the
-// installed-VSIX test takes (test-results/screenshots/vsix-*.png, written by `npm test`'s VSIX stage): the real
+// installed-VSIX test takes (test-results/screenshots/vsix-*.png, written by `npm test`'s VSIX stage, plus two of the
+// development-tree suite): the real
 // extension, installed from its VSIX, in a real VS Code. The title bar is cropped off (it carries the test run's
 // "[Extension Development Host]" label, which an installed extension never shows) and the PNG is palette-quantised
 // to keep the repository and the VSIX small. Run it after a green `npm test`; it never runs on its own.
@@ -11,8 +12,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shots = path.join(root, 'test-results', 'screenshots');
-/** test screenshot → README picture */
-const PICTURES = { 'vsix-attention-panel.png': 'screenshot-attention.png', 'vsix-depth-panel.png': 'screenshot-depth.png' };
+/** test screenshot → README picture (the segmentation and gates panels come from the development-tree suite) */
+const PICTURES = {
+  'vsix-attention-panel.png': 'screenshot-attention.png',
+  'vsix-depth-panel.png': 'screenshot-depth.png',
+  'dpt-segmentation.png': 'screenshot-segmentation.png',
+  'gates-cbam.png': 'screenshot-gates.png',
+};
 /** VS Code's title bar in the 1400×900 CSS-pixel page the runner uses (device scale factor 1). */
 const TITLE_BAR_PX = 35;
 
