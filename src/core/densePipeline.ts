@@ -84,7 +84,7 @@ export interface FetchPlan {
  * Shapes of a fixed-size float32 model's fetched outputs, recorded after its first run: later runs
  * allocate fresh arrays of these shapes for onnxruntime to write into, the attention layers as views of
  * one [L,H,N,N] array, which saves stacking (a copy of 192 MB for DPT-B at 384²). Fresh per run, never
- * reused: the engine keeps a panel's attention for slicing (as LoadedModel.fetchPlan for ViTs).
+ * reused: the engine keeps a panel's attention for slicing.
  */
 interface DenseShapes {
   key: string;

@@ -23,7 +23,7 @@ for (const variant of ['with-attentions', 'logits-only'] as const) {
     assert.equal(model.attentionSource, variant === 'with-attentions' ? 'outputs' : 'tapped');
     assert.deepEqual(model.fixedSize, [32, 48]);
     assert.equal(model.patchSize, 8);
-    const { outputs } = await inferenceStage(model, pixels, 32, 48);
+    const outputs = await inferenceStage(model, pixels, 32, 48);
     const att = stackAttention(outputs, model.attentionOutputs);
     assert.deepEqual([att.layers, att.heads, att.tokens], [3, 4, 25]);
     assertRowsSumToOne(att, 1e-5);

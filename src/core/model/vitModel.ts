@@ -49,12 +49,6 @@ export interface LoadedModel {
   patchSize: number;
   /** File modification time when loaded: a changed file invalidates the cached session. */
   mtimeMs: number;
-  /**
-   * Where onnxruntime writes each run's outputs, known after the first run of a float32 model with
-   * fixed shapes: every layer's attention straight into one fresh [L,H,N,N] array (no 22 MB stacking
-   * copy on ViT-B). Fresh per run, not reused: the engine keeps panel results for slicing.
-   */
-  fetchPlan?: { attention: { name: string; dims: readonly number[] }[]; heads: number; tokens: number; logits?: { name: string; dims: readonly number[] } };
   /** DPT depth / segmentation graphs: the dense output and the neck levels, added as outputs (see dptModel.ts). */
   dense?: DenseGraph;
 }
