@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { VitLensError } from '../core/errors';
 import { CatalogueEntry, catalogueByTask, findCatalogueEntry } from '../core/models/catalogue';
 import { CachedModelInfo, formatBytes, listCachedModels, pullModel, removeCachedModel } from '../core/models/modelStore';
+import { modelLabel } from './panelBase';
 import { configuredModel, ModelTask, setModel } from './settings';
 
 const taskLabels: Record<ModelTask, string> = { classification: 'ViT (attention)', depth: 'DPT depth', segmentation: 'DPT segmentation' };
@@ -163,7 +164,7 @@ export function modelStatusBar(): vscode.Disposable {
   item.name = 'ViT Lens model';
   item.command = 'vitLens.selectModel';
   const refresh = () => {
-    const name = (p: string | null) => (p ? (path.basename(path.dirname(p)) === 'onnx' ? path.basename(path.dirname(path.dirname(p))) : path.basename(p)) : null);
+    const name = (p: string | null) => (p ? modelLabel(p) : null);
     const vit = name(configuredModel('classification'));
     item.text = `$(eye) ${vit ?? 'raw attention'}`;
     item.tooltip = [

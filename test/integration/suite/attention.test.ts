@@ -109,6 +109,17 @@ suite('Show Attention', () => {
     await waitFor('second render', () => renderedCount(image) >= 2);
   });
 
+  test('a reloaded webview gets the last result again from the host, without a new run', async () => {
+    const o = observe(image)!;
+    const runs = o.runs;
+    const readies = o.received.filter((m) => m.type === 'ready').length;
+    const renders = renderedCount(image);
+    await vscode.commands.executeCommand('workbench.action.webview.reloadWebviewAction');
+    await waitFor('ready again', () => o.received.filter((m) => m.type === 'ready').length > readies);
+    await waitFor('rendered again', () => renderedCount(image) > renders);
+    assert.strictEqual(o.runs, runs, 'the snapshot is re-sent; nothing runs again');
+  });
+
   test('without a model: raw attention and an inline prompt to choose a model', async () => {
     await closeAll();
     await setModel('');
