@@ -81,7 +81,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     if (!image) return;
     const model = configuredModel();
     // "Same command, chosen by model kind": a CNN with SE/CBAM gates opens the gates panel.
-    if (model && !AttentionPanel.get(image) && (await modelKind(model))?.kind === 'gates') await GatesPanel.show(services, image);
+    if (model && (await modelKind(model))?.kind === 'gates') await GatesPanel.show(services, image);
     else await AttentionPanel.show(services, image);
   }
 

@@ -41,6 +41,20 @@ suite('Gates (SE / CBAM)', () => {
     });
   }
 
+  test('switching the model between a CNN and a ViT: Show Attention opens the panel the new model needs', async () => {
+    await setModel(fixture('se-cnn-tiny'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('gates rendered', () => api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'));
+    await setModel(fixture('vit-tiny'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    const rendered = await waitFor('attention rendered', () => api.panel(image, 'attention')?.observation.received.find((m) => m.type === 'rendered'));
+    assert.strictEqual(rendered.thumbnails, 12);
+    await setModel(fixture('cbam-cnn-tiny'));
+    const gatesRuns = api.panel(image, 'gates')!.observation.runs;
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('the gates panel runs again', () => api.panel(image, 'gates')!.observation.runs > gatesRuns && !api.panel(image, 'gates')!.observation.lastError?.startsWith('MODEL_NOT_CONFIGURED'));
+  });
+
   test('a CNN with neither attention nor gates: the message lists what ViT Lens can show', async () => {
     await setModel(fixture('cnn-tiny'));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
