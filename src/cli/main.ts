@@ -88,9 +88,18 @@ function enginePath(): string {
 
 async function runAttention(client: EngineClient, image: string, model: string | null, top: number): Promise<AttentionResult> {
   const onProgress = (stage: string) => process.stderr.isTTY && process.stderr.write(`\r${stage}…`.padEnd(40));
-  const result = await client.request('attention', { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top }, { onProgress });
-  if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(41) + '\r');
-  return result;
+  try {
+    return await client.request('attention', { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top }, { onProgress });
+  } catch (e) {
+    // A CNN without self-attention may still have SE/CBAM gates: say which command shows them.
+    if (model && e instanceof EngineError && e.code === 'MODEL_NOT_VIT') {
+      const kind = await client.request('modelKind', { modelPath: path.resolve(model) }).catch(() => undefined);
+      if (kind?.kind === 'gates') throw new EngineError(e.code, `${path.basename(model)} has no self-attention, but it has SE/CBAM gates.`, `Show them with: vit-lens gates ${image} --model ${model} --json gates.json`);
+    }
+    throw e;
+  } finally {
+    if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(41) + '\r');
+  }
 }
 
 function writeReport(file: string, result: AttentionResult, settings: PanelSettings): void {

@@ -78,4 +78,8 @@ test('bad arguments exit 2 with usage; bad inputs exit 1 with a specific message
   const cnn = cli('attention', image, '--model', fixtureModels()['cnn-tiny']);
   assert.equal(cnn.status, 1);
   assert.match(cnn.stderr, /no attention/);
+  // A CNN with SE gates has no attention either, but the message names the command that shows its gates.
+  const se = cli('attention', image, '--model', fixtureModels()['se-cnn-tiny']);
+  assert.equal(se.status, 1);
+  assert.match(se.stderr, /has SE\/CBAM gates[\s\S]*vit-lens gates /);
 });
