@@ -43,11 +43,15 @@ suite('DPT depth and segmentation', () => {
       const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
       return (input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText) && input.uri.fsPath === image;
     }, 20_000);
+    // The image preview is a webview too: let it finish starting before ours is created. In the headless
+    // web workbench two webviews starting together can leave the second blank (a service-worker race).
+    await new Promise((r) => setTimeout(r, 2000));
     if (driverAvailable()) await runCommandFromPalette('ViT Lens: Run DPT Depth');
     else await vscode.commands.executeCommand('vitLens.runDptDepth');
     const rendered = await waitFor('depth rendered', () => received('depth', 'rendered')).catch(async (e) => {
       if (driverAvailable()) await screenshot(screenshotPath('dpt-depth-timeout.png')); // what the workbench showed instead
-      throw e;
+      const o = api.panel(image, 'depth')?.observation;
+      throw new Error(`${(e as Error).message}; the panel sent ${JSON.stringify(o?.sent)} and received ${JSON.stringify(o?.received.map((m) => m.type))}`);
     });
     assert.strictEqual(rendered.task, 'depth');
     assert.strictEqual(rendered.features, 4, JSON.stringify(rendered));
