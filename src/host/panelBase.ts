@@ -96,30 +96,48 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   protected kept: { resultId: number; attentionKey: string } | undefined;
   private static resultIds = 0;
 
-  protected constructor(protected readonly services: HostServices, readonly kind: PanelKind, readonly panel: vscode.WebviewPanel, readonly imagePath: string) {
+  /** The webview panel shown now (replaced when a new webview never loads, see `attachWebview`). */
+  private webviewPanel: vscode.WebviewPanel;
+  /** Listeners on the current webview panel. */
+  private webviewListeners: vscode.Disposable[] = [];
+
+  protected constructor(protected readonly services: HostServices, readonly kind: PanelKind, panel: vscode.WebviewPanel, readonly imagePath: string) {
     VitLensPanel.panels.set(VitLensPanel.key(kind.viewType, imagePath), this);
-    panel.webview.options = VitLensPanel.options(services.extensionUri);
-    this.loadWebview(0);
+    this.webviewPanel = panel;
+    this.attachWebview(panel, 0);
     this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m) => this.receive(m)),
       this.watch(imagePath, () => this.scheduleRerun('image changed on disk'), () => this.showError('IMAGE_NOT_FOUND', `${path.basename(imagePath)} was deleted.`)),
     );
   }
 
+  get panel(): vscode.WebviewPanel {
+    return this.webviewPanel;
+  }
+
   /**
-   * Sets the webview's page. A web workbench sometimes leaves a new webview blank (its service worker
-   * never takes control): a page that has not said `ready` after 8 s is loaded again, twice at most.
+   * Shows this panel in a webview panel and loads its page. A web workbench sometimes leaves a new
+   * webview blank for good (its service worker never takes control; setting the page again does not
+   * help): a page that has not said `ready` after 8 s is replaced by a new webview panel in the same
+   * place, twice at most. The host's snapshot then reaches the new page when it says `ready`.
    */
-  private loadWebview(attempt: number): void {
-    this.panel.webview.html = panelHtml(this.panel.webview, vscode.Uri.joinPath(this.services.extensionUri, 'dist'), VitLensPanel.title(this.kind, this.imagePath), this.kind.bundle);
-    if (attempt >= 2) return;
-    const timer = setTimeout(() => {
+  private attachWebview(panel: vscode.WebviewPanel, attempt: number): void {
+    panel.webview.options = VitLensPanel.options(this.services.extensionUri);
+    panel.webview.html = panelHtml(panel.webview, vscode.Uri.joinPath(this.services.extensionUri, 'dist'), VitLensPanel.title(this.kind, this.imagePath), this.kind.bundle);
+    const timer = attempt < 2 ? setTimeout(() => {
       if (this.disposed || this.observation.readyAtMs !== undefined) return;
-      this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: the panel did not load within 8 s; loading it again`);
-      this.loadWebview(attempt + 1);
-    }, 8000);
-    this.disposables.push({ dispose: () => clearTimeout(timer) });
+      this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: the panel did not load within 8 s; opening it again`);
+      const fresh = vscode.window.createWebviewPanel(this.kind.viewType, VitLensPanel.title(this.kind, this.imagePath),
+        { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true }, VitLensPanel.options(this.services.extensionUri));
+      for (const d of this.webviewListeners) d.dispose(); // the old panel's disposal must not dispose this panel
+      this.webviewPanel = fresh;
+      panel.dispose();
+      this.attachWebview(fresh, attempt + 1);
+    }, 8000) : undefined;
+    this.webviewListeners = [
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m) => this.receive(m)),
+      { dispose: () => clearTimeout(timer) },
+    ];
   }
 
   private static key(viewType: string, imagePath: string): string {
@@ -395,7 +413,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     clearTimeout(this.rerunTimer);
     VitLensPanel.panels.delete(VitLensPanel.key(this.kind.viewType, this.imagePath));
     this.modelWatcher?.dispose();
-    for (const d of this.disposables) d.dispose();
-    this.panel.dispose();
+    for (const d of [...this.disposables, ...this.webviewListeners]) d.dispose();
+    this.webviewPanel.dispose();
   }
 }
