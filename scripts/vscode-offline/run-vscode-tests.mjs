@@ -227,12 +227,22 @@ const ops = {
 };
 async function runCommandFromPalette(title) {
   const input = page.locator('.quick-input-widget input');
-  // F1 can be lost while focus is in a webview that is still loading (e.g. an image preview just opened): press again
+  // Keys must reach the workbench, not a webview: a webview that has focus (an image preview just opened, still
+  // loading) swallows F1. Blur it first; a palette that opened late or closed again is retried from the start.
   for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    try { await input.waitFor({ state: 'visible', timeout: attempt < 3 ? 3000 : 30000 }); break; } catch (e) { if (attempt >= 3) throw e; }
+    try {
+      await page.evaluate(() => { const a = document.activeElement; if (a && a.tagName === 'IFRAME') a.blur(); });
+      if (!(await input.isVisible())) await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill('>' + title.replace(/^>/, ''), { timeout: 5000 });
+      break;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      log(`palette attempt ${attempt} failed (${String(e.message).split('\n')[0]}); retrying`);
+      await page.keyboard.press('Escape').catch(() => {});
+      await sleep(500);
+    }
   }
-  await input.fill('>' + title.replace(/^>/, ''));
   const row = page.locator('.quick-input-widget .monaco-list-row').first();
   await row.waitFor({ state: 'visible', timeout: 30000 });
   await sleep(300); // let the quick pick settle on the filtered list
