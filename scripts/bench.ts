@@ -6,32 +6,16 @@
 //   node dist/bench.js [--runs N] [--image PATH] [--json out.json] [--only attention|dense]
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { EngineClient } from '../src/client/engineClient';
 import { runAttentionPipeline } from '../src/core/attentionPipeline';
 import { runDensePipeline } from '../src/core/densePipeline';
 import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
-import { sampleScenePng } from '../src/fixtures/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
+import { arg, bareRunMs, benchImage, fmt, median, root } from './benchUtil';
 
-const root = path.resolve(__dirname, '..');
-const args = process.argv.slice(2);
-const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const runs = Number(arg('--runs') ?? 10);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const fmt = (ms: number) => `${ms.toFixed(1).padStart(7)} ms`;
-
-async function imagePath(): Promise<string> {
-  const given = arg('--image');
-  if (given) return given;
-  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
-  if (fs.existsSync(photo)) return photo;
-  const generated = path.join(defaultFixtureDir(root), 'sample-scene.png');
-  fs.writeFileSync(generated, await sampleScenePng());
-  return generated;
-}
 
 /** DPT depth: pipeline stages (decode, preprocess, inference, post-process, total) against the bare session.run. */
 async function benchDense(image: string): Promise<Record<string, unknown>> {
@@ -40,16 +24,7 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const model = await loadVitModel(modelPath);
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
   const pre = await preprocessDense(img, model.files.preprocessor, planDenseInput(img.height, img.width, model.files.preprocessor, model).size);
-  const bare = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
-  const feed = { [model.inputName]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) };
-  await bare.run(feed);
-  const bareTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await bare.run(feed);
-    bareTimes.push(performance.now() - t0);
-  }
-  await bare.release();
+  const bareMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, runs);
   const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], postprocess: [], total: [] };
   await runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model); // warm-up (and output buffers)
   for (let i = 0; i < runs; i++) {
@@ -57,7 +32,6 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
     for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
   }
   await model.session.release();
-  const bareMs = median(bareTimes);
   console.log(`DPT depth ${pre.width}×${pre.height}, attention [12,12,577,577] tapped, 4 neck levels; ${runs} runs (medians)`);
   console.log(`bare session.run (untapped)   ${fmt(bareMs)}`);
   for (const [k, v] of Object.entries(stages)) console.log(`dense ${k.padEnd(23)} ${fmt(median(v))}`);
@@ -69,39 +43,27 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
 async function main(): Promise<void> {
   const only = arg('--only');
   if (only === 'dense') {
-    const dense = await benchDense(await imagePath());
+    const dense = await benchDense(await benchImage());
     const out = arg('--json');
     if (out) fs.writeFileSync(out, JSON.stringify({ dense }, null, 2));
     return;
   }
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
-  const image = await imagePath();
+  const image = await benchImage();
   console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs (medians)`);
 
-  // Bare: the untapped model, the same pixel tensor, nothing else.
-  const bare = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
+  // Bare: the untapped model, the same pixel tensor, nothing else; its own phase before the pipeline's.
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
   const model = await loadVitModel(modelPath);
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, true);
-  const feed = { [model.inputName]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) };
-  // One phase after the other, not interleaved: an idle session's spinning threads would slow the
-  // other's run on a 2-core machine and blur both numbers.
-  await bare.run(feed);
-  const bareTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await bare.run(feed);
-    bareTimes.push(performance.now() - t0);
-  }
-  await bare.release();
+  const bareMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, runs);
   const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], analysis: [], total: [] };
   await runAttentionPipeline({ imagePath: image, modelPath }, async () => model); // warm-up
   for (let i = 0; i < runs; i++) {
     const r = await runAttentionPipeline({ imagePath: image, modelPath }, async () => model);
     for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
   }
-  const bareMs = median(bareTimes);
   console.log(`\nbare session.run (untapped)   ${fmt(bareMs)}`);
   for (const [k, v] of Object.entries(stages)) console.log(`pipeline ${k.padEnd(20)} ${fmt(median(v))}`);
   const ratio = median(stages.total) / bareMs;

@@ -7,46 +7,18 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { resolveModelFiles } from '../src/core/model/vitModel';
-import { sampleScenePng } from '../src/fixtures/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
+import { arg, bareRunMs, benchImage, fmt, median, root } from './benchUtil';
 
-const root = path.resolve(__dirname, '..');
-const args = process.argv.slice(2);
-const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const runs = Number(arg('--runs') ?? 6);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const fmt = (ms: number) => `${ms.toFixed(1).padStart(7)} ms`;
 
-async function imagePath(): Promise<string> {
-  const given = arg('--image');
-  if (given) return path.resolve(given);
-  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
-  if (fs.existsSync(photo)) return photo;
-  const generated = path.join(defaultFixtureDir(root), 'sample-scene.png');
-  fs.writeFileSync(generated, await sampleScenePng());
-  return generated;
-}
-
+/** The bare run of the (fixed 224×224) benchmark model on the image's pixel tensor, preprocessed as the extension does. */
 async function bareInferenceMs(modelPath: string, image: string): Promise<number> {
   const files = resolveModelFiles(modelPath);
-  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
-  const dims = session.inputMetadata?.[0];
-  const shape = dims && 'shape' in dims ? dims.shape : [1, 3, 224, 224];
-  const size: [number, number] = [Number(shape[2]), Number(shape[3])];
-  const pre = await preprocess(await decodeImage(fs.readFileSync(image), path.basename(image)), files.preprocessor, size, true);
-  const feed = { [session.inputNames[0]]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) };
-  await session.run(feed);
-  const times: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    await session.run(feed);
-    times.push(performance.now() - t0);
-  }
-  await session.release();
-  return median(times);
+  const pre = await preprocess(await decodeImage(fs.readFileSync(image), path.basename(image)), files.preprocessor, [224, 224], true);
+  return bareRunMs(modelPath, pre.pixels, pre.height, pre.width, 10);
 }
 
 async function main(): Promise<void> {
@@ -57,7 +29,7 @@ async function main(): Promise<void> {
     return;
   }
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
-  const image = await imagePath();
+  const image = await benchImage();
   const bare = await bareInferenceMs(modelPath, image);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
   const out = path.join(tmp, 'workbench.json');

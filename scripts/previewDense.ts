@@ -14,7 +14,6 @@
 //     --external:sharp --external:playwright-core --external:esbuild --outfile=test-results/preview-dense/preview.cjs
 //   npm run build && node test-results/preview-dense/preview.cjs [--no-shots]   (from the repository root)
 import * as esbuild from 'esbuild';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,10 +25,11 @@ import type { DenseResult, DenseTask, FeatureLevel } from '../src/shared/denseTy
 import type { DensePanelSettings } from '../src/shared/densePanelProtocol';
 import { ade20kId2Label } from '../src/analysis/ade20k';
 import { depthStats, segmentClasses } from '../src/analysis/dense';
-import { escapeCssForStyle, escapeJsForScript, escapeJsonForScript } from '../src/core/htmlReport';
+import { renderReportHtml } from '../src/core/htmlReport';
 import { stringifyTyped } from '../src/shared/typedJson';
 import { EngineClient } from '../src/client/engineClient';
 import { sampleBilinear } from '../webview/dense/mesh';
+import { WEBVIEW_ORIGIN, routeWebview } from './previewShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-dense');
@@ -313,27 +313,7 @@ function embeddable(r: DenseResult): unknown {
 }
 
 function pageHtml(r: DenseResult, bundle: { js: string; css: string }, bodyClass = ''): string {
-  const nonce = crypto.randomBytes(16).toString('base64');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src blob: data:; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ViT Lens — DPT preview</title>
-<style>
-${escapeCssForStyle(bundle.css)}
-</style>
-</head>
-<body${bodyClass ? ` class="${bodyClass}"` : ''}>
-<div id="app"></div>
-<script type="application/json" id="vit-lens-data">${escapeJsonForScript(stringifyTyped({ result: embeddable(r), settings }))}</script>
-<script nonce="${nonce}">
-${escapeJsForScript(bundle.js)}
-</script>
-</body>
-</html>
-`;
+  return renderReportHtml({ result: embeddable(r), settings }, bundle, 'ViT Lens — DPT preview', bodyClass);
 }
 
 async function buildBundle(): Promise<{ js: string; css: string }> {
@@ -506,18 +486,8 @@ async function checkPng16(file: string): Promise<void> {
  * requests are answered from Node (attentionSlice), as the extension host would.
  */
 async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string; css: string }, errors: string[]): Promise<void> {
-  const origin = 'https://webview.invalid';
-  const shell = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src blob: data:; style-src ${origin}; script-src 'nonce-abc'">
-<link rel="stylesheet" href="${origin}/denseWebview.css"></head>
-<body class="vscode-dark"><div id="app"></div><script nonce="abc" src="${origin}/denseWebview.js"></script></body></html>`;
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  await ctx.route(`${origin}/**`, (route) => {
-    const u = new URL(route.request().url());
-    const body = u.pathname === '/denseWebview.js' ? bundle.js : u.pathname === '/denseWebview.css' ? bundle.css : shell;
-    const type = u.pathname.endsWith('.js') ? 'text/javascript' : u.pathname.endsWith('.css') ? 'text/css' : 'text/html';
-    return route.fulfill({ status: 200, contentType: type, body });
-  });
+  await routeWebview(ctx, 'denseWebview', bundle);
   await ctx.addInitScript(() => {
     type Slice = { query: number; rows: number[]; rollout: { map: number[] } };
     const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown; __hostSlice: (q: number, r: unknown) => Promise<Slice> };
@@ -541,7 +511,7 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   });
   page.on('pageerror', (e) => errors.push(`vscode: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && errors.push(`vscode: console: ${m.text()}`));
-  await page.goto(`${origin}/index.html`);
+  await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
   type Sent = { type: string; format?: string; suggestedName?: string; bytes?: Uint8Array };
   const sent = () => page.evaluate(() => (window as unknown as { __sent: unknown[] }).__sent) as Promise<Sent[]>;
   console.log('  vscode: first message', JSON.stringify((await sent())[0]));

@@ -18,10 +18,10 @@ import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures'
 import type { GatesResult } from '../src/shared/gateTypes';
 import type { GatesPanelSettings } from '../src/shared/gatesPanelProtocol';
 import { stringifyTyped } from '../src/shared/typedJson';
+import { WEBVIEW_ORIGIN, routeWebview } from './previewShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-gates');
-const origin = 'https://webview.invalid';
 const settings: GatesPanelSettings = { colormap: 'inferno', opacity: 0.6 };
 
 async function pickImage(): Promise<string> {
@@ -52,22 +52,13 @@ async function noGatesMessage(): Promise<string> {
   }
 }
 
-const shell = (theme: string) => `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src blob: data:; style-src ${origin}; script-src 'nonce-abc'">
-<link rel="stylesheet" href="${origin}/gatesWebview.css"></head>
-<body class="${theme}"><div id="app"></div><script nonce="abc" src="${origin}/gatesWebview.js"></script></body></html>`;
-
 type Sent = { type: string; [k: string]: unknown };
 
 async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light', width: number, errors: string[]): Promise<Page> {
   const js = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.js'), 'utf8');
   const css = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.css'), 'utf8');
   const ctx = await browser.newContext({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
-  await ctx.route(`${origin}/**`, (route) => {
-    const p = new URL(route.request().url()).pathname;
-    const [body, type] = p === '/gatesWebview.js' ? [js, 'text/javascript'] : p === '/gatesWebview.css' ? [css, 'text/css'] : [shell(theme), 'text/html'];
-    return route.fulfill({ status: 200, contentType: type, body });
-  });
+  await routeWebview(ctx, 'gatesWebview', { js, css }, theme);
   await ctx.addInitScript(() => {
     const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
     w.__sent = [];
@@ -76,7 +67,7 @@ async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light'
   const page = await ctx.newPage();
   page.on('pageerror', (e) => errors.push(`${theme} ${width}: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && errors.push(`${theme} ${width}: console: ${m.text()}`));
-  await page.goto(`${origin}/index.html`);
+  await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
   return page;
 }
 

@@ -15,9 +15,10 @@ import sharp from 'sharp';
 import { chromium, type Page } from 'playwright-core';
 import type { AttentionResult, AttentionTensor } from '../src/shared/attentionTypes';
 import type { PanelSettings } from '../src/shared/panelProtocol';
-import { headStatistics, rawAttention, topK } from '../src/analysis/attention';
+import { attentionSlice, headStatistics, rawAttention, topK } from '../src/analysis/attention';
 import { loadWebviewBundle, renderReportHtml } from '../src/core/htmlReport';
 import { stringifyTyped } from '../src/shared/typedJson';
+import { WEBVIEW_ORIGIN, routeWebview } from './previewShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview');
@@ -299,18 +300,8 @@ async function screenshots(reportHtml: string, data: { result: AttentionResult; 
 
 /** The webview as VS Code hosts it: strict CSP (no inline styles), a stubbed acquireVsCodeApi, messages. */
 async function vscodeMode(browser: import('playwright-core').Browser, data: { result: AttentionResult; settings: PanelSettings }, bundle: { js: string; css: string }, errors: string[]): Promise<void> {
-  const origin = 'https://webview.invalid';
-  const shell = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src blob: data:; style-src ${origin}; script-src 'nonce-abc'">
-<link rel="stylesheet" href="${origin}/webview.css"></head>
-<body class="vscode-dark"><div id="app"></div><script nonce="abc" src="${origin}/webview.js"></script></body></html>`;
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  await ctx.route(`${origin}/**`, (route) => {
-    const u = new URL(route.request().url());
-    const body = u.pathname === '/webview.js' ? bundle.js : u.pathname === '/webview.css' ? bundle.css : shell;
-    const type = u.pathname.endsWith('.js') ? 'text/javascript' : u.pathname.endsWith('.css') ? 'text/css' : 'text/html';
-    return route.fulfill({ status: 200, contentType: type, body });
-  });
+  await routeWebview(ctx, 'webview', bundle);
   await ctx.addInitScript(() => {
     const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
     w.__sent = [];
@@ -323,16 +314,19 @@ async function vscodeMode(browser: import('playwright-core').Browser, data: { re
   const page = await ctx.newPage();
   page.on('pageerror', (e) => errors.push(`vscode: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && errors.push(`vscode: console: ${m.text()}`));
-  await page.goto(`${origin}/index.html`);
+  await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
   const sent = () => page.evaluate(() => (window as unknown as { __sent: { type: string }[] }).__sent);
   console.log('  vscode: first message', JSON.stringify((await sent())[0]));
   await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running vit-tiny-demo on red-ball-in-the-park.png…', progress: 0.4 }, '*'));
   await shot(page, 'vscode-busy.png');
-  const text = stringifyTyped(data);
+  // As the host sends it: the tensor's shape and query 0's slice (the engine keeps the tensor).
+  const { attention, ...rest } = data.result;
+  const slice = attentionSlice(attention, rest.firstPatchToken, 0, { fusion: data.settings.fusion, discardRatio: data.settings.discardRatio, startLayer: 0 });
+  const text = stringifyTyped({ result: { ...rest, attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens } }, settings: data.settings, slice });
   await page.evaluate((t) => {
     const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
     const d = JSON.parse(t, (_k, v) => (v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v));
-    window.postMessage({ type: 'result', result: d.result, settings: d.settings, notice: { message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.', actions: ['openSettings', 'showLog'] } }, '*');
+    window.postMessage({ type: 'result', resultId: 1, result: d.result, slice: d.slice, settings: d.settings, notice: { message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.', actions: ['openSettings', 'showLog'] } }, '*');
   }, text);
   await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
   console.log('  vscode: rendered', JSON.stringify((await sent()).find((m) => m.type === 'rendered')));

@@ -11,7 +11,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../src/analysis/atte
 import { SliceStore } from './sliceStore';
 import { colormapLabels, colormapLut } from './colormaps';
 import { clear, h } from './dom';
-import { actionLabels, connectVsCode, downloadFile, fillActionButtons, helpPopover, isTypingTarget, panelHeader } from './panelShell';
+import { actionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from './panelShell';
 import { buildViewExport, exportFileName } from './exportData';
 import { ModelView, type HeadSel } from './modelView';
 import { formatValue } from './raster';
@@ -237,8 +237,8 @@ const content = h('main', { className: 'vl-content', hidden: true },
   toolbar,
   h('div', { className: 'vl-layout' }, viewer, side),
   h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard));
-const toast = h('div', { className: 'vl-toast', role: 'status', 'aria-live': 'polite', hidden: true });
-app.append(header, noticeEl, errorEl, busyEl, emptyEl, content, toast);
+const toast = createToast();
+app.append(header, noticeEl, errorEl, busyEl, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- helpers
 
@@ -653,13 +653,6 @@ document.addEventListener('keydown', (ev) => {
 
 // ---------------------------------------------------------------- exports
 
-function showToast(text: string): void {
-  toast.textContent = text;
-  toast.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => (toast.hidden = true), 5000);
-}
-let toastTimer = 0;
 
 async function doExport(format: 'png' | 'json'): Promise<void> {
   if (!result) return;
@@ -676,13 +669,13 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
     if (vscode) {
       const requestId = ++exportSeq;
       post({ type: 'export', requestId, format, suggestedName: name, bytes });
-      showToast(`Saving ${name}…`);
+      toast.show(`Saving ${name}…`);
     } else {
       downloadFile(bytes, name, format === 'png' ? 'image/png' : 'application/json');
-      showToast(`Downloaded ${name}`);
+      toast.show(`Downloaded ${name}`);
     }
   } catch (e) {
-    showToast(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
     post({ type: 'log', level: 'error', message: `export ${format} failed: ${String(e)}` });
   }
 }
@@ -725,23 +718,13 @@ function onHostMessage(m: HostMessage): void {
       break;
     }
     case 'exported':
-      showToast(m.error ? `Export failed: ${m.error}` : m.savedTo ? `Saved to ${m.savedTo}` : 'Export cancelled');
+      toast.show(exportedText(m));
       break;
   }
 }
 
 if (vscode) {
-  window.addEventListener('message', (ev: MessageEvent) => {
-    const m = ev.data as HostMessage | undefined;
-    if (m && typeof m === 'object' && typeof m.type === 'string') {
-      try {
-        onHostMessage(m);
-      } catch (e) {
-        post({ type: 'log', level: 'error', message: `webview: ${m.type}: ${e instanceof Error ? e.stack ?? e.message : String(e)}` });
-      }
-    }
-  });
-  post({ type: 'ready' });
+  listenToHost<HostMessage>(vscode, 'webview', onHostMessage);
 } else {
   const data = document.getElementById('vit-lens-data');
   if (data?.textContent) {

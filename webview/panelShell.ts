@@ -103,3 +103,40 @@ export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[
     helpEl);
   return { header, titleEl, subtitleEl, metaEl, helpButton, helpEl };
 }
+
+/** A polite status line that shows a short message for 5 s (exports, errors of exports). */
+export function createToast(): { el: HTMLElement; show(text: string): void } {
+  const el = h('div', { className: 'vl-toast', role: 'status', 'aria-live': 'polite', hidden: true });
+  let timer = 0;
+  return {
+    el,
+    show(text: string) {
+      el.textContent = text;
+      el.hidden = false;
+      clearTimeout(timer);
+      timer = window.setTimeout(() => (el.hidden = true), 5000);
+    },
+  };
+}
+
+/** What an `exported` reply means for the user: saved, failed, or (neither) cancelled. */
+export function exportedText(m: { savedTo?: string; error?: string }): string {
+  return m.error ? `Export failed: ${m.error}` : m.savedTo ? `Saved to ${m.savedTo}` : 'Export cancelled';
+}
+
+/**
+ * In VS Code: hands every message from the host to `handle` (a throw is reported to the host's log as
+ * `log`, never lost), then tells the host this page is `ready` for its snapshot.
+ */
+export function listenToHost<M extends { type: string }>(api: VsCodeApi, label: string, handle: (m: M) => void): void {
+  window.addEventListener('message', (ev: MessageEvent) => {
+    const m = ev.data as M | undefined;
+    if (!m || typeof m !== 'object' || typeof m.type !== 'string') return;
+    try {
+      handle(m);
+    } catch (e) {
+      api.postMessage({ type: 'log', level: 'error', message: `${label}: ${m.type}: ${e instanceof Error ? e.stack ?? e.message : String(e)}` });
+    }
+  });
+  api.postMessage({ type: 'ready' });
+}

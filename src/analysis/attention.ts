@@ -77,9 +77,11 @@ export function fuseHeads(t: AttentionTensor, layer: number, fusion: HeadFusion)
   return out;
 }
 
-/** The k-th smallest value (0-based) of `values`, by quickselect on a copy: O(n) expected. */
-function kthSmallest(values: Float32Array, k: number): number {
-  const a = Float32Array.from(values);
+/**
+ * Selects in place: afterwards a[k] is the k-th smallest (0-based), everything before it ≤ and after it ≥
+ * (Hoare partition quickselect, middle pivot; O(n) expected). Returns a[k].
+ */
+export function selectKth(a: Float32Array, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
   while (lo < hi) {
@@ -89,14 +91,11 @@ function kthSmallest(values: Float32Array, k: number): number {
     while (i <= j) {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;
-      if (i <= j) {
-        const tmp = a[i]; a[i] = a[j]; a[j] = tmp;
-        i++; j--;
-      }
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
     }
     if (k <= j) hi = j;
     else if (k >= i) lo = i;
-    else return a[k];
+    else break;
   }
   return a[k];
 }
@@ -108,7 +107,7 @@ function kthSmallest(values: Float32Array, k: number): number {
 export function discardLowest(fused: Float32Array, ratio: number): void {
   const k = Math.floor(fused.length * ratio);
   if (k <= 0) return;
-  const threshold = kthSmallest(fused, k - 1);
+  const threshold = selectKth(Float32Array.from(fused), k - 1); // on a copy: `fused` keeps its order
   let below = 0;
   for (let i = 0; i < fused.length; i++) if (fused[i] < threshold) below++;
   let tiesToDrop = k - below; // entries equal to the threshold dropped in index order

@@ -5,6 +5,7 @@
 // ADE20K table; touches neither Node nor the DOM. Typed arrays throughout, no per-pixel allocation.
 import type { SegmentClass } from '../shared/denseTypes';
 import { ADE20K_PALETTE } from './ade20k';
+import { selectKth } from './attention';
 
 const f32 = Math.fround;
 
@@ -209,29 +210,6 @@ export function percentileOfSorted(sorted: ArrayLike<number>, q: number): number
   const lo = Math.floor(pos);
   const hi = Math.min(lo + 1, sorted.length - 1);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/**
- * Selects in place: afterwards a[k] is the k-th smallest (0-based), everything before it ≤ and after it ≥
- * (Hoare partition quickselect, middle pivot; O(n) expected). Returns a[k].
- */
-export function selectKth(a: Float32Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return a[k];
 }
 
 /** numpy.percentile(values, q) (linear interpolation) by selection, reordering `a` in place. */

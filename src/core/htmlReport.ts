@@ -1,11 +1,9 @@
-// The standalone HTML report: one self-contained page with the panel's bundle (dist/webview.js/.css)
-// and the run's data inlined. No network: the CSP allows only the inline script (by nonce), inline
+// The standalone HTML report: one self-contained page with a panel's bundle (dist/webview.js/.css for
+// attention; the DPT and gates bundles work the same way) and the run's data inlined. No network: the CSP allows only the inline script (by nonce), inline
 // styles and blob:/data: images (the view PNG is shown through a blob: URL).
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AttentionResult } from '../shared/attentionTypes';
-import type { PanelSettings } from '../shared/panelProtocol';
 import { stringifyTyped } from '../shared/typedJson';
 
 export interface WebviewBundle {
@@ -13,14 +11,14 @@ export interface WebviewBundle {
   css: string;
 }
 
-/** Reads dist/webview.js and dist/webview.css (built by scripts/build.mjs). */
-export function loadWebviewBundle(distDir: string): WebviewBundle {
+/** Reads dist/<name>.js and dist/<name>.css (built by scripts/build.mjs). */
+export function loadWebviewBundle(distDir: string, name = 'webview'): WebviewBundle {
   const read = (name: string) => {
     const file = path.join(distDir, name);
     if (!fs.existsSync(file)) throw new Error(`${name} not found in ${distDir}: run "npm run build" first`);
     return fs.readFileSync(file, 'utf8');
   };
-  return { js: read('webview.js'), css: read('webview.css') };
+  return { js: read(`${name}.js`), css: read(`${name}.css`) };
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -47,7 +45,8 @@ function stripSourceMap(code: string): string {
   return code.replace(/\n?\/[/*]# sourceMappingURL=[^\n]*/g, '');
 }
 
-export function renderReportHtml(data: { result: AttentionResult; settings: PanelSettings }, bundle: WebviewBundle, title: string): string {
+/** The page: `data` is what the bundle reads from <script id="vit-lens-data"> (typed arrays kept, see typedJson). */
+export function renderReportHtml(data: object, bundle: WebviewBundle, title: string, bodyClass = ''): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const csp = [
     "default-src 'none'",
@@ -67,7 +66,7 @@ export function renderReportHtml(data: { result: AttentionResult; settings: Pane
 ${escapeCssForStyle(stripSourceMap(bundle.css))}
 </style>
 </head>
-<body>
+<body${bodyClass ? ` class="${escapeAttr(bodyClass)}"` : ''}>
 <div id="app"></div>
 <script type="application/json" id="vit-lens-data">${escapeJsonForScript(stringifyTyped(data))}</script>
 <script nonce="${nonce}">

@@ -8,8 +8,9 @@ import test from 'node:test';
 import { ADE20K_CLASSES, ADE20K_PALETTE, ade20kId2Label } from '../../src/analysis/ade20k';
 import {
   classColor, cubicWeights, depthStats, depthToUint16, jacobiEigen, pcaRgb, percentileOfSorted, resizeBicubic, resizeBilinear,
-  segmentClasses, selectKth, topEigenpairs, unitRange, upsampledArgmax,
+  segmentClasses, topEigenpairs, unitRange, upsampledArgmax,
 } from '../../src/analysis/dense';
+import { selectKth } from '../../src/analysis/attention';
 import { maxAbsDiff, repoRoot } from './support';
 
 const expected = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'torch-dpt', 'expected.json'), 'utf8'));

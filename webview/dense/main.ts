@@ -16,7 +16,7 @@ import { parseTyped } from '../../src/shared/typedJson';
 import { depthToUint16, segmentClasses } from '../../src/analysis/dense';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { append, clear, h } from '../dom';
-import { actionLabels as sharedActionLabels, connectVsCode, downloadFile, fillActionButtons, helpPopover, isTypingTarget, panelHeader } from '../panelShell';
+import { actionLabels as sharedActionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../panelShell';
 import { formatValue } from '../raster';
 import { BackboneAttentionView } from './attentionView';
 import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
@@ -224,8 +224,8 @@ const content = h('main', { className: 'vl-content', hidden: true },
   h('div', { className: 'vl-layout' }, viewer, side),
   h('section', { className: 'vl-inside', 'aria-labelledby': 'vd-inside' }, insideHeading,
     h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard)));
-const toast = h('div', { className: 'vl-toast', role: 'status', 'aria-live': 'polite', hidden: true });
-app.append(header, notesEl, errorEl, busyEl, emptyEl, content, toast);
+const toast = createToast();
+app.append(header, notesEl, errorEl, busyEl, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- helpers
 
@@ -590,13 +590,6 @@ document.addEventListener('keydown', (ev) => {
 
 // ---------------------------------------------------------------- exports
 
-let toastTimer = 0;
-function showToast(text: string): void {
-  toast.textContent = text;
-  toast.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => (toast.hidden = true), 5000);
-}
 
 async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Promise<Uint8Array> {
   const d = r.depth;
@@ -629,14 +622,14 @@ async function doExport(format: DenseExportFormat): Promise<void> {
     const bytes = await exportBytes(r, format);
     if (vscode) {
       post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
-      showToast(`Saving ${name}…`);
+      toast.show(`Saving ${name}…`);
     } else {
       const type = format === 'json' ? 'application/json' : format === 'npy' ? 'application/octet-stream' : 'image/png';
       downloadFile(bytes, name, type);
-      showToast(`Downloaded ${name}`);
+      toast.show(`Downloaded ${name}`);
     }
   } catch (e) {
-    showToast(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
     post({ type: 'log', level: 'error', message: `export ${format} failed: ${String(e)}` });
   }
 }
@@ -670,23 +663,13 @@ function onHostMessage(m: DenseHostMessage): void {
       showError(m.message, Array.isArray(m.actions) ? m.actions : []);
       break;
     case 'exported':
-      showToast(m.error ? `Export failed: ${m.error}` : m.savedTo ? `Saved to ${m.savedTo}` : 'Export cancelled');
+      toast.show(exportedText(m));
       break;
   }
 }
 
 if (vscode) {
-  window.addEventListener('message', (ev: MessageEvent) => {
-    const m = ev.data as DenseHostMessage | undefined;
-    if (m && typeof m === 'object' && typeof m.type === 'string') {
-      try {
-        onHostMessage(m);
-      } catch (e) {
-        post({ type: 'log', level: 'error', message: `dense webview: ${m.type}: ${e instanceof Error ? e.stack ?? e.message : String(e)}` });
-      }
-    }
-  });
-  post({ type: 'ready' });
+  listenToHost<DenseHostMessage>(vscode, 'dense webview', onHostMessage);
 } else {
   const data = document.getElementById('vit-lens-data');
   if (data?.textContent) {

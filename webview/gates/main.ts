@@ -10,7 +10,7 @@ import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type Gate
 import { colormapNames, type PanelActionId } from '../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { clear, h } from '../dom';
-import { actionLabels, connectVsCode, downloadFile, fillActionButtons, helpPopover, isTypingTarget, panelHeader } from '../panelShell';
+import { actionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../panelShell';
 import { formatValue } from '../raster';
 import { MapStage } from '../stage';
 import { BlockList } from './blockList';
@@ -169,8 +169,8 @@ const predCard = h('section', { className: 'vl-card vl-predictions', 'data-testi
 const side = h('div', { className: 'vl-side' }, blocksCard, predCard);
 
 const content = h('main', { className: 'vl-content', hidden: true }, toolbar, h('div', { className: 'vl-layout' }, viewer, side));
-const toast = h('div', { className: 'vl-toast', role: 'status', 'aria-live': 'polite', hidden: true });
-app.append(header, notice.el, error.el, busyEl, emptyEl, content, toast);
+const toast = createToast();
+app.append(header, notice.el, error.el, busyEl, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- rendering
 
@@ -341,13 +341,6 @@ document.addEventListener('keydown', (ev) => {
 
 // ---------------------------------------------------------------- exports
 
-let toastTimer = 0;
-function showToast(text: string): void {
-  toast.textContent = text;
-  toast.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => (toast.hidden = true), 5000);
-}
 
 /** A channel gate as one picture: the bar chart, and the top channels' maps in a row beneath it. */
 async function channelPng(): Promise<Uint8Array> {
@@ -387,13 +380,13 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
       : g.kind === 'spatial' ? await stage.toPng(result.view.width, result.view.height) : await channelPng();
     if (vscode) {
       post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
-      showToast(`Saving ${name}…`);
+      toast.show(`Saving ${name}…`);
     } else {
       downloadFile(bytes, name, format === 'png' ? 'image/png' : 'application/json');
-      showToast(`Downloaded ${name}`);
+      toast.show(`Downloaded ${name}`);
     }
   } catch (e) {
-    showToast(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
     post({ type: 'log', level: 'error', message: `gates export ${format} failed: ${String(e)}` });
   }
 }
@@ -423,22 +416,12 @@ function onHostMessage(m: GatesHostMessage): void {
       showBanner(error, m.message, m.actions ?? []);
       break;
     case 'exported':
-      showToast(m.error ? `Export failed: ${m.error}` : m.savedTo ? `Saved to ${m.savedTo}` : 'Export cancelled');
+      toast.show(exportedText(m));
       break;
   }
 }
 
 update();
 if (vscode) {
-  window.addEventListener('message', (ev: MessageEvent) => {
-    const m = ev.data as GatesHostMessage | undefined;
-    if (m && typeof m === 'object' && typeof m.type === 'string') {
-      try {
-        onHostMessage(m);
-      } catch (e) {
-        post({ type: 'log', level: 'error', message: `gates webview: ${m.type}: ${e instanceof Error ? e.stack ?? e.message : String(e)}` });
-      }
-    }
-  });
-  post({ type: 'ready' });
+  listenToHost<GatesHostMessage>(vscode, 'gates webview', onHostMessage);
 }

@@ -9,11 +9,10 @@
 // engine's `modelKind` call instead of calling detectModelKind).
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { SHOWABLE_ATTENTION, VitLensError } from '../errors';
 import { ElemType, NodeInfo, NotOnnxError, OnnxModelInfo, addGraphOutputs, readOnnxModel } from '../onnx/onnxModel';
 import type { GateKind, GateOp, ModelKindInfo } from '../../shared/gateTypes';
-import { FUSED_OPS, ModelFiles, attentionLikeOutputs, modelInputSize, pixelInput, resolveModelFiles } from './vitModel';
+import { FUSED_OPS, ModelFiles, SessionModel, attentionLikeOutputs, createSession, modelInputSize, pixelInput, resolveModelFiles } from './vitModel';
 
 const GATE_OPS: ReadonlySet<string> = new Set<GateOp>(['Sigmoid', 'HardSigmoid']);
 /** Ops that only reshape, broadcast or copy values: what lies between a gate and its Mul in torch exports. */
@@ -202,20 +201,9 @@ export function detectModelKind(modelPath: string): ModelKindInfo {
   return { kind: 'none', ...base, message: `${e.message} ${e.hint}` };
 }
 
-export interface LoadedGatesModel {
-  files: ModelFiles;
-  info: OnnxModelInfo;
-  session: ort.InferenceSession;
-  inputName: string;
-  /** Fixed [H, W] of the graph's pixel input, or undefined when the graph accepts any size. */
-  fixedSize?: [number, number];
-  /** The size to feed: the fixed size, else the preprocessor's or config's. */
-  inputSize: [number, number];
+export interface LoadedGatesModel extends SessionModel {
   /** Gate candidates in depth order; their gate and feature tensors are graph outputs of `session`. */
   candidates: GateCandidate[];
-  logitsOutput?: string;
-  /** File modification time when loaded: a changed file invalidates the cached session. */
-  mtimeMs: number;
 }
 
 /**
@@ -245,17 +233,7 @@ export async function loadGatesModel(modelPath: string): Promise<LoadedGatesMode
   const taps = [...new Set(candidates.flatMap((c) => [c.gateTensor, c.featureTensor]))].filter((t) => !existing.has(t));
   const sessionBytes = addGraphOutputs(bytes, taps.map((name) => ({ name, elemType: ElemType.FLOAT })));
   const logitsOutput = info.outputs.find((o) => o.name === 'logits')?.name ?? info.outputs.find((o) => o.dims?.length === 2)?.name;
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(sessionBytes, {
-      graphOptimizationLevel: 'all',
-      extra: { session: { model_external_initializers_file_folder_path: path.dirname(files.onnxPath) } },
-    } as ort.InferenceSession.SessionOptions);
-  } catch (e) {
-    const msg = (e as Error).message;
-    throw new VitLensError('MODEL_LOAD_FAILED', `onnxruntime could not load ${file}: ${msg.split('\n')[0]}`,
-      /external data|\.data/i.test(msg) ? 'Keep the weights file (e.g. model.onnx.data) in the same folder as the .onnx file.' : 'The file may be truncated or use operators this onnxruntime does not support; try re-exporting it.');
-  }
+  const session = await createSession(sessionBytes, files.onnxPath);
   return { files, info, session, inputName: input.name, fixedSize: fixed, inputSize: size, candidates, logitsOutput, mtimeMs };
 }
 

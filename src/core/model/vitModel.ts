@@ -32,7 +32,8 @@ export interface ModelFiles {
   name: string;
 }
 
-export interface LoadedModel {
+/** What every loaded model has (ViT/DPT here, SE/CBAM CNNs in gates.ts): a session over a graph we read. */
+export interface SessionModel {
   files: ModelFiles;
   info: OnnxModelInfo;
   session: ort.InferenceSession;
@@ -41,16 +42,38 @@ export interface LoadedModel {
   fixedSize?: [number, number];
   /** The size to feed: the fixed size, else the preprocessor's or config's. */
   inputSize: [number, number];
+  logitsOutput?: string;
+  /** File modification time when loaded: a changed file invalidates the cached session. */
+  mtimeMs: number;
+}
+
+export interface LoadedModel extends SessionModel {
   attentionSource: Exclude<AttentionSource, 'raw'>;
   /** Output names carrying attention, in layer order. */
   attentionOutputs: string[];
-  logitsOutput?: string;
   /** Patch size from config.json or the patch-embedding Conv's kernel. */
   patchSize: number;
-  /** File modification time when loaded: a changed file invalidates the cached session. */
-  mtimeMs: number;
   /** DPT depth / segmentation graphs: the dense output and the neck levels, added as outputs (see dptModel.ts). */
   dense?: DenseGraph;
+}
+
+/**
+ * An onnxruntime session over (possibly rewritten) model bytes. External data (model.onnx.data) is
+ * resolved relative to the original file, not to the buffer. Load failures get a specific error.
+ */
+export async function createSession(modelBytes: Buffer, onnxPath: string): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(modelBytes, {
+      graphOptimizationLevel: 'all',
+      extra: { session: { model_external_initializers_file_folder_path: path.dirname(onnxPath) } },
+    } as ort.InferenceSession.SessionOptions);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const hint = /external data|\.data/i.test(msg)
+      ? 'The weights file next to the model (e.g. model.onnx.data) is missing or unreadable: keep it in the same folder as the .onnx file.'
+      : 'The file may be truncated or use operators this onnxruntime does not support; try re-exporting it.';
+    throw new VitLensError('MODEL_LOAD_FAILED', `onnxruntime could not load ${path.basename(onnxPath)}: ${msg.split('\n')[0]}`, hint);
+  }
 }
 
 export const FUSED_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'GroupQueryAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);
@@ -183,20 +206,7 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
   const logitsOutput = info.outputs.find((o) => o.name === 'logits' && o.name !== dense?.segmentationOutput)?.name
     ?? info.outputs.find((o) => o.dims?.length === 2 && !attentionOutputs.includes(o.name))?.name;
 
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(sessionBytes, {
-      graphOptimizationLevel: 'all',
-      // Resolve external data (model.onnx.data) relative to the original file, not to the buffer.
-      extra: { session: { model_external_initializers_file_folder_path: path.dirname(files.onnxPath) } },
-    } as ort.InferenceSession.SessionOptions);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const hint = /external data|\.data/i.test(msg)
-      ? 'The weights file next to the model (e.g. model.onnx.data) is missing or unreadable: keep it in the same folder as the .onnx file.'
-      : 'The file may be truncated or use operators this onnxruntime does not support; try re-exporting it.';
-    throw new VitLensError('MODEL_LOAD_FAILED', `onnxruntime could not load ${file}: ${msg.split('\n')[0]}`, hint);
-  }
+  const session = await createSession(sessionBytes, files.onnxPath);
   const patchSize = findPatchSize(info, files.config) ?? 16;
   return { files, info, session, inputName: input.name, fixedSize: fixed, inputSize: size, attentionSource, attentionOutputs, logitsOutput, patchSize, mtimeMs, dense };
 }
