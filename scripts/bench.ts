@@ -9,13 +9,14 @@ import path from 'node:path';
 import { EngineClient } from '../src/client/engineClient';
 import { runAttentionPipeline } from '../src/core/attentionPipeline';
 import { runDensePipeline } from '../src/core/densePipeline';
+import { recycleAttention } from '../src/core/placedOutputs';
 import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
-import { arg, bareRunMs, benchImage, fmt, median, root } from './benchUtil';
+import { alternateWithBare, arg, benchImage, fmt, median, openBareSession, root } from './benchUtil';
 
-const runs = Number(arg('--runs') ?? 10);
+const runs = Number(arg('--runs') ?? 20);
 
 /** DPT depth: pipeline stages (decode, preprocess, inference, post-process, total) against the bare session.run. */
 async function benchDense(image: string): Promise<Record<string, unknown>> {
@@ -24,15 +25,17 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const model = await loadVitModel(modelPath);
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
   const pre = await preprocessDense(img, model.files.preprocessor, planDenseInput(img.height, img.width, model.files.preprocessor, model).size);
-  const bareMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, runs);
+  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
   const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], postprocess: [], total: [] };
-  await runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model); // warm-up (and output buffers)
-  for (let i = 0; i < runs; i++) {
+  const denseRuns = Math.max(4, Math.round(runs / 2)); // a DPT run takes ~6× a ViT-B one
+  const bareMs = median(await alternateWithBare(bare.run, async (counted) => {
     const r = await runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model);
-    for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
-  }
+    if (counted) for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
+    if (r.attention) recycleAttention(r.attention.data);
+  }, denseRuns));
+  await bare.release();
   await model.session.release();
-  console.log(`DPT depth ${pre.width}×${pre.height}, attention [12,12,577,577] tapped, 4 neck levels; ${runs} runs (medians)`);
+  console.log(`DPT depth ${pre.width}×${pre.height}, attention [12,12,577,577] tapped, 4 neck levels; ${denseRuns} runs each side, alternating blocks (medians)`);
   console.log(`bare session.run (untapped)   ${fmt(bareMs)}`);
   for (const [k, v] of Object.entries(stages)) console.log(`dense ${k.padEnd(23)} ${fmt(median(v))}`);
   const ratio = median(stages.total) / bareMs;
@@ -51,19 +54,22 @@ async function main(): Promise<void> {
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
   const image = await benchImage();
-  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs (medians)`);
+  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs each side in alternating blocks of bare and pipeline (medians)`);
 
-  // Bare: the untapped model, the same pixel tensor, nothing else; its own phase before the pipeline's.
+  // Bare: the untapped model, the same pixel tensor, nothing else; in blocks alternating with the pipeline's.
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
   const model = await loadVitModel(modelPath);
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, true);
-  const bareMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, runs);
+  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
   const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], analysis: [], total: [] };
   await runAttentionPipeline({ imagePath: image, modelPath }, async () => model); // warm-up
-  for (let i = 0; i < runs; i++) {
+  const bareTimes = await alternateWithBare(bare.run, async (counted) => {
     const r = await runAttentionPipeline({ imagePath: image, modelPath }, async () => model);
-    for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
-  }
+    if (counted) for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
+    recycleAttention(r.attention.data); // as the engine does once a result is sent or superseded
+  }, runs);
+  await bare.release();
+  const bareMs = median(bareTimes);
   console.log(`\nbare session.run (untapped)   ${fmt(bareMs)}`);
   for (const [k, v] of Object.entries(stages)) console.log(`pipeline ${k.padEnd(20)} ${fmt(median(v))}`);
   const ratio = median(stages.total) / bareMs;

@@ -23,10 +23,42 @@ export async function benchImage(): Promise<string> {
   return generated;
 }
 
+/** A bare session.run of the untapped model file on this pixel tensor; `run` returns its milliseconds. */
+export async function openBareSession(modelPath: string, pixels: Float32Array, height: number, width: number): Promise<{ run(): Promise<number>; release(): Promise<void> }> {
+  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
+  const feed = { [session.inputNames[0]]: new ort.Tensor('float32', pixels, [1, 3, height, width]) };
+  await session.run(feed); // warm-up
+  return {
+    async run() {
+      const t0 = performance.now();
+      await session.run(feed);
+      return performance.now() - t0;
+    },
+    release: () => session.release(),
+  };
+}
+
+/**
+ * Bare runs and measured runs in alternating blocks of `perBlock` until each side has `runs`; returns
+ * the bare times. This shared VM drifts by ±10 % over tens of seconds, which two separate phases would read as
+ * a ratio change; alternating blocks meet the same drift. The first run of each block is not counted:
+ * the other session's threads may still be spinning, and on 2 cores that slows it.
+ */
+export async function alternateWithBare(bare: () => Promise<number>, measured: (counted: boolean) => Promise<void>, runs: number, perBlock = 4): Promise<number[]> {
+  const bareTimes: number[] = [];
+  for (let round = 0; round < Math.ceil(runs / perBlock); round++) {
+    await bare();
+    for (let i = 0; i < perBlock; i++) bareTimes.push(await bare());
+    await measured(false);
+    for (let i = 0; i < perBlock; i++) await measured(true);
+  }
+  return bareTimes;
+}
+
 /**
  * Median of `runs` bare session.run calls of the untapped model file on this pixel tensor, after one
- * warm-up; the session is released afterwards. Measure it in its own phase, not interleaved with
- * another session: an idle session's spinning threads slow the other's runs on a 2-core machine.
+ * warm-up; the session is released afterwards. For a measured side in another process (the workbench),
+ * where blocks cannot alternate: an idle session's spinning threads would slow the other's runs.
  */
 export async function bareRunMs(modelPath: string, pixels: Float32Array, height: number, width: number, runs: number): Promise<number> {
   const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });

@@ -23,7 +23,22 @@ const exists = (p) => fs.existsSync(path.join(root, p));
 const walk = (dir, re) => !exists(dir) ? [] : fs.readdirSync(path.join(root, dir), { recursive: true })
   .map((f) => path.join(dir, f)).filter((f) => re.test(f));
 
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
+// `.wat` imports (WebAssembly text, src/core/wasm) are compiled with wabt and bundled as their bytes.
+const wat = {
+  name: 'wat',
+  setup(build) {
+    build.onLoad({ filter: /\.wat$/ }, async (args) => {
+      const wabt = await (await import('wabt')).default();
+      const module = wabt.parseWat(args.path, fs.readFileSync(args.path, 'utf8'), { simd: true });
+      try {
+        return { contents: module.toBinary({}).buffer, loader: 'binary' };
+      } finally {
+        module.destroy();
+      }
+    });
+  },
+};
+const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external, plugins: [wat], sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
 const builds = [];
 const add = (entry, outfile, opts = node) => { if (exists(entry)) builds.push({ ...opts, entryPoints: [entry], outfile }); };
 

@@ -262,7 +262,7 @@ function entropySum(values: Float32Array, bits: Int32Array, start: number, end: 
 
 /** Pairwise patch-centre distances in pixels, [P, P], cached for the last grid (the same for every run of a model). */
 let distanceCache: { key: string; dist: Float32Array } | undefined;
-function patchDistances(gh: number, gw: number, patchSize: number): Float32Array {
+export function patchDistances(gh: number, gw: number, patchSize: number): Float32Array {
   const key = `${gh}x${gw}@${patchSize}`;
   if (distanceCache?.key === key) return distanceCache.dist;
   const p = gh * gw;

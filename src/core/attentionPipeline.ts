@@ -3,12 +3,14 @@
 // cancellation checks between stages (onnxruntime's run itself cannot be interrupted).
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { headStatistics, topK } from '../analysis/attention';
+import { topK } from '../analysis/attention';
 import type { AttentionResult, AttentionTensor, SpecialTokens } from '../shared/attentionTypes';
 import { VitLensError } from './errors';
 import { DecodedImage, PreprocessorConfig, decodeImage, preprocess, readImageFile, viewImage } from './image/image';
 import type { HfConfig, LoadedModel } from './model/vitModel';
+import { recordShapes, runPlaced } from './placedOutputs';
 import { rawAttentionOrt } from './rawAttentionGraph';
+import { headStatisticsWasm } from './wasm/headStatsWasm';
 
 export interface AttentionRequest {
   imagePath: string;
@@ -127,22 +129,33 @@ export async function decodeStage(req: AttentionRequest): Promise<DecodedImage> 
   return decodeImage(await readImageFile(req.imagePath), path.basename(req.imagePath), req.maxPixels);
 }
 
-/** Stage 3: run the model; onnxruntime allocates the outputs. */
-export async function inferenceStage(model: LoadedModel, pixels: Float32Array, height: number, width: number): Promise<Record<string, ort.Tensor>> {
-  const input = new ort.Tensor('float32', pixels, [1, 3, height, width]);
+/** Stage 3 fetches: the logits (if any) and the attention outputs. */
+const fetchNames = (model: LoadedModel) => [...new Set([...(model.logitsOutput ? [model.logitsOutput] : []), ...model.attentionOutputs])];
+
+/**
+ * Stage 3: run the model. From the second run on an input shape, onnxruntime writes the attention
+ * straight into a fresh [L, H, N, N] array (`attention`, see placedOutputs.ts).
+ */
+export async function inferenceStage(model: LoadedModel, pixels: Float32Array, height: number, width: number): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   try {
-    // Outputs allocated by onnxruntime: preallocating them (to skip the 22 MB stacking copy, ~3 ms)
-    // measured no faster, and every kept panel result needs a fresh array anyway.
-    return await model.session.run({ [model.inputName]: input });
+    return await runPlaced(model, new ort.Tensor('float32', pixels, [1, 3, height, width]), fetchNames(model));
   } catch (e) {
     throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`, 'The input size may not match the model; check preprocessor_config.json.');
   }
 }
 
-/** Stage 4a: the attention tensor ([L, H, N, N], a fresh array) and the logits of a run. */
-export function collectOutputs(model: LoadedModel, outputs: Record<string, ort.Tensor>): { attention: AttentionTensor; logits?: Float32Array } {
-  const attention = stackAttention(outputs, model.attentionOutputs);
-  const logitsTensor = model.logitsOutput ? outputs[model.logitsOutput] : undefined;
+/**
+ * Stage 4a: the attention tensor ([L, H, N, N], a fresh array, rows checked) and the logits of a run.
+ * After an unplaced run, records the output shapes so the next run on this shape is placed.
+ */
+export function collectOutputs(model: LoadedModel, run: { outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }, inputDims: readonly number[]): { attention: AttentionTensor; logits?: Float32Array } {
+  let attention = run.attention;
+  if (attention) checkRowsAreProbabilities(attention);
+  else {
+    attention = stackAttention(run.outputs, model.attentionOutputs);
+    recordShapes(model, inputDims, fetchNames(model), model.attentionOutputs, run.outputs, attention);
+  }
+  const logitsTensor = model.logitsOutput ? run.outputs[model.logitsOutput] : undefined;
   const logits = logitsTensor ? toFloat32(logitsTensor).slice() : undefined;
   return { attention, logits };
 }
@@ -170,11 +183,11 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
   let tInfer = tPre;
   if (model) {
     ctl.progress('Running the model', 0.3);
-    const outputs = await inferenceStage(model, pre.pixels, pre.height, pre.width);
+    const run = await inferenceStage(model, pre.pixels, pre.height, pre.width);
     tInfer = performance.now();
     ctl.checkCancelled();
     ctl.progress('Analysing attention', 0.85);
-    ({ attention, logits } = collectOutputs(model, outputs));
+    ({ attention, logits } = collectOutputs(model, run, [1, 3, pre.height, pre.width]));
   } else {
     attention = await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize);
   }
@@ -182,7 +195,7 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
   const specialTokens = model ? detectSpecialTokens(attention.tokens, grid, model.files.config) : { cls: true, distillation: false, registers: 0 };
   const firstPatch = firstPatchIndex(specialTokens);
   const baseline = model ? await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : attention;
-  const headStats = headStatistics(attention, grid, patchSize, firstPatch);
+  const headStats = headStatisticsWasm(attention, grid, patchSize, firstPatch);
   const predictions = logits ? topK(logits, req.topK ?? 5, model?.files.config.id2label) : undefined;
   // After inference, not overlapped with it: on 2 cores sharp's threads would only compete with onnxruntime's.
   const view = await viewImage(img, pre.sourceRect);

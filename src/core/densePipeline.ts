@@ -13,6 +13,7 @@ import { RunControl, checkRowsAreProbabilities, decodeStage, detectSpecialTokens
 import { VitLensError } from './errors';
 import { pcaRgbOrt } from './featurePca';
 import { planDenseInput, preprocessDense } from './image/dptPreprocess';
+import { recordShapes, runPlaced } from './placedOutputs';
 import { viewImage } from './image/image';
 import type { Preprocessed } from './image/image';
 import type { DenseGraph } from './model/dptModel';
@@ -80,19 +81,6 @@ export interface FetchPlan {
   notes: string[];
 }
 
-/**
- * Shapes of a fixed-size float32 model's fetched outputs, recorded after its first run: later runs
- * allocate fresh arrays of these shapes for onnxruntime to write into, the attention layers as views of
- * one [L,H,N,N] array, which saves stacking (a copy of 192 MB for DPT-B at 384²). Fresh per run, never
- * reused: the engine keeps a panel's attention for slicing.
- */
-interface DenseShapes {
-  key: string;
-  dims: Map<string, readonly number[]>;
-  attention?: { names: string[]; heads: number; tokens: number };
-}
-const shapes = new WeakMap<LoadedModel, DenseShapes>();
-
 export function planDenseFetches(model: LoadedModel, dense: DenseGraph, output: string, pre: Preprocessed, attentionBudgetBytes = ATTENTION_BUDGET_BYTES): FetchPlan {
   const notes: string[] = [];
   let attention = model.attentionOutputs;
@@ -112,48 +100,17 @@ export function planDenseFetches(model: LoadedModel, dense: DenseGraph, output: 
 const fetchNames = (plan: FetchPlan) => [...new Set([plan.output, ...plan.attention, ...plan.neck])];
 
 /**
- * Stage 3: one session.run fetching the dense output, the attention and the neck levels. With the
- * model's recorded shapes (same fetches), onnxruntime writes into fresh arrays and `attention` is the
- * stacked tensor, already in place.
+ * Stage 3: one session.run fetching the dense output, the attention and the neck levels. After the
+ * first run on this input shape, onnxruntime writes into fresh arrays and `attention` is the stacked
+ * tensor, already in place (see placedOutputs.ts).
  */
 export async function runDenseModel(model: LoadedModel, plan: FetchPlan, pre: Preprocessed): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
-  const input = new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]);
-  const names = fetchNames(plan);
-  const known = shapes.get(model);
   try {
-    if (!known || known.key !== names.join('\n')) return { outputs: await model.session.run({ [model.inputName]: input }, names) };
-    const fetches: Record<string, ort.Tensor> = {};
-    let attention: AttentionTensor | undefined;
-    if (known.attention) {
-      const { names: layers, heads, tokens } = known.attention;
-      const per = heads * tokens * tokens;
-      const data = new Float32Array(layers.length * per);
-      layers.forEach((n, l) => { fetches[n] = new ort.Tensor('float32', data.subarray(l * per, (l + 1) * per), known.dims.get(n)!); });
-      attention = { layers: layers.length, heads, tokens, data };
-    }
-    for (const n of names) {
-      const dims = known.dims.get(n)!;
-      if (!fetches[n]) fetches[n] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-    }
-    return { outputs: await model.session.run({ [model.inputName]: input }, fetches), attention };
+    return await runPlaced(model, new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]), fetchNames(plan));
   } catch (e) {
     throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)} with a ${pre.width}×${pre.height} input: ${(e as Error).message.split('\n')[0]}`,
       'The input size may not suit the model: check size / ensure_multiple_of in preprocessor_config.json.');
   }
-}
-
-
-/** After a run of a fixed-size float32 model without recorded shapes: record them (see DenseShapes). */
-function recordShapes(model: LoadedModel, plan: FetchPlan, outputs: Record<string, ort.Tensor>, attention: AttentionTensor | undefined): void {
-  const names = fetchNames(plan);
-  if (!model.fixedSize || !names.every((n) => outputs[n]?.type === 'float32')) return;
-  const layers = attention ? plan.attention.filter((n) => outputs[n].dims.length === 4 && outputs[n].dims[1] === attention.heads && outputs[n].dims[3] === attention.tokens) : [];
-  if (attention && layers.length !== attention.layers) return; // stacked or mixed layouts: keep stacking
-  shapes.set(model, {
-    key: names.join('\n'),
-    dims: new Map(names.map((n) => [n, outputs[n].dims])),
-    attention: attention ? { names: layers, heads: attention.heads, tokens: attention.tokens } : undefined,
-  });
 }
 
 // ---- post-processing
@@ -314,7 +271,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
     notes.push(`No neck features found: the graph has no HF reassemble_stage / MiDaS act_postprocess nodes, and no convolution outputs at ${a[1]}×${a[0]} … ${d[1]}×${d[0]} (1/4 … 1/32 of the input) feeding the fusion.`);
   }
   const features = neckNames.length > 0 ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes) : [];
-  if (!probing && !placed) recordShapes(model, plan, outputs, attention);
+  if (!probing && !placed) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
   const tEnd = performance.now();
 
   const summary: ModelSummary = {

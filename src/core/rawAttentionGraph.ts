@@ -41,7 +41,9 @@ export async function rawAttentionOrt(pixels: Float32Array, channels: number, he
   let session = sessions.get(key);
   if (!session) {
     if (sessions.size >= 8) sessions.clear(); // dynamic-size models: do not grow without bound
-    session = ort.InferenceSession.create(buildRawAttentionGraph(channels, height, width, patch), { graphOptimizationLevel: 'all' });
+    // One thread: a pool of its own would keep spinning after this 1 ms run and slowed the next
+    // model run by ~10 % on 2 cores.
+    session = ort.InferenceSession.create(buildRawAttentionGraph(channels, height, width, patch), { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
     sessions.set(key, session);
   }
   const out = await (await session).run({ pixel_values: new ort.Tensor('float32', pixels, [1, channels, height, width]) });

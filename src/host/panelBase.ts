@@ -268,8 +268,15 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   /** A new result id; with an engine key, its attention can be sliced (`sendSlice`). */
   protected nextResult(attentionKey?: string): number {
     const resultId = ++VitLensPanel.resultIds;
+    this.releaseKept();
     this.kept = attentionKey ? { resultId, attentionKey } : undefined;
     return resultId;
+  }
+
+  /** The engine may drop the shown result's attention (a newer result replaces it, or the panel closed). */
+  private releaseKept(): void {
+    if (this.kept) this.services.engine().request('release', { attentionKey: this.kept.attentionKey }).catch(() => { /* engine gone: nothing kept */ });
+    this.kept = undefined;
   }
 
   /** Answers the webview's `needSlice` from the engine (a stale result id is ignored). */
@@ -410,6 +417,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     if (this.disposed) return;
     this.disposed = true;
     this.runAbort?.abort(); // a run in flight is cancelled in the engine; its result is dropped
+    this.releaseKept();
     clearTimeout(this.rerunTimer);
     VitLensPanel.panels.delete(VitLensPanel.key(this.kind.viewType, this.imagePath));
     this.modelWatcher?.dispose();

@@ -49,6 +49,8 @@ export interface EngineCalls {
   slice: { params: { attentionKey: string; query: number; rollout: RolloutSettings }; result: AttentionSlice };
   /** Drop a cached session (the model file changed or was removed). */
   evict: { params: { modelPath: string }; result: { evicted: boolean } };
+  /** A kept attention result is no longer needed (its panel has a newer one, or closed). */
+  release: { params: { attentionKey: string }; result: { released: boolean } };
   /** Liveness check; returns the engine's process id and versions. */
   ping: { params: Record<string, never>; result: { pid: number; node: string; ort: string } };
 }

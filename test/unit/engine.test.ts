@@ -158,7 +158,7 @@ test('an engine that dies mid-request rejects it with ENGINE_CRASHED and restart
   assert.notEqual(client.pid, pid);
 });
 
-test('panel runs: the engine keeps the tensor and serves slices equal to the full result; runs never share buffers', async () => {
+test('panel runs: the engine keeps the tensor and serves slices equal to the full result; runs never share buffers; released results recycle', async () => {
   const { attentionSlice } = await import('../../src/analysis/attention');
   const rollout = { fusion: 'max' as const, discardRatio: 0.3, startLayer: 1 };
   const other = path.join(dir, 'other.png');
@@ -181,4 +181,18 @@ test('panel runs: the engine keeps the tensor and serves slices equal to the ful
   assert.ok(maxAbsDiff(fullA.attention.data, fullB.attention.data) > 1e-3, 'different images, different attention');
   await rejectsCode(client.request('slice', { attentionKey: 'nope', query: 0, rollout }), 'RESULT_EXPIRED');
   await rejectsCode(client.request('slice', { attentionKey: a.attentionKey, query: 197, rollout }), 'BAD_REQUEST');
+
+  // A released result (its panel shows a newer one) is gone and its array serves later runs
+  // (placedOutputs.ts); the still-kept result must come through those runs intact.
+  assert.deepEqual(await client.request('release', { attentionKey: a.attentionKey }), { released: true });
+  assert.deepEqual(await client.request('release', { attentionKey: a.attentionKey }), { released: false });
+  await rejectsCode(client.request('slice', { attentionKey: a.attentionKey, query: 0, rollout }), 'RESULT_EXPIRED');
+  const c = await client.request('attentionPanel', { imagePath: image, modelPath: models['vit-tiny'], rollout });
+  const fullA2 = await run(models['vit-tiny']);
+  assert.ok(maxAbsDiff(fullA2.attention.data, fullA.attention.data) < 1e-6, 'a run in a recycled array equals the first run');
+  assertRowsSumToOne(fullA2.attention);
+  for (const [kept, full] of [[b, fullB], [c, fullA]] as const) {
+    const s = await client.request('slice', { attentionKey: kept.attentionKey, query: 77, rollout });
+    assert.ok(maxAbsDiff(s.rows, expect(full, 77).rows) < 1e-6, 'kept rows of query 77 after later runs');
+  }
 });

@@ -4,6 +4,7 @@
 import { attentionSlice } from '../../analysis/attention';
 import type { AttentionShape, AttentionSlice, AttentionTensor, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../errors';
+import { recycleAttention } from '../placedOutputs';
 
 interface Kept { tensor: AttentionTensor; firstPatch: number }
 
@@ -23,6 +24,7 @@ export class AttentionStore {
       if (bytes <= this.maxBytes || k === key) break;
       this.kept.delete(k);
       bytes -= v.tensor.data.byteLength;
+      recycleAttention(v.tensor.data);
     }
     return { key, shape: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens }, slice: attentionSlice(tensor, firstPatch, query, rollout) };
   }
@@ -36,6 +38,15 @@ export class AttentionStore {
     this.kept.delete(key); // most recently used last
     this.kept.set(key, k);
     return attentionSlice(k.tensor, k.firstPatch, query, rollout);
+  }
+
+  /** Drops a kept result (no longer shown); its array is recycled for the next run. */
+  release(key: string): boolean {
+    const k = this.kept.get(key);
+    if (!k) return false;
+    this.kept.delete(key);
+    recycleAttention(k.tensor.data);
+    return true;
   }
 
   get size(): number {

@@ -9,6 +9,8 @@ import { detectModelKind, loadGatesModel } from '../model/gates';
 import { VitLensError, toErrorInfo } from '../errors';
 import type { EngineCalls, EngineKind, FromEngine, ToEngine } from '../../shared/engineProtocol';
 import { AttentionStore } from './attentionStore';
+import { recycleAttention } from '../placedOutputs';
+import type { AttentionTensor } from '../../shared/attentionTypes';
 import { ModelCache } from './modelCache';
 
 interface Job { id: number; kind: EngineKind; params: unknown; cancelled: boolean }
@@ -22,6 +24,7 @@ export class Engine {
   /** CNNs with SE/CBAM gates: their sessions carry the gate taps, so they are cached apart from ViTs. */
   readonly gateModels = new ModelCache(2, loadGatesModel);
 
+  /** `send` must copy a message before it returns (process IPC serialises it): sent attention arrays are recycled. */
   constructor(private readonly send: (m: FromEngine) => void) {}
 
   handle(msg: ToEngine): void {
@@ -48,7 +51,10 @@ export class Engine {
       try {
         const result = await this.execute(job);
         if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.');
-        this.send({ type: 'result', id: job.id, result });
+        this.send({ type: 'result', id: job.id, result }); // serialised (copied) before send returns
+        // The client has its copy: the run's attention array can serve the next run (see placedOutputs).
+        const sent = (job.kind === 'attention' || job.kind === 'dense') ? (result as { attention?: AttentionTensor }).attention : undefined;
+        if (sent) recycleAttention(sent.data);
       } catch (e) {
         this.send({ type: 'error', id: job.id, error: toErrorInfo(e) });
       }
@@ -101,6 +107,10 @@ export class Engine {
       case 'slice': {
         const params = job.params as EngineCalls['slice']['params'];
         return this.attentions.slice(params.attentionKey, params.query, params.rollout);
+      }
+      case 'release': {
+        const params = job.params as EngineCalls['release']['params'];
+        return { released: this.attentions.release(String(params?.attentionKey)) } satisfies EngineCalls['release']['result'];
       }
       case 'evict': {
         const modelPath = (job.params as EngineCalls['evict']['params']).modelPath;

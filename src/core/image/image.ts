@@ -193,6 +193,6 @@ export async function viewImage(img: DecodedImage, rect: [number, number, number
     pipeline = pipeline.extract({ left: l, top: t, width: Math.min(w, img.width - l), height: Math.min(h, img.height - t) });
   }
   if (Math.max(w, h) > maxSide) pipeline = pipeline.resize({ width: maxSide, height: maxSide, fit: 'inside', kernel: 'lanczos3' });
-  const { data, info } = await pipeline.png({ compressionLevel: 1, adaptiveFiltering: false }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline.png({ compressionLevel: 0, adaptiveFiltering: false }).toBuffer({ resolveWithObject: true });
   return { png: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, sourceRect: rect };
 }
