@@ -194,11 +194,13 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
   const grid: [number, number] = [Math.floor(pre.height / patchSize), Math.floor(pre.width / patchSize)];
   const specialTokens = model ? detectSpecialTokens(attention.tokens, grid, model.files.config) : { cls: true, distillation: false, registers: 0 };
   const firstPatch = firstPatchIndex(specialTokens);
-  const baseline = model ? await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : attention;
+  // The raw baseline (onnxruntime) and the view PNG (sharp) run on worker threads while this thread
+  // computes the head statistics. After inference, not during it: on 2 cores they would only compete.
+  const pending = Promise.all([model ? rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : attention, viewImage(img, pre.sourceRect)]);
+  pending.catch(() => {}); // awaited below; never an unhandled rejection if the statistics throw first
   const headStats = headStatisticsWasm(attention, grid, patchSize, firstPatch);
   const predictions = logits ? topK(logits, req.topK ?? 5, model?.files.config.id2label) : undefined;
-  // After inference, not overlapped with it: on 2 cores sharp's threads would only compete with onnxruntime's.
-  const view = await viewImage(img, pre.sourceRect);
+  const [baseline, view] = await pending;
   const tEnd = performance.now();
   return {
     image: { path: req.imagePath, width: img.width, height: img.height },
