@@ -3,6 +3,10 @@
 // in VITLENS_BENCH_MODEL and records, per run, the time from the command to the main map on screen
 // (the webview's `painted`, wall clock) and to everything painted, plus the engine's own timings.
 // Writes {runs: [...]} to VITLENS_BENCH_OUT. Run 0 is cold (engine start, model load); the rest warm.
+// Two references measured in the same workbench: an empty webview's time to load (the floor of any new
+// panel here), and the bare session.run while the workbench is open (forked: same machine contention).
+// VITLENS_BENCH_PAUSE: milliseconds of quiet before each re-run (default 300).
+import { fork } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -26,6 +30,28 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Milliseconds from createWebviewPanel to the first message of a page that only says it loaded. */
+async function emptyWebviewReadyMs(): Promise<number> {
+  const t0 = performance.now();
+  const panel = vscode.window.createWebviewPanel('vitLensBenchEmpty', 'empty', vscode.ViewColumn.Beside, { enableScripts: true });
+  const loaded = new Promise<number>((resolve) => panel.webview.onDidReceiveMessage(() => resolve(performance.now() - t0)));
+  panel.webview.html = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-n0'"></head>
+    <body><script nonce="n0">acquireVsCodeApi().postMessage('ready');</script></body></html>`;
+  const ms = await loaded;
+  panel.dispose();
+  return ms;
+}
+
+/** The bare session.run of the model, in a forked process while this workbench is open (scripts/benchWorkbench.ts --bare-only). */
+function bareInWorkbenchMs(model: string, image: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, '..', '..', '..', 'benchWorkbench.js'), ['--bare-only', '--model', model, '--image', image], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(Number(JSON.parse(out).bareMs)) : reject(new Error(`bare run exited ${code}`))));
+  });
 }
 
 export async function run(): Promise<void> {
@@ -70,11 +96,18 @@ export async function run(): Promise<void> {
   const panel = await waitFor('panel', () => api.panel(again));
   await waitFor('rendered', () => panel.observation.received.find((m) => m.type === 'rendered'));
   for (let i = 0; i < runs; i++) {
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, Number(process.env.VITLENS_BENCH_PAUSE ?? 300)));
     const t0 = Date.now();
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(again));
     const painted = await waitFor('painted', () => panel.observation.received.find((m) => m.type === 'painted' && (m.at as number) >= t0));
     reruns.push({ commandToPaintedMs: (painted.at as number) - t0, engine: { ...(await waitFor('timings', () => panel.observation.timingsMs)) } });
   }
-  fs.writeFileSync(out, JSON.stringify({ runs: records, reruns }, null, 2));
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  const emptyWebview: number[] = [];
+  for (let i = 0; i < runs; i++) emptyWebview.push(await emptyWebviewReadyMs());
+  // With a panel open, as during the re-runs above.
+  await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(again));
+  await new Promise((r) => setTimeout(r, 1000));
+  const bareInWorkbench = await bareInWorkbenchMs(model, image);
+  fs.writeFileSync(out, JSON.stringify({ runs: records, reruns, emptyWebview, bareInWorkbench }, null, 2));
 }
