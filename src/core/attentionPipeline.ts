@@ -134,7 +134,7 @@ const fetchNames = (model: LoadedModel) => [...new Set([...(model.logitsOutput ?
 
 /**
  * Stage 3: run the model. From the second run on an input shape, onnxruntime writes the attention
- * straight into a fresh [L, H, N, N] array (`attention`, see placedOutputs.ts).
+ * straight into one [L, H, N, N] array (`attention`, new or recycled, see placedOutputs.ts).
  */
 export async function inferenceStage(model: LoadedModel, pixels: Float32Array, height: number, width: number): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   try {
@@ -145,7 +145,7 @@ export async function inferenceStage(model: LoadedModel, pixels: Float32Array, h
 }
 
 /**
- * Stage 4a: the attention tensor ([L, H, N, N], a fresh array, rows checked) and the logits of a run.
+ * Stage 4a: the attention tensor ([L, H, N, N], an array no other result holds, rows checked) and the logits of a run.
  * After an unplaced run, records the output shapes so the next run on this shape is placed.
  */
 export function collectOutputs(model: LoadedModel, run: { outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }, inputDims: readonly number[]): { attention: AttentionTensor; logits?: Float32Array } {

@@ -3,8 +3,8 @@
 // layers as views of one [L, H, N, N] array. That skips onnxruntime-node's copy of every output into a
 // new JS array and our stacking copy of the attention: 2 × 22 MB on ViT-B, 2 × 192 MB on DPT-B at 384².
 // The [L, H, N, N] array is recycled when its owner is done with it (`recycleAttention`: the engine,
-// after sending a result or when a panel's kept result is superseded): onnxruntime's threads writing
-// into fresh memory pay its page faults, which measured slower than its own copy.
+// after sending a result or when a panel's kept result is superseded): in a new array, onnxruntime's
+// threads take the page faults, and that measured slower than letting onnxruntime copy.
 import * as ort from 'onnxruntime-node';
 import type { AttentionTensor } from '../shared/attentionTypes';
 import type { SessionModel } from './model/vitModel';
