@@ -6,12 +6,11 @@ import './styles.css';
 import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from '../src/shared/attentionTypes';
 import type { HostMessage, PanelActionId, PanelSettings, WebviewMessage } from '../src/shared/panelProtocol';
 import { colormapNames } from '../src/shared/panelProtocol';
-import { parseTyped } from '../src/shared/typedJson';
 import { massThresholdMask, patchMap, slicePatchMap } from '../src/analysis/attention';
 import { SliceStore } from './sliceStore';
 import { colormapLabels, colormapLut } from './colormaps';
 import { clear, h } from './dom';
-import { actionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from './panelShell';
+import { actionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from './panelShell';
 import { buildViewExport, exportFileName } from './exportData';
 import { ModelView, type HeadSel } from './modelView';
 import { formatValue } from './raster';
@@ -723,16 +722,6 @@ function onHostMessage(m: HostMessage): void {
   }
 }
 
-if (vscode) {
-  listenToHost<HostMessage>(vscode, 'webview', onHostMessage);
-} else {
-  const data = document.getElementById('vit-lens-data');
-  if (data?.textContent) {
-    try {
-      const d = parseTyped<{ result: AttentionResult; settings?: PanelSettings }>(data.textContent);
-      showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings);
-    } catch (e) {
-      showBanner(errorEl, errorText, errorActions, `The report's data could not be read: ${e instanceof Error ? e.message : String(e)}`, []);
-    }
-  }
-}
+startPage<HostMessage, { result: AttentionResult; settings?: PanelSettings }>(vscode, 'webview', onHostMessage,
+  (d) => showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings),
+  (message) => showBanner(errorEl, errorText, errorActions, message, []));

@@ -3,6 +3,7 @@
 // which key presses belong to text fields, and saving an export as a download in the standalone page.
 // DOM only; no vscode or Node.
 import type { PanelActionId } from '../src/shared/panelProtocol';
+import { parseTyped } from '../src/shared/typedJson';
 import { h } from './dom';
 
 export interface VsCodeApi {
@@ -139,4 +140,23 @@ export function listenToHost<M extends { type: string }>(api: VsCodeApi, label: 
     }
   });
   api.postMessage({ type: 'ready' });
+}
+
+/**
+ * Starts a page: in VS Code, listens to the host (`listenToHost`); in a standalone report (no VS Code
+ * API), shows the run inlined in <script id="vit-lens-data"> (see core/htmlReport.ts), or says why it
+ * could not be read.
+ */
+export function startPage<M extends { type: string }, D>(api: VsCodeApi | null, label: string, handle: (m: M) => void, showReport: (data: D) => void, showError: (message: string) => void): void {
+  if (api) {
+    listenToHost(api, label, handle);
+    return;
+  }
+  const text = document.getElementById('vit-lens-data')?.textContent;
+  if (!text) return;
+  try {
+    showReport(parseTyped<D>(text));
+  } catch (e) {
+    showError(`The report's data could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }

@@ -12,11 +12,10 @@ import type { PanelActionId } from '../../src/shared/panelProtocol';
 import {
   depthColormapNames, type DenseExportFormat, type DenseHostMessage, type DensePanelResult, type DensePanelSettings, type DenseViewId, type DenseWebviewMessage,
 } from '../../src/shared/densePanelProtocol';
-import { parseTyped } from '../../src/shared/typedJson';
 import { depthToUint16, segmentClasses } from '../../src/analysis/dense';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { append, clear, h } from '../dom';
-import { actionLabels as sharedActionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../panelShell';
+import { actionLabels as sharedActionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from '../panelShell';
 import { formatValue } from '../raster';
 import { BackboneAttentionView } from './attentionView';
 import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
@@ -668,16 +667,5 @@ function onHostMessage(m: DenseHostMessage): void {
   }
 }
 
-if (vscode) {
-  listenToHost<DenseHostMessage>(vscode, 'dense webview', onHostMessage);
-} else {
-  const data = document.getElementById('vit-lens-data');
-  if (data?.textContent) {
-    try {
-      const d = parseTyped<{ result: DensePanelResult; settings?: DensePanelSettings }>(data.textContent);
-      showResult(d.result, d.settings);
-    } catch (e) {
-      showError(`The report's data could not be read: ${e instanceof Error ? e.message : String(e)}`, []);
-    }
-  }
-}
+startPage<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings }>(vscode, 'dense webview', onHostMessage,
+  (d) => showResult(d.result, d.settings), (message) => showError(message, []));
