@@ -9,12 +9,11 @@ import path from 'node:path';
 import { EngineClient } from '../src/client/engineClient';
 import { runAttentionPipeline } from '../src/core/attentionPipeline';
 import { runDensePipeline } from '../src/core/densePipeline';
-import { recycleAttention } from '../src/core/placedOutputs';
 import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
-import { alternateWithBare, arg, benchImage, fmt, median, openBareSession, root } from './benchUtil';
+import { arg, benchImage, fmt, median, pipelineAgainstBare, root } from './benchUtil';
 
 const runs = Number(arg('--runs') ?? 20);
 
@@ -25,22 +24,16 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const model = await loadVitModel(modelPath);
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
   const pre = await preprocessDense(img, model.files.preprocessor, planDenseInput(img.height, img.width, model.files.preprocessor, model).size);
-  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
-  const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], postprocess: [], total: [] };
   const denseRuns = Math.max(4, Math.round(runs / 2)); // a DPT run takes ~6× a ViT-B one
-  const bareMs = median(await alternateWithBare(bare.run, async (counted) => {
-    const r = await runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model);
-    if (counted) for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
-    if (r.attention) recycleAttention(r.attention.data);
-  }, denseRuns));
-  await bare.release();
+  const { bareMs, stages } = await pipelineAgainstBare(modelPath, pre.pixels, pre.height, pre.width,
+    () => runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model), ['decode', 'preprocess', 'inference', 'postprocess', 'total'], denseRuns);
   await model.session.release();
   console.log(`DPT depth ${pre.width}×${pre.height}, attention [12,12,577,577] tapped, 4 neck levels; ${denseRuns} runs each side, alternating blocks (medians)`);
   console.log(`bare session.run (untapped)   ${fmt(bareMs)}`);
-  for (const [k, v] of Object.entries(stages)) console.log(`dense ${k.padEnd(23)} ${fmt(median(v))}`);
-  const ratio = median(stages.total) / bareMs;
+  for (const [k, v] of Object.entries(stages)) console.log(`dense ${k.padEnd(23)} ${fmt(v)}`);
+  const ratio = stages.total / bareMs;
   console.log(`ratio total / bare            ${ratio.toFixed(3)}`);
-  return { model: 'dpt-b16-384', inputSize: [pre.height, pre.width], bareMs, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])), ratio };
+  return { model: 'dpt-b16-384', inputSize: [pre.height, pre.width], bareMs, stages, ratio };
 }
 
 async function main(): Promise<void> {
@@ -60,19 +53,11 @@ async function main(): Promise<void> {
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
   const model = await loadVitModel(modelPath);
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, true);
-  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
-  const stages: Record<string, number[]> = { decode: [], preprocess: [], inference: [], analysis: [], total: [] };
-  await runAttentionPipeline({ imagePath: image, modelPath }, async () => model); // warm-up
-  const bareTimes = await alternateWithBare(bare.run, async (counted) => {
-    const r = await runAttentionPipeline({ imagePath: image, modelPath }, async () => model);
-    if (counted) for (const k of Object.keys(stages)) stages[k].push(r.timingsMs[k as keyof typeof r.timingsMs]);
-    recycleAttention(r.attention.data); // as the engine does once a result is sent or superseded
-  }, runs);
-  await bare.release();
-  const bareMs = median(bareTimes);
+  const { bareMs, stages } = await pipelineAgainstBare(modelPath, pre.pixels, pre.height, pre.width,
+    () => runAttentionPipeline({ imagePath: image, modelPath }, async () => model), ['decode', 'preprocess', 'inference', 'analysis', 'total'], runs);
   console.log(`\nbare session.run (untapped)   ${fmt(bareMs)}`);
-  for (const [k, v] of Object.entries(stages)) console.log(`pipeline ${k.padEnd(20)} ${fmt(median(v))}`);
-  const ratio = median(stages.total) / bareMs;
+  for (const [k, v] of Object.entries(stages)) console.log(`pipeline ${k.padEnd(20)} ${fmt(v)}`);
+  const ratio = stages.total / bareMs;
   console.log(`ratio total / bare            ${ratio.toFixed(3)}   (target ≤ 1.10; analysis target ≤ 20 ms)`);
 
   await model.session.release();
@@ -92,7 +77,7 @@ async function main(): Promise<void> {
 
   const out = arg('--json');
   if (out) {
-    fs.writeFileSync(out, JSON.stringify({ bareMs, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])), ratio, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ bareMs, stages, ratio, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense }, null, 2));
   }
 }
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { recycleAttention } from '../src/core/placedOutputs';
 import { sampleScenePng } from '../src/fixtures/sampleImages';
 import { defaultFixtureDir } from '../src/fixtures/writeFixtures';
 
@@ -56,20 +57,34 @@ export async function alternateWithBare(bare: () => Promise<number>, measured: (
 }
 
 /**
+ * Stage medians of a pipeline against the bare run of `modelPath` on the same pixels, in alternating
+ * blocks (alternateWithBare). Each result's attention array is recycled, as the engine does once a
+ * result is sent or superseded (core/placedOutputs.ts).
+ */
+export async function pipelineAgainstBare(
+  modelPath: string, pixels: Float32Array, height: number, width: number,
+  runPipeline: () => Promise<{ timingsMs: object; attention?: { data: Float32Array } }>, stageNames: string[], runs: number,
+): Promise<{ bareMs: number; stages: Record<string, number> }> {
+  const bare = await openBareSession(modelPath, pixels, height, width);
+  const stages: Record<string, number[]> = Object.fromEntries(stageNames.map((k) => [k, []]));
+  const bareTimes = await alternateWithBare(bare.run, async (counted) => {
+    const r = await runPipeline();
+    if (counted) for (const k of stageNames) stages[k].push((r.timingsMs as Record<string, number>)[k]);
+    if (r.attention) recycleAttention(r.attention.data);
+  }, runs);
+  await bare.release();
+  return { bareMs: median(bareTimes), stages: Object.fromEntries(stageNames.map((k) => [k, median(stages[k])])) };
+}
+
+/**
  * Median of `runs` bare session.run calls of the untapped model file on this pixel tensor, after one
  * warm-up; the session is released afterwards. For a measured side in another process (the workbench),
  * where blocks cannot alternate: an idle session's spinning threads would slow the other's runs.
  */
 export async function bareRunMs(modelPath: string, pixels: Float32Array, height: number, width: number, runs: number): Promise<number> {
-  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
-  const feed = { [session.inputNames[0]]: new ort.Tensor('float32', pixels, [1, 3, height, width]) };
-  await session.run(feed);
+  const bare = await openBareSession(modelPath, pixels, height, width);
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await session.run(feed);
-    times.push(performance.now() - t0);
-  }
-  await session.release();
+  for (let i = 0; i < runs; i++) times.push(await bare.run());
+  await bare.release();
   return median(times);
 }
