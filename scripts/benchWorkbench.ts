@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     },
   });
   if (r.status !== 0 || !fs.existsSync(out)) throw new Error(`the workbench run failed (exit ${r.status}); re-run with VERBOSE=1 KEEP_TMP=1`);
-  const data = JSON.parse(fs.readFileSync(out, 'utf8')) as { emptyWebview: number[]; bareInWorkbench: number; reruns: { commandToPaintedMs: number; engine: Record<string, number> }[]; runs: { commandToPaintedMs: number; commandToWebviewReceivedMs: number; commandToRunStartMs: number; commandToWebviewReadyMs: number; commandToRenderedMs: number; commandToResultPostedMs: number; engine: Record<string, number> }[] };
+  const data = JSON.parse(fs.readFileSync(out, 'utf8')) as { emptyWebview: number[]; bareInWorkbench: number; reruns: { commandToPaintedMs: number; commandToResultPostedMs: number; engine: Record<string, number>; cpuUntilResultPostedMs: Record<string, number>; cpuResultPostedToPaintedMs: Record<string, number> }[]; runs: { commandToPaintedMs: number; commandToWebviewReceivedMs: number; commandToRunStartMs: number; commandToWebviewReadyMs: number; commandToRenderedMs: number; commandToResultPostedMs: number; engine: Record<string, number> }[] };
   const records = data.runs;
   const rerun = median(data.reruns.map((r) => r.commandToPaintedMs));
   const rerunInference = median(data.reruns.map((r) => r.engine.inference));
@@ -70,6 +70,12 @@ async function main(): Promise<void> {
   console.log(`warm: command → result in the webview   ${fmt(pick('commandToWebviewReceivedMs'))}`);
   console.log(`warm: command → main map painted           ${fmt(pick('commandToPaintedMs'))}   ratio ${(pick('commandToPaintedMs') / bare).toFixed(3)} (target ≤ 1.2)`);
   console.log(`open panel, run again: command → main map painted ${fmt(rerun)}   ratio ${(rerun / bare).toFixed(3)} (target ≤ 1.2; its inference ${rerunInference.toFixed(1)} ms)`);
+  const cpu = (k: 'cpuUntilResultPostedMs' | 'cpuResultPostedToPaintedMs') => {
+    const groups = [...new Set(data.reruns.flatMap((r) => Object.keys(r[k])))];
+    return groups.map((g) => [g, median(data.reruns.map((r) => r[k][g] ?? 0))] as const).filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]).map(([g, ms]) => `${g} ${ms.toFixed(0)}`).join(', ') || 'not measured (no /proc)';
+  };
+  console.log(`  command → result posted ${fmt(median(data.reruns.map((r) => r.commandToResultPostedMs)))}; CPU ms by process meanwhile: ${cpu('cpuUntilResultPostedMs')}`);
+  console.log(`  result posted → painted: CPU ms by process: ${cpu('cpuResultPostedToPaintedMs')}`);
   const empty = median(data.emptyWebview);
   console.log(`reference: an empty webview, created → loaded ${fmt(empty)}   (the floor of any new panel in this workbench)`);
   console.log(`reference: bare session.run with this workbench open ${fmt(data.bareInWorkbench)}   (vs ${fmt(bare)} without)`);

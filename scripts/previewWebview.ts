@@ -217,6 +217,15 @@ async function screenshots(reportHtml: string, data: { result: AttentionResult; 
       await shot(page, `${look}-1400.png`);
       await shot(page, `${look}-1400-full.png`, true);
       if (look === 'dark') {
+        // A re-run over the shown result, as the host's `running` message shows it once the run is slow.
+        await page.locator('[data-testid="busy"]').evaluate((e: HTMLElement) => {
+          e.hidden = false;
+          e.classList.add('vl-busy-slow');
+          e.querySelector('.vl-busy-text')!.textContent = 'inference…';
+          (e.querySelector('.vl-progress-fill') as HTMLElement).style.width = '30%';
+        });
+        await shot(page, 'dark-busy-over-result.png');
+        await page.locator('[data-testid="busy"]').evaluate((e: HTMLElement) => (e.hidden = true));
         // Click a patch of the ball (row 9, col 5 of 14), then a thumbnail, then rollout and raw views.
         const box = (await page.locator('[data-testid="image-overlay"]').boundingBox())!;
         await page.mouse.click(box.x + box.width * (5.5 / 14), box.y + box.height * (9.5 / 14));

@@ -10,7 +10,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../src/analysis/atte
 import { SliceStore } from './sliceStore';
 import { colormapLabels, colormapLut } from './colormaps';
 import { clear, h } from './dom';
-import { actionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from './panelShell';
+import { actionLabels, connectVsCode, createBusyIndicator, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from './panelShell';
 import { buildViewExport, exportFileName } from './exportData';
 import { ModelView, type HeadSel } from './modelView';
 import { formatValue } from './raster';
@@ -80,10 +80,7 @@ const errorText = h('span', { className: 'vl-banner-text' });
 const errorActions = h('span', { className: 'vl-banner-actions' });
 const errorEl = h('div', { className: 'vl-banner vl-error', role: 'alert', 'data-testid': 'error', hidden: true }, h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, '!'), errorText, errorActions);
 
-const busyText = h('span', { className: 'vl-busy-text' });
-const busyBar = h('div', { className: 'vl-progress-fill' });
-const busyEl = h('div', { className: 'vl-busy', role: 'status', 'aria-live': 'polite', 'data-testid': 'busy', hidden: true },
-  h('span', { className: 'vl-spinner', 'aria-hidden': 'true' }), busyText, h('div', { className: 'vl-progress', 'aria-hidden': 'true' }, busyBar));
+const busy = createBusyIndicator();
 
 const emptyEl = h('div', { className: 'vl-empty' },
   h('div', { className: 'vl-empty-title' }, 'No attention run yet'),
@@ -237,7 +234,7 @@ const content = h('main', { className: 'vl-content', hidden: true },
   h('div', { className: 'vl-layout' }, viewer, side),
   h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard));
 const toast = createToast();
-app.append(header, noticeEl, errorEl, busyEl, emptyEl, content, toast.el);
+app.append(header, noticeEl, errorEl, busy.el, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- helpers
 
@@ -498,8 +495,7 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
   if (notice) showBanner(noticeEl, noticeText, noticeActions, notice.message, notice.actions);
   else noticeEl.hidden = true;
   errorEl.hidden = true;
-  busyEl.hidden = true;
-  app.classList.remove('vl-is-busy');
+  busy.hide();
 
   // Image.
   if (imageUrl) URL.revokeObjectURL(imageUrl);
@@ -686,13 +682,9 @@ jsonButton.addEventListener('click', () => void doExport('json'));
 function onHostMessage(m: HostMessage): void {
   switch (m.type) {
     case 'running':
-      busyText.textContent = m.message;
-      busyEl.hidden = false;
-      busyEl.classList.toggle('vl-indeterminate', typeof m.progress !== 'number');
-      busyBar.style.width = typeof m.progress === 'number' ? `${Math.round(Math.max(0, Math.min(1, m.progress)) * 100)}%` : '';
+      busy.show(m.message, m.progress);
       errorEl.hidden = true;
       emptyEl.hidden = true;
-      app.classList.add('vl-is-busy');
       break;
     case 'result': {
       resultReceivedAt = Date.now();
@@ -706,9 +698,8 @@ function onHostMessage(m: HostMessage): void {
       if (m.resultId === currentResultId) slices?.put(reviveSlice(m.slice));
       break;
     case 'error':
-      busyEl.hidden = true;
+      busy.hide();
       emptyEl.hidden = true;
-      app.classList.remove('vl-is-busy');
       showBanner(errorEl, errorText, errorActions, m.message, m.actions ?? []);
       break;
     case 'settings': {

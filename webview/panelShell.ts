@@ -2,7 +2,7 @@
 // Code webview or as a standalone page, the action-button labels, the help popover and its keys,
 // which key presses belong to text fields, and saving an export as a download in the standalone page.
 // DOM only; no vscode or Node.
-import type { PanelActionId } from '../src/shared/panelProtocol';
+import { type PanelActionId, QUIET_RUN_MS } from '../src/shared/panelProtocol';
 import { parseTyped } from '../src/shared/typedJson';
 import { h } from './dom';
 
@@ -103,6 +103,32 @@ export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[
     h('div', { className: 'vl-header-actions' }, ...buttons, helpButton),
     helpEl);
   return { header, titleEl, subtitleEl, metaEl, helpButton, helpEl };
+}
+
+/** The "running…" line of a panel: message, progress bar (indeterminate without a fraction) and a
+ *  spinner that starts turning only when the run is slow (QUIET_RUN_MS). */
+export function createBusyIndicator(testId = 'busy'): { el: HTMLElement; show(message: string, progress?: number): void; hide(): void } {
+  const text = h('span', { className: 'vl-busy-text' });
+  const bar = h('div', { className: 'vl-progress-fill' });
+  const el = h('div', { className: 'vl-busy', role: 'status', 'aria-live': 'polite', 'data-testid': testId, hidden: true },
+    h('span', { className: 'vl-spinner', 'aria-hidden': 'true' }), text, h('div', { className: 'vl-progress', 'aria-hidden': 'true' }, bar));
+  let timer = 0;
+  return {
+    el,
+    show(message, progress) {
+      text.textContent = message;
+      el.classList.toggle('vl-indeterminate', typeof progress !== 'number');
+      bar.style.width = typeof progress === 'number' ? `${Math.round(Math.max(0, Math.min(1, progress)) * 100)}%` : '';
+      if (!el.hidden) return;
+      el.hidden = false;
+      timer = window.setTimeout(() => el.classList.add('vl-busy-slow'), QUIET_RUN_MS);
+    },
+    hide() {
+      clearTimeout(timer);
+      el.hidden = true;
+      el.classList.remove('vl-busy-slow');
+    },
+  };
 }
 
 /** A polite status line that shows a short message for 5 s (exports, errors of exports). */

@@ -15,6 +15,8 @@
 //   webviewClick {selector, offsetX, offsetY, index, timeoutMs}   real mouse click through playwright
 //   webviewEval {selector, expression, timeoutMs}                 evaluate an expression (with `el` = first match)
 //   pressKey {key}                          page.keyboard.press
+//   workbenchClick {selector, hasText, timeoutMs}   real mouse click on the workbench itself (a notification's button)
+//   workbenchCount {selector, hasText}      how many visible workbench elements match now
 //   runCommandFromPalette {title}           F1, type the title, Enter
 //   ping                                    {pong: true}
 //
@@ -223,6 +225,16 @@ const ops = {
     return await f.evaluate(`(async () => { const el = document.querySelector(${JSON.stringify(selector)}); return (${expression}); })()`);
   },
   async pressKey({ key }) { await page.keyboard.press(key); return {}; },
+  async workbenchClick({ selector, hasText, timeoutMs }) {
+    await page.locator(selector, hasText ? { hasText } : {}).first().click({ timeout: timeoutMs ?? 10000 });
+    return { clicked: true };
+  },
+  async workbenchCount({ selector, hasText }) {
+    const all = await page.locator(selector, hasText ? { hasText } : {}).all();
+    let count = 0;
+    for (const l of all) if (await l.isVisible()) count++;
+    return { count };
+  },
   async runCommandFromPalette({ title }) { await runCommandFromPalette(title); return {}; },
 };
 async function runCommandFromPalette(title) {

@@ -1,7 +1,7 @@
 // What every ViT Lens panel (attention, DPT depth/segmentation, CNN gates) does the same way: one
 // webview per (kind, image), reused when shown again; a run goes to the engine with a cancellable
-// progress notification and a new run cancels the previous one; re-runs when the image or the model
-// changes on disk; the last state is re-sent when a webview (re)loads and says `ready`; exports go
+// progress notification (once it has lasted QUIET_RUN_MS) and a new run cancels the previous one;
+// re-runs when the image or the model changes on disk; the last state is re-sent when a webview (re)loads and says `ready`; exports go
 // through a save dialog; panel buttons run commands. Subclasses say what to run and how to show it.
 // Host only: imports vscode and the engine client, never onnxruntime-node or sharp.
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import type { AttentionSlice, RolloutSettings } from '../shared/attentionTypes';
 import type { EngineCalls } from '../shared/engineProtocol';
 import type { PanelActionId } from '../shared/panelProtocol';
 import { panelHtml } from './panelHtml';
+import { delayedRunNotification } from './runNotification';
 import type { ModelTask } from './settings';
 
 export interface HostServices {
@@ -228,25 +229,19 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     this.runStarted = o.runStartedMs = performance.now();
     this.services.log(`${this.kind.title} ${name}: run (${reason}) with ${modelPath ?? 'raw attention'}`);
     this.post(this.runningMessage(`Running ${modelLabel(modelPath)} on ${name}…`, 0));
+    const notification = delayedRunNotification(`ViT Lens: ${name}`, () => abort.abort());
     try {
-      const message = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `ViT Lens: ${name}`, cancellable: true },
-        async (progress, token) => {
-          token.onCancellationRequested(() => abort.abort());
-          let last = 0;
-          return this.execute(abort.signal, (stage, fraction) => {
-            progress.report({ message: stage, increment: Math.max(0, (fraction - last) * 100) });
-            last = fraction;
-            if (!abort.signal.aborted) this.post(this.runningMessage(`${stage}…`, fraction));
-          });
-        },
-      );
+      const message = await this.execute(abort.signal, (stage, fraction) => {
+        notification.report(stage, fraction);
+        if (!abort.signal.aborted) this.post(this.runningMessage(`${stage}…`, fraction));
+      });
       if (this.disposed || abort.signal.aborted) return;
       o.resultPostedMs = performance.now() - this.runStarted;
       this.post(message);
     } catch (e) {
       this.fail(e, abort);
     } finally {
+      notification.done();
       if (this.runAbort === abort) this.runAbort = undefined;
     }
   }

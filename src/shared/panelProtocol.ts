@@ -16,6 +16,14 @@ export interface PanelSettings {
   discardRatio: number;
 }
 
+/**
+ * Runs shorter than this stay quiet: no progress notification (one that flashed up and vanished would
+ * only distract) and no animation in the panel's busy line. In a software-rendered workbench (no GPU)
+ * each animation frame re-composites the window on the cores the run needs: measured, a ViT-B run took
+ * twice as long under the old notification and spinner.
+ */
+export const QUIET_RUN_MS = 800;
+
 /** Buttons the panel can show in an error or prompt; the host carries them out. */
 export type PanelActionId = 'chooseModel' | 'downloadModel' | 'openSettings' | 'rerun' | 'showLog';
 

@@ -112,6 +112,16 @@ export async function pressKey(key: string): Promise<void> {
   await request('pressKey', { key });
 }
 
+/** Real mouse click on the workbench page itself (not a webview): the first match of `selector` containing `hasText`. */
+export async function workbenchClick(selector: string, hasText?: string, opts: WaitOptions = {}): Promise<void> {
+  await request('workbenchClick', { selector, hasText, timeoutMs: opts.timeoutMs }, replyTimeout(opts));
+}
+
+/** How many visible elements of the workbench page match `selector` (and contain `hasText`) now. */
+export async function workbenchCount(selector: string, hasText?: string): Promise<number> {
+  return (await request<{ count: number }>('workbenchCount', { selector, hasText })).count;
+}
+
 /** Runs a command like a user: F1, type its palette title (e.g. 'ViT Lens: Open'), Enter. */
 export async function runCommandFromPalette(title: string): Promise<void> {
   await request('runCommandFromPalette', { title });

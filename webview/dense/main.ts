@@ -15,7 +15,7 @@ import {
 import { depthToUint16, segmentClasses } from '../../src/analysis/dense';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { append, clear, h } from '../dom';
-import { actionLabels as sharedActionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from '../panelShell';
+import { actionLabels as sharedActionLabels, connectVsCode, createBusyIndicator, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from '../panelShell';
 import { formatValue } from '../raster';
 import { BackboneAttentionView } from './attentionView';
 import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
@@ -104,10 +104,7 @@ const errorActions = h('span', { className: 'vl-banner-actions' });
 const errorEl = h('div', { className: 'vl-banner vl-error', role: 'alert', 'data-testid': 'error', hidden: true },
   h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, '!'), errorText, errorActions);
 
-const busyText = h('span', { className: 'vl-busy-text' });
-const busyBar = h('div', { className: 'vl-progress-fill' });
-const busyEl = h('div', { className: 'vl-busy', role: 'status', 'aria-live': 'polite', 'data-testid': 'busy', hidden: true },
-  h('span', { className: 'vl-spinner', 'aria-hidden': 'true' }), busyText, h('div', { className: 'vl-progress', 'aria-hidden': 'true' }, busyBar));
+const busy = createBusyIndicator();
 
 const emptyEl = h('div', { className: 'vl-empty' },
   h('div', { className: 'vl-empty-title' }, 'No DPT run yet'),
@@ -224,7 +221,7 @@ const content = h('main', { className: 'vl-content', hidden: true },
   h('section', { className: 'vl-inside', 'aria-labelledby': 'vd-inside' }, insideHeading,
     h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard)));
 const toast = createToast();
-app.append(header, notesEl, errorEl, busyEl, emptyEl, content, toast.el);
+app.append(header, notesEl, errorEl, busy.el, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- helpers
 
@@ -513,8 +510,7 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
   for (const note of r.notes) notesList.append(h('li', {}, note));
   notesEl.hidden = r.notes.length === 0;
   errorEl.hidden = true;
-  busyEl.hidden = true;
-  app.classList.remove('vl-is-busy');
+  busy.hide();
 
   // Image.
   if (imageUrl) URL.revokeObjectURL(imageUrl);
@@ -556,9 +552,8 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
 }
 
 function showError(message: string, actions: PanelActionId[]): void {
-  busyEl.hidden = true;
+  busy.hide();
   emptyEl.hidden = true;
-  app.classList.remove('vl-is-busy');
   errorText.textContent = message;
   fillActionButtons(errorActions, actions, actionLabels, vscode && ((a) => post({ type: 'action', action: a })));
   errorEl.hidden = false;
@@ -638,13 +633,9 @@ async function doExport(format: DenseExportFormat): Promise<void> {
 function onHostMessage(m: DenseHostMessage): void {
   switch (m.type) {
     case 'running':
-      busyText.textContent = m.message;
-      busyEl.hidden = false;
-      busyEl.classList.toggle('vl-indeterminate', typeof m.progress !== 'number');
-      busyBar.style.width = typeof m.progress === 'number' ? `${Math.round(Math.max(0, Math.min(1, m.progress)) * 100)}%` : '';
+      busy.show(m.message, m.progress);
       errorEl.hidden = true;
       emptyEl.hidden = true;
-      app.classList.add('vl-is-busy');
       break;
     case 'result':
       showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice });

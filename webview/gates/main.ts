@@ -10,7 +10,7 @@ import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type Gate
 import { colormapNames, type PanelActionId } from '../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { clear, h } from '../dom';
-import { actionLabels, connectVsCode, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../panelShell';
+import { actionLabels, connectVsCode, createBusyIndicator, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../panelShell';
 import { formatValue } from '../raster';
 import { MapStage } from '../stage';
 import { BlockList } from './blockList';
@@ -65,10 +65,7 @@ notice.el.append(noticeClose);
 noticeClose.addEventListener('click', () => (notice.el.hidden = true));
 const error = banner('vl-error', '!', { role: 'alert', 'data-testid': gatesTestIds.error });
 
-const busyText = h('span', { className: 'vl-busy-text' });
-const busyBar = h('div', { className: 'vl-progress-fill' });
-const busyEl = h('div', { className: 'vl-busy', role: 'status', 'aria-live': 'polite', 'data-testid': gatesTestIds.busy, hidden: true },
-  h('span', { className: 'vl-spinner', 'aria-hidden': 'true' }), busyText, h('div', { className: 'vl-progress', 'aria-hidden': 'true' }, busyBar));
+const busy = createBusyIndicator(gatesTestIds.busy);
 
 const emptyEl = h('div', { className: 'vl-empty' },
   h('div', { className: 'vl-empty-title' }, 'No gates run yet'),
@@ -170,7 +167,7 @@ const side = h('div', { className: 'vl-side' }, blocksCard, predCard);
 
 const content = h('main', { className: 'vl-content', hidden: true }, toolbar, h('div', { className: 'vl-layout' }, viewer, side));
 const toast = createToast();
-app.append(header, notice.el, error.el, busyEl, emptyEl, content, toast.el);
+app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- rendering
 
@@ -283,8 +280,7 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
   if (n) showBanner(notice, n.message, n.actions);
   else notice.el.hidden = true;
   error.el.hidden = true;
-  busyEl.hidden = true;
-  app.classList.remove('vl-is-busy');
+  busy.hide();
 
   if (imageUrl) URL.revokeObjectURL(imageUrl);
   imageUrl = URL.createObjectURL(new Blob([r.view.png as BlobPart], { type: 'image/png' }));
@@ -398,21 +394,16 @@ jsonButton.addEventListener('click', () => void doExport('json'));
 function onHostMessage(m: GatesHostMessage): void {
   switch (m.type) {
     case 'running':
-      busyText.textContent = m.message;
-      busyEl.hidden = false;
-      busyEl.classList.toggle('vl-indeterminate', typeof m.progress !== 'number');
-      busyBar.style.width = typeof m.progress === 'number' ? `${Math.round(Math.max(0, Math.min(1, m.progress)) * 100)}%` : '';
+      busy.show(m.message, m.progress);
       error.el.hidden = true;
       emptyEl.hidden = true;
-      app.classList.add('vl-is-busy');
       break;
     case 'result':
       showResult(m.result, m.settings, m.notice);
       break;
     case 'error':
-      busyEl.hidden = true;
+      busy.hide();
       emptyEl.hidden = true;
-      app.classList.remove('vl-is-busy');
       showBanner(error, m.message, m.actions ?? []);
       break;
     case 'exported':

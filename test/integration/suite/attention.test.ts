@@ -1,6 +1,7 @@
 // Show Attention in a real VS Code: the explorer command on a real image with a fixture model opens the
 // panel, the webview paints L×H thumbnails, a real click on a patch changes the query, raw attention
-// without a model, a corrupt image, cancelling, closing mid-run, a model removed while open.
+// without a model, a corrupt image, cancelling (command and notification), closing mid-run, a model
+// removed while open.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,7 +11,8 @@ import type { PanelObservation } from '../../../src/host/attentionPanel';
 import { sampleScenePng } from '../../../src/fixtures/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
 import { repoRoot, sharedImages, waitFor } from '../testUtil';
-import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
+import { delayedRunNotification } from '../../../src/host/runNotification';
+import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery, workbenchClick, workbenchCount } from '../driver';
 
 
 let api: VitLensApi;
@@ -161,6 +163,31 @@ suite('Show Attention', () => {
     assert.strictEqual(await vscode.commands.executeCommand<number>('vitLens.cancel'), 0, 'no run left');
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(big));
     await waitFor('rendered after cancel', () => renderedCount(big) >= 1);
+  });
+
+  test('a run\'s progress notification: none for a quick run, and a slow run\'s Cancel button cancels it', async function () {
+    if (!driverAvailable()) return this.skip(); // the notification is workbench UI: seen and clicked through the driver
+    const title = `ViT Lens: notified-${Date.now()}.png`;
+    const toast = (t: string) => workbenchCount('.notification-toast', t);
+    const quick = delayedRunNotification(`${title} (quick)`, () => assert.fail('a quick run has nothing to cancel'), 300);
+    quick.report('decode', 0.1);
+    quick.done(); // finished before the delay
+    let cancels = 0;
+    const slow = delayedRunNotification(title, () => cancels++, 0);
+    slow.report('inference', 0.4);
+    for (let i = 0; (await toast(title)) === 0; i++) {
+      if (i > 100) assert.fail('the notification of a slow run never appeared');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await screenshot(screenshotPath('run-notification'));
+    await workbenchClick(`.notification-toast:has-text("${title}") .monaco-button`, 'Cancel');
+    await waitFor('cancelled through the notification', () => cancels === 1);
+    slow.done();
+    for (let i = 0; (await toast(title)) > 0; i++) {
+      if (i > 50) assert.fail('the notification stayed after its run ended');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.strictEqual(await toast(`${title} (quick)`), 0, 'a run that ended before the delay shows no notification');
   });
 
   test('closing the panel mid-run is harmless', async () => {
