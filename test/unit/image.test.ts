@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import type { Color } from 'sharp';
 import { decodeImage, preprocess, toNormalisedChw } from '../../src/core/image/image';
 import { VitLensError } from '../../src/core/errors';
+import { iccDescription, isSrgbProfile } from '../../src/core/image/iccProfile';
 import { hasSharedImages, sharedImages } from './support';
 
 const red = { r: 255, g: 0, b: 0 };
@@ -132,9 +133,54 @@ test('bad images get specific errors', async () => {
   await rejectsWith(decodeImage(bomb, 'bomb.png'), 'IMAGE_TOO_LARGE', /900\.0 megapixels/);
 });
 
+/** A minimal ICC v2 profile: the 128-byte header, one tag entry, a 'desc' tag holding `text` in ASCII. */
+function iccV2WithDescription(text: string): Buffer {
+  const icc = Buffer.alloc(144 + 12 + text.length + 1);
+  icc.writeUInt32BE(1, 128); // tag count
+  icc.write('desc', 132, 'latin1');
+  icc.writeUInt32BE(144, 136); // tag offset
+  icc.writeUInt32BE(icc.length - 144, 140); // tag size
+  icc.write('desc', 144, 'latin1'); // tag type, then 4 reserved bytes
+  icc.writeUInt32BE(text.length + 1, 152); // ASCII length with its NUL
+  icc.write(text, 156, 'latin1');
+  return icc;
+}
+
+test('colour profiles: an sRGB one is skipped (sRGB → sRGB is the identity), others are converted to sRGB', async () => {
+  const width = 16;
+  const height = 16;
+  const raw = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 37 + (i >> 5)) % 256;
+  const tagged = (profile: string) => sharp(raw, { raw: { width, height, channels: 3 } }).withIccProfile(profile).png().toBuffer();
+  const srgb = await tagged('srgb');
+  const p3 = await tagged('p3');
+  // Descriptions: libvips' own profiles are ICC v4 ('mluc' text), the classic HP sRGB profile is v2 ('desc').
+  assert.equal(iccDescription((await sharp(srgb).metadata()).icc!), 'sRGB');
+  assert.equal(iccDescription((await sharp(p3).metadata()).icc!), 'sP3C');
+  assert.equal(iccDescription(iccV2WithDescription('sRGB IEC61966-2.1')), 'sRGB IEC61966-2.1');
+  assert.equal(isSrgbProfile(iccV2WithDescription('sRGB IEC61966-2.1')), true);
+  assert.equal(isSrgbProfile(iccV2WithDescription('Adobe RGB (1998)')), false);
+  assert.equal(isSrgbProfile(undefined), false);
+  assert.equal(isSrgbProfile(iccV2WithDescription('sRGB IEC61966-2.1').subarray(0, 150)), false, 'a truncated profile is not trusted');
+
+  // The shortcut's premise, checked against libvips' conversion: same pixels as converting the sRGB profile.
+  const converted = (png: Buffer) => sharp(png).raw().toBuffer();
+  const decodedSrgb = await decodeImage(srgb, 'srgb.png');
+  assert.deepEqual(decodedSrgb.rgb, await converted(srgb));
+  assert.deepEqual(decodedSrgb.rgb, raw);
+  // A Display P3 image is still converted: its pixels are libvips' sRGB conversion, not the stored values.
+  const decodedP3 = await decodeImage(p3, 'p3.png');
+  assert.deepEqual(decodedP3.rgb, await converted(p3));
+  assert.notDeepEqual(decodedP3.rgb, raw);
+});
+
 test('real photos decode (skipped without the shared CC0 images)', { skip: !hasSharedImages && 'no ../shared/images' }, async () => {
   for (const f of ['chelsea.png', 'rocket.jpg']) {
-    const img = await decodeImage(fs.readFileSync(path.join(sharedImages, f)), f);
+    const bytes = fs.readFileSync(path.join(sharedImages, f));
+    const img = await decodeImage(bytes, f);
     assert.ok(img.width > 300 && img.height > 200);
+    // chelsea.png carries the v2 "sRGB IEC61966-2.1" profile (skipped), rocket.jpg Adobe RGB (converted):
+    // either way the pixels are those of libvips' full conversion to sRGB.
+    assert.deepEqual(img.rgb, await sharp(bytes).rotate().raw().toBuffer(), f);
   }
 });

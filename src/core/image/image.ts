@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import sharp from 'sharp';
 import { VitLensError } from '../errors';
 import { decodeBmp, isBmp } from './bmp';
+import { isSrgbProfile } from './iccProfile';
 import type { ViewImage } from '../../shared/attentionTypes';
 
 /** Decoded pixels: interleaved RGB, 8 bits, `width × height × 3` bytes. */
@@ -36,10 +37,12 @@ export async function decodeImage(bytes: Buffer, name: string, maxPixels = DEFAU
   if (isBmp(bytes)) return { ...decodeBmp(bytes, name, maxPixels), format: 'bmp' };
   let format: string | undefined;
   let pixels = 0;
+  let srgbTagged = false;
   try {
     const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     format = meta.format;
     pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    srgbTagged = isSrgbProfile(meta.icc);
   } catch {
     throw new VitLensError('IMAGE_UNSUPPORTED', `${name} is not an image sharp can read (unknown or unsupported format).`,
       'Supported: PNG, JPEG, WebP, GIF, TIFF, AVIF. A file with an image extension but other content cannot be opened.');
@@ -53,7 +56,9 @@ export async function decodeImage(bytes: Buffer, name: string, maxPixels = DEFAU
   }
   try {
     // failOn 'truncated': a cut-off file is an error, not a half-grey picture.
-    const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: maxPixels, pages: 1 })
+    // An sRGB profile is skipped: converting sRGB to sRGB is the identity, and slower than the decode.
+    // Other profiles (Adobe RGB, Display P3) are converted to sRGB, as an image viewer shows them.
+    const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: maxPixels, pages: 1, ignoreIcc: srgbTagged })
       .rotate() // EXIF orientation
       .flatten({ background: '#ffffff' }) // alpha → white, as an image viewer shows it
       .toColourspace('srgb') // grayscale, CMYK, 16-bit → 8-bit sRGB
