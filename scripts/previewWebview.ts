@@ -217,10 +217,9 @@ async function screenshots(reportHtml: string, data: { result: AttentionResult; 
       await shot(page, `${look}-1400.png`);
       await shot(page, `${look}-1400-full.png`, true);
       if (look === 'dark') {
-        // A re-run over the shown result, as the host's `running` message shows it once the run is slow.
+        // A slow re-run over the shown result, as the busy line shows it once the run has lasted QUIET_RUN_MS.
         await page.locator('[data-testid="busy"]').evaluate((e: HTMLElement) => {
           e.hidden = false;
-          e.classList.add('vl-busy-slow');
           e.querySelector('.vl-busy-text')!.textContent = 'inference…';
           (e.querySelector('.vl-progress-fill') as HTMLElement).style.width = '30%';
         });

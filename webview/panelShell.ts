@@ -105,8 +105,9 @@ export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[
   return { header, titleEl, subtitleEl, metaEl, helpButton, helpEl };
 }
 
-/** The "running…" line of a panel: message, progress bar (indeterminate without a fraction) and a
- *  spinner that starts turning only when the run is slow (QUIET_RUN_MS). */
+/** The "running…" line of a panel: message, spinner and progress bar (indeterminate without a
+ *  fraction). It appears only once a run has lasted QUIET_RUN_MS: quicker runs change nothing on
+ *  screen until their result. */
 export function createBusyIndicator(testId = 'busy'): { el: HTMLElement; show(message: string, progress?: number): void; hide(): void } {
   const text = h('span', { className: 'vl-busy-text' });
   const bar = h('div', { className: 'vl-progress-fill' });
@@ -119,14 +120,12 @@ export function createBusyIndicator(testId = 'busy'): { el: HTMLElement; show(me
       text.textContent = message;
       el.classList.toggle('vl-indeterminate', typeof progress !== 'number');
       bar.style.width = typeof progress === 'number' ? `${Math.round(Math.max(0, Math.min(1, progress)) * 100)}%` : '';
-      if (!el.hidden) return;
-      el.hidden = false;
-      timer = window.setTimeout(() => el.classList.add('vl-busy-slow'), QUIET_RUN_MS);
+      if (el.hidden && !timer) timer = window.setTimeout(() => { timer = 0; el.hidden = false; }, QUIET_RUN_MS);
     },
     hide() {
       clearTimeout(timer);
+      timer = 0;
       el.hidden = true;
-      el.classList.remove('vl-busy-slow');
     },
   };
 }
