@@ -10,7 +10,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../src/analysis/atte
 import { SliceStore } from './sliceStore';
 import { colormapLabels, colormapLut } from './colormaps';
 import { clear, h } from './dom';
-import { actionLabels, connectVsCode, createBusyIndicator, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from './panelShell';
+import { actionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from './panelShell';
 import { buildViewExport, exportFileName } from './exportData';
 import { ModelView, type HeadSel } from './modelView';
 import { formatValue } from './raster';
@@ -71,14 +71,9 @@ const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-second
 const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the numbers of the current view as JSON' }, 'Save JSON');
 const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
 
-const noticeText = h('span', { className: 'vl-banner-text' });
-const noticeActions = h('span', { className: 'vl-banner-actions' });
-const noticeClose = h('button', { type: 'button', className: 'vl-btn vl-btn-icon vl-banner-close', 'aria-label': 'Dismiss notice', title: 'Dismiss' }, '×');
-const noticeEl = h('div', { className: 'vl-banner vl-notice', role: 'status', hidden: true }, h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, 'i'), noticeText, noticeActions, noticeClose);
-
-const errorText = h('span', { className: 'vl-banner-text' });
-const errorActions = h('span', { className: 'vl-banner-actions' });
-const errorEl = h('div', { className: 'vl-banner vl-error', role: 'alert', 'data-testid': 'error', hidden: true }, h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, '!'), errorText, errorActions);
+const runAction = vscode && ((a: PanelActionId) => post({ type: 'action', action: a }));
+const notice = createBanner('notice', actionLabels, runAction);
+const error = createBanner('error', actionLabels, runAction, { 'data-testid': 'error' });
 
 const busy = createBusyIndicator();
 
@@ -234,7 +229,7 @@ const content = h('main', { className: 'vl-content', hidden: true },
   h('div', { className: 'vl-layout' }, viewer, side),
   h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard));
 const toast = createToast();
-app.append(header, noticeEl, errorEl, busy.el, emptyEl, content, toast.el);
+app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- helpers
 
@@ -462,7 +457,7 @@ function defaultReadout(): string {
 
 // ---------------------------------------------------------------- result
 
-function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings | undefined, notice?: { message: string; actions: PanelActionId[] }): void {
+function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings | undefined, shownNotice?: { message: string; actions: PanelActionId[] }): void {
   result = reviveResult(r);
   slices = store;
   slices.onSlice = () => paint();
@@ -492,9 +487,9 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
   document.title = `ViT Lens — ${name}`;
 
   // Notice.
-  if (notice) showBanner(noticeEl, noticeText, noticeActions, notice.message, notice.actions);
-  else noticeEl.hidden = true;
-  errorEl.hidden = true;
+  if (shownNotice) notice.show(shownNotice.message, shownNotice.actions);
+  else notice.hide();
+  error.hide();
   busy.hide();
 
   // Image.
@@ -543,12 +538,6 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
   renderedPending = true;
   firstFramePending = true;
   update();
-}
-
-function showBanner(el: HTMLElement, textEl: HTMLElement, actionsEl: HTMLElement, message: string, actions: PanelActionId[]): void {
-  textEl.textContent = message;
-  fillActionButtons(actionsEl, actions, actionLabels, vscode && ((a) => post({ type: 'action', action: a })));
-  el.hidden = false;
 }
 
 // ---------------------------------------------------------------- interactions
@@ -619,7 +608,6 @@ modelView.onSelect = (layer, head) => {
   }
 };
 chart.onSelect = (layer, head) => selectLayerHead(layer, head);
-noticeClose.addEventListener('click', () => (noticeEl.hidden = true));
 
 const help = helpPopover(helpEl, helpButton);
 
@@ -683,7 +671,7 @@ function onHostMessage(m: HostMessage): void {
   switch (m.type) {
     case 'running':
       busy.show(m.message, m.progress);
-      errorEl.hidden = true;
+      error.hide();
       emptyEl.hidden = true;
       break;
     case 'result': {
@@ -700,7 +688,7 @@ function onHostMessage(m: HostMessage): void {
     case 'error':
       busy.hide();
       emptyEl.hidden = true;
-      showBanner(errorEl, errorText, errorActions, m.message, m.actions ?? []);
+      error.show(m.message, m.actions ?? []);
       break;
     case 'settings': {
       const s = parseSettings(m.settings);
@@ -715,4 +703,4 @@ function onHostMessage(m: HostMessage): void {
 
 startPage<HostMessage, { result: AttentionResult; settings?: PanelSettings }>(vscode, 'webview', onHostMessage,
   (d) => showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings),
-  (message) => showBanner(errorEl, errorText, errorActions, message, []));
+  (message) => error.show(message, []));

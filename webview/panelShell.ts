@@ -89,6 +89,41 @@ export function fillActionButtons(container: HTMLElement, actions: PanelActionId
   }
 }
 
+/** A notice or error line of a panel, with the host's action buttons. */
+export interface Banner {
+  el: HTMLElement;
+  show(message: string, actions: PanelActionId[]): void;
+  hide(): void;
+}
+
+/**
+ * A notice ('i', status, dismissable) or an error ('!', alert) above a panel's content. Its buttons ask
+ * the host to run an action through `runAction`; a standalone page (null) has no host and no buttons.
+ */
+export function createBanner(kind: 'notice' | 'error', labels: Record<PanelActionId, string>, runAction: ((a: PanelActionId) => void) | null, attrs: Record<string, string> = {}): Banner {
+  const text = h('span', { className: 'vl-banner-text' });
+  const actions = h('span', { className: 'vl-banner-actions' });
+  const notice = kind === 'notice';
+  const el = h('div', { className: `vl-banner vl-${kind}`, role: notice ? 'status' : 'alert', hidden: true, ...attrs },
+    h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, notice ? 'i' : '!'), text, actions);
+  if (notice) {
+    const close = h('button', { type: 'button', className: 'vl-btn vl-btn-icon vl-banner-close', 'aria-label': 'Dismiss notice', title: 'Dismiss' }, '×');
+    close.addEventListener('click', () => (el.hidden = true));
+    el.append(close);
+  }
+  return {
+    el,
+    show(message, buttons) {
+      text.textContent = message;
+      fillActionButtons(actions, buttons, labels, runAction);
+      el.hidden = false;
+    },
+    hide() {
+      el.hidden = true;
+    },
+  };
+}
+
 /** The header every panel has: title, subtitle and meta chips on the left; its buttons and the help popover (from `shortcuts`) on the right. */
 export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[], helpId = 'vl-help') {
   const titleEl = h('h1', { className: 'vl-title' }, 'ViT Lens');

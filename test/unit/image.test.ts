@@ -10,6 +10,7 @@ import type { Color } from 'sharp';
 import { decodeImage, preprocess, toNormalisedChw } from '../../src/core/image/image';
 import { VitLensError } from '../../src/core/errors';
 import { iccDescription, isSrgbProfile } from '../../src/core/image/iccProfile';
+import { bmp24 } from '../../src/fixtures/sampleImages';
 import { hasSharedImages, sharedImages } from './support';
 
 const red = { r: 255, g: 0, b: 0 };
@@ -41,26 +42,6 @@ test('decodes PNG, JPEG, WebP, GIF (first frame), TIFF and AVIF to 8-bit RGB', a
     assert.ok(img.rgb[0] > 200 && img.rgb[1] < 40 && img.rgb[2] < 40, `${format} is red: ${img.rgb.subarray(0, 3)}`);
   }
 });
-
-/** A 24-bit bottom-up BMP (what most tools write), built by hand. */
-function bmp24(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
-  const rowSize = Math.ceil((width * 3) / 4) * 4;
-  const b = Buffer.alloc(54 + rowSize * height);
-  b.write('BM', 0);
-  b.writeUInt32LE(b.length, 2);
-  b.writeUInt32LE(54, 10);
-  b.writeUInt32LE(40, 14);
-  b.writeInt32LE(width, 18);
-  b.writeInt32LE(height, 22);
-  b.writeUInt16LE(1, 26);
-  b.writeUInt16LE(24, 28);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const [r, g, bl] = pixel(x, y);
-    const o = 54 + (height - 1 - y) * rowSize + x * 3;
-    b[o] = bl; b[o + 1] = g; b[o + 2] = r;
-  }
-  return b;
-}
 
 test('decodes 24-bit BMP (bottom-up rows, BGR order, padded rows)', async () => {
   const img = await decodeImage(bmp24(3, 2, (x, y) => [x * 100, y * 200, 7]), 'x.bmp');

@@ -15,7 +15,7 @@ import {
 import { depthToUint16, segmentClasses } from '../../src/analysis/dense';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { append, clear, h } from '../dom';
-import { actionLabels as sharedActionLabels, connectVsCode, createBusyIndicator, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, panelHeader, startPage } from '../panelShell';
+import { actionLabels as sharedActionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from '../panelShell';
 import { formatValue } from '../raster';
 import { BackboneAttentionView } from './attentionView';
 import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
@@ -99,10 +99,7 @@ const notesList = h('ul', { className: 'vl-notes-list' });
 const notesEl = h('div', { className: 'vl-banner vl-notice', role: 'note', 'aria-label': 'Notes', 'data-testid': 'notes', hidden: true },
   h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, 'i'), h('div', { className: 'vl-banner-text' }, notesList));
 
-const errorText = h('span', { className: 'vl-banner-text' });
-const errorActions = h('span', { className: 'vl-banner-actions' });
-const errorEl = h('div', { className: 'vl-banner vl-error', role: 'alert', 'data-testid': 'error', hidden: true },
-  h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, '!'), errorText, errorActions);
+const error = createBanner('error', actionLabels, vscode && ((a) => post({ type: 'action', action: a })), { 'data-testid': 'error' });
 
 const busy = createBusyIndicator();
 
@@ -221,7 +218,7 @@ const content = h('main', { className: 'vl-content', hidden: true },
   h('section', { className: 'vl-inside', 'aria-labelledby': 'vd-inside' }, insideHeading,
     h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard)));
 const toast = createToast();
-app.append(header, notesEl, errorEl, busy.el, emptyEl, content, toast.el);
+app.append(header, notesEl, error.el, busy.el, emptyEl, content, toast.el);
 
 // ---------------------------------------------------------------- helpers
 
@@ -509,7 +506,7 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
   clear(notesList);
   for (const note of r.notes) notesList.append(h('li', {}, note));
   notesEl.hidden = r.notes.length === 0;
-  errorEl.hidden = true;
+  error.hide();
   busy.hide();
 
   // Image.
@@ -554,9 +551,7 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
 function showError(message: string, actions: PanelActionId[]): void {
   busy.hide();
   emptyEl.hidden = true;
-  errorText.textContent = message;
-  fillActionButtons(errorActions, actions, actionLabels, vscode && ((a) => post({ type: 'action', action: a })));
-  errorEl.hidden = false;
+  error.show(message, actions);
 }
 
 // ---------------------------------------------------------------- interactions
@@ -634,7 +629,7 @@ function onHostMessage(m: DenseHostMessage): void {
   switch (m.type) {
     case 'running':
       busy.show(m.message, m.progress);
-      errorEl.hidden = true;
+      error.hide();
       emptyEl.hidden = true;
       break;
     case 'result':

@@ -10,7 +10,7 @@ import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type Gate
 import { colormapNames, type PanelActionId } from '../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../colormaps';
 import { clear, h } from '../dom';
-import { actionLabels, connectVsCode, createBusyIndicator, createToast, downloadFile, exportedText, fillActionButtons, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../panelShell';
+import { actionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../panelShell';
 import { formatValue } from '../raster';
 import { MapStage } from '../stage';
 import { BlockList } from './blockList';
@@ -53,17 +53,9 @@ const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-second
 const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate\'s numbers as JSON' }, 'Save JSON');
 const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
 
-const banner = (cls: string, icon: string, attrs: Record<string, string>) => {
-  const text = h('span', { className: 'vl-banner-text' });
-  const actions = h('span', { className: 'vl-banner-actions' });
-  const el = h('div', { className: `vl-banner ${cls}`, hidden: true, ...attrs }, h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, icon), text, actions);
-  return { el, text, actions };
-};
-const notice = banner('vl-notice', 'i', { role: 'status' });
-const noticeClose = h('button', { type: 'button', className: 'vl-btn vl-btn-icon vl-banner-close', 'aria-label': 'Dismiss notice', title: 'Dismiss' }, '×');
-notice.el.append(noticeClose);
-noticeClose.addEventListener('click', () => (notice.el.hidden = true));
-const error = banner('vl-error', '!', { role: 'alert', 'data-testid': gatesTestIds.error });
+const runAction = vscode && ((a: PanelActionId) => post({ type: 'action', action: a }));
+const notice = createBanner('notice', actionLabels, runAction);
+const error = createBanner('error', actionLabels, runAction, { 'data-testid': gatesTestIds.error });
 
 const busy = createBusyIndicator(gatesTestIds.busy);
 
@@ -277,9 +269,9 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
     chip('time', fmtMs(t.total), [['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]]
       .map(([k, v]) => `${k} ${fmtMs(v as number)}`).join(' · ')));
   document.title = `ViT Lens gates — ${name}`;
-  if (n) showBanner(notice, n.message, n.actions);
-  else notice.el.hidden = true;
-  error.el.hidden = true;
+  if (n) notice.show(n.message, n.actions);
+  else notice.hide();
+  error.hide();
   busy.hide();
 
   if (imageUrl) URL.revokeObjectURL(imageUrl);
@@ -309,12 +301,6 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
   pngButton.disabled = false;
   jsonButton.disabled = false;
   update(); // paints the selected gate
-}
-
-function showBanner(b: { el: HTMLElement; text: HTMLElement; actions: HTMLElement }, message: string, actions: PanelActionId[]): void {
-  b.text.textContent = message;
-  fillActionButtons(b.actions, actions, actionLabels, vscode && ((a) => post({ type: 'action', action: a })));
-  b.el.hidden = false;
 }
 
 // ---------------------------------------------------------------- keyboard and help
@@ -395,7 +381,7 @@ function onHostMessage(m: GatesHostMessage): void {
   switch (m.type) {
     case 'running':
       busy.show(m.message, m.progress);
-      error.el.hidden = true;
+      error.hide();
       emptyEl.hidden = true;
       break;
     case 'result':
@@ -404,7 +390,7 @@ function onHostMessage(m: GatesHostMessage): void {
     case 'error':
       busy.hide();
       emptyEl.hidden = true;
-      showBanner(error, m.message, m.actions ?? []);
+      error.show(m.message, m.actions ?? []);
       break;
     case 'exported':
       toast.show(exportedText(m));

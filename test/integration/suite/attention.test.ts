@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
 import type { PanelObservation } from '../../../src/host/attentionPanel';
-import { sampleScenePng } from '../../../src/fixtures/sampleImages';
+import { bmp24, sampleScenePng } from '../../../src/fixtures/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
 import { repoRoot, sharedImages, waitFor } from '../testUtil';
 import { delayedRunNotification } from '../../../src/host/runNotification';
@@ -31,27 +31,9 @@ async function closeAll(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
 
-/** An uncompressed 24-bit BMP (bottom-up rows padded to 4 bytes) with a colour gradient: big files without an image library. */
-function gradientBmp(width: number, height: number): Buffer {
-  const row = Math.ceil((width * 3) / 4) * 4;
-  const buf = Buffer.alloc(54 + row * height);
-  buf.write('BM', 0, 'ascii');
-  buf.writeUInt32LE(buf.length, 2);
-  buf.writeUInt32LE(54, 10);
-  buf.writeUInt32LE(40, 14);
-  buf.writeInt32LE(width, 18);
-  buf.writeInt32LE(height, 22);
-  buf.writeUInt16LE(1, 26);
-  buf.writeUInt16LE(24, 28);
-  buf.writeUInt32LE(row * height, 34);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = 54 + y * row + x * 3;
-      buf[o] = (x * 255) / width; buf[o + 1] = (y * 255) / height; buf[o + 2] = ((x + y) * 127) / (width + height);
-    }
-  }
-  return buf;
-}
+/** A big BMP with a colour gradient: slow enough to decode for a cancel to land mid-run. */
+const gradientBmp = (width: number, height: number) =>
+  bmp24(width, height, (x, y) => [((x + y) * 127) / (width + height), (y * 255) / height, (x * 255) / width]);
 
 suite('Show Attention', () => {
   suiteSetup(async () => {
