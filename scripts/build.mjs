@@ -1,7 +1,7 @@
 // Builds every bundle with esbuild. Native modules (onnxruntime-node, sharp) and `vscode` stay external:
 // they are loaded from node_modules (or the VS Code runtime) at run time.
 //   dist/extension.js   extension host (CommonJS, Node)         src/host/extension.ts
-//   dist/engine.js      inference worker (worker_threads)       src/core/engineWorker.ts
+//   dist/engine.js      inference engine (forked child process) src/core/engineWorker.ts
 //   dist/cli.js         the `vit-lens` command line             src/cli/main.ts
 //   dist/webview.js     panel UI (browser IIFE) + webview.css   webview/main.ts
 //   dist/denseWebview.js DPT panel UI + denseWebview.css      webview/dense/main.ts

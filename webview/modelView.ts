@@ -20,6 +20,7 @@ export class ModelView {
   private layers = 0;
   private heads = 0;
   private focusIndex = 0;
+  private shape = '';
   onSelect: (layer: number, head: HeadSel) => void = () => {};
 
   constructor() {
@@ -31,7 +32,11 @@ export class ModelView {
     return this.thumbs.filter((t) => t.head !== 'mean').length;
   }
 
+  /** Lays out the grid; a new result of the same shape keeps it (re-creating 156 canvases took ~10 ms). */
   build(layers: number, heads: number, grid: [number, number], aspect: string): void {
+    const shape = `${layers}x${heads}|${grid.join('x')}|${aspect}`;
+    if (shape === this.shape) return;
+    this.shape = shape;
     clear(this.el);
     this.thumbs = [];
     this.layers = layers;

@@ -5,6 +5,10 @@ import { h } from './dom';
 import { formatValue, rasterize, valueRange, type Range } from './raster';
 import type { Patch } from './state';
 
+/** Overlay backing pixels per patch (see backingSize), and at most this many along a side. */
+const PIXELS_PER_PATCH = 16;
+const MAX_BACKING = 1600;
+
 export interface StageFrame {
   map: Float32Array;
   grid: [number, number];
@@ -36,7 +40,6 @@ export class MapStage {
   private readonly barMax: HTMLSpanElement;
   private frame: StageFrame | null = null;
   private aspect = 1;
-  private paintedSize = '';
   private barLut: Uint8ClampedArray | null = null;
   range: Range = { min: 0, max: 0 };
   /** Called with the patch under the pointer (null when it leaves) and the pointer event. */
@@ -82,7 +85,8 @@ export class MapStage {
       if (p) this.onPick(p);
       this.stage.focus({ preventScroll: true });
     });
-    new ResizeObserver(() => this.paint()).observe(this.stage);
+    // Only the mask follows the stage's size on screen (the overlay's backing is fixed per patch).
+    new ResizeObserver(() => { if (this.frame?.mask) this.paint(); }).observe(this.stage);
   }
 
   setImage(url: string, width: number, height: number, alt: string): void {
@@ -91,7 +95,6 @@ export class MapStage {
     this.img.alt = alt;
     this.stage.style.aspectRatio = `${width} / ${height}`;
     this.stage.style.maxWidth = `calc(${this.opts.maxHeight} * ${this.aspect.toFixed(5)})`;
-    this.paintedSize = '';
   }
 
   setAriaLabel(label: string): void {
@@ -143,7 +146,6 @@ export class MapStage {
     this.range = valueRange(frame.map);
     this.heat.style.opacity = String(frame.opacity);
     this.heat.classList.toggle('vl-pixelated', !frame.smooth);
-    this.paintedSize = '';
     this.paint();
     this.showQuery(frame.query);
     this.barMin.textContent = formatValue(this.range.min);
@@ -166,35 +168,44 @@ export class MapStage {
     this.heat.style.opacity = String(opacity);
   }
 
+  /**
+   * The overlay's backing pixels: PIXELS_PER_PATCH per patch, whatever the stage's size on screen (the
+   * browser scales the canvas). Denser value interpolation looks the same once scaled, and the old
+   * screen-sized backing (up to 1600 px wide, read from the layout) cost 10–20 ms per stage and map
+   * change in a software-rendered webview: rasterised in JS, uploaded, and a forced layout to size it.
+   */
   private backingSize(): [number, number] {
     const [gh, gw] = this.frame ? this.frame.grid : [1, 1];
-    const dpr = Math.min(2, window.devicePixelRatio || 1);
-    const cssW = this.stage.clientWidth || 448;
-    let w = Math.round(Math.min(1600, Math.max(gw * 4, cssW * dpr)));
+    let w = Math.min(MAX_BACKING, gw * PIXELS_PER_PATCH);
     let hgt = Math.round(w / this.aspect);
-    if (hgt > 1600) {
-      hgt = 1600;
+    if (hgt > MAX_BACKING) {
+      hgt = MAX_BACKING;
       w = Math.round(hgt * this.aspect);
     }
     return [Math.max(gw, w), Math.max(gh, hgt)];
+  }
+
+  /** The mask's backing pixels: the stage's size on screen, so its outlines stay crisp lines. */
+  private screenSize(): [number, number] {
+    const dpr = Math.min(2, window.devicePixelRatio || 1);
+    const w = Math.round(Math.min(MAX_BACKING, Math.max(64, (this.stage.clientWidth || 448) * dpr)));
+    return [w, Math.max(1, Math.round(w / this.aspect))];
   }
 
   private paint(): void {
     const f = this.frame;
     if (!f) return;
     const [w, hgt] = this.backingSize();
-    const key = `${w}x${hgt}`;
-    if (key === this.paintedSize) return;
-    this.paintedSize = key;
-    for (const c of [this.heat, this.maskCanvas]) {
-      if (c.width !== w) c.width = w;
-      if (c.height !== hgt) c.height = hgt;
-    }
+    if (this.heat.width !== w) this.heat.width = w;
+    if (this.heat.height !== hgt) this.heat.height = hgt;
     const ctx = this.heat.getContext('2d') as CanvasRenderingContext2D;
     const img = ctx.createImageData(w, hgt);
     rasterize(f.map, f.grid, w, hgt, f.lut, f.smooth, img.data);
     ctx.putImageData(img, 0, 0);
-    drawMask(this.maskCanvas.getContext('2d') as CanvasRenderingContext2D, f.mask, f.grid, w, hgt);
+    const [mw, mh] = f.mask ? this.screenSize() : [1, 1]; // no mask: an empty 1×1 canvas, no layout read
+    if (this.maskCanvas.width !== mw) this.maskCanvas.width = mw;
+    if (this.maskCanvas.height !== mh) this.maskCanvas.height = mh;
+    drawMask(this.maskCanvas.getContext('2d') as CanvasRenderingContext2D, f.mask, f.grid, mw, mh);
   }
 
   /** The view as a PNG: image, overlay at its opacity, mask, query outline; at the view image's size. */

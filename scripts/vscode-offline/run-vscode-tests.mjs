@@ -18,6 +18,8 @@
 //   workbenchClick {selector, hasText, timeoutMs}   real mouse click on the workbench itself (a notification's button)
 //   workbenchCount {selector, hasText}      how many visible workbench elements match now
 //   runCommandFromPalette {title}           F1, type the title, Enter
+//   traceStart {categories} / traceStop {path}   a Chromium performance trace of every process (JSON, for
+//                                           chrome://tracing or Perfetto), e.g. of a webview receiving a result
 //   ping                                    {pong: true}
 //
 // Env:
@@ -236,6 +238,12 @@ const ops = {
     return { count };
   },
   async runCommandFromPalette({ title }) { await runCommandFromPalette(title); return {}; },
+  async traceStart({ categories }) { await browser.startTracing(undefined, { categories }); return {}; },
+  async traceStop({ path: p }) {
+    if (!p || !path.isAbsolute(p)) throw new Error(`traceStop: need an absolute path, got ${p}`);
+    fs.writeFileSync(p, await browser.stopTracing());
+    return { path: p, bytes: fs.statSync(p).size };
+  },
 };
 async function runCommandFromPalette(title) {
   const input = page.locator('.quick-input-widget input');

@@ -12,7 +12,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
+import * as driver from '../driver';
 import { cpuByProcess, cpuDelta } from './cpuByProcess';
+
+/** VITLENS_BENCH_TRACE=<file.json>: what the trace of the last re-run records (main-thread tasks, JS, paint and raster). */
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'blink', 'cc', 'gpu', 'toplevel', 'ipc'];
 
 interface RunRecord {
   commandToPaintedMs: number;
@@ -101,11 +105,14 @@ export async function run(): Promise<void> {
     await new Promise((r) => setTimeout(r, Number(process.env.VITLENS_BENCH_PAUSE ?? 300)));
     const t0 = Date.now();
     const cpu0 = cpuByProcess();
+    const trace = i === runs - 1 ? process.env.VITLENS_BENCH_TRACE : undefined; // the last re-run, when asked
+    if (trace) await driver.request('traceStart', { categories: TRACE_CATEGORIES });
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(again));
     const engine = await waitFor('timings', () => panel.observation.timingsMs); // the command returns once the result is posted
     const commandToResultPostedMs = Date.now() - t0;
     const cpu1 = cpuByProcess();
     const painted = await waitFor('painted', () => panel.observation.received.find((m) => m.type === 'painted' && (m.at as number) >= t0));
+    if (trace) await driver.request('traceStop', { path: trace });
     reruns.push({ commandToPaintedMs: (painted.at as number) - t0, commandToResultPostedMs, engine: { ...engine }, cpuUntilResultPostedMs: cpuDelta(cpu0, cpu1), cpuResultPostedToPaintedMs: cpuDelta(cpu1, cpuByProcess()) });
   }
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
