@@ -1,6 +1,8 @@
 // `npm run bench`: the attention pipeline on a ViT-B/16-sized model (random weights, built on demand),
 // reported as stage medians and as ratios against the bare onnxruntime session.run of the same,
-// untapped model in the same process. Also the full path through the engine process (IPC included).
+// untapped model in the same process, with the same onnxruntime thread count (so the ratio is ViT
+// Lens's own cost); onnxruntime's default thread count is shown beside it. Runs in a child process with
+// the engine's environment. Also the full path through the engine process (IPC included).
 // Then DPT depth (the dense pipeline) on a DPT-sized model: ViT-B/16 backbone at 384×384 with HF DPTConfig's
 // default neck (96/192/384/768, fusion 256), random weights, built on demand (≈ 480 MB, not committed).
 //   node dist/bench.js [--runs N] [--image PATH] [--json out.json] [--only attention|dense]
@@ -13,7 +15,8 @@ import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
-import { arg, benchImage, fmt, median, pipelineAgainstBare, root } from './benchUtil';
+import { inferenceThreads } from '../src/core/onnx/threads';
+import { arg, bareRunMs, benchImage, fmt, inEngineEnvironment, median, pipelineAgainstBare, root } from './benchUtil';
 
 const runs = Number(arg('--runs') ?? 20);
 
@@ -37,6 +40,8 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
+  const exitCode = await inEngineEnvironment();
+  if (exitCode !== undefined) { process.exitCode = exitCode; return; }
   const only = arg('--only');
   if (only === 'dense') {
     const dense = await benchDense(await benchImage());
@@ -47,7 +52,7 @@ async function main(): Promise<void> {
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
   const image = await benchImage();
-  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs each side in alternating blocks of bare and pipeline (medians)`);
+  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs each side in alternating blocks of bare and pipeline (medians), onnxruntime threads per run: ${inferenceThreads()}`);
 
   // Bare: the untapped model, the same pixel tensor, nothing else; in blocks alternating with the pipeline's.
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
@@ -59,6 +64,9 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(stages)) console.log(`pipeline ${k.padEnd(20)} ${fmt(v)}`);
   const ratio = stages.total / bareMs;
   console.log(`ratio total / bare            ${ratio.toFixed(3)}   (target ≤ 1.10; analysis target ≤ 20 ms)`);
+  // For reference: the same bare run with onnxruntime's own thread count (intraOpNumThreads 0).
+  const bareDefaultMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, Math.max(6, Math.round(runs / 2)), 0);
+  console.log(`bare, onnxruntime's default threads ${fmt(bareDefaultMs)}   pipeline total / this ${(stages.total / bareDefaultMs).toFixed(3)}`);
 
   await model.session.release();
   // Through the engine process, as the extension and CLI use it: includes IPC of the [12,12,197,197] tensor.
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
 
   const out = arg('--json');
   if (out) {
-    fs.writeFileSync(out, JSON.stringify({ bareMs, stages, ratio, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense }, null, 2));
   }
 }
 

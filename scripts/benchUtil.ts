@@ -2,7 +2,10 @@
 // benchmark image, and the bare onnxruntime run every ratio is taken against.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fork } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
+import { engineProcessEnv } from '../src/client/engineClient';
+import { inferenceThreads } from '../src/core/onnx/threads';
 import { recycleAttention } from '../src/core/placedOutputs';
 import { sampleScenePng } from '../src/fixtures/sampleImages';
 import { defaultFixtureDir } from '../src/fixtures/writeFixtures';
@@ -24,9 +27,24 @@ export async function benchImage(): Promise<string> {
   return generated;
 }
 
-/** A bare session.run of the untapped model file on this pixel tensor; `run` returns its milliseconds. */
-export async function openBareSession(modelPath: string, pixels: Float32Array, height: number, width: number): Promise<{ run(): Promise<number>; release(): Promise<void> }> {
-  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all' });
+/**
+ * Runs this benchmark script again in a child process with the engine process's environment (its glibc
+ * malloc settings, client/engineClient.ts engineProcessEnv), so the pipeline and its bare reference are
+ * measured as the engine runs them. Returns the child's exit code in the parent, undefined in the child.
+ */
+export async function inEngineEnvironment(): Promise<number | undefined> {
+  if (process.env.VITLENS_BENCH_CHILD) return undefined;
+  const child = fork(process.argv[1], process.argv.slice(2), { env: { ...engineProcessEnv(), VITLENS_BENCH_CHILD: '1' }, stdio: 'inherit' });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+}
+
+/**
+ * A bare session.run of the untapped model file on this pixel tensor; `run` returns its milliseconds.
+ * `threads`: onnxruntime's intra-op threads, by default the engine's (core/onnx/threads.ts) so that the
+ * two sides differ only by ViT Lens's work; 0 is onnxruntime's own default.
+ */
+export async function openBareSession(modelPath: string, pixels: Float32Array, height: number, width: number, threads = inferenceThreads()): Promise<{ run(): Promise<number>; release(): Promise<void> }> {
+  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all', intraOpNumThreads: threads });
   const feed = { [session.inputNames[0]]: new ort.Tensor('float32', pixels, [1, 3, height, width]) };
   await session.run(feed); // warm-up
   return {
@@ -81,8 +99,8 @@ export async function pipelineAgainstBare(
  * warm-up; the session is released afterwards. For a measured side in another process (the workbench),
  * where blocks cannot alternate: an idle session's spinning threads would slow the other's runs.
  */
-export async function bareRunMs(modelPath: string, pixels: Float32Array, height: number, width: number, runs: number): Promise<number> {
-  const bare = await openBareSession(modelPath, pixels, height, width);
+export async function bareRunMs(modelPath: string, pixels: Float32Array, height: number, width: number, runs: number, threads = inferenceThreads()): Promise<number> {
+  const bare = await openBareSession(modelPath, pixels, height, width, threads);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await bare.run());
   await bare.release();

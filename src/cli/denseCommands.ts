@@ -121,7 +121,7 @@ async function runDense(ctx: CliContext, task: DenseTask, argv: string[], known:
   if (!modelArg) throw ctx.usageError(`${command} needs --model <file.onnx|hf-folder|model-id> (a DPT ${task} model)`);
   // A file or folder, or a catalogue id / "owner/name" already downloaded into --cache (as `attention` does).
   const model = resolveModelArg(modelArg, f.values.get('cache') ?? defaultCacheDir());
-  const client = new EngineClient({ enginePath: ctx.enginePath });
+  const client = new EngineClient(ctx.engine);
   try {
     const onProgress = (stage: string) => process.stderr.isTTY && process.stderr.write(`\r${stage}…`.padEnd(40));
     const result = await client.request('dense', { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), task }, { onProgress });

@@ -3,14 +3,14 @@
 // Imports the engine client and types only (no onnxruntime, no sharp: inference runs in the engine).
 import fs from 'node:fs';
 import path from 'node:path';
-import { EngineClient } from '../client/engineClient';
+import { EngineClient, EngineClientOptions } from '../client/engineClient';
 import type { Gate, GatesResult } from '../shared/gateTypes';
 
-/** What main.ts lends this command: its flag parser, its usage error (exit 2) and the engine's path. */
+/** What main.ts lends this command: its flag parser, its usage error (exit 2) and how to start the engine. */
 export interface CliContext {
   parseFlags(argv: string[], known: string[]): { positional: string[]; values: Map<string, string> };
   usageError(message: string): Error;
-  enginePath: string;
+  engine: EngineClientOptions;
 }
 
 const round = (a: ArrayLike<number>) => Array.from(a, (v) => Number(v.toPrecision(7)));
@@ -69,7 +69,7 @@ export async function commandGates(argv: string[], cli: CliContext): Promise<voi
   if (!Number.isInteger(top) || top < 1 || top > 1000) throw cli.usageError('--top must be a whole number from 1 to 1000');
   const topChannels = Number(f.values.get('channels') ?? 6);
   if (!Number.isInteger(topChannels) || topChannels < 0 || topChannels > 64) throw cli.usageError('--channels must be a whole number from 0 to 64');
-  const client = new EngineClient({ enginePath: cli.enginePath });
+  const client = new EngineClient(cli.engine);
   try {
     const onProgress = (stage: string) => process.stderr.isTTY && process.stderr.write(`\r${stage}…`.padEnd(40));
     const result = await client.request('gates', { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), topK: top, topChannels }, { onProgress });

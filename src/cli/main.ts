@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clsMaps, rolloutMap } from '../analysis/attention';
-import { EngineClient, EngineError } from '../client/engineClient';
+import { EngineClient, EngineClientOptions, EngineError } from '../client/engineClient';
 import { commandGates } from './gatesCommand';
 import { commandDepth, commandSegment } from './denseCommands';
 import { MODELS_USAGE, runModelsCommand } from './modelsCommand';
@@ -36,6 +36,9 @@ Usage:
       (default dir: ./reports).
 ${MODELS_USAGE}
   vit-lens --help | --version
+
+Every command that runs a model also takes --threads <n>: onnxruntime's threads per run
+(default: one per physical core this process may use).
 `;
 
 class UsageError extends Error {}
@@ -82,8 +85,21 @@ export function attentionJson(r: AttentionResult, opts: AttentionJsonOptions): R
   };
 }
 
-function enginePath(): string {
-  return path.join(__dirname, 'engine.js');
+/**
+ * How commands start the engine: dist/engine.js beside this file, with the global --threads flag
+ * (taken out of argv here, so every command accepts it). Undefined threads: the engine's automatic count.
+ */
+function engineOptions(argv: string[]): { engine: EngineClientOptions; rest: string[] } {
+  const rest: string[] = [];
+  let threads: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a !== '--threads' && !a.startsWith('--threads=')) { rest.push(a); continue; }
+    const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+    threads = Number(value);
+    if (value === undefined || !Number.isInteger(threads) || threads < 1 || threads > 256) throw new UsageError('--threads must be a whole number from 1 to 256');
+  }
+  return { engine: { enginePath: path.join(__dirname, 'engine.js'), threads }, rest };
 }
 
 async function runAttention(client: EngineClient, image: string, model: string | null, top: number): Promise<AttentionResult> {
@@ -108,13 +124,13 @@ function writeReport(file: string, result: AttentionResult, settings: PanelSetti
   fs.writeFileSync(file, html);
 }
 
-function summary(r: AttentionResult): string {
+function summary(r: AttentionResult, threads: number): string {
   const lines = [
     `${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · ${r.model.numLayers} layers × ${r.model.numHeads} heads · grid ${r.grid[0]}×${r.grid[1]} · attention: ${r.model.attentionSource}`,
   ];
   for (const p of r.predictions ?? []) lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label}`);
   const t = r.timingsMs;
-  lines.push(`  time: decode ${t.decode.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms, total ${t.total.toFixed(0)} ms`);
+  lines.push(`  time: decode ${t.decode.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms, total ${t.total.toFixed(0)} ms (onnxruntime on ${threads} thread${threads === 1 ? '' : 's'})`);
   return lines.join('\n');
 }
 
@@ -124,7 +140,7 @@ function modelFromFlags(f: Flags): string | null {
   return model ? resolveModelArg(model, f.values.get('cache') ?? defaultCacheDir()) : null;
 }
 
-async function commandAttention(argv: string[]): Promise<void> {
+async function commandAttention(argv: string[], engine: EngineClientOptions): Promise<void> {
   const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard']);
   if (f.positional.length !== 1) throw new UsageError('attention takes exactly one image path');
   const top = Number(f.values.get('top') ?? 5);
@@ -134,7 +150,7 @@ async function commandAttention(argv: string[]): Promise<void> {
   const discardRatio = Number(f.values.get('discard') ?? 0);
   if (!(discardRatio >= 0 && discardRatio < 1)) throw new UsageError('--discard must be a number in [0, 1)');
   const model = modelFromFlags(f);
-  const client = new EngineClient({ enginePath: enginePath() });
+  const client = new EngineClient(engine);
   try {
     const result = await runAttention(client, f.positional[0], model, top);
     const json = f.values.get('json');
@@ -144,7 +160,7 @@ async function commandAttention(argv: string[]): Promise<void> {
     }
     const html = f.values.get('html');
     if (html) writeReport(html, result, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio });
-    console.log(summary(result));
+    console.log(summary(result, (await client.request('ping', {})).threads));
     if (json) console.log(`JSON:   ${json}`);
     if (html) console.log(`Report: ${html}`);
   } finally {
@@ -152,7 +168,7 @@ async function commandAttention(argv: string[]): Promise<void> {
   }
 }
 
-async function commandDemo(argv: string[]): Promise<void> {
+async function commandDemo(argv: string[], engine: EngineClientOptions): Promise<void> {
   const f = parseFlags(argv, ['out']);
   const out = path.resolve(f.values.get('out') ?? 'reports');
   // Fixture builders pull in sharp and the model writer: load them only for the demo.
@@ -162,21 +178,23 @@ async function commandDemo(argv: string[]): Promise<void> {
   const image = path.join(out, 'sample-scene.png');
   fs.writeFileSync(image, await sampleScenePng());
   const model = ensureFixture('vit-tiny', defaultFixtureDir(path.resolve(__dirname, '..')));
-  await commandAttention([image, '--model', model, '--json', path.join(out, 'demo.json'), '--html', path.join(out, 'demo.html')]);
+  await commandAttention([image, '--model', model, '--json', path.join(out, 'demo.json'), '--html', path.join(out, 'demo.html')], engine);
   console.log(`Open ${path.join(out, 'demo.html')} in a browser: the same panel the VS Code extension shows.`);
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
   try {
+    const { engine, rest } = engineOptions(args);
+    const ctx = { parseFlags, usageError: (m: string) => new UsageError(m), engine };
     if (!command || command === '--help' || command === '-h' || command === 'help') { console.log(USAGE); return command ? 0 : 2; }
     if (command === '--version') { console.log(require('../../package.json').version); return 0; }
-    if (command === 'attention') await commandAttention(rest);
-    else if (command === 'demo') await commandDemo(rest);
+    if (command === 'attention') await commandAttention(rest, engine);
+    else if (command === 'demo') await commandDemo(rest, engine);
     else if (command === 'models') return await runModelsCommand(rest);
-    else if (command === 'gates') await commandGates(rest, { parseFlags, usageError: (m) => new UsageError(m), enginePath: enginePath() });
-    else if (command === 'depth') await commandDepth(rest, { parseFlags, usageError: (m) => new UsageError(m), enginePath: enginePath() });
-    else if (command === 'segment') await commandSegment(rest, { parseFlags, usageError: (m) => new UsageError(m), enginePath: enginePath() });
+    else if (command === 'gates') await commandGates(rest, ctx);
+    else if (command === 'depth') await commandDepth(rest, ctx);
+    else if (command === 'segment') await commandSegment(rest, ctx);
     else throw new UsageError(`unknown command "${command}"`);
     return 0;
   } catch (e) {

@@ -2,6 +2,7 @@
 // channel using "advanced" serialization so typed arrays cross without JSON. Inference blocks this
 // process's thread, never the extension host's.
 import { Engine } from './engine/engine';
+import { inferenceThreads } from './onnx/threads';
 import type { FromEngine, ToEngine } from '../shared/engineProtocol';
 
 if (!process.send) {
@@ -14,4 +15,4 @@ process.on('message', (m) => engine.handle(m as ToEngine));
 // The parent went away (VS Code window closed, CLI killed): nothing left to serve.
 process.on('disconnect', () => process.exit(0));
 process.on('uncaughtException', (e) => { console.error('engine: uncaught', e); process.exit(70); });
-send({ type: 'ready', pid: process.pid });
+send({ type: 'ready', pid: process.pid, threads: inferenceThreads() });

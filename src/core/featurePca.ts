@@ -7,6 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { PcaOptions, PcaResult, pcaFromScatter, pcaSamples, usesCovariance } from '../analysis/dense';
 import { GraphBuilder } from '../fixtures/onnxWriter';
+import { inferenceThreads } from './onnx/threads';
 
 /** Graph: a [r, k] (symbolic) → Aᵀ·A [k, k]. One session serves every shape. */
 function buildScatterGraph(): Buffer {
@@ -30,7 +31,7 @@ export async function pcaRgbOrt(features: Float32Array, channels: number, height
     for (let i = 0; i < s.m; i++) for (let c = 0; c < channels; c++) a[c * s.m + i] = s.x[i * channels + c];
     dims = [channels, s.m];
   }
-  session ??= ort.InferenceSession.create(buildScatterGraph(), { graphOptimizationLevel: 'all' });
+  session ??= ort.InferenceSession.create(buildScatterGraph(), { graphOptimizationLevel: 'all', intraOpNumThreads: inferenceThreads() });
   const out = await (await session).run({ a: new ort.Tensor('float32', a, dims) });
   const product = out.scatter.data as Float32Array;
   const k = dims[1];

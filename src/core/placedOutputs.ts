@@ -1,7 +1,8 @@
 // Outputs written in place. After a model's first run on an input shape, the shapes of its fetched
 // outputs are known; later runs on that shape hand onnxruntime arrays to write into, the attention
-// layers as views of one [L, H, N, N] array. That skips onnxruntime-node's copy of every output into a
-// new JS array and our stacking copy of the attention: 2 × 22 MB on ViT-B, 2 × 192 MB on DPT-B at 384².
+// layers as views of one [L, H, N, N] array. That skips our stacking copy of the attention: 22 MB on
+// ViT-B, 192 MB on DPT-B at 384². (onnxruntime-node 1.30 still copies every output into a new
+// ArrayBuffer after the run, given array or not; client/engineClient.ts keeps those copies cheap.)
 // The [L, H, N, N] array is recycled when its owner is done with it (`recycleAttention`: the engine,
 // after sending a result or when a panel's kept result is superseded): in a new array, onnxruntime's
 // threads take the page faults, and that measured slower than letting onnxruntime copy.

@@ -14,7 +14,7 @@ import { GatesPanel } from './gatesPanel';
 import { findCatalogueEntry } from '../core/models/catalogue';
 import { downloadModel, manageModels, modelStatusBar, pullAndUse, selectModel, type ModelServices } from './models';
 import { HostServices, PanelObservation, VitLensPanel } from './panelBase';
-import { ModelTask, configuredModel, setModel } from './settings';
+import { ModelTask, configuredModel, inferenceThreads, setModel } from './settings';
 
 const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'avif'];
 const isImage = (p: string) => IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
@@ -54,7 +54,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   let engine: EngineClient | undefined;
   const services: HostServices = {
     extensionUri: context.extensionUri,
-    engine: () => (engine ??= new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log })),
+    engine: () => (engine ??= new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log, threads: inferenceThreads() })),
     log,
   };
   const cacheDir = path.join(context.globalStorageUri.fsPath, 'models');
@@ -128,6 +128,10 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     vscode.window.registerWebviewPanelSerializer(DensePanel.kinds.segmentation.viewType, serializer((p, s) => DensePanel.revive(services, 'segmentation', p, s))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('vitLens')) return;
+      if (e.affectsConfiguration('vitLens.inferenceThreads') && engine) {
+        const threads = inferenceThreads();
+        engine.setThreads(threads).then((r) => log(`onnxruntime threads per run: ${r?.threads ?? threads} (setting ${threads || 'automatic'})`), (err) => log(`could not change the thread count: ${(err as Error).message}`));
+      }
       const vitChanged = ['model', 'topK', 'maxImageMegapixels'].some((k) => e.affectsConfiguration(`vitLens.${k}`));
       for (const p of AttentionPanel.allAttention()) p.onSettingsChanged(vitChanged);
       for (const p of VitLensPanel.all()) if (p instanceof GatesPanel) p.onSettingsChanged(vitChanged);

@@ -1,5 +1,5 @@
 // Messages between an engine client (extension host, CLI) and the engine process, which owns the
-// onnxruntime sessions. Types only; imports nothing at runtime. Tensors travel as typed arrays
+// onnxruntime sessions. Types and one constant; imports nothing at runtime. Tensors travel as typed arrays
 // (the IPC channel uses structured-clone "advanced" serialization).
 import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from './attentionTypes';
 import type { DenseResult, DenseTask } from './denseTypes';
@@ -51,11 +51,19 @@ export interface EngineCalls {
   evict: { params: { modelPath: string }; result: { evicted: boolean } };
   /** A kept attention result is no longer needed (its panel has a newer one, or closed). */
   release: { params: { attentionKey: string }; result: { released: boolean } };
-  /** Liveness check; returns the engine's process id and versions. */
-  ping: { params: Record<string, never>; result: { pid: number; node: string; ort: string } };
+  /**
+   * onnxruntime's intra-op threads per model run from now on (0: one per usable physical core); loaded
+   * models are reloaded with it at their next run. Returns the count sessions will use.
+   */
+  configure: { params: { threads: number }; result: { threads: number } };
+  /** Liveness check; returns the engine's process id, versions and onnxruntime's threads per run. */
+  ping: { params: Record<string, never>; result: { pid: number; node: string; ort: string; threads: number } };
 }
 
 export type EngineKind = keyof EngineCalls;
+
+/** Environment variable the engine process reads its thread count from (0 or unset: automatic). */
+export const THREADS_ENV = 'VITLENS_THREADS';
 
 /** Client → engine. */
 export type ToEngine =
@@ -68,5 +76,5 @@ export type FromEngine =
   | { type: 'progress'; id: number; stage: string; fraction: number }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; error: EngineErrorInfo }
-  /** Sent once when the engine is ready for requests. */
-  | { type: 'ready'; pid: number };
+  /** Sent once when the engine is ready for requests, with onnxruntime's threads per model run. */
+  | { type: 'ready'; pid: number; threads: number };

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { sampleScenePng } from '../../src/fixtures/sampleImages';
-import { distDir, fixtureModels, tempDir } from './support';
+import { distDir, fixtureModels, maxAbsDiff, tempDir } from './support';
 
 let dir: string;
 let image: string;
@@ -62,6 +62,25 @@ test('attention without --model: raw attention, no predictions; --html writes a 
   assert.match(page, /id="vit-lens-data"/);
   assert.doesNotMatch(page, /<(script|link|img)[^>]+(src|href)=["']?(https?:|\/\/)/i, 'no external resources');
   assert.doesNotMatch(page, /<script[^>]+src=/i, 'scripts are inline');
+});
+
+test('--threads sets onnxruntime\'s threads per run, for any command, and changes no result', () => {
+  const model = fixtureModels()['vit-tiny'];
+  const results = ['1', '2'].map((threads) => {
+    const out = path.join(dir, `threads-${threads}.json`);
+    const r = cli('attention', image, '--threads', threads, '--model', model, '--json', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`onnxruntime on ${threads} threads?\\)`));
+    return JSON.parse(fs.readFileSync(out, 'utf8'));
+  });
+  assert.ok(maxAbsDiff(results[0].clsAttention.flat(2), results[1].clsAttention.flat(2)) < 1e-6);
+  assert.deepEqual(results[0].predictions.map((p: { index: number }) => p.index), results[1].predictions.map((p: { index: number }) => p.index));
+  for (const bad of ['0', '1.5', 'all']) {
+    const r = cli('attention', image, `--threads=${bad}`);
+    assert.equal(r.status, 2, bad);
+    assert.match(r.stderr, /--threads must be a whole number from 1 to 256/);
+  }
+  assert.equal(cli('depth', image, '--threads').status, 2, 'a missing value is a usage error');
 });
 
 test('bad arguments exit 2 with usage; bad inputs exit 1 with a specific message', () => {

@@ -12,6 +12,7 @@ import { AttentionStore } from './attentionStore';
 import { recycleAttention } from '../placedOutputs';
 import type { AttentionTensor } from '../../shared/attentionTypes';
 import { ModelCache } from './modelCache';
+import { inferenceThreads, setInferenceThreads } from '../onnx/threads';
 
 interface Job { id: number; kind: EngineKind; params: unknown; cancelled: boolean }
 
@@ -117,8 +118,15 @@ export class Engine {
         const [vit, gates] = await Promise.all([this.models.evict(modelPath), this.gateModels.evict(modelPath)]);
         return { evicted: vit || gates };
       }
+      case 'configure': {
+        const threads = (job.params as EngineCalls['configure']['params'])?.threads;
+        if (!Number.isInteger(threads) || threads < 0 || threads > 256) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
+        setInferenceThreads(threads);
+        await Promise.all([this.models.clear(), this.gateModels.clear()]); // sessions are made with a thread count
+        return { threads: inferenceThreads() } satisfies EngineCalls['configure']['result'];
+      }
       case 'ping':
-        return { pid: process.pid, node: process.versions.node, ort: ortPackage.version };
+        return { pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads() };
       default:
         throw new VitLensError('BAD_REQUEST', `unknown request kind ${String(job.kind)}`);
     }

@@ -31,6 +31,11 @@ export class ModelCache<M extends CachedModel = LoadedModel> {
     return loading;
   }
 
+  /** Releases every cached session. */
+  async clear(): Promise<void> {
+    await Promise.all([...this.entries.keys()].map((key) => this.evict(key)));
+  }
+
   async evict(modelPath: string): Promise<boolean> {
     let key = modelPath;
     try { key = resolveModelFiles(modelPath).onnxPath; } catch { /* file gone: use the path as given */ }

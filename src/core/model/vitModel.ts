@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { SHOWABLE_ATTENTION, VitLensError } from '../errors';
 import type { PreprocessorConfig } from '../image/image';
 import { ElemType, NotOnnxError, OnnxModelInfo, ValueInfo, addGraphOutputs, feedInputs, readOnnxModel } from '../onnx/onnxModel';
+import { inferenceThreads } from '../onnx/threads';
 import type { AttentionSource } from '../../shared/attentionTypes';
 import { DenseGraph, describeDenseGraph } from './dptModel';
 
@@ -65,6 +66,7 @@ export async function createSession(modelBytes: Buffer, onnxPath: string): Promi
   try {
     return await ort.InferenceSession.create(modelBytes, {
       graphOptimizationLevel: 'all',
+      intraOpNumThreads: inferenceThreads(),
       extra: { session: { model_external_initializers_file_folder_path: path.dirname(onnxPath) } },
     } as ort.InferenceSession.SessionOptions);
   } catch (e) {
