@@ -1,6 +1,6 @@
 // The WebAssembly head statistics must equal an independent float64 brute force (Math.log, nested
 // loops) and the JS reference, on shapes whose N² is not a multiple of 4, with register tokens,
-// non-square grids and exact zeros (0·ln 0 = 0).
+// non-square grids, exact zeros (0·ln 0 = 0) and subnormals (which the kernel reads as 0).
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { headStatistics } from '../../src/analysis/attention';
@@ -45,11 +45,24 @@ function withZeros(t: AttentionTensor): AttentionTensor {
   return { ...t, data };
 }
 
+/** Sets a few entries of every row to float32 subnormals (softmax underflow, below 2^-126) and renormalises. */
+function withSubnormals(t: AttentionTensor): AttentionTensor {
+  const n = t.tokens;
+  const data = t.data.slice();
+  for (let r = 0; r < data.length / n; r++) {
+    let sum = 0;
+    for (let j = 0; j < n; j++) { if ((r + j) % 4 === 1) data[r * n + j] = 1e-39 * ((j % 7) + 1); sum += data[r * n + j]; }
+    for (let j = 0; j < n; j++) data[r * n + j] /= sum;
+  }
+  return { ...t, data };
+}
+
 const cases: { name: string; t: AttentionTensor; grid: [number, number]; patch: number; first: number }[] = [
   { name: 'CLS + 7×7, N² = 2500', t: randomAttention(2, 3, 50, 7), grid: [7, 7], patch: 16, first: 1 },
   { name: 'CLS + 4×6 (non-square), N² = 625', t: randomAttention(3, 2, 25, 3, 0.3), grid: [4, 6], patch: 8, first: 1 },
   { name: 'CLS + 4 registers + 3×5, N² = 400', t: randomAttention(1, 4, 20, 11, 6), grid: [3, 5], patch: 14, first: 5 },
   { name: 'no CLS, 3×3 with zeros, N² = 81', t: withZeros(randomAttention(2, 2, 9, 5)), grid: [3, 3], patch: 16, first: 0 },
+  { name: 'CLS + 5×5 with subnormals (read as 0), N² = 676', t: withSubnormals(randomAttention(2, 3, 26, 17)), grid: [5, 5], patch: 16, first: 1 },
   { name: 'ViT-B shape 12×12×197 peaked', t: randomAttention(2, 12, 197, 13, 8), grid: [14, 14], patch: 16, first: 1 },
 ];
 

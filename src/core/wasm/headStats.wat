@@ -4,6 +4,12 @@
 (module
   (memory (export "memory") 1)
 
+  ;; Both kernels set subnormal values (below 2^-126: exponent bits 0) to 0 as they load them, written
+  ;; out in each loop: v128.andnot(x, x <ᵢ 0x00800000), an integer compare on the bits (values are
+  ;; probabilities, sign bit 0). Softmax underflows to subnormals (4 % of ViT-B's attention with random
+  ;; weights), and x86 takes a slow microcode path for every float multiply that reads one. A
+  ;; subnormal's share of a sum (< 1.2e-38 per value, × |ln| ≤ 104) is far below float32's resolution.
+
   (func $hsum (param $v v128) (result f64)
     (f64.add
       (f64.add (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v))) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v))))
@@ -27,6 +33,7 @@
         (local.set $acc (v128.const i32x4 0 0 0 0))
         (loop $values
           (local.set $x (v128.load (local.get $ptr)))
+          (local.set $x (v128.andnot (local.get $x) (i32x4.lt_s (local.get $x) (i32x4.splat (i32.const 0x00800000)))))
           (local.set $e (i32x4.sub (i32x4.shr_u (local.get $x) (i32.const 23)) (i32x4.splat (i32.const 127))))
           (local.set $m (v128.or
             (v128.and (local.get $x) (i32x4.splat (i32.const 0x007fffff)))
@@ -55,7 +62,7 @@
   ;; Σ_i Σ_j A[first+i, first+j]·D[i, j] over the p patch tokens of one head: A is n×n float32 at
   ;; `attn`, D is p×p float32 at `dist` (pixel distances between patch centres).
   (func (export "distance") (param $attn i32) (param $n i32) (param $first i32) (param $p i32) (param $dist i32) (result f64)
-    (local $i i32) (local $row i32) (local $drow i32) (local $j i32) (local $vecEnd i32) (local $acc v128) (local $rowSum f64) (local $total f64)
+    (local $i i32) (local $row i32) (local $drow i32) (local $j i32) (local $vecEnd i32) (local $acc v128) (local $a v128) (local $rowSum f64) (local $total f64)
     (local.set $vecEnd (i32.and (local.get $p) (i32.const -4)))
     (block $rowsDone
       (loop $rows
@@ -68,8 +75,9 @@
         (block $vecDone
           (loop $vec
             (br_if $vecDone (i32.ge_u (local.get $j) (local.get $vecEnd)))
+            (local.set $a (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))))
             (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
-              (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+              (v128.andnot (local.get $a) (i32x4.lt_s (local.get $a) (i32x4.splat (i32.const 0x00800000))))
               (v128.load (i32.add (local.get $drow) (i32.shl (local.get $j) (i32.const 2)))))))
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $vec)))
