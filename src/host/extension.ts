@@ -25,6 +25,8 @@ export interface VitLensApi {
   /** The attention (or, for a CNN model, gates) panel of an image; `kind` picks a DPT panel instead. */
   panel(imagePath: string, kind?: 'attention' | 'gates' | DenseTask): { observation: PanelObservation; visible: boolean } | undefined;
   enginePid(): number | undefined;
+  /** onnxruntime's threads per run in the running engine (undefined before it starts). */
+  engineThreads(): Promise<number | undefined>;
   activationMs: number;
   /** The model cache folder (global storage). */
   cacheDir: string;
@@ -149,6 +151,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
       return p && { observation: p.observation, visible: p.panel.visible };
     },
     enginePid: () => engine?.pid,
+    engineThreads: async () => (engine?.pid ? (await engine.request('ping', {})).threads : undefined),
     activationMs,
     cacheDir,
   };

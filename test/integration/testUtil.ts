@@ -11,10 +11,10 @@ export const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
 export const fixture = (name: string): string => ensureFixture(name, defaultFixtureDir(repoRoot));
 
 /** Polls `probe` until it returns something truthy. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
   const t0 = Date.now();
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));

@@ -10,19 +10,19 @@ import path from 'node:path';
 import { THREADS_ENV } from '../../shared/engineProtocol';
 
 
+/** Set by the engine's `configure` call; wins over the environment (0: automatic). */
 let configured: number | undefined;
 
-/** Sets the thread count for sessions created from now on (0: automatic). */
-export function setInferenceThreads(threads: number): void {
-  configured = validThreads(threads) ?? 0;
+/** Sets the thread count for sessions created from now on: 0 automatic, undefined back to VITLENS_THREADS. */
+export function setInferenceThreads(threads: number | undefined): void {
+  configured = threads === undefined ? undefined : validThreads(threads) ?? 0;
 }
 
 const validThreads = (n: number): number | undefined => (Number.isInteger(n) && n >= 0 && n <= 256 ? n : undefined);
 
 /** Threads for a model session: the configured count, else VITLENS_THREADS, else the usable physical cores. */
 export function inferenceThreads(): number {
-  const fromEnv = validThreads(Number(process.env[THREADS_ENV] ?? ''));
-  const chosen = configured || fromEnv || 0;
+  const chosen = configured ?? validThreads(Number(process.env[THREADS_ENV] ?? '')) ?? 0;
   return chosen > 0 ? chosen : automaticThreads();
 }
 

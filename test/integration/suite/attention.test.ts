@@ -93,6 +93,22 @@ suite('Show Attention', () => {
     await waitFor('second render', () => renderedCount(image) >= 2);
   });
 
+  test('vitLens.inferenceThreads reaches the running engine, and runs go on with it', async () => {
+    const config = vscode.workspace.getConfiguration('vitLens');
+    const automatic = await api.engineThreads();
+    assert.ok(automatic && automatic >= 1, `the engine runs (threads ${automatic})`);
+    try {
+      await config.update('inferenceThreads', 1, vscode.ConfigurationTarget.Workspace);
+      await waitFor('engine on 1 thread', async () => (await api.engineThreads()) === 1);
+      const renders = renderedCount(image);
+      await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+      await waitFor('rendered with 1 thread', () => renderedCount(image) > renders);
+    } finally {
+      await config.update('inferenceThreads', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitFor('engine back to the automatic count', async () => (await api.engineThreads()) === automatic);
+  });
+
   test('a reloaded webview gets the last result again from the host, without a new run', async () => {
     const o = observe(image)!;
     const runs = o.runs;
