@@ -18,7 +18,17 @@ function buildScatterGraph(): Buffer {
   return g.build({ producer: 'vit-lens-feature-pca' }).model;
 }
 
-let session: Promise<ort.InferenceSession> | undefined;
+/** The scatter session, made with the thread count in force then (a `configure` call may change it). */
+let session: { threads: number; session: Promise<ort.InferenceSession> } | undefined;
+
+function scatterSession(): Promise<ort.InferenceSession> {
+  const threads = inferenceThreads();
+  if (session?.threads !== threads) {
+    void session?.session.then((s) => s.release(), () => {});
+    session = { threads, session: ort.InferenceSession.create(buildScatterGraph(), { graphOptimizationLevel: 'all', intraOpNumThreads: threads }) };
+  }
+  return session.session;
+}
 
 /** pcaRgb of a feature map [C, H, W], its scatter matrix computed by onnxruntime. */
 export async function pcaRgbOrt(features: Float32Array, channels: number, height: number, width: number, opts: PcaOptions = {}): Promise<PcaResult> {
@@ -31,8 +41,7 @@ export async function pcaRgbOrt(features: Float32Array, channels: number, height
     for (let i = 0; i < s.m; i++) for (let c = 0; c < channels; c++) a[c * s.m + i] = s.x[i * channels + c];
     dims = [channels, s.m];
   }
-  session ??= ort.InferenceSession.create(buildScatterGraph(), { graphOptimizationLevel: 'all', intraOpNumThreads: inferenceThreads() });
-  const out = await (await session).run({ a: new ort.Tensor('float32', a, dims) });
+  const out = await (await scatterSession()).run({ a: new ort.Tensor('float32', a, dims) });
   const product = out.scatter.data as Float32Array;
   const k = dims[1];
   const scale = 0.5 / Math.max(s.m - 1, 1); // symmetrised: float32 products of AᵀA need not be exactly symmetric
