@@ -8,7 +8,7 @@
 //   node dist/bench.js [--runs N] [--image PATH] [--json out.json] [--only attention|dense]
 import fs from 'node:fs';
 import path from 'node:path';
-import { EngineClient } from '../src/client/engineClient';
+import { EngineClient, threadsLabel } from '../src/client/engineClient';
 import { runAttentionPipeline } from '../src/core/attentionPipeline';
 import { runDensePipeline } from '../src/core/densePipeline';
 import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
   const image = await benchImage();
-  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs each side in alternating blocks of bare and pipeline (medians), onnxruntime threads per run: ${inferenceThreads()}`);
+  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs each side in alternating blocks of bare and pipeline (medians), onnxruntime threads per run: ${threadsLabel(inferenceThreads())}`);
 
   // Bare: the untapped model, the same pixel tensor, nothing else; in blocks alternating with the pipeline's.
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clsMaps, rolloutMap } from '../analysis/attention';
-import { EngineClient, EngineClientOptions, EngineError } from '../client/engineClient';
+import { EngineClient, EngineClientOptions, EngineError, threadsLabel } from '../client/engineClient';
 import { commandGates } from './gatesCommand';
 import { commandDepth, commandSegment } from './denseCommands';
 import { MODELS_USAGE, runModelsCommand } from './modelsCommand';
@@ -38,7 +38,7 @@ ${MODELS_USAGE}
   vit-lens --help | --version
 
 Every command that runs a model also takes --threads <n>: onnxruntime's threads per run
-(default: one per physical core this process may use).
+(default: one per physical core this process may use on Linux, onnxruntime's default elsewhere).
 `;
 
 class UsageError extends Error {}
@@ -130,7 +130,7 @@ function summary(r: AttentionResult, threads: number): string {
   ];
   for (const p of r.predictions ?? []) lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label}`);
   const t = r.timingsMs;
-  lines.push(`  time: decode ${t.decode.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms, total ${t.total.toFixed(0)} ms (onnxruntime on ${threads} thread${threads === 1 ? '' : 's'})`);
+  lines.push(`  time: decode ${t.decode.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms, total ${t.total.toFixed(0)} ms (onnxruntime threads: ${threadsLabel(threads)})`);
   return lines.join('\n');
 }
 

@@ -57,6 +57,9 @@ export function engineProcessEnv(threads?: number, base: NodeJS.ProcessEnv = pro
   return env;
 }
 
+/** An engine's thread count for people: 0 is onnxruntime's own default. */
+export const threadsLabel = (threads: number): string => (threads > 0 ? String(threads) : "onnxruntime's default");
+
 export class EngineClient {
   private child: ChildProcess | undefined;
   private ready: Promise<void> | undefined;
@@ -85,7 +88,7 @@ export class EngineClient {
     this.ready = new Promise<void>((resolve, reject) => {
       child.once('error', (e) => reject(new EngineError('ENGINE_CRASHED', `The inference engine could not start: ${e.message}`)));
       child.on('message', (m: FromEngine) => {
-        if (m.type === 'ready') { log(`engine started (pid ${m.pid}, ${m.threads} onnxruntime thread${m.threads === 1 ? '' : 's'} per run)`); resolve(); return; }
+        if (m.type === 'ready') { log(`engine started (pid ${m.pid}, onnxruntime threads per run: ${threadsLabel(m.threads)})`); resolve(); return; }
         this.onMessage(m);
       });
       child.once('exit', (code, signal) => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineClient } from '../client/engineClient';
+import { EngineClient, threadsLabel } from '../client/engineClient';
 import type { DenseTask } from '../shared/denseTypes';
 import type { ModelKindInfo } from '../shared/gateTypes';
 import { AttentionPanel } from './attentionPanel';
@@ -132,7 +132,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
       if (!e.affectsConfiguration('vitLens')) return;
       if (e.affectsConfiguration('vitLens.inferenceThreads') && engine) {
         const threads = inferenceThreads();
-        engine.setThreads(threads).then((r) => log(`onnxruntime threads per run: ${r?.threads ?? threads} (setting ${threads || 'automatic'})`), (err) => log(`could not change the thread count: ${(err as Error).message}`));
+        engine.setThreads(threads).then((r) => log(`onnxruntime threads per run: ${r ? threadsLabel(r.threads) : threads || 'automatic'} (setting ${threads || 'automatic'})`), (err) => log(`could not change the thread count: ${(err as Error).message}`));
       }
       const vitChanged = ['model', 'topK', 'maxImageMegapixels'].some((k) => e.affectsConfiguration(`vitLens.${k}`));
       for (const p of AttentionPanel.allAttention()) p.onSettingsChanged(vitChanged);

@@ -1,14 +1,14 @@
 // How many threads onnxruntime uses inside one model run (intra-op threads). Engine-side only.
 // onnxruntime's own default (0) is meant to be one thread per physical core, but on a 2-core Linux VM
-// it ran ViT-B on one thread: 212 ms against 123 ms with two. So the engine asks for the cores it may
-// use, counted here: physical cores (hyper-threads share a core's FMA units, and a GEMM gains nothing
-// from them), within the process's CPU affinity and its cgroup's CPU quota. A count set by the user
-// (the vitLens.inferenceThreads setting, the CLI's --threads, or VITLENS_THREADS) wins.
+// it ran ViT-B on one thread: 212 ms against 123 ms with two. So on Linux the engine asks for the cores
+// it may use, counted here: physical cores (hyper-threads share a core's FMA units, and a GEMM gains
+// nothing from them), within the process's CPU affinity and its cgroup's CPU quota. Elsewhere (no
+// sysfs) it keeps onnxruntime's default, 0. A count set by the user (the vitLens.inferenceThreads
+// setting, the CLI's --threads, or VITLENS_THREADS) wins.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { THREADS_ENV } from '../../shared/engineProtocol';
-
 
 /** Set by the engine's `configure` call; wins over the environment (0: automatic). */
 let configured: number | undefined;
@@ -20,7 +20,10 @@ export function setInferenceThreads(threads: number | undefined): void {
 
 const validThreads = (n: number): number | undefined => (Number.isInteger(n) && n >= 0 && n <= 256 ? n : undefined);
 
-/** Threads for a model session: the configured count, else VITLENS_THREADS, else the usable physical cores. */
+/**
+ * Threads for a model session: the configured count, else VITLENS_THREADS, else the usable physical
+ * cores on Linux; 0 (onnxruntime's default) where they cannot be counted.
+ */
 export function inferenceThreads(): number {
   const chosen = configured ?? validThreads(Number(process.env[THREADS_ENV] ?? '')) ?? 0;
   return chosen > 0 ? chosen : automaticThreads();
@@ -28,11 +31,14 @@ export function inferenceThreads(): number {
 
 let automatic: number | undefined;
 function automaticThreads(): number {
-  automatic ??= Math.max(1, Math.min(
-    os.availableParallelism(), // the affinity mask's CPU count
-    physicalCores() ?? Infinity,
-    cgroupCpuLimit() ?? Infinity,
-  ));
+  if (automatic === undefined) {
+    const cores = physicalCores();
+    automatic = cores === undefined ? 0 : Math.max(1, Math.min(
+      cores,
+      os.availableParallelism(), // the affinity mask's CPU count
+      cgroupCpuLimit() ?? Infinity,
+    ));
+  }
   return automatic;
 }
 

@@ -95,8 +95,8 @@ suite('Show Attention', () => {
 
   test('vitLens.inferenceThreads reaches the running engine, and runs go on with it', async () => {
     const config = vscode.workspace.getConfiguration('vitLens');
-    const automatic = await api.engineThreads();
-    assert.ok(automatic && automatic >= 1, `the engine runs (threads ${automatic})`);
+    const automatic = await api.engineThreads(); // 0 where onnxruntime's default is kept (no Linux sysfs)
+    assert.ok(automatic !== undefined, 'the engine runs');
     try {
       await config.update('inferenceThreads', 1, vscode.ConfigurationTarget.Workspace);
       await waitFor('engine on 1 thread', async () => (await api.engineThreads()) === 1);
