@@ -11,6 +11,7 @@ import { VitLensError } from '../core/errors';
 import { defaultCacheDir, resolveModelArg } from '../core/models/modelStore';
 import { loadWebviewBundle, renderReportHtml } from '../core/htmlReport';
 import type { AttentionResult, HeadFusion } from '../shared/attentionTypes';
+import { isThreadCount } from '../shared/engineProtocol';
 import type { PanelSettings } from '../shared/panelProtocol';
 
 const USAGE = `vit-lens — look inside vision transformers
@@ -97,7 +98,7 @@ function engineOptions(argv: string[]): { engine: EngineClientOptions; rest: str
     if (a !== '--threads' && !a.startsWith('--threads=')) { rest.push(a); continue; }
     const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
     threads = Number(value);
-    if (value === undefined || !Number.isInteger(threads) || threads < 1 || threads > 256) throw new UsageError('--threads must be a whole number from 1 to 256');
+    if (value === undefined || !isThreadCount(threads) || threads === 0) throw new UsageError('--threads must be a whole number from 1 to 256');
   }
   return { engine: { enginePath: path.join(__dirname, 'engine.js'), threads }, rest };
 }
@@ -160,7 +161,7 @@ async function commandAttention(argv: string[], engine: EngineClientOptions): Pr
     }
     const html = f.values.get('html');
     if (html) writeReport(html, result, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio });
-    console.log(summary(result, (await client.request('ping', {})).threads));
+    console.log(summary(result, client.threads ?? 0));
     if (json) console.log(`JSON:   ${json}`);
     if (html) console.log(`Report: ${html}`);
   } finally {

@@ -66,11 +66,15 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private disposed = false;
+  private reportedThreads: number | undefined;
 
   constructor(private readonly opts: EngineClientOptions) {}
 
   /** The engine's process id while it runs (tests check it is not the caller's). */
   get pid(): number | undefined { return this.child?.pid; }
+
+  /** onnxruntime's threads per run, as the running engine last reported them (0: its default). */
+  get threads(): number | undefined { return this.child ? this.reportedThreads : undefined; }
 
   private start(): Promise<void> {
     if (this.ready) return this.ready;
@@ -88,7 +92,12 @@ export class EngineClient {
     this.ready = new Promise<void>((resolve, reject) => {
       child.once('error', (e) => reject(new EngineError('ENGINE_CRASHED', `The inference engine could not start: ${e.message}`)));
       child.on('message', (m: FromEngine) => {
-        if (m.type === 'ready') { log(`engine started (pid ${m.pid}, onnxruntime threads per run: ${threadsLabel(m.threads)})`); resolve(); return; }
+        if (m.type === 'ready') {
+          this.reportedThreads = m.threads;
+          log(`engine started (pid ${m.pid}, onnxruntime threads per run: ${threadsLabel(m.threads)})`);
+          resolve();
+          return;
+        }
         this.onMessage(m);
       });
       child.once('exit', (code, signal) => {
@@ -171,7 +180,10 @@ export class EngineClient {
    */
   async setThreads(threads: number): Promise<EngineCalls['configure']['result'] | undefined> {
     this.opts.threads = threads;
-    return this.child ? this.request('configure', { threads }) : undefined;
+    if (!this.child) return undefined;
+    const result = await this.request('configure', { threads });
+    this.reportedThreads = result.threads;
+    return result;
   }
 
   /** Stops the engine; pending requests are rejected. */

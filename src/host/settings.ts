@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { HeadFusion } from '../shared/attentionTypes';
 import type { DenseTask } from '../shared/denseTypes';
+import { isThreadCount } from '../shared/engineProtocol';
 import { DensePanelSettings, DepthColormapName, depthColormapNames } from '../shared/densePanelProtocol';
 import { ColormapName, PanelSettings, colormapNames } from '../shared/panelProtocol';
 
@@ -51,7 +52,7 @@ export function densePanelSettings(): DensePanelSettings {
 
 export const topK = () => section().get<number>('topK', 5);
 /** onnxruntime's threads per model run; 0: automatic (core/onnx/threads.ts). */
-export const inferenceThreads = () => { const n = section().get<number>('inferenceThreads', 0); return Number.isInteger(n) && n >= 0 && n <= 256 ? n : 0; };
+export const inferenceThreads = () => { const n = section().get<number>('inferenceThreads', 0); return isThreadCount(n) ? n : 0; };
 export const maxPixels = () => Math.round(section().get<number>('maxImageMegapixels', 100) * 1e6);
 
 export async function setModel(modelPath: string | null, task: ModelTask = 'classification'): Promise<void> {

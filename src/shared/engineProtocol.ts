@@ -1,5 +1,5 @@
 // Messages between an engine client (extension host, CLI) and the engine process, which owns the
-// onnxruntime sessions. Types and one constant; imports nothing at runtime. Tensors travel as typed arrays
+// onnxruntime sessions. Types, and the thread-count constant and check; imports nothing at runtime. Tensors travel as typed arrays
 // (the IPC channel uses structured-clone "advanced" serialization).
 import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from './attentionTypes';
 import type { DenseResult, DenseTask } from './denseTypes';
@@ -64,6 +64,9 @@ export type EngineKind = keyof EngineCalls;
 
 /** Environment variable the engine process reads its thread count from (0 or unset: automatic). */
 export const THREADS_ENV = 'VITLENS_THREADS';
+
+/** A thread count the engine takes: a whole number from 0 (automatic) to 256. */
+export const isThreadCount = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 256;
 
 /** Client → engine. */
 export type ToEngine =

@@ -33,29 +33,22 @@ function bruteForce(t: AttentionTensor, grid: [number, number], patchSize: numbe
   return out;
 }
 
-/** Zeroes a few entries of every row and renormalises: sparse attention, as after masking. */
-function withZeros(t: AttentionTensor): AttentionTensor {
+/** Sets some entries of every row (where `value(row, column)` is defined) and renormalises the rows. */
+function withEntries(t: AttentionTensor, value: (row: number, column: number) => number | undefined): AttentionTensor {
   const n = t.tokens;
   const data = t.data.slice();
   for (let r = 0; r < data.length / n; r++) {
     let sum = 0;
-    for (let j = 0; j < n; j++) { if ((r + j) % 3 === 0) data[r * n + j] = 0; sum += data[r * n + j]; }
+    for (let j = 0; j < n; j++) { data[r * n + j] = value(r, j) ?? data[r * n + j]; sum += data[r * n + j]; }
     for (let j = 0; j < n; j++) data[r * n + j] /= sum;
   }
   return { ...t, data };
 }
 
-/** Sets a few entries of every row to float32 subnormals (softmax underflow, below 2^-126) and renormalises. */
-function withSubnormals(t: AttentionTensor): AttentionTensor {
-  const n = t.tokens;
-  const data = t.data.slice();
-  for (let r = 0; r < data.length / n; r++) {
-    let sum = 0;
-    for (let j = 0; j < n; j++) { if ((r + j) % 4 === 1) data[r * n + j] = 1e-39 * ((j % 7) + 1); sum += data[r * n + j]; }
-    for (let j = 0; j < n; j++) data[r * n + j] /= sum;
-  }
-  return { ...t, data };
-}
+/** Sparse attention, as after masking: a third of the entries exactly 0. */
+const withZeros = (t: AttentionTensor) => withEntries(t, (r, j) => ((r + j) % 3 === 0 ? 0 : undefined));
+/** Softmax underflow: a quarter of the entries float32 subnormals (below 2^-126). */
+const withSubnormals = (t: AttentionTensor) => withEntries(t, (r, j) => ((r + j) % 4 === 1 ? 1e-39 * ((j % 7) + 1) : undefined));
 
 const cases: { name: string; t: AttentionTensor; grid: [number, number]; patch: number; first: number }[] = [
   { name: 'CLS + 7×7, N² = 2500', t: randomAttention(2, 3, 50, 7), grid: [7, 7], patch: 16, first: 1 },

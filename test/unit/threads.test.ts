@@ -98,6 +98,7 @@ test('the engine starts with the requested thread count and takes a new one whil
   const logs: string[] = [];
   client = new EngineClient({ enginePath: path.join(distDir, 'engine.js'), threads: 1, log: (l) => logs.push(l) });
   assert.equal((await client.request('ping', {})).threads, 1);
+  assert.equal(client.threads, 1, 'the client keeps the count the engine reported when it started');
   assert.ok(logs.some((l) => /engine started \(pid \d+, onnxruntime threads per run: 1\)/.test(l)), logs.join('\n'));
   const image = path.join(tempDir(), 'scene.png');
   fs.writeFileSync(image, await sampleScenePng());
@@ -105,6 +106,7 @@ test('the engine starts with the requested thread count and takes a new one whil
   const before = await client.request('attention', { imagePath: image, modelPath: model });
   assert.deepEqual(await client.setThreads(2), { threads: 2 });
   assert.equal((await client.request('ping', {})).threads, 2);
+  assert.equal(client.threads, 2);
   // The model is loaded again with the new count (creating a session takes well over 1 ms; a cached
   // one is a map lookup); the attention is the same up to float rounding.
   const afterChange = await client.request('attention', { imagePath: image, modelPath: model });

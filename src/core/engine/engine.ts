@@ -7,7 +7,7 @@ import { runDensePipeline } from '../densePipeline';
 import { runGatesPipeline } from '../gatesPipeline';
 import { detectModelKind, loadGatesModel } from '../model/gates';
 import { VitLensError, toErrorInfo } from '../errors';
-import type { EngineCalls, EngineKind, FromEngine, ToEngine } from '../../shared/engineProtocol';
+import { EngineCalls, EngineKind, FromEngine, ToEngine, isThreadCount } from '../../shared/engineProtocol';
 import { AttentionStore } from './attentionStore';
 import { recycleAttention } from '../placedOutputs';
 import type { AttentionTensor } from '../../shared/attentionTypes';
@@ -120,7 +120,7 @@ export class Engine {
       }
       case 'configure': {
         const threads = (job.params as EngineCalls['configure']['params'])?.threads;
-        if (!Number.isInteger(threads) || threads < 0 || threads > 256) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
+        if (!isThreadCount(threads)) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
         setInferenceThreads(threads);
         await Promise.all([this.models.clear(), this.gateModels.clear()]); // sessions are made with a thread count
         return { threads: inferenceThreads() } satisfies EngineCalls['configure']['result'];

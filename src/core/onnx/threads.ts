@@ -8,24 +8,23 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { THREADS_ENV } from '../../shared/engineProtocol';
+import { THREADS_ENV, isThreadCount } from '../../shared/engineProtocol';
 
 /** Set by the engine's `configure` call; wins over the environment (0: automatic). */
 let configured: number | undefined;
 
 /** Sets the thread count for sessions created from now on: 0 automatic, undefined back to VITLENS_THREADS. */
 export function setInferenceThreads(threads: number | undefined): void {
-  configured = threads === undefined ? undefined : validThreads(threads) ?? 0;
+  configured = threads === undefined ? undefined : isThreadCount(threads) ? threads : 0;
 }
-
-const validThreads = (n: number): number | undefined => (Number.isInteger(n) && n >= 0 && n <= 256 ? n : undefined);
 
 /**
  * Threads for a model session: the configured count, else VITLENS_THREADS, else the usable physical
  * cores on Linux; 0 (onnxruntime's default) where they cannot be counted.
  */
 export function inferenceThreads(): number {
-  const chosen = configured ?? validThreads(Number(process.env[THREADS_ENV] ?? '')) ?? 0;
+  const fromEnv = Number(process.env[THREADS_ENV] ?? '');
+  const chosen = configured ?? (isThreadCount(fromEnv) ? fromEnv : 0);
   return chosen > 0 ? chosen : automaticThreads();
 }
 
