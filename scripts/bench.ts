@@ -9,12 +9,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EngineClient, threadsLabel } from '../src/client/engineClient';
-import { runAttentionPipeline } from '../src/core/attentionPipeline';
-import { runDensePipeline } from '../src/core/densePipeline';
+import { runAttentionPipeline } from '../src/analyses/attention/pipeline';
+import { runDensePipeline } from '../src/analyses/dense/pipeline';
 import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
-import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
+import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 import { inferenceThreads } from '../src/core/onnx/threads';
 import { arg, bareRunMs, benchImage, fmt, inEngineEnvironment, median, pipelineAgainstBare, root } from './benchUtil';
 

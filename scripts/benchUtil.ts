@@ -7,8 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { engineProcessEnv } from '../src/client/engineClient';
 import { inferenceThreads } from '../src/core/onnx/threads';
 import { recycleAttention } from '../src/core/placedOutputs';
-import { sampleScenePng } from '../src/fixtures/sampleImages';
-import { defaultFixtureDir } from '../src/fixtures/writeFixtures';
+import { sampleScenePng } from '../test/fixtures/builders/sampleImages';
+import { defaultFixtureDir } from '../test/fixtures/builders/writeFixtures';
 
 export const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { resolveModelFiles } from '../src/core/model/vitModel';
-import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
+import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 import { arg, bareRunMs, benchImage, fmt, median, root } from './benchUtil';
 
 const runs = Number(arg('--runs') ?? 6);

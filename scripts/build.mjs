@@ -1,11 +1,11 @@
 // Builds every bundle with esbuild. Native modules (onnxruntime-node, sharp) and `vscode` stay external:
 // they are loaded from node_modules (or the VS Code runtime) at run time.
 //   dist/extension.js   extension host (CommonJS, Node)         src/host/extension.ts
-//   dist/engine.js      inference engine (forked child process) src/core/engineWorker.ts
+//   dist/engine.js      inference engine (forked child process) src/core/engine/worker.ts
 //   dist/cli.js         the `vit-lens` command line             src/cli/main.ts
-//   dist/webview.js     panel UI (browser IIFE) + webview.css   webview/main.ts
-//   dist/denseWebview.js DPT panel UI + denseWebview.css      webview/dense/main.ts
-//   dist/gatesWebview.js SE/CBAM gates panel + gatesWebview.css webview/gates/main.ts
+//   dist/webview.js     panel UI (browser IIFE) + webview.css   webview/panels/attention/main.ts
+//   dist/denseWebview.js DPT panel UI + denseWebview.css      webview/panels/dense/main.ts
+//   dist/gatesWebview.js SE/CBAM gates panel + gatesWebview.css webview/panels/gates/main.ts
 //   dist/buildModels.js tiny ONNX fixture builder               scripts/buildModels.ts
 //   dist/bench.js       benchmarks                              scripts/bench.ts
 //   dist/benchWorkbench.js  first-paint benchmark in the workbench  scripts/benchWorkbench.ts
@@ -23,7 +23,7 @@ const exists = (p) => fs.existsSync(path.join(root, p));
 const walk = (dir, re) => !exists(dir) ? [] : fs.readdirSync(path.join(root, dir), { recursive: true })
   .map((f) => path.join(dir, f)).filter((f) => re.test(f));
 
-// `.wat` imports (WebAssembly text, src/core/wasm) are compiled with wabt and bundled as their bytes.
+// `.wat` imports (WebAssembly text, src/analyses/attention/wasm) are compiled with wabt and bundled as their bytes.
 const wat = {
   name: 'wat',
   setup(build) {
@@ -43,14 +43,14 @@ const builds = [];
 const add = (entry, outfile, opts = node) => { if (exists(entry)) builds.push({ ...opts, entryPoints: [entry], outfile }); };
 
 add('src/host/extension.ts', 'dist/extension.js');
-add('src/core/engineWorker.ts', 'dist/engine.js');
+add('src/core/engine/worker.ts', 'dist/engine.js');
 add('src/cli/main.ts', 'dist/cli.js', { ...node, banner: { js: '#!/usr/bin/env node' } });
 add('scripts/buildModels.ts', 'dist/buildModels.js');
 add('scripts/bench.ts', 'dist/bench.js');
 add('scripts/benchWorkbench.ts', 'dist/benchWorkbench.js');
-add('webview/main.ts', 'dist/webview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
-add('webview/dense/main.ts', 'dist/denseWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
-add('webview/gates/main.ts', 'dist/gatesWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/panels/attention/main.ts', 'dist/webview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/panels/dense/main.ts', 'dist/denseWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/panels/gates/main.ts', 'dist/gatesWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 const tests = [...walk('test/unit', /\.test\.ts$/), ...walk('test/integration', /\.ts$/)];
 if (tests.length) builds.push({ ...node, entryPoints: tests, outdir: 'dist/test', outbase: 'test' });
 

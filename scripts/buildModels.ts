@@ -3,8 +3,8 @@
 // --bench also builds the ViT-B/16-sized model used by `npm run bench` (≈350 MB, not committed).
 import fs from 'node:fs';
 import path from 'node:path';
-import { BENCH_FIXTURES, FIXTURES } from '../src/fixtures/tinyModels';
-import { defaultFixtureDir, ensureFixture } from '../src/fixtures/writeFixtures';
+import { BENCH_FIXTURES, FIXTURES } from '../test/fixtures/builders/tinyModels';
+import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');

@@ -138,7 +138,7 @@ function recordSuiteResults(label, resultsFile, failure, exitCode) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // 3. the installed VSIX in a real VS Code
-/** Fixture models the VSIX suite points the settings at (src/fixtures; built by `npm run models`). */
+/** Fixture models the VSIX suite points the settings at (test/fixtures/builders; built by `npm run models`). */
 const VSIX_SUITE_MODELS = { 'vitLens.model': 'vit-tiny', 'vitLens.depthModel': 'dpt-tiny-depth' };
 
 async function vsixTests() {

@@ -2,14 +2,14 @@
 // thread, one session per model), writes the JSON contract and the self-contained HTML report.
 import fs from 'node:fs';
 import path from 'node:path';
-import { clsMaps, rolloutMap } from '../analysis/attention';
+import { clsMaps, rolloutMap } from '../maths/attention';
 import { EngineClient, EngineClientOptions, EngineError, threadsLabel } from '../client/engineClient';
-import { commandGates } from './gatesCommand';
-import { commandDepth, commandSegment } from './denseCommands';
+import { commandGates } from '../analyses/gates/command';
+import { commandDepth, commandSegment } from '../analyses/dense/command';
 import { MODELS_USAGE, runModelsCommand } from './modelsCommand';
-import { VitLensError } from '../core/errors';
-import { defaultCacheDir, resolveModelArg } from '../core/models/modelStore';
-import { loadWebviewBundle, renderReportHtml } from '../core/htmlReport';
+import { VitLensError } from '../shared/errors';
+import { defaultCacheDir, resolveModelArg } from '../models/modelStore';
+import { loadWebviewBundle, renderReportHtml } from './htmlReport';
 import type { AttentionResult, HeadFusion } from '../shared/attentionTypes';
 import { isThreadCount } from '../shared/engineProtocol';
 import type { PanelSettings } from '../shared/panelProtocol';
@@ -173,8 +173,8 @@ async function commandDemo(argv: string[], engine: EngineClientOptions): Promise
   const f = parseFlags(argv, ['out']);
   const out = path.resolve(f.values.get('out') ?? 'reports');
   // Fixture builders pull in sharp and the model writer: load them only for the demo.
-  const { ensureFixture, defaultFixtureDir } = await import('../fixtures/writeFixtures');
-  const { sampleScenePng } = await import('../fixtures/sampleImages');
+  const { ensureFixture, defaultFixtureDir } = await import('../../test/fixtures/builders/writeFixtures');
+  const { sampleScenePng } = await import('../../test/fixtures/builders/sampleImages');
   fs.mkdirSync(out, { recursive: true });
   const image = path.join(out, 'sample-scene.png');
   fs.writeFileSync(image, await sampleScenePng());

@@ -1,10 +1,10 @@
 // `vit-lens models list|pull|rm`: the model catalogue and the download cache from the command line,
-// on the same code as the extension (src/core/models). Imports no onnxruntime-node or sharp: listing
+// on the same code as the extension (src/models). Imports no onnxruntime-node or sharp: listing
 // and downloading never load a model.
-import { VitLensError } from '../core/errors';
-import { CatalogueEntry, loadCatalogue } from '../core/models/catalogue';
-import { DEFAULT_ENDPOINT } from '../core/models/hubDownload';
-import { CachedModelInfo, DownloadProgress, cachedModel, defaultCacheDir, formatBytes, listCachedModels, modelSource, pullModel, removeCachedModel } from '../core/models/modelStore';
+import { VitLensError } from '../shared/errors';
+import { CatalogueEntry, loadCatalogue } from '../models/catalogue';
+import { DEFAULT_ENDPOINT } from '../models/hubDownload';
+import { CachedModelInfo, DownloadProgress, cachedModel, defaultCacheDir, formatBytes, listCachedModels, modelSource, pullModel, removeCachedModel } from '../models/modelStore';
 
 export const MODELS_USAGE = `  vit-lens models list [--json] [--cache <dir>]
       The model catalogue: task, size, license, and whether each model is in the cache.

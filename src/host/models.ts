@@ -5,9 +5,9 @@
 // onnxruntime or sharp in this process); streaming to disk keeps this thread free.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { VitLensError } from '../core/errors';
-import { CatalogueEntry, catalogueByTask, findCatalogueEntry } from '../core/models/catalogue';
-import { CachedModelInfo, formatBytes, listCachedModels, pullModel, removeCachedModel } from '../core/models/modelStore';
+import { VitLensError } from '../shared/errors';
+import { CatalogueEntry, catalogueByTask, findCatalogueEntry } from '../models/catalogue';
+import { CachedModelInfo, formatBytes, listCachedModels, pullModel, removeCachedModel } from '../models/modelStore';
 import { modelLabel } from './panelBase';
 import { configuredModel, ModelTask, setModel } from './settings';
 

@@ -1,5 +1,5 @@
 // The HTML shell of a ViT Lens webview: strict CSP (scripts by nonce only, no remote anything), the
-// bundle from dist/ through asWebviewUri; the script builds the whole UI (webview/main.ts, webview/dense/main.ts, …).
+// bundle from dist/ through asWebviewUri; the script builds the whole UI (webview/panels/attention/main.ts, webview/panels/dense/main.ts, …).
 import crypto from 'node:crypto';
 import * as vscode from 'vscode';
 

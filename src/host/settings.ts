@@ -2,9 +2,9 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { HeadFusion } from '../shared/attentionTypes';
-import type { DenseTask } from '../shared/denseTypes';
+import type { DenseTask } from '../analyses/dense/types';
 import { isThreadCount } from '../shared/engineProtocol';
-import { DensePanelSettings, DepthColormapName, depthColormapNames } from '../shared/densePanelProtocol';
+import { DensePanelSettings, DepthColormapName, depthColormapNames } from '../analyses/dense/messages';
 import { ColormapName, PanelSettings, colormapNames } from '../shared/panelProtocol';
 
 const section = () => vscode.workspace.getConfiguration('vitLens');

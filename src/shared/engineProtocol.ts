@@ -2,9 +2,9 @@
 // onnxruntime sessions. Types, and the thread-count constant and check; imports nothing at runtime. Tensors travel as typed arrays
 // (the IPC channel uses structured-clone "advanced" serialization).
 import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from './attentionTypes';
-import type { DenseResult, DenseTask } from './denseTypes';
-import type { DensePanelResult } from './densePanelProtocol';
-import type { GatesResult, ModelKindInfo } from './gateTypes';
+import type { DenseResult, DenseTask } from '../analyses/dense/types';
+import type { DensePanelResult } from '../analyses/dense/messages';
+import type { GatesResult, ModelKindInfo } from '../analyses/gates/types';
 
 /** The engine's error shape (mirrors core/errors ErrorInfo so this file needs no runtime import). */
 export interface EngineErrorInfo {

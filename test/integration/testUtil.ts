@@ -1,6 +1,6 @@
 // Helpers shared by the integration suites (they run inside the extension host, from dist/test/integration/<suite>/).
 import * as path from 'path';
-import { defaultFixtureDir, ensureFixture } from '../../src/fixtures/writeFixtures';
+import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixtures';
 
 /** The repository root, from dist/test/integration/<suite>/. */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');

@@ -3,10 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AttentionTensor } from '../../src/shared/attentionTypes';
-import { defaultFixtureDir, ensureAllFixtures } from '../../src/fixtures/writeFixtures';
+import { defaultFixtureDir, ensureAllFixtures } from '../fixtures/builders/writeFixtures';
 
-/** The repository root (tests run from dist/test/unit). */
-export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+/** The repository root: the nearest folder above this bundle (dist/test/unit/<room>/…) with a package.json. */
+export const repoRoot = (() => {
+  for (let d = __dirname; path.dirname(d) !== d; d = path.dirname(d)) if (fs.existsSync(path.join(d, 'package.json'))) return d;
+  return process.cwd();
+})();
 export const distDir = path.join(repoRoot, 'dist');
 /** CC0 photos next to the repository, when present (CI and developers' machines; not a user's clone). */
 export const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');

@@ -1,9 +1,9 @@
 // The attention tensors of recent panel runs, kept in the engine so a panel can ask for one query's
 // slice at a time instead of receiving the whole [L, H, N, N] tensor (22 MB on ViT-B, 511 MB on
 // DPT-Large at 384²). Least recently used first out, under a byte budget; the newest always stays.
-import { attentionSlice } from '../../analysis/attention';
+import { attentionSlice } from '../../maths/attention';
 import type { AttentionShape, AttentionSlice, AttentionTensor, RolloutSettings } from '../../shared/attentionTypes';
-import { VitLensError } from '../errors';
+import { VitLensError } from '../../shared/errors';
 import { recycleAttention } from '../placedOutputs';
 
 interface Kept { tensor: AttentionTensor; firstPatch: number }

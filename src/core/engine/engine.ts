@@ -2,11 +2,11 @@
 // user per process: several concurrent ORT workers have crashed, onnxruntime#24486). Transport-free:
 // engineWorker.ts connects it to process IPC; tests and benchmarks can drive it in-process.
 import * as ortPackage from 'onnxruntime-node/package.json';
-import { runAttentionPipeline } from '../attentionPipeline';
-import { runDensePipeline } from '../densePipeline';
-import { runGatesPipeline } from '../gatesPipeline';
-import { detectModelKind, loadGatesModel } from '../model/gates';
-import { VitLensError, toErrorInfo } from '../errors';
+import { runAttentionPipeline } from '../../analyses/attention/pipeline';
+import { runDensePipeline } from '../../analyses/dense/pipeline';
+import { runGatesPipeline } from '../../analyses/gates/pipeline';
+import { detectModelKind, loadGatesModel } from '../../analyses/gates/gatesModel';
+import { VitLensError, toErrorInfo } from '../../shared/errors';
 import { EngineCalls, EngineKind, FromEngine, ToEngine, isThreadCount } from '../../shared/engineProtocol';
 import { AttentionStore } from './attentionStore';
 import { recycleAttention } from '../placedOutputs';

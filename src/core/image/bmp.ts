@@ -1,7 +1,7 @@
 // A small BMP reader: sharp (libvips) has no BMP loader, and BMP is common in datasets.
 // Supports uncompressed 8-bit (palette), 24-bit and 32-bit (BI_RGB / BI_BITFIELDS) images,
 // bottom-up or top-down. Returns interleaved RGB, 8 bits per channel.
-import { VitLensError } from '../errors';
+import { VitLensError } from '../../shared/errors';
 
 export function isBmp(bytes: Buffer): boolean {
   return bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d; // "BM"

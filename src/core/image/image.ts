@@ -3,7 +3,7 @@
 // preprocess: HF image-processor semantics (resize, center crop, rescale, normalise) → Float32 CHW.
 import fs from 'node:fs';
 import sharp from 'sharp';
-import { VitLensError } from '../errors';
+import { VitLensError } from '../../shared/errors';
 import { decodeBmp, isBmp } from './bmp';
 import { isSrgbProfile } from './iccProfile';
 import type { ViewImage } from '../../shared/attentionTypes';

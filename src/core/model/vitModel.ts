@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { SHOWABLE_ATTENTION, VitLensError } from '../errors';
+import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
 import type { PreprocessorConfig } from '../image/image';
 import { ElemType, NotOnnxError, OnnxModelInfo, ValueInfo, addGraphOutputs, feedInputs, readOnnxModel } from '../onnx/onnxModel';
 import { inferenceThreads } from '../onnx/threads';

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
-import { sampleScenePng } from '../../../src/fixtures/sampleImages';
+import { sampleScenePng } from '../../fixtures/builders/sampleImages';
 import { fixture, sharedImages, waitFor } from '../testUtil';
 import { driverAvailable, runCommandFromPalette, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
 

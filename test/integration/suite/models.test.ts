@@ -5,9 +5,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
-import { HubServer, hubModelFromDir, startHubServer } from '../../../src/fixtures/hubServer';
-import { sampleScenePng } from '../../../src/fixtures/sampleImages';
-import { defaultFixtureDir, ensureFixture } from '../../../src/fixtures/writeFixtures';
+import { HubServer, hubModelFromDir, startHubServer } from '../../fixtures/builders/hubServer';
+import { sampleScenePng } from '../../fixtures/builders/sampleImages';
+import { defaultFixtureDir, ensureFixture } from '../../fixtures/builders/writeFixtures';
 import { repoRoot, waitFor } from '../testUtil';
 import { driverAvailable, pressKey, screenshot, screenshotPath } from '../driver';
 

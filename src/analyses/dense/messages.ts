@@ -1,0 +1,104 @@
+// Messages between the extension host and the DPT panel (depth / segmentation webview), and the settings
+// the panel starts from. Shared by src/host and webview/panels/dense. Types plus one validator; its only runtime
+// import is the attention protocol's field checks, which import nothing themselves, so both the host and
+// the webview bundle can include it. Must not import vscode, Node or DOM code.
+import type { AttentionShape, AttentionSlice, HeadFusion, RolloutSettings } from '../../shared/attentionTypes';
+import type { DenseResult, DenseTask } from './types';
+import { isExportName, isIndex, parseCommonMessage, parseWebviewMessage, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+
+/** Depth colormaps: inferno (MiDaS), Spectral_r (Depth Anything), turbo, gray. */
+export const depthColormapNames = ['inferno', 'Spectral_r', 'turbo', 'gray'] as const;
+export type DepthColormapName = (typeof depthColormapNames)[number];
+
+/** How depth values become colours: robust 2nd–98th percentiles, or the full min–max range. */
+export const depthNormalizations = ['percentile', 'minmax'] as const;
+export type DepthNormalization = (typeof depthNormalizations)[number];
+
+/** The panel's views of the result: image and map side by side, map over the image, a swipe divider, 3D relief (depth only). */
+export const denseViewIds = ['side', 'overlay', 'swipe', 'relief'] as const;
+export type DenseViewId = (typeof denseViewIds)[number];
+
+export const denseExportFormats = ['png', 'png16', 'npy', 'json'] as const;
+/** png: colour image of the current view; png16: 16-bit grayscale depth; npy: depth.raw (float32, C order); json: the numbers. */
+export type DenseExportFormat = (typeof denseExportFormats)[number];
+/** The file extension of each export format (the suggested name must end with it). */
+export const denseExportExtension: Record<DenseExportFormat, 'png' | 'npy' | 'json'> = { png: 'png', png16: 'png', npy: 'npy', json: 'json' };
+
+/** User settings the panel starts from (the host reads them from the `vitLens.*` configuration). */
+export interface DensePanelSettings {
+  depthColormap: DepthColormapName;
+  normalization: DepthNormalization;
+  /** Opacity 0..1 of the depth / class map over the image (overlay view). */
+  opacity: number;
+  /** The backbone-attention section: the attention panel's colormap, rollout head fusion and discard ratio (0 ≤ r < 1). */
+  attentionColormap: ColormapName;
+  fusion: HeadFusion;
+  discardRatio: number;
+}
+
+/**
+ * A DenseResult as the panel receives it. The backbone's [L, H, N, N] attention (511 MB on DPT-Large at
+ * 384²) may stay in the host: then `attention` is its shape only, the `result` message carries the first
+ * query's slice, and the panel asks for others with `needSlice` (as the attention panel does). A full
+ * DenseResult is a DensePanelResult too: with the tensor's data present the panel slices it locally
+ * (the standalone page, or small models).
+ */
+export type DensePanelResult = Omit<DenseResult, 'attention'> & { attention?: AttentionShape & { data?: Float32Array } };
+
+/** Host → webview. */
+export type DenseHostMessage =
+  /** A run started or advanced: show the busy state (data-testid="busy") with this text (progress 0..1 when known). */
+  | { type: 'running'; message: string; progress?: number }
+  /**
+   * A finished run: render everything (its notes are shown as they are). `resultId` tags the slices of
+   * this result; `slice` (query 0 = CLS, with the settings' rollout) is required when `result.attention`
+   * has no data, and ignored otherwise.
+   */
+  | { type: 'result'; resultId: number; result: DensePanelResult; settings: DensePanelSettings; slice?: AttentionSlice }
+  /** Reply to `needSlice`: one query's attention rows and rollout of the result `resultId`. */
+  | { type: 'slice'; resultId: number; slice: AttentionSlice }
+  /** A run failed: show the message (data-testid="error") with these buttons; a previous result stays visible. */
+  | { type: 'error'; message: string; actions: PanelActionId[] }
+  /** Reply to an `export` request: where it was saved, or why not (neither: the user cancelled). */
+  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+
+/** Webview → host. */
+export type DenseWebviewMessage =
+  /** The script loaded and listens: the host answers with the current state (a `result`, `running` or `error`). */
+  | { type: 'ready' }
+  /** The first map of a result is painted: which task and view, how many legend classes (segmentation) and feature levels. */
+  | { type: 'rendered'; task: DenseTask; view: DenseViewId; classes?: number; features: number }
+  /** The panel needs a query's attention rows and rollout of the result `resultId` (the host answers with `slice`). */
+  | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings }
+  /** Save a file the panel produced; the host asks where and answers with `exported`. */
+  | { type: 'export'; requestId: number; format: DenseExportFormat; suggestedName: string; bytes: Uint8Array }
+  /** The user pressed one of the action buttons. */
+  | { type: 'action'; action: PanelActionId }
+  /** A line for the extension's output channel. */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+const oneOf = <T extends string>(list: readonly T[], v: unknown): v is T => typeof v === 'string' && (list as readonly string[]).includes(v);
+
+/** Returns the message if it is a well-formed DenseWebviewMessage, else undefined. Never trust a webview. */
+export function parseDenseWebviewMessage(m: unknown): DenseWebviewMessage | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.type) {
+    case 'rendered': {
+      if (!oneOf<DenseTask>(['depth', 'segmentation'], o.task) || !oneOf(denseViewIds, o.view) || !isIndex(o.features)) return undefined;
+      if (o.classes !== undefined && !isIndex(o.classes)) return undefined;
+      const out: DenseWebviewMessage = { type: 'rendered', task: o.task, view: o.view, features: o.features };
+      if (o.classes !== undefined) out.classes = o.classes as number;
+      return out;
+    }
+    case 'export':
+      return isIndex(o.requestId) && oneOf(denseExportFormats, o.format) && isExportName(o.suggestedName)
+        && o.suggestedName.toLowerCase().endsWith(`.${denseExportExtension[o.format]}`) && o.bytes instanceof Uint8Array
+        ? { type: 'export', requestId: o.requestId, format: o.format, suggestedName: o.suggestedName, bytes: o.bytes } : undefined;
+    case 'needSlice':
+      // The attention panel's message, validated by its own parser.
+      return parseWebviewMessage(o) as Extract<DenseWebviewMessage, { type: 'needSlice' }> | undefined;
+    default:
+      return parseCommonMessage(o);
+  }
+}

@@ -1,0 +1,66 @@
+// Messages between the extension host and the gates panel (SE-Net / CBAM channel and spatial gates of a
+// CNN), and the settings it starts from. Shared by src/host and webview/panels/gates. Types plus one validator;
+// its only runtime import is the attention protocol's field checks, which import nothing themselves, so
+// both the host and the webview bundle can include it. Must not import vscode, Node or DOM code.
+import type { GateKind, GatesResult } from './types';
+import { isExportName, isIndex, parseCommonMessage, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+
+/** User settings the panel starts from (the host reads the attention panel's `vitLens.colormap` / `vitLens.overlayOpacity`). */
+export interface GatesPanelSettings {
+  colormap: ColormapName;
+  /** Opacity 0..1 of spatial gates and activation maps over the image. */
+  opacity: number;
+}
+
+/** Host → webview. */
+export type GatesHostMessage =
+  /** A run started or advanced: show the busy state (data-testid="busy") with this text (progress 0..1 when known). */
+  | { type: 'running'; message: string; progress?: number }
+  /** A finished run: render everything. `notice` is an inline hint with buttons (e.g. "this model has no attention: showing its gates"). */
+  | { type: 'result'; result: GatesResult; settings: GatesPanelSettings; notice?: { message: string; actions: PanelActionId[] } }
+  /** A run failed: show the message (data-testid="error") with these buttons; a previous result stays visible. */
+  | { type: 'error'; message: string; actions: PanelActionId[] }
+  /** Reply to an `export` request: where it was saved, or why not (neither: the user cancelled). */
+  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+
+/** Webview → host. */
+export type GatesWebviewMessage =
+  /** The script loaded and listens: the host answers with the current state (a `result`, `running` or `error`). */
+  | { type: 'ready' }
+  /** A gate is painted (after a result, and whenever the user picks another block): how many gates, which one (0-based, depth order), its kind. */
+  | { type: 'rendered'; gates: number; block: number; kind: GateKind }
+  /** Save a file the panel produced (PNG of the shown gate, JSON of its numbers); the host asks where and answers `exported`. */
+  | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
+  /** The user pressed one of the action buttons. */
+  | { type: 'action'; action: PanelActionId }
+  /** A line for the extension's output channel. */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+/** Returns the message if it is a well-formed GatesWebviewMessage, else undefined. Never trust a webview. */
+export function parseGatesWebviewMessage(m: unknown): GatesWebviewMessage | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.type) {
+    case 'rendered':
+      return isIndex(o.gates) && o.gates > 0 && isIndex(o.block) && o.block < o.gates && (o.kind === 'channel' || o.kind === 'spatial')
+        ? { type: 'rendered', gates: o.gates, block: o.block, kind: o.kind } : undefined;
+    case 'export': {
+      const ext = o.format === 'png' || o.format === 'json' ? o.format : undefined;
+      return ext && isIndex(o.requestId) && isExportName(o.suggestedName) && o.suggestedName.toLowerCase().endsWith(`.${ext}`) && o.bytes instanceof Uint8Array
+        ? { type: 'export', requestId: o.requestId, format: ext, suggestedName: o.suggestedName, bytes: o.bytes } : undefined;
+    }
+    default:
+      return parseCommonMessage(o);
+  }
+}
+
+/** The data-testids of the gates panel (integration tests and the preview script use them). */
+export const gatesTestIds = {
+  block: 'gate-block',
+  channelChart: 'channel-chart',
+  spatialMap: 'spatial-map',
+  blockSelect: 'block-select',
+  predictions: 'predictions',
+  error: 'error',
+  busy: 'busy',
+} as const;

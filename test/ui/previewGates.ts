@@ -1,0 +1,196 @@
+// Preview of the gates panel with real results: the fixture SE-CNN and CBAM-CNN run (in process) on a
+// photo (the CC0 images next to the repository when present, else the generated sample scene), then the
+// panel is loaded as VS Code hosts it (strict CSP, stubbed acquireVsCodeApi, messages posted to it) in
+// headless chromium via playwright-core, driven with mouse and keyboard, and screenshotted in dark and
+// light themes, wide and narrow, into test-results/preview-gates/. Exports (PNG, JSON) are saved there too.
+//
+//   npm run build && npx esbuild test/ui/previewGates.ts --bundle --platform=node --format=cjs \
+//     --external:sharp --external:onnxruntime-node --external:playwright-core --outfile=test-results/preview-gates/preview.cjs
+//   node test-results/preview-gates/preview.cjs          (run from the repository root)
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { runGatesPipeline } from '../../src/analyses/gates/pipeline';
+import { describeError } from '../../src/shared/errors';
+import { loadGatesModel } from '../../src/analyses/gates/gatesModel';
+import { sampleScenePng } from '../fixtures/builders/sampleImages';
+import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixtures';
+import type { GatesResult } from '../../src/analyses/gates/types';
+import type { GatesPanelSettings } from '../../src/analyses/gates/messages';
+import { stringifyTyped } from '../../src/shared/typedJson';
+import { WEBVIEW_ORIGIN, routeWebview } from './pageShell';
+
+const root = process.cwd();
+const outDir = path.join(root, 'test-results', 'preview-gates');
+const settings: GatesPanelSettings = { colormap: 'inferno', opacity: 0.6 };
+
+async function pickImage(): Promise<string> {
+  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
+  if (fs.existsSync(photo)) return photo;
+  const file = path.join(outDir, 'sample-scene.png');
+  fs.writeFileSync(file, await sampleScenePng());
+  return file;
+}
+
+async function runFixture(name: string, image: string): Promise<GatesResult> {
+  const modelPath = ensureFixture(name, defaultFixtureDir(root));
+  const model = await loadGatesModel(modelPath);
+  try {
+    return await runGatesPipeline({ imagePath: image, modelPath }, async () => model);
+  } finally {
+    await model.session.release();
+  }
+}
+
+/** The no-gates message exactly as the engine words it, for the error screenshot. */
+async function noGatesMessage(): Promise<string> {
+  try {
+    await loadGatesModel(ensureFixture('cnn-tiny', defaultFixtureDir(root)));
+    return 'unexpected: cnn-tiny has gates';
+  } catch (e) {
+    return describeError(e);
+  }
+}
+
+type Sent = { type: string; [k: string]: unknown };
+
+async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light', width: number, errors: string[]): Promise<Page> {
+  const js = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.js'), 'utf8');
+  const css = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.css'), 'utf8');
+  const ctx = await browser.newContext({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
+  await routeWebview(ctx, 'gatesWebview', { js, css }, theme);
+  await ctx.addInitScript(() => {
+    const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
+    w.__sent = [];
+    w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.__sent.push(m), getState: () => w.__state, setState: (s: unknown) => (w.__state = s) });
+  });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(`${theme} ${width}: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && errors.push(`${theme} ${width}: console: ${m.text()}`));
+  await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
+  return page;
+}
+
+const sent = (page: Page) => page.evaluate(() => (window as unknown as { __sent: Sent[] }).__sent);
+
+async function postResult(page: Page, result: GatesResult): Promise<void> {
+  const before = (await sent(page)).filter((m) => m.type === 'rendered').length;
+  await page.evaluate((t) => {
+    const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+    const d = JSON.parse(t, (_k, v) => (v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v));
+    window.postMessage({ type: 'result', result: d.result, settings: d.settings }, '*');
+  }, stringifyTyped({ result, settings }));
+  await page.waitForFunction((n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'rendered').length > n, before);
+}
+
+async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(outDir, name), fullPage });
+  console.log(`  ${name}`);
+}
+
+const exportCount = async (page: Page) => (await sent(page)).filter((m) => m.type === 'export').length;
+
+/** Clicks an export button and writes the `export` message's bytes to a file; returns its name and sanity. */
+async function saveExport(page: Page, button: 'Save PNG' | 'Save JSON', file: string): Promise<string> {
+  const before = await exportCount(page);
+  await page.locator('button', { hasText: button }).click();
+  await page.waitForFunction((n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'export').length > n, before);
+  const last = await page.evaluate(() => {
+    const m = (window as unknown as { __sent: { type: string; suggestedName?: string; bytes?: Uint8Array }[] }).__sent.filter((x) => x.type === 'export').pop()!;
+    return { name: m.suggestedName, bytes: Array.from(m.bytes ?? []) };
+  });
+  fs.writeFileSync(path.join(outDir, file), Buffer.from(last.bytes));
+  const png = last.bytes.slice(0, 8).join(',') === '137,80,78,71,13,10,26,10';
+  return `${last.name} (${last.bytes.length} bytes${file.endsWith('.png') ? png ? ', PNG ok' : ', NOT A PNG' : ''})`;
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const image = await pickImage();
+  const se = await runFixture('se-cnn-tiny', image);
+  const cbam = await runFixture('cbam-cnn-tiny', image);
+  const noGates = await noGatesMessage();
+  console.log(`image ${path.basename(image)}: SE ${se.gates.length} gates, CBAM ${cbam.gates.length} gates`);
+  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));
+  if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
+  const browser = await chromium.launch({ executablePath: exe, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const errors: string[] = [];
+  try {
+    // Dark, wide: the SE-CNN, every block.
+    let page = await openPanel(browser, 'vscode-dark', 1400, errors);
+    console.log('  first message:', JSON.stringify((await sent(page))[0]));
+    await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running se-cnn-tiny on chelsea.png…', progress: 0.3 }, '*'));
+    await shot(page, 'dark-busy.png');
+    await postResult(page, se);
+    console.log('  gate-block kinds:', await page.locator('[data-testid="gate-block"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind).join(',')));
+    await shot(page, 'se-dark-block1.png');
+    // Keyboard: focus the chart, move the cursor.
+    await page.locator('[data-testid="channel-chart"] svg').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    console.log('  chart readout:', await page.locator('[data-testid="channel-chart"] .vl-readout').textContent());
+    await shot(page, 'se-dark-chart-cursor.png');
+    await page.keyboard.press('o');
+    await shot(page, 'se-dark-by-index.png');
+    await page.mouse.click(5, 5);
+    await page.keyboard.press(']');
+    await page.keyboard.press(']');
+    console.log('  after ] ]:', await page.locator('[data-testid="block-select"]').inputValue());
+    await shot(page, 'se-dark-block3-hardsigmoid.png');
+    console.log('  export:', await saveExport(page, 'Save PNG', 'export-se-block3.png'));
+    await page.evaluate((msg) => window.postMessage({ type: 'error', message: msg, actions: ['chooseModel', 'openSettings', 'showLog'] }, '*'), noGates);
+    await shot(page, 'dark-error-no-gates.png');
+    await page.context().close();
+
+    // Dark, wide: CBAM, spatial gate, hover.
+    page = await openPanel(browser, 'vscode-dark', 1400, errors);
+    await postResult(page, cbam);
+    await page.locator('[data-testid="gate-block"][data-index="1"]').click();
+    await page.waitForFunction(() => (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1));
+    const box = (await page.locator('[data-testid="spatial-map"]').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.4);
+    console.log('  spatial readout:', await page.locator('.vl-gspatial .vl-readout').textContent());
+    await shot(page, 'cbam-dark-spatial1.png');
+    console.log('  export:', await saveExport(page, 'Save PNG', 'export-cbam-spatial1.png'));
+    // Block list by keyboard: ArrowDown to block 3 (channel), then 4 (spatial, smooth).
+    await page.locator('[data-testid="gate-block"][data-index="1"]').focus();
+    await page.keyboard.press('ArrowDown');
+    await shot(page, 'cbam-dark-channel2.png');
+    console.log('  export:', await saveExport(page, 'Save PNG', 'export-cbam-channel2.png'));
+    await page.locator('[data-testid="gate-block"][data-index="2"]').focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('s');
+    await shot(page, 'cbam-dark-spatial2-smooth.png');
+    console.log('  export:', await saveExport(page, 'Save JSON', 'export-cbam-spatial2.json'));
+    await page.keyboard.press('?');
+    await shot(page, 'cbam-dark-help.png');
+    console.log('  messages:', (await sent(page)).map((m) => m.type === 'rendered' ? `rendered(${m.block})` : m.type).join(', '));
+    await page.context().close();
+
+    // Light theme, and a narrow panel in both themes.
+    for (const [theme, width, result, name] of [['vscode-light', 1400, cbam, 'cbam-light'], ['vscode-light', 1400, se, 'se-light'], ['vscode-dark', 600, cbam, 'cbam-dark-600'], ['vscode-light', 600, se, 'se-light-600']] as const) {
+      page = await openPanel(browser, theme, width, errors);
+      await postResult(page, result);
+      if (name === 'cbam-light') {
+        await page.locator('[data-testid="block-select"]').selectOption('1');
+        await page.waitForFunction(() => (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1));
+      }
+      await shot(page, `${name}.png`, width < 1000);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      if (overflow > 0) errors.push(`${name}: horizontal overflow ${overflow}px`);
+      await page.context().close();
+    }
+  } finally {
+    await browser.close();
+  }
+  if (errors.length) {
+    console.error('page errors:\n' + errors.join('\n'));
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,657 @@
+// ViT Lens DPT panel: the result of Run DPT Depth / Run DPT Segmentation, in VS Code's webview and as a
+// standalone HTML page (same bundle, dist/denseWebview.js + .css). In VS Code `acquireVsCodeApi` exists:
+// we post `ready`, render what the host sends (densePanelProtocol) and keep the small UI state with
+// setState. Standalone, the data is embedded in <script id="vit-lens-data"> (typed JSON) and exports
+// download as files. Depth: side by side / overlay / swipe / 3D relief, colormaps, normalisation, invert;
+// segmentation: class map and legend; both: the backbone's attention and the neck's feature levels.
+// Must not import vscode or Node modules.
+import '../../shell/styles.css';
+import './dense.css';
+import type { AttentionSlice, RolloutSettings } from '../../../src/shared/attentionTypes';
+import type { PanelActionId } from '../../../src/shared/panelProtocol';
+import {
+  depthColormapNames, type DenseExportFormat, type DenseHostMessage, type DensePanelResult, type DensePanelSettings, type DenseViewId, type DenseWebviewMessage,
+} from '../../../src/analyses/dense/messages';
+import { depthToUint16, segmentClasses } from '../../../src/maths/dense';
+import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
+import { append, clear, h } from '../../shell/dom';
+import { actionLabels as sharedActionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from '../../shell/shell';
+import { formatValue } from '../../shell/raster';
+import { BackboneAttentionView } from './attentionView';
+import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
+import { reviveDenseResult, reviveSlice } from './denseData';
+import { SliceStore } from '../../shell/sliceStore';
+import { DenseStage, type PixelPos } from './denseStage';
+import {
+  applyDenseSettings, defaultDenseState, defaultOrbit, fitDenseState, parseDenseState, viewsFor, type DenseUiState,
+} from './denseState';
+import { colorizeDepth, displayRange, finiteRange, rawCellOf, trustedStats, type DepthStats, type DisplayRange } from './depthDisplay';
+import { FeaturesView } from './featuresView';
+import { colorizeLabels, formatShare } from './legend';
+import { LegendView } from './legendView';
+import { buildReliefMesh } from './mesh';
+import { encodeNpyFloat32 } from '../../../src/maths/npy';
+import { encodePng16 } from '../../../src/maths/png16';
+import { ReliefView } from './relief';
+
+const vscode = connectVsCode();
+const post = (m: DenseWebviewMessage) => vscode?.postMessage(m);
+
+const actionLabels: Record<PanelActionId, string> = { ...sharedActionLabels, chooseModel: 'Choose DPT model…' };
+const viewLabels: Record<DenseViewId, string> = { side: 'Side by side', overlay: 'Overlay', swipe: 'Swipe', relief: '3D relief' };
+const viewTitles: Record<DenseViewId, string> = { side: 'side by side', overlay: 'overlay', swipe: 'swipe', relief: '3D relief' };
+const taskLabels = { depth: 'Depth', segmentation: 'Segmentation' } as const;
+const shortcuts: [string, string][] = [
+  ['1  2  3  4', 'side by side / overlay / swipe / 3D relief'],
+  ['i', 'invert near and far (depth)'],
+  ['n', 'percentile ⇄ min–max normalisation (depth)'],
+  ['← →', 'move the swipe divider (divider focused)'],
+  ['Drag  ← → ↑ ↓', 'orbit the 3D relief (relief focused)'],
+  ['+  −  0', 'zoom, reset the relief'],
+  ['[  ]  ,  .', 'attention: layer, head (attention card focused)'],
+  ['?', 'show / hide this help'],
+];
+
+// ---------------------------------------------------------------- state
+
+let state: DenseUiState = parseDenseState(vscode?.getState(), defaultDenseState());
+let result: DensePanelResult | null = null;
+let stats: DepthStats | null = null;
+let range: DisplayRange | null = null;
+let imageUrl: string | null = null;
+let resultSeq = 0;
+/** The host's id of the result shown: slices of an older one are ignored. */
+let currentResultId = -1;
+/** The current result's attention, one query at a time (see sliceStore.ts); null without attention. */
+let attentionSlices: SliceStore | null = null;
+let exportSeq = 0;
+let renderedPending = false;
+let hoverClass: number | null = null;
+let emphasisClass: number | null = null;
+let mapBuffer: Uint8ClampedArray | null = null;
+let meshKey = '';
+let mapKey = '';
+
+function saveState(): void {
+  vscode?.setState(state);
+}
+
+// ---------------------------------------------------------------- DOM
+
+const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
+app.classList.add('vl-app', 'vl-dense');
+if (!vscode) app.classList.add('vl-standalone');
+
+const exportButtons = new Map<DenseExportFormat, HTMLButtonElement>();
+for (const [format, label, title] of [
+  ['png', 'Save PNG', 'Save the current view as a colour PNG'],
+  ['png16', '16-bit PNG', 'Save the depth as a 16-bit grayscale PNG (min–max of the map → 0…65535)'],
+  ['npy', '.npy', 'Save predicted_depth at the model\'s output resolution as a NumPy float32 array'],
+  ['json', 'JSON', 'Save the numbers: sizes, value range, classes, timings'],
+] as const) {
+  const b = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title, 'data-export': format }, label);
+  b.addEventListener('click', () => void doExport(format));
+  exportButtons.set(format, b);
+}
+const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [...exportButtons.values()], 'vd-help');
+
+const notesList = h('ul', { className: 'vl-notes-list' });
+const notesEl = h('div', { className: 'vl-banner vl-notice', role: 'note', 'aria-label': 'Notes', 'data-testid': 'notes', hidden: true },
+  h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, 'i'), h('div', { className: 'vl-banner-text' }, notesList));
+
+const error = createBanner('error', actionLabels, vscode && ((a) => post({ type: 'action', action: a })), { 'data-testid': 'error' });
+
+const busy = createBusyIndicator();
+
+const emptyEl = h('div', { className: 'vl-empty' },
+  h('div', { className: 'vl-empty-title' }, 'No DPT run yet'),
+  h('p', {}, vscode ? 'Waiting for the extension to send a result…' : 'This report contains no data.'));
+
+// View tabs.
+const tabButtons = new Map<DenseViewId, HTMLButtonElement>();
+const tablist = h('div', { className: 'vl-tabs', role: 'tablist', 'aria-label': 'View' });
+(['side', 'overlay', 'swipe', 'relief'] as DenseViewId[]).forEach((v, i) => {
+  const b = h('button', { type: 'button', role: 'tab', className: 'vl-tab', id: `vd-tab-${v}`, 'aria-controls': 'vd-viewer', 'data-view': v, title: `${viewLabels[v]} (${i + 1})` }, viewLabels[v]);
+  b.addEventListener('click', () => setView(v));
+  tabButtons.set(v, b);
+  tablist.append(b);
+});
+tablist.addEventListener('keydown', (ev) => {
+  if (!result) return;
+  const order = viewsFor(result.task);
+  const i = order.indexOf(state.view);
+  const next = ev.key === 'ArrowRight' ? order[(i + 1) % order.length] : ev.key === 'ArrowLeft' ? order[(i + order.length - 1) % order.length]
+    : ev.key === 'Home' ? order[0] : ev.key === 'End' ? order[order.length - 1] : null;
+  if (!next) return;
+  ev.preventDefault();
+  ev.stopPropagation();
+  setView(next);
+  tabButtons.get(next)?.focus();
+});
+
+// The viewer: stage (2D views) or relief (3D).
+const stage = new DenseStage({ testId: 'depth-map', mapName: 'depth', maxHeight: '62vh' });
+const relief = new ReliefView();
+const viewerTitle = h('h2', { className: 'vl-card-title', id: 'vd-viewer-title' });
+const viewerHint = h('span', { className: 'vl-card-hint' });
+const barCanvas = h('canvas', { className: 'vl-colorbar-ramp', width: '256', height: '1', 'aria-hidden': 'true' });
+const barLo = h('span', { className: 'vl-colorbar-label' });
+const barHi = h('span', { className: 'vl-colorbar-label' });
+const colorbar = h('div', { className: 'vl-colorbar vl-depth-colorbar', role: 'img', 'data-testid': 'depth-colorbar' }, barLo, barCanvas, barHi);
+const readout = h('div', { className: 'vl-readout', 'aria-live': 'off', 'data-testid': 'readout' });
+const displayNote = h('p', { className: 'vl-card-note', role: 'status', hidden: true, 'data-testid': 'display-note' });
+
+const slider = (id: string, min: number, max: number, step: number, label: string) =>
+  h('input', { type: 'range', id, min: String(min), max: String(max), step: String(step), 'aria-label': label });
+const field = (label: string, control: HTMLElement, extra?: Node) =>
+  h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
+
+const normButtons = new Map<string, HTMLButtonElement>();
+const normGroup = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': 'Normalisation' });
+for (const [v, label, title] of [['percentile', 'Percentiles', 'Colours span the 2nd–98th percentile: a few extreme pixels do not wash out the rest (n)'], ['minmax', 'Min–max', 'Colours span the whole range (n)']] as const) {
+  const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v, title }, label);
+  b.addEventListener('click', () => update({ normalization: v }));
+  normButtons.set(v, b);
+  normGroup.append(b);
+}
+normGroup.addEventListener('keydown', (ev) => {
+  if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+  ev.preventDefault();
+  ev.stopPropagation();
+  const v = state.normalization === 'percentile' ? 'minmax' : 'percentile';
+  update({ normalization: v });
+  normButtons.get(v)?.focus();
+});
+const colormapSelect = h('select', { id: 'vd-colormap', 'data-testid': 'depth-colormap-select' },
+  ...depthColormapNames.map((n) => h('option', { value: n }, colormapLabels[n])));
+colormapSelect.addEventListener('change', () => update({ depthColormap: colormapSelect.value as DenseUiState['depthColormap'] }));
+const invertButton = h('button', { type: 'button', className: 'vl-toggle', 'aria-pressed': 'false', 'data-testid': 'invert-toggle', title: 'Swap the colours (and relief heights) of near and far (i)' }, 'Invert');
+invertButton.addEventListener('click', () => update({ invert: !state.invert }));
+const opacityInput = slider('vd-opacity', 0, 1, 0.05, 'Overlay opacity');
+opacityInput.setAttribute('data-testid', 'opacity-slider');
+const opacityOut = h('output', { className: 'vl-value', for: 'vd-opacity' });
+opacityInput.addEventListener('input', () => update({ opacity: Number(opacityInput.value) }));
+const heightInput = slider('vd-height', 0, 0.6, 0.02, 'Relief height (share of the image\'s long side)');
+const heightOut = h('output', { className: 'vl-value', for: 'vd-height' });
+heightInput.addEventListener('input', () => update({ reliefHeight: Number(heightInput.value) }));
+const resetViewButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', title: 'Back to the starting camera (0)' }, 'Reset view');
+resetViewButton.addEventListener('click', () => resetOrbit());
+
+const depthControls = h('div', { className: 'vl-controls', role: 'group', 'aria-label': 'Depth display' },
+  h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Range'), normGroup),
+  field('Colormap', colormapSelect),
+  invertButton);
+const opacityField = h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vd-opacity' }, 'Opacity'), opacityInput, opacityOut);
+const reliefControls = h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vd-height' }, 'Relief height'), heightInput, heightOut, resetViewButton);
+const controls = h('div', { className: 'vl-controls-stack' }, depthControls, h('div', { className: 'vl-controls' }, opacityField, reliefControls));
+
+const viewer = h('section', { className: 'vl-card vl-viewer', id: 'vd-viewer', role: 'tabpanel', 'aria-labelledby': 'vd-viewer-title' },
+  h('div', { className: 'vl-card-head' }, viewerTitle, viewerHint),
+  stage.el, relief.el, colorbar, readout, displayNote, controls);
+
+// Side: legend (segmentation) or depth values, and the run summary.
+const legend = new LegendView();
+const legendCard = h('section', { className: 'vl-card vl-legend-card', 'aria-labelledby': 'vd-legend-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-legend-title' }, 'Legend')), legend.el);
+const valuesList = h('dl', { className: 'vl-kv', 'data-testid': 'depth-values' });
+const valuesCard = h('section', { className: 'vl-card', 'aria-labelledby': 'vd-values-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-values-title' }, 'Depth values'),
+    h('span', { className: 'vl-card-hint' }, 'relative inverse depth: larger = nearer')),
+  valuesList);
+const summaryList = h('dl', { className: 'vl-kv', 'data-testid': 'summary' });
+const summaryCard = h('section', { className: 'vl-card', 'aria-labelledby': 'vd-summary-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-summary-title' }, 'Run')), summaryList);
+const side = h('div', { className: 'vl-side' }, legendCard, valuesCard, summaryCard);
+
+// Inside the transformer.
+const attentionView = new BackboneAttentionView();
+const features = new FeaturesView();
+const featuresCard = h('section', { className: 'vl-card vl-features-card', 'aria-labelledby': 'vd-features-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-features-title' }, 'Neck feature levels'),
+    h('span', { className: 'vl-card-hint' }, 'reassembled tokens, first 3 principal components → RGB')),
+  features.el, features.noteEl);
+const insideHeading = h('h2', { className: 'vl-section-title', id: 'vd-inside' }, 'Inside the transformer');
+
+const content = h('main', { className: 'vl-content', hidden: true },
+  h('div', { className: 'vl-toolbar' }, tablist),
+  h('div', { className: 'vl-layout' }, viewer, side),
+  h('section', { className: 'vl-inside', 'aria-labelledby': 'vd-inside' }, insideHeading,
+    h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard)));
+const toast = createToast();
+app.append(header, notesEl, error.el, busy.el, emptyEl, content, toast.el);
+
+// ---------------------------------------------------------------- helpers
+
+const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
+const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+const chip = (label: string, value: string, title?: string) =>
+  h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
+
+function fillKv(dl: HTMLElement, rows: [string, string, string?][]): void {
+  clear(dl);
+  for (const [k, v, title] of rows) dl.append(h('dt', {}, k), h('dd', { title: title ?? null }, v));
+}
+
+// ---------------------------------------------------------------- rendering
+
+let frameRequested = false;
+
+/** Apply a state change: controls follow at once, pixels on the next frame. */
+function update(patch: Partial<DenseUiState> = {}): void {
+  state = { ...state, ...patch };
+  saveState();
+  if (!result) return;
+  syncControls();
+  if (!frameRequested) {
+    frameRequested = true;
+    requestAnimationFrame(() => {
+      frameRequested = false;
+      paint();
+    });
+  }
+}
+
+function syncControls(): void {
+  const r = result as DensePanelResult;
+  const views = viewsFor(r.task);
+  for (const [v, b] of tabButtons) {
+    const on = v === state.view;
+    b.hidden = !views.includes(v);
+    b.setAttribute('aria-selected', String(on));
+    b.tabIndex = on ? 0 : -1;
+  }
+  app.dataset.view = state.view;
+  app.dataset.task = r.task;
+  const isDepth = r.task === 'depth';
+  const is3d = state.view === 'relief';
+  stage.el.hidden = is3d;
+  relief.el.hidden = !is3d;
+  stage.setMode(state.view === 'relief' ? 'side' : state.view);
+  stage.setOpacity(state.opacity);
+  stage.setSwipe(state.swipe);
+  attentionView.setOpacity(state.opacity);
+  colorbar.hidden = !isDepth || is3d;
+  readout.hidden = is3d;
+  depthControls.hidden = !isDepth;
+  controls.hidden = !isDepth && state.view !== 'overlay';
+  for (const [v, b] of normButtons) {
+    b.setAttribute('aria-checked', String(v === state.normalization));
+    b.tabIndex = v === state.normalization ? 0 : -1;
+  }
+  colormapSelect.value = state.depthColormap;
+  invertButton.setAttribute('aria-pressed', String(state.invert));
+  opacityInput.value = String(state.opacity);
+  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
+  opacityField.hidden = state.view !== 'overlay';
+  heightInput.value = String(state.reliefHeight);
+  heightOut.textContent = `${Math.round(state.reliefHeight * 100)}%`;
+  reliefControls.hidden = !is3d;
+  const what = isDepth ? 'depth' : 'classes';
+  viewerTitle.textContent = `${taskLabels[r.task]} · ${viewTitles[state.view]}`;
+  viewerHint.textContent = state.view === 'side' ? `image and ${what}; hover either for the values`
+    : state.view === 'overlay' ? `${what} over the image at ${Math.round(state.opacity * 100)}%`
+      : state.view === 'swipe' ? `${what} left of the divider, image right of it; drag it or focus it and use ← →`
+        : 'the image draped over the depth; drag to orbit, wheel to zoom';
+}
+
+function paint(): void {
+  const r = result;
+  if (!r) return;
+  syncControls();
+  const n = r.view.width * r.view.height;
+  if (!mapBuffer || mapBuffer.length !== n * 4) mapBuffer = new Uint8ClampedArray(n * 4);
+  // Recolouring a megapixel map costs milliseconds: only when something it depends on changed (not for attention clicks).
+  const key = `${resultSeq}|${state.normalization}|${state.invert}|${state.depthColormap}|${JSON.stringify(state.legend)}|${emphasisClass}`;
+  const recolour = key !== mapKey;
+  mapKey = key;
+  if (r.depth && stats && recolour) {
+    range = displayRange(stats, state.normalization);
+    const lut = colormapLut(state.depthColormap);
+    colorizeDepth(r.depth.view, range, state.invert, lut, mapBuffer);
+    stage.paint(mapBuffer);
+    paintColorbar(lut, range);
+    const notes = [range.note, stats.nonFinite ? `${stats.nonFinite} values of the raw map are NaN or infinite: they are left out of the range and drawn transparent.` : null].filter(Boolean);
+    displayNote.textContent = notes.join(' ');
+    displayNote.hidden = notes.length === 0;
+    stage.setMapLabel(`Depth map, ${colormapLabels[state.depthColormap]}, ${range.used === 'percentile' ? '2nd–98th percentile' : 'min–max'} range ${formatValue(range.lo)} to ${formatValue(range.hi)}${state.invert ? ', inverted' : ''}`, 'depth');
+    fillDepthValues(r);
+  } else if (r.segmentation && recolour) {
+    const s = r.segmentation;
+    colorizeLabels(s.labels, s.classes, s.numClasses, { legend: state.legend, emphasis: emphasisClass }, mapBuffer);
+    stage.paint(mapBuffer);
+    legend.update(state.legend, hoverClass);
+    const lg = state.legend;
+    const shown = lg.isolated !== null ? `only ${s.classes.find((c) => c.id === lg.isolated)?.name ?? `class ${lg.isolated}`}` : lg.hidden.length ? `${s.classes.length - lg.hidden.length} of ${s.classes.length} classes` : `${s.classes.length} classes`;
+    stage.setMapLabel(`Class map, ${shown} shown; the legend lists them by area`, 'classes');
+    displayNote.hidden = true;
+  }
+  if (r.depth && state.view === 'relief') paintRelief(r);
+  if (!hovering) showReadout(null);
+  attentionView.render(state.attention);
+  if (renderedPending) {
+    renderedPending = false;
+    void announceRendered(r);
+  }
+}
+
+function paintColorbar(lut: Uint8ClampedArray, rg: DisplayRange): void {
+  const ctx = barCanvas.getContext('2d') as CanvasRenderingContext2D;
+  const img = ctx.createImageData(256, 1);
+  for (let i = 0; i < 256; i++) {
+    const k = (state.invert ? 255 - i : i) * 3;
+    img.data.set([lut[k], lut[k + 1], lut[k + 2], 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+  barLo.textContent = `far ${formatValue(rg.lo)}`;
+  barHi.textContent = `${formatValue(rg.hi)} near`;
+  colorbar.setAttribute('aria-label', `Colour scale: ${formatValue(rg.lo)} (far) to ${formatValue(rg.hi)} (near)${rg.used === 'percentile' ? ', 2nd–98th percentile; values beyond are clamped' : ''}`);
+}
+
+function paintRelief(r: DensePanelResult): void {
+  const d = r.depth;
+  if (!d || !range) return;
+  const key = `${resultSeq}|${range.lo}|${range.hi}|${range.flat}|${state.invert}|${state.reliefHeight}`;
+  if (key !== meshKey) {
+    meshKey = key;
+    const height = state.reliefHeight * 2; // the mesh's long side spans 2 units
+    const mesh = buildReliefMesh(d.view, r.view.width, r.view.height, range, state.invert, height, relief.renderer === 'webgl' ? 256 : 96);
+    relief.setMesh(mesh, height / 2);
+  }
+  relief.setOrbit(state.orbit);
+}
+
+function resetOrbit(): void {
+  update({ orbit: defaultOrbit() });
+  relief.setOrbit(state.orbit);
+}
+relief.onOrbit = (o) => {
+  state = { ...state, orbit: o };
+  saveState();
+};
+relief.onReset = () => resetOrbit();
+
+async function announceRendered(r: DensePanelResult): Promise<void> {
+  try {
+    await stage.image.decode();
+  } catch {
+    // a broken image still leaves the map painted
+  }
+  if (r !== result) return;
+  post({ type: 'rendered', task: r.task, view: state.view, classes: r.segmentation ? legend.count : undefined, features: features.count });
+  app.dataset.rendered = String(resultSeq);
+}
+
+function fillDepthValues(r: DensePanelResult): void {
+  const d = r.depth;
+  if (!d || !stats || !range) return;
+  fillKv(valuesList, [
+    ['min … max', `${formatValue(stats.min)} … ${formatValue(stats.max)}`, `${stats.min} … ${stats.max}`],
+    ['2nd … 98th pct', `${formatValue(stats.p2)} … ${formatValue(stats.p98)}`, `${stats.p2} … ${stats.p98}`],
+    ['colours span', `${formatValue(range.lo)} … ${formatValue(range.hi)}${range.flat ? ' (flat)' : ''}`, range.used === 'percentile' ? 'robust percentiles' : 'min–max'],
+    ['model output', `${d.rawWidth}×${d.rawHeight}`, 'predicted_depth [h, w]: the .npy export'],
+    ['shown at', `${r.view.width}×${r.view.height}`, 'upsampled bicubically'],
+  ]);
+}
+
+// ---------------------------------------------------------------- hover
+
+let hovering = false;
+
+function showReadout(p: PixelPos | null): void {
+  const r = result;
+  if (!r) return;
+  hovering = !!p;
+  if (r.depth) {
+    const d = r.depth;
+    if (!p) {
+      readout.textContent = range ? `Hover the image for values · ${d.rawWidth}×${d.rawHeight} model output shown at ${r.view.width}×${r.view.height}` : '';
+      return;
+    }
+    const v = d.view[p.y * r.view.width + p.x];
+    const [row, col] = rawCellOf(p.x, p.y, r.view.width, r.view.height, d.rawWidth, d.rawHeight);
+    const raw = d.raw[row * d.rawWidth + col];
+    readout.textContent = `Pixel (${p.x}, ${p.y}) · depth ${formatValue(v)} · model cell (${col}, ${row}) of ${d.rawWidth}×${d.rawHeight}: ${formatValue(raw)}`;
+    readout.title = `upsampled ${v} · raw ${raw}`;
+    return;
+  }
+  const s = r.segmentation;
+  if (!s) return;
+  const id = p ? s.labels[p.y * r.view.width + p.x] : null;
+  if (id !== hoverClass) {
+    hoverClass = id;
+    legend.update(state.legend, hoverClass);
+  }
+  if (!p || id === null) {
+    readout.textContent = `Hover the image for the class under the cursor · ${s.classes.length} classes present of ${s.numClasses}`;
+    return;
+  }
+  const cls = s.classes.find((c) => c.id === id);
+  readout.textContent = `Pixel (${p.x}, ${p.y}) · ${cls ? cls.name : `class ${id}`} (class ${id}) · ${cls ? formatShare(cls.area) : '?'} of the image`;
+}
+stage.onHover = (p) => showReadout(p);
+stage.onSwipe = (f) => {
+  state = { ...state, swipe: f };
+  saveState();
+};
+
+legend.onChange = (lg) => update({ legend: lg });
+legend.onEmphasis = (id) => {
+  if (id === emphasisClass) return;
+  emphasisClass = id;
+  update();
+};
+attentionView.onChange = (patch) => update({ attention: { ...state.attention, ...patch } });
+
+// ---------------------------------------------------------------- result
+
+/**
+ * Render a result. Its attention slices come from the host (`resultId` and the first `slice`, when the
+ * host keeps the tensor) or are cut locally from the tensor the result carries.
+ */
+function showResult(input: DensePanelResult, settings: DensePanelSettings | undefined, remote?: { resultId: number; slice?: AttentionSlice }): void {
+  let r: DensePanelResult;
+  let store: SliceStore | null = null;
+  try {
+    r = reviveDenseResult(input);
+    const a = r.attention;
+    if (a?.data) {
+      store = SliceStore.local({ layers: a.layers, heads: a.heads, tokens: a.tokens, data: a.data }, r.firstPatchToken);
+    } else if (a && remote?.slice) {
+      const resultId = remote.resultId;
+      store = SliceStore.remote(reviveSlice(remote.slice, a, r.grid[0] * r.grid[1]),
+        (query: number, rollout: RolloutSettings) => post({ type: 'needSlice', resultId, query, rollout }));
+    } else if (a) {
+      r.notes.push('The backbone attention is held by the extension but no slice of it arrived: it cannot be shown.');
+      r.attention = undefined;
+    }
+    if (remote) currentResultId = remote.resultId;
+  } catch (e) {
+    showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
+    post({ type: 'log', level: 'error', message: `dense webview: bad result: ${String(e)}` });
+    return;
+  }
+  result = r;
+  resultSeq++;
+  meshKey = '';
+  mapKey = '';
+  hoverClass = null;
+  emphasisClass = null;
+  stats = r.depth ? trustedStats(r.depth) : null;
+  if (r.segmentation && r.segmentation.classes.every((c) => c.area === 0)) {
+    // Areas missing: count them here.
+    const areas = new Map(segmentClasses(r.segmentation.labels, r.segmentation.numClasses).map((c) => [c.id, c.area]));
+    for (const c of r.segmentation.classes) c.area = areas.get(c.id) ?? 0;
+  }
+  if (settings) state = applyDenseSettings(state, settings);
+  state = fitDenseState(state, r);
+
+  // Header.
+  const name = fileName(r.image.path);
+  titleEl.textContent = name;
+  titleEl.title = r.image.path;
+  clear(subtitleEl);
+  subtitleEl.append(
+    h('span', { className: 'vl-model-name', title: r.model.path ?? '' }, r.model.name),
+    h('span', { className: `vl-badge vl-badge-task vl-badge-${r.task}` }, taskLabels[r.task]));
+  const t = r.timingsMs;
+  clear(metaEl);
+  append(metaEl, [
+    chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}; the model ran on ${r.model.inputSize[1]}×${r.model.inputSize[0]}`),
+    r.depth ? chip('output', `${r.depth.rawWidth}×${r.depth.rawHeight}`, 'predicted_depth') : chip('classes', `${r.segmentation?.classes.length ?? 0} / ${r.segmentation?.numClasses ?? 0}`, 'present / in the model'),
+    chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
+    r.attention ? chip('layers × heads', `${r.attention.layers}×${r.attention.heads}`) : null,
+    chip('time', fmtMs(t.total), `decode ${fmtMs(t.decode)} · model load ${fmtMs(t.modelLoad)} · preprocess ${fmtMs(t.preprocess)} · inference ${fmtMs(t.inference)} · post-process ${fmtMs(t.postprocess)}`)]);
+  document.title = `ViT Lens — ${taskLabels[r.task]} — ${name}`;
+
+  clear(notesList);
+  for (const note of r.notes) notesList.append(h('li', {}, note));
+  notesEl.hidden = r.notes.length === 0;
+  error.hide();
+  busy.hide();
+
+  // Image.
+  if (imageUrl) URL.revokeObjectURL(imageUrl);
+  imageUrl = URL.createObjectURL(new Blob([r.view.png as BlobPart], { type: 'image/png' }));
+  const isDepth = r.task === 'depth';
+  stage.canvas.setAttribute('data-testid', isDepth ? 'depth-map' : 'segmentation-map');
+  stage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
+  relief.setAspect(r.view.width, r.view.height);
+  relief.setImage(stage.image);
+
+  // Side cards.
+  legendCard.hidden = !r.segmentation;
+  valuesCard.hidden = !r.depth;
+  if (r.segmentation) legend.build(r.segmentation.classes);
+  fillKv(summaryList, [
+    ['model', r.model.name, r.model.path ?? ''],
+    ['backbone', `${r.model.numLayers} layers × ${r.model.numHeads} heads, patch ${r.model.patchSize}`],
+    ['model input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, 'width × height after resizing to multiples of the patch size'],
+    ['image', `${r.image.width}×${r.image.height}`, r.image.path],
+    ['decode', fmtMs(t.decode)],
+    ['model load', t.modelLoad ? fmtMs(t.modelLoad) : 'cached'],
+    ['preprocess', fmtMs(t.preprocess)],
+    ['inference', fmtMs(t.inference)],
+    ['post-process', fmtMs(t.postprocess)],
+    ['total', fmtMs(t.total)],
+  ]);
+
+  attentionSlices = store;
+  attentionView.setResult(r, imageUrl, store);
+  features.build(r.features, `${r.view.width} / ${r.view.height}`);
+
+  exportButtons.get('png16')!.hidden = !isDepth;
+  exportButtons.get('npy')!.hidden = !isDepth;
+  for (const b of exportButtons.values()) b.disabled = false;
+  emptyEl.hidden = true;
+  content.hidden = false;
+  renderedPending = true;
+  update();
+}
+
+function showError(message: string, actions: PanelActionId[]): void {
+  busy.hide();
+  emptyEl.hidden = true;
+  error.show(message, actions);
+}
+
+// ---------------------------------------------------------------- interactions
+
+function setView(v: DenseViewId): void {
+  if (!result || v === state.view || !viewsFor(result.task).includes(v)) return;
+  update({ view: v });
+}
+
+const help = helpPopover(helpEl, helpButton);
+
+document.addEventListener('keydown', (ev) => {
+  if (help.handleKey(ev)) return;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
+  if (isTypingTarget(ev.target)) return;
+  if (!result) return;
+  const views: Record<string, DenseViewId> = { 1: 'side', 2: 'overlay', 3: 'swipe', 4: 'relief' };
+  const isDepth = result.task === 'depth';
+  if (views[ev.key]) setView(views[ev.key]);
+  else if (ev.key === 'i' && isDepth) update({ invert: !state.invert });
+  else if (ev.key === 'n' && isDepth) update({ normalization: state.normalization === 'percentile' ? 'minmax' : 'percentile' });
+  else return;
+  ev.preventDefault();
+});
+
+// ---------------------------------------------------------------- exports
+
+
+async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Promise<Uint8Array> {
+  const d = r.depth;
+  switch (format) {
+    case 'png':
+      return state.view === 'relief' && d ? relief.toPng() : stage.toPng();
+    case 'png16': {
+      if (!d) throw new Error('no depth map in this result');
+      const fr = finiteRange(d.view);
+      return encodePng16(depthToUint16(d.view, fr.min, fr.max), r.view.width, r.view.height, {
+        Software: 'ViT Lens',
+        Description: `relative inverse depth (larger = nearer) = ${fr.min} + value / 65535 * (${fr.max} - ${fr.min})`,
+      });
+    }
+    case 'npy':
+      if (!d) throw new Error('no depth map in this result');
+      return encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth]);
+    case 'json': {
+      const fr = d ? finiteRange(d.view) : null;
+      return new TextEncoder().encode(denseJsonText(buildDenseJson(r, state, range, fr)));
+    }
+  }
+}
+
+async function doExport(format: DenseExportFormat): Promise<void> {
+  const r = result;
+  if (!r) return;
+  try {
+    const name = denseExportName(r, state, format);
+    const bytes = await exportBytes(r, format);
+    if (vscode) {
+      post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
+      toast.show(`Saving ${name}…`);
+    } else {
+      const type = format === 'json' ? 'application/json' : format === 'npy' ? 'application/octet-stream' : 'image/png';
+      downloadFile(bytes, name, type);
+      toast.show(`Downloaded ${name}`);
+    }
+  } catch (e) {
+    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    post({ type: 'log', level: 'error', message: `export ${format} failed: ${String(e)}` });
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+function onHostMessage(m: DenseHostMessage): void {
+  switch (m.type) {
+    case 'running':
+      busy.show(m.message, m.progress);
+      error.hide();
+      emptyEl.hidden = true;
+      break;
+    case 'result':
+      showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice });
+      break;
+    case 'slice':
+      if (m.resultId === currentResultId && result?.attention) {
+        try {
+          attentionSlices?.put(reviveSlice(m.slice, result.attention, result.grid[0] * result.grid[1]));
+        } catch (e) {
+          post({ type: 'log', level: 'warn', message: `dense webview: bad slice: ${String(e)}` });
+        }
+      }
+      break;
+    case 'error':
+      showError(m.message, Array.isArray(m.actions) ? m.actions : []);
+      break;
+    case 'exported':
+      toast.show(exportedText(m));
+      break;
+  }
+}
+
+startPage<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings }>(vscode, 'dense webview', onHostMessage,
+  (d) => showResult(d.result, d.settings), (message) => showError(message, []));

@@ -1,0 +1,404 @@
+// ViT Lens gates panel: the SE-Net / CBAM gates of a CNN, in the VS Code webview. Per block (depth
+// order): a channel gate's weights as a sorted bar chart with the activation maps of its strongest
+// channels, or a spatial gate as an overlay on the image like an attention map; a block selector; the
+// predictions. We post `ready`, render what the host sends (src/shared/gatesPanelProtocol.ts) and keep
+// the UI state with setState/getState. Browser code: imports the shared contract and DOM helpers only.
+import '../../shell/styles.css';
+import './gates.css';
+import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
+import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type GatesWebviewMessage } from '../../../src/analyses/gates/messages';
+import { colormapNames, type PanelActionId } from '../../../src/shared/panelProtocol';
+import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
+import { clear, h } from '../../shell/dom';
+import { actionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../../shell/shell';
+import { formatValue } from '../../shell/raster';
+import { MapStage } from '../../shell/stage';
+import { BlockList } from './blockList';
+import { ChannelChart } from './channelChart';
+import {
+  applyGatesSettings, blockLabel, defaultGatesState, fitGatesState, gateExport, gateExportName, gateScope, parseGatesUiState,
+  shortNode, summarize, type ChannelOrder, type GatesUiState,
+} from './gatesState';
+import { TopChannelMaps } from './topMaps';
+
+const vscode = connectVsCode();
+const post = (m: GatesWebviewMessage) => vscode?.postMessage(m);
+
+const shortcuts: [string, string][] = [
+  ['[  ]', 'previous / next block'],
+  ['Home  End', 'first / last block (block list focused)'],
+  ['←  →', 'move along the channel bars (chart focused; Shift: 10%)'],
+  ['o', 'channel order: by weight / by index'],
+  ['s', 'smooth / nearest upsampling'],
+  ['?', 'show / hide this help'],
+];
+
+// ---------------------------------------------------------------- state
+
+let state: GatesUiState = parseGatesUiState(vscode?.getState(), defaultGatesState());
+let result: GatesResult | null = null;
+let imageUrl: string | null = null;
+let exportSeq = 0;
+
+function saveState(): void {
+  vscode?.setState(state);
+}
+
+// ---------------------------------------------------------------- DOM
+
+const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
+app.classList.add('vl-app', 'vl-gates');
+
+const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate as PNG' }, 'Save PNG');
+const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate\'s numbers as JSON' }, 'Save JSON');
+const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
+
+const runAction = vscode && ((a: PanelActionId) => post({ type: 'action', action: a }));
+const notice = createBanner('notice', actionLabels, runAction);
+const error = createBanner('error', actionLabels, runAction, { 'data-testid': gatesTestIds.error });
+
+const busy = createBusyIndicator(gatesTestIds.busy);
+
+const emptyEl = h('div', { className: 'vl-empty' },
+  h('div', { className: 'vl-empty-title' }, 'No gates run yet'),
+  h('p', {}, vscode ? 'Waiting for the extension to send a result…' : 'Open this panel from VS Code: ViT Lens: Show Attention on a CNN with SE or CBAM gates.'));
+
+// Toolbar: block selector, display controls.
+const prevButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'aria-label': 'Previous block', title: 'Previous block ([)' }, '‹');
+const nextButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'aria-label': 'Next block', title: 'Next block (])' }, '›');
+const blockSelect = h('select', { id: 'vg-block', 'data-testid': gatesTestIds.blockSelect, title: 'Block, in depth order ([ and ])' });
+blockSelect.addEventListener('change', () => selectBlock(Number(blockSelect.value)));
+prevButton.addEventListener('click', () => selectBlock(state.block - 1));
+nextButton.addEventListener('click', () => selectBlock(state.block + 1));
+
+const colormapSelect = h('select', { id: 'vg-colormap', 'data-testid': 'colormap-select' }, ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])));
+colormapSelect.addEventListener('change', () => update({ colormap: colormapSelect.value as GatesUiState['colormap'] }));
+const opacityInput = h('input', { type: 'range', id: 'vg-opacity', min: '0', max: '1', step: '0.05', 'aria-label': 'Overlay opacity' });
+const opacityOut = h('output', { className: 'vl-value', for: 'vg-opacity' });
+opacityInput.addEventListener('input', () => {
+  state.opacity = Number(opacityInput.value);
+  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
+  stage.setOpacity(state.opacity);
+  tiles.setOpacity(state.opacity);
+  saveState();
+});
+
+/** A two-choice radio group of buttons (arrow keys switch), like the attention panel's. */
+function segmented<T extends string>(label: string, choices: [T, string][], pick: (v: T) => void): { el: HTMLDivElement; set(v: T): void } {
+  const buttons = new Map<T, HTMLButtonElement>();
+  const el = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': label });
+  let current = choices[0][0];
+  for (const [v, text] of choices) {
+    const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v }, text);
+    b.addEventListener('click', () => pick(v));
+    buttons.set(v, b);
+    el.append(b);
+  }
+  el.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const i = choices.findIndex(([v]) => v === current);
+    const next = choices[(i + (ev.key === 'ArrowRight' ? 1 : choices.length - 1)) % choices.length][0];
+    pick(next);
+    buttons.get(next)?.focus();
+  });
+  return {
+    el,
+    set(v: T) {
+      current = v;
+      for (const [k, b] of buttons) {
+        b.setAttribute('aria-checked', String(k === v));
+        b.tabIndex = k === v ? 0 : -1;
+      }
+    },
+  };
+}
+const upsampling = segmented<'nearest' | 'smooth'>('Upsampling', [['nearest', 'Nearest'], ['smooth', 'Smooth']], (v) => update({ smooth: v === 'smooth' }));
+const orderControl = segmented<ChannelOrder>('Channel order', [['sorted', 'By weight'], ['index', 'By index']], (v) => update({ order: v }));
+
+const field = (label: string, control: HTMLElement, extra?: Node) =>
+  h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
+const orderField = h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Channels'), orderControl.el);
+const toolbar = h('div', { className: 'vl-toolbar' },
+  h('div', { className: 'vl-toolbar-group vl-gblock-nav', role: 'group', 'aria-label': 'Block' },
+    h('label', { className: 'vl-field-label', for: 'vg-block' }, 'Block'), prevButton, blockSelect, nextButton),
+  h('div', { className: 'vl-toolbar-group', role: 'group', 'aria-label': 'Display' },
+    field('Colormap', colormapSelect),
+    h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vg-opacity' }, 'Opacity'), opacityInput, opacityOut),
+    h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Upsampling'), upsampling.el),
+    orderField));
+
+// Viewer: the selected gate.
+const viewerTitle = h('h2', { className: 'vl-card-title', id: 'vg-viewer-title' });
+const viewerHint = h('span', { className: 'vl-card-hint' });
+const gateChips = h('div', { className: 'vl-meta vl-gchips' });
+const chart = new ChannelChart(gatesTestIds.channelChart);
+const tiles = new TopChannelMaps();
+const tilesTitle = h('h3', { className: 'vl-gsubtitle' });
+const channelSection = h('div', { className: 'vl-gchannel', hidden: true }, chart.el, tilesTitle, tiles.el,
+  h('p', { className: 'vl-card-note' }, 'Each map is the channel\'s activation U[c] before the gate, min–max scaled on its own, over the image the model saw.'));
+const stage = new MapStage({ primary: false, ariaLabel: 'Spatial gate over the image', maxHeight: '62vh' });
+stage.stage.setAttribute('data-testid', gatesTestIds.spatialMap);
+const stageReadout = h('div', { className: 'vl-readout', 'aria-live': 'off' });
+const spatialSection = h('div', { className: 'vl-gspatial', hidden: true }, stage.el, stageReadout,
+  h('p', { className: 'vl-card-note' }, 'The gate\'s weight per position (CBAM\'s σ(conv7×7([max_c; mean_c]))), stretched over the image; colours min–max scaled, the colour bar shows the real range.'));
+const viewer = h('section', { className: 'vl-card vl-viewer', 'aria-labelledby': 'vg-viewer-title' },
+  h('div', { className: 'vl-card-head' }, viewerTitle, viewerHint), gateChips, channelSection, spatialSection);
+
+// Side: the blocks in depth order, and the predictions.
+const blocks = new BlockList(gatesTestIds.block);
+const blocksCard = h('section', { className: 'vl-card vl-gblocks-card', 'aria-labelledby': 'vg-blocks-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vg-blocks-title' }, 'Gates by depth'), h('span', { className: 'vl-card-hint' }, 'input → output')),
+  blocks.el);
+const predList = h('ol', { className: 'vl-preds' });
+const predNote = h('p', { className: 'vl-card-note', hidden: true }, 'No predictions: the model has no classifier logits.');
+const predCard = h('section', { className: 'vl-card vl-predictions', 'data-testid': gatesTestIds.predictions, 'aria-labelledby': 'vg-pred-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vg-pred-title' }, 'Predictions')), predList, predNote);
+const side = h('div', { className: 'vl-side' }, blocksCard, predCard);
+
+const content = h('main', { className: 'vl-content', hidden: true }, toolbar, h('div', { className: 'vl-layout' }, viewer, side));
+const toast = createToast();
+app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
+
+// ---------------------------------------------------------------- rendering
+
+const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
+const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+const chip = (label: string, value: string, title?: string) => h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
+
+/** Applies a state change and repaints what depends on it. */
+function update(patch: Partial<GatesUiState> = {}): void {
+  const before = state;
+  state = { ...state, ...patch };
+  saveState();
+  colormapSelect.value = state.colormap;
+  opacityInput.value = String(state.opacity);
+  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
+  upsampling.set(state.smooth ? 'smooth' : 'nearest');
+  orderControl.set(state.order);
+  if (!result) return;
+  const lut = colormapLut(state.colormap);
+  if (before.colormap !== state.colormap) blocks.recolor(result.gates, lut);
+  if (patch.order !== undefined && Object.keys(patch).length === 1) chart.setOrder(state.order);
+  else renderGate();
+}
+
+function renderGate(): void {
+  if (!result) return;
+  const g = result.gates[state.block];
+  const n = result.gates.length;
+  const lut = colormapLut(state.colormap);
+  blockSelect.value = String(g.index);
+  prevButton.disabled = g.index === 0;
+  nextButton.disabled = g.index === n - 1;
+  blocks.select(g.index);
+  viewerTitle.textContent = `Block ${g.index + 1} of ${n} · ${g.kind} gate`;
+  viewerHint.textContent = g.node;
+  viewerHint.title = `${g.node} (${g.op}) · applied by ${g.mulNode} to ${g.featureTensor}`;
+  const { min, mean, max } = summarize(g.values);
+  clear(gateChips);
+  gateChips.append(
+    chip('op', g.op === 'HardSigmoid' ? 'HardSigmoid' : 'σ', g.op === 'HardSigmoid' ? 'max(0, min(1, x/6 + 1/2)) (MobileNetV3)' : 'sigmoid'),
+    chip('gates', gateScope(g)),
+    chip('shape', `[${g.shape.join(', ')}]`, `feature map U [${g.featureShape.join(', ')}]`),
+    chip('min', min.toFixed(3)), chip('mean', mean.toFixed(3)), chip('max', max.toFixed(3)));
+  orderField.hidden = g.kind !== 'channel';
+  channelSection.hidden = g.kind !== 'channel';
+  spatialSection.hidden = g.kind !== 'spatial';
+  if (g.kind === 'channel') {
+    chart.setData(g.values, g.topChannels?.channels ?? [], state.order, `Weights of the ${g.values.length} channels of ${shortNode(g.node)}`);
+    const top = g.topChannels;
+    tilesTitle.textContent = top && top.channels.length ? `Top ${top.channels.length} channels (${top.height}×${top.width} maps)` : 'No channel maps in this result';
+    if (top && imageUrl) tiles.setData(top, imageUrl, `${result.view.width} / ${result.view.height}`, lut, state.opacity, state.smooth);
+  } else {
+    const [, , hgt, w] = g.featureShape;
+    stage.render({ map: g.values, grid: [hgt, w], lut, smooth: state.smooth, opacity: state.opacity, mask: null, query: null });
+    stage.setAriaLabel(`Spatial gate ${g.index + 1} (${hgt}×${w}) over the image; weights ${formatValue(min)} to ${formatValue(max)}.`);
+    stageReadout.textContent = `Range ${formatValue(min)} – ${formatValue(max)} · hover the image to read a position`;
+  }
+  void announceRendered(g);
+}
+
+async function announceRendered(g: Gate): Promise<void> {
+  if (g.kind === 'spatial') {
+    try {
+      await stage.img.decode();
+    } catch {
+      // a broken image still leaves the overlay painted
+    }
+  }
+  if (result && result.gates[state.block] === g) post({ type: 'rendered', gates: result.gates.length, block: g.index, kind: g.kind });
+}
+
+stage.onHover = (p) => {
+  const g = result?.gates[state.block];
+  if (!g || g.kind !== 'spatial') return;
+  if (!p) {
+    stageReadout.textContent = `Range ${formatValue(summarize(g.values).min)} – ${formatValue(summarize(g.values).max)} · hover the image to read a position`;
+    return;
+  }
+  const w = g.featureShape[3];
+  stageReadout.textContent = `Position (${p.row + 1}, ${p.col + 1}) of ${g.featureShape[2]}×${w} · weight ${g.values[p.row * w + p.col].toFixed(3)}`;
+};
+
+function selectBlock(index: number): void {
+  if (!result) return;
+  const block = Math.max(0, Math.min(result.gates.length - 1, index));
+  if (block === state.block) return;
+  update({ block });
+}
+blocks.onSelect = selectBlock;
+
+function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?: { message: string; actions: PanelActionId[] }): void {
+  result = r;
+  if (settings) state = applyGatesSettings(state, settings);
+  state = fitGatesState(state, r);
+  const name = fileName(r.image.path);
+  titleEl.textContent = name;
+  titleEl.title = r.image.path;
+  clear(subtitleEl);
+  subtitleEl.append(h('span', { className: 'vl-model-name', title: r.model.path }, r.model.name), h('span', { className: 'vl-badge vl-badge-gates', title: 'Channel and spatial gates (SE-Net, CBAM)' }, 'gates'));
+  const channel = r.gates.filter((g) => g.kind === 'channel').length;
+  const t = r.timingsMs;
+  clear(metaEl);
+  metaEl.append(
+    chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
+    chip('channel gates', String(channel)),
+    chip('spatial gates', String(r.gates.length - channel)),
+    chip('time', fmtMs(t.total), [['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]]
+      .map(([k, v]) => `${k} ${fmtMs(v as number)}`).join(' · ')));
+  document.title = `ViT Lens gates — ${name}`;
+  if (n) notice.show(n.message, n.actions);
+  else notice.hide();
+  error.hide();
+  busy.hide();
+
+  if (imageUrl) URL.revokeObjectURL(imageUrl);
+  imageUrl = URL.createObjectURL(new Blob([r.view.png as BlobPart], { type: 'image/png' }));
+  stage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
+
+  clear(blockSelect);
+  for (const g of r.gates) blockSelect.append(h('option', { value: String(g.index) }, blockLabel(g)));
+  blocks.build(r.gates, colormapLut(state.colormap));
+
+  clear(predList);
+  const preds = r.predictions ?? [];
+  predList.hidden = preds.length === 0;
+  predNote.hidden = preds.length > 0;
+  const top = preds.reduce((m, p) => Math.max(m, p.probability), 0) || 1;
+  preds.forEach((p, i) => {
+    const fill = h('span', { className: 'vl-pred-fill' });
+    fill.style.width = `${Math.max(0.5, (p.probability / top) * 100)}%`;
+    predList.append(h('li', { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` },
+      h('span', { className: 'vl-pred-label' }, p.label),
+      h('span', { className: 'vl-pred-pct' }, `${(p.probability * 100).toFixed(p.probability >= 0.1 ? 1 : 2)}%`),
+      h('span', { className: 'vl-pred-bar', 'aria-hidden': 'true' }, fill)));
+  });
+
+  emptyEl.hidden = true;
+  content.hidden = false;
+  pngButton.disabled = false;
+  jsonButton.disabled = false;
+  update(); // paints the selected gate
+}
+
+// ---------------------------------------------------------------- keyboard and help
+
+const help = helpPopover(helpEl, helpButton);
+
+document.addEventListener('keydown', (ev) => {
+  if (help.handleKey(ev)) return;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (isTypingTarget(ev.target)) return;
+  switch (ev.key) {
+    case '[': selectBlock(state.block - 1); break;
+    case ']': selectBlock(state.block + 1); break;
+    case 'o': if (result?.gates[state.block].kind === 'channel') update({ order: state.order === 'sorted' ? 'index' : 'sorted' }); break;
+    case 's': update({ smooth: !state.smooth }); break;
+    default: return;
+  }
+  ev.preventDefault();
+});
+
+// ---------------------------------------------------------------- exports
+
+
+/** A channel gate as one picture: the bar chart, and the top channels' maps in a row beneath it. */
+async function channelPng(): Promise<Uint8Array> {
+  const chartImg = await chart.toImage();
+  const width = chartImg.naturalWidth;
+  const gap = 12;
+  const k = Math.max(1, tiles.count);
+  const tileW = Math.min(220, (width - gap * (k + 1)) / k);
+  const tileH = result ? tileW * (result.view.height / result.view.width) : tileW;
+  const captionH = 30;
+  const c = document.createElement('canvas');
+  c.width = width;
+  c.height = chartImg.naturalHeight + (tiles.count ? tileH + captionH + 2 * gap : 0);
+  const ctx = c.getContext('2d') as CanvasRenderingContext2D;
+  const body = getComputedStyle(document.body);
+  ctx.fillStyle = body.backgroundColor || '#1e1e1e';
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.drawImage(chartImg, 0, 0);
+  const weightColor = body.getPropertyValue('--vl-highlight').trim() || body.color;
+  tiles.paint(ctx, gap, chartImg.naturalHeight + gap, tileW, tileH, gap, state.opacity, captionH, [body.color, weightColor]);
+  return canvasPng(c);
+}
+
+async function canvasPng(c: HTMLCanvasElement): Promise<Uint8Array> {
+  const blob = await new Promise<Blob | null>((resolve) => c.toBlob(resolve, 'image/png'));
+  if (!blob) throw new Error('the canvas could not be encoded as PNG');
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+async function doExport(format: 'png' | 'json'): Promise<void> {
+  if (!result) return;
+  const g = result.gates[state.block];
+  try {
+    const name = gateExportName(result, g, format);
+    const bytes = format === 'json'
+      ? new TextEncoder().encode(JSON.stringify(gateExport(result, g), null, 1) + '\n')
+      : g.kind === 'spatial' ? await stage.toPng(result.view.width, result.view.height) : await channelPng();
+    if (vscode) {
+      post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
+      toast.show(`Saving ${name}…`);
+    } else {
+      downloadFile(bytes, name, format === 'png' ? 'image/png' : 'application/json');
+      toast.show(`Downloaded ${name}`);
+    }
+  } catch (e) {
+    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+    post({ type: 'log', level: 'error', message: `gates export ${format} failed: ${String(e)}` });
+  }
+}
+pngButton.addEventListener('click', () => void doExport('png'));
+jsonButton.addEventListener('click', () => void doExport('json'));
+
+// ---------------------------------------------------------------- messages
+
+function onHostMessage(m: GatesHostMessage): void {
+  switch (m.type) {
+    case 'running':
+      busy.show(m.message, m.progress);
+      error.hide();
+      emptyEl.hidden = true;
+      break;
+    case 'result':
+      showResult(m.result, m.settings, m.notice);
+      break;
+    case 'error':
+      busy.hide();
+      emptyEl.hidden = true;
+      error.show(m.message, m.actions ?? []);
+      break;
+    case 'exported':
+      toast.show(exportedText(m));
+      break;
+  }
+}
+
+update();
+if (vscode) {
+  listenToHost<GatesHostMessage>(vscode, 'gates webview', onHostMessage);
+}
