@@ -5,6 +5,7 @@ import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../../src/analyses/gates/messages';
 import { colormapNames, type ColormapName } from '../../../src/shared/panelProtocol';
 import { safeStem } from '../../shell/state';
+import { asRecord, inUnit, oneOf } from '../../shell/validate';
 
 /** Channel bars by weight (largest first) or in channel order. */
 export type ChannelOrder = 'sorted' | 'index';
@@ -29,20 +30,18 @@ export function defaultGatesState(settings?: GatesPanelSettings): GatesUiState {
   return { block: 0, colormap: settings?.colormap ?? 'inferno', opacity: settings?.opacity ?? 0.6, smooth: false, order: 'sorted' };
 }
 
-const isColormap = (v: unknown): v is ColormapName => (colormapNames as readonly unknown[]).includes(v);
-const inUnit = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+const isColormap = (v: unknown): v is ColormapName => oneOf(colormapNames, v);
 
 export function parseGatesSettings(raw: unknown): GatesPanelSettings | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const o = raw as Record<string, unknown>;
-  return isColormap(o.colormap) && inUnit(o.opacity) ? { colormap: o.colormap, opacity: o.opacity } : undefined;
+  const o = asRecord(raw);
+  return o && isColormap(o.colormap) && inUnit(o.opacity) ? { colormap: o.colormap, opacity: o.opacity } : undefined;
 }
 
 /** A state restored from vscode.getState(): every valid field kept, everything else from `base`. */
 export function parseGatesUiState(raw: unknown, base: GatesUiState = defaultGatesState()): GatesUiState {
   const s: GatesUiState = { ...base };
-  if (typeof raw !== 'object' || raw === null) return s;
-  const o = raw as Record<string, unknown>;
+  const o = asRecord(raw);
+  if (!o) return s;
   if (typeof o.block === 'number' && Number.isInteger(o.block) && o.block >= 0) s.block = o.block;
   if (isColormap(o.colormap)) s.colormap = o.colormap;
   if (inUnit(o.opacity)) s.opacity = o.opacity;
