@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clsMaps, rolloutMap } from '../maths/attention';
-import { EngineClient, EngineClientOptions, EngineError, threadsLabel } from '../client/engineClient';
+import { EngineClient, EngineClientOptions, threadsLabel } from '../client/engineClient';
 import { commandGates } from '../analyses/gates/command';
 import { commandDepth, commandSegment } from '../analyses/dense/command';
 import { MODELS_USAGE, runModelsCommand } from './modelsCommand';
@@ -12,7 +12,7 @@ import { defaultCacheDir, resolveModelArg } from '../models/modelStore';
 import { loadWebviewBundle, renderReportHtml } from './htmlReport';
 import type { AttentionResult, HeadFusion } from '../shared/attentionTypes';
 import { isThreadCount } from '../shared/engineProtocol';
-import type { PanelSettings } from '../shared/panelProtocol';
+import type { PanelSettings } from '../analyses/attention/messages';
 
 const USAGE = `vit-lens — look inside vision transformers
 
@@ -109,9 +109,9 @@ async function runAttention(client: EngineClient, image: string, model: string |
     return await client.request('attention', { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top }, { onProgress });
   } catch (e) {
     // A CNN without self-attention may still have SE/CBAM gates: say which command shows them.
-    if (model && e instanceof EngineError && e.code === 'MODEL_NOT_VIT') {
+    if (model && e instanceof VitLensError && e.code === 'MODEL_NOT_VIT') {
       const kind = await client.request('modelKind', { modelPath: path.resolve(model) }).catch(() => undefined);
-      if (kind?.kind === 'gates') throw new EngineError(e.code, `${path.basename(model)} has no self-attention, but it has SE/CBAM gates.`, `Show them with: vit-lens gates ${image} --model ${model} --json gates.json`);
+      if (kind?.kind === 'gates') throw new VitLensError(e.code, `${path.basename(model)} has no self-attention, but it has SE/CBAM gates.`, `Show them with: vit-lens gates ${image} --model ${model} --json gates.json`);
     }
     throw e;
   } finally {
@@ -200,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) { console.error(`vit-lens: ${e.message}\n\n${USAGE}`); return 2; }
-    if (e instanceof EngineError) { console.error(`vit-lens: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`); return 1; }
+    if (e instanceof VitLensError) { console.error(`vit-lens: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`); return 1; }
     if (e instanceof VitLensError) { console.error(`vit-lens: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`); return 1; }
     console.error(`vit-lens: ${(e as Error).stack ?? e}`);
     return 1;

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineClient, EngineError } from '../client/engineClient';
+import { EngineClient } from '../client/engineClient';
+import { VitLensError } from '../shared/errors';
 import type { AttentionSlice, RolloutSettings } from '../shared/attentionTypes';
 import type { EngineCalls } from '../shared/engineProtocol';
 import type { PanelActionId } from '../shared/panelProtocol';
@@ -190,7 +191,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   /** Validates a message from the webview (never trust a webview). */
   protected abstract parse(raw: unknown): WebviewMsg | undefined;
   /**
-   * Runs the engine and returns the message that shows the result. Throw an EngineError (e.g.
+   * Runs the engine and returns the message that shows the result. Throw an VitLensError (e.g.
    * MODEL_NOT_CONFIGURED) for a run that cannot start.
    */
   protected abstract execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<HostMsg>;
@@ -291,7 +292,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   private fail(e: unknown, abort: AbortController): void {
     if (this.disposed) return;
-    const err = e instanceof EngineError ? e : new EngineError('INTERNAL', (e as Error).message);
+    const err = e instanceof VitLensError ? e : new VitLensError('INTERNAL', (e as Error).message);
     if (err.code === 'CANCELLED' && abort !== this.runAbort) return; // superseded by a newer run
     this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: ${err.code}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
     this.showError(err.code, err.code === 'CANCELLED' ? 'Run cancelled. Press Run again to start again.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`);

@@ -5,7 +5,8 @@ import type { HeadFusion } from '../shared/attentionTypes';
 import type { DenseTask } from '../analyses/dense/types';
 import { isThreadCount } from '../shared/engineProtocol';
 import { DensePanelSettings, DepthColormapName, depthColormapNames } from '../analyses/dense/messages';
-import { ColormapName, PanelSettings, colormapNames } from '../shared/panelProtocol';
+import { ColormapName, colormapNames } from '../shared/panelProtocol';
+import { PanelSettings } from '../analyses/attention/messages';
 
 const section = () => vscode.workspace.getConfiguration('vitLens');
 

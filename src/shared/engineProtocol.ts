@@ -4,14 +4,9 @@
 import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from './attentionTypes';
 import type { DenseResult, DenseTask } from '../analyses/dense/types';
 import type { DensePanelResult } from '../analyses/dense/messages';
+import type { ErrorInfo } from './errors';
 import type { GatesResult, ModelKindInfo } from '../analyses/gates/types';
 
-/** The engine's error shape (mirrors core/errors ErrorInfo so this file needs no runtime import). */
-export interface EngineErrorInfo {
-  code: string;
-  message: string;
-  hint?: string;
-}
 
 /** Parameters and result of each request kind. */
 export interface EngineCalls {
@@ -78,6 +73,6 @@ export type ToEngine =
 export type FromEngine =
   | { type: 'progress'; id: number; stage: string; fraction: number }
   | { type: 'result'; id: number; result: unknown }
-  | { type: 'error'; id: number; error: EngineErrorInfo }
+  | { type: 'error'; id: number; error: ErrorInfo }
   /** Sent once when the engine is ready for requests, with onnxruntime's threads per model run. */
   | { type: 'ready'; pid: number; threads: number };

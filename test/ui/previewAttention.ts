@@ -14,7 +14,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { chromium, type Page } from 'playwright-core';
 import type { AttentionResult, AttentionTensor } from '../../src/shared/attentionTypes';
-import type { PanelSettings } from '../../src/shared/panelProtocol';
+import type { PanelSettings } from '../../src/analyses/attention/messages';
 import { attentionSlice, headStatistics, rawAttention, topK } from '../../src/maths/attention';
 import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
 import { stringifyTyped } from '../../src/shared/typedJson';

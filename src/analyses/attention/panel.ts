@@ -3,8 +3,9 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { AttentionSlice } from '../../shared/attentionTypes';
-import type { HostMessage, PanelActionId, WebviewMessage } from '../../shared/panelProtocol';
-import { parseWebviewMessage } from '../../shared/panelProtocol';
+import type { PanelActionId } from '../../shared/panelProtocol';
+import type { HostMessage, WebviewMessage } from './messages';
+import { parseWebviewMessage } from './messages';
 import { HostServices, PanelKind, VitLensPanel } from '../../host/panelBase';
 import { configuredModel, maxPixels, panelSettings, topK } from '../../host/settings';
 

@@ -3,7 +3,7 @@
 // request as for the attention panel.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineError } from '../../client/engineClient';
+import { VitLensError } from '../../shared/errors';
 import type { AttentionSlice } from '../../shared/attentionTypes';
 import type { DenseTask } from './types';
 import { parseDenseWebviewMessage, type DenseHostMessage, type DenseWebviewMessage } from './messages';
@@ -50,7 +50,7 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
   protected modelPath(): string | null {
     const model = configuredModel(this.task);
     if (!model) {
-      throw new EngineError('MODEL_NOT_CONFIGURED', `No DPT ${this.task} model is configured.`,
+      throw new VitLensError('MODEL_NOT_CONFIGURED', `No DPT ${this.task} model is configured.`,
         `Choose an ONNX file or Hugging Face folder (setting vitLens.${modelSettingKey[this.task]}), or download one from the catalogue.`);
     }
     return model;

@@ -2,6 +2,7 @@
 // CLI), host and webview. Type declarations only: imports nothing at runtime, emits no code.
 // Tensors travel as typed arrays plus their shape, never as JSON number arrays.
 import type { AttentionTensor, ModelSummary, ViewImage } from '../../shared/attentionTypes';
+import type { StageTimings } from '../../shared/timings';
 
 export type DenseTask = 'depth' | 'segmentation';
 
@@ -57,14 +58,8 @@ export interface FeatureLevel {
   explained: [number, number, number];
 }
 
-export interface DenseTimings {
-  decode: number;
-  modelLoad: number;
-  preprocess: number;
-  inference: number;
-  postprocess: number;
-  total: number;
-}
+/** A dense run's stage timings. */
+export type DenseTimings = StageTimings<'decode' | 'modelLoad' | 'preprocess' | 'inference' | 'postprocess'>;
 
 /** Everything one DPT run produces. */
 export interface DenseResult {

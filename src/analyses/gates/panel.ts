@@ -2,7 +2,7 @@
 // configured model has gates instead of self-attention. One per image.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineError } from '../../client/engineClient';
+import { VitLensError } from '../../shared/errors';
 import { parseGatesWebviewMessage, type GatesHostMessage, type GatesWebviewMessage } from './messages';
 import type { PanelActionId } from '../../shared/panelProtocol';
 import { HostServices, PanelKind, VitLensPanel } from '../../host/panelBase';
@@ -37,7 +37,7 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
 
   protected modelPath(): string | null {
     const model = configuredModel();
-    if (!model) throw new EngineError('MODEL_NOT_CONFIGURED', 'No model is configured any more: this panel shows the SE/CBAM gates of a CNN model.', 'Choose a model, or run Show Attention again for raw attention.');
+    if (!model) throw new VitLensError('MODEL_NOT_CONFIGURED', 'No model is configured any more: this panel shows the SE/CBAM gates of a CNN model.', 'Choose a model, or run Show Attention again for raw attention.');
     return model;
   }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { DenseResult, SegmentClass } from '../../../src/analyses/dense/types';
 import { parseDenseWebviewMessage, type DensePanelSettings } from '../../../src/analyses/dense/messages';
-import { parseWebviewMessage } from '../../../src/shared/panelProtocol';
+import { parseWebviewMessage } from '../../../src/analyses/attention/messages';
 import { colormapAt, colormapLut } from '../../../src/maths/colormaps';
 import {
   colorizeDepth, displayRange, displayValue, finiteRange, rawCellOf, trustedStats,

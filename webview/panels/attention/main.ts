@@ -4,7 +4,8 @@
 // (stringifyTyped) and exports download as files. Every map is recomputed here with src/analysis.
 import '../../shell/styles.css';
 import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from '../../../src/shared/attentionTypes';
-import type { HostMessage, PanelActionId, PanelSettings, WebviewMessage } from '../../../src/shared/panelProtocol';
+import type { PanelActionId } from '../../../src/shared/panelProtocol';
+import type { HostMessage, PanelSettings, WebviewMessage } from '../../../src/analyses/attention/messages';
 import { colormapNames } from '../../../src/shared/panelProtocol';
 import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/attention';
 import { SliceStore } from '../../shell/sliceStore';
