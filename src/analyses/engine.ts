@@ -5,9 +5,9 @@ import { denseEngine } from './dense/engine';
 import { gatesEngine } from './gates/engine';
 import type { AnalysisId } from './index';
 
-const engines = { attention: attentionEngine, dense: denseEngine, gates: gatesEngine } satisfies Record<AnalysisId, object>;
+export const analysisEngines = { attention: attentionEngine, dense: denseEngine, gates: gatesEngine } satisfies Record<AnalysisId, object>;
 
 type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 
 /** Every analysis's handlers in one object (request kinds are unique across analyses). */
-export const analysisHandlers = Object.assign({}, ...Object.values(engines)) as Intersection<(typeof engines)[AnalysisId]>;
+export const analysisHandlers = Object.assign({}, ...Object.values(analysisEngines)) as Intersection<(typeof analysisEngines)[AnalysisId]>;
