@@ -83,3 +83,14 @@ export interface ModelKindInfo {
   /** For kind 'none': the message to show (what ViT Lens can show). */
   message?: string;
 }
+
+/** The gates analysis's engine requests. */
+export interface GatesCalls {
+  /** SE-Net / CBAM channel and spatial gates of a CNN on one image (MODEL_NO_GATES when it has none). */
+  gates: {
+    params: { imagePath: string; modelPath: string; topK?: number; topChannels?: number; maxPixels?: number };
+    result: GatesResult;
+  };
+  /** Which pipeline a model needs, from its graph alone: 'vit' (attention), 'gates' (SE/CBAM) or 'none' (with the message to show). */
+  modelKind: { params: { modelPath: string }; result: ModelKindInfo };
+}
