@@ -2,6 +2,7 @@
 // on the same code as the extension (src/models). Imports no onnxruntime-node or sharp: listing
 // and downloading never load a model.
 import { VitLensError } from '../shared/errors';
+import { usageError } from './context';
 import { CatalogueEntry, loadCatalogue } from '../models/catalogue';
 import { DEFAULT_ENDPOINT } from '../models/hubDownload';
 import { CachedModelInfo, DownloadProgress, cachedModel, defaultCacheDir, formatBytes, listCachedModels, modelSource, pullModel, removeCachedModel } from '../models/modelStore';
@@ -17,7 +18,6 @@ export const MODELS_USAGE = `  vit-lens models list [--json] [--cache <dir>]
 
 interface ModelsFlags { positional: string[]; values: Map<string, string>; switches: Set<string> }
 
-class ModelsUsageError extends Error {}
 
 /** --name value / --name=value for `valued`, bare --name for `switches`. */
 function parseModelsFlags(argv: string[], valued: string[], switches: string[] = []): ModelsFlags {
@@ -27,13 +27,13 @@ function parseModelsFlags(argv: string[], valued: string[], switches: string[] =
     if (!a.startsWith('--')) { f.positional.push(a); continue; }
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     if (switches.includes(name)) {
-      if (inline !== undefined) throw new ModelsUsageError(`--${name} takes no value`);
+      if (inline !== undefined) throw usageError(`--${name} takes no value`);
       f.switches.add(name);
       continue;
     }
-    if (!valued.includes(name)) throw new ModelsUsageError(`unknown option --${name} (known: ${[...valued, ...switches].map((k) => '--' + k).join(', ')})`);
+    if (!valued.includes(name)) throw usageError(`unknown option --${name} (known: ${[...valued, ...switches].map((k) => '--' + k).join(', ')})`);
     const value = inline ?? argv[++i];
-    if (value === undefined) throw new ModelsUsageError(`--${name} needs a value`);
+    if (value === undefined) throw usageError(`--${name} needs a value`);
     f.values.set(name, value);
   }
   return f;
@@ -49,7 +49,7 @@ function cachedLabel(info: CachedModelInfo | undefined): string {
 
 async function list(argv: string[]): Promise<number> {
   const f = parseModelsFlags(argv, ['cache'], ['json']);
-  if (f.positional.length) throw new ModelsUsageError('models list takes no arguments');
+  if (f.positional.length) throw usageError('models list takes no arguments');
   const cacheDir = cacheDirOf(f);
   const catalogue = loadCatalogue();
   const cached = new Map((await listCachedModels(cacheDir, catalogue)).map((m) => [m.key, m]));
@@ -108,7 +108,7 @@ function progressPrinter(id: string): { update(p: DownloadProgress): void; end()
 
 async function pull(argv: string[]): Promise<number> {
   const f = parseModelsFlags(argv, ['cache', 'endpoint', 'token'], ['force']);
-  if (f.positional.length !== 1) throw new ModelsUsageError('models pull takes exactly one model id (see vit-lens models list)');
+  if (f.positional.length !== 1) throw usageError('models pull takes exactly one model id (see vit-lens models list)');
   const [id] = f.positional;
   const cacheDir = cacheDirOf(f);
   const endpoint = f.values.get('endpoint') ?? process.env.HF_ENDPOINT ?? DEFAULT_ENDPOINT;
@@ -142,7 +142,7 @@ async function pull(argv: string[]): Promise<number> {
 
 async function remove(argv: string[]): Promise<number> {
   const f = parseModelsFlags(argv, ['cache']);
-  if (f.positional.length !== 1) throw new ModelsUsageError('models rm takes exactly one model id');
+  if (f.positional.length !== 1) throw usageError('models rm takes exactly one model id');
   const cacheDir = cacheDirOf(f);
   if (await removeCachedModel(cacheDir, f.positional[0])) {
     console.log(`Removed ${f.positional[0]} from ${cacheDir}`);
@@ -162,9 +162,9 @@ export async function runModelsCommand(argv: string[]): Promise<number> {
     if (sub === 'list') return await list(rest);
     if (sub === 'pull') return await pull(rest);
     if (sub === 'rm' || sub === 'remove') return await remove(rest);
-    throw new ModelsUsageError(sub ? `unknown models command "${sub}"` : 'models needs a command: list, pull or rm');
+    throw usageError(sub ? `unknown models command "${sub}"` : 'models needs a command: list, pull or rm');
   } catch (e) {
-    if (e instanceof ModelsUsageError) { console.error(`vit-lens: ${e.message}\n\nUsage:\n${MODELS_USAGE}`); return 2; }
+    if (e instanceof VitLensError && e.code === 'USAGE') { console.error(`vit-lens: ${e.message}\n\nUsage:\n${MODELS_USAGE}`); return 2; }
     throw e;
   }
 }

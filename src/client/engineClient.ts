@@ -4,13 +4,8 @@
 // it had and is restarted on the next request.
 import { ChildProcess, fork } from 'node:child_process';
 import { EngineCalls, EngineKind, FromEngine, THREADS_ENV, ToEngine } from '../shared/engineProtocol';
+import { VitLensError, fromErrorInfo } from '../shared/errors';
 
-export class EngineError extends Error {
-  constructor(readonly code: string, message: string, readonly hint?: string) {
-    super(message);
-    this.name = 'EngineError';
-  }
-}
 
 export interface RequestOptions {
   onProgress?: (stage: string, fraction: number) => void;
@@ -90,7 +85,7 @@ export class EngineClient {
     child.stdout?.on('data', (b: Buffer) => log(`[engine] ${b.toString().trimEnd()}`));
     child.stderr?.on('data', (b: Buffer) => log(`[engine] ${b.toString().trimEnd()}`));
     this.ready = new Promise<void>((resolve, reject) => {
-      child.once('error', (e) => reject(new EngineError('ENGINE_CRASHED', `The inference engine could not start: ${e.message}`)));
+      child.once('error', (e) => reject(new VitLensError('ENGINE_CRASHED', `The inference engine could not start: ${e.message}`)));
       child.on('message', (m: FromEngine) => {
         if (m.type === 'ready') {
           this.reportedThreads = m.threads;
@@ -104,11 +99,11 @@ export class EngineClient {
         if (this.child === child) { this.child = undefined; this.ready = undefined; }
         const why = signal ? `signal ${signal}` : `exit code ${code}`;
         if (!this.disposed) log(`engine stopped (${why})`);
-        reject(new EngineError('ENGINE_CRASHED', `The inference engine stopped before it was ready (${why}).`));
+        reject(new VitLensError('ENGINE_CRASHED', `The inference engine stopped before it was ready (${why}).`));
         for (const [id, p] of this.pending) {
           this.pending.delete(id);
           p.cleanup();
-          p.reject(new EngineError('ENGINE_CRASHED', `The inference engine stopped (${why}) during the request.`, 'It restarts on the next run; see the ViT Lens output for details.'));
+          p.reject(new VitLensError('ENGINE_CRASHED', `The inference engine stopped (${why}) during the request.`, 'It restarts on the next run; see the ViT Lens output for details.'));
         }
       });
     });
@@ -124,25 +119,25 @@ export class EngineClient {
     this.pending.delete(m.id);
     p.cleanup();
     if (m.type === 'result') p.resolve(m.result);
-    else p.reject(new EngineError(m.error.code, m.error.message, m.error.hint));
+    else p.reject(fromErrorInfo(m.error));
   }
 
   async request<K extends EngineKind>(kind: K, params: EngineCalls[K]['params'], opts: RequestOptions = {}): Promise<EngineCalls[K]['result']> {
-    if (this.disposed) throw new EngineError('CANCELLED', 'The engine was shut down.');
-    if (opts.signal?.aborted) throw new EngineError('CANCELLED', 'Cancelled.');
+    if (this.disposed) throw new VitLensError('CANCELLED', 'The engine was shut down.');
+    if (opts.signal?.aborted) throw new VitLensError('CANCELLED', 'Cancelled.');
     await this.start();
-    if (opts.signal?.aborted) throw new EngineError('CANCELLED', 'Cancelled.'); // aborted while the engine started
+    if (opts.signal?.aborted) throw new VitLensError('CANCELLED', 'Cancelled.'); // aborted while the engine started
     const child = this.child;
-    if (!child) throw new EngineError('ENGINE_CRASHED', 'The inference engine is not running.');
+    if (!child) throw new VitLensError('ENGINE_CRASHED', 'The inference engine is not running.');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
-      const stop = (code: string, message: string) => {
+      const stop = (code: 'CANCELLED' | 'TIMEOUT', message: string) => {
         if (!this.pending.delete(id)) return;
         cleanup();
         this.send({ type: 'cancel', id });
         this.killIfStuck(child, id);
-        reject(new EngineError(code, message));
+        reject(new VitLensError(code, message));
       };
       const onAbort = () => stop('CANCELLED', 'Cancelled.');
       const timer = setTimeout(() => stop('TIMEOUT', `The engine did not answer within ${Math.round(timeoutMs / 1000)} s.`), timeoutMs);

@@ -6,24 +6,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, threadsLabel } from '../client/engineClient';
-import type { DenseTask } from '../analyses/dense/types';
 import type { ModelKindInfo } from '../analyses/gates/types';
-import { AttentionPanel } from '../analyses/attention/panel';
-import { DensePanel } from '../analyses/dense/panel';
-import { GatesPanel } from '../analyses/gates/panel';
+import { allPanels, type AnalysisId } from '../analyses/index';
+import { analysisHosts } from '../analyses/host';
+import type { PanelDescriptor } from '../analyses/registry';
 import { findCatalogueEntry } from '../models/catalogue';
+import { isModelTask } from '../shared/modelTasks';
 import { downloadModel, manageModels, modelStatusBar, pullAndUse, selectModel, type ModelServices } from './models';
 import { HostServices, PanelObservation, VitLensPanel } from './panelBase';
-import { ModelTask, configuredModel, inferenceThreads, setModel } from './settings';
+import { configuredModel, inferenceThreads, setModel } from './settings';
 
 const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'avif'];
 const isImage = (p: string) => IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
-const isTask = (t: unknown): t is ModelTask => t === 'classification' || t === 'depth' || t === 'segmentation';
 
 /** What the extension returns from activate(): used by the integration tests. */
 export interface VitLensApi {
-  /** The attention (or, for a CNN model, gates) panel of an image; `kind` picks a DPT panel instead. */
-  panel(imagePath: string, kind?: 'attention' | 'gates' | DenseTask): { observation: PanelObservation; visible: boolean } | undefined;
+  /**
+   * The open panel of an image: `kind` is the last part of its view type (`attention`, `gates`, `depth`,
+   * `segmentation`, …); without it, the image's attention panel, else its gates panel.
+   */
+  panel(imagePath: string, kind?: string): { observation: PanelObservation; visible: boolean } | undefined;
   enginePid(): number | undefined;
   /** onnxruntime's threads per run in the running engine (undefined before it starts). */
   engineThreads(): Promise<number | undefined>;
@@ -78,31 +80,43 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     }
   }
 
-  async function showAttention(uri?: vscode.Uri): Promise<void> {
-    const image = await targetImage('Show Attention', uri);
+  /**
+   * The panel a command opens: its only panel, or, when several share it (Show Attention: attention or
+   * gates), the one whose model kinds include the configured model's kind, else the default one.
+   */
+  async function panelFor(candidates: { analysis: AnalysisId; panel: PanelDescriptor }[]): Promise<{ analysis: AnalysisId; panel: PanelDescriptor }> {
+    const fallback = candidates.find((c) => !c.panel.modelKinds) ?? candidates[0];
+    if (candidates.length === 1) return fallback;
+    const model = configuredModel(fallback.panel.task);
+    const kind = model ? (await modelKind(model))?.kind : undefined;
+    return candidates.find((c) => kind && c.panel.modelKinds?.includes(kind)) ?? fallback;
+  }
+
+  // Command titles ("Show Attention", …) for the image picker, as package.json contributes them.
+  const contributed = (context.extension.packageJSON as { contributes?: { commands?: { command: string; title: string }[] } }).contributes?.commands ?? [];
+  const commandTitles = new Map(contributed.map((c) => [c.command, c.title]));
+  // One command per panel command of the registry (some panels share one, see panelFor).
+  const commands = new Map<string, { analysis: AnalysisId; panel: PanelDescriptor }[]>();
+  for (const entry of allPanels()) commands.set(entry.panel.command, [...(commands.get(entry.panel.command) ?? []), entry]);
+  const panelCommands = [...commands].map(([command, candidates]) => vscode.commands.registerCommand(command, async (uri?: vscode.Uri) => {
+    const title = commandTitles.get(command) ?? candidates[0].panel.title;
+    const image = await targetImage(title, uri);
     if (!image) return;
-    const model = configuredModel();
-    // "Same command, chosen by model kind": a CNN with SE/CBAM gates opens the gates panel.
-    if (model && (await modelKind(model))?.kind === 'gates') await GatesPanel.show(services, image);
-    else await AttentionPanel.show(services, image);
-  }
-
-  async function runDense(task: DenseTask, uri?: vscode.Uri): Promise<void> {
-    const image = await targetImage(task === 'depth' ? 'Run DPT Depth' : 'Run DPT Segmentation', uri);
-    if (image) await DensePanel.show(services, task, image);
-  }
-
-  const serializer = (revive: (panel: vscode.WebviewPanel, state: unknown) => Promise<void>): vscode.WebviewPanelSerializer => ({ deserializeWebviewPanel: revive });
+    const { analysis, panel } = await panelFor(candidates);
+    await analysisHosts[analysis].open(services, panel, image);
+  }));
+  const serializers = allPanels().map(({ analysis, panel }) => vscode.window.registerWebviewPanelSerializer(panel.viewType, {
+    deserializeWebviewPanel: (webviewPanel, state) => analysisHosts[analysis].revive(services, panel, webviewPanel, state),
+  }));
 
   context.subscriptions.push(
     output,
     { dispose: () => engine?.dispose() },
     modelStatusBar(),
-    vscode.commands.registerCommand('vitLens.showAttention', showAttention),
-    vscode.commands.registerCommand('vitLens.runDptDepth', (uri?: vscode.Uri) => runDense('depth', uri)),
-    vscode.commands.registerCommand('vitLens.runDptSegmentation', (uri?: vscode.Uri) => runDense('segmentation', uri)),
+    ...panelCommands,
+    ...serializers,
     vscode.commands.registerCommand('vitLens.useModelFromFile', async (task?: unknown) => {
-      const t = isTask(task) ? task : 'classification';
+      const t = isModelTask(task) ? task : 'classification';
       const picked = await vscode.window.showOpenDialog({
         title: `ViT Lens: choose ${t === 'classification' ? 'a ViT' : `a DPT ${t}`} ONNX model (an .onnx file, or a Hugging Face folder)`,
         canSelectFiles: true,
@@ -116,38 +130,29 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     }),
     // Argument: a task (filters the quick pick) or a catalogue id (skips it; the download still asks for consent).
     vscode.commands.registerCommand('vitLens.downloadModel', (arg?: unknown) => {
-      const entry = typeof arg === 'string' && !isTask(arg) ? findCatalogueEntry(arg) : undefined;
-      return entry ? pullAndUse(models, entry) : downloadModel(models, isTask(arg) ? arg : undefined);
+      const entry = typeof arg === 'string' && !isModelTask(arg) ? findCatalogueEntry(arg) : undefined;
+      return entry ? pullAndUse(models, entry) : downloadModel(models, isModelTask(arg) ? arg : undefined);
     }),
     vscode.commands.registerCommand('vitLens.manageModels', () => manageModels(models)),
-    vscode.commands.registerCommand('vitLens.selectModel', (task?: unknown) => selectModel(models, isTask(task) ? task : 'classification')),
+    vscode.commands.registerCommand('vitLens.selectModel', (task?: unknown) => selectModel(models, isModelTask(task) ? task : 'classification')),
     vscode.commands.registerCommand('vitLens.cancel', () => VitLensPanel.cancelAll()),
     vscode.commands.registerCommand('vitLens.useRawAttention', () => setModel(null)),
     vscode.commands.registerCommand('vitLens.showLog', () => output.show(true)),
-    vscode.window.registerWebviewPanelSerializer(AttentionPanel.viewType, serializer((p, s) => AttentionPanel.revive(services, p, s))),
-    vscode.window.registerWebviewPanelSerializer(GatesPanel.kind.viewType, serializer((p, s) => GatesPanel.revive(services, p, s))),
-    vscode.window.registerWebviewPanelSerializer(DensePanel.kinds.depth.viewType, serializer((p, s) => DensePanel.revive(services, 'depth', p, s))),
-    vscode.window.registerWebviewPanelSerializer(DensePanel.kinds.segmentation.viewType, serializer((p, s) => DensePanel.revive(services, 'segmentation', p, s))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('vitLens')) return;
       if (e.affectsConfiguration('vitLens.inferenceThreads') && engine) {
         const threads = inferenceThreads();
         engine.setThreads(threads).then((r) => log(`onnxruntime threads per run: ${r ? threadsLabel(r.threads) : threads || 'automatic'} (setting ${threads || 'automatic'})`), (err) => log(`could not change the thread count: ${(err as Error).message}`));
       }
-      const vitChanged = ['model', 'topK', 'maxImageMegapixels'].some((k) => e.affectsConfiguration(`vitLens.${k}`));
-      for (const p of AttentionPanel.allAttention()) p.onSettingsChanged(vitChanged);
-      for (const p of VitLensPanel.all()) if (p instanceof GatesPanel) p.onSettingsChanged(vitChanged);
-      for (const p of DensePanel.allDense()) p.onSettingsChanged(e.affectsConfiguration(`vitLens.${p.task === 'depth' ? 'depthModel' : 'segmentationModel'}`) || e.affectsConfiguration('vitLens.maxImageMegapixels'));
+      // Each open panel re-runs when a setting its descriptor names changed, and may redisplay otherwise.
+      for (const p of VitLensPanel.all()) p.onSettingsChanged(p.kind.rerunOn.some((k) => e.affectsConfiguration(`vitLens.${k}`)));
     }),
   );
   const activationMs = performance.now() - t0;
   log(`activated in ${activationMs.toFixed(1)} ms`);
   return {
     panel: (imagePath, kind) => {
-      const p = kind === 'depth' || kind === 'segmentation' ? DensePanel.get(kind, imagePath)
-        : kind === 'gates' ? GatesPanel.get(imagePath)
-        : kind === 'attention' ? AttentionPanel.get(imagePath)
-        : AttentionPanel.get(imagePath) ?? GatesPanel.get(imagePath);
+      const p = kind ? VitLensPanel.find(`vitLens.${kind}`, imagePath) : VitLensPanel.find('vitLens.attention', imagePath) ?? VitLensPanel.find('vitLens.gates', imagePath);
       return p && { observation: p.observation, visible: p.panel.visible };
     },
     enginePid: () => engine?.pid,

@@ -8,13 +8,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineClient, EngineError } from '../client/engineClient';
-import type { AttentionSlice, RolloutSettings } from '../shared/attentionTypes';
+import { EngineClient } from '../client/engineClient';
+import { VitLensError } from '../shared/errors';
+import type { RolloutSettings } from '../shared/attentionTypes';
 import type { EngineCalls } from '../shared/engineProtocol';
-import type { PanelActionId } from '../shared/panelProtocol';
+import type { CommonHostMessage, CommonWebviewMessage, PanelActionId } from '../shared/panelProtocol';
+import type { ModelTask } from '../shared/modelTasks';
+import type { PanelDescriptor } from '../analyses/registry';
 import { panelHtml } from './panelHtml';
 import { delayedRunNotification } from './runNotification';
-import type { ModelTask } from './settings';
+import { configuredModel } from './settings';
 
 export interface HostServices {
   extensionUri: vscode.Uri;
@@ -45,20 +48,12 @@ export interface PanelObservation {
   timingsMs?: Record<string, number>;
 }
 
-/** The messages every panel's webview sends alike (each protocol's validator returns these shapes). */
-type CommonWebviewMessage =
-  | { type: 'ready' }
-  | { type: 'action'; action: PanelActionId }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  | { type: 'export'; requestId: number; format: string; suggestedName: string; bytes: Uint8Array };
-
-export interface PanelKind {
-  /** WebviewPanel view type, also the serializer's. */
-  viewType: string;
-  /** The webview bundle in dist/ (without .js / .css). */
-  bundle: string;
-  /** Tab title prefix, e.g. "Attention". */
-  title: string;
+/** The host side of an analysis (src/analyses/<name>/panel.ts): opens and restores its panels. */
+export interface HostFacet {
+  /** Opens (or reveals) the panel of an image and runs it. */
+  open(services: HostServices, panel: PanelDescriptor, imagePath: string): Promise<unknown>;
+  /** Restores a panel after a window reload (WebviewPanelSerializer). */
+  revive(services: HostServices, panel: PanelDescriptor, webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void>;
 }
 
 /** Buttons offered with an error of this code. */
@@ -81,11 +76,15 @@ const exportFilters: Record<string, Record<string, string[]>> = {
   npy: { 'NumPy array': ['npy'] },
 };
 
+/** A panel of any analysis. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPanel = VitLensPanel<any, any>;
+
 export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg extends { type: string }> {
-  private static readonly panels = new Map<string, VitLensPanel<{ type: string }, { type: string }>>();
+  private static readonly panels = new Map<string, AnyPanel>();
 
   readonly observation: PanelObservation = { runs: 0, received: [], sent: [] };
-  private snapshot: HostMsg | undefined;
+  private snapshot: HostMsg | CommonHostMessage | undefined;
   private runAbort: AbortController | undefined;
   protected runStarted = 0;
   private disposed = false;
@@ -103,7 +102,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   /** Listeners on the current webview panel. */
   private webviewListeners: vscode.Disposable[] = [];
 
-  protected constructor(protected readonly services: HostServices, readonly kind: PanelKind, panel: vscode.WebviewPanel, readonly imagePath: string) {
+  protected constructor(protected readonly services: HostServices, readonly kind: PanelDescriptor, panel: vscode.WebviewPanel, readonly imagePath: string) {
     VitLensPanel.panels.set(VitLensPanel.key(kind.viewType, imagePath), this);
     this.webviewPanel = panel;
     this.attachWebview(panel, 0);
@@ -146,7 +145,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     return `${viewType}\n${path.resolve(imagePath)}`;
   }
 
-  protected static title(kind: PanelKind, imagePath: string): string {
+  protected static title(kind: PanelDescriptor, imagePath: string): string {
     return `${kind.title}: ${path.basename(imagePath)}`;
   }
 
@@ -156,16 +155,16 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   }
 
   /** The open panel of this kind for an image, if any. */
-  static find(viewType: string, imagePath: string): VitLensPanel<{ type: string }, { type: string }> | undefined {
+  static find(viewType: string, imagePath: string): AnyPanel | undefined {
     return VitLensPanel.panels.get(VitLensPanel.key(viewType, imagePath));
   }
 
-  static all(): VitLensPanel<{ type: string }, { type: string }>[] {
+  static all(): AnyPanel[] {
     return [...VitLensPanel.panels.values()];
   }
 
   /** The open panel of this kind for an image, revealed; else a new webview panel beside the editor for it. */
-  protected static openWebview(services: HostServices, kind: PanelKind, imagePath: string): { existing?: VitLensPanel<{ type: string }, { type: string }>; created?: vscode.WebviewPanel } {
+  protected static openWebview(services: HostServices, kind: PanelDescriptor, imagePath: string): { existing?: AnyPanel; created?: vscode.WebviewPanel } {
     const existing = VitLensPanel.find(kind.viewType, imagePath);
     if (existing) {
       // Revealing the active panel again changes nothing on screen, yet the workbench re-rendered for
@@ -174,6 +173,27 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
       return { existing };
     }
     return { created: vscode.window.createWebviewPanel(kind.viewType, VitLensPanel.title(kind, imagePath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, VitLensPanel.options(services.extensionUri)) };
+  }
+
+  /**
+   * Opens (or reveals) the panel of a kind for an image and runs it; `create` makes a new panel on a new
+   * webview. The `open` of every analysis's HostFacet.
+   */
+  static async open<P extends AnyPanel>(services: HostServices, kind: PanelDescriptor, imagePath: string, create: (webview: vscode.WebviewPanel, imagePath: string) => P): Promise<P> {
+    const { existing, created } = VitLensPanel.openWebview(services, kind, imagePath);
+    const panel = (existing as P | undefined) ?? create(created!, path.resolve(imagePath));
+    await panel.run('command');
+    return panel;
+  }
+
+  /** Restores a panel after a window reload, unless its state names no image or the image has a panel already. */
+  static async revive(kind: PanelDescriptor, webviewPanel: vscode.WebviewPanel, state: unknown, create: (webview: vscode.WebviewPanel, imagePath: string) => AnyPanel): Promise<void> {
+    const imagePath = (state as { imagePath?: unknown } | undefined)?.imagePath;
+    if (typeof imagePath !== 'string' || VitLensPanel.find(kind.viewType, imagePath)) {
+      webviewPanel.dispose(); // nothing to restore, or the image already has a panel
+      return;
+    }
+    await create(webviewPanel, path.resolve(imagePath)).run('restore');
   }
 
   /** Cancels every run in flight (the "ViT Lens: Cancel" command). Returns how many were running. */
@@ -185,27 +205,27 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   // ---------------------------------------------------------------- what a kind of panel supplies
 
-  /** The model this panel runs (watched for changes), or null (raw attention). */
-  protected abstract modelPath(): string | null;
+  /** The model this panel runs (watched for changes): the configured model of its task, or null (none configured). */
+  protected modelPath(): string | null {
+    return configuredModel(this.kind.task);
+  }
   /** Validates a message from the webview (never trust a webview). */
   protected abstract parse(raw: unknown): WebviewMsg | undefined;
   /**
-   * Runs the engine and returns the message that shows the result. Throw an EngineError (e.g.
+   * Runs the engine and returns the message that shows the result. Throw an VitLensError (e.g.
    * MODEL_NOT_CONFIGURED) for a run that cannot start.
    */
   protected abstract execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<HostMsg>;
   /** What the panel's model is for: the model buttons pick or download one for this task. */
   protected modelTask(): ModelTask {
-    return 'classification';
+    return this.kind.task;
   }
-  /** Panels with kept attention: the reply to `needSlice`. */
-  protected sliceMessage?(resultId: number, slice: AttentionSlice): HostMsg;
-  /** Messages beyond ready/action/log/export. */
+  /** Messages beyond the common ones (ready/action/log/export/needSlice). */
   protected onMessage(_m: WebviewMsg): void | Promise<void> {}
-  /** The host message that shows an error with buttons, and the one that shows progress. */
-  protected abstract errorMessage(message: string, actions: PanelActionId[]): HostMsg;
-  protected abstract runningMessage(message: string, progress?: number): HostMsg;
-  protected abstract exportedMessage(requestId: number, savedTo?: string, error?: string): HostMsg;
+  /** A setting changed: re-run when it is one the panel's descriptor names (`rerun`); panels may also redisplay. */
+  onSettingsChanged(rerun: boolean): void {
+    if (rerun) void this.run('setting changed');
+  }
 
   // ---------------------------------------------------------------- runs
 
@@ -231,12 +251,12 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     o.firstPaintMs = o.renderedMs = o.timingsMs = undefined;
     this.runStarted = o.runStartedMs = performance.now();
     this.services.log(`${this.kind.title} ${name}: run (${reason}) with ${modelPath ?? 'raw attention'}`);
-    this.post(this.runningMessage(`Running ${modelLabel(modelPath)} on ${name}…`, 0));
+    this.post({ type: 'running', message: `Running ${modelLabel(modelPath)} on ${name}…`, progress: 0 });
     const notification = delayedRunNotification(`ViT Lens: ${name}`, () => abort.abort());
     try {
       const message = await this.execute(abort.signal, (stage, fraction) => {
         notification.report(stage, fraction);
-        if (!abort.signal.aborted) this.post(this.runningMessage(`${stage}…`, fraction));
+        if (!abort.signal.aborted) this.post({ type: 'running', message: `${stage}…`, progress: fraction });
       });
       if (this.disposed || abort.signal.aborted) return;
       o.resultPostedMs = performance.now() - this.runStarted;
@@ -280,10 +300,10 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   /** Answers the webview's `needSlice` from the engine (a stale result id is ignored). */
   protected async sendSlice(resultId: number, query: number, rollout: RolloutSettings): Promise<void> {
     const k = this.kept;
-    if (!k || k.resultId !== resultId || !this.sliceMessage) return;
+    if (!k || k.resultId !== resultId) return;
     try {
       const slice = await this.services.engine().request('slice', { attentionKey: k.attentionKey, query, rollout });
-      if (this.kept === k) this.reply(this.sliceMessage(resultId, slice));
+      if (this.kept === k) this.reply({ type: 'slice', resultId, slice });
     } catch (e) {
       this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: slice of query ${query} failed: ${(e as Error).message}`);
     }
@@ -291,7 +311,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   private fail(e: unknown, abort: AbortController): void {
     if (this.disposed) return;
-    const err = e instanceof EngineError ? e : new EngineError('INTERNAL', (e as Error).message);
+    const err = e instanceof VitLensError ? e : new VitLensError('INTERNAL', (e as Error).message);
     if (err.code === 'CANCELLED' && abort !== this.runAbort) return; // superseded by a newer run
     this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: ${err.code}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
     this.showError(err.code, err.code === 'CANCELLED' ? 'Run cancelled. Press Run again to start again.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`);
@@ -300,7 +320,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   protected showError(code: string, message: string): void {
     this.observation.lastError = `${code}: ${message}`;
-    this.post(this.errorMessage(message, actionsFor(code)));
+    this.post({ type: 'error', message, actions: actionsFor(code) });
   }
 
   // ---------------------------------------------------------------- files on disk
@@ -347,7 +367,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   // ---------------------------------------------------------------- messages
 
   /** Posts to the webview; everything but replies is kept as the snapshot a reloaded webview gets. */
-  protected post(m: HostMsg): void {
+  protected post(m: HostMsg | CommonHostMessage): void {
     if (m.type === 'running' || m.type === 'result' || m.type === 'error') this.snapshot = m;
     if (this.disposed) return;
     this.observation.sent.push(m.type);
@@ -355,7 +375,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   }
 
   /** Posts without touching the snapshot (replies such as slices). */
-  protected reply(m: HostMsg): void {
+  protected reply(m: HostMsg | CommonHostMessage): void {
     if (!this.disposed) void this.panel.webview.postMessage(m).then(undefined, () => {});
   }
 
@@ -380,6 +400,8 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
         return this.onAction(common.action);
       case 'export':
         return this.export(common.requestId, common.suggestedName, common.bytes);
+      case 'needSlice':
+        return this.sendSlice(common.resultId, common.query, common.rollout);
       default:
         return this.onMessage(m);
     }
@@ -401,13 +423,13 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
       defaultUri: vscode.Uri.file(path.join(path.dirname(this.imagePath), suggestedName)),
       filters: exportFilters[ext] ?? {},
     });
-    if (!target) { this.reply(this.exportedMessage(requestId)); return; } // neither saved nor failed: cancelled
+    if (!target) { this.reply({ type: 'exported', requestId }); return; } // neither saved nor failed: cancelled
     try {
       await vscode.workspace.fs.writeFile(target, bytes);
       this.services.log(`exported ${target.fsPath}`);
-      this.reply(this.exportedMessage(requestId, target.fsPath));
+      this.reply({ type: 'exported', requestId, savedTo: target.fsPath });
     } catch (e) {
-      this.reply(this.exportedMessage(requestId, undefined, (e as Error).message));
+      this.reply({ type: 'exported', requestId, error: (e as Error).message });
     }
   }
 

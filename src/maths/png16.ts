@@ -35,7 +35,7 @@ export function pngChunk(type: string, data: Uint8Array): Uint8Array {
 /** zlib stream (RFC 1950: header, deflate data, Adler-32) of `data`. */
 export async function zlibDeflate(data: Uint8Array): Promise<Uint8Array> {
   if (typeof CompressionStream !== 'function') throw new Error('this browser has no CompressionStream: the 16-bit PNG cannot be written');
-  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new CompressionStream('deflate'));
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

@@ -1,6 +1,7 @@
 // The data contract of an attention run, shared by core (engine, CLI), host and webview.
 // Type declarations only: this module imports nothing and emits no runtime code.
 // Tensors travel as typed arrays plus their shape, never as JSON number arrays.
+import type { StageTimings } from './timings';
 
 /** Tokens that precede the patch tokens. Layout: [CLS?, distillation?, registers × R, patches row-major]. */
 export interface SpecialTokens {
@@ -51,15 +52,8 @@ export interface HeadStat {
   entropy: number;
 }
 
-export interface Timings {
-  decode: number;
-  /** Loading the model into onnxruntime: 0 when the session was cached. */
-  modelLoad: number;
-  preprocess: number;
-  inference: number;
-  analysis: number;
-  total: number;
-}
+/** An attention run's stage timings. */
+export type Timings = StageTimings<'decode' | 'modelLoad' | 'preprocess' | 'inference' | 'analysis'>;
 
 /** The image as the model saw it: the region of the original (after EXIF orientation) that maps onto the patch grid. */
 export interface ViewImage {

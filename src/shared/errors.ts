@@ -1,11 +1,18 @@
-// Errors the engine reports to people: a stable code, a message that names the problem, and a hint
-// that says what to do. They cross the process boundary as plain objects (see toErrorInfo).
+// The one error type of ViT Lens: a stable code, a message that names the problem, and a hint that says
+// what to do. The engine, the extension host, the CLI and the model store all raise it; it crosses the
+// engine's process boundary as a plain ErrorInfo (toErrorInfo / fromErrorInfo). Shared contract: imports
+// nothing, so every room (browser side included) may use it.
 
 export type ErrorCode =
-  | 'IMAGE_NOT_FOUND' | 'IMAGE_EMPTY' | 'IMAGE_UNSUPPORTED' | 'IMAGE_CORRUPT' | 'IMAGE_TOO_LARGE'
-  | 'MODEL_NOT_FOUND' | 'MODEL_NOT_ONNX' | 'MODEL_LOAD_FAILED' | 'MODEL_BAD_INPUT' | 'MODEL_NOT_VIT' | 'MODEL_FUSED_ATTENTION'
-  | 'MODEL_WRONG_TASK' | 'MODEL_BAD_OUTPUT' | 'MODEL_NO_GATES' | 'INFERENCE_FAILED'
+  // images
+  | 'IMAGE_NOT_FOUND' | 'IMAGE_NOT_A_FILE' | 'IMAGE_EMPTY' | 'IMAGE_UNSUPPORTED' | 'IMAGE_CORRUPT' | 'IMAGE_TOO_LARGE'
+  // models
+  | 'MODEL_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'MODEL_NOT_ONNX' | 'MODEL_LOAD_FAILED' | 'MODEL_BAD_INPUT' | 'MODEL_NOT_VIT'
+  | 'MODEL_FUSED_ATTENTION' | 'MODEL_WRONG_TASK' | 'MODEL_BAD_OUTPUT' | 'MODEL_NO_GATES' | 'INFERENCE_FAILED'
+  // runs and the engine process
   | 'CANCELLED' | 'ENGINE_CRASHED' | 'TIMEOUT' | 'BAD_REQUEST' | 'INTERNAL' | 'RESULT_EXPIRED'
+  // the command line: a wrong flag or argument (exit code 2)
+  | 'USAGE'
   // model catalogue, cache and downloads (src/models)
   | 'CATALOGUE_INVALID' | 'MODEL_UNKNOWN' | 'MODEL_NOT_DOWNLOADED'
   | 'DOWNLOAD_UNAUTHORIZED' | 'DOWNLOAD_NOT_FOUND' | 'DOWNLOAD_OFFLINE' | 'DOWNLOAD_PROXY' | 'DOWNLOAD_FAILED'
@@ -36,6 +43,11 @@ export function toErrorInfo(e: unknown): ErrorInfo {
 
 export function fromErrorInfo(info: ErrorInfo): VitLensError {
   return new VitLensError(info.code, info.message, info.hint);
+}
+
+/** Any thrown value as a VitLensError (unknown errors become INTERNAL). */
+export function asVitLensError(e: unknown): VitLensError {
+  return e instanceof VitLensError ? e : fromErrorInfo(toErrorInfo(e));
 }
 
 /** "message. hint" for one-line output (CLI, notifications). */

@@ -4,9 +4,7 @@
 // playwright-core + Debian chromium in dark/light looks, wide and narrow, after clicking a patch and a
 // thumbnail, and in a simulated VS Code webview (stubbed acquireVsCodeApi, strict CSP).
 //
-//   npx esbuild test/ui/previewAttention.ts --bundle --platform=node --format=cjs \
-//     --external:sharp --external:playwright-core --external:esbuild --outfile=test-results/preview/preview.cjs
-//   node test-results/preview/preview.cjs [--no-shots]        (run from the repository root)
+//   npm run test:ui    (all three pages; also a stage of npm test). Alone: npm run build && node dist/test/ui/previewAttention.js
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { chromium, type Page } from 'playwright-core';
 import type { AttentionResult, AttentionTensor } from '../../src/shared/attentionTypes';
-import type { PanelSettings } from '../../src/shared/panelProtocol';
+import type { PanelSettings } from '../../src/analyses/attention/messages';
 import { attentionSlice, headStatistics, rawAttention, topK } from '../../src/maths/attention';
 import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
 import { stringifyTyped } from '../../src/shared/typedJson';

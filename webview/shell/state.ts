@@ -1,7 +1,8 @@
 // The panel's small UI state (what the user picked), its defaults, validation of a restored state
 // (vscode.getState() may hold anything from an older version) and query/patch index helpers. Pure.
 import type { HeadFusion, PanelResult } from '../../src/shared/attentionTypes';
-import { colormapNames, type ColormapName, type PanelSettings } from '../../src/shared/panelProtocol';
+import { colormapNames, type ColormapName } from '../../src/shared/panelProtocol';
+import type { PanelSettings } from '../../src/analyses/attention/messages';
 import { asRecord, inUnit, isInt, isNum, oneOf } from './validate';
 
 export const viewIds = ['attention', 'rollout', 'raw'] as const;

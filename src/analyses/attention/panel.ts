@@ -1,55 +1,21 @@
 // The attention panel of a ViT (or of raw attention when no model is configured): one per image. The
 // engine keeps the run's [L, H, N, N] tensor and the panel asks for one query's slice at a time.
+// Host side: imports vscode and the host's panel base, never the engine's code.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { AttentionSlice } from '../../shared/attentionTypes';
-import type { HostMessage, PanelActionId, WebviewMessage } from '../../shared/panelProtocol';
-import { parseWebviewMessage } from '../../shared/panelProtocol';
-import { HostServices, PanelKind, VitLensPanel } from '../../host/panelBase';
-import { configuredModel, maxPixels, panelSettings, topK } from '../../host/settings';
-
-export type { HostServices, PanelObservation } from '../../host/panelBase';
+import { parseWebviewMessage, type HostMessage, type WebviewMessage } from './messages';
+import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
+import { maxPixels, panelSettings, topK } from '../../host/settings';
+import type { PanelDescriptor } from '../registry';
 
 const RAW_NOTICE = 'No model configured: showing raw attention, softmax(X·Xᵀ/√d) over pixel patches (colour and texture similarity, no training). Choose or download a ViT ONNX model to see what a trained model attends to.';
 
 export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
-  static readonly kind: PanelKind = { viewType: 'vitLens.attention', bundle: 'webview', title: 'Attention' };
-  static readonly viewType = AttentionPanel.kind.viewType;
   /** Date.now() at the start of the run: the webview reports `painted` in wall-clock time. */
   private runStartedAt = 0;
 
-  /** Opens (or reveals) the panel of an image and runs it. */
-  static async show(services: HostServices, imagePath: string): Promise<AttentionPanel> {
-    const { existing, created } = VitLensPanel.openWebview(services, AttentionPanel.kind, imagePath);
-    const panel = (existing as AttentionPanel | undefined) ?? new AttentionPanel(services, created!, path.resolve(imagePath));
-    await panel.run('command');
-    return panel;
-  }
-
-  /** Restores a panel after a window reload (WebviewPanelSerializer). */
-  static async revive(services: HostServices, webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    const imagePath = (state as { imagePath?: unknown } | undefined)?.imagePath;
-    if (typeof imagePath !== 'string' || AttentionPanel.get(imagePath)) {
-      webviewPanel.dispose(); // nothing to restore, or the image already has a panel
-      return;
-    }
-    await new AttentionPanel(services, webviewPanel, path.resolve(imagePath)).run('restore');
-  }
-
-  static get(imagePath: string): AttentionPanel | undefined {
-    return VitLensPanel.find(AttentionPanel.viewType, imagePath) as AttentionPanel | undefined;
-  }
-
-  static allAttention(): AttentionPanel[] {
-    return VitLensPanel.all().filter((p): p is AttentionPanel => p instanceof AttentionPanel);
-  }
-
-  private constructor(services: HostServices, panel: vscode.WebviewPanel, imagePath: string) {
-    super(services, AttentionPanel.kind, panel, imagePath);
-  }
-
-  protected modelPath(): string | null {
-    return configuredModel();
+  constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
+    super(services, kind, panel, imagePath);
   }
 
   protected parse(raw: unknown): WebviewMessage | undefined {
@@ -75,28 +41,10 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
     };
   }
 
-  protected sliceMessage(resultId: number, slice: AttentionSlice): HostMessage {
-    return { type: 'slice', resultId, slice };
-  }
-
-  protected errorMessage(message: string, actions: PanelActionId[]): HostMessage {
-    return { type: 'error', message, actions };
-  }
-
-  protected runningMessage(message: string, progress?: number): HostMessage {
-    return { type: 'running', message, progress };
-  }
-
-  protected exportedMessage(requestId: number, savedTo?: string, error?: string): HostMessage {
-    return { type: 'exported', requestId, savedTo, error };
-  }
-
   protected async onMessage(m: WebviewMessage): Promise<void> {
     const o = this.observation;
     const name = path.basename(this.imagePath);
     switch (m.type) {
-      case 'needSlice':
-        return this.sendSlice(m.resultId, m.query, m.rollout);
       case 'painted':
         if (o.firstPaintMs === undefined && this.runStartedAt) {
           o.firstPaintMs = Math.max(0, m.at - this.runStartedAt);
@@ -113,8 +61,13 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
   }
 
   /** Settings changed: a new model re-runs, display settings go to the webview. */
-  onSettingsChanged(modelChanged: boolean): void {
-    if (modelChanged) void this.run('model setting changed');
+  onSettingsChanged(rerun: boolean): void {
+    if (rerun) void this.run('model setting changed');
     else this.reply({ type: 'settings', settings: panelSettings() });
   }
 }
+
+export const attentionHost: HostFacet = {
+  open: (services, kind, imagePath) => VitLensPanel.open(services, kind, imagePath, (wp, image) => new AttentionPanel(services, kind, wp, image)),
+  revive: (services, kind, webviewPanel, state) => VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new AttentionPanel(services, kind, wp, image)),
+};

@@ -5,49 +5,15 @@
 // depth min–max scaled to 16-bit grayscale (original size), --npy the raw predicted_depth at the model's
 // output resolution (float32, C order, .npy 1.0), --json the numbers. Imports the engine client, the pure
 // analysis and encoders, and sharp for PNG encoding; no onnxruntime.
-import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { classColor, clampNonFinite, depthToUint16, resizeBicubic, unitRange } from '../../maths/dense';
-import { EngineClient } from '../../client/engineClient';
 import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
 import type { DenseResult, DenseTask } from './types';
 import { colormapLut } from '../../maths/colormaps';
 import { encodeNpyFloat32 } from '../../maths/npy';
-import type { CliContext } from '../gates/command';
-
-const round = (v: number) => Number(v.toPrecision(7));
-
-/** The JSON contract of `vit-lens depth|segment --json`. */
-export function denseJson(r: DenseResult): Record<string, unknown> {
-  const d = r.depth;
-  const s = r.segmentation;
-  return {
-    task: r.task,
-    image: r.image,
-    model: {
-      path: r.model.path,
-      inputSize: r.model.inputSize,
-      patchSize: r.model.patchSize,
-      numLayers: r.model.numLayers,
-      numHeads: r.model.numHeads,
-      attentionSource: r.attention ? r.model.attentionSource : null,
-    },
-    grid: r.grid,
-    viewSize: [r.view.height, r.view.width],
-    ...(d ? { depth: { outputSize: [d.rawHeight, d.rawWidth], min: round(d.min), max: round(d.max), p2: round(d.p2), p98: round(d.p98) } } : {}),
-    ...(s ? {
-      segmentation: {
-        outputSize: s.rawHeight !== undefined && s.rawWidth !== undefined ? [s.rawHeight, s.rawWidth] : null,
-        numClasses: s.numClasses,
-        classes: s.classes.map((c) => ({ id: c.id, name: c.name, color: c.color, area: round(c.area) })),
-      },
-    } : {}),
-    features: r.features.map((f) => ({ name: f.name, stride: f.stride, channels: f.channels, size: [f.height, f.width], explained: f.explained.map(round) })),
-    notes: r.notes,
-    timingsMs: r.timingsMs,
-  };
-}
+import { CliCommand, CliContext, parseFlags, requestWithProgress, prepareOutput, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
+import { denseJson } from './json';
 
 /** Depth at the original image size: PyTorch-bicubic from the raw map (non-finite values clamped to the range). */
 export function depthAtImageSize(r: DenseResult): Float32Array {
@@ -88,11 +54,6 @@ export function segmentationColours(r: DenseResult): Uint8Array {
   return rgb;
 }
 
-function prepare(file: string): string {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  return file;
-}
-
 function summary(r: DenseResult): string {
   const att = r.attention ? `${r.model.numLayers} layers × ${r.model.numHeads} heads (${r.model.attentionSource})` : 'no attention';
   const lines = [`${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · input ${r.model.inputSize[1]}×${r.model.inputSize[0]} · grid ${r.grid[1]}×${r.grid[0]} · ${att}`];
@@ -114,32 +75,25 @@ function summary(r: DenseResult): string {
 }
 
 async function runDense(ctx: CliContext, task: DenseTask, argv: string[], known: string[]): Promise<{ result: DenseResult; values: Map<string, string> }> {
-  const f = ctx.parseFlags(argv, known);
+  const f = parseFlags(argv, known);
   const command = task === 'depth' ? 'depth' : 'segment';
-  if (f.positional.length !== 1) throw ctx.usageError(`${command} takes exactly one image path`);
+  if (f.positional.length !== 1) throw usageError(`${command} takes exactly one image path`);
   const modelArg = f.values.get('model');
-  if (!modelArg) throw ctx.usageError(`${command} needs --model <file.onnx|hf-folder|model-id> (a DPT ${task} model)`);
+  if (!modelArg) throw usageError(`${command} needs --model <file.onnx|hf-folder|model-id> (a DPT ${task} model)`);
   // A file or folder, or a catalogue id / "owner/name" already downloaded into --cache (as `attention` does).
   const model = resolveModelArg(modelArg, f.values.get('cache') ?? defaultCacheDir());
-  const client = new EngineClient(ctx.engine);
-  try {
-    const onProgress = (stage: string) => process.stderr.isTTY && process.stderr.write(`\r${stage}…`.padEnd(40));
-    const result = await client.request('dense', { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), task }, { onProgress });
-    if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(41) + '\r');
-    return { result, values: f.values };
-  } finally {
-    client.dispose();
-  }
+  const result = await withEngine(ctx, (client) => requestWithProgress(client, 'dense', { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), task }));
+  return { result, values: f.values };
 }
 
 async function writePng(file: string, pixels: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 3): Promise<void> {
   let image = sharp(pixels, { raw: { width, height, channels } });
   if (pixels instanceof Uint16Array) image = image.toColourspace('grey16');
-  await image.png().toFile(prepare(file));
+  await image.png().toFile(prepareOutput(file));
 }
 
 /** `vit-lens depth`. */
-export async function commandDepth(argv: string[], ctx: CliContext): Promise<void> {
+async function commandDepth(argv: string[], ctx: CliContext): Promise<void> {
   const { result: r, values } = await runDense(ctx, 'depth', argv, ['model', 'cache', 'png', 'png16', 'npy', 'json']);
   const d = r.depth!;
   const written: string[] = [];
@@ -151,19 +105,21 @@ export async function commandDepth(argv: string[], ctx: CliContext): Promise<voi
     if (png16) { await writePng(png16, depthToUint16(full, d.min, d.max), r.image.width, r.image.height, 1); written.push(`PNG16:  ${png16}`); }
   }
   const npy = values.get('npy');
-  if (npy) { fs.writeFileSync(prepare(npy), encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth])); written.push(`NPY:    ${npy}`); }
+  if (npy) { writeOutput(npy, encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth])); written.push(`NPY:    ${npy}`); }
   const json = values.get('json');
-  if (json) { fs.writeFileSync(prepare(json), JSON.stringify(denseJson(r), null, 1)); written.push(`JSON:   ${json}`); }
+  if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
   console.log([summary(r), ...written].join('\n'));
 }
 
 /** `vit-lens segment`. */
-export async function commandSegment(argv: string[], ctx: CliContext): Promise<void> {
+async function commandSegment(argv: string[], ctx: CliContext): Promise<void> {
   const { result: r, values } = await runDense(ctx, 'segmentation', argv, ['model', 'cache', 'png', 'json']);
   const written: string[] = [];
   const png = values.get('png');
   if (png) { await writePng(png, segmentationColours(r), r.image.width, r.image.height, 3); written.push(`PNG:    ${png}`); }
   const json = values.get('json');
-  if (json) { fs.writeFileSync(prepare(json), JSON.stringify(denseJson(r), null, 1)); written.push(`JSON:   ${json}`); }
+  if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
   console.log([summary(r), ...written].join('\n'));
 }
+
+export const denseCommands: CliCommand[] = [{ name: 'depth', run: commandDepth }, { name: 'segment', run: commandSegment }];

@@ -4,7 +4,7 @@
 // the webview bundle can include it. Must not import vscode, Node or DOM code.
 import type { AttentionShape, AttentionSlice, HeadFusion, RolloutSettings } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask } from './types';
-import { isExportName, isIndex, parseCommonMessage, parseWebviewMessage, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+import { isIndex, parseCommonMessage, parseExport, parseNeedSlice, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
 
 /** Depth colormaps: inferno (MiDaS), Spectral_r (Depth Anything), turbo, gray. */
 export const depthColormapNames = ['inferno', 'Spectral_r', 'turbo', 'gray'] as const;
@@ -92,12 +92,9 @@ export function parseDenseWebviewMessage(m: unknown): DenseWebviewMessage | unde
       return out;
     }
     case 'export':
-      return isIndex(o.requestId) && oneOf(denseExportFormats, o.format) && isExportName(o.suggestedName)
-        && o.suggestedName.toLowerCase().endsWith(`.${denseExportExtension[o.format]}`) && o.bytes instanceof Uint8Array
-        ? { type: 'export', requestId: o.requestId, format: o.format, suggestedName: o.suggestedName, bytes: o.bytes } : undefined;
+      return parseExport(o, denseExportFormats, (f) => denseExportExtension[f]);
     case 'needSlice':
-      // The attention panel's message, validated by its own parser.
-      return parseWebviewMessage(o) as Extract<DenseWebviewMessage, { type: 'needSlice' }> | undefined;
+      return parseNeedSlice(o);
     default:
       return parseCommonMessage(o);
   }

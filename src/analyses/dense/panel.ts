@@ -1,63 +1,31 @@
 // The DPT panel (Run DPT Depth / Run DPT Segmentation): one per (task, image). The depth or class map,
 // the neck's feature levels, and the backbone's attention, whose tensor the engine keeps and slices on
-// request as for the attention panel.
+// request as for the attention panel. Host side: imports vscode and the host's panel base only.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { EngineError } from '../../client/engineClient';
-import type { AttentionSlice } from '../../shared/attentionTypes';
+import { VitLensError } from '../../shared/errors';
+import { modelSettingKey } from '../../shared/modelTasks';
 import type { DenseTask } from './types';
 import { parseDenseWebviewMessage, type DenseHostMessage, type DenseWebviewMessage } from './messages';
-import type { PanelActionId } from '../../shared/panelProtocol';
-import { HostServices, PanelKind, VitLensPanel } from '../../host/panelBase';
-import { configuredModel, densePanelSettings, maxPixels, modelSettingKey } from '../../host/settings';
-
-const kinds: Record<DenseTask, PanelKind> = {
-  depth: { viewType: 'vitLens.depth', bundle: 'denseWebview', title: 'Depth' },
-  segmentation: { viewType: 'vitLens.segmentation', bundle: 'denseWebview', title: 'Segmentation' },
-};
+import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
+import { configuredModel, densePanelSettings, maxPixels } from '../../host/settings';
+import type { PanelDescriptor } from '../registry';
 
 export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessage> {
-  static readonly kinds = kinds;
+  readonly task: DenseTask;
 
-  static async show(services: HostServices, task: DenseTask, imagePath: string): Promise<DensePanel> {
-    const { existing, created } = VitLensPanel.openWebview(services, kinds[task], imagePath);
-    const panel = (existing as DensePanel | undefined) ?? new DensePanel(services, task, created!, path.resolve(imagePath));
-    await panel.run('command');
-    return panel;
+  constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
+    super(services, kind, panel, imagePath);
+    this.task = kind.task as DenseTask;
   }
 
-  static async revive(services: HostServices, task: DenseTask, webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    const imagePath = (state as { imagePath?: unknown } | undefined)?.imagePath;
-    if (typeof imagePath !== 'string' || DensePanel.get(task, imagePath)) {
-      webviewPanel.dispose();
-      return;
-    }
-    await new DensePanel(services, task, webviewPanel, path.resolve(imagePath)).run('restore');
-  }
-
-  static get(task: DenseTask, imagePath: string): DensePanel | undefined {
-    return VitLensPanel.find(kinds[task].viewType, imagePath) as DensePanel | undefined;
-  }
-
-  static allDense(): DensePanel[] {
-    return VitLensPanel.all().filter((p): p is DensePanel => p instanceof DensePanel);
-  }
-
-  private constructor(services: HostServices, readonly task: DenseTask, panel: vscode.WebviewPanel, imagePath: string) {
-    super(services, kinds[task], panel, imagePath);
-  }
-
-  protected modelPath(): string | null {
+  protected modelPath(): string {
     const model = configuredModel(this.task);
     if (!model) {
-      throw new EngineError('MODEL_NOT_CONFIGURED', `No DPT ${this.task} model is configured.`,
+      throw new VitLensError('MODEL_NOT_CONFIGURED', `No DPT ${this.task} model is configured.`,
         `Choose an ONNX file or Hugging Face folder (setting vitLens.${modelSettingKey[this.task]}), or download one from the catalogue.`);
     }
     return model;
-  }
-
-  protected modelTask(): DenseTask {
-    return this.task;
   }
 
   protected parse(raw: unknown): DenseWebviewMessage | undefined {
@@ -67,7 +35,7 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
   protected async execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<DenseHostMessage> {
     const settings = densePanelSettings();
     const run = await this.request('densePanel', {
-      imagePath: this.imagePath, modelPath: this.modelPath()!, task: this.task, maxPixels: maxPixels(),
+      imagePath: this.imagePath, modelPath: this.modelPath(), task: this.task, maxPixels: maxPixels(),
       rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
     }, signal, onProgress);
     const r = run.result;
@@ -76,31 +44,15 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
     return { type: 'result', resultId, result: r, settings, slice: run.slice };
   }
 
-  protected sliceMessage(resultId: number, slice: AttentionSlice): DenseHostMessage {
-    return { type: 'slice', resultId, slice };
-  }
-
-  protected errorMessage(message: string, actions: PanelActionId[]): DenseHostMessage {
-    return { type: 'error', message, actions };
-  }
-
-  protected runningMessage(message: string, progress?: number): DenseHostMessage {
-    return { type: 'running', message, progress };
-  }
-
-  protected exportedMessage(requestId: number, savedTo?: string, error?: string): DenseHostMessage {
-    return { type: 'exported', requestId, savedTo, error };
-  }
-
   protected async onMessage(m: DenseWebviewMessage): Promise<void> {
-    if (m.type === 'needSlice') return this.sendSlice(m.resultId, m.query, m.rollout);
     if (m.type === 'rendered' && this.observation.renderedMs === undefined) {
       this.observation.renderedMs = performance.now() - this.runStarted;
       this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: painted after ${this.observation.renderedMs.toFixed(0)} ms (view ${m.view}${m.classes !== undefined ? `, ${m.classes} classes` : ''}, ${m.features} feature levels)`);
     }
   }
-
-  onSettingsChanged(modelChanged: boolean): void {
-    if (modelChanged) void this.run('model setting changed');
-  }
 }
+
+export const denseHost: HostFacet = {
+  open: (services, kind, imagePath) => VitLensPanel.open(services, kind, imagePath, (wp, image) => new DensePanel(services, kind, wp, image)),
+  revive: (services, kind, webviewPanel, state) => VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new DensePanel(services, kind, wp, image)),
+};

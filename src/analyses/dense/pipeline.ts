@@ -9,7 +9,10 @@ import * as ort from 'onnxruntime-node';
 import { clampNonFinite, depthStats, resizeBicubic, segmentClasses, upsampledArgmax } from '../../maths/dense';
 import type { AttentionTensor, ModelSummary, SpecialTokens, ViewImage } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask, DepthMap, FeatureLevel, SegmentationMap } from './types';
-import { RunControl, checkRowsAreProbabilities, decodeStage, detectSpecialTokens, firstPatchIndex, noControl, stackAttention } from '../attention/pipeline';
+import { checkRowsAreProbabilities, stackAttention } from '../../core/pipeline/attentionOutputs';
+import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
+import { decodeAndLoad } from '../../core/pipeline/decode';
+import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens';
 import { VitLensError } from '../../shared/errors';
 import { pcaRgbOrt } from './featurePca';
 import { planDenseInput, preprocessDense } from '../../core/image/dptPreprocess';
@@ -198,23 +201,15 @@ export async function featureLevels(outputs: Record<string, ort.Tensor>, names: 
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
 export async function runDensePipeline(req: DenseRequest, getModel: (p: string) => Promise<LoadedModel>, ctl: RunControl = noControl, opts: { attentionBudgetBytes?: number } = {}): Promise<DenseResult> {
   if (req.task !== 'depth' && req.task !== 'segmentation') throw new VitLensError('BAD_REQUEST', `dense: task must be "depth" or "segmentation", not ${JSON.stringify(req.task)}`);
-  const t0 = performance.now();
-  ctl.progress('Loading image', 0.05);
-  const img = await decodeStage(req);
-  const tDecode = performance.now();
-  ctl.checkCancelled();
-
-  ctl.progress('Loading model', 0.15);
-  const model = await loadForTask(req, getModel);
+  const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'postprocess'] as const);
+  const { img, model } = await decodeAndLoad(req, () => loadForTask(req, getModel), ctl, timer);
   const { dense, output } = denseOutputFor(model, req.task);
-  ctl.checkCancelled();
-  const tLoad = performance.now();
 
   const sizePlan = planDenseInput(img.height, img.width, model.files.preprocessor, model);
   const pre = await preprocessDense(img, model.files.preprocessor, sizePlan.size);
   const plan = planDenseFetches(model, dense, output, pre, opts.attentionBudgetBytes);
   const notes = [...sizePlan.notes, ...plan.notes];
-  const tPre = performance.now();
+  timer.mark('preprocess');
   ctl.checkCancelled();
 
   // The view PNG needs only the decoded image: sharp encodes it on libuv's pool while the model runs.
@@ -222,7 +217,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
   viewPromise.catch(() => {}); // awaited below; never an unhandled rejection if inference throws first
   ctl.progress('Running the model', 0.3);
   const { outputs, attention: placed } = await runDenseModel(model, plan, pre);
-  const tInfer = performance.now();
+  timer.mark('inference');
   ctl.checkCancelled();
 
   ctl.progress(req.task === 'depth' ? 'Post-processing depth' : 'Post-processing segmentation', 0.8);
@@ -272,7 +267,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
   }
   const features = neckNames.length > 0 ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes) : [];
   if (!probing && !placed) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
-  const tEnd = performance.now();
+  timer.mark('postprocess');
 
   const summary: ModelSummary = {
     path: model.files.onnxPath,
@@ -295,14 +290,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
     grid,
     firstPatchToken: firstPatchIndex(specialTokens),
     notes,
-    timingsMs: {
-      decode: tDecode - t0,
-      modelLoad: tLoad - tDecode,
-      preprocess: tPre - tLoad,
-      inference: tInfer - tPre,
-      postprocess: tEnd - tInfer,
-      total: tEnd - t0,
-    },
+    timingsMs: timer.timings(),
     view,
   };
 }

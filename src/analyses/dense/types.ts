@@ -1,7 +1,9 @@
 // The data contract of a dense-prediction run (DPT depth or segmentation), shared by core (engine,
 // CLI), host and webview. Type declarations only: imports nothing at runtime, emits no code.
 // Tensors travel as typed arrays plus their shape, never as JSON number arrays.
-import type { AttentionTensor, ModelSummary, ViewImage } from '../../shared/attentionTypes';
+import type { AttentionSlice, AttentionTensor, ModelSummary, RolloutSettings, ViewImage } from '../../shared/attentionTypes';
+import type { DensePanelResult } from './messages';
+import type { StageTimings } from '../../shared/timings';
 
 export type DenseTask = 'depth' | 'segmentation';
 
@@ -57,14 +59,8 @@ export interface FeatureLevel {
   explained: [number, number, number];
 }
 
-export interface DenseTimings {
-  decode: number;
-  modelLoad: number;
-  preprocess: number;
-  inference: number;
-  postprocess: number;
-  total: number;
-}
+/** A dense run's stage timings. */
+export type DenseTimings = StageTimings<'decode' | 'modelLoad' | 'preprocess' | 'inference' | 'postprocess'>;
 
 /** Everything one DPT run produces. */
 export interface DenseResult {
@@ -86,4 +82,18 @@ export interface DenseResult {
   timingsMs: DenseTimings;
   /** The whole oriented image (sourceRect covers it all: DPT keeps the aspect ratio, no crop). */
   view: ViewImage;
+}
+
+/** The dense analysis's engine requests. */
+export interface DenseCalls {
+  /** A DPT depth or segmentation run, with the backbone's attention and the neck's feature levels. */
+  dense: {
+    params: { imagePath: string; modelPath: string; task: DenseTask; maxPixels?: number };
+    result: DenseResult;
+  };
+  /** `dense` for a panel: like attentionPanel, the backbone's attention (when any) stays in the engine. */
+  densePanel: {
+    params: DenseCalls['dense']['params'] & { rollout: RolloutSettings };
+    result: { result: DensePanelResult; slice?: AttentionSlice; attentionKey?: string };
+  };
 }

@@ -1,43 +1,10 @@
 // `vit-lens gates <image> --model <onnx> [--json out.json] [--top 5] [--channels 6]`: the SE-Net /
 // CBAM gates of a CNN through the engine process, as a summary on stdout and the JSON contract.
-// Imports the engine client and types only (no onnxruntime, no sharp: inference runs in the engine).
-import fs from 'node:fs';
+// Node side: the engine client and types only (no onnxruntime, no sharp: inference runs in the engine).
 import path from 'node:path';
-import { EngineClient, EngineClientOptions } from '../../client/engineClient';
+import { CliCommand, intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson } from '../../cli/context';
+import { gatesJson } from './json';
 import type { Gate, GatesResult } from './types';
-
-/** What main.ts lends this command: its flag parser, its usage error (exit 2) and how to start the engine. */
-export interface CliContext {
-  parseFlags(argv: string[], known: string[]): { positional: string[]; values: Map<string, string> };
-  usageError(message: string): Error;
-  engine: EngineClientOptions;
-}
-
-const round = (a: ArrayLike<number>) => Array.from(a, (v) => Number(v.toPrecision(7)));
-
-/**
- * The JSON contract of `vit-lens gates --json`. Per gate: node, kind, shape and values (all values of
- * the gate tensor, row-major: C weights for a channel gate, H·W for a spatial gate), plus where it sits.
- */
-export function gatesJson(r: GatesResult): Record<string, unknown> {
-  return {
-    image: r.image,
-    model: { path: r.model.path, inputSize: r.model.inputSize },
-    ...(r.predictions ? { predictions: r.predictions } : {}),
-    gates: r.gates.map((g) => ({
-      index: g.index,
-      node: g.node,
-      op: g.op,
-      kind: g.kind,
-      shape: g.shape,
-      featureShape: g.featureShape,
-      mulNode: g.mulNode,
-      values: round(g.values),
-      ...(g.topChannels ? { topChannels: g.topChannels.channels } : {}),
-    })),
-    timingsMs: r.timingsMs,
-  };
-}
 
 function describeGate(g: Gate): string {
   let min = Infinity;
@@ -60,28 +27,18 @@ function summary(r: GatesResult): string {
   return lines.join('\n');
 }
 
-export async function commandGates(argv: string[], cli: CliContext): Promise<void> {
-  const f = cli.parseFlags(argv, ['model', 'json', 'top', 'channels']);
-  if (f.positional.length !== 1) throw cli.usageError('gates takes exactly one image path');
+async function commandGates(argv: string[], ctx: Parameters<CliCommand['run']>[1]): Promise<void> {
+  const f = parseFlags(argv, ['model', 'json', 'top', 'channels']);
+  if (f.positional.length !== 1) throw usageError('gates takes exactly one image path');
   const model = f.values.get('model');
-  if (!model) throw cli.usageError('gates needs --model <file.onnx|hf-folder> (a CNN with SE or CBAM gates)');
-  const top = Number(f.values.get('top') ?? 5);
-  if (!Number.isInteger(top) || top < 1 || top > 1000) throw cli.usageError('--top must be a whole number from 1 to 1000');
-  const topChannels = Number(f.values.get('channels') ?? 6);
-  if (!Number.isInteger(topChannels) || topChannels < 0 || topChannels > 64) throw cli.usageError('--channels must be a whole number from 0 to 64');
-  const client = new EngineClient(cli.engine);
-  try {
-    const onProgress = (stage: string) => process.stderr.isTTY && process.stderr.write(`\r${stage}…`.padEnd(40));
-    const result = await client.request('gates', { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), topK: top, topChannels }, { onProgress });
-    if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(41) + '\r');
-    const json = f.values.get('json');
-    if (json) {
-      fs.mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
-      fs.writeFileSync(json, JSON.stringify(gatesJson(result), null, 1));
-    }
-    console.log(summary(result));
-    if (json) console.log(`JSON:   ${json}`);
-  } finally {
-    client.dispose();
-  }
+  if (!model) throw usageError('gates needs --model <file.onnx|hf-folder> (a CNN with SE or CBAM gates)');
+  const top = intFlag(f, 'top', 5, 1, 1000);
+  const topChannels = intFlag(f, 'channels', 6, 0, 64);
+  const result = await withEngine(ctx, (client) => requestWithProgress(client, 'gates', { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), topK: top, topChannels }));
+  const json = f.values.get('json');
+  if (json) writeJson(json, gatesJson(result));
+  console.log(summary(result));
+  if (json) console.log(`JSON:   ${json}`);
 }
+
+export const gatesCommands: CliCommand[] = [{ name: 'gates', run: commandGates }];

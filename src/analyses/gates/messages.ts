@@ -3,7 +3,7 @@
 // its only runtime import is the attention protocol's field checks, which import nothing themselves, so
 // both the host and the webview bundle can include it. Must not import vscode, Node or DOM code.
 import type { GateKind, GatesResult } from './types';
-import { isExportName, isIndex, parseCommonMessage, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+import { isIndex, parseCommonMessage, parseExport, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
 
 /** User settings the panel starts from (the host reads the attention panel's `vitLens.colormap` / `vitLens.overlayOpacity`). */
 export interface GatesPanelSettings {
@@ -44,11 +44,8 @@ export function parseGatesWebviewMessage(m: unknown): GatesWebviewMessage | unde
     case 'rendered':
       return isIndex(o.gates) && o.gates > 0 && isIndex(o.block) && o.block < o.gates && (o.kind === 'channel' || o.kind === 'spatial')
         ? { type: 'rendered', gates: o.gates, block: o.block, kind: o.kind } : undefined;
-    case 'export': {
-      const ext = o.format === 'png' || o.format === 'json' ? o.format : undefined;
-      return ext && isIndex(o.requestId) && isExportName(o.suggestedName) && o.suggestedName.toLowerCase().endsWith(`.${ext}`) && o.bytes instanceof Uint8Array
-        ? { type: 'export', requestId: o.requestId, format: ext, suggestedName: o.suggestedName, bytes: o.bytes } : undefined;
-    }
+    case 'export':
+      return parseExport(o, ['png', 'json'] as const, (f) => f);
     default:
       return parseCommonMessage(o);
   }

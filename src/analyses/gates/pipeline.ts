@@ -6,7 +6,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { topK } from '../../maths/attention';
 import type { Gate, GatesResult, TopChannels } from './types';
-import { RunControl, decodeStage, noControl } from '../attention/pipeline';
+import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
+import { decodeAndLoad } from '../../core/pipeline/decode';
 import { VitLensError } from '../../shared/errors';
 import { preprocess, viewImage } from '../../core/image/image';
 import { LoadedGatesModel, classifyGate, noGateShapesError } from './gatesModel';
@@ -101,23 +102,15 @@ async function inferGates(model: LoadedGatesModel, pixels: Float32Array, height:
 
 /** Runs the whole pipeline. `getModel` returns a cached LoadedGatesModel for a path. */
 export async function runGatesPipeline(req: GatesRequest, getModel: (p: string) => Promise<LoadedGatesModel>, ctl: RunControl = noControl): Promise<GatesResult> {
-  const t0 = performance.now();
-  ctl.progress('Loading image', 0.05);
-  const img = await decodeStage(req);
-  const tDecode = performance.now();
-  ctl.checkCancelled();
-
-  ctl.progress('Loading model', 0.15);
-  const model = await getModel(req.modelPath);
-  const tLoad = performance.now();
-  ctl.checkCancelled();
+  const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
+  const { img, model } = await decodeAndLoad(req, () => getModel(req.modelPath), ctl, timer);
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, !!model.fixedSize);
-  const tPre = performance.now();
+  timer.mark('preprocess');
   ctl.checkCancelled();
 
   ctl.progress('Running the model', 0.3);
   const outputs = await inferGates(model, pre.pixels, pre.height, pre.width);
-  const tInfer = performance.now();
+  timer.mark('inference');
   ctl.checkCancelled();
 
   ctl.progress('Reading the gates', 0.85);
@@ -125,13 +118,13 @@ export async function runGatesPipeline(req: GatesRequest, getModel: (p: string) 
   const logits = model.logitsOutput ? outputs[model.logitsOutput] : undefined;
   const predictions = logits?.type === 'float32' ? topK(logits.data as Float32Array, req.topK ?? 5, model.files.config.id2label) : undefined;
   const view = await viewImage(img, pre.sourceRect);
-  const tEnd = performance.now();
+  timer.mark('analysis');
   return {
     image: { path: req.imagePath, width: img.width, height: img.height },
     model: { path: model.files.onnxPath, name: model.files.name, inputSize: [pre.height, pre.width] },
     gates,
     predictions,
-    timingsMs: { decode: tDecode - t0, modelLoad: tLoad - tDecode, preprocess: tPre - tLoad, inference: tInfer - tPre, analysis: tEnd - tInfer, total: tEnd - t0 },
+    timingsMs: timer.timings(),
     view,
   };
 }

@@ -1,7 +1,7 @@
 // The data contract of a gates run (SE-Net / CBAM channel and spatial gates of a CNN), shared by core
 // (engine, CLI), host and webview. Type declarations only: imports nothing at runtime, emits no code.
 // Tensors travel as typed arrays plus their shape, never as JSON number arrays.
-import type { Prediction, ViewImage } from '../../shared/attentionTypes';
+import type { Prediction, Timings, ViewImage } from '../../shared/attentionTypes';
 
 /**
  * channel: one weight per channel of the gated feature map U [N, C, H, W] (SE, CBAM's channel half),
@@ -54,15 +54,8 @@ export interface GatesModelSummary {
   inputSize: [number, number];
 }
 
-export interface GatesTimings {
-  decode: number;
-  /** Loading the model into onnxruntime: 0 when the session was cached. */
-  modelLoad: number;
-  preprocess: number;
-  inference: number;
-  analysis: number;
-  total: number;
-}
+/** A gates run's stage timings (the same stages as an attention run). */
+export type GatesTimings = Timings;
 
 /** Everything one gates run produces. */
 export interface GatesResult {
@@ -89,4 +82,15 @@ export interface ModelKindInfo {
   gateCandidates: number;
   /** For kind 'none': the message to show (what ViT Lens can show). */
   message?: string;
+}
+
+/** The gates analysis's engine requests. */
+export interface GatesCalls {
+  /** SE-Net / CBAM channel and spatial gates of a CNN on one image (MODEL_NO_GATES when it has none). */
+  gates: {
+    params: { imagePath: string; modelPath: string; topK?: number; topChannels?: number; maxPixels?: number };
+    result: GatesResult;
+  };
+  /** Which pipeline a model needs, from its graph alone: 'vit' (attention), 'gates' (SE/CBAM) or 'none' (with the message to show). */
+  modelKind: { params: { modelPath: string }; result: ModelKindInfo };
 }

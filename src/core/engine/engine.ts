@@ -1,20 +1,21 @@
 // The engine: owns the onnxruntime sessions and runs requests one at a time from a queue (one ORT
 // user per process: several concurrent ORT workers have crashed, onnxruntime#24486). Transport-free:
-// engineWorker.ts connects it to process IPC; tests and benchmarks can drive it in-process.
+// worker.ts connects it to process IPC; tests and benchmarks can drive it in-process. Every request
+// kind is dispatched through one table: the engine's own calls below, and each analysis's handlers
+// (src/analyses/engine.ts).
 import * as ortPackage from 'onnxruntime-node/package.json';
-import { runAttentionPipeline } from '../../analyses/attention/pipeline';
-import { runDensePipeline } from '../../analyses/dense/pipeline';
-import { runGatesPipeline } from '../../analyses/gates/pipeline';
-import { detectModelKind, loadGatesModel } from '../../analyses/gates/gatesModel';
+import { analysisHandlers } from '../../analyses/engine';
 import { VitLensError, toErrorInfo } from '../../shared/errors';
-import { EngineCalls, EngineKind, FromEngine, ToEngine, isThreadCount } from '../../shared/engineProtocol';
+import { EngineKind, FromEngine, ToEngine, isThreadCount } from '../../shared/engineProtocol';
 import { AttentionStore } from './attentionStore';
 import { recycleAttention } from '../placedOutputs';
-import type { AttentionTensor } from '../../shared/attentionTypes';
 import { ModelCache } from './modelCache';
 import { inferenceThreads, setInferenceThreads } from '../onnx/threads';
+import type { EngineContext, EngineHandlers, Handler } from './handlers';
 
 interface Job { id: number; kind: EngineKind; params: unknown; cancelled: boolean }
+
+type SessionCache = ModelCache<{ mtimeMs: number; session: { release(): Promise<void> } }>;
 
 export class Engine {
   private readonly queue: Job[] = [];
@@ -22,11 +23,15 @@ export class Engine {
   readonly models = new ModelCache();
   /** Attention tensors of panel runs, sliced on request (`slice`). */
   readonly attentions = new AttentionStore();
-  /** CNNs with SE/CBAM gates: their sessions carry the gate taps, so they are cached apart from ViTs. */
-  readonly gateModels = new ModelCache(2, loadGatesModel);
+  /** Analyses' own session caches (e.g. gates models), by id. */
+  private readonly caches = new Map<string, SessionCache>();
+  /** Every request kind's handler: the engine's own calls and every analysis's. */
+  private readonly handlers: { [K in EngineKind]: Handler<K> };
 
   /** `send` must copy a message before it returns (process IPC serialises it): sent attention arrays are recycled. */
-  constructor(private readonly send: (m: FromEngine) => void) {}
+  constructor(private readonly send: (m: FromEngine) => void) {
+    this.handlers = { ...this.ownHandlers(), ...analysisHandlers };
+  }
 
   handle(msg: ToEngine): void {
     if (msg.type === 'cancel') {
@@ -49,13 +54,13 @@ export class Engine {
     if (this.running) return;
     while (this.queue.length > 0) {
       const job = (this.running = this.queue.shift()!);
+      const recycle: Float32Array[] = [];
       try {
-        const result = await this.execute(job);
+        const result = await this.execute(job, recycle);
         if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.');
         this.send({ type: 'result', id: job.id, result }); // serialised (copied) before send returns
         // The client has its copy: the run's attention array can serve the next run (see placedOutputs).
-        const sent = (job.kind === 'attention' || job.kind === 'dense') ? (result as { attention?: AttentionTensor }).attention : undefined;
-        if (sent) recycleAttention(sent.data);
+        for (const data of recycle) recycleAttention(data);
       } catch (e) {
         this.send({ type: 'error', id: job.id, error: toErrorInfo(e) });
       }
@@ -63,72 +68,44 @@ export class Engine {
     }
   }
 
-  private async execute(job: Job): Promise<unknown> {
-    const ctl = {
-      progress: (stage: string, fraction: number) => this.send({ type: 'progress', id: job.id, stage, fraction }),
-      checkCancelled: () => { if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.'); },
+  private execute(job: Job, recycle: Float32Array[]): Promise<unknown> | unknown {
+    const handler = Object.hasOwn(this.handlers, job.kind) ? (this.handlers[job.kind] as Handler<EngineKind>) : undefined;
+    if (!handler) throw new VitLensError('BAD_REQUEST', `unknown request kind ${String(job.kind)}`);
+    const ctx: EngineContext = {
+      ctl: {
+        progress: (stage: string, fraction: number) => this.send({ type: 'progress', id: job.id, stage, fraction }),
+        checkCancelled: () => { if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.'); },
+      },
+      models: this.models,
+      cache: <M extends { mtimeMs: number; session: { release(): Promise<void> } }>(id: string, create: () => ModelCache<M>) => {
+        if (!this.caches.has(id)) this.caches.set(id, create() as unknown as SessionCache);
+        return this.caches.get(id) as unknown as ModelCache<M>;
+      },
+      attentions: this.attentions,
+      recycleAfterSend: (data) => recycle.push(data),
     };
-    switch (job.kind) {
-      case 'attention': {
-        const params = job.params as EngineCalls['attention']['params'];
-        if (typeof params?.imagePath !== 'string') throw new VitLensError('BAD_REQUEST', 'attention: imagePath missing');
-        return runAttentionPipeline(params, (p) => this.models.get(p), ctl);
-      }
-      case 'dense': {
-        // DPT depth / segmentation: same ViT model cache (the loader adds the neck outputs to DPT graphs).
-        const params = job.params as EngineCalls['dense']['params'];
-        if (typeof params?.imagePath !== 'string' || typeof params.modelPath !== 'string') throw new VitLensError('BAD_REQUEST', 'dense: imagePath and modelPath are required');
-        return runDensePipeline(params, (p) => this.models.get(p), ctl);
-      }
-      case 'gates': {
-        const params = job.params as EngineCalls['gates']['params'];
-        if (typeof params?.imagePath !== 'string' || typeof params.modelPath !== 'string') throw new VitLensError('BAD_REQUEST', 'gates: imagePath and modelPath are required');
-        return runGatesPipeline(params, (p) => this.gateModels.get(p), ctl);
-      }
-      case 'modelKind': {
-        const params = job.params as EngineCalls['modelKind']['params'];
-        if (typeof params?.modelPath !== 'string') throw new VitLensError('BAD_REQUEST', 'modelKind: modelPath missing');
-        return detectModelKind(params.modelPath);
-      }
-      case 'attentionPanel': {
-        const params = job.params as EngineCalls['attentionPanel']['params'];
-        if (typeof params?.imagePath !== 'string' || typeof params.rollout !== 'object') throw new VitLensError('BAD_REQUEST', 'attentionPanel: imagePath and rollout are required');
-        const { attention, ...rest } = await runAttentionPipeline(params, (p) => this.models.get(p), ctl);
-        const kept = this.attentions.keep(attention, rest.firstPatchToken, 0, params.rollout);
-        return { result: { ...rest, attention: kept.shape }, slice: kept.slice, attentionKey: kept.key } satisfies EngineCalls['attentionPanel']['result'];
-      }
-      case 'densePanel': {
-        const params = job.params as EngineCalls['densePanel']['params'];
-        if (typeof params?.imagePath !== 'string' || typeof params.modelPath !== 'string' || typeof params.rollout !== 'object') throw new VitLensError('BAD_REQUEST', 'densePanel: imagePath, modelPath and rollout are required');
-        const { attention, ...rest } = await runDensePipeline(params, (p) => this.models.get(p), ctl);
-        if (!attention) return { result: rest } satisfies EngineCalls['densePanel']['result'];
-        const kept = this.attentions.keep(attention, rest.firstPatchToken, 0, params.rollout);
-        return { result: { ...rest, attention: kept.shape }, slice: kept.slice, attentionKey: kept.key } satisfies EngineCalls['densePanel']['result'];
-      }
-      case 'slice': {
-        const params = job.params as EngineCalls['slice']['params'];
-        return this.attentions.slice(params.attentionKey, params.query, params.rollout);
-      }
-      case 'release': {
-        const params = job.params as EngineCalls['release']['params'];
-        return { released: this.attentions.release(String(params?.attentionKey)) } satisfies EngineCalls['release']['result'];
-      }
-      case 'evict': {
-        const modelPath = (job.params as EngineCalls['evict']['params']).modelPath;
-        const [vit, gates] = await Promise.all([this.models.evict(modelPath), this.gateModels.evict(modelPath)]);
-        return { evicted: vit || gates };
-      }
-      case 'configure': {
-        const threads = (job.params as EngineCalls['configure']['params'])?.threads;
+    return handler(job.params as never, ctx);
+  }
+
+  /** Every session cache: the ViT/DPT one and the analyses' own. */
+  private allCaches(): SessionCache[] {
+    return [this.models as unknown as SessionCache, ...this.caches.values()];
+  }
+
+  /** The engine's own calls: slices of kept attention, cache control, threads, liveness. */
+  private ownHandlers(): EngineHandlers<'slice' | 'release' | 'evict' | 'configure' | 'ping'> {
+    return {
+      slice: (params) => this.attentions.slice(params.attentionKey, params.query, params.rollout),
+      release: (params) => ({ released: this.attentions.release(String(params?.attentionKey)) }),
+      evict: async (params) => ({ evicted: (await Promise.all(this.allCaches().map((c) => c.evict(params.modelPath)))).some(Boolean) }),
+      configure: async (params) => {
+        const threads = params?.threads;
         if (!isThreadCount(threads)) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
         setInferenceThreads(threads);
-        await Promise.all([this.models.clear(), this.gateModels.clear()]); // sessions are made with a thread count
-        return { threads: inferenceThreads() } satisfies EngineCalls['configure']['result'];
-      }
-      case 'ping':
-        return { pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads() };
-      default:
-        throw new VitLensError('BAD_REQUEST', `unknown request kind ${String(job.kind)}`);
-    }
+        await Promise.all(this.allCaches().map((c) => c.clear())); // sessions are made with a thread count
+        return { threads: inferenceThreads() };
+      },
+      ping: () => ({ pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads() }),
+    };
   }
 }

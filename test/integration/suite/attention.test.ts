@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
-import type { PanelObservation } from '../../../src/analyses/attention/panel';
+import type { PanelObservation } from '../../../src/host/panelBase';
 import { bmp24, sampleScenePng } from '../../fixtures/builders/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../fixtures/builders/writeFixtures';
 import { repoRoot, sharedImages, waitFor } from '../testUtil';

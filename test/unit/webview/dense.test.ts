@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { DenseResult, SegmentClass } from '../../../src/analyses/dense/types';
 import { parseDenseWebviewMessage, type DensePanelSettings } from '../../../src/analyses/dense/messages';
-import { parseWebviewMessage } from '../../../src/shared/panelProtocol';
+import { parseWebviewMessage } from '../../../src/analyses/attention/messages';
 import { colormapAt, colormapLut } from '../../../src/maths/colormaps';
 import {
   colorizeDepth, displayRange, displayValue, finiteRange, rawCellOf, trustedStats,
@@ -19,7 +19,8 @@ import {
   buildReliefMesh, clampOrbit, lookAt, multiply, orbitEye, orbitMatrices, perspective, reliefGridSize, sampleBilinear, transformPoint,
 } from '../../../webview/panels/dense/mesh';
 import { applyDenseSettings, defaultDenseState, fitDenseState, parseDenseState, viewsFor } from '../../../webview/panels/dense/denseState';
-import { reviveDenseResult, reviveSlice } from '../../../webview/panels/dense/denseData';
+import { reviveDenseResult } from '../../../webview/panels/dense/denseData';
+import { reviveSlice } from '../../../webview/shell/sliceStore';
 import { buildDenseJson, denseExportName, denseJsonText } from '../../../webview/panels/dense/denseExport';
 
 const close = (a: number, b: number, tol = 1e-6) => Math.abs(a - b) <= tol;

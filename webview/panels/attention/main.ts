@@ -6,7 +6,8 @@
 // import vscode or Node modules.
 import '../../shell/styles.css';
 import type { AttentionResult, PanelResult, RolloutSettings } from '../../../src/shared/attentionTypes';
-import type { HostMessage, PanelActionId, PanelSettings, WebviewMessage } from '../../../src/shared/panelProtocol';
+import type { PanelActionId } from '../../../src/shared/panelProtocol';
+import type { HostMessage, PanelSettings, WebviewMessage } from '../../../src/analyses/attention/messages';
 import { colormapNames } from '../../../src/shared/panelProtocol';
 import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/attention';
 import { reviveSlice, SliceStore } from '../../shell/sliceStore';

@@ -11,7 +11,7 @@ import { colormapNames, type PanelActionId } from '../../../src/shared/panelProt
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
 import { actionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../../shell/shell';
-import { formatValue } from '../../shell/raster';
+import { fmtMs, formatValue, timingsText } from '../../shell/format';
 import { MapStage } from '../../shell/stage';
 import { BlockList } from './blockList';
 import { ChannelChart } from './channelChart';
@@ -164,7 +164,6 @@ app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
 // ---------------------------------------------------------------- rendering
 
 const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
-const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 const chip = (label: string, value: string, title?: string) => h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
 
 /** Applies a state change and repaints what depends on it. */
@@ -266,8 +265,7 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
     chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
     chip('channel gates', String(channel)),
     chip('spatial gates', String(r.gates.length - channel)),
-    chip('time', fmtMs(t.total), [['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]]
-      .map(([k, v]) => `${k} ${fmtMs(v as number)}`).join(' · ')));
+    chip('time', fmtMs(t.total), timingsText([['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]])));
   document.title = `ViT Lens gates — ${name}`;
   if (n) notice.show(n.message, n.actions);
   else notice.hide();

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { depthFromOutput, featureLevels, planDenseFetches, runDenseModel, runDensePipeline, denseOutputFor } from '../../../../src/analyses/dense/pipeline';
-import { stackAttention } from '../../../../src/analyses/attention/pipeline';
+import { stackAttention } from '../../../../src/core/pipeline/attentionOutputs';
 import { LoadedModel, loadVitModel } from '../../../../src/core/model/vitModel';
 import { assertRowsSumToOne, distDir, maxAbsDiff, repoRoot, tempDir } from '../../support';
 

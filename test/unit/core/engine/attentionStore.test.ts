@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { attentionSlice, patchMap, rolloutMap, slicePatchMap } from '../../../../src/maths/attention';
 import type { AttentionSlice, RolloutSettings } from '../../../../src/shared/attentionTypes';
-import { parseWebviewMessage } from '../../../../src/shared/panelProtocol';
+import { parseWebviewMessage } from '../../../../src/analyses/attention/messages';
 import { SliceStore } from '../../../../webview/shell/sliceStore';
 import { maxAbsDiff, randomAttention } from '../../support';
 

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { EngineClient, EngineError } from '../../../../src/client/engineClient';
+import { EngineClient } from '../../../../src/client/engineClient';
+import { VitLensError } from '../../../../src/shared/errors';
 import { GraphBuilder } from '../../../../src/core/onnx/onnxWriter';
 import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
 import type { AttentionResult } from '../../../../src/shared/attentionTypes';
@@ -29,7 +30,7 @@ const run = (modelPath: string | null, imagePath = image) => client.request('att
 
 async function rejectsCode(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof EngineError, String(e));
+    assert.ok(e instanceof VitLensError, String(e));
     assert.equal(e.code, code, e.message);
     if (pattern) assert.match(e.message + ' ' + (e.hint ?? ''), pattern);
     return true;

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { EngineClient, EngineError, engineProcessEnv } from '../../../../src/client/engineClient';
+import { EngineClient, engineProcessEnv } from '../../../../src/client/engineClient';
+import { VitLensError } from '../../../../src/shared/errors';
 import { cgroupCpuLimit, inferenceThreads, parseCpuList, physicalCores, setInferenceThreads } from '../../../../src/core/onnx/threads';
 import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
 import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
@@ -112,7 +113,7 @@ test('the engine starts with the requested thread count and takes a new one whil
   const afterChange = await client.request('attention', { imagePath: image, modelPath: model });
   assert.ok(afterChange.timingsMs.modelLoad > 1, `model load ${afterChange.timingsMs.modelLoad} ms`);
   assert.ok(maxAbsDiff(afterChange.attention.data, before.attention.data) < 1e-6);
-  await assert.rejects(client.request('configure', { threads: -1 }), (e: unknown) => e instanceof EngineError && e.code === 'BAD_REQUEST');
+  await assert.rejects(client.request('configure', { threads: -1 }), (e: unknown) => e instanceof VitLensError && e.code === 'BAD_REQUEST');
   // 0 is the automatic count, even though this engine's environment still says 1.
   const automatic = (await client.setThreads(0))!.threads;
   const cores = physicalCores();

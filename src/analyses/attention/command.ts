@@ -1,0 +1,78 @@
+// `vit-lens attention <image> [--model …] [--json out.json] [--html out.html] [--top 5] [--fusion …] [--discard r]`:
+// the attention analysis on the command line, through the engine process (inference off this thread).
+// Writes the JSON contract (json.ts) and the self-contained HTML report. Node side: no onnxruntime.
+import path from 'node:path';
+import { attentionSlice } from '../../maths/attention';
+import { threadsLabel, type EngineClient } from '../../client/engineClient';
+import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
+import { CliCommand, CliContext, Flags, intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
+import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
+import type { AttentionResult, HeadFusion } from '../../shared/attentionTypes';
+import { VitLensError } from '../../shared/errors';
+import type { PanelSettings } from './messages';
+import { attentionJson } from './json';
+
+/** --model: a file or folder, or a catalogue id / "owner/name" resolved in --cache (default cache); null without --model. */
+export function modelFromFlags(f: Flags): string | null {
+  const model = f.values.get('model');
+  return model ? resolveModelArg(model, f.values.get('cache') ?? defaultCacheDir()) : null;
+}
+
+async function runAttention(client: EngineClient, image: string, model: string | null, top: number): Promise<AttentionResult> {
+  try {
+    return await requestWithProgress(client, 'attention', { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top });
+  } catch (e) {
+    // A CNN without self-attention may still have SE/CBAM gates: say which command shows them.
+    if (model && e instanceof VitLensError && e.code === 'MODEL_NOT_VIT') {
+      const kind = await client.request('modelKind', { modelPath: path.resolve(model) }).catch(() => undefined);
+      if (kind?.kind === 'gates') throw new VitLensError(e.code, `${path.basename(model)} has no self-attention, but it has SE/CBAM gates.`, `Show them with: vit-lens gates ${image} --model ${model} --json gates.json`);
+    }
+    throw e;
+  }
+}
+
+/** The self-contained HTML report: the attention panel's page with the full result embedded. */
+export function writeAttentionReport(file: string, result: AttentionResult, settings: PanelSettings, bundleDir: string): string {
+  return writeOutput(file, renderReportHtml({ result, settings }, loadWebviewBundle(bundleDir), `ViT Lens — ${path.basename(result.image.path)}`));
+}
+
+function summary(r: AttentionResult, threads: number): string {
+  const lines = [
+    `${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · ${r.model.numLayers} layers × ${r.model.numHeads} heads · grid ${r.grid[0]}×${r.grid[1]} · attention: ${r.model.attentionSource}`,
+  ];
+  for (const p of r.predictions ?? []) lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label}`);
+  const t = r.timingsMs;
+  lines.push(`  time: decode ${t.decode.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms, total ${t.total.toFixed(0)} ms (onnxruntime threads: ${threadsLabel(threads)})`);
+  return lines.join('\n');
+}
+
+/** What `vit-lens attention` ran, for callers that print more (the demo). */
+export interface AttentionRun { result: AttentionResult; json?: string; html?: string }
+
+export async function runAttentionCommand(argv: string[], ctx: CliContext): Promise<AttentionRun> {
+  const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard']);
+  if (f.positional.length !== 1) throw usageError('attention takes exactly one image path');
+  const top = intFlag(f, 'top', 5, 1, 1000);
+  const fusion = (f.values.get('fusion') ?? 'mean') as HeadFusion;
+  if (!['mean', 'max', 'min'].includes(fusion)) throw usageError('--fusion must be mean, max or min');
+  const discardRatio = Number(f.values.get('discard') ?? 0);
+  if (!(discardRatio >= 0 && discardRatio < 1)) throw usageError('--discard must be a number in [0, 1)');
+  const model = modelFromFlags(f);
+  return withEngine(ctx, async (client) => {
+    const result = await runAttention(client, f.positional[0], model, top);
+    const json = f.values.get('json');
+    if (json) {
+      const cls = attentionSlice(result.attention, result.firstPatchToken, 0, { fusion, discardRatio, startLayer: 0 });
+      writeJson(json, attentionJson(result, cls, { fusion, discardRatio }));
+    }
+    const html = f.values.get('html');
+    // The webview bundle is beside the CLI's own (dist/).
+    if (html) writeAttentionReport(html, result, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio }, __dirname);
+    console.log(summary(result, client.threads ?? 0));
+    if (json) console.log(`JSON:   ${json}`);
+    if (html) console.log(`Report: ${html}`);
+    return { result, json, html };
+  });
+}
+
+export const attentionCommands: CliCommand[] = [{ name: 'attention', run: async (argv, ctx) => { await runAttentionCommand(argv, ctx); } }];

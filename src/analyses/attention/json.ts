@@ -1,0 +1,35 @@
+// The JSON contract of an attention run (`vit-lens attention --json`, and the panel's Save JSON): one
+// builder for both, from the result without its full tensor plus the CLS query's slice, which is all the
+// document needs and all a panel holds. Maps are raw probabilities, not rescaled. Pure: runs in Node and
+// in the webview.
+import { slicePatchMap } from '../../maths/attention';
+import type { AttentionSlice, HeadFusion, PanelResult } from '../../shared/attentionTypes';
+import { round7All } from '../../shared/jsonNumbers';
+
+export interface AttentionJsonOptions { fusion: HeadFusion; discardRatio: number }
+
+/**
+ * `cls` is the slice of query 0 (CLS, or the first special token) with these rollout settings:
+ * clsAttention[l][h] = A_l[h, 0, patches], rollout.map = R[0, patches].
+ */
+export function attentionJson(r: PanelResult, cls: AttentionSlice, opts: AttentionJsonOptions): Record<string, unknown> {
+  const shape = r.attention;
+  return {
+    image: r.image,
+    model: {
+      path: r.model.path,
+      inputSize: r.model.inputSize,
+      patchSize: r.model.patchSize,
+      numLayers: r.model.numLayers,
+      numHeads: r.model.numHeads,
+      specialTokens: r.model.specialTokens,
+      attentionSource: r.model.attentionSource,
+    },
+    grid: r.grid,
+    ...(r.predictions ? { predictions: r.predictions } : {}),
+    clsAttention: Array.from({ length: shape.layers }, (_, l) => Array.from({ length: shape.heads }, (_, h) => round7All(slicePatchMap(cls.rows, shape, l, h, r.firstPatchToken)))),
+    rollout: { fusion: opts.fusion, discardRatio: opts.discardRatio, map: round7All(cls.rollout.map) },
+    headStats: r.headStats,
+    timingsMs: r.timingsMs,
+  };
+}

@@ -1,0 +1,76 @@
+// Messages between the extension host and the attention panel (webview), and the settings the panel
+// starts from. Shared by the host (src/analyses/attention/panel.ts) and webview/panels/attention; types
+// plus one validator whose only runtime imports are the shared field checks, so the webview bundle can
+// include it. Must not import vscode, Node or DOM code.
+import type { AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
+import { isIndex, parseCommonMessage, parseExport, parseNeedSlice, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+
+/** User settings the panel starts from (the `vitLens.*` configuration). */
+export interface PanelSettings {
+  colormap: ColormapName;
+  /** Overlay opacity 0..1. */
+  opacity: number;
+  fusion: HeadFusion;
+  /** Rollout discard ratio 0 ≤ r < 1. */
+  discardRatio: number;
+}
+
+/** Host → webview. */
+export type HostMessage =
+  /** A run started or advanced: show a busy state with this text (progress 0..1 when known). */
+  | { type: 'running'; message: string; progress?: number }
+  /**
+   * A finished run: render everything. The full attention tensor stays in the host; `slice` holds the
+   * default query's rows and rollout so the first paint needs no round trip. `notice` is an inline hint
+   * (e.g. "raw attention: no model configured").
+   */
+  | { type: 'result'; resultId: number; result: PanelResult; slice: AttentionSlice; settings: PanelSettings; notice?: { message: string; actions: PanelActionId[] } }
+  /** Reply to `needSlice`: another query's rows and rollout, of the result `resultId`. */
+  | { type: 'slice'; resultId: number; slice: AttentionSlice }
+  /** A run failed: show the message in the panel (data-testid="error"), keep any previous result visible. */
+  | { type: 'error'; message: string; actions: PanelActionId[] }
+  /** Settings changed in VS Code while the panel is open. */
+  | { type: 'settings'; settings: PanelSettings }
+  /** Reply to an `export` request: where it was saved, or why not. */
+  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+
+/** Webview → host. */
+export type WebviewMessage =
+  /** The script loaded and listens: the host answers with the current state. */
+  | { type: 'ready' }
+  /** A new result's main map is on screen (before the thumbnails). Wall-clock times (ms since the epoch): `at` now, `receivedAt` when the result arrived. */
+  | { type: 'painted'; view: string; at: number; receivedAt: number }
+  /** A result was painted: how many layer×head thumbnails, and which view is shown. */
+  | { type: 'rendered'; thumbnails: number; view: string }
+  /** The panel needs a query's rows and rollout (of the `result` with this `resultId`): answered by `slice`. */
+  | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings }
+  /** The query token changed (click/keyboard on a patch); the host logs it and tests read it. */
+  | { type: 'queryChanged'; query: number; layer: number; head: number | 'mean' }
+  /** Save a file the panel produced (PNG of the view, JSON of the numbers); the host asks where. */
+  | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
+  /** The user pressed one of the action buttons. */
+  | { type: 'action'; action: PanelActionId }
+  /** A line for the extension's output channel. */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+/** Returns the message if it is a well-formed WebviewMessage, else undefined. Never trust a webview. */
+export function parseWebviewMessage(m: unknown): WebviewMessage | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.type) {
+    case 'needSlice':
+      return parseNeedSlice(o);
+    case 'painted':
+      return typeof o.view === 'string' && Number.isFinite(o.at) && Number.isFinite(o.receivedAt)
+        ? { type: 'painted', view: o.view, at: o.at as number, receivedAt: o.receivedAt as number } : undefined;
+    case 'rendered':
+      return isIndex(o.thumbnails) && typeof o.view === 'string' ? { type: 'rendered', thumbnails: o.thumbnails as number, view: o.view } : undefined;
+    case 'queryChanged':
+      return isIndex(o.query) && isIndex(o.layer) && (isIndex(o.head) || o.head === 'mean')
+        ? { type: 'queryChanged', query: o.query as number, layer: o.layer as number, head: o.head as number | 'mean' } : undefined;
+    case 'export':
+      return parseExport(o, ['png', 'json'] as const);
+    default:
+      return parseCommonMessage(o);
+  }
+}

@@ -1,0 +1,10 @@
+// The extension-host side of every registered analysis: what opens and restores its panels. The host
+// loops over the registry and looks each analysis up here; `satisfies` makes the type checker ask for
+// an entry per analysis. Host side (imports vscode through the panels).
+import { attentionHost } from './attention/panel';
+import { denseHost } from './dense/panel';
+import { gatesHost } from './gates/panel';
+import type { HostFacet } from '../host/panelBase';
+import type { AnalysisId } from './index';
+
+export const analysisHosts = { attention: attentionHost, dense: denseHost, gates: gatesHost } satisfies Record<AnalysisId, HostFacet>;
