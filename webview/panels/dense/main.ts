@@ -18,7 +18,8 @@ import { append, clear, h } from '../../shell/dom';
 import { actionLabels as sharedActionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from '../../shell/shell';
 import { fmtMs, formatValue, timingsText } from '../../shell/format';
 import { BackboneAttentionView } from './attentionView';
-import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
+import { denseExportName } from './denseExport';
+import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
 import { reviveDenseResult } from './denseData';
 import { reviveSlice } from '../../shell/sliceStore';
 import { SliceStore } from '../../shell/sliceStore';
@@ -598,7 +599,8 @@ async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Prom
       return encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth]);
     case 'json': {
       const fr = d ? finiteRange(d.view) : null;
-      return new TextEncoder().encode(denseJsonText(buildDenseJson(r, state, range, fr)));
+      const display = { normalization: range?.used ?? state.normalization, lo: range?.lo ?? NaN, hi: range?.hi ?? NaN, invert: state.invert, colormap: state.depthColormap, flat: range?.flat ?? false };
+      return new TextEncoder().encode(denseJsonText(denseJson(r, { display, png16: fr ?? { min: d?.min ?? NaN, max: d?.max ?? NaN } })));
     }
   }
 }

@@ -106,31 +106,6 @@ export function blockLabel(g: Gate): string {
   return `${g.index + 1} · ${g.kind} · ${shortNode(g.node)} (${gateScope(g)})`;
 }
 
-/** The numbers behind the shown gate, as "Save JSON" writes them (values raw, not rescaled). */
-export function gateExport(r: GatesResult, g: Gate): Record<string, unknown> {
-  const [, , h, w] = g.featureShape;
-  const values = Array.from(g.values);
-  return {
-    tool: 'ViT Lens',
-    image: r.image.path,
-    model: r.model.name,
-    gate: {
-      index: g.index,
-      node: g.node,
-      op: g.op,
-      kind: g.kind,
-      shape: g.shape,
-      featureShape: g.featureShape,
-      mulNode: g.mulNode,
-      ...summarize(g.values),
-      // Channel gates: one weight per channel; spatial gates: rows of the [H, W] map.
-      values: g.kind === 'spatial' ? Array.from({ length: h }, (_, y) => values.slice(y * w, (y + 1) * w)) : values,
-      ...(g.topChannels ? { topChannels: { channels: g.topChannels.channels, weights: g.topChannels.weights } } : {}),
-    },
-    predictions: r.predictions ?? null,
-  };
-}
-
 export function gateExportName(r: GatesResult, g: Gate, ext: 'png' | 'json'): string {
   const stem = safeStem(r.image.path);
   const node = shortNode(g.node).replace(/[^\w.\-]+/g, '-');

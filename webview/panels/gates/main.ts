@@ -4,6 +4,7 @@
 // predictions. We post `ready`, render what the host sends (src/shared/gatesPanelProtocol.ts) and keep
 // the UI state with setState/getState. Browser code: imports the shared contract and DOM helpers only.
 import '../../shell/styles.css';
+import { gatesJson } from '../../../src/analyses/gates/json';
 import './gates.css';
 import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
 import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type GatesWebviewMessage } from '../../../src/analyses/gates/messages';
@@ -16,7 +17,7 @@ import { MapStage } from '../../shell/stage';
 import { BlockList } from './blockList';
 import { ChannelChart } from './channelChart';
 import {
-  applyGatesSettings, blockLabel, defaultGatesState, fitGatesState, gateExport, gateExportName, gateScope, parseGatesUiState,
+  applyGatesSettings, blockLabel, defaultGatesState, fitGatesState, gateExportName, gateScope, parseGatesUiState,
   shortNode, summarize, type ChannelOrder, type GatesUiState,
 } from './gatesState';
 import { TopChannelMaps } from './topMaps';
@@ -356,7 +357,7 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
   try {
     const name = gateExportName(result, g, format);
     const bytes = format === 'json'
-      ? new TextEncoder().encode(JSON.stringify(gateExport(result, g), null, 1) + '\n')
+      ? new TextEncoder().encode(JSON.stringify(gatesJson(result, g), null, 1) + '\n') // the CLI's document, for the gate shown
       : g.kind === 'spatial' ? await stage.toPng(result.view.width, result.view.height) : await channelPng();
     if (vscode) {
       post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
