@@ -18,6 +18,7 @@ import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
 import { buildViewExport, exportFileName } from './exportData';
+import { attentionJson } from '../../../src/analyses/attention/json';
 import { ModelView, type HeadSel } from '../../shell/modelView';
 import { MapStage } from '../../shell/stage';
 import { HeadStatsChart } from './statsChart';
@@ -554,8 +555,13 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
     const name = exportFileName(r, state, format);
     if (format === 'png') return { name, bytes: await mainStage.toPng(r.view.width, r.view.height) };
     const map = mapFor(state.view);
-    if (!map) throw new Error('the map is still loading; try again in a moment');
-    return { name, bytes: new TextEncoder().encode(JSON.stringify(buildViewExport(r, state, map, maskFor(map)), null, 2) + '\n') };
+    // The document of `vit-lens attention --json` (CLS maps and rollout from query 0's slice), plus the view shown.
+    const settings = { fusion: state.fusion, discardRatio: state.discardRatio, startLayer: 0 };
+    const clsRows = slices?.rows(0, settings);
+    const clsRollout = slices?.rollout(0, settings);
+    if (!map || !clsRows || !clsRollout) throw new Error('the maps are still loading; try again in a moment');
+    const doc = { ...attentionJson(r, { query: 0, rows: clsRows, rollout: { ...settings, map: clsRollout } }, settings), view: buildViewExport(r, state, map, maskFor(map)) };
+    return { name, bytes: new TextEncoder().encode(JSON.stringify(doc, null, 1) + '\n') };
   });
 }
 pngButton.addEventListener('click', () => void doExport('png'));
