@@ -4,6 +4,7 @@
 // predictions. We post `ready`, render what the host sends (src/shared/gatesPanelProtocol.ts) and keep
 // the UI state with setState/getState. Browser code: imports the shared contract and DOM helpers only.
 import '../../shell/styles.css';
+import { segmented } from '../../shell/controls';
 import { gatesJson } from '../../../src/analyses/gates/json';
 import './gates.css';
 import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
@@ -84,37 +85,6 @@ opacityInput.addEventListener('input', () => {
   saveState();
 });
 
-/** A two-choice radio group of buttons (arrow keys switch), like the attention panel's. */
-function segmented<T extends string>(label: string, choices: [T, string][], pick: (v: T) => void): { el: HTMLDivElement; set(v: T): void } {
-  const buttons = new Map<T, HTMLButtonElement>();
-  const el = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': label });
-  let current = choices[0][0];
-  for (const [v, text] of choices) {
-    const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v }, text);
-    b.addEventListener('click', () => pick(v));
-    buttons.set(v, b);
-    el.append(b);
-  }
-  el.addEventListener('keydown', (ev) => {
-    if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    const i = choices.findIndex(([v]) => v === current);
-    const next = choices[(i + (ev.key === 'ArrowRight' ? 1 : choices.length - 1)) % choices.length][0];
-    pick(next);
-    buttons.get(next)?.focus();
-  });
-  return {
-    el,
-    set(v: T) {
-      current = v;
-      for (const [k, b] of buttons) {
-        b.setAttribute('aria-checked', String(k === v));
-        b.tabIndex = k === v ? 0 : -1;
-      }
-    },
-  };
-}
 const upsampling = segmented<'nearest' | 'smooth'>('Upsampling', [['nearest', 'Nearest'], ['smooth', 'Smooth']], (v) => update({ smooth: v === 'smooth' }));
 const orderControl = segmented<ChannelOrder>('Channel order', [['sorted', 'By weight'], ['index', 'By index']], (v) => update({ order: v }));
 
