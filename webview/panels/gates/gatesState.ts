@@ -108,7 +108,7 @@ export function blockLabel(g: Gate): string {
 
 export function gateExportName(r: GatesResult, g: Gate, ext: 'png' | 'json'): string {
   const stem = safeStem(r.image.path);
-  const node = shortNode(g.node).replace(/[^\w.\-]+/g, '-');
+  const node = shortNode(g.node).replace(/[^\w.-]+/g, '-');
   // Cut the name, never the extension (the host only saves names that end with it).
   return `${`${stem}-gate${g.index + 1}-${g.kind}-${node}`.slice(0, 115)}.${ext}`;
 }
