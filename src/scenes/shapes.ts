@@ -116,7 +116,8 @@ type Background = { c1: Rgb; c2: Rgb };
 function paintBackground(rng: Rng, cv: Canvas): Background {
   const { w, h } = cv;
   const c1 = mutedColour(rng);
-  const c2 = mutedColour(rng);
+  // The second colour halfway to another muted one: textures of moderate contrast, below the targets'.
+  const c2 = mutedColour(rng).map((v, c) => (v + c1[c]) / 2) as Rgb;
   const kind = rng.pick(['noise', 'stripes', 'gradient', 'checker'] as const);
   let t: (x: number, y: number) => number;
   if (kind === 'noise') {
@@ -124,7 +125,7 @@ function paintBackground(rng: Rng, cv: Canvas): Background {
     t = (x, y) => n[Math.floor(y) * w + Math.floor(x)]; // called at pixel centres
   } else if (kind === 'stripes') {
     const angle = rng.uniform(0, Math.PI);
-    const period = rng.uniform(6, 30);
+    const period = rng.uniform(8, 30);
     const [ca, sa] = [Math.cos(angle), Math.sin(angle)];
     const phase = rng.uniform(0, 2 * Math.PI);
     t = (x, y) => 0.5 + 0.5 * Math.sin(((x * ca + y * sa) * 2 * Math.PI) / period + phase);
@@ -224,7 +225,7 @@ function jitter(rng: Rng, c: Rgb, amount: number): Rgb {
 
 /** A palette colour that stands out from both background colours (falls back to the farthest). */
 function contrastingColour(rng: Rng, bg: Background): Rgb {
-  const far = PALETTE.filter((c) => Math.min(dist2(c, bg.c1), dist2(c, bg.c2)) > 90 ** 2);
+  const far = PALETTE.filter((c) => Math.min(dist2(c, bg.c1), dist2(c, bg.c2)) > 110 ** 2);
   if (far.length > 0) return jitter(rng, rng.pick(far), 18);
   let best = PALETTE[0];
   for (const c of PALETTE) if (Math.min(dist2(c, bg.c1), dist2(c, bg.c2)) > Math.min(dist2(best, bg.c1), dist2(best, bg.c2))) best = c;
@@ -242,9 +243,9 @@ function paintClutter(rng: Rng, cv: Canvas, count: number): void {
       const r = rng.uniform(1.5, 4.5);
       drawSdf(cv, (x, y) => Math.hypot(x - cx, y - cy) - r, cx, cy, r, colour, shade);
     } else if (kind === 1 || kind === 2) {
-      const len = rng.uniform(6, 22);
+      const len = rng.uniform(6, 18);
       const a = rng.uniform(0, 2 * Math.PI);
-      const t = rng.uniform(0.7, 1.8);
+      const t = rng.uniform(0.7, 1.5);
       const [ax, ay, bx, by] = [cx - (Math.cos(a) * len) / 2, cy - (Math.sin(a) * len) / 2, cx + (Math.cos(a) * len) / 2, cy + (Math.sin(a) * len) / 2];
       if (kind === 1) {
         drawSdf(cv, (x, y) => capsuleSdf(x, y, ax, ay, bx, by, t), cx, cy, len / 2 + t, colour, shade);
@@ -298,13 +299,13 @@ export function shapeScene(seed: number, opts: ShapeSceneOptions = {}): ShapeSce
     if (!(c >= 0 && c < NUM_SHAPE_CLASSES)) throw new Error(`classIndex ${c} out of range`);
     classes = c === NONE_CLASS ? [] : [c];
   }
-  paintClutter(rng, cv, classes.length === 0 ? rng.int(5, 14) : rng.int(3, 12));
+  paintClutter(rng, cv, classes.length === 0 ? rng.int(4, 11) : rng.int(2, 9));
 
   const scale = size / SHAPE_SCENE_SIZE;
   const placed: { x: number; y: number; r: number }[] = [];
   const objects: SceneObject[] = [];
   for (const cls of classes) {
-    const s = (classes.length === 2 ? rng.uniform(10, 19) : rng.uniform(11, 25)) * scale;
+    const s = (classes.length === 2 ? rng.uniform(11, 19) : rng.uniform(13, 26)) * scale;
     const angle = rng.uniform(0, 2 * Math.PI);
     let cx = 0, cy = 0, shape = targetSdf(cls, s, 0, 0, angle);
     for (let attempt = 0; attempt < 100; attempt++) {
