@@ -9,6 +9,7 @@
 //   shapes_{train,test}_images.u8    [N, 128, 128, 3] uint8 RGB
 //   shapes_{train,test}_targets.f32  [N, 6] float32 soft targets (one-hot; 0.5/0.5 for two objects)
 //   shapes_{train,test}_labels.i32   [N] int32 class index (two objects: the first object's)
+//   shapes_{train,test}_patches.f32  [N, 64, 6] float32 per-patch class shares (patchCoverage: token labels)
 //   depth_{train,test}_images.u8     [N, 96, 128, 3] uint8 RGB
 //   depth_{train,test}_inverse.f32   [N, 96, 128] float32 inverse depth 1/z (1/metres; the model's target)
 //   <kind>_meta.json                 shapes, counts, seed ranges, class names
@@ -16,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   DEPTH_CLASSES, DEPTH_HELD_OUT_SEED0, DEPTH_SCENE_HEIGHT, DEPTH_SCENE_WIDTH, HELD_OUT_SEED0, NUM_SHAPE_CLASSES, SHAPE_CLASSES,
-  SHAPE_SCENE_SIZE, TWO_OBJECT_SHARE, depthScene, heldOutShapeScene, trainingShapeScene,
+  SHAPE_SCENE_SIZE, TWO_OBJECT_SHARE, depthScene, heldOutShapeScene, patchCoverage, trainingShapeScene,
 } from '../../src/scenes';
 
 function arg(name: string, fallback: string): string {
@@ -47,17 +48,20 @@ function exportShapes(): void {
   for (const [split, n] of Object.entries(sets)) {
     const images = new Writer(`shapes_${split}_images.u8`);
     const targets = new Writer(`shapes_${split}_targets.f32`);
+    const patches = new Writer(`shapes_${split}_patches.f32`);
     const labels = new Int32Array(n);
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const s = split === 'train' ? trainingShapeScene(i) : heldOutShapeScene(i);
       images.write(s.rgb);
       targets.write(s.target);
+      patches.write(patchCoverage(s));
       labels[i] = s.label;
       progress(`shapes ${split}`, i + 1, n, t0);
     }
     images.close();
     targets.close();
+    patches.close();
     fs.writeFileSync(path.join(out, `shapes_${split}_labels.i32`), labels);
   }
   fs.writeFileSync(path.join(out, 'shapes_meta.json'), JSON.stringify({

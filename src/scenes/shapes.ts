@@ -3,8 +3,9 @@
 // box, per-pixel mask) beside the pixels. Pure and deterministic by seed (see rng.ts): the trainer reads
 // scenes exported from this file, and the tests regenerate the same scenes, byte for byte.
 //
-// Colours of the targets are drawn from the same palette as the clutter, so the class is only in the
-// shape (and its size: clutter is small). Shapes are drawn with signed distance functions: a pixel's
+// Colours of the targets are drawn from the same palette as the clutter, and each colour is shared by
+// two classes (CLASS_COLOURS), so the class is in the shape (and its size: clutter is small), not in the
+// colour alone. Shapes are drawn with signed distance functions: a pixel's
 // coverage is clamp(0.5 − sdf, 0, 1) (sdf in pixels at the pixel centre), and it belongs to the mask when
 // its centre is inside (sdf < 0). Clutter is drawn first and targets on top, so a mask is never occluded.
 import { Rng, seedFraction } from './rng';
@@ -223,12 +224,27 @@ function jitter(rng: Rng, c: Rgb, amount: number): Rgb {
   return c.map((v) => clamp(v + rng.uniform(-amount, amount), 0, 255)) as Rgb;
 }
 
-/** A palette colour that stands out from both background colours (falls back to the farthest). */
-function contrastingColour(rng: Rng, bg: Background): Rgb {
-  const far = PALETTE.filter((c) => Math.min(dist2(c, bg.c1), dist2(c, bg.c2)) > 110 ** 2);
+/**
+ * Each class's colours (PALETTE indices): one of its own and two it shares with its neighbours in the
+ * cycle circle → cross → square → ring → triangle → circle (red, yellow, blue, magenta, white), and every
+ * colour also appears in the clutter. A colour narrows a target down to at most two classes of unlike
+ * shapes; telling those apart, and a target from same-coloured clutter, takes the shape.
+ */
+export const CLASS_COLOURS: Record<string, number[]> = {
+  circle: [6, 0, 7], // orange; red with cross, white with triangle
+  cross: [1, 0, 3], // green; red with circle, yellow with square
+  square: [5, 3, 2], // cyan; yellow with cross, blue with ring
+  ring: [9, 2, 4], // brown; blue with square, magenta with triangle
+  triangle: [8, 4, 7], // black; magenta with ring, white with circle
+};
+
+/** One of the class's colours that stands out from both background colours (falls back to the farthest). */
+function contrastingColour(rng: Rng, bg: Background, cls: number): Rgb {
+  const own = CLASS_COLOURS[SHAPE_CLASSES[cls]].map((i) => PALETTE[i]);
+  const far = own.filter((c) => Math.min(dist2(c, bg.c1), dist2(c, bg.c2)) > 110 ** 2);
   if (far.length > 0) return jitter(rng, rng.pick(far), 18);
-  let best = PALETTE[0];
-  for (const c of PALETTE) if (Math.min(dist2(c, bg.c1), dist2(c, bg.c2)) > Math.min(dist2(best, bg.c1), dist2(best, bg.c2))) best = c;
+  let best = own[0];
+  for (const c of own) if (Math.min(dist2(c, bg.c1), dist2(c, bg.c2)) > Math.min(dist2(best, bg.c1), dist2(best, bg.c2))) best = c;
   return jitter(rng, best, 18);
 }
 
@@ -305,8 +321,10 @@ export function shapeScene(seed: number, opts: ShapeSceneOptions = {}): ShapeSce
   const placed: { x: number; y: number; r: number }[] = [];
   const objects: SceneObject[] = [];
   for (const cls of classes) {
-    const s = (classes.length === 2 ? rng.uniform(11, 19) : rng.uniform(13, 26)) * scale;
-    const angle = rng.uniform(0, 2 * Math.PI);
+    // Targets span about 2–4 patches of 16 px (clutter stays under one), so their layout over patches tells the class.
+    const s = (classes.length === 2 ? rng.uniform(13, 20) : rng.uniform(15, 28)) * scale;
+    // Upright within ±20° (a ViT's patch embedding is not rotation invariant; fully random turns need far more training).
+    const angle = rng.uniform(-0.35, 0.35);
     let cx = 0, cy = 0, shape = targetSdf(cls, s, 0, 0, angle);
     for (let attempt = 0; attempt < 100; attempt++) {
       const m = shape.radius + 2;
@@ -318,7 +336,7 @@ export function shapeScene(seed: number, opts: ShapeSceneOptions = {}): ShapeSce
     placed.push({ x: cx, y: cy, r: shape.radius });
     const mask = new Uint8Array(size * size);
     const shade = { gx: rng.uniform(-0.2, 0.2), gy: rng.uniform(-0.2, 0.2) };
-    drawSdf(cv, shape.sdf, cx, cy, shape.radius, contrastingColour(rng, bg), shade, mask);
+    drawSdf(cv, shape.sdf, cx, cy, shape.radius, contrastingColour(rng, bg, cls), shade, mask);
     // A later object hides what it covers of an earlier one (only if placement had to give up).
     for (const o of objects) {
       for (let i = 0; i < mask.length; i++) if (mask[i]) o.mask[i] = 0;
@@ -347,4 +365,28 @@ export function trainingShapeScene(seed: number): ShapeScene {
 /** Held-out scene i (single object or none, classes balanced): seed HELD_OUT_SEED0 + i. */
 export function heldOutShapeScene(i: number, opts: Omit<ShapeSceneOptions, 'classIndex'> = {}): ShapeScene {
   return shapeScene(HELD_OUT_SEED0 + i, opts.twoObjects ? opts : { ...opts, classIndex: i % NUM_SHAPE_CLASSES });
+}
+
+/**
+ * Per-patch soft labels ("token labels"): for each patch of the grid (row-major), the share of its pixels
+ * in each object's mask under that object's class, the rest under NONE_CLASS: [patches × NUM_SHAPE_CLASSES].
+ * The trainer uses them for an auxiliary per-token loss (the exported model does not have that head).
+ */
+export function patchCoverage(scene: ShapeScene, patch = 16): Float32Array {
+  const gw = Math.floor(scene.width / patch), gh = Math.floor(scene.height / patch);
+  const out = new Float32Array(gw * gh * NUM_SHAPE_CLASSES);
+  const share = 1 / (patch * patch);
+  for (const o of scene.objects) {
+    for (let y = 0; y < gh * patch; y++) {
+      for (let x = 0; x < gw * patch; x++) {
+        if (o.mask[y * scene.width + x]) out[(Math.floor(y / patch) * gw + Math.floor(x / patch)) * NUM_SHAPE_CLASSES + o.classIndex] += share;
+      }
+    }
+  }
+  for (let p = 0; p < gw * gh; p++) {
+    let covered = 0;
+    for (let c = 0; c < NUM_SHAPE_CLASSES; c++) covered += out[p * NUM_SHAPE_CLASSES + c];
+    out[p * NUM_SHAPE_CLASSES + NONE_CLASS] = Math.max(0, 1 - covered);
+  }
+  return out;
 }

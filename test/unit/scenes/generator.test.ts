@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   DEPTH_SCENE_HEIGHT, DEPTH_SCENE_WIDTH, DepthSceneSpec, NONE_CLASS, NUM_SHAPE_CLASSES, Rng, SHAPE_CLASSES, depthScene, heldOutShapeScene,
-  renderDepthScene, shapeScene, trainingShapeScene,
+  patchCoverage, renderDepthScene, shapeScene, trainingShapeScene,
 } from '../../../src/scenes';
 import { averageRanks, spearman } from './metrics';
 
@@ -100,6 +100,23 @@ test('two-object scenes: two different classes, both masks non-empty and disjoin
   const fixed = shapeScene(9, { twoObjects: [1, 3] });
   assert.deepEqual(fixed.objects.map((o) => o.label), ['square', 'cross']);
   assert.throws(() => shapeScene(9, { twoObjects: [2, 2] }));
+});
+
+test('token labels: per patch, class shares that sum to 1 and match the masks', () => {
+  const s = shapeScene(31, { twoObjects: [0, 4] });
+  const cov = patchCoverage(s);
+  assert.equal(cov.length, 64 * NUM_SHAPE_CLASSES);
+  for (let p = 0; p < 64; p++) {
+    let sum = 0;
+    for (let c = 0; c < NUM_SHAPE_CLASSES; c++) sum += cov[p * NUM_SHAPE_CLASSES + c];
+    assert.ok(Math.abs(sum - 1) < 1e-5, `patch ${p}: ${sum}`);
+  }
+  for (const o of s.objects) {
+    let area = 0, shares = 0;
+    for (const m of o.mask) area += m;
+    for (let p = 0; p < 64; p++) shares += cov[p * NUM_SHAPE_CLASSES + o.classIndex] * 256;
+    assert.ok(Math.abs(shares - area) < 1e-2, `${o.label}: ${shares} vs ${area}`);
+  }
 });
 
 test('the training mix: every class, about 15 % two-object scenes, none scenes without objects', () => {
