@@ -13,6 +13,8 @@ export interface ClassifiedScene {
   grid: [number, number];
   /** Attention rollout (mean fusion, no discarding) from CLS over the patches, row-major, summing to 1. */
   rollout: Float32Array;
+  /** Rollout with other settings (vit-explain's head fusion and discard ratio), summing to 1. */
+  rolloutWith(opts: { fusion: 'mean' | 'max' | 'min'; discardRatio: number }): Float32Array;
   /** The raw-attention baseline's map (its mean-patch query) over the patches, summing to 1. */
   baseline: Float32Array;
 }
@@ -43,6 +45,7 @@ export class ScenePipelines {
       attentionSource: r.model.attentionSource,
       grid: r.grid,
       rollout: unitSum(rolloutMap(r.attention, r.firstPatchToken, { fusion: 'mean', discardRatio: 0 })),
+      rolloutWith: (opts) => unitSum(rolloutMap(r.attention, r.firstPatchToken, opts)),
       baseline: unitSum(patchMap(r.baseline, 0, 0, 0, 1)),
     };
   }
