@@ -8,6 +8,7 @@
 //   dist/gatesWebview.js SE/CBAM gates panel + gatesWebview.css webview/panels/gates/main.ts
 //   dist/buildModels.js tiny ONNX fixture builder               scripts/buildModels.ts
 //   dist/bench.js       benchmarks                              scripts/bench.ts
+//   dist/exportDataset.js  generated scenes for the demo-model trainers  scripts/scenes/exportDataset.ts
 //   dist/benchWorkbench.js  first-paint benchmark in the workbench  scripts/benchWorkbench.ts
 //   dist/test/unit/*.test.js                                    test/unit/*.test.ts
 //   dist/test/integration/**                                    test/integration/**/*.ts
@@ -47,6 +48,7 @@ add('src/core/engine/worker.ts', 'dist/engine.js');
 add('src/cli/main.ts', 'dist/cli.js', { ...node, banner: { js: '#!/usr/bin/env node' } });
 add('scripts/buildModels.ts', 'dist/buildModels.js');
 add('scripts/bench.ts', 'dist/bench.js');
+add('scripts/scenes/exportDataset.ts', 'dist/exportDataset.js');
 add('scripts/benchWorkbench.ts', 'dist/benchWorkbench.js');
 add('webview/panels/attention/main.ts', 'dist/webview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 add('webview/panels/dense/main.ts', 'dist/denseWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
