@@ -201,7 +201,7 @@ async function vsixTests() {
   if (!fs.existsSync(image)) {
     const demo = path.join(path.dirname(workspace), 'demo');
     const d = spawnSync(process.execPath, [path.join(root, 'dist/cli.js'), 'demo', '--out', demo], { cwd: root, stdio: 'inherit' });
-    image = path.join(demo, 'sample-scene.png');
+    image = path.join(demo, 'scene.png');
     if (d.status !== 0 || !fs.existsSync(image)) { fail('vit-lens demo did not write the sample image'); return; }
   }
   fs.copyFileSync(image, path.join(workspace, path.basename(image)));

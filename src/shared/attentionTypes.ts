@@ -36,6 +36,8 @@ export interface ModelSummary {
   numHeads: number;
   specialTokens: SpecialTokens;
   attentionSource: AttentionSource;
+  /** config.json `vit_lens_description`: one line on what the model is (the demo models say what they were trained on). */
+  description?: string;
 }
 
 export interface Prediction {

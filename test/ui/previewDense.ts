@@ -24,6 +24,7 @@ import type { DensePanelSettings } from '../../src/analyses/dense/messages';
 import { ade20kId2Label } from '../../src/maths/ade20k';
 import { depthStats, segmentClasses } from '../../src/maths/dense';
 import { renderReportHtml } from '../../src/cli/htmlReport';
+import { denseReportData } from '../../src/analyses/dense/command';
 import { stringifyTyped } from '../../src/shared/typedJson';
 import { EngineClient } from '../../src/client/engineClient';
 import { sampleBilinear } from '../../webview/panels/dense/mesh';
@@ -304,14 +305,8 @@ async function buildResult(task: DenseTask, opts: { flat?: boolean } = {}): Prom
 const settings: DensePanelSettings = { depthColormap: 'inferno', normalization: 'percentile', opacity: 0.65, attentionColormap: 'inferno', fusion: 'mean', discardRatio: 0.9 };
 
 /** The typed JSON carries Uint8Array and Float32Array; the label map goes as its little-endian bytes (the webview reads those back). */
-function embeddable(r: DenseResult): unknown {
-  if (!r.segmentation) return r;
-  const l = r.segmentation.labels;
-  return { ...r, segmentation: { ...r.segmentation, labels: new Uint8Array(l.buffer, l.byteOffset, l.byteLength) } };
-}
-
 function pageHtml(r: DenseResult, bundle: { js: string; css: string }, bodyClass = ''): string {
-  return renderReportHtml({ result: embeddable(r), settings }, bundle, 'ViT Lens — DPT preview', bodyClass);
+  return renderReportHtml({ result: denseReportData(r).result, settings }, bundle, 'ViT Lens — DPT preview', bodyClass);
 }
 
 async function buildBundle(): Promise<{ js: string; css: string }> {

@@ -66,6 +66,12 @@ export function segmented<T extends string>(label: string, choices: readonly (re
   };
 }
 
+/** The header's model line: the model's own one-line description, hidden when it has none. */
+export function showModelNote(el: HTMLElement, description: string | undefined): void {
+  el.textContent = description ?? '';
+  el.hidden = !description;
+}
+
 /** The predictions card of a classifier run: top-k labels with bars scaled to the top one, or a note when there are none. */
 export function predictionsCard(titleId: string, testId: string, emptyNote: string): { el: HTMLElement; show(preds: Prediction[] | undefined): void } {
   const list = h('ol', { className: 'vl-preds' });

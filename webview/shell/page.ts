@@ -47,7 +47,7 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
   app.classList.add('vl-app', ...(o.classes ?? []));
   if (!vscode) app.classList.add('vl-standalone');
 
-  const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(o.shortcuts, o.buttons, o.helpId);
+  const { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl } = panelHeader(o.shortcuts, o.buttons, o.helpId);
   const labels = o.actionLabels ?? sharedActionLabels;
   const runAction = vscode && ((a: PanelActionId) => postRaw({ type: 'action', action: a }));
   const notice = createBanner('notice', labels, runAction);
@@ -88,7 +88,7 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
   }
 
   return {
-    vscode, post, app, titleEl, subtitleEl, metaEl, notice, error, busy, toast, emptyEl,
+    vscode, post, app, titleEl, subtitleEl, metaEl, noteEl, notice, error, busy, toast, emptyEl,
 
     /** The state saved by setState, checked by the page's `parse` (anything invalid keeps `base`). */
     restoreState<S>(parse: (raw: unknown, base: S) => S, base: S): S {

@@ -129,15 +129,17 @@ export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[
   const titleEl = h('h1', { className: 'vl-title' }, 'ViT Lens');
   const subtitleEl = h('div', { className: 'vl-subtitle' });
   const metaEl = h('div', { className: 'vl-meta' });
+  /** One line on what the model is (config.json `vit_lens_description`, e.g. what a demo model was trained on). */
+  const noteEl = h('p', { className: 'vl-model-note', 'data-testid': 'model-description', hidden: true });
   const helpButton = h('button', { type: 'button', className: 'vl-btn vl-btn-icon', 'aria-expanded': 'false', 'aria-controls': helpId, title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts' }, '?');
   const helpEl = h('div', { id: helpId, className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
     h('h2', {}, 'Keyboard shortcuts'),
     h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])));
   const header = h('header', { className: 'vl-header' },
-    h('div', { className: 'vl-header-main' }, h('div', { className: 'vl-title-row' }, titleEl, subtitleEl), metaEl),
+    h('div', { className: 'vl-header-main' }, h('div', { className: 'vl-title-row' }, titleEl, subtitleEl), noteEl, metaEl),
     h('div', { className: 'vl-header-actions' }, ...buttons, helpButton),
     helpEl);
-  return { header, titleEl, subtitleEl, metaEl, helpButton, helpEl };
+  return { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl };
 }
 
 /** The "running…" line of a panel: message, spinner and progress bar (indeterminate without a

@@ -7,7 +7,7 @@ import { topK } from '../../maths/attention';
 import type { AttentionResult, AttentionTensor } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import { PreprocessorConfig, preprocess, viewImage } from '../../core/image/image';
-import type { LoadedModel } from '../../core/model/vitModel';
+import { modelDescription, type LoadedModel } from '../../core/model/vitModel';
 import { checkRowsAreProbabilities, stackAttention, toFloat32 } from '../../core/pipeline/attentionOutputs';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
 import { decodeAndLoad } from '../../core/pipeline/decode';
@@ -103,6 +103,7 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
       numHeads: attention.heads,
       specialTokens,
       attentionSource: model?.attentionSource ?? 'raw',
+      ...modelDescription(model?.files.config),
     },
     grid,
     firstPatchToken: firstPatch,

@@ -14,6 +14,8 @@ import { colormapLut } from '../../maths/colormaps';
 import { encodeNpyFloat32 } from '../../maths/npy';
 import { CliCommand, CliContext, parseFlags, requestWithProgress, prepareOutput, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
 import { denseJson } from './json';
+import type { DensePanelSettings } from './messages';
+import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
 
 /** Depth at the original image size: PyTorch-bicubic from the raw map (non-finite values clamped to the range). */
 export function depthAtImageSize(r: DenseResult): Float32Array {
@@ -92,9 +94,28 @@ async function writePng(file: string, pixels: Uint8Array | Uint16Array, width: n
   await image.png().toFile(prepareOutput(file));
 }
 
-/** `vit-lens depth`. */
-async function commandDepth(argv: string[], ctx: CliContext): Promise<void> {
-  const { result: r, values } = await runDense(ctx, 'depth', argv, ['model', 'cache', 'png', 'png16', 'npy', 'json']);
+/** The DPT page's default display settings in a standalone report (the extension's setting defaults). */
+const REPORT_SETTINGS: DensePanelSettings = { depthColormap: 'inferno', normalization: 'percentile', opacity: 0.6, attentionColormap: 'inferno', fusion: 'mean', discardRatio: 0 };
+
+/**
+ * The data a standalone DPT report embeds: the result with the class map's Uint16Array as its bytes
+ * (typed JSON carries byte arrays; the page reads them back as Uint16).
+ */
+export function denseReportData(r: DenseResult): { result: unknown; settings: DensePanelSettings } {
+  const l = r.segmentation?.labels;
+  const result = l ? { ...r, segmentation: { ...r.segmentation!, labels: new Uint8Array(l.buffer, l.byteOffset, l.byteLength) } } : r;
+  return { result, settings: REPORT_SETTINGS };
+}
+
+/** --html: the self-contained DPT page with the whole result (backbone attention included). */
+function writeDenseReport(file: string, r: DenseResult): string {
+  // The webview bundles are beside the CLI's own (dist/).
+  return writeOutput(file, renderReportHtml(denseReportData(r), loadWebviewBundle(__dirname, 'denseWebview'), `ViT Lens — ${r.task} · ${path.basename(r.image.path)}`));
+}
+
+/** `vit-lens depth`; returns the result for callers that print more (the demo). */
+export async function commandDepth(argv: string[], ctx: CliContext): Promise<DenseResult> {
+  const { result: r, values } = await runDense(ctx, 'depth', argv, ['model', 'cache', 'png', 'png16', 'npy', 'json', 'html']);
   const d = r.depth!;
   const written: string[] = [];
   const png = values.get('png');
@@ -108,18 +129,23 @@ async function commandDepth(argv: string[], ctx: CliContext): Promise<void> {
   if (npy) { writeOutput(npy, encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth])); written.push(`NPY:    ${npy}`); }
   const json = values.get('json');
   if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
+  const html = values.get('html');
+  if (html) { writeDenseReport(html, r); written.push(`Report: ${html}`); }
   console.log([summary(r), ...written].join('\n'));
+  return r;
 }
 
 /** `vit-lens segment`. */
 async function commandSegment(argv: string[], ctx: CliContext): Promise<void> {
-  const { result: r, values } = await runDense(ctx, 'segmentation', argv, ['model', 'cache', 'png', 'json']);
+  const { result: r, values } = await runDense(ctx, 'segmentation', argv, ['model', 'cache', 'png', 'json', 'html']);
   const written: string[] = [];
   const png = values.get('png');
   if (png) { await writePng(png, segmentationColours(r), r.image.width, r.image.height, 3); written.push(`PNG:    ${png}`); }
   const json = values.get('json');
   if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
+  const html = values.get('html');
+  if (html) { writeDenseReport(html, r); written.push(`Report: ${html}`); }
   console.log([summary(r), ...written].join('\n'));
 }
 
-export const denseCommands: CliCommand[] = [{ name: 'depth', run: commandDepth }, { name: 'segment', run: commandSegment }];
+export const denseCommands: CliCommand[] = [{ name: 'depth', run: async (argv, ctx) => { await commandDepth(argv, ctx); } }, { name: 'segment', run: commandSegment }];

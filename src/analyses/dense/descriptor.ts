@@ -14,13 +14,15 @@ export const dense = {
     {
       name: 'depth',
       usage: `  vit-lens depth <image> --model <file.onnx|hf-folder|model-id> [--cache <dir>] [--png <out.png>]
-                 [--png16 <out16.png>] [--npy <out.npy>] [--json <out.json>]
+                 [--png16 <out16.png>] [--npy <out.npy>] [--json <out.json>] [--html <out.html>]
       DPT / Depth Anything depth: --png inferno colours and --png16 16-bit grayscale (min–max) at
-      the image's size, --npy the raw predicted_depth (float32, C order) at the model's resolution.`,
+      the image's size, --npy the raw predicted_depth (float32, C order) at the model's resolution,
+      --html the self-contained page of the DPT panel.`,
     },
     {
       name: 'segment',
       usage: `  vit-lens segment <image> --model <file.onnx|hf-folder|model-id> [--cache <dir>] [--png <out.png>] [--json <out.json>]
+                   [--html <out.html>]
       DPT semantic segmentation (e.g. ADE20K, 150 classes): --png the ADE20K-palette class map at
       the image's size; the classes with their area share on stdout and in --json.`,
     },

@@ -21,7 +21,7 @@ import { viewImage } from '../../core/image/image';
 import type { Preprocessed } from '../../core/image/image';
 import type { DenseGraph } from '../../core/model/dptModel';
 import { neckLevelSizes, pickNeckByShape } from '../../core/model/dptModel';
-import type { LoadedModel } from '../../core/model/vitModel';
+import { modelDescription, type LoadedModel } from '../../core/model/vitModel';
 
 export interface DenseRequest {
   imagePath: string;
@@ -278,6 +278,7 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
     numHeads: attention?.heads ?? 0,
     specialTokens,
     attentionSource: model.attentionSource,
+    ...modelDescription(model.files.config),
   };
   return {
     task: req.task,

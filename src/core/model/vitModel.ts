@@ -22,7 +22,15 @@ export interface HfConfig {
   num_hidden_layers?: number;
   num_attention_heads?: number;
   num_register_tokens?: number;
+  /** ViT Lens's own key: one line on what the model is (the demo models say what they were trained on). */
+  vit_lens_description?: string;
   [key: string]: unknown;
+}
+
+/** The model summary's `description` field from config.json, when it has one. */
+export function modelDescription(config: HfConfig | undefined): { description?: string } {
+  const d = config?.vit_lens_description;
+  return typeof d === 'string' && d.trim() ? { description: d.trim() } : {};
 }
 
 export interface ModelFiles {

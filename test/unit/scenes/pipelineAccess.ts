@@ -1,9 +1,9 @@
 // The one place where the scene tests reach into ViT Lens's internals: the attention and dense
 // pipelines (run in-process, with the engine's model cache) and the rollout / attention-map maths.
 // Everything else in test/unit/scenes/ uses only what this file returns.
-import { patchMap, rolloutMap } from '../../../src/analysis/attention';
-import { runAttentionPipeline } from '../../../src/core/attentionPipeline';
-import { runDensePipeline } from '../../../src/core/densePipeline';
+import { patchMap, rolloutMap } from '../../../src/maths/attention';
+import { runAttentionPipeline } from '../../../src/analyses/attention/pipeline';
+import { runDensePipeline } from '../../../src/analyses/dense/pipeline';
 import { ModelCache } from '../../../src/core/engine/modelCache';
 
 export interface ClassifiedScene {

@@ -13,7 +13,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/a
 import { reviveSlice, SliceStore } from '../../shell/sliceStore';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { chip, field, predictionsCard, segmented, slider } from '../../shell/controls';
+import { chip, field, predictionsCard, segmented, showModelNote, slider } from '../../shell/controls';
 import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
@@ -407,6 +407,7 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
   // Header.
   const name = fileName(r.image.path);
   const t = r.timingsMs;
+  showModelNote(page.noteEl, r.model.description);
   page.setHeader(r.image.path, [
     h('span', { className: 'vl-model-name', title: r.model.path ?? 'no model' }, isRawRun(r) ? 'No model' : r.model.name),
     h('span', { className: `vl-badge vl-badge-${r.model.attentionSource}`, title: 'Where the attention came from' }, sourceLabels[r.model.attentionSource] ?? r.model.attentionSource),

@@ -15,6 +15,7 @@ import {
 import { depthToUint16, segmentClasses } from '../../../src/maths/dense';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { append, clear, h } from '../../shell/dom';
+import { showModelNote } from '../../shell/controls';
 import { actionLabels as sharedActionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from '../../shell/shell';
 import { fmtMs, formatValue, timingsText } from '../../shell/format';
 import { BackboneAttentionView } from './attentionView';
@@ -95,7 +96,7 @@ for (const [format, label, title] of [
   b.addEventListener('click', () => void doExport(format));
   exportButtons.set(format, b);
 }
-const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [...exportButtons.values()], 'vd-help');
+const { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl } = panelHeader(shortcuts, [...exportButtons.values()], 'vd-help');
 
 const notesList = h('ul', { className: 'vl-notes-list' });
 const notesEl = h('div', { className: 'vl-banner vl-notice', role: 'note', 'aria-label': 'Notes', 'data-testid': 'notes', hidden: true },
@@ -490,6 +491,7 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
   const name = fileName(r.image.path);
   titleEl.textContent = name;
   titleEl.title = r.image.path;
+  showModelNote(noteEl, r.model.description);
   clear(subtitleEl);
   subtitleEl.append(
     h('span', { className: 'vl-model-name', title: r.model.path ?? '' }, r.model.name),
