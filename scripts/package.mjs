@@ -39,7 +39,7 @@ const MB = 1024 * 1024;
 /** linux-x64 must stay well under this (the issue's budget). */
 const LINUX_X64_BUDGET_BYTES = 60 * MB;
 /** dist/ bundles that are development tools, not part of the extension (every other bundle of the build ships). */
-const DEV_ONLY_BUNDLES = new Set(['bench.js', 'benchWorkbench.js', 'buildModels.js']);
+const DEV_ONLY_BUNDLES = new Set(['bench.js', 'benchWorkbench.js', 'buildModels.js', 'exportDataset.js']);
 
 /** Where `npm run package` writes the VSIX for `target` (vsce's default file name). */
 export function vsixPath(target) {
@@ -56,7 +56,7 @@ function packagingInputs() {
     return fs.readdirSync(abs, { recursive: true }).map((f) => path.join(abs, f)).filter((f) => fs.statSync(f).isFile());
   };
   return ['package.json', 'package-lock.json', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'tsconfig.json',
-    'media', 'src', 'webview', 'scripts/build.mjs', 'scripts/package.mjs'].flatMap(walk);
+    'media', 'models/demo', 'src', 'webview', 'scripts/build.mjs', 'scripts/package.mjs'].flatMap(walk);
 }
 
 /** True when the target's VSIX is missing or older than any source, manifest or packaging input. */
@@ -188,7 +188,8 @@ function stage(target, closure, bundles) {
   const dir = path.join(outDir, '.stage', target);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
-  for (const f of ['package.json', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'media']) {
+  // models/demo: the demo models ship with the extension (`demo:<id>`, no download)
+  for (const f of ['package.json', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'media', 'models/demo']) {
     if (fs.existsSync(path.join(root, f))) fs.cpSync(path.join(root, f), path.join(dir, f), { recursive: true });
   }
   for (const f of bundles) if (!DEV_ONLY_BUNDLES.has(f)) fs.copyFileSync(path.join(root, 'dist', f), path.join(dir, 'dist', f));
@@ -279,7 +280,8 @@ function checkVsix(target, entries, stageInfo) {
   for (const n of names) if (isNative(n) && !expected.has(n)) problems.push(`unexpected native file ${n}`);
   // no sources, tests, maps, declarations
   for (const n of names) {
-    if (/\.(ts|cts|mts|map)$/.test(n) || /^extension\/(src|test|webview|scripts|models|dist\/test)\//.test(n)) problems.push(`development file shipped: ${n}`);
+    // models/: only the demo models ship (not the fixture models of models/generated, nor the catalogue source)
+    if (/\.(ts|cts|mts|map)$/.test(n) || /^extension\/(src|test|webview|scripts|dist\/test)\//.test(n) || (/^extension\/models\//.test(n) && !/^extension\/models\/demo\//.test(n))) problems.push(`development file shipped: ${n}`);
   }
   // the manifest, the engine and every extension bundle
   for (const f of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'media/icon.png', 'node_modules/onnxruntime-node/dist/index.js', 'node_modules/sharp/dist/index.cjs']) {

@@ -10,7 +10,7 @@
 //   3. installed-VSIX test: packages the host platform's VSIX (`scripts/package.mjs --target <t>`) when dist-vsix/
 //      has none or it is older than the sources, installs it into code-server with --install-extension and runs
 //      dist/test/integration/vsix/index.js against the installed copy (scripts/vscode-offline/run-vscode-tests.mjs,
-//      VSIX mode), with the fixture models (`npm run models`) set in the run's user settings.
+//      VSIX mode), with the demo models (models/demo/, packed in the VSIX) set in the run's user settings.
 //   4. one summary line `N passed, N failed, N skipped`; exit code 1 on any failure.
 // Env:
 //   VITLENS_SKIP_INTEGRATION=1   unit tests only (no VS Code, no VSIX)
@@ -165,8 +165,8 @@ function recordSuiteResults(label, resultsFile, failure, exitCode) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // 3. the installed VSIX in a real VS Code
-/** Fixture models the VSIX suite points the settings at (test/fixtures/builders; built by `npm run models`). */
-const VSIX_SUITE_MODELS = { 'vitLens.model': 'vit-tiny', 'vitLens.depthModel': 'dpt-tiny-depth' };
+/** The demo models (models/demo/, packed into the VSIX) the VSIX suite points the settings at: its screenshots are the README's. */
+const VSIX_SUITE_MODELS = { 'vitLens.model': 'demo:shapes-vit', 'vitLens.depthModel': 'demo:scenes-depth' };
 
 async function vsixTests() {
   banner('installed-VSIX test (the packaged extension in a real VS Code)');
@@ -188,23 +188,18 @@ async function vsixTests() {
   } else {
     console.log(`${path.relative(root, vsix)} is up to date`);
   }
-  const models = spawnSync(process.execPath, [path.join(root, 'dist/buildModels.js')], { cwd: root, stdio: 'inherit' });
-  if (models.status !== 0) { fail('npm run models failed'); return; }
-  const settings = Object.fromEntries(Object.entries(VSIX_SUITE_MODELS).map(([key, name]) => [key, path.join(root, 'models', 'generated', name)]));
+  const settings = VSIX_SUITE_MODELS;
 
   const workspace = path.join(results, 'vsix-workspace', 'images'); // the folder name shows in the screenshots
   fs.rmSync(path.dirname(workspace), { recursive: true, force: true });
   fs.mkdirSync(workspace, { recursive: true });
-  // a real image: the CC0 photo when ../shared/images is there, else the generated scene of `vit-lens demo` (prepared
-  // out here, so the test itself loads no sharp into the extension host it checks)
-  let image = path.join(root, '..', 'shared', 'images', 'chelsea.png');
-  if (!fs.existsSync(image)) {
-    const demo = path.join(path.dirname(workspace), 'demo');
-    const d = spawnSync(process.execPath, [path.join(root, 'dist/cli.js'), 'demo', '--out', demo], { cwd: root, stdio: 'inherit' });
-    image = path.join(demo, 'scene.png');
-    if (d.status !== 0 || !fs.existsSync(image)) { fail('vit-lens demo did not write the sample image'); return; }
+  // the demo's generated scenes (prepared out here, so the test itself loads no sharp into the extension host it checks)
+  const demo = path.join(path.dirname(workspace), 'demo');
+  const d = spawnSync(process.execPath, [path.join(root, 'dist/cli.js'), 'demo', '--out', demo], { cwd: root, stdio: 'ignore' });
+  for (const f of ['scene.png', 'depth-scene.png']) {
+    if (d.status !== 0 || !fs.existsSync(path.join(demo, f))) { fail(`vit-lens demo did not write ${f}`); return; }
+    fs.copyFileSync(path.join(demo, f), path.join(workspace, f));
   }
-  fs.copyFileSync(image, path.join(workspace, path.basename(image)));
   const resultsFile = path.join(results, 'vsix-results.json');
   const metricsFile = path.join(results, 'vsix-metrics.json');
   for (const f of [resultsFile, metricsFile]) fs.rmSync(f, { force: true });

@@ -4,7 +4,8 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
-import { activateApi, fixture, waitFor, workspaceImage } from '../testUtil';
+import { fixture, waitFor } from '../testUtil';
+import { activateApi, workspaceImage } from '../workspaceImage';
 import { driverAvailable, runCommandFromPalette, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
 
 

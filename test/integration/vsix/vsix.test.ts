@@ -4,8 +4,9 @@
 // A VSIX without onnxruntime's or sharp's binary fails here: the engine cannot start, so no panel renders.
 //
 // Runs only under scripts/vscode-offline/run-vscode-tests.mjs in VSIX mode (scripts/test.mjs, third stage): needs its
-// driver bridge and VITLENS_EXTENSIONS_DIR. scripts/test.mjs puts an image in the workspace and the models in the user
-// settings (vitLens.model: a ViT fixture, vitLens.depthModel: a DPT depth fixture). Activation is timed with VS Code's
+// driver bridge and VITLENS_EXTENSIONS_DIR. scripts/test.mjs puts the demo's two scenes in the workspace (scene.png,
+// depth-scene.png) and the demo models that ship in the VSIX in the user settings (vitLens.model: demo:shapes-vit,
+// vitLens.depthModel: demo:scenes-depth), so these screenshots are the README's: trained attention and depth. Activation is timed with VS Code's
 // own extension-host performance marks. Writes test-results/vsix-metrics.json (activation time, time to first panel)
 // and screenshots of both panels. Loads nothing native itself: the extension host must stay free of onnxruntime/sharp.
 import * as assert from 'assert';
@@ -22,6 +23,8 @@ const metrics: Record<string, unknown> = {};
 
 let ext: vscode.Extension<VitLensApi>;
 let image: string;
+/** The 3D scene for the depth panel (the attention image when the workspace has only one). */
+let depthImage: string;
 
 /** Evaluated in a webview on `el`, a 2D canvas: how many distinct RGB colours it holds (0 for an empty canvas). */
 const DISTINCT_CANVAS_COLOURS = `(() => {
@@ -32,11 +35,12 @@ const DISTINCT_CANVAS_COLOURS = `(() => {
   return seen.size;
 })()`;
 
-/** The configured model setting as an existing path (settings are written by the runner). */
+/** The configured model setting as an existing path (settings are written by the runner; `demo:<id>` is in the VSIX). */
 function configuredModel(key: 'model' | 'depthModel'): string {
-  const value = vscode.workspace.getConfiguration('vitLens').get<string>(key, '');
-  assert.ok(value, `vitLens.${key} is not set in the run's user settings (scripts/test.mjs writes it)`);
-  assert.ok(fs.existsSync(value), `vitLens.${key} = ${value} does not exist (npm run models)`);
+  const raw = vscode.workspace.getConfiguration('vitLens').get<string>(key, '');
+  assert.ok(raw, `vitLens.${key} is not set in the run's user settings (scripts/test.mjs writes it)`);
+  const value = raw.startsWith('demo:') ? path.join(ext.extensionPath, 'models', 'demo', raw.slice('demo:'.length)) : raw;
+  assert.ok(fs.existsSync(path.join(value, 'onnx', 'model.onnx')) || fs.existsSync(value), `vitLens.${key} = ${raw}: ${value} does not exist (a demo model missing from the VSIX?)`);
   return value;
 }
 
@@ -50,11 +54,11 @@ function expectedThumbnails(model: string): number {
 }
 
 /** Makes the image the active editor (the image preview), as a user clicking its tab would. */
-async function focusImage(): Promise<void> {
-  await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(image), { preview: false, viewColumn: vscode.ViewColumn.One });
+async function focusImage(file = image): Promise<void> {
+  await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { preview: false, viewColumn: vscode.ViewColumn.One });
   await waitFor('the image preview to be the active editor', () => {
     const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    return input instanceof vscode.TabInputCustom && input.uri.fsPath === image;
+    return input instanceof vscode.TabInputCustom && input.uri.fsPath === file;
   }, 30_000);
 }
 
@@ -79,7 +83,9 @@ suite('installed VSIX', () => {
     const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
     const images = fs.readdirSync(ws).filter((f) => /\.(png|jpe?g)$/i.test(f));
     assert.ok(images.length > 0, `no image in the workspace ${ws} (scripts/test.mjs copies one there)`);
-    image = path.join(ws, images[0]);
+    const depthScene = images.find((f) => f === 'depth-scene.png');
+    image = path.join(ws, images.find((f) => f !== depthScene) ?? images[0]);
+    depthImage = depthScene ? path.join(ws, depthScene) : image;
     ext = vscode.extensions.getExtension<VitLensApi>(EXTENSION_ID)!;
     metrics.vscodeVersion = vscode.version;
   });
@@ -160,11 +166,11 @@ suite('installed VSIX', () => {
   test('Run DPT Depth from the command palette on the open image: the depth panel renders its map', async function () {
     configuredModel('depthModel');
     assert.ok((await vscode.commands.getCommands(true)).includes('vitLens.runDptDepth'), 'the installed extension does not register vitLens.runDptDepth');
-    await focusImage();
+    await focusImage(depthImage);
     await runCommandFromPalette('ViT Lens: Run DPT Depth');
     const entered = Date.now();
     const outcome = await waitFor('the depth panel to render (or report an error)', () => {
-      const obs = ext.exports.panel(image, 'depth')?.observation;
+      const obs = ext.exports.panel(depthImage, 'depth')?.observation;
       return obs && (obs.received.some((m) => m.type === 'rendered') || obs.lastError !== undefined) ? obs : undefined;
     }, 90_000, 25);
     assert.strictEqual(outcome.lastError, undefined, `the depth panel reports an error: ${outcome.lastError}`);
