@@ -94,7 +94,7 @@ test('retained-result budget: the least recently used result is dropped (logged)
   const expected = attentionSlice(make(2), 1, 5, settings);
   const got = store.slice(again.key, 5, settings);
   assert.equal(maxAbsDiff(got.rows, expected.rows), 0);
-  assert.equal(maxAbsDiff(got.rollout, expected.rollout), 0);
+  assert.equal(maxAbsDiff(got.rollout.map, expected.rollout.map), 0);
   assert.ok(!store.has(a.key), 'a (now the least recently used) made room');
   // Lowering the budget drops at once, but the newest result always stays.
   store.setBudget(per / 2);
