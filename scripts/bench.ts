@@ -5,8 +5,11 @@
 // the engine's environment. Also the full path through the engine process (IPC included).
 // Then DPT depth (the dense pipeline) on a DPT-sized model: ViT-B/16 backbone at 384×384 with HF DPTConfig's
 // default neck (96/192/384/768, fusion 256), random weights, built on demand (≈ 480 MB, not committed).
-//   node dist/bench.js [--runs N] [--image PATH] [--json out.json] [--only attention|dense]
+// First, cold figures: whole `vit-lens attention` (single-file ViT-B/16) and `vit-lens depth` (DPT) processes
+// alternated with bare onnxruntime-node processes (session from the path, one run), wall time and peak RSS.
+//   node dist/bench.js [--runs N] [--cold-runs N] [--image PATH] [--json out.json] [--only attention|dense|cold]
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { EngineClient, threadsLabel } from '../src/client/engineClient';
 import { runAttentionPipeline } from '../src/analyses/attention/pipeline';
@@ -16,7 +19,7 @@ import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 import { inferenceThreads } from '../src/core/onnx/threads';
-import { arg, bareRunMs, benchImage, fmt, inEngineEnvironment, median, pipelineAgainstBare, root } from './benchUtil';
+import { arg, bareColdArgv, bareRunMs, benchImage, coldAgainstBare, fmt, inEngineEnvironment, median, pipelineAgainstBare, range, root } from './benchUtil';
 
 const runs = Number(arg('--runs') ?? 20);
 
@@ -39,10 +42,43 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   return { model: 'dpt-b16-384', inputSize: [pre.height, pre.width], bareMs, stages, ratio };
 }
 
+/**
+ * Cold: whole processes as a new user runs them, alternated with bare onnxruntime-node processes on the
+ * same model (created from its path, one run on a constant input, the same thread count).
+ */
+async function benchCold(image: string): Promise<Record<string, unknown>> {
+  const coldRuns = Number(arg('--cold-runs') ?? 3);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
+  const cli = path.join(__dirname, 'cli.js');
+  const cases = [
+    { name: 'attention, ViT-B/16 single file (tapped)', fixture: 'vit-b16-plain', size: [224, 224], argv: (m: string) => [cli, 'attention', image, '--model', m, '--json', path.join(out, 'a.json')], targets: [1.2, 1.3] },
+    { name: 'depth, DPT ViT-B/16 384² (external data)', fixture: 'dpt-b16-384', size: [384, 384], argv: (m: string) => [cli, 'depth', image, '--model', m, '--json', path.join(out, 'd.json')], targets: [1.3, 1.3] },
+  ];
+  const results: Record<string, unknown> = {};
+  console.log(`\ncold: whole processes, ${coldRuns} each side, alternated with bare onnxruntime-node (session from the path + one run), onnxruntime threads ${threadsLabel(inferenceThreads())}; peak RSS = the process tree's (CLI + engine) VmHWM sum`);
+  for (const c of cases) {
+    const modelPath = ensureFixture(c.fixture, defaultFixtureDir(root));
+    const r = await coldAgainstBare(c.argv(path.dirname(path.dirname(modelPath))), bareColdArgv(modelPath, c.size[0], c.size[1], inferenceThreads()), coldRuns);
+    console.log(`${c.name}`);
+    console.log(`  vit-lens  ${range(r.vitLens.wallMs, 'ms')}, peak ${range(r.vitLens.peakBytes, 'MB')}`);
+    console.log(`  bare      ${range(r.bare.wallMs, 'ms')}, peak ${range(r.bare.peakBytes, 'MB')}`);
+    console.log(`  ratio     time ${r.timeRatio.toFixed(2)} (target ≤ ${c.targets[0]}), memory ${r.memoryRatio.toFixed(2)} (target ≤ ${c.targets[1]})`);
+    results[c.fixture] = r;
+  }
+  fs.rmSync(out, { recursive: true, force: true });
+  return results;
+}
+
 async function main(): Promise<void> {
   const exitCode = await inEngineEnvironment();
   if (exitCode !== undefined) { process.exitCode = exitCode; return; }
   const only = arg('--only');
+  const cold = only === undefined || only === 'cold' ? await benchCold(await benchImage()) : undefined;
+  if (only === 'cold') {
+    const out = arg('--json');
+    if (out) fs.writeFileSync(out, JSON.stringify({ cold }, null, 2));
+    return;
+  }
   if (only === 'dense') {
     const dense = await benchDense(await benchImage());
     const out = arg('--json');
@@ -90,7 +126,7 @@ async function main(): Promise<void> {
 
   const out = arg('--json');
   if (out) {
-    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense, cold }, null, 2));
   }
 }
 

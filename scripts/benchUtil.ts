@@ -2,7 +2,7 @@
 // benchmark image, and the bare onnxruntime run every ratio is taken against.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { engineProcessEnv } from '../src/client/engineClient';
 import { inferenceThreads } from '../src/core/onnx/threads';
@@ -106,3 +106,70 @@ export async function bareRunMs(modelPath: string, pixels: Float32Array, height:
   await bare.release();
   return median(times);
 }
+
+/**
+ * Peak memory of a process tree, Linux: the largest sum over the process and its children (the CLI and
+ * its engine) of VmHWM (each process's own peak RSS) seen while polling /proc every 20 ms. Elsewhere 0.
+ */
+function treePeakBytes(pid: number): number {
+  const hwm = (p: number): number => {
+    try { return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024; } catch { return 0; }
+  };
+  let children: number[] = [];
+  try { children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* gone */ }
+  return hwm(pid) + children.reduce((a, c) => a + hwm(c), 0);
+}
+
+export interface ColdRun { wallMs: number; peakBytes: number }
+
+/** One whole process: wall time from spawn to exit, peak RSS of its tree. Throws when it fails. */
+export function coldProcess(argv: string[], cwd = root): Promise<ColdRun> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let peak = 0;
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const poll = setInterval(() => { if (child.pid) peak = Math.max(peak, treePeakBytes(child.pid)); }, 20);
+    child.on('exit', (code) => {
+      const wallMs = performance.now() - t0;
+      clearInterval(poll);
+      if (code !== 0) reject(new Error(`${argv.join(' ')} exited with ${code}: ${stderr.slice(0, 400)}`));
+      else resolve({ wallMs, peakBytes: peak });
+    });
+  });
+}
+
+/** A bare onnxruntime-node process: create the session from the path, one run on a constant input, exit. */
+export function bareColdArgv(modelPath: string, height: number, width: number, threads: number): string[] {
+  const code = `const ort = require('onnxruntime-node');
+(async () => {
+  const [p, h, w, t] = process.argv.slice(1);
+  const s = await ort.InferenceSession.create(p, { graphOptimizationLevel: 'all', intraOpNumThreads: Number(t) });
+  const x = new ort.Tensor('float32', new Float32Array(3 * h * w).fill(0.1), [1, 3, Number(h), Number(w)]);
+  await s.run({ [s.inputNames[0]]: x });
+})().catch((e) => { console.error(e); process.exit(1); });`;
+  return ['-e', code, modelPath, String(height), String(width), String(threads)];
+}
+
+export interface ColdFigures { runs: number; vitLens: { wallMs: number[]; peakBytes: number[] }; bare: { wallMs: number[]; peakBytes: number[] }; timeRatio: number; memoryRatio: number }
+
+/** Cold figures: `runs` whole processes each side, alternated (bare, ViT Lens, bare, …); ratios of medians. */
+export async function coldAgainstBare(vitLensArgv: string[], bareArgv: string[], runs: number): Promise<ColdFigures> {
+  const v = { wallMs: [] as number[], peakBytes: [] as number[] };
+  const b = { wallMs: [] as number[], peakBytes: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    for (const [argv, into] of (i % 2 ? [[vitLensArgv, v], [bareArgv, b]] : [[bareArgv, b], [vitLensArgv, v]]) as [string[], typeof v][]) {
+      const r = await coldProcess(argv);
+      into.wallMs.push(r.wallMs);
+      into.peakBytes.push(r.peakBytes);
+    }
+  }
+  return { runs, vitLens: v, bare: b, timeRatio: median(v.wallMs) / median(b.wallMs), memoryRatio: median(v.peakBytes) / median(b.peakBytes) };
+}
+
+/** "median (min–max)" of milliseconds or bytes. */
+export const range = (xs: number[], unit: 'ms' | 'MB'): string => {
+  const f = (x: number) => (unit === 'ms' ? `${x.toFixed(0)}` : `${(x / 2 ** 20).toFixed(0)}`);
+  return `${f(median(xs))} ${unit} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+};

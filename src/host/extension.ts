@@ -14,7 +14,7 @@ import { findCatalogueEntry } from '../models/catalogue';
 import { isModelTask } from '../shared/modelTasks';
 import { downloadModel, manageModels, modelStatusBar, pullAndUse, selectModel, type ModelServices } from './models';
 import { HostServices, PanelObservation, VitLensPanel } from './panelBase';
-import { configuredModel, inferenceThreads, setModel } from './settings';
+import { configuredModel, inferenceThreads, retainedResultsMB, setModel } from './settings';
 
 const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'avif'];
 const isImage = (p: string) => IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
@@ -58,9 +58,18 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   let engine: EngineClient | undefined;
   const services: HostServices = {
     extensionUri: context.extensionUri,
-    engine: () => (engine ??= new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log, threads: inferenceThreads() })),
+    engine: () => {
+      if (engine) return engine;
+      engine = new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log, threads: inferenceThreads() });
+      sendRetainedBudget(engine);
+      return engine;
+    },
     log,
   };
+  // The engine's retained-result budget (vitLens.retainedResultsMB), sent when the client is made and on change.
+  function sendRetainedBudget(client: EngineClient): void {
+    client.request('configure', { retainedResultsMB: retainedResultsMB() }).catch((err) => log(`could not set the retained-result budget: ${(err as Error).message}`));
+  }
   const cacheDir = path.join(context.globalStorageUri.fsPath, 'models');
   const models: ModelServices = { cacheDir, log };
 
@@ -144,6 +153,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
         const threads = inferenceThreads();
         engine.setThreads(threads).then((r) => log(`onnxruntime threads per run: ${r ? threadsLabel(r.threads) : threads || 'automatic'} (setting ${threads || 'automatic'})`), (err) => log(`could not change the thread count: ${(err as Error).message}`));
       }
+      if (e.affectsConfiguration('vitLens.retainedResultsMB') && engine) sendRetainedBudget(engine);
       // Each open panel re-runs when a setting its descriptor names changed, and may redisplay otherwise.
       for (const p of VitLensPanel.all()) p.onSettingsChanged(p.kind.rerunOn.some((k) => e.affectsConfiguration(`vitLens.${k}`)));
     }),

@@ -305,6 +305,13 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
       const slice = await this.services.engine().request('slice', { attentionKey: k.attentionKey, query, rollout });
       if (this.kept === k) this.reply({ type: 'slice', resultId, slice });
     } catch (e) {
+      // The engine dropped this result to stay within its retained-result budget: run again (on demand).
+      if (e instanceof VitLensError && e.code === 'RESULT_EXPIRED' && this.kept === k) {
+        this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: the engine no longer holds this result (retained-result budget); re-running`);
+        this.kept = undefined; // nothing to release
+        void this.run('result dropped by the retained-result budget');
+        return;
+      }
       this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: slice of query ${query} failed: ${(e as Error).message}`);
     }
   }

@@ -51,6 +51,9 @@ export function densePanelSettings(): DensePanelSettings {
 }
 
 export const topK = () => section().get<number>('topK', 5);
+/** The engine's budget for attention results kept for open panels, in MB (core/engine/attentionStore.ts). */
+export const retainedResultsMB = () => { const n = section().get<number>('retainedResultsMB', 512); return typeof n === 'number' && n >= 0 && n <= 1 << 20 ? n : 512; };
+
 /** onnxruntime's threads per model run; 0: automatic (core/onnx/threads.ts). */
 export const inferenceThreads = () => { const n = section().get<number>('inferenceThreads', 0); return isThreadCount(n) ? n : 0; };
 export const maxPixels = () => Math.round(section().get<number>('maxImageMegapixels', 100) * 1e6);

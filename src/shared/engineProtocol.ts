@@ -17,9 +17,10 @@ export interface EngineOwnCalls {
   release: { params: { attentionKey: string }; result: { released: boolean } };
   /**
    * onnxruntime's intra-op threads per model run from now on (0: one per usable physical core); loaded
-   * models are reloaded with it at their next run. Returns the count sessions will use.
+   * models are reloaded with it at their next run. `retainedResultsMB`: the budget of attention results
+   * kept for panels (least recently used dropped first). Returns the count sessions will use and the budget.
    */
-  configure: { params: { threads: number }; result: { threads: number } };
+  configure: { params: { threads?: number; retainedResultsMB?: number }; result: { threads: number; retainedResultsMB: number } };
   /** Liveness check; returns the engine's process id, versions and onnxruntime's threads per run. */
   ping: { params: Record<string, never>; result: { pid: number; node: string; ort: string; threads: number } };
 }

@@ -7,7 +7,7 @@ import { threadsLabel, type EngineClient } from '../../client/engineClient';
 import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
 import { CliCommand, CliContext, Flags, intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
 import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
-import type { AttentionResult, HeadFusion } from '../../shared/attentionTypes';
+import type { AttentionResult, AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import type { PanelSettings } from './messages';
 import { attentionJson } from './json';
@@ -18,9 +18,18 @@ export function modelFromFlags(f: Flags): string | null {
   return model ? resolveModelArg(model, f.values.get('cache') ?? defaultCacheDir()) : null;
 }
 
-async function runAttention(client: EngineClient, image: string, model: string | null, top: number): Promise<AttentionResult> {
+/**
+ * The run, asking the engine for what the command writes: with --html the full [L, H, N, N] tensor (the
+ * report slices it itself); otherwise only the CLS query's slice (maps and rollout), so no tensor crosses
+ * the process boundary (22 MB on ViT-B, 192 MB on a DPT-B at 384²).
+ */
+async function runAttention(client: EngineClient, image: string, model: string | null, top: number, cls: RolloutSettings | null): Promise<{ result: PanelResult | AttentionResult; cls?: AttentionSlice }> {
+  const params = { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top };
   try {
-    return await requestWithProgress(client, 'attention', { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top });
+    if (!cls) return { result: await requestWithProgress(client, 'attention', params) };
+    const r = await requestWithProgress(client, 'attentionPanel', { ...params, rollout: cls });
+    await client.request('release', { attentionKey: r.attentionKey }).catch(() => undefined);
+    return { result: r.result, cls: r.slice };
   } catch (e) {
     // A CNN without self-attention may still have SE/CBAM gates: say which command shows them.
     if (model && e instanceof VitLensError && e.code === 'MODEL_NOT_VIT') {
@@ -36,7 +45,7 @@ export function writeAttentionReport(file: string, result: AttentionResult, sett
   return writeOutput(file, renderReportHtml({ result, settings }, loadWebviewBundle(bundleDir), `ViT Lens — ${path.basename(result.image.path)}`));
 }
 
-function summary(r: AttentionResult, threads: number): string {
+function summary(r: PanelResult, threads: number): string {
   const lines = [
     `${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · ${r.model.numLayers} layers × ${r.model.numHeads} heads · grid ${r.grid[0]}×${r.grid[1]} · attention: ${r.model.attentionSource}`,
   ];
@@ -47,7 +56,7 @@ function summary(r: AttentionResult, threads: number): string {
 }
 
 /** What `vit-lens attention` ran, for callers that print more (the demo). */
-export interface AttentionRun { result: AttentionResult; json?: string; html?: string }
+export interface AttentionRun { result: PanelResult | AttentionResult; json?: string; html?: string }
 
 export async function runAttentionCommand(argv: string[], ctx: CliContext): Promise<AttentionRun> {
   const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard']);
@@ -59,15 +68,16 @@ export async function runAttentionCommand(argv: string[], ctx: CliContext): Prom
   if (!(discardRatio >= 0 && discardRatio < 1)) throw usageError('--discard must be a number in [0, 1)');
   const model = modelFromFlags(f);
   return withEngine(ctx, async (client) => {
-    const result = await runAttention(client, f.positional[0], model, top);
     const json = f.values.get('json');
-    if (json) {
-      const cls = attentionSlice(result.attention, result.firstPatchToken, 0, { fusion, discardRatio, startLayer: 0 });
-      writeJson(json, attentionJson(result, cls, { fusion, discardRatio }));
-    }
     const html = f.values.get('html');
+    const rollout: RolloutSettings = { fusion, discardRatio, startLayer: 0 };
+    const { result, cls } = await runAttention(client, f.positional[0], model, top, html ? null : rollout);
+    if (json) {
+      const slice = cls ?? attentionSlice((result as AttentionResult).attention, result.firstPatchToken, 0, rollout);
+      writeJson(json, attentionJson(result, slice, { fusion, discardRatio }));
+    }
     // The webview bundle is beside the CLI's own (dist/).
-    if (html) writeAttentionReport(html, result, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio }, __dirname);
+    if (html) writeAttentionReport(html, result as AttentionResult, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio }, __dirname);
     console.log(summary(result, client.threads ?? 0));
     if (json) console.log(`JSON:   ${json}`);
     if (html) console.log(`Report: ${html}`);

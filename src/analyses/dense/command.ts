@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { classColor, clampNonFinite, depthToUint16, resizeBicubic, unitRange } from '../../maths/dense';
 import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
 import type { DenseResult, DenseTask } from './types';
+import type { DensePanelResult } from './messages';
 import { colormapLut } from '../../maths/colormaps';
 import { encodeNpyFloat32 } from '../../maths/npy';
 import { CliCommand, CliContext, parseFlags, requestWithProgress, prepareOutput, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
@@ -18,7 +19,7 @@ import type { DensePanelSettings } from './messages';
 import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
 
 /** Depth at the original image size: PyTorch-bicubic from the raw map (non-finite values clamped to the range). */
-export function depthAtImageSize(r: DenseResult): Float32Array {
+export function depthAtImageSize(r: DenseResult | DensePanelResult): Float32Array {
   const d = r.depth!;
   const finite = clampNonFinite(d.raw, d.min, d.max);
   return resizeBicubic(finite, d.rawHeight, d.rawWidth, r.image.height, r.image.width);
@@ -36,7 +37,7 @@ export function depthColours(values: Float32Array, min: number, max: number): Ui
 }
 
 /** Class colours at the original image size: the view's labels (≤ 1024 px) scaled by nearest neighbour. */
-export function segmentationColours(r: DenseResult): Uint8Array {
+export function segmentationColours(r: DenseResult | DensePanelResult): Uint8Array {
   const { labels } = r.segmentation!;
   const { width, height } = r.image;
   const vw = r.view.width;
@@ -56,7 +57,7 @@ export function segmentationColours(r: DenseResult): Uint8Array {
   return rgb;
 }
 
-function summary(r: DenseResult): string {
+function summary(r: DenseResult | DensePanelResult): string {
   const att = r.attention ? `${r.model.numLayers} layers × ${r.model.numHeads} heads (${r.model.attentionSource})` : 'no attention';
   const lines = [`${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · input ${r.model.inputSize[1]}×${r.model.inputSize[0]} · grid ${r.grid[1]}×${r.grid[0]} · ${att}`];
   if (r.depth) {
@@ -76,7 +77,7 @@ function summary(r: DenseResult): string {
   return lines.join('\n');
 }
 
-async function runDense(ctx: CliContext, task: DenseTask, argv: string[], known: string[]): Promise<{ result: DenseResult; values: Map<string, string> }> {
+async function runDense(ctx: CliContext, task: DenseTask, argv: string[], known: string[]): Promise<{ result: DenseResult | DensePanelResult; values: Map<string, string> }> {
   const f = parseFlags(argv, known);
   const command = task === 'depth' ? 'depth' : 'segment';
   if (f.positional.length !== 1) throw usageError(`${command} takes exactly one image path`);
@@ -84,7 +85,15 @@ async function runDense(ctx: CliContext, task: DenseTask, argv: string[], known:
   if (!modelArg) throw usageError(`${command} needs --model <file.onnx|hf-folder|model-id> (a DPT ${task} model)`);
   // A file or folder, or a catalogue id / "owner/name" already downloaded into --cache (as `attention` does).
   const model = resolveModelArg(modelArg, f.values.get('cache') ?? defaultCacheDir());
-  const result = await withEngine(ctx, (client) => requestWithProgress(client, 'dense', { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), task }));
+  const params = { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), task };
+  // The CLI asks for what it writes: only --html needs the backbone's [L, H, N, N] attention (192 MB on a
+  // DPT-B at 384²); otherwise the engine keeps it (densePanel) and the CLI releases it at once.
+  const result = await withEngine(ctx, async (client): Promise<DenseResult | DensePanelResult> => {
+    if (f.values.get('html')) return requestWithProgress(client, 'dense', params);
+    const r = await requestWithProgress(client, 'densePanel', { ...params, rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0 } });
+    if (r.attentionKey) await client.request('release', { attentionKey: r.attentionKey }).catch(() => undefined);
+    return r.result;
+  });
   return { result, values: f.values };
 }
 
@@ -114,7 +123,7 @@ function writeDenseReport(file: string, r: DenseResult): string {
 }
 
 /** `vit-lens depth`; returns the result for callers that print more (the demo). */
-export async function commandDepth(argv: string[], ctx: CliContext): Promise<DenseResult> {
+export async function commandDepth(argv: string[], ctx: CliContext): Promise<DenseResult | DensePanelResult> {
   const { result: r, values } = await runDense(ctx, 'depth', argv, ['model', 'cache', 'png', 'png16', 'npy', 'json', 'html']);
   const d = r.depth!;
   const written: string[] = [];
@@ -130,7 +139,7 @@ export async function commandDepth(argv: string[], ctx: CliContext): Promise<Den
   const json = values.get('json');
   if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
   const html = values.get('html');
-  if (html) { writeDenseReport(html, r); written.push(`Report: ${html}`); }
+  if (html) { writeDenseReport(html, r as DenseResult); written.push(`Report: ${html}`); }
   console.log([summary(r), ...written].join('\n'));
   return r;
 }
@@ -144,7 +153,7 @@ async function commandSegment(argv: string[], ctx: CliContext): Promise<void> {
   const json = values.get('json');
   if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
   const html = values.get('html');
-  if (html) { writeDenseReport(html, r); written.push(`Report: ${html}`); }
+  if (html) { writeDenseReport(html, r as DenseResult); written.push(`Report: ${html}`); }
   console.log([summary(r), ...written].join('\n'));
 }
 

@@ -1,6 +1,8 @@
 // The attention tensors of recent panel runs, kept in the engine so a panel can ask for one query's
 // slice at a time instead of receiving the whole [L, H, N, N] tensor (22 MB on ViT-B, 511 MB on
-// DPT-Large at 384²). Least recently used first out, under a byte budget; the newest always stays.
+// DPT-Large at 384²). Least recently used first out, under a byte budget (the vitLens.retainedResultsMB
+// setting, via `configure`); the newest always stays. A dropped result's slice answers RESULT_EXPIRED and
+// its panel re-runs (host/panelBase.ts).
 import { attentionSlice } from '../../maths/attention';
 import type { AttentionShape, AttentionSlice, AttentionTensor, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
@@ -8,25 +10,57 @@ import { recycleAttention } from '../placedOutputs';
 
 interface Kept { tensor: AttentionTensor; firstPatch: number }
 
+/** Default retained-result budget: 512 MiB, sized for a laptop (two or three DPT-B panels, or twenty ViT-B ones). */
+export const DEFAULT_RETAINED_MB = 512;
+
 export class AttentionStore {
   private readonly kept = new Map<string, Kept>();
   private seq = 0;
 
-  constructor(private readonly maxBytes = 1.5 * 2 ** 30) {}
+  /** `log` hears of every result dropped to stay within the budget (the engine writes it to stderr: the extension's log). */
+  constructor(private maxBytes = DEFAULT_RETAINED_MB * 2 ** 20, private readonly log: (line: string) => void = () => {}) {}
+
+  /** A new budget in bytes; results over it are dropped at once (least recently used first, the newest kept). */
+  setBudget(bytes: number): void {
+    this.maxBytes = bytes;
+    this.enforce(undefined);
+  }
+
+  get budgetBytes(): number {
+    return this.maxBytes;
+  }
+
+  /** Bytes held now. */
+  get bytes(): number {
+    let bytes = 0;
+    for (const k of this.kept.values()) bytes += k.tensor.data.byteLength;
+    return bytes;
+  }
+
+  /** Drops least recently used results until the budget holds; `newest` always stays. */
+  private enforce(newest: string | undefined): void {
+    let bytes = this.bytes;
+    const newestKey = newest ?? [...this.kept.keys()].pop();
+    for (const [k, v] of this.kept) {
+      if (bytes <= this.maxBytes || k === newestKey) break;
+      this.kept.delete(k);
+      bytes -= v.tensor.data.byteLength;
+      recycleAttention(v.tensor.data);
+      const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+      this.log(`retained results: dropped ${k} (${mb(v.tensor.data.byteLength)} MB, least recently used) to stay within ${mb(this.maxBytes)} MB; now ${this.kept.size} held, ${mb(bytes)} MB; its panel re-runs when it asks for a slice`);
+    }
+  }
 
   /** Keeps a tensor (the caller must not reuse its buffer) and returns its key and the first slice. */
   keep(tensor: AttentionTensor, firstPatch: number, query: number, rollout: RolloutSettings): { key: string; shape: AttentionShape; slice: AttentionSlice } {
     const key = `a${++this.seq}`;
     this.kept.set(key, { tensor, firstPatch });
-    let bytes = 0;
-    for (const k of this.kept.values()) bytes += k.tensor.data.byteLength;
-    for (const [k, v] of this.kept) {
-      if (bytes <= this.maxBytes || k === key) break;
-      this.kept.delete(k);
-      bytes -= v.tensor.data.byteLength;
-      recycleAttention(v.tensor.data);
-    }
+    this.enforce(key);
     return { key, shape: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens }, slice: attentionSlice(tensor, firstPatch, query, rollout) };
+  }
+
+  has(key: string): boolean {
+    return this.kept.has(key);
   }
 
   slice(key: string, query: number, rollout: RolloutSettings): AttentionSlice {

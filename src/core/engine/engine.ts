@@ -22,7 +22,7 @@ export class Engine {
   private running: Job | undefined;
   readonly models = new ModelCache();
   /** Attention tensors of panel runs, sliced on request (`slice`). */
-  readonly attentions = new AttentionStore();
+  readonly attentions = new AttentionStore(undefined, (line) => console.error(line));
   /** Analyses' own session caches (e.g. gates models), by id. */
   private readonly caches = new Map<string, SessionCache>();
   /** Every request kind's handler: the engine's own calls and every analysis's. */
@@ -100,10 +100,17 @@ export class Engine {
       evict: async (params) => ({ evicted: (await Promise.all(this.allCaches().map((c) => c.evict(params.modelPath)))).some(Boolean) }),
       configure: async (params) => {
         const threads = params?.threads;
-        if (!isThreadCount(threads)) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
-        setInferenceThreads(threads);
-        await Promise.all(this.allCaches().map((c) => c.clear())); // sessions are made with a thread count
-        return { threads: inferenceThreads() };
+        const retained = params?.retainedResultsMB;
+        if (threads !== undefined && !isThreadCount(threads)) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
+        if (retained !== undefined && !(typeof retained === 'number' && retained >= 0 && retained <= 1 << 20)) {
+          throw new VitLensError('BAD_REQUEST', `configure: retainedResultsMB must be a number of MB from 0 to ${1 << 20}, not ${String(retained)}`);
+        }
+        if (retained !== undefined) this.attentions.setBudget(retained * 2 ** 20);
+        if (threads !== undefined) {
+          setInferenceThreads(threads);
+          await Promise.all(this.allCaches().map((c) => c.clear())); // sessions are made with a thread count
+        }
+        return { threads: inferenceThreads(), retainedResultsMB: this.attentions.budgetBytes / 2 ** 20 };
       },
       ping: () => ({ pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads() }),
     };

@@ -1,9 +1,9 @@
 // Image decoding and model preprocessing with sharp (runs in the engine, never in the extension host).
 // decode: any supported file → 8-bit RGB, EXIF orientation applied, alpha flattened, first frame only.
 // preprocess: HF image-processor semantics (resize, center crop, rescale, normalise) → Float32 CHW.
-import fs from 'node:fs';
 import sharp from 'sharp';
 import { VitLensError } from '../../shared/errors';
+import { NotRegularFileError, readRegularFile } from '../regularFile';
 import { decodeBmp, isBmp } from './bmp';
 import { isSrgbProfile } from './iccProfile';
 import type { ViewImage } from '../../shared/attentionTypes';
@@ -27,11 +27,13 @@ const SUPPORTED = ['png', 'jpeg', 'webp', 'gif', 'tiff', 'heif', 'avif', 'bmp'];
  */
 export async function readImageFile(path: string): Promise<Buffer> {
   try {
-    return fs.readFileSync(path);
+    return readRegularFile(path);
   } catch (e) {
+    // A FIFO, device or folder named like an image: refused before reading (a FIFO would block forever).
+    if (e instanceof NotRegularFileError) throw new VitLensError('IMAGE_NOT_A_FILE', `${path} is a ${e.kind}, not an image file.`, 'Pass an image file (PNG, JPEG, WebP, GIF, TIFF, HEIF, AVIF or BMP).');
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new VitLensError('IMAGE_NOT_FOUND', `Image not found: ${path}.`, 'Check the path.');
-    if (code === 'EISDIR') throw new VitLensError('IMAGE_UNSUPPORTED', `${path} is a folder, not an image.`, 'Pass an image file.');
+    if (code === 'EISDIR') throw new VitLensError('IMAGE_NOT_A_FILE', `${path} is a folder, not an image file.`, 'Pass an image file.');
     throw new VitLensError('IMAGE_NOT_FOUND', `Cannot read image ${path}: ${(e as Error).message}.`);
   }
 }

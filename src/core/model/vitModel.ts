@@ -9,6 +9,9 @@ import * as ort from 'onnxruntime-node';
 import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
 import type { PreprocessorConfig } from '../image/image';
 import { ElemType, NotOnnxError, OnnxModelInfo, ValueInfo, addGraphOutputs, feedInputs, readOnnxModel } from '../onnx/onnxModel';
+import { ProtobufError } from '../onnx/protobuf';
+import { NotRegularFileError } from '../regularFile';
+import { readSkeleton } from '../onnx/skeleton';
 import { inferenceThreads } from '../onnx/threads';
 import type { AttentionSource } from '../../shared/attentionTypes';
 import { DenseGraph, describeDenseGraph } from './dptModel';
@@ -67,8 +70,8 @@ export interface LoadedModel extends SessionModel {
 }
 
 /**
- * An onnxruntime session over (possibly rewritten) model bytes. External data (model.onnx.data) is
- * resolved relative to the original file, not to the buffer. Load failures get a specific error.
+ * An onnxruntime session over (possibly rewritten) model bytes. External data (model.onnx.data, or the
+ * .onnx file itself for a skeleton) is resolved relative to the original file, not to the buffer. Load failures get a specific error.
  */
 export async function createSession(modelBytes: Buffer, onnxPath: string): Promise<ort.InferenceSession> {
   try {
@@ -164,15 +167,30 @@ export function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [
 }
 
 /**
+ * The model's skeleton (skeleton.ts): its structure, with every large initializer an external-data
+ * reference into the file itself. Bytes that are not a protobuf give MODEL_NOT_ONNX.
+ */
+export function readModelSkeleton(onnxPath: string): Buffer {
+  try {
+    return readSkeleton(onnxPath).model;
+  } catch (e) {
+    if (e instanceof NotRegularFileError) throw new VitLensError('MODEL_NOT_ONNX', `${path.basename(onnxPath)} is a ${e.kind}, not an ONNX model file.`, 'Choose an .onnx file exported by torch.onnx or Optimum.');
+    if (e instanceof ProtobufError) throw new VitLensError('MODEL_NOT_ONNX', `${path.basename(onnxPath)} is not an ONNX model: not a valid ONNX protobuf (${e.message}).`, 'Choose an .onnx file exported by torch.onnx or Optimum.');
+    throw e;
+  }
+}
+
+/**
  * Loads a model and prepares the session that yields attention. The session is created from the
- * model bytes (tapped or not) with the model's folder as the external-data folder, so
- * `model.onnx.data` beside the file keeps working.
+ * model's skeleton (tapped or not) with the model's folder as the external-data folder: onnxruntime
+ * reads the weights from the file itself (or `model.onnx.data` beside it), once, as from a path.
  */
 export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
   const files = resolveModelFiles(modelPath);
   const file = path.basename(files.onnxPath);
   const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
-  const bytes = fs.readFileSync(files.onnxPath);
+  // The graph without the weights' bytes (they stay in the file; see skeleton.ts): a few MB however big the model.
+  const bytes = readModelSkeleton(files.onnxPath);
   let info: OnnxModelInfo;
   try {
     info = readOnnxModel(bytes);

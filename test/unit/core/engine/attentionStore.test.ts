@@ -71,3 +71,34 @@ test('needSlice messages are validated', () => {
     { ...ok, rollout: { ...ok.rollout, discardRatio: 1 } }, { ...ok, rollout: { ...ok.rollout, startLayer: '0' } },
   ]) assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
 });
+
+test('retained-result budget: the least recently used result is dropped (logged), its slice answers RESULT_EXPIRED, a re-run re-creates it; a lower budget drops at once', async () => {
+  const { AttentionStore } = await import('../../../../src/core/engine/attentionStore');
+  const { VitLensError } = await import('../../../../src/shared/errors');
+  const make = (seed: number) => randomAttention(2, 3, 17, seed); // 2·3·17·17·4 = 6936 bytes each
+  const per = 2 * 3 * 17 * 17 * 4;
+  const lines: string[] = [];
+  const store = new AttentionStore(2.5 * per, (l) => lines.push(l));
+  const a = store.keep(make(1), 1, 0, settings);
+  const b = store.keep(make(2), 1, 0, settings);
+  store.slice(a.key, 3, settings); // a is now more recently used than b
+  const c = store.keep(make(3), 1, 0, settings);
+  assert.equal(store.size, 2);
+  assert.ok(store.has(a.key) && store.has(c.key) && !store.has(b.key), 'b, the least recently used, was dropped');
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], new RegExp(`dropped ${b.key} .*least recently used.*within 0\\.0 MB`));
+  assert.ok(store.bytes <= 2.5 * per);
+  assert.throws(() => store.slice(b.key, 0, settings), (e) => e instanceof VitLensError && e.code === 'RESULT_EXPIRED');
+  // The panel re-runs: the same tensor kept anew serves the slice the dropped one would have.
+  const again = store.keep(make(2), 1, 0, settings);
+  const expected = attentionSlice(make(2), 1, 5, settings);
+  const got = store.slice(again.key, 5, settings);
+  assert.equal(maxAbsDiff(got.rows, expected.rows), 0);
+  assert.equal(maxAbsDiff(got.rollout.map, expected.rollout.map), 0);
+  assert.ok(!store.has(a.key), 'a (now the least recently used) made room');
+  // Lowering the budget drops at once, but the newest result always stays.
+  store.setBudget(per / 2);
+  assert.equal(store.size, 1);
+  assert.ok(store.has(again.key));
+  assert.equal(lines.length, 3);
+});

@@ -105,7 +105,7 @@ test('the engine starts with the requested thread count and takes a new one whil
   fs.writeFileSync(image, await sampleScenePng());
   const model = fixtureModels()['vit-tiny'];
   const before = await client.request('attention', { imagePath: image, modelPath: model });
-  assert.deepEqual(await client.setThreads(2), { threads: 2 });
+  assert.deepEqual(await client.setThreads(2), { threads: 2, retainedResultsMB: 512 });
   assert.equal((await client.request('ping', {})).threads, 2);
   assert.equal(client.threads, 2);
   // The model is loaded again with the new count (creating a session takes well over 1 ms; a cached
@@ -113,6 +113,9 @@ test('the engine starts with the requested thread count and takes a new one whil
   const afterChange = await client.request('attention', { imagePath: image, modelPath: model });
   assert.ok(afterChange.timingsMs.modelLoad > 1, `model load ${afterChange.timingsMs.modelLoad} ms`);
   assert.ok(maxAbsDiff(afterChange.attention.data, before.attention.data) < 1e-6);
+  // The retained-result budget through configure: a bad value is refused, a good one taken, threads untouched.
+  await assert.rejects(client.request('configure', { retainedResultsMB: -1 }), (e: Error & { code?: string }) => e.code === 'BAD_REQUEST' && /retainedResultsMB/.test(e.message));
+  assert.deepEqual(await client.request('configure', { retainedResultsMB: 64 }), { threads: 2, retainedResultsMB: 64 });
   await assert.rejects(client.request('configure', { threads: -1 }), (e: unknown) => e instanceof VitLensError && e.code === 'BAD_REQUEST');
   // 0 is the automatic count, even though this engine's environment still says 1.
   const automatic = (await client.setThreads(0))!.threads;
