@@ -11,6 +11,7 @@ import { AttentionStore } from './attentionStore';
 import { recycleAttention } from '../placedOutputs';
 import { ModelCache } from './modelCache';
 import { inferenceThreads, setInferenceThreads } from '../onnx/threads';
+import { providerStatus, setExecutionProvider } from '../onnx/providers';
 import type { EngineContext, EngineHandlers, Handler } from './handlers';
 
 interface Job { id: number; kind: EngineKind; params: unknown; cancelled: boolean }
@@ -75,6 +76,7 @@ export class Engine {
       ctl: {
         progress: (stage: string, fraction: number) => this.send({ type: 'progress', id: job.id, stage, fraction }),
         checkCancelled: () => { if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.'); },
+        emit: (data: unknown) => { if (!job.cancelled) this.send({ type: 'partial', id: job.id, data }); },
       },
       models: this.models,
       cache: <M extends { mtimeMs: number; session: { release(): Promise<void> } }>(id: string, create: () => ModelCache<M>) => {
@@ -102,10 +104,11 @@ export class Engine {
         const threads = params?.threads;
         if (!isThreadCount(threads)) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
         setInferenceThreads(threads);
+        if (params.provider !== undefined) setExecutionProvider(params.provider);
         await Promise.all(this.allCaches().map((c) => c.clear())); // sessions are made with a thread count
         return { threads: inferenceThreads() };
       },
-      ping: () => ({ pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads() }),
+      ping: () => ({ pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads(), provider: providerStatus() }),
     };
   }
 }
