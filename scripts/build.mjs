@@ -56,6 +56,9 @@ add('webview/panels/gates/main.ts', 'dist/gatesWebview.js', { bundle: true, plat
 add('webview/panels/gallery/main.ts', 'dist/galleryWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 add('webview/panels/compare/main.ts', 'dist/compareWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 const tests = [...walk('test/unit', /\.test\.ts$/), ...walk('test/integration', /\.ts$/)];
+// UI tests: the panel pages in headless Chromium (test/ui/preview*.ts), run from the repository root.
+const ui = walk('test/ui', /^test\/ui\/preview\w+\.ts$/);
+if (ui.length) builds.push({ ...node, external: [...external, 'esbuild', 'playwright-core'], entryPoints: ui, outdir: 'dist/test/ui', outbase: 'test/ui' });
 if (tests.length) builds.push({ ...node, entryPoints: tests, outdir: 'dist/test', outbase: 'test' });
 
 if (watch) {

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // `npm test` runner (after `npm run build` and `npm run typecheck`):
 //   1. unit tests:        node --test dist/test/unit/   (built from test/unit/*.test.ts)
+//   1b. UI tests:        the panel pages in headless chromium (dist/test/ui/preview*.js, built from test/ui/): each
+//      renders synthetic and real results, clicks through the views, checks its data-testids and exports, fails on
+//      any page error, and leaves screenshots in test-results/preview*/; one test each.
 //   2. integration tests: mocha suites (dist/test/integration/suite/index.js) inside a REAL VS Code extension host,
 //      through @vscode/test-electron's standard runTests(). Offline by default: VS Code = code-server 4.100.3 +
 //      headless Debian chromium (scripts/vscode-offline/, installed on first use by setup.sh into .vscode-test/).
@@ -13,6 +16,7 @@
 //   VITLENS_SKIP_INTEGRATION=1   unit tests only (no VS Code, no VSIX)
 //   VITLENS_SKIP_UNIT=1          integration stages only (a quick re-run of the VS Code suites)
 //   VITLENS_SKIP_VSIX=1          no installed-VSIX stage
+//   VITLENS_SKIP_UI=1            no UI tests (the pages in headless chromium)
 //   VITLENS_VSCODE=download      let @vscode/test-electron download Electron VS Code (needs internet; VITLENS_VSCODE_VERSION)
 //   VSCODE_EXECUTABLE_PATH       use this VS Code executable (or shim) instead of the offline code-server shim
 //   VITLENS_TEST_GREP            only run integration tests whose full title matches this regexp
@@ -56,6 +60,29 @@ async function unitTests() {
   if (code !== 0 && fail + cancelled === 0) { totals.failed++; problems.push(`node --test exited with ${code} without reporting a failed test`); }
   if (fail + cancelled) problems.push(`${fail + cancelled} unit test(s) failed`);
   console.log(`unit: ${pass} passed, ${fail + cancelled} failed, ${skipped + todo} skipped (${elapsed()})`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1b. UI tests: the pages in headless chromium (the same Debian chromium the integration stage uses)
+async function uiTests() {
+  const dir = path.join(root, 'dist/test/ui');
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^preview\w+\.js$/.test(f)).sort() : [];
+  banner(`UI tests (${files.length} page${files.length === 1 ? '' : 's'} in headless chromium)`);
+  if (!files.length) { console.log('no UI tests in dist/test/ui'); return; }
+  if (!which('chromium')) {
+    if (process.getuid?.() === 0 && ensureOfflineVSCode() && which('chromium')) { /* installed now */ } else {
+      console.log('skipped: no chromium (sudo apt-get install chromium, or run the integration stage once)');
+      totals.skipped += files.length;
+      return;
+    }
+  }
+  for (const f of files) {
+    const t = Date.now();
+    const code = await new Promise((res) => spawn(process.execPath, [path.join(dir, f)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', (c, sig) => res(c ?? (sig ? 1 : 0))));
+    const name = f.replace(/\.js$/, '');
+    if (code === 0) { totals.passed++; console.log(`✔ ${name} (${((Date.now() - t) / 1000).toFixed(1)}s)`); }
+    else { totals.failed++; problems.push(`UI test ${name} failed (exit ${code})`); console.log(`✖ ${name} exited with ${code}`); }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -203,6 +230,7 @@ async function vsixTests() {
 
 // ---------------------------------------------------------------------------------------------------------------
 if (process.env.VITLENS_SKIP_UNIT === '1') banner('unit tests skipped: VITLENS_SKIP_UNIT=1'); else await unitTests();
+if (process.env.VITLENS_SKIP_UI === '1') banner('UI tests skipped: VITLENS_SKIP_UI=1'); else await uiTests();
 await integrationTests();
 await vsixTests();
 banner(`summary (${elapsed()})`);

@@ -1,9 +1,11 @@
 // The standalone HTML report: one self-contained page with a panel's bundle (dist/webview.js/.css for
-// attention; the DPT and gates bundles work the same way) and the run's data inlined. No network: the CSP allows only the inline script (by nonce), inline
-// styles and blob:/data: images (the view PNG is shown through a blob: URL).
+// attention; the DPT and gates bundles work the same way) and the run's data inlined. No network: the
+// CSP allows only the inline script (by nonce), inline styles and blob:/data: images (the view PNG is
+// shown through a blob: URL).
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pageHtml } from '../shared/pageHtml';
 import { stringifyTyped } from '../shared/typedJson';
 
 export interface WebviewBundle {
@@ -20,10 +22,6 @@ export function loadWebviewBundle(distDir: string, name = 'webview'): WebviewBun
   };
   return { js: read(`${name}.js`), css: read(`${name}.css`) };
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** For a double-quoted attribute whose value must keep its single quotes (the CSP's 'none', 'nonce-…'). */
-const escapeAttr = (s: string) => s.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON inside <script type="application/json">: `<` only occurs in strings, where \u003c is the same text. */
 export function escapeJsonForScript(json: string): string {
@@ -48,31 +46,14 @@ function stripSourceMap(code: string): string {
 /** The page: `data` is what the bundle reads from <script id="vit-lens-data"> (typed arrays kept, see typedJson). */
 export function renderReportHtml(data: object, bundle: WebviewBundle, title: string, bodyClass = ''): string {
   const nonce = crypto.randomBytes(16).toString('base64');
-  const csp = [
-    "default-src 'none'",
-    'img-src blob: data:',
-    "style-src 'unsafe-inline'",
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="ViT Lens">
-<title>${escapeHtml(title)}</title>
-<style>
-${escapeCssForStyle(stripSourceMap(bundle.css))}
-</style>
-</head>
-<body${bodyClass ? ` class="${escapeAttr(bodyClass)}"` : ''}>
-<div id="app"></div>
-<script type="application/json" id="vit-lens-data">${escapeJsonForScript(stringifyTyped(data))}</script>
+  return pageHtml({
+    csp: ["default-src 'none'", 'img-src blob: data:', "style-src 'unsafe-inline'", `script-src 'nonce-${nonce}'`],
+    title,
+    head: `<style>\n${escapeCssForStyle(stripSourceMap(bundle.css))}\n</style>`,
+    body: `<script type="application/json" id="vit-lens-data">${escapeJsonForScript(stringifyTyped(data))}</script>
 <script nonce="${nonce}">
 ${escapeJsForScript(stripSourceMap(bundle.js))}
-</script>
-</body>
-</html>
-`;
+</script>`,
+    bodyClass,
+  });
 }

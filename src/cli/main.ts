@@ -2,6 +2,7 @@
 // their code from src/analyses/cli.ts); `models` and `demo` are its own. Runs the same engine process as
 // the extension (inference off this thread, one session per model). Node side: no onnxruntime here.
 import path from 'node:path';
+import packageJson from '../../package.json';
 import { analyses } from '../analyses/index';
 import { analysisCommands } from '../analyses/cli';
 import type { EngineClientOptions } from '../client/engineClient';
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
     if (!command || command === '--help' || command === '-h' || command === 'help') { console.log(USAGE); return command ? 0 : 2; }
-    if (command === '--version') { console.log(require('../../package.json').version); return 0; }
+    if (command === '--version') { console.log(packageJson.version); return 0; }
     const { engine, rest } = engineOptions(args);
     if (command === 'models') return await runModelsCommand(rest);
     const sub = commands.get(command);

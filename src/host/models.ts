@@ -3,13 +3,16 @@
 // global storage (shared across workspaces), HF-layout folders found in the workspace, and the status
 // bar item showing the active model. The download code is core/models (Node built-ins only: no
 // onnxruntime or sharp in this process); streaming to disk keeps this thread free.
+import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { DEMO_MODELS, DEMO_PREFIX, demoModelDir } from '../models/demoModels';
 import { VitLensError } from '../shared/errors';
 import { CatalogueEntry, catalogueByTask, findCatalogueEntry } from '../models/catalogue';
 import { CachedModelInfo, formatBytes, listCachedModels, pullModel, removeCachedModel } from '../models/modelStore';
 import { modelLabel } from './panelBase';
-import { configuredModel, ModelTask, setModel } from './settings';
+import { configuredModel, setModel } from './settings';
+import type { ModelTask } from '../shared/modelTasks';
 
 const taskLabels: Record<ModelTask, string> = { classification: 'ViT (attention)', depth: 'DPT depth', segmentation: 'DPT segmentation' };
 
@@ -137,6 +140,16 @@ async function workspaceModels(): Promise<vscode.Uri[]> {
 }
 
 /** Select Model (the status bar item): downloaded models, workspace models, a file, a download, or raw attention. */
+/** A demo model's one-line description (config.json `vit_lens_description`), if it has one. */
+function demoDescription(id: string): string | undefined {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(demoModelDir(id), 'config.json'), 'utf8')) as { vit_lens_description?: unknown };
+    return typeof config.vit_lens_description === 'string' ? config.vit_lens_description : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function selectModel(s: ModelServices, task: ModelTask = 'classification'): Promise<void> {
   type Item = vscode.QuickPickItem & { run?: () => Thenable<unknown> };
   const current = configuredModel(task);
@@ -144,7 +157,11 @@ export async function selectModel(s: ModelServices, task: ModelTask = 'classific
     && (findCatalogueEntry(m.id ?? '')?.task ?? 'classification') === task);
   const found = await workspaceModels();
   const mark = (p: string) => (current && path.resolve(p) === path.resolve(current) ? '$(check) ' : '');
+  const demos = DEMO_MODELS.filter((d) => d.task === task && fs.existsSync(demoModelDir(d.id)));
   const items: Item[] = [
+    // Trained here on generated scenes and shipped with the extension: real attention without a download.
+    ...(demos.length ? [{ label: 'Included', kind: vscode.QuickPickItemKind.Separator }] : []),
+    ...demos.map((d) => ({ label: `${mark(demoModelDir(d.id))}${d.label}`, description: 'no download', detail: demoDescription(d.id), run: () => setModel(`${DEMO_PREFIX}${d.id}`, task) })),
     { label: 'Downloaded', kind: vscode.QuickPickItemKind.Separator },
     ...cached.map((m) => ({ label: `${mark(m.onnxPath)}${m.id ?? m.key}`, description: formatBytes(m.sizeOnDisk), run: () => setModel(m.onnxPath, task) })),
     { label: 'In this workspace', kind: vscode.QuickPickItemKind.Separator },

@@ -1,8 +1,9 @@
 // The `vitLens.*` settings as typed values. Host only (imports vscode).
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { DEMO_PREFIX, demoModelDir } from '../models/demoModels';
+import { modelSettingKey, type ModelTask } from '../shared/modelTasks';
 import type { HeadFusion } from '../shared/attentionTypes';
-import type { DenseTask } from '../analyses/dense/types';
 import { isThreadCount } from '../shared/engineProtocol';
 import { DensePanelSettings, DepthColormapName, depthColormapNames } from '../analyses/dense/messages';
 import { ColormapName, colormapNames } from '../shared/panelProtocol';
@@ -23,14 +24,12 @@ export function panelSettings(): PanelSettings {
   };
 }
 
-/** What a model is for: the settings `vitLens.model`, `vitLens.depthModel`, `vitLens.segmentationModel`. */
-export type ModelTask = 'classification' | DenseTask;
-export const modelSettingKey: Record<ModelTask, string> = { classification: 'model', depth: 'depthModel', segmentation: 'segmentationModel' };
 
 /** The model configured for a task (absolute path; relative paths are taken from the first workspace folder), or null. */
 export function configuredModel(task: ModelTask = 'classification'): string | null {
   const raw = section().get<string>(modelSettingKey[task], '').trim();
   if (!raw) return null;
+  if (raw.startsWith(DEMO_PREFIX)) return demoModelDir(raw.slice(DEMO_PREFIX.length)); // ships with the extension (a run reports a missing one)
   if (path.isAbsolute(raw)) return raw;
   const folder = vscode.workspace.workspaceFolders?.[0];
   return folder ? path.join(folder.uri.fsPath, raw) : path.resolve(raw);

@@ -11,6 +11,7 @@
 // holds a half-written model. Two pulls of one model in a process share one download; across processes
 // the lock serialises them and the second finds the model complete.
 // Runs in the extension host too: node built-ins only, never onnxruntime-node, sharp or vscode.
+import { resolveDemoModel } from './demoModels';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -238,6 +239,8 @@ export async function removeCachedModel(cacheDir: string, idOrKey: string, catal
  */
 export function resolveModelArg(arg: string, cacheDir: string, catalogue: Catalogue = loadCatalogue()): string {
   if (fs.existsSync(arg)) return path.resolve(arg);
+  const demo = resolveDemoModel(arg);
+  if (demo) return demo;
   const entry = findCatalogueEntry(arg, catalogue);
   const repo = entry ? undefined : repoArg(arg);
   const key = entry?.id ?? repo?.key;

@@ -1,6 +1,6 @@
 // The preview scripts' stand-in for a VS Code webview: a page served from a fake origin with the strict
 // CSP the extension uses (scripts by nonce, styles from the origin only), loading one webview bundle.
-// Dev tooling for test/ui/preview*.ts; playwright-core only.
+// Part of the UI tests (test/ui/preview*.ts); playwright-core only.
 import type { BrowserContext } from 'playwright-core';
 
 /** Where the page and its bundle are served; goto `${WEBVIEW_ORIGIN}/index.html`. */

@@ -4,9 +4,7 @@
 // playwright-core + Debian chromium in dark/light looks, wide and narrow, after clicking a patch and a
 // thumbnail, and in a simulated VS Code webview (stubbed acquireVsCodeApi, strict CSP).
 //
-//   npx esbuild test/ui/previewAttention.ts --bundle --platform=node --format=cjs \
-//     --external:sharp --external:playwright-core --external:esbuild --outfile=test-results/preview/preview.cjs
-//   node test-results/preview/preview.cjs [--no-shots]        (run from the repository root)
+//   npm run test:ui    (all three pages; also a stage of npm test). Alone: npm run build && node dist/test/ui/previewAttention.js
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -10,9 +10,7 @@
 // Last, real results: the engine (dist/engine.js, through EngineClient as the host uses it) runs the tiny
 // DPT fixture models (`npm run models`) on the same image, and those pages are screenshotted too.
 //
-//   npx esbuild test/ui/previewDense.ts --bundle --platform=node --format=cjs \
-//     --external:sharp --external:playwright-core --external:esbuild --outfile=test-results/preview-dense/preview.cjs
-//   npm run build && node test-results/preview-dense/preview.cjs [--no-shots]   (from the repository root)
+//   npm run test:ui    (all three pages; also a stage of npm test). Alone: npm run build && node dist/test/ui/previewDense.js
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';

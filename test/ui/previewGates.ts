@@ -4,9 +4,7 @@
 // headless chromium via playwright-core, driven with mouse and keyboard, and screenshotted in dark and
 // light themes, wide and narrow, into test-results/preview-gates/. Exports (PNG, JSON) are saved there too.
 //
-//   npm run build && npx esbuild test/ui/previewGates.ts --bundle --platform=node --format=cjs \
-//     --external:sharp --external:onnxruntime-node --external:playwright-core --outfile=test-results/preview-gates/preview.cjs
-//   node test-results/preview-gates/preview.cjs          (run from the repository root)
+//   npm run test:ui    (all three pages; also a stage of npm test). Alone: npm run build && node dist/test/ui/previewGates.js
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';

@@ -93,13 +93,3 @@ export function rasterize(
   }
   return out;
 }
-
-/** Compact number for labels: 0.0123, 1.23e-5, 45.6. */
-export function formatValue(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(2);
-  if (a >= 100) return v.toFixed(1);
-  return v.toPrecision(3);
-}

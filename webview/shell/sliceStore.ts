@@ -1,8 +1,10 @@
 // Where the panel gets one query's attention. In VS Code the full [L, H, N, N] tensor stays in the
 // extension host (22 MB on ViT-B: too much to post to a webview) and the panel asks for the slice of
-// the query it shows; the standalone report embeds the tensor and slices it locally. No DOM here.
+// the query it shows; the standalone report embeds the tensor and slices it locally. Used by the
+// attention page and the DPT page's backbone attention. No DOM here; must not import vscode or Node.
 import { attentionSlice } from '../../src/maths/attention';
 import type { AttentionSlice, AttentionTensor, RolloutSettings } from '../../src/shared/attentionTypes';
+import { asFloat32, expectLength } from './revive';
 
 const MAX_CACHED = 64; // ~113 KB of rows per query on ViT-B
 
@@ -89,4 +91,17 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   map.delete(key);
   map.set(key, value);
   if (map.size > MAX_CACHED) map.delete(map.keys().next().value as K);
+}
+
+/**
+ * A slice from the host with its arrays revived (postMessage keeps typed arrays; an older host may not).
+ * With the result's attention `shape` and patch count, the lengths are checked too and a wrong one
+ * throws an Error naming the field, before the slice reaches a cache.
+ */
+export function reviveSlice(s: AttentionSlice, shape?: { layers: number; heads: number; tokens: number }, patches?: number): AttentionSlice {
+  const rows = asFloat32(s.rows, 'slice.rows');
+  if (shape) expectLength(rows, shape.layers * shape.heads * shape.tokens, 'slice.rows', `[${shape.layers}, ${shape.heads}, ${shape.tokens}]`);
+  const map = asFloat32(s.rollout?.map, 'slice.rollout.map');
+  if (patches !== undefined) expectLength(map, patches, 'slice.rollout.map', `[${patches}]`);
+  return { ...s, rows, rollout: { ...s.rollout, map } };
 }

@@ -2,7 +2,8 @@
 // canvas (DINO attention-mass threshold: dims the rest and outlines the kept patches), the hovered
 // and the query patch outlines, and a colour bar with the map's real min/max.
 import { h } from './dom';
-import { formatValue, rasterize, valueRange, type Range } from './raster';
+import { rasterize, valueRange, type Range } from './raster';
+import { formatValue } from './format';
 import type { Patch } from './state';
 
 /** Overlay backing pixels per patch (see backingSize), and at most this many along a side. */

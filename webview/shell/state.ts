@@ -2,7 +2,8 @@
 // (vscode.getState() may hold anything from an older version) and query/patch index helpers. Pure.
 import type { HeadFusion, PanelResult } from '../../src/shared/attentionTypes';
 import { colormapNames, type ColormapName } from '../../src/shared/panelProtocol';
-import { type PanelSettings } from '../../src/analyses/attention/messages';
+import type { PanelSettings } from '../../src/analyses/attention/messages';
+import { asRecord, inUnit, isInt, isNum, oneOf } from './validate';
 
 export const viewIds = ['attention', 'rollout', 'raw'] as const;
 export type ViewId = (typeof viewIds)[number];
@@ -55,33 +56,28 @@ export function defaultState(settings?: PanelSettings): UiState {
   };
 }
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const inUnit = (v: unknown, maxExclusive = false): v is number => isNum(v) && v >= 0 && (maxExclusive ? v < 1 : v <= 1);
-
 export function parseSettings(raw: unknown): PanelSettings | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const o = raw as Record<string, unknown>;
-  if (!(colormapNames as readonly unknown[]).includes(o.colormap)) return undefined;
-  if (!inUnit(o.opacity) || !inUnit(o.discardRatio, true) || !fusions.includes(o.fusion as HeadFusion)) return undefined;
-  return { colormap: o.colormap as ColormapName, opacity: o.opacity, fusion: o.fusion as HeadFusion, discardRatio: o.discardRatio };
+  const o = asRecord(raw);
+  if (!o || !oneOf(colormapNames, o.colormap)) return undefined;
+  if (!inUnit(o.opacity) || !inUnit(o.discardRatio, true) || !oneOf(fusions, o.fusion)) return undefined;
+  return { colormap: o.colormap, opacity: o.opacity, fusion: o.fusion, discardRatio: o.discardRatio };
 }
 
 /** A state restored from vscode.getState(): every valid field kept, everything else from the defaults. */
 export function parseUiState(raw: unknown, base: UiState = defaultState()): UiState {
   const s: UiState = { ...base };
-  if (typeof raw !== 'object' || raw === null) return s;
-  const o = raw as Record<string, unknown>;
-  if ((viewIds as readonly unknown[]).includes(o.view)) s.view = o.view as ViewId;
+  const o = asRecord(raw);
+  if (!o) return s;
+  if (oneOf(viewIds, o.view)) s.view = o.view;
   if (isInt(o.layer) && o.layer >= -1) s.layer = o.layer;
   if (o.head === 'mean' || (isInt(o.head) && o.head >= 0)) s.head = o.head as number | 'mean';
   if (isInt(o.query) && o.query >= 0) s.query = o.query;
   if (inUnit(o.opacity)) s.opacity = o.opacity;
-  if ((colormapNames as readonly unknown[]).includes(o.colormap)) s.colormap = o.colormap as ColormapName;
+  if (oneOf(colormapNames, o.colormap)) s.colormap = o.colormap;
   if (o.upsampling === 'nearest' || o.upsampling === 'smooth') s.upsampling = o.upsampling;
   if (typeof o.threshold === 'boolean') s.threshold = o.threshold;
   if (isNum(o.tau) && o.tau > 0 && o.tau <= 1) s.tau = o.tau;
-  if (fusions.includes(o.fusion as HeadFusion)) s.fusion = o.fusion as HeadFusion;
+  if (oneOf(fusions, o.fusion)) s.fusion = o.fusion;
   if (inUnit(o.discardRatio, true)) s.discardRatio = o.discardRatio;
   if (isInt(o.startLayer) && o.startLayer >= 0) s.startLayer = o.startLayer;
   if (typeof o.followMouse === 'boolean') s.followMouse = o.followMouse;

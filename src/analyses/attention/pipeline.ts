@@ -10,7 +10,7 @@ import { PreprocessorConfig, preprocess, viewImage } from '../../core/image/imag
 import type { LoadedModel } from '../../core/model/vitModel';
 import { checkRowsAreProbabilities, stackAttention, toFloat32 } from '../../core/pipeline/attentionOutputs';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
-import { decodeStage } from '../../core/pipeline/decode';
+import { decodeAndLoad } from '../../core/pipeline/decode';
 import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens';
 import { recordShapes, runPlaced } from '../../core/placedOutputs';
 import { rawAttentionOrt } from './rawAttentionGraph';
@@ -61,15 +61,8 @@ export function collectOutputs(model: LoadedModel, run: { outputs: Record<string
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
 export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: string) => Promise<LoadedModel>, ctl: RunControl = noControl): Promise<AttentionResult> {
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
-  ctl.progress('Loading image', 0.05);
-  const img = await decodeStage(req);
-  timer.mark('decode');
-  ctl.checkCancelled();
-
-  ctl.progress(req.modelPath ? 'Loading model' : 'Preparing raw attention', 0.15);
-  const model = req.modelPath ? await getModel(req.modelPath) : undefined;
-  ctl.checkCancelled();
-  timer.mark('modelLoad');
+  const modelPath = req.modelPath;
+  const { img, model } = await decodeAndLoad(req, async () => (modelPath ? getModel(modelPath) : undefined), ctl, timer, modelPath ? 'Loading model' : 'Preparing raw attention');
   const size = model?.inputSize ?? RAW_DEFAULTS.inputSize;
   const patchSize = model?.patchSize ?? RAW_DEFAULTS.patchSize;
   const pre = await preprocess(img, model ? model.files.preprocessor : RAW_DEFAULTS.preprocessor, size, model ? !!model.fixedSize : true);

@@ -11,7 +11,7 @@ import type { AttentionTensor, ModelSummary, SpecialTokens, ViewImage } from '..
 import type { DenseResult, DenseTask, DepthMap, FeatureLevel, SegmentationMap } from './types';
 import { checkRowsAreProbabilities, stackAttention } from '../../core/pipeline/attentionOutputs';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
-import { decodeStage } from '../../core/pipeline/decode';
+import { decodeAndLoad } from '../../core/pipeline/decode';
 import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens';
 import { VitLensError } from '../../shared/errors';
 import { pcaRgbOrt } from './featurePca';
@@ -202,16 +202,8 @@ export async function featureLevels(outputs: Record<string, ort.Tensor>, names: 
 export async function runDensePipeline(req: DenseRequest, getModel: (p: string) => Promise<LoadedModel>, ctl: RunControl = noControl, opts: { attentionBudgetBytes?: number } = {}): Promise<DenseResult> {
   if (req.task !== 'depth' && req.task !== 'segmentation') throw new VitLensError('BAD_REQUEST', `dense: task must be "depth" or "segmentation", not ${JSON.stringify(req.task)}`);
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'postprocess'] as const);
-  ctl.progress('Loading image', 0.05);
-  const img = await decodeStage(req);
-  timer.mark('decode');
-  ctl.checkCancelled();
-
-  ctl.progress('Loading model', 0.15);
-  const model = await loadForTask(req, getModel);
+  const { img, model } = await decodeAndLoad(req, () => loadForTask(req, getModel), ctl, timer);
   const { dense, output } = denseOutputFor(model, req.task);
-  ctl.checkCancelled();
-  timer.mark('modelLoad');
 
   const sizePlan = planDenseInput(img.height, img.width, model.files.preprocessor, model);
   const pre = await preprocessDense(img, model.files.preprocessor, sizePlan.size);

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { topK } from '../../maths/attention';
 import type { Gate, GatesResult, TopChannels } from './types';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
-import { decodeStage } from '../../core/pipeline/decode';
+import { decodeAndLoad } from '../../core/pipeline/decode';
 import { VitLensError } from '../../shared/errors';
 import { preprocess, viewImage } from '../../core/image/image';
 import { LoadedGatesModel, classifyGate, noGateShapesError } from './gatesModel';
@@ -103,15 +103,7 @@ async function inferGates(model: LoadedGatesModel, pixels: Float32Array, height:
 /** Runs the whole pipeline. `getModel` returns a cached LoadedGatesModel for a path. */
 export async function runGatesPipeline(req: GatesRequest, getModel: (p: string) => Promise<LoadedGatesModel>, ctl: RunControl = noControl): Promise<GatesResult> {
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
-  ctl.progress('Loading image', 0.05);
-  const img = await decodeStage(req);
-  timer.mark('decode');
-  ctl.checkCancelled();
-
-  ctl.progress('Loading model', 0.15);
-  const model = await getModel(req.modelPath);
-  timer.mark('modelLoad');
-  ctl.checkCancelled();
+  const { img, model } = await decodeAndLoad(req, () => getModel(req.modelPath), ctl, timer);
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, !!model.fixedSize);
   timer.mark('preprocess');
   ctl.checkCancelled();

@@ -2,12 +2,9 @@
 // map, feature levels and backbone attention; the segmentation legend lists the classes; a classifier
 // given as a depth model and a missing model give specific errors in the panel.
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
-import { sampleScenePng } from '../../fixtures/builders/sampleImages';
-import { fixture, sharedImages, waitFor } from '../testUtil';
+import { activateApi, fixture, waitFor, workspaceImage } from '../testUtil';
 import { driverAvailable, runCommandFromPalette, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
 
 
@@ -20,11 +17,8 @@ const received = (kind: 'depth' | 'segmentation', type: string) => api.panel(ima
 
 suite('DPT depth and segmentation', () => {
   suiteSetup(async () => {
-    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    const photo = path.join(sharedImages, 'astronaut.png');
-    image = path.join(ws, 'room.png');
-    fs.writeFileSync(image, fs.existsSync(photo) ? fs.readFileSync(photo) : await sampleScenePng());
-    api = await vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!.activate();
+    image = await workspaceImage('room.png', 'astronaut.png');
+    api = await activateApi();
   });
   setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
   suiteTeardown(async () => {

@@ -1,12 +1,9 @@
 // Show Attention with a CNN: SE/CBAM gates open the gates panel (same command, chosen by model kind);
 // a CNN without gates gets a message listing what ViT Lens can show.
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
-import { sampleScenePng } from '../../fixtures/builders/sampleImages';
-import { fixture, sharedImages, waitFor } from '../testUtil';
+import { activateApi, fixture, waitFor, workspaceImage } from '../testUtil';
 import { driverAvailable, screenshot, screenshotPath, webviewQuery } from '../driver';
 
 
@@ -18,11 +15,8 @@ const setModel = (value: string) => vscode.workspace.getConfiguration('vitLens')
 
 suite('Gates (SE / CBAM)', () => {
   suiteSetup(async () => {
-    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    const photo = path.join(sharedImages, 'coffee.png');
-    image = path.join(ws, 'coffee.png');
-    fs.writeFileSync(image, fs.existsSync(photo) ? fs.readFileSync(photo) : await sampleScenePng());
-    api = await vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!.activate();
+    image = await workspaceImage('coffee.png', 'coffee.png');
+    api = await activateApi();
   });
   setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
   suiteTeardown(async () => { await setModel(''); await vscode.commands.executeCommand('workbench.action.closeAllEditors'); });

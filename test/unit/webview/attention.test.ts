@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { colormapNames } from '../../../src/shared/panelProtocol';
 import type { AttentionResult } from '../../../src/shared/attentionTypes';
 import { colormapAt, colormapFloat, colormapLut, relativeLuminance } from '../../../src/maths/colormaps';
-import { formatValue, normalize, rasterize, valueRange } from '../../../webview/shell/raster';
+import { normalize, rasterize, valueRange } from '../../../webview/shell/raster';
+import { formatValue } from '../../../webview/shell/format';
 import {
   applySettings, baselineQuery, defaultState, fitStateToResult, moveQuery, parseUiState, patchOfToken, safeStem, stepHead, tokenOfPatch,
 } from '../../../webview/shell/state';

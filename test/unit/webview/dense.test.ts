@@ -19,8 +19,14 @@ import {
   buildReliefMesh, clampOrbit, lookAt, multiply, orbitEye, orbitMatrices, perspective, reliefGridSize, sampleBilinear, transformPoint,
 } from '../../../webview/panels/dense/mesh';
 import { applyDenseSettings, defaultDenseState, fitDenseState, parseDenseState, viewsFor } from '../../../webview/panels/dense/denseState';
-import { reviveDenseResult, reviveSlice } from '../../../webview/panels/dense/denseData';
-import { buildDenseJson, denseExportName, denseJsonText } from '../../../webview/panels/dense/denseExport';
+import { reviveDenseResult } from '../../../webview/panels/dense/denseData';
+import { reviveSlice } from '../../../webview/shell/sliceStore';
+import { denseExportName } from '../../../webview/panels/dense/denseExport';
+import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
+
+/** The panel's Save JSON as the page builds it: the CLI's document plus the display mapping. */
+const panelJson = (r: Parameters<typeof denseJson>[0], st: { normalization: string; invert: boolean; depthColormap: string }, range: { used: string; lo: number; hi: number; flat: boolean } | null, png16: { min: number; max: number } | null) =>
+  denseJsonText(denseJson(r, { display: { normalization: range?.used ?? st.normalization, lo: range?.lo ?? NaN, hi: range?.hi ?? NaN, invert: st.invert, colormap: st.depthColormap, flat: range?.flat ?? false }, png16: png16 ?? { min: r.depth?.min ?? NaN, max: r.depth?.max ?? NaN } }));
 
 const close = (a: number, b: number, tol = 1e-6) => Math.abs(a - b) <= tol;
 const hex = (rgb: readonly number[]) => '#' + rgb.map((v) => v.toString(16).padStart(2, '0')).join('');
@@ -458,7 +464,7 @@ test('reviveSlice checks a host slice against the attention shape', () => {
   assert.throws(() => reviveSlice({ query: 3, rows: new Float32Array(20), rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0, map: new Float32Array(5) } }, shape, 4), /rollout\.map/);
 });
 
-test('export names pass the host\'s validator; the JSON holds sizes, ranges, classes and timings (no NaN)', () => {
+test('export names pass the host\'s validator; the JSON (the CLI\'s document plus the display) holds sizes, ranges, classes and timings (no NaN)', () => {
   const r = denseResult('depth');
   const st = defaultDenseState();
   const names = (['png', 'png16', 'npy', 'json'] as const).map((f) => denseExportName(r, st, f));
@@ -468,7 +474,7 @@ test('export names pass the host\'s validator; the JSON holds sizes, ranges, cla
   }
   assert.equal(denseExportName(r, { view: 'swipe' }, 'png'), 'My photo _1_-depth-swipe.png');
   const range = displayRange({ min: 1, max: 4, p2: 1.06, p98: 3.94 }, 'percentile');
-  const j = JSON.parse(denseJsonText(buildDenseJson(r, { ...st, invert: true }, range, { min: 2, max: 2 })));
+  const j = JSON.parse(panelJson(r, { ...st, invert: true }, range, { min: 2, max: 2 }));
   assert.deepEqual(j.depth.outputSize, [2, 2]);
   assert.deepEqual(j.viewSize, [2, 4]);
   assert.deepEqual([j.depth.min, j.depth.max, j.depth.p2, j.depth.p98], [1, 4, 1.06, 3.94]);
@@ -477,13 +483,14 @@ test('export names pass the host\'s validator; the JSON holds sizes, ranges, cla
   assert.equal(j.timingsMs.total, 10);
   assert.deepEqual(j.features[0].explained, [0.5, 0.2, 0.1]);
   assert.deepEqual(j.features[0].size, [2, 2]);
-  assert.deepEqual(j.attention, { layers: 2, heads: 2, tokens: 5, firstPatchToken: 1 });
-  const seg = JSON.parse(denseJsonText(buildDenseJson(denseResult('segmentation'), st, null, null)));
+  assert.deepEqual(j.panel.attention, { layers: 2, heads: 2, tokens: 5, firstPatchToken: 1 });
+  assert.deepEqual(Object.keys(j).slice(0, 5), ['task', 'image', 'model', 'grid', 'viewSize'], 'the CLI document first');
+  const seg = JSON.parse(panelJson(denseResult('segmentation'), st, null, null));
   assert.equal(seg.depth, undefined);
   assert.equal(seg.segmentation.outputSize, null);
   assert.deepEqual(seg.segmentation.classes.map((c: SegmentClass) => `${c.id}:${c.name}:${c.area}`), ['0:wall:0.5', '2:sky:0.375', '5:tree:0.125']);
   // JSON has no NaN: non-finite numbers are written as null.
-  const nan = JSON.parse(denseJsonText(buildDenseJson(r, st, null, { min: NaN, max: NaN })));
+  const nan = JSON.parse(panelJson(r, st, null, { min: NaN, max: NaN }));
   assert.equal(nan.depth.display.lo, null);
   assert.equal(nan.depth.png16.min, null);
 });

@@ -5,8 +5,9 @@ import test from 'node:test';
 import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
 import { parseGatesWebviewMessage } from '../../../src/analyses/gates/messages';
 import { isExportName } from '../../../src/shared/panelProtocol';
+import { gatesJson } from '../../../src/analyses/gates/json';
 import {
-  applyGatesSettings, blockLabel, channelOrder, defaultGatesState, fitGatesState, gateExport, gateExportName, parseGatesUiState, shortNode, summarize,
+  applyGatesSettings, blockLabel, channelOrder, defaultGatesState, fitGatesState, gateExportName, parseGatesUiState, shortNode, summarize,
 } from '../../../webview/panels/gates/gatesState';
 
 const bytes = Uint8Array.of(1, 2, 3);
@@ -77,9 +78,11 @@ test('channel order, summaries, labels and exports', () => {
   assert.equal(shortNode('sigmoid_out'), 'sigmoid_out');
   const sp = gate(1, 'spatial', '/layer2/spatial/Sigmoid_66', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [1, 24, 2, 3]);
   assert.equal(blockLabel(sp), '2 · spatial · layer2/spatial/Sigmoid (2×3 positions of 24 channels)');
-  const j = gateExport(result([sp]), sp) as { gate: { values: number[][]; kind: string; min: number } };
-  assert.equal(j.gate.kind, 'spatial');
-  assert.deepEqual(j.gate.values.map((row) => row.map((v) => Number(v.toFixed(2)))), [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], 'H rows of W');
+  // Save JSON writes the CLI's document (gatesJson) holding the gate shown.
+  const j = gatesJson(result([sp]), sp) as { gates: { values: number[]; kind: string; shape: number[] }[] };
+  assert.equal(j.gates.length, 1);
+  assert.equal(j.gates[0].kind, 'spatial');
+  assert.deepEqual(j.gates[0].values.map((v) => Number(v.toFixed(2))), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 'H·W row-major');
   const name = gateExportName(result([sp]), sp, 'png');
   assert.equal(name, 'My Cat _1_-gate2-spatial-layer2-spatial-Sigmoid.png');
   assert.ok(isExportName(name), 'the host accepts the suggested name');

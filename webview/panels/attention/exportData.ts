@@ -1,4 +1,5 @@
-// The numbers behind the current view, as the JSON the "Save JSON" button writes. Pure.
+// The numbers behind the current view: the `view` part of the JSON the "Save JSON" button writes (the rest is
+// the CLI's document, src/analyses/attention/json.ts). Pure.
 import type { HeadFusion, PanelResult, Prediction } from '../../../src/shared/attentionTypes';
 import { patchOfToken, safeStem, type UiState, type ViewId } from '../../shell/state';
 import { valueRange } from '../../shell/raster';

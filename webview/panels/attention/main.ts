@@ -1,29 +1,31 @@
-// ViT Lens panel: the attention webview in VS Code, and the standalone HTML report (same bundle).
-// In VS Code `acquireVsCodeApi` exists: we post `ready`, render what the host sends and keep the UI
-// state with setState/getState. In the report the data is embedded in <script id="vit-lens-data">
-// (stringifyTyped) and exports download as files. Every map is recomputed here with src/analysis.
+// ViT Lens attention page: the attention webview in VS Code, and the standalone HTML report (same
+// bundle, dist/webview.js + .css). The frame (VS Code or report, state, banners, busy line, exports,
+// shortcut filter) is the shell's page.ts; this file holds what the attention analysis shows: view tabs,
+// layer/head/query, the main and comparison maps, predictions, model view and head statistics. Every
+// map is recomputed here with src/maths from the slices of the query shown. Browser code: must not
+// import vscode or Node modules.
 import '../../shell/styles.css';
-import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from '../../../src/shared/attentionTypes';
+import type { AttentionResult, PanelResult, RolloutSettings } from '../../../src/shared/attentionTypes';
 import type { PanelActionId } from '../../../src/shared/panelProtocol';
 import type { HostMessage, PanelSettings, WebviewMessage } from '../../../src/analyses/attention/messages';
 import { colormapNames } from '../../../src/shared/panelProtocol';
 import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/attention';
-import { SliceStore } from '../../shell/sliceStore';
+import { reviveSlice, SliceStore } from '../../shell/sliceStore';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { actionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from '../../shell/shell';
+import { chip, field, predictionsCard, segmented, slider } from '../../shell/controls';
+import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
+import { createPage } from '../../shell/page';
+import { asFloat32, asUint8 } from '../../shell/revive';
 import { buildViewExport, exportFileName } from './exportData';
+import { attentionJson } from '../../../src/analyses/attention/json';
 import { ModelView, type HeadSel } from '../../shell/modelView';
-import { formatValue } from '../../shell/raster';
 import { MapStage } from '../../shell/stage';
 import { HeadStatsChart } from './statsChart';
 import {
   applySettings, baselineQuery, defaultState, fitStateToResult, moveQuery, parseSettings, parseUiState, patchOfToken,
   stepHead, tokenOfPatch, type Patch, type UiState, type ViewId,
 } from '../../shell/state';
-
-const vscode = connectVsCode();
-const post = (m: WebviewMessage) => vscode?.postMessage(m);
 
 const viewLabels: Record<ViewId, string> = { attention: 'Attention', rollout: 'Rollout', raw: 'Raw attention' };
 const viewTestIds: Record<ViewId, string> = { attention: 'attention-map', rollout: 'rollout-map', raw: 'raw-attention-map' };
@@ -41,15 +43,18 @@ const shortcuts: [string, string][] = [
   ['?', 'show / hide this help'],
 ];
 
-// ---------------------------------------------------------------- state
+// ---------------------------------------------------------------- page and state
 
-let state: UiState = parseUiState(vscode?.getState(), defaultState());
+const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the main view (image + overlay) as PNG' }, 'Save PNG');
+const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the numbers of the current view as JSON' }, 'Save JSON');
+const page = createPage<WebviewMessage>({ label: 'webview', shortcuts, buttons: [pngButton, jsonButton], emptyTitle: 'No attention run yet' });
+const { app, post } = page;
+
+let state: UiState = page.restoreState(parseUiState, defaultState());
 let result: PanelResult | null = null;
 /** The current result's attention, one query at a time (see sliceStore.ts). */
 let slices: SliceStore | null = null;
 let resultSeq = 0;
-let imageUrl: string | null = null;
-let exportSeq = 0;
 let renderedPending = false;
 /** A new result paints its main map alone first, then (next frame) the compare map, thumbnails and chart. */
 let firstFramePending = false;
@@ -59,28 +64,10 @@ let resultReceivedAt = 0;
 let currentResultId = -1;
 
 function saveState(): void {
-  vscode?.setState(state);
+  page.saveState(state);
 }
 
 // ---------------------------------------------------------------- DOM
-
-const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
-app.classList.add('vl-app');
-if (!vscode) app.classList.add('vl-standalone');
-
-const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the main view (image + overlay) as PNG' }, 'Save PNG');
-const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the numbers of the current view as JSON' }, 'Save JSON');
-const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
-
-const runAction = vscode && ((a: PanelActionId) => post({ type: 'action', action: a }));
-const notice = createBanner('notice', actionLabels, runAction);
-const error = createBanner('error', actionLabels, runAction, { 'data-testid': 'error' });
-
-const busy = createBusyIndicator();
-
-const emptyEl = h('div', { className: 'vl-empty' },
-  h('div', { className: 'vl-empty-title' }, 'No attention run yet'),
-  h('p', {}, vscode ? 'Waiting for the extension to send a result…' : 'This report contains no data.'));
 
 // Toolbar: view tabs, layer/head, query.
 const tabButtons = new Map<ViewId, HTMLButtonElement>();
@@ -116,8 +103,6 @@ clsButton.addEventListener('click', () => setQuery(globalQuery()));
 const followButton = h('button', { type: 'button', className: 'vl-toggle', 'aria-pressed': 'false', 'data-testid': 'follow-mouse', title: 'The query follows the mouse over the image (f); Shift + hover does it once' }, 'Follow mouse');
 followButton.addEventListener('click', () => update({ followMouse: !state.followMouse }));
 
-const field = (label: string, control: HTMLElement, extra?: Node) =>
-  h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
 const toolbar = h('div', { className: 'vl-toolbar' },
   tablist,
   h('div', { className: 'vl-toolbar-group' }, field('Layer', layerSelect), field('Head', headSelect)),
@@ -130,28 +115,11 @@ const viewerTitle = h('h2', { className: 'vl-card-title' });
 const viewerHint = h('span', { className: 'vl-card-hint' });
 const readout = h('div', { className: 'vl-readout', 'aria-live': 'off' });
 
-const slider = (id: string, min: number, max: number, step: number, label: string) =>
-  h('input', { type: 'range', id, min: String(min), max: String(max), step: String(step), 'aria-label': label });
 const opacityInput = slider('vl-opacity', 0, 1, 0.05, 'Overlay opacity');
 const opacityOut = h('output', { className: 'vl-value', for: 'vl-opacity' });
 const colormapSelect = h('select', { id: 'vl-colormap', 'data-testid': 'colormap-select' },
   ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])));
-const upsampleButtons = new Map<string, HTMLButtonElement>();
-const upsampleGroup = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': 'Upsampling' });
-for (const [v, label] of [['nearest', 'Nearest'], ['smooth', 'Smooth']] as const) {
-  const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v }, label);
-  b.addEventListener('click', () => update({ upsampling: v }));
-  upsampleButtons.set(v, b);
-  upsampleGroup.append(b);
-}
-upsampleGroup.addEventListener('keydown', (ev) => {
-  if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
-  ev.preventDefault();
-  ev.stopPropagation();
-  const v = state.upsampling === 'nearest' ? 'smooth' : 'nearest';
-  update({ upsampling: v });
-  upsampleButtons.get(v)?.focus();
-});
+const upsampling = segmented<UiState['upsampling']>('Upsampling', [['nearest', 'Nearest'], ['smooth', 'Smooth']], (v) => update({ upsampling: v }));
 const thresholdCheck = h('input', { type: 'checkbox', id: 'vl-threshold', 'data-testid': 'threshold-toggle' });
 const tauInput = slider('vl-tau', 0.05, 0.95, 0.05, 'Attention mass kept (τ)');
 tauInput.setAttribute('data-testid', 'threshold-slider');
@@ -170,7 +138,7 @@ tauInput.addEventListener('input', () => update({ tau: Number(tauInput.value), t
 const displayControls = h('div', { className: 'vl-controls', role: 'group', 'aria-label': 'Display' },
   h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vl-opacity' }, 'Opacity'), opacityInput, opacityOut),
   field('Colormap', colormapSelect),
-  h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Upsampling'), upsampleGroup),
+  h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Upsampling'), upsampling.el),
   h('div', { className: 'vl-field vl-field-slider', title: 'DINO: keep the patches holding the top τ of the attention mass (t)' },
     h('label', { className: 'vl-check', for: 'vl-threshold' }, thresholdCheck, h('span', {}, 'Mass τ')), tauInput, tauOut));
 
@@ -199,11 +167,8 @@ const compareStage = new MapStage({ primary: false, ariaLabel: 'Comparison map',
 const compareTitle = h('h2', { className: 'vl-card-title' });
 const compareNote = h('p', { className: 'vl-card-note' });
 const compareCard = h('section', { className: 'vl-card vl-compare' }, h('div', { className: 'vl-card-head' }, compareTitle), compareStage.el, compareNote);
-const predList = h('ol', { className: 'vl-preds' });
-const predNote = h('p', { className: 'vl-card-note', hidden: true }, 'No predictions: this run has no classifier logits (raw attention or a headless model).');
-const predCard = h('section', { className: 'vl-card vl-predictions', 'data-testid': 'predictions', 'aria-labelledby': 'vl-pred-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vl-pred-title' }, 'Predictions')), predList, predNote);
-const side = h('div', { className: 'vl-side' }, compareCard, predCard);
+const predictions = predictionsCard('vl-pred-title', 'predictions', 'No predictions: this run has no classifier logits (raw attention or a headless model).');
+const side = h('div', { className: 'vl-side' }, compareCard, predictions.el);
 
 // Bottom: model view and head statistics.
 const modelView = new ModelView();
@@ -212,14 +177,9 @@ const modelCard = h('section', { className: 'vl-card vl-model', 'aria-labelledby
     h('span', { className: 'vl-card-hint' }, 'rows = layers, columns = heads · current query · each tile scaled on its own')),
   modelView.el);
 const chart = new HeadStatsChart();
-const metricButtons = new Map<string, HTMLButtonElement>();
-const metricGroup = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': 'Statistic' });
-for (const [v, label] of [['distance', 'Mean distance'], ['entropy', 'Entropy']] as const) {
-  const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v }, label);
-  b.addEventListener('click', () => update({ metric: v }));
-  metricButtons.set(v, b);
-  metricGroup.append(b);
-}
+// No arrow keys here (yet): the chart beside it takes ← → for its own cursor.
+const metric = segmented<UiState['metric']>('Statistic', [['distance', 'Mean distance'], ['entropy', 'Entropy']], (v) => update({ metric: v }), false);
+const metricGroup = metric.el;
 const statsNote = h('p', { className: 'vl-card-note', hidden: true }, 'No head statistics in this result.');
 const statsCard = h('section', { className: 'vl-card vl-stats', 'aria-labelledby': 'vl-stats-title' },
   h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vl-stats-title' }, 'Head statistics'), metricGroup),
@@ -229,18 +189,9 @@ const content = h('main', { className: 'vl-content', hidden: true },
   toolbar,
   h('div', { className: 'vl-layout' }, viewer, side),
   h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard));
-const toast = createToast();
-app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
+page.mount(content);
 
 // ---------------------------------------------------------------- helpers
-
-function fileName(p: string): string {
-  return p.split(/[\\/]/).pop() || p;
-}
-
-function fmtMs(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
-}
 
 function isRawRun(r: PanelResult): boolean {
   return r.model.attentionSource === 'raw';
@@ -267,19 +218,11 @@ function headText(head: HeadSel, heads: number): string {
 }
 
 /** postMessage keeps typed arrays, but be lenient if one arrives as a plain object (older hosts). */
-function reviveFloats(a: Float32Array): Float32Array {
-  return a instanceof Float32Array ? a : Float32Array.from(Object.values(a as unknown as Record<string, number>));
-}
-
 function reviveResult(r: PanelResult): PanelResult {
-  r.baseline.data = reviveFloats(r.baseline.data);
-  if (!(r.view.png instanceof Uint8Array)) r.view.png = Uint8Array.from(Object.values(r.view.png as unknown as Record<string, number>));
+  r.baseline.data = asFloat32(r.baseline.data, 'baseline.data');
+  r.view.png = asUint8(r.view.png, 'view.png');
   r.headStats ??= [];
   return r;
-}
-
-function reviveSlice(s: AttentionSlice): AttentionSlice {
-  return { ...s, rows: reviveFloats(s.rows), rollout: { ...s.rollout, map: reviveFloats(s.rollout.map) } };
 }
 
 function rolloutSettings(): RolloutSettings {
@@ -360,10 +303,7 @@ function syncControls(): void {
   opacityInput.value = String(state.opacity);
   opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
   colormapSelect.value = state.colormap;
-  for (const [v, b] of upsampleButtons) {
-    b.setAttribute('aria-checked', String(v === state.upsampling));
-    b.tabIndex = v === state.upsampling ? 0 : -1;
-  }
+  upsampling.set(state.upsampling);
   thresholdCheck.checked = state.threshold;
   tauInput.value = String(state.tau);
   tauInput.disabled = false;
@@ -373,10 +313,7 @@ function syncControls(): void {
   discardOut.textContent = `${Math.round(state.discardRatio * 100)}%`;
   startSelect.value = String(state.startLayer);
   rolloutControls.hidden = state.view !== 'rollout';
-  for (const [v, b] of metricButtons) {
-    b.setAttribute('aria-checked', String(v === state.metric));
-    b.tabIndex = v === state.metric ? 0 : -1;
-  }
+  metric.set(state.metric);
 }
 
 function paint(): void {
@@ -469,33 +406,25 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
 
   // Header.
   const name = fileName(r.image.path);
-  titleEl.textContent = name;
-  titleEl.title = r.image.path;
-  clear(subtitleEl);
-  subtitleEl.append(
-    h('span', { className: 'vl-model-name', title: r.model.path ?? 'no model' }, isRawRun(r) ? 'No model' : r.model.name),
-    h('span', { className: `vl-badge vl-badge-${r.model.attentionSource}`, title: 'Where the attention came from' }, sourceLabels[r.model.attentionSource] ?? r.model.attentionSource));
   const t = r.timingsMs;
-  clear(metaEl);
-  const chip = (label: string, value: string, title?: string) => h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
-  metaEl.append(
+  page.setHeader(r.image.path, [
+    h('span', { className: 'vl-model-name', title: r.model.path ?? 'no model' }, isRawRun(r) ? 'No model' : r.model.name),
+    h('span', { className: `vl-badge vl-badge-${r.model.attentionSource}`, title: 'Where the attention came from' }, sourceLabels[r.model.attentionSource] ?? r.model.attentionSource),
+  ], [
     chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
     chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
     chip('layers × heads', `${layers}×${heads}`),
     chip('tokens', String(result.attention.tokens), `first patch token ${r.firstPatchToken}`),
-    chip('time', fmtMs(t.total), [['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]]
-      .filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${fmtMs(v as number)}`).join(' · ')));
-  document.title = `ViT Lens — ${name}`;
+    chip('time', fmtMs(t.total), timingsText([['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]])),
+  ], `ViT Lens — ${name}`);
 
   // Notice.
-  if (shownNotice) notice.show(shownNotice.message, shownNotice.actions);
-  else notice.hide();
-  error.hide();
-  busy.hide();
+  if (shownNotice) page.notice.show(shownNotice.message, shownNotice.actions);
+  else page.notice.hide();
+  page.clearStatus();
 
   // Image.
-  if (imageUrl) URL.revokeObjectURL(imageUrl);
-  imageUrl = URL.createObjectURL(new Blob([r.view.png as BlobPart], { type: 'image/png' }));
+  const imageUrl = page.imageUrl(r.view.png);
   mainStage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
   compareStage.setImage(imageUrl, r.view.width, r.view.height, '');
 
@@ -508,20 +437,7 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
   clear(startSelect);
   for (let l = 0; l < layers; l++) startSelect.append(h('option', { value: String(l) }, `${l + 1}`));
 
-  // Predictions.
-  clear(predList);
-  const preds = r.predictions ?? [];
-  predList.hidden = preds.length === 0;
-  predNote.hidden = preds.length > 0;
-  const top = preds.reduce((m, p) => Math.max(m, p.probability), 0) || 1;
-  preds.forEach((p, i) => {
-    const fill = h('span', { className: 'vl-pred-fill' });
-    fill.style.width = `${Math.max(0.5, (p.probability / top) * 100)}%`;
-    predList.append(h('li', { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` },
-      h('span', { className: 'vl-pred-label' }, p.label),
-      h('span', { className: 'vl-pred-pct' }, `${(p.probability * 100).toFixed(p.probability >= 0.1 ? 1 : 2)}%`),
-      h('span', { className: 'vl-pred-bar', 'aria-hidden': 'true' }, fill)));
-  });
+  predictions.show(r.predictions);
 
   // Model view and statistics.
   modelView.build(layers, heads, r.grid, `${r.view.width} / ${r.view.height}`);
@@ -532,8 +448,7 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
   thumbsKey = '';
   statsKey = '';
 
-  emptyEl.hidden = true;
-  content.hidden = false;
+  page.showContent();
   pngButton.disabled = false;
   jsonButton.disabled = false;
   renderedPending = true;
@@ -610,13 +525,8 @@ modelView.onSelect = (layer, head) => {
 };
 chart.onSelect = (layer, head) => selectLayerHead(layer, head);
 
-const help = helpPopover(helpEl, helpButton);
-
-document.addEventListener('keydown', (ev) => {
-  if (help.handleKey(ev)) return;
-  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if (isTypingTarget(ev.target)) return;
-  if (!result) return;
+page.onShortcut((ev) => {
+  if (!result) return false;
   const { layers, heads } = result.attention;
   const views: Record<string, ViewId> = { '1': 'attention', '2': 'rollout', '3': 'raw' };
   switch (ev.key) {
@@ -630,51 +540,38 @@ document.addEventListener('keydown', (ev) => {
     case 't': update({ threshold: !state.threshold }); break;
     default:
       if (views[ev.key]) setView(views[ev.key]);
-      else return;
+      else return false;
   }
-  ev.preventDefault();
+  return true;
 });
 
 // ---------------------------------------------------------------- exports
 
 
 async function doExport(format: 'png' | 'json'): Promise<void> {
-  if (!result) return;
-  try {
-    const name = exportFileName(result, state, format);
-    let bytes: Uint8Array;
-    if (format === 'png') {
-      bytes = await mainStage.toPng(result.view.width, result.view.height);
-    } else {
-      const map = mapFor(state.view);
-      if (!map) throw new Error('the map is still loading; try again in a moment');
-      bytes = new TextEncoder().encode(JSON.stringify(buildViewExport(result, state, map, maskFor(map)), null, 2) + '\n');
-    }
-    if (vscode) {
-      const requestId = ++exportSeq;
-      post({ type: 'export', requestId, format, suggestedName: name, bytes });
-      toast.show(`Saving ${name}…`);
-    } else {
-      downloadFile(bytes, name, format === 'png' ? 'image/png' : 'application/json');
-      toast.show(`Downloaded ${name}`);
-    }
-  } catch (e) {
-    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
-    post({ type: 'log', level: 'error', message: `export ${format} failed: ${String(e)}` });
-  }
+  const r = result;
+  if (!r) return;
+  await page.exportFile(format, format === 'png' ? 'image/png' : 'application/json', async () => {
+    const name = exportFileName(r, state, format);
+    if (format === 'png') return { name, bytes: await mainStage.toPng(r.view.width, r.view.height) };
+    const map = mapFor(state.view);
+    // The document of `vit-lens attention --json` (CLS maps and rollout from query 0's slice), plus the view shown.
+    const settings = { fusion: state.fusion, discardRatio: state.discardRatio, startLayer: 0 };
+    const clsRows = slices?.rows(0, settings);
+    const clsRollout = slices?.rollout(0, settings);
+    if (!map || !clsRows || !clsRollout) throw new Error('the maps are still loading; try again in a moment');
+    const doc = { ...attentionJson(r, { query: 0, rows: clsRows, rollout: { ...settings, map: clsRollout } }, settings), view: buildViewExport(r, state, map, maskFor(map)) };
+    return { name, bytes: new TextEncoder().encode(JSON.stringify(doc, null, 1) + '\n') };
+  });
 }
 pngButton.addEventListener('click', () => void doExport('png'));
 jsonButton.addEventListener('click', () => void doExport('json'));
 
 // ---------------------------------------------------------------- messages
 
+/** The attention page's own host messages (running, error and exported are the frame's). */
 function onHostMessage(m: HostMessage): void {
   switch (m.type) {
-    case 'running':
-      busy.show(m.message, m.progress);
-      error.hide();
-      emptyEl.hidden = true;
-      break;
     case 'result': {
       resultReceivedAt = Date.now();
       const resultId = m.resultId;
@@ -686,22 +583,15 @@ function onHostMessage(m: HostMessage): void {
     case 'slice':
       if (m.resultId === currentResultId) slices?.put(reviveSlice(m.slice));
       break;
-    case 'error':
-      busy.hide();
-      emptyEl.hidden = true;
-      error.show(m.message, m.actions ?? []);
-      break;
     case 'settings': {
       const s = parseSettings(m.settings);
       if (s) update(applySettings(state, s));
       break;
     }
-    case 'exported':
-      toast.show(exportedText(m));
-      break;
   }
 }
 
-startPage<HostMessage, { result: AttentionResult; settings?: PanelSettings }>(vscode, 'webview', onHostMessage,
+// A report whose data cannot be read keeps its empty state beside the error.
+page.start<HostMessage, { result: AttentionResult; settings?: PanelSettings }>(onHostMessage,
   (d) => showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings),
-  (message) => error.show(message, []));
+  (message) => page.error.show(message, []));

@@ -10,7 +10,7 @@ import { slicePatchMap } from '../../../src/maths/attention';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
 import { ModelView } from '../../shell/modelView';
-import { formatValue } from '../../shell/raster';
+import { formatValue } from '../../shell/format';
 import { MapStage } from '../../shell/stage';
 import type { SliceStore } from '../../shell/sliceStore';
 import { moveQuery, patchOfToken, stepHead, tokenOfPatch } from '../../shell/state';

@@ -4,51 +4,11 @@
 // before any canvas is painted. Problems in the essential parts throw an Error naming the field; broken
 // optional parts (attention, a feature level) are dropped with a note. The attention may be a shape only
 // (the host keeps the tensor and sends slices) or carry its data. Pure: no DOM.
-import type { AttentionSlice } from '../../../src/shared/attentionTypes';
 import type { FeatureLevel } from '../../../src/analyses/dense/types';
 import type { DensePanelResult } from '../../../src/analyses/dense/messages';
+import { asFloat32, asUint16, asUint8, expectLength } from '../../shell/revive';
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
-
-function values(v: unknown): number[] | null {
-  if (Array.isArray(v)) return v as number[];
-  if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) return Object.values(v as Record<string, number>);
-  return null;
-}
-
-export function asFloat32(v: unknown, field: string): Float32Array {
-  if (v instanceof Float32Array) return v;
-  if (v instanceof Float64Array) return Float32Array.from(v);
-  const a = values(v);
-  if (a) return Float32Array.from(a);
-  throw new Error(`the result's ${field} is not a float array`);
-}
-
-export function asUint8(v: unknown, field: string): Uint8Array {
-  if (v instanceof Uint8Array) return v;
-  if (v instanceof Uint8ClampedArray) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  const a = values(v);
-  if (a) return Uint8Array.from(a);
-  throw new Error(`the result's ${field} is not a byte array`);
-}
-
-/** A Uint16Array, or its little-endian bytes (2·count of them), or a plain array of ids. */
-export function asUint16(v: unknown, count: number, field: string): Uint16Array {
-  if (v instanceof Uint16Array) return v;
-  if (v instanceof Uint8Array && v.length === 2 * count && count > 0) {
-    const out = new Uint16Array(count);
-    for (let i = 0; i < count; i++) out[i] = v[2 * i] | (v[2 * i + 1] << 8);
-    return out;
-  }
-  if (v instanceof Uint8Array || v instanceof Int32Array || v instanceof Uint32Array) return Uint16Array.from(v);
-  const a = values(v);
-  if (a) return Uint16Array.from(a);
-  throw new Error(`the result's ${field} is not an integer array`);
-}
-
-function expectLength(a: ArrayLike<unknown>, n: number, field: string, shape: string): void {
-  if (a.length !== n) throw new Error(`the result's ${field} has ${a.length} values; its shape ${shape} needs ${n}`);
-}
 
 /** Checks the shapes and revives typed arrays in place; returns the same object, typed. */
 export function reviveDenseResult(input: unknown): DensePanelResult {
@@ -114,13 +74,4 @@ function checkAttention<T extends NonNullable<DensePanelResult['attention']>>(t:
   if (!Array.isArray(grid) || !isPosInt(grid[0]) || !isPosInt(grid[1]) || !Number.isInteger(firstPatch) || firstPatch < 0) throw new Error('no patch grid');
   if (firstPatch + grid[0] * grid[1] !== t.tokens) throw new Error(`${t.tokens} tokens do not fit a ${grid[0]}×${grid[1]} grid after ${firstPatch} special tokens`);
   return t;
-}
-
-/** A slice from the host, its arrays revived and its shape checked against the result's attention. */
-export function reviveSlice(s: AttentionSlice, shape: { layers: number; heads: number; tokens: number }, patches: number): AttentionSlice {
-  const rows = asFloat32(s.rows, 'slice.rows');
-  expectLength(rows, shape.layers * shape.heads * shape.tokens, 'slice.rows', `[${shape.layers}, ${shape.heads}, ${shape.tokens}]`);
-  const map = asFloat32(s.rollout?.map, 'slice.rollout.map');
-  expectLength(map, patches, 'slice.rollout.map', `[${patches}]`);
-  return { ...s, rows, rollout: { ...s.rollout, map } };
 }

@@ -11,6 +11,7 @@ import { colormapNames, type ColormapName } from '../../../src/shared/panelProto
 import { clampOrbit, type Orbit } from './mesh';
 import { emptyLegend, fitLegend, type LegendState } from './legend';
 import { defaultQuery } from '../../shell/state';
+import { asRecord, inUnit, isInt, isNum, oneOf } from '../../shell/validate';
 
 export type AttentionMode = 'attention' | 'rollout';
 
@@ -65,15 +66,11 @@ export function defaultDenseState(): DenseUiState {
   };
 }
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const inUnit = (v: unknown, maxExclusive = false): v is number => isNum(v) && v >= 0 && (maxExclusive ? v < 1 : v <= 1);
-const oneOf = <T>(list: readonly T[], v: unknown): v is T => (list as readonly unknown[]).includes(v);
 const fusions: readonly HeadFusion[] = ['mean', 'max', 'min'];
 
 export function parseDensePanelSettings(raw: unknown): DensePanelSettings | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const o = raw as Record<string, unknown>;
+  const o = asRecord(raw);
+  if (!o) return undefined;
   if (!oneOf(depthColormapNames, o.depthColormap) || !oneOf(depthNormalizations, o.normalization) || !inUnit(o.opacity)) return undefined;
   if (!oneOf(colormapNames, o.attentionColormap) || !oneOf(fusions, o.fusion) || !inUnit(o.discardRatio, true)) return undefined;
   return { depthColormap: o.depthColormap, normalization: o.normalization, opacity: o.opacity, attentionColormap: o.attentionColormap, fusion: o.fusion, discardRatio: o.discardRatio };
@@ -82,8 +79,8 @@ export function parseDensePanelSettings(raw: unknown): DensePanelSettings | unde
 /** A state restored from vscode.getState(): every valid field kept, everything else from `base`. */
 export function parseDenseState(raw: unknown, base: DenseUiState = defaultDenseState()): DenseUiState {
   const s: DenseUiState = { ...base, orbit: { ...base.orbit }, legend: { ...base.legend }, attention: { ...base.attention } };
-  if (typeof raw !== 'object' || raw === null) return s;
-  const o = raw as Record<string, unknown>;
+  const o = asRecord(raw);
+  if (!o) return s;
   if (oneOf(denseViewIds, o.view)) s.view = o.view;
   if (oneOf(depthColormapNames, o.depthColormap)) s.depthColormap = o.depthColormap;
   if (oneOf(depthNormalizations, o.normalization)) s.normalization = o.normalization;

@@ -16,10 +16,12 @@ import { depthToUint16, segmentClasses } from '../../../src/maths/dense';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { append, clear, h } from '../../shell/dom';
 import { actionLabels as sharedActionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from '../../shell/shell';
-import { formatValue } from '../../shell/raster';
+import { fmtMs, formatValue, timingsText } from '../../shell/format';
 import { BackboneAttentionView } from './attentionView';
-import { buildDenseJson, denseExportName, denseJsonText } from './denseExport';
-import { reviveDenseResult, reviveSlice } from './denseData';
+import { denseExportName } from './denseExport';
+import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
+import { reviveDenseResult } from './denseData';
+import { reviveSlice } from '../../shell/sliceStore';
 import { SliceStore } from '../../shell/sliceStore';
 import { DenseStage, type PixelPos } from './denseStage';
 import {
@@ -223,7 +225,6 @@ app.append(header, notesEl, error.el, busy.el, emptyEl, content, toast.el);
 // ---------------------------------------------------------------- helpers
 
 const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
-const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 const chip = (label: string, value: string, title?: string) =>
   h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
 
@@ -500,7 +501,7 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
     r.depth ? chip('output', `${r.depth.rawWidth}×${r.depth.rawHeight}`, 'predicted_depth') : chip('classes', `${r.segmentation?.classes.length ?? 0} / ${r.segmentation?.numClasses ?? 0}`, 'present / in the model'),
     chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
     r.attention ? chip('layers × heads', `${r.attention.layers}×${r.attention.heads}`) : null,
-    chip('time', fmtMs(t.total), `decode ${fmtMs(t.decode)} · model load ${fmtMs(t.modelLoad)} · preprocess ${fmtMs(t.preprocess)} · inference ${fmtMs(t.inference)} · post-process ${fmtMs(t.postprocess)}`)]);
+    chip('time', fmtMs(t.total), timingsText([['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['post-process', t.postprocess]]))]);
   document.title = `ViT Lens — ${taskLabels[r.task]} — ${name}`;
 
   clear(notesList);
@@ -598,7 +599,8 @@ async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Prom
       return encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth]);
     case 'json': {
       const fr = d ? finiteRange(d.view) : null;
-      return new TextEncoder().encode(denseJsonText(buildDenseJson(r, state, range, fr)));
+      const display = { normalization: range?.used ?? state.normalization, lo: range?.lo ?? NaN, hi: range?.hi ?? NaN, invert: state.invert, colormap: state.depthColormap, flat: range?.flat ?? false };
+      return new TextEncoder().encode(denseJsonText(denseJson(r, { display, png16: fr ?? { min: d?.min ?? NaN, max: d?.max ?? NaN } })));
     }
   }
 }

@@ -5,6 +5,7 @@ import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../../src/analyses/gates/messages';
 import { colormapNames, type ColormapName } from '../../../src/shared/panelProtocol';
 import { safeStem } from '../../shell/state';
+import { asRecord, inUnit, oneOf } from '../../shell/validate';
 
 /** Channel bars by weight (largest first) or in channel order. */
 export type ChannelOrder = 'sorted' | 'index';
@@ -29,20 +30,18 @@ export function defaultGatesState(settings?: GatesPanelSettings): GatesUiState {
   return { block: 0, colormap: settings?.colormap ?? 'inferno', opacity: settings?.opacity ?? 0.6, smooth: false, order: 'sorted' };
 }
 
-const isColormap = (v: unknown): v is ColormapName => (colormapNames as readonly unknown[]).includes(v);
-const inUnit = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+const isColormap = (v: unknown): v is ColormapName => oneOf(colormapNames, v);
 
 export function parseGatesSettings(raw: unknown): GatesPanelSettings | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const o = raw as Record<string, unknown>;
-  return isColormap(o.colormap) && inUnit(o.opacity) ? { colormap: o.colormap, opacity: o.opacity } : undefined;
+  const o = asRecord(raw);
+  return o && isColormap(o.colormap) && inUnit(o.opacity) ? { colormap: o.colormap, opacity: o.opacity } : undefined;
 }
 
 /** A state restored from vscode.getState(): every valid field kept, everything else from `base`. */
 export function parseGatesUiState(raw: unknown, base: GatesUiState = defaultGatesState()): GatesUiState {
   const s: GatesUiState = { ...base };
-  if (typeof raw !== 'object' || raw === null) return s;
-  const o = raw as Record<string, unknown>;
+  const o = asRecord(raw);
+  if (!o) return s;
   if (typeof o.block === 'number' && Number.isInteger(o.block) && o.block >= 0) s.block = o.block;
   if (isColormap(o.colormap)) s.colormap = o.colormap;
   if (inUnit(o.opacity)) s.opacity = o.opacity;
@@ -107,34 +106,9 @@ export function blockLabel(g: Gate): string {
   return `${g.index + 1} · ${g.kind} · ${shortNode(g.node)} (${gateScope(g)})`;
 }
 
-/** The numbers behind the shown gate, as "Save JSON" writes them (values raw, not rescaled). */
-export function gateExport(r: GatesResult, g: Gate): Record<string, unknown> {
-  const [, , h, w] = g.featureShape;
-  const values = Array.from(g.values);
-  return {
-    tool: 'ViT Lens',
-    image: r.image.path,
-    model: r.model.name,
-    gate: {
-      index: g.index,
-      node: g.node,
-      op: g.op,
-      kind: g.kind,
-      shape: g.shape,
-      featureShape: g.featureShape,
-      mulNode: g.mulNode,
-      ...summarize(g.values),
-      // Channel gates: one weight per channel; spatial gates: rows of the [H, W] map.
-      values: g.kind === 'spatial' ? Array.from({ length: h }, (_, y) => values.slice(y * w, (y + 1) * w)) : values,
-      ...(g.topChannels ? { topChannels: { channels: g.topChannels.channels, weights: g.topChannels.weights } } : {}),
-    },
-    predictions: r.predictions ?? null,
-  };
-}
-
 export function gateExportName(r: GatesResult, g: Gate, ext: 'png' | 'json'): string {
   const stem = safeStem(r.image.path);
-  const node = shortNode(g.node).replace(/[^\w.\-]+/g, '-');
+  const node = shortNode(g.node).replace(/[^\w.-]+/g, '-');
   // Cut the name, never the extension (the host only saves names that end with it).
   return `${`${stem}-gate${g.index + 1}-${g.kind}-${node}`.slice(0, 115)}.${ext}`;
 }

@@ -4,6 +4,8 @@
 // predictions. We post `ready`, render what the host sends (src/shared/gatesPanelProtocol.ts) and keep
 // the UI state with setState/getState. Browser code: imports the shared contract and DOM helpers only.
 import '../../shell/styles.css';
+import { segmented } from '../../shell/controls';
+import { gatesJson } from '../../../src/analyses/gates/json';
 import './gates.css';
 import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
 import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type GatesWebviewMessage } from '../../../src/analyses/gates/messages';
@@ -11,12 +13,12 @@ import { colormapNames, type PanelActionId } from '../../../src/shared/panelProt
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
 import { actionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../../shell/shell';
-import { formatValue } from '../../shell/raster';
+import { fmtMs, formatValue, timingsText } from '../../shell/format';
 import { MapStage } from '../../shell/stage';
 import { BlockList } from './blockList';
 import { ChannelChart } from './channelChart';
 import {
-  applyGatesSettings, blockLabel, defaultGatesState, fitGatesState, gateExport, gateExportName, gateScope, parseGatesUiState,
+  applyGatesSettings, blockLabel, defaultGatesState, fitGatesState, gateExportName, gateScope, parseGatesUiState,
   shortNode, summarize, type ChannelOrder, type GatesUiState,
 } from './gatesState';
 import { TopChannelMaps } from './topMaps';
@@ -83,37 +85,6 @@ opacityInput.addEventListener('input', () => {
   saveState();
 });
 
-/** A two-choice radio group of buttons (arrow keys switch), like the attention panel's. */
-function segmented<T extends string>(label: string, choices: [T, string][], pick: (v: T) => void): { el: HTMLDivElement; set(v: T): void } {
-  const buttons = new Map<T, HTMLButtonElement>();
-  const el = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': label });
-  let current = choices[0][0];
-  for (const [v, text] of choices) {
-    const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v }, text);
-    b.addEventListener('click', () => pick(v));
-    buttons.set(v, b);
-    el.append(b);
-  }
-  el.addEventListener('keydown', (ev) => {
-    if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    const i = choices.findIndex(([v]) => v === current);
-    const next = choices[(i + (ev.key === 'ArrowRight' ? 1 : choices.length - 1)) % choices.length][0];
-    pick(next);
-    buttons.get(next)?.focus();
-  });
-  return {
-    el,
-    set(v: T) {
-      current = v;
-      for (const [k, b] of buttons) {
-        b.setAttribute('aria-checked', String(k === v));
-        b.tabIndex = k === v ? 0 : -1;
-      }
-    },
-  };
-}
 const upsampling = segmented<'nearest' | 'smooth'>('Upsampling', [['nearest', 'Nearest'], ['smooth', 'Smooth']], (v) => update({ smooth: v === 'smooth' }));
 const orderControl = segmented<ChannelOrder>('Channel order', [['sorted', 'By weight'], ['index', 'By index']], (v) => update({ order: v }));
 
@@ -164,7 +135,6 @@ app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
 // ---------------------------------------------------------------- rendering
 
 const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
-const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 const chip = (label: string, value: string, title?: string) => h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
 
 /** Applies a state change and repaints what depends on it. */
@@ -266,8 +236,7 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
     chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
     chip('channel gates', String(channel)),
     chip('spatial gates', String(r.gates.length - channel)),
-    chip('time', fmtMs(t.total), [['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]]
-      .map(([k, v]) => `${k} ${fmtMs(v as number)}`).join(' · ')));
+    chip('time', fmtMs(t.total), timingsText([['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]])));
   document.title = `ViT Lens gates — ${name}`;
   if (n) notice.show(n.message, n.actions);
   else notice.hide();
@@ -358,7 +327,7 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
   try {
     const name = gateExportName(result, g, format);
     const bytes = format === 'json'
-      ? new TextEncoder().encode(JSON.stringify(gateExport(result, g), null, 1) + '\n')
+      ? new TextEncoder().encode(JSON.stringify(gatesJson(result, g), null, 1) + '\n') // the CLI's document, for the gate shown
       : g.kind === 'spatial' ? await stage.toPng(result.view.width, result.view.height) : await channelPng();
     if (vscode) {
       post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });

@@ -3,7 +3,8 @@
 // its channel, weight and rank. One small canvas per map (rasterized at most 4× the map, scaled by CSS).
 import type { TopChannels } from '../../../src/analyses/gates/types';
 import { clear, h } from '../../shell/dom';
-import { formatValue, rasterize, valueRange } from '../../shell/raster';
+import { rasterize, valueRange } from '../../shell/raster';
+import { formatValue } from '../../shell/format';
 
 interface Tile { img: HTMLImageElement; canvas: HTMLCanvasElement; caption: [string, string] }
 

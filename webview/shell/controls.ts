@@ -1,0 +1,95 @@
+// The small controls every page builds its toolbars and cards from: a labelled field, a slider, a
+// segmented radio group, a header chip, the predictions card. Built with dom.ts (attributes only, CSP
+// safe); the class names are the ones styles.css and the tests know. DOM only; no vscode or Node.
+import type { Prediction } from '../../src/shared/attentionTypes';
+import { clear, h, type Child } from './dom';
+
+/** A label and its control (and an optional value output after it). */
+export function field(label: string, control: HTMLElement, extra?: Node): HTMLDivElement {
+  return h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
+}
+
+/** A range input; its value is shown by the caller's <output>. */
+export function slider(id: string, min: number, max: number, step: number, label: string): HTMLInputElement {
+  return h('input', { type: 'range', id, min: String(min), max: String(max), step: String(step), 'aria-label': label });
+}
+
+/** A header chip: "label value", with an optional tooltip. */
+export function chip(label: string, value: string, title?: string): HTMLSpanElement {
+  return h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
+}
+
+export interface Segmented<T extends string> {
+  el: HTMLDivElement;
+  /** Marks `v` as the checked choice (the page's state changed); it also becomes the one Tab reaches. */
+  set(v: T): void;
+  /** The button of a choice, for focus. */
+  button(v: T): HTMLButtonElement | undefined;
+}
+
+/**
+ * A radio group of buttons ([value, label, title?] each): a click picks a choice; with `arrows` (the
+ * default) ← and → move to the next one and keep the focus on it. `pick` only reports: the page updates
+ * its state and calls `set`.
+ */
+export function segmented<T extends string>(label: string, choices: readonly (readonly [T, string, string?])[], pick: (v: T) => void, arrows = true): Segmented<T> {
+  const buttons = new Map<T, HTMLButtonElement>();
+  const el = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': label });
+  let current = choices[0][0];
+  for (const [v, text, title] of choices) {
+    const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v, title }, text);
+    b.addEventListener('click', () => pick(v));
+    buttons.set(v, b);
+    el.append(b);
+  }
+  if (arrows) {
+    el.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      const i = choices.findIndex(([v]) => v === current);
+      const next = choices[(i + (ev.key === 'ArrowRight' ? 1 : choices.length - 1)) % choices.length][0];
+      pick(next);
+      buttons.get(next)?.focus();
+    });
+  }
+  return {
+    el,
+    set(v: T) {
+      current = v;
+      for (const [k, b] of buttons) {
+        b.setAttribute('aria-checked', String(k === v));
+        b.tabIndex = k === v ? 0 : -1;
+      }
+    },
+    button: (v: T) => buttons.get(v),
+  };
+}
+
+/** The predictions card of a classifier run: top-k labels with bars scaled to the top one, or a note when there are none. */
+export function predictionsCard(titleId: string, testId: string, emptyNote: string): { el: HTMLElement; show(preds: Prediction[] | undefined): void } {
+  const list = h('ol', { className: 'vl-preds' });
+  const note = h('p', { className: 'vl-card-note', hidden: true }, emptyNote);
+  const el = h('section', { className: 'vl-card vl-predictions', 'data-testid': testId, 'aria-labelledby': titleId },
+    h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: titleId }, 'Predictions')), list, note);
+  return {
+    el,
+    show(predictions) {
+      clear(list);
+      const preds = predictions ?? [];
+      list.hidden = preds.length === 0;
+      note.hidden = preds.length > 0;
+      const top = preds.reduce((m, p) => Math.max(m, p.probability), 0) || 1;
+      preds.forEach((p, i) => {
+        const fill = h('span', { className: 'vl-pred-fill' });
+        fill.style.width = `${Math.max(0.5, (p.probability / top) * 100)}%`;
+        const row: Child[] = [
+          h('span', { className: 'vl-pred-label' }, p.label),
+          h('span', { className: 'vl-pred-pct' }, `${(p.probability * 100).toFixed(p.probability >= 0.1 ? 1 : 2)}%`),
+          h('span', { className: 'vl-pred-bar', 'aria-hidden': 'true' }, fill),
+        ];
+        list.append(h('li', { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` }, ...row));
+      });
+    },
+  };
+}
