@@ -180,6 +180,12 @@ export class EngineClient {
    * Changes onnxruntime's thread count (0: automatic). A running engine reloads its models with it at
    * their next run, after the requests already queued; a restarted engine gets it from its environment.
    */
+  /** The execution provider of sessions made from now on (a running engine remakes its sessions). */
+  async setProvider(provider: string, threads: number): Promise<void> {
+    this.opts.provider = provider;
+    if (this.child) await this.request('configure', { threads, provider });
+  }
+
   async setThreads(threads: number): Promise<EngineCalls['configure']['result'] | undefined> {
     this.opts.threads = threads;
     if (!this.child) return undefined;
