@@ -149,7 +149,7 @@ test('entries stream as they finish; a cancel keeps what was done and the engine
 test('--provider: an unknown provider falls back to the CPU with a note; cpu runs quietly', () => {
   const r = cli('attention', dir, '--provider', 'nosuch', '--model', fixtureModels()['vit-tiny-batch']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /execution provider "nosuch" is not offered by this onnxruntime-node \\(it offers cpu, .*\); running on the CPU\./);
+  assert.match(r.stderr, /execution provider "nosuch" is not offered by this onnxruntime-node \(it offers cpu, .*\); running on the CPU\./);
   // cuda is listed by the linux-x64 package but needs CUDA libraries: where they are missing, it falls back too.
   const cuda = cli('attention', path.join(dir, 'a-scene.png'), '--provider', 'cuda', '--model', fixtureModels()['vit-tiny-batch']);
   assert.equal(cuda.status, 0, cuda.stderr);
