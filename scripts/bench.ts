@@ -5,7 +5,8 @@
 // the engine's environment. Also the full path through the engine process (IPC included).
 // Then DPT depth (the dense pipeline) on a DPT-sized model: ViT-B/16 backbone at 384×384 with HF DPTConfig's
 // default neck (96/192/384/768, fusion 256), random weights, built on demand (≈ 480 MB, not committed).
-//   node dist/bench.js [--runs N] [--image PATH] [--json out.json] [--only attention|dense]
+// Then the gallery's images per second on a folder of 64 images against bare session.run on the same batches.
+//   node dist/bench.js [--runs N] [--image PATH] [--json out.json] [--only attention|dense|gallery]
 import fs from 'node:fs';
 import path from 'node:path';
 import { EngineClient, threadsLabel } from '../src/client/engineClient';
@@ -16,6 +17,7 @@ import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 import { inferenceThreads } from '../src/core/onnx/threads';
+import { benchGallery } from './benchGallery';
 import { arg, bareRunMs, benchImage, fmt, inEngineEnvironment, median, pipelineAgainstBare, root } from './benchUtil';
 
 const runs = Number(arg('--runs') ?? 20);
@@ -43,6 +45,12 @@ async function main(): Promise<void> {
   const exitCode = await inEngineEnvironment();
   if (exitCode !== undefined) { process.exitCode = exitCode; return; }
   const only = arg('--only');
+  if (only === 'gallery') {
+    const gallery = await benchGallery(await benchImage());
+    const out = arg('--json');
+    if (out) fs.writeFileSync(out, JSON.stringify({ gallery }, null, 2));
+    return;
+  }
   if (only === 'dense') {
     const dense = await benchDense(await benchImage());
     const out = arg('--json');
@@ -87,10 +95,11 @@ async function main(): Promise<void> {
   const e2eRatio = median(e2e) / bareMs;
   console.log(`engine round trip (IPC incl.) ${fmt(median(e2e))}   ratio ${e2eRatio.toFixed(3)}`);
   const dense = only === 'attention' ? undefined : await benchDense(image);
+  const gallery = only === 'attention' ? undefined : await benchGallery(image);
 
   const out = arg('--json');
   if (out) {
-    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense, gallery }, null, 2));
   }
 }
 

@@ -103,12 +103,12 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   // One command per panel command of the registry (some panels share one, see panelFor).
   const commands = new Map<string, { analysis: AnalysisId; panel: PanelDescriptor }[]>();
   for (const entry of allPanels()) commands.set(entry.panel.command, [...(commands.get(entry.panel.command) ?? []), entry]);
-  const panelCommands = [...commands].map(([command, candidates]) => vscode.commands.registerCommand(command, async (uri?: vscode.Uri | string) => {
+  const panelCommands = [...commands].map(([command, candidates]) => vscode.commands.registerCommand(command, async (uri?: vscode.Uri | string, arg?: unknown) => {
     const title = commandTitles.get(command) ?? candidates[0].panel.title;
     const image = await targetImage(title, uri);
     if (!image) return;
     const { analysis, panel } = await panelFor(candidates);
-    await analysisHosts[analysis].open(services, panel, image);
+    await analysisHosts[analysis].open(services, panel, image, arg);
   }));
   const serializers = allPanels().map(({ analysis, panel }) => vscode.window.registerWebviewPanelSerializer(panel.viewType, {
     deserializeWebviewPanel: (webviewPanel, state) => analysisHosts[analysis].revive(services, panel, webviewPanel, state),

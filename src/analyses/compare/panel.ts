@@ -56,8 +56,9 @@ async function chooseModelB(): Promise<string | undefined> {
 }
 
 export const compareHost: HostFacet = {
-  open: async (services, kind, imagePath, modelB?: string) => {
-    const b = modelB && fs.existsSync(modelB) ? modelB : await chooseModelB();
+  // `modelB`: the command's second argument (a model path), else the user picks a file.
+  open: async (services, kind, imagePath, modelB?: unknown) => {
+    const b = typeof modelB === 'string' && fs.existsSync(modelB) ? modelB : await chooseModelB();
     if (!b) return undefined;
     modelsB.set(path.resolve(imagePath), b);
     return VitLensPanel.open(services, kind, imagePath, (wp, image) => new ComparePanel(services, kind, wp, image));
