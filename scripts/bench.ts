@@ -7,7 +7,8 @@
 // default neck (96/192/384/768, fusion 256), random weights, built on demand (≈ 480 MB, not committed).
 // First, cold figures: whole `vit-lens attention` (single-file ViT-B/16) and `vit-lens depth` (DPT) processes
 // alternated with bare onnxruntime-node processes (session from the path, one run), wall time and peak RSS.
-//   node dist/bench.js [--runs N] [--cold-runs N] [--image PATH] [--json out.json] [--only attention|dense|cold]
+// Last, the gallery's images per second on a folder of 64 images against bare session.run on the same batches.
+//   node dist/bench.js [--runs N] [--cold-runs N] [--image PATH] [--json out.json] [--only attention|dense|cold|gallery]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 import { inferenceThreads } from '../src/core/onnx/threads';
+import { benchGallery } from './benchGallery';
 import { arg, bareColdArgv, bareRunMs, benchImage, coldAgainstBare, fmt, inEngineEnvironment, median, pipelineAgainstBare, range, root } from './benchUtil';
 
 const runs = Number(arg('--runs') ?? 20);
@@ -73,6 +75,12 @@ async function main(): Promise<void> {
   const exitCode = await inEngineEnvironment();
   if (exitCode !== undefined) { process.exitCode = exitCode; return; }
   const only = arg('--only');
+  if (only === 'gallery') {
+    const gallery = await benchGallery(await benchImage());
+    const out = arg('--json');
+    if (out) fs.writeFileSync(out, JSON.stringify({ gallery }, null, 2));
+    return;
+  }
   const cold = only === undefined || only === 'cold' ? await benchCold(await benchImage()) : undefined;
   if (only === 'cold') {
     const out = arg('--json');
@@ -123,10 +131,11 @@ async function main(): Promise<void> {
   const e2eRatio = median(e2e) / bareMs;
   console.log(`engine round trip (IPC incl.) ${fmt(median(e2e))}   ratio ${e2eRatio.toFixed(3)}`);
   const dense = only === 'attention' ? undefined : await benchDense(image);
+  const gallery = only === 'attention' ? undefined : await benchGallery(image);
 
   const out = arg('--json');
   if (out) {
-    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense, cold }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense, cold, gallery }, null, 2));
   }
 }
 

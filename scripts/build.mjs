@@ -6,6 +6,8 @@
 //   dist/webview.js     panel UI (browser IIFE) + webview.css   webview/panels/attention/main.ts
 //   dist/denseWebview.js DPT panel UI + denseWebview.css      webview/panels/dense/main.ts
 //   dist/gatesWebview.js SE/CBAM gates panel + gatesWebview.css webview/panels/gates/main.ts
+//   dist/galleryWebview.js folder gallery + galleryWebview.css   webview/panels/gallery/main.ts
+//   dist/compareWebview.js A/B compare + compareWebview.css     webview/panels/compare/main.ts
 //   dist/buildModels.js tiny ONNX fixture builder               scripts/buildModels.ts
 //   dist/bench.js       benchmarks                              scripts/bench.ts
 //   dist/exportDataset.js  generated scenes for the demo-model trainers  scripts/scenes/exportDataset.ts
@@ -53,6 +55,8 @@ add('scripts/benchWorkbench.ts', 'dist/benchWorkbench.js');
 add('webview/panels/attention/main.ts', 'dist/webview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 add('webview/panels/dense/main.ts', 'dist/denseWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 add('webview/panels/gates/main.ts', 'dist/gatesWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/panels/gallery/main.ts', 'dist/galleryWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/panels/compare/main.ts', 'dist/compareWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
 const tests = [...walk('test/unit', /\.test\.ts$/), ...walk('test/integration', /\.ts$/)];
 // UI tests: the panel pages in headless Chromium (test/ui/preview*.ts), run from the repository root.
 const ui = walk('test/ui', /^test\/ui\/preview\w+\.ts$/);

@@ -3,7 +3,9 @@
 import { attentionCommands } from './attention/command';
 import { denseCommands } from './dense/command';
 import { gatesCommands } from './gates/command';
+import { galleryCommands } from './gallery/command';
+import { compareCommands } from './compare/command';
 import type { CliCommand } from '../cli/context';
 import type { AnalysisId } from './index';
 
-export const analysisCommands = { attention: attentionCommands, dense: denseCommands, gates: gatesCommands } satisfies Record<AnalysisId, CliCommand[]>;
+export const analysisCommands = { attention: attentionCommands, dense: denseCommands, gates: gatesCommands, gallery: galleryCommands, compare: compareCommands } satisfies Record<AnalysisId, CliCommand[]>;

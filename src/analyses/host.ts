@@ -4,7 +4,9 @@
 import { attentionHost } from './attention/panel';
 import { denseHost } from './dense/panel';
 import { gatesHost } from './gates/panel';
+import { galleryHost } from './gallery/panel';
+import { compareHost } from './compare/panel';
 import type { HostFacet } from '../host/panelBase';
 import type { AnalysisId } from './index';
 
-export const analysisHosts = { attention: attentionHost, dense: denseHost, gates: gatesHost } satisfies Record<AnalysisId, HostFacet>;
+export const analysisHosts = { attention: attentionHost, dense: denseHost, gates: gatesHost, gallery: galleryHost, compare: compareHost } satisfies Record<AnalysisId, HostFacet>;

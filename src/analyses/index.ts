@@ -5,9 +5,11 @@
 import { attention } from './attention/descriptor';
 import { dense } from './dense/descriptor';
 import { gates } from './gates/descriptor';
+import { gallery } from './gallery/descriptor';
+import { compare } from './compare/descriptor';
 import type { AnalysisDescriptor, PanelDescriptor } from './registry';
 
-export const analyses = [attention, dense, gates] as const satisfies readonly AnalysisDescriptor[];
+export const analyses = [attention, dense, gates, gallery, compare] as const satisfies readonly AnalysisDescriptor[];
 
 export type AnalysisId = (typeof analyses)[number]['id'];
 

@@ -48,8 +48,9 @@ export const demoCommand: CliCommand = {
       objects.push({ class: o.classIndex, label: o.label, box: o.box, mask });
     }
     fs.writeFileSync(path.join(out, 'scene.json'), JSON.stringify({ seed: scene.seed, width: scene.width, height: scene.height, objects }, null, 1));
-    const { result } = await runAttentionCommand([image, '--model', `${DEMO_PREFIX}shapes-vit`, '--json', path.join(out, 'attention.json'), '--html', path.join(out, 'attention.html')], ctx);
-    const top = result.predictions?.[0];
+    const run = await runAttentionCommand([image, '--model', `${DEMO_PREFIX}shapes-vit`, '--json', path.join(out, 'attention.json'), '--html', path.join(out, 'attention.html')], ctx);
+    if (!run) throw new Error('the attention command did not return its result'); // only folders return none
+    const top = run.result.predictions?.[0];
     const truth = scene.objects.map((o) => o.label).join(' + ') || 'none';
     console.log(`\nDemo ViT: predicted ${top ? `${top.label} (${(top.probability * 100).toFixed(1)} %)` : 'nothing'}; truth: ${truth} ${top && top.label === truth ? '✓' : '✗'}`);
 

@@ -21,7 +21,9 @@ ${MODELS_USAGE}
   vit-lens --help | --version
 
 Every command that runs a model also takes --threads <n>: onnxruntime's threads per run
-(default: one per physical core this process may use on Linux, onnxruntime's default elsewhere).
+(default: one per physical core this process may use on Linux, onnxruntime's default elsewhere),
+and --provider <name>: the onnxruntime execution provider (cpu by default; cuda, tensorrt, dml, coreml
+or webgpu where the installed onnxruntime-node offers it; otherwise the CPU, with a note).
 `;
 
 /** Every subcommand that runs through the engine, by name: the registry's, then the demo. */
@@ -34,14 +36,20 @@ const commands = new Map<string, CliCommand>([...analyses.flatMap((a) => analysi
 function engineOptions(argv: string[]): { engine: EngineClientOptions; rest: string[] } {
   const rest: string[] = [];
   let threads: number | undefined;
+  let provider: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--provider' || a.startsWith('--provider=')) {
+      provider = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!provider || !/^[a-z0-9_-]+$/i.test(provider)) throw usageError('--provider needs an execution provider name, e.g. cpu, cuda, dml, coreml');
+      continue;
+    }
     if (a !== '--threads' && !a.startsWith('--threads=')) { rest.push(a); continue; }
     const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
     threads = Number(value);
     if (value === undefined || !isThreadCount(threads) || threads === 0) throw usageError('--threads must be a whole number from 1 to 256');
   }
-  return { engine: { enginePath: path.join(__dirname, 'engine.js'), threads }, rest };
+  return { engine: { enginePath: path.join(__dirname, 'engine.js'), threads, provider }, rest };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,12 +3,14 @@
 // id, a timeout, progress events, cancellation and an error reply; an engine that dies rejects what
 // it had and is restarted on the next request.
 import { ChildProcess, fork } from 'node:child_process';
-import { EngineCalls, EngineKind, FromEngine, THREADS_ENV, ToEngine } from '../shared/engineProtocol';
+import { EngineCalls, EngineKind, FromEngine, PROVIDER_ENV, THREADS_ENV, ToEngine } from '../shared/engineProtocol';
 import { VitLensError, fromErrorInfo } from '../shared/errors';
 
 
 export interface RequestOptions {
   onProgress?: (stage: string, fraction: number) => void;
+  /** Pieces of a streaming result (FromEngine 'partial'), in the order the engine sent them. */
+  onPartial?: (data: unknown) => void;
   signal?: AbortSignal;
   /** Default 5 minutes: a first load of a large model can take a while. */
   timeoutMs?: number;
@@ -18,6 +20,7 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onProgress?: RequestOptions['onProgress'];
+  onPartial?: RequestOptions['onPartial'];
   cleanup: () => void;
 }
 
@@ -30,6 +33,8 @@ export interface EngineClientOptions {
   killAfterCancelMs?: number;
   /** onnxruntime's intra-op threads per model run; 0 or absent: one per usable physical core (core/onnx/threads.ts). */
   threads?: number;
+  /** onnxruntime execution provider (cpu when absent; one the engine cannot use falls back to cpu with a note). */
+  provider?: string;
 }
 
 /**
@@ -40,7 +45,7 @@ export interface EngineClientOptions {
  * here. A fixed mmap threshold (32 MiB, glibc's ceiling on 64-bit) and a 256 MiB trim threshold keep
  * it in the heap. Settings already in the environment are kept; other C libraries ignore these names.
  */
-export function engineProcessEnv(threads?: number, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function engineProcessEnv(threads?: number, base: NodeJS.ProcessEnv = process.env, provider?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // Both or neither: a trim threshold alone turns glibc's adaptive mmap threshold off at 128 KiB, and
   // every 1.8 MB output copy is then mmapped and faulted in anew (measured: 5470 faults, +100 ms a run).
@@ -49,6 +54,7 @@ export function engineProcessEnv(threads?: number, base: NodeJS.ProcessEnv = pro
     env.MALLOC_TRIM_THRESHOLD_ = String(256 << 20);
   }
   if (threads !== undefined) env[THREADS_ENV] = String(threads);
+  if (provider) env[PROVIDER_ENV] = provider;
   return env;
 }
 
@@ -79,7 +85,7 @@ export class EngineClient {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: [],
       // In VS Code's Electron extension host, process.execPath is Electron: run it as plain Node.
-      env: { ...engineProcessEnv(this.opts.threads), ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...engineProcessEnv(this.opts.threads, process.env, this.opts.provider), ELECTRON_RUN_AS_NODE: '1' },
     });
     this.child = child;
     child.stdout?.on('data', (b: Buffer) => log(`[engine] ${b.toString().trimEnd()}`));
@@ -116,6 +122,7 @@ export class EngineClient {
     const p = this.pending.get(m.id);
     if (!p) return; // a reply to a cancelled or timed-out request
     if (m.type === 'progress') { p.onProgress?.(m.stage, m.fraction); return; }
+    if (m.type === 'partial') { p.onPartial?.(m.data); return; }
     this.pending.delete(m.id);
     p.cleanup();
     if (m.type === 'result') p.resolve(m.result);
@@ -143,7 +150,7 @@ export class EngineClient {
       const timer = setTimeout(() => stop('TIMEOUT', `The engine did not answer within ${Math.round(timeoutMs / 1000)} s.`), timeoutMs);
       const cleanup = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort); };
       opts.signal?.addEventListener('abort', onAbort);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress, cleanup });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress, onPartial: opts.onPartial, cleanup });
       this.send({ type: 'request', id, kind, params });
     });
   }
@@ -173,6 +180,12 @@ export class EngineClient {
    * Changes onnxruntime's thread count (0: automatic). A running engine reloads its models with it at
    * their next run, after the requests already queued; a restarted engine gets it from its environment.
    */
+  /** The execution provider of sessions made from now on (a running engine remakes its sessions). */
+  async setProvider(provider: string, threads: number): Promise<void> {
+    this.opts.provider = provider;
+    if (this.child) await this.request('configure', { threads, provider });
+  }
+
   async setThreads(threads: number): Promise<EngineCalls['configure']['result'] | undefined> {
     this.opts.threads = threads;
     if (!this.child) return undefined;

@@ -14,7 +14,8 @@ import { findCatalogueEntry } from '../models/catalogue';
 import { isModelTask } from '../shared/modelTasks';
 import { downloadModel, manageModels, modelStatusBar, pullAndUse, selectModel, type ModelServices } from './models';
 import { HostServices, PanelObservation, VitLensPanel } from './panelBase';
-import { configuredModel, inferenceThreads, retainedResultsMB, setModel } from './settings';
+import { configuredModel, executionProvider, inferenceThreads, retainedResultsMB, setModel } from './settings';
+import { registerImageLinks } from './imageLinks';
 
 const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'avif'];
 const isImage = (p: string) => IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
@@ -35,8 +36,12 @@ export interface VitLensApi {
 }
 
 /** The image to inspect: the explorer selection, else the active image preview, else a quick pick. */
-async function targetImage(title: string, uri?: vscode.Uri): Promise<string | undefined> {
+async function targetImage(title: string, uri?: vscode.Uri | string): Promise<string | undefined> {
   if (uri instanceof vscode.Uri) return uri.fsPath;
+  if (typeof uri === 'string' && path.isAbsolute(uri)) return uri; // a hover's command link (src/host/imageLinks.ts)
+  // An open ViT Lens panel in front (Compare With Model… on an attention panel): its image.
+  const activePanel = VitLensPanel.all().find((p) => p.panel.active && isImage(p.imagePath));
+  if (activePanel) return activePanel.imagePath;
   const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   if ((tab instanceof vscode.TabInputCustom || tab instanceof vscode.TabInputText) && isImage(tab.uri.fsPath)) return tab.uri.fsPath;
   const found = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/node_modules/**', 500);
@@ -60,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     extensionUri: context.extensionUri,
     engine: () => {
       if (engine) return engine;
-      engine = new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log, threads: inferenceThreads() });
+      engine = new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log, threads: inferenceThreads(), provider: executionProvider() });
       sendRetainedBudget(engine);
       return engine;
     },
@@ -107,12 +112,12 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   // One command per panel command of the registry (some panels share one, see panelFor).
   const commands = new Map<string, { analysis: AnalysisId; panel: PanelDescriptor }[]>();
   for (const entry of allPanels()) commands.set(entry.panel.command, [...(commands.get(entry.panel.command) ?? []), entry]);
-  const panelCommands = [...commands].map(([command, candidates]) => vscode.commands.registerCommand(command, async (uri?: vscode.Uri) => {
+  const panelCommands = [...commands].map(([command, candidates]) => vscode.commands.registerCommand(command, async (uri?: vscode.Uri | string, arg?: unknown) => {
     const title = commandTitles.get(command) ?? candidates[0].panel.title;
     const image = await targetImage(title, uri);
     if (!image) return;
     const { analysis, panel } = await panelFor(candidates);
-    await analysisHosts[analysis].open(services, panel, image);
+    await analysisHosts[analysis].open(services, panel, image, arg);
   }));
   const serializers = allPanels().map(({ analysis, panel }) => vscode.window.registerWebviewPanelSerializer(panel.viewType, {
     deserializeWebviewPanel: (webviewPanel, state) => analysisHosts[analysis].revive(services, panel, webviewPanel, state),
@@ -124,6 +129,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     modelStatusBar(),
     ...panelCommands,
     ...serializers,
+    registerImageLinks(),
     vscode.commands.registerCommand('vitLens.useModelFromFile', async (task?: unknown) => {
       const t = isModelTask(task) ? task : 'classification';
       const picked = await vscode.window.showOpenDialog({
@@ -154,6 +160,9 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
         engine.setThreads(threads).then((r) => log(`onnxruntime threads per run: ${r ? threadsLabel(r.threads) : threads || 'automatic'} (setting ${threads || 'automatic'})`), (err) => log(`could not change the thread count: ${(err as Error).message}`));
       }
       if (e.affectsConfiguration('vitLens.retainedResultsMB') && engine) sendRetainedBudget(engine);
+      if (e.affectsConfiguration('vitLens.executionProvider') && engine) {
+        engine.setProvider(executionProvider(), inferenceThreads()).then(() => log(`execution provider: ${executionProvider()} (sessions are made anew at their next run)`), (err) => log(`could not change the execution provider: ${(err as Error).message}`));
+      }
       // Each open panel re-runs when a setting its descriptor names changed, and may redisplay otherwise.
       for (const p of VitLensPanel.all()) p.onSettingsChanged(p.kind.rerunOn.some((k) => e.affectsConfiguration(`vitLens.${k}`)));
     }),

@@ -50,8 +50,8 @@ export interface PanelObservation {
 
 /** The host side of an analysis (src/analyses/<name>/panel.ts): opens and restores its panels. */
 export interface HostFacet {
-  /** Opens (or reveals) the panel of an image and runs it. */
-  open(services: HostServices, panel: PanelDescriptor, imagePath: string): Promise<unknown>;
+  /** Opens (or reveals) the panel of an image and runs it; `arg` is the command's second argument (compare: model B). */
+  open(services: HostServices, panel: PanelDescriptor, imagePath: string, arg?: unknown): Promise<unknown>;
   /** Restores a panel after a window reload (WebviewPanelSerializer). */
   revive(services: HostServices, panel: PanelDescriptor, webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void>;
 }

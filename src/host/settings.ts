@@ -62,3 +62,6 @@ export async function setModel(modelPath: string | null, task: ModelTask = 'clas
   const target = vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
   await section().update(modelSettingKey[task], modelPath ?? '', target);
 }
+
+/** vitLens.executionProvider: the onnxruntime execution provider sessions run on ("cpu" by default). */
+export const executionProvider = () => { const p = section().get<string>('executionProvider', 'cpu'); return typeof p === 'string' && /^[a-z0-9_-]+$/i.test(p) ? p.toLowerCase() : 'cpu'; };

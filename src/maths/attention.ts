@@ -347,3 +347,21 @@ export function massThresholdMask(map: ArrayLike<number>, tau: number): Uint8Arr
   }
   return mask;
 }
+
+/**
+ * Entropy of the predicted class distribution, in nats: H(p) = −Σ_i p_i·ln p_i with p = softmax(logits)
+ * (Shannon 1948). Computed from the logits as H = ln Z − Σ_i p_i·(x_i − m), Z = Σ_i e^(x_i − m), which
+ * needs no log of a probability that underflowed to 0. 0 for one certain class, ln C for a uniform one.
+ */
+export function predictionEntropy(logits: ArrayLike<number>): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  let z = 0;
+  let weighted = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const e = Math.exp(logits[i] - max);
+    z += e;
+    weighted += e * (logits[i] - max);
+  }
+  return Math.log(z) - weighted / z;
+}

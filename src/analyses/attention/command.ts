@@ -11,6 +11,7 @@ import type { AttentionResult, AttentionSlice, HeadFusion, PanelResult, RolloutS
 import { VitLensError } from '../../shared/errors';
 import type { PanelSettings } from './messages';
 import { attentionJson } from './json';
+import { isGallerySource, runGalleryCommand } from '../gallery/command';
 
 /** --model: a file or folder, or a catalogue id / "owner/name" resolved in --cache (default cache); null without --model. */
 export function modelFromFlags(f: Flags): string | null {
@@ -58,8 +59,11 @@ function summary(r: PanelResult, threads: number): string {
 /** What `vit-lens attention` ran, for callers that print more (the demo). */
 export interface AttentionRun { result: PanelResult | AttentionResult; json?: string; html?: string }
 
-export async function runAttentionCommand(argv: string[], ctx: CliContext): Promise<AttentionRun> {
-  const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard']);
+export async function runAttentionCommand(argv: string[], ctx: CliContext): Promise<AttentionRun | undefined> {
+  const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard', 'jobs']);
+  // A folder or a glob is a gallery run (src/analyses/gallery).
+  if (f.positional.length === 1 && isGallerySource(f.positional[0])) { await runGalleryCommand(f, modelFromFlags(f), ctx); return undefined; }
+  if (f.values.has('jobs')) throw usageError('--jobs is for folders and globs');
   if (f.positional.length !== 1) throw usageError('attention takes exactly one image path');
   const top = intFlag(f, 'top', 5, 1, 1000);
   const fusion = (f.values.get('fusion') ?? 'mean') as HeadFusion;
@@ -79,6 +83,10 @@ export async function runAttentionCommand(argv: string[], ctx: CliContext): Prom
     // The webview bundle is beside the CLI's own (dist/).
     if (html) writeAttentionReport(html, result as AttentionResult, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio }, __dirname);
     console.log(summary(result, client.threads ?? 0));
+    if (ctx.engine.provider) {
+      const note = (await client.request('ping', {}).catch(() => undefined))?.provider?.note;
+      if (note) console.error(`vit-lens: ${note}`);
+    }
     if (json) console.log(`JSON:   ${json}`);
     if (html) console.log(`Report: ${html}`);
     return { result, json, html };

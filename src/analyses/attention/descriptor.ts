@@ -14,7 +14,10 @@ export const attention = {
                      [--html <out.html>] [--top 5] [--fusion mean|max|min] [--discard <0..1>]
       Per-layer/per-head attention, rollout, raw-attention baseline and predictions.
       Without --model: raw attention (softmax(X·Xᵀ/√d) over pixel patches), no download needed.
-      A model id (vit-lens models list) must be in the cache first: vit-lens models pull <id>.`,
+      A model id (vit-lens models list) must be in the cache first: vit-lens models pull <id>.
+  vit-lens attention <dir|glob> [--model <m>] [--json <out.json>] [--html <gallery.html>] [--jobs 8] [--top 5]
+      One entry per image (sorted): top-k, rollout, prediction entropy, timings; failed images are
+      listed with their error. --jobs: images per batch when the model's batch axis is dynamic.`,
     },
   ],
   engineCalls: ['attention', 'attentionPanel'],

@@ -11,6 +11,7 @@ import { AttentionStore } from './attentionStore';
 import { recycleAttention } from '../placedOutputs';
 import { ModelCache } from './modelCache';
 import { inferenceThreads, setInferenceThreads } from '../onnx/threads';
+import { providerStatus, setExecutionProvider } from '../onnx/providers';
 import type { EngineContext, EngineHandlers, Handler } from './handlers';
 
 interface Job { id: number; kind: EngineKind; params: unknown; cancelled: boolean }
@@ -75,6 +76,7 @@ export class Engine {
       ctl: {
         progress: (stage: string, fraction: number) => this.send({ type: 'progress', id: job.id, stage, fraction }),
         checkCancelled: () => { if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.'); },
+        emit: (data: unknown) => { if (!job.cancelled) this.send({ type: 'partial', id: job.id, data }); },
       },
       models: this.models,
       cache: <M extends { mtimeMs: number; session: { release(): Promise<void> } }>(id: string, create: () => ModelCache<M>) => {
@@ -106,13 +108,14 @@ export class Engine {
           throw new VitLensError('BAD_REQUEST', `configure: retainedResultsMB must be a number of MB from 0 to ${1 << 20}, not ${String(retained)}`);
         }
         if (retained !== undefined) this.attentions.setBudget(retained * 2 ** 20);
-        if (threads !== undefined) {
-          setInferenceThreads(threads);
-          await Promise.all(this.allCaches().map((c) => c.clear())); // sessions are made with a thread count
+        if (params?.provider !== undefined) setExecutionProvider(params.provider);
+        if (threads !== undefined || params?.provider !== undefined) {
+          if (threads !== undefined) setInferenceThreads(threads);
+          await Promise.all(this.allCaches().map((c) => c.clear())); // sessions are made with a thread count and a provider
         }
         return { threads: inferenceThreads(), retainedResultsMB: this.attentions.budgetBytes / 2 ** 20 };
       },
-      ping: () => ({ pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads() }),
+      ping: () => ({ pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads(), provider: providerStatus() }),
     };
   }
 }

@@ -13,6 +13,7 @@ import { ProtobufError } from '../onnx/protobuf';
 import { NotRegularFileError } from '../regularFile';
 import { readSkeleton } from '../onnx/skeleton';
 import { inferenceThreads } from '../onnx/threads';
+import { createOnProvider } from '../onnx/providers';
 import type { AttentionSource } from '../../shared/attentionTypes';
 import { DenseGraph, describeDenseGraph } from './dptModel';
 
@@ -75,11 +76,12 @@ export interface LoadedModel extends SessionModel {
  */
 export async function createSession(modelBytes: Buffer, onnxPath: string): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(modelBytes, {
+    return await createOnProvider((executionProviders) => ort.InferenceSession.create(modelBytes, {
       graphOptimizationLevel: 'all',
       intraOpNumThreads: inferenceThreads(),
+      executionProviders,
       extra: { session: { model_external_initializers_file_folder_path: path.dirname(onnxPath) } },
-    } as ort.InferenceSession.SessionOptions);
+    } as ort.InferenceSession.SessionOptions));
   } catch (e) {
     const msg = (e as Error).message;
     const hint = /external data|\.data/i.test(msg)

@@ -7,6 +7,8 @@ import type { StageTimings } from '../../shared/timings';
 export interface RunControl {
   progress(stage: string, fraction: number): void;
   checkCancelled(): void;
+  /** Streams a piece of the result to the client now (a gallery entry); absent: nobody listens. */
+  emit?(data: unknown): void;
 }
 
 export const noControl: RunControl = { progress: () => {}, checkCancelled: () => {} };
