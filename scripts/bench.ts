@@ -21,7 +21,19 @@ import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 import { inferenceThreads } from '../src/core/onnx/threads';
 import { benchGallery } from './benchGallery';
-import { arg, bareColdArgv, bareRunMs, benchImage, coldAgainstBare, fmt, inEngineEnvironment, median, pipelineAgainstBare, range, root } from './benchUtil';
+import {
+  arg,
+  bareColdArgv,
+  bareRunMs,
+  benchImage,
+  coldAgainstBare,
+  fmt,
+  inEngineEnvironment,
+  median,
+  pipelineAgainstBare,
+  range,
+  root,
+} from './benchUtil';
 
 const runs = Number(arg('--runs') ?? 20);
 
@@ -31,12 +43,25 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const modelPath = ensureFixture('dpt-b16-384', defaultFixtureDir(root));
   const model = await loadVitModel(modelPath);
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
-  const pre = await preprocessDense(img, model.files.preprocessor, planDenseInput(img.height, img.width, model.files.preprocessor, model).size);
+  const pre = await preprocessDense(
+    img,
+    model.files.preprocessor,
+    planDenseInput(img.height, img.width, model.files.preprocessor, model).size,
+  );
   const denseRuns = Math.max(4, Math.round(runs / 2)); // a DPT run takes ~6× a ViT-B one
-  const { bareMs, stages } = await pipelineAgainstBare(modelPath, pre.pixels, pre.height, pre.width,
-    () => runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model), ['decode', 'preprocess', 'inference', 'postprocess', 'total'], denseRuns);
+  const { bareMs, stages } = await pipelineAgainstBare(
+    modelPath,
+    pre.pixels,
+    pre.height,
+    pre.width,
+    () => runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model),
+    ['decode', 'preprocess', 'inference', 'postprocess', 'total'],
+    denseRuns,
+  );
   await model.session.release();
-  console.log(`DPT depth ${pre.width}×${pre.height}, attention [12,12,577,577] tapped, 4 neck levels; ${denseRuns} runs each side, alternating blocks (medians)`);
+  console.log(
+    `DPT depth ${pre.width}×${pre.height}, attention [12,12,577,577] tapped, 4 neck levels; ${denseRuns} runs each side, alternating blocks (medians)`,
+  );
   console.log(`bare session.run (untapped)   ${fmt(bareMs)}`);
   for (const [k, v] of Object.entries(stages)) console.log(`dense ${k.padEnd(23)} ${fmt(v)}`);
   const ratio = stages.total / bareMs;
@@ -53,18 +78,38 @@ async function benchCold(image: string): Promise<Record<string, unknown>> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
   const cli = path.join(__dirname, 'cli.js');
   const cases = [
-    { name: 'attention, ViT-B/16 single file (tapped)', fixture: 'vit-b16-plain', size: [224, 224], argv: (m: string) => [cli, 'attention', image, '--model', m, '--json', path.join(out, 'a.json')], targets: [1.2, 1.3] },
-    { name: 'depth, DPT ViT-B/16 384² (external data)', fixture: 'dpt-b16-384', size: [384, 384], argv: (m: string) => [cli, 'depth', image, '--model', m, '--json', path.join(out, 'd.json')], targets: [1.3, 1.3] },
+    {
+      name: 'attention, ViT-B/16 single file (tapped)',
+      fixture: 'vit-b16-plain',
+      size: [224, 224],
+      argv: (m: string) => [cli, 'attention', image, '--model', m, '--json', path.join(out, 'a.json')],
+      targets: [1.2, 1.3],
+    },
+    {
+      name: 'depth, DPT ViT-B/16 384² (external data)',
+      fixture: 'dpt-b16-384',
+      size: [384, 384],
+      argv: (m: string) => [cli, 'depth', image, '--model', m, '--json', path.join(out, 'd.json')],
+      targets: [1.3, 1.3],
+    },
   ];
   const results: Record<string, unknown> = {};
-  console.log(`\ncold: whole processes, ${coldRuns} each side, alternated with bare onnxruntime-node (session from the path + one run), onnxruntime threads ${threadsLabel(inferenceThreads())}; peak RSS = the process tree's (CLI + engine) VmHWM sum`);
+  console.log(
+    `\ncold: whole processes, ${coldRuns} each side, alternated with bare onnxruntime-node (session from the path + one run), onnxruntime threads ${threadsLabel(inferenceThreads())}; peak RSS = the process tree's (CLI + engine) VmHWM sum`,
+  );
   for (const c of cases) {
     const modelPath = ensureFixture(c.fixture, defaultFixtureDir(root));
-    const r = await coldAgainstBare(c.argv(path.dirname(path.dirname(modelPath))), bareColdArgv(modelPath, c.size[0], c.size[1], inferenceThreads()), coldRuns);
+    const r = await coldAgainstBare(
+      c.argv(path.dirname(path.dirname(modelPath))),
+      bareColdArgv(modelPath, c.size[0], c.size[1], inferenceThreads()),
+      coldRuns,
+    );
     console.log(`${c.name}`);
     console.log(`  vit-lens  ${range(r.vitLens.wallMs, 'ms')}, peak ${range(r.vitLens.peakBytes, 'MB')}`);
     console.log(`  bare      ${range(r.bare.wallMs, 'ms')}, peak ${range(r.bare.peakBytes, 'MB')}`);
-    console.log(`  ratio     time ${r.timeRatio.toFixed(2)} (target ≤ ${c.targets[0]}), memory ${r.memoryRatio.toFixed(2)} (target ≤ ${c.targets[1]})`);
+    console.log(
+      `  ratio     time ${r.timeRatio.toFixed(2)} (target ≤ ${c.targets[0]}), memory ${r.memoryRatio.toFixed(2)} (target ≤ ${c.targets[1]})`,
+    );
     results[c.fixture] = r;
   }
   fs.rmSync(out, { recursive: true, force: true });
@@ -73,7 +118,10 @@ async function benchCold(image: string): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
   const exitCode = await inEngineEnvironment();
-  if (exitCode !== undefined) { process.exitCode = exitCode; return; }
+  if (exitCode !== undefined) {
+    process.exitCode = exitCode;
+    return;
+  }
   const only = arg('--only');
   if (only === 'gallery') {
     const gallery = await benchGallery(await benchImage());
@@ -96,14 +144,23 @@ async function main(): Promise<void> {
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
   const image = await benchImage();
-  console.log(`model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs each side in alternating blocks of bare and pipeline (medians), onnxruntime threads per run: ${threadsLabel(inferenceThreads())}`);
+  console.log(
+    `model ${path.relative(root, modelPath)}, image ${path.basename(image)}, ${runs} runs each side in alternating blocks of bare and pipeline (medians), onnxruntime threads per run: ${threadsLabel(inferenceThreads())}`,
+  );
 
   // Bare: the untapped model, the same pixel tensor, nothing else; in blocks alternating with the pipeline's.
   const img = await decodeImage(fs.readFileSync(image), path.basename(image));
   const model = await loadVitModel(modelPath);
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, true);
-  const { bareMs, stages } = await pipelineAgainstBare(modelPath, pre.pixels, pre.height, pre.width,
-    () => runAttentionPipeline({ imagePath: image, modelPath }, async () => model), ['decode', 'preprocess', 'inference', 'analysis', 'total'], runs);
+  const { bareMs, stages } = await pipelineAgainstBare(
+    modelPath,
+    pre.pixels,
+    pre.height,
+    pre.width,
+    () => runAttentionPipeline({ imagePath: image, modelPath }, async () => model),
+    ['decode', 'preprocess', 'inference', 'analysis', 'total'],
+    runs,
+  );
   console.log(`\nbare session.run (untapped)   ${fmt(bareMs)}`);
   for (const [k, v] of Object.entries(stages)) console.log(`pipeline ${k.padEnd(20)} ${fmt(v)}`);
   const ratio = stages.total / bareMs;
@@ -112,10 +169,14 @@ async function main(): Promise<void> {
   // tap's share is the inference over the bare run (Softmax outputs written out, and onnxruntime-node's
   // copy of every output).
   const stageMs = (['decode', 'preprocess', 'analysis'] as const).map((k) => `${k} ${stages[k].toFixed(1)}`).join(', ');
-  console.log(`own cost: total − bare ${(stages.total - bareMs).toFixed(1)} ms; by stage ${stageMs}, inference − bare ${(stages.inference - bareMs).toFixed(1)}`);
+  console.log(
+    `own cost: total − bare ${(stages.total - bareMs).toFixed(1)} ms; by stage ${stageMs}, inference − bare ${(stages.inference - bareMs).toFixed(1)}`,
+  );
   // For reference: the same bare run with onnxruntime's own thread count (intraOpNumThreads 0).
   const bareDefaultMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, Math.max(6, Math.round(runs / 2)), 0);
-  console.log(`bare, onnxruntime's default threads ${fmt(bareDefaultMs)}   pipeline total / this ${(stages.total / bareDefaultMs).toFixed(3)}`);
+  console.log(
+    `bare, onnxruntime's default threads ${fmt(bareDefaultMs)}   pipeline total / this ${(stages.total / bareDefaultMs).toFixed(3)}`,
+  );
 
   await model.session.release();
   // Through the engine process, as the extension and CLI use it: includes IPC of the [12,12,197,197] tensor.
@@ -135,8 +196,29 @@ async function main(): Promise<void> {
 
   const out = arg('--json');
   if (out) {
-    fs.writeFileSync(out, JSON.stringify({ threads: inferenceThreads(), bareMs, stages, ratio, bareDefaultThreadsMs: bareDefaultMs, engineRoundTripMs: median(e2e), engineRatio: e2eRatio, dense, cold, gallery }, null, 2));
+    fs.writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          threads: inferenceThreads(),
+          bareMs,
+          stages,
+          ratio,
+          bareDefaultThreadsMs: bareDefaultMs,
+          engineRoundTripMs: median(e2e),
+          engineRatio: e2eRatio,
+          dense,
+          cold,
+          gallery,
+        },
+        null,
+        2,
+      ),
+    );
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -25,7 +25,11 @@ export async function benchGallery(image: string, images = 64, batch = 8, passes
   const model = await loadVitModel(modelPath); // tapped: attention of every layer, as the gallery needs
   const img = await decodeImage(bytes, path.basename(image));
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, true);
-  const bare = await ort.InferenceSession.create(fs.readFileSync(modelPath), { graphOptimizationLevel: 'all', intraOpNumThreads: inferenceThreads(), extra: { session: { model_external_initializers_file_folder_path: path.dirname(modelPath) } } } as ort.InferenceSession.SessionOptions);
+  const bare = await ort.InferenceSession.create(fs.readFileSync(modelPath), {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: inferenceThreads(),
+    extra: { session: { model_external_initializers_file_folder_path: path.dirname(modelPath) } },
+  } as ort.InferenceSession.SessionOptions);
   const plane = pre.pixels.length;
   const batchPixels = new Float32Array(batch * plane);
   for (let b = 0; b < batch; b++) batchPixels.set(pre.pixels, b * plane);
@@ -52,7 +56,20 @@ export async function benchGallery(image: string, images = 64, batch = 8, passes
   console.log(`gallery: ${images} images, batch ${batch}, ${passes} passes each (medians), onnxruntime threads ${inferenceThreads()}`);
   console.log(`bare session.run (untapped)   ${median(bareIps).toFixed(2)} images/s`);
   console.log(`gallery (decode → summary)    ${median(galleryIps).toFixed(2)} images/s`);
-  console.log(`ratio gallery / bare          ${ratio.toFixed(3)} of the medians, ${pairRatio.toFixed(3)} median of adjacent passes   (target ≥ 0.9)`);
-  console.log(`  passes, images/s: bare ${bareIps.map((v) => v.toFixed(2)).join(' ')}; gallery ${galleryIps.map((v) => v.toFixed(2)).join(' ')}`);
-  return { images, batch, bareImagesPerSecond: median(bareIps), galleryImagesPerSecond: median(galleryIps), ratio, pairRatio, bareAll: bareIps, galleryAll: galleryIps };
+  console.log(
+    `ratio gallery / bare          ${ratio.toFixed(3)} of the medians, ${pairRatio.toFixed(3)} median of adjacent passes   (target ≥ 0.9)`,
+  );
+  console.log(
+    `  passes, images/s: bare ${bareIps.map((v) => v.toFixed(2)).join(' ')}; gallery ${galleryIps.map((v) => v.toFixed(2)).join(' ')}`,
+  );
+  return {
+    images,
+    batch,
+    bareImagesPerSecond: median(bareIps),
+    galleryImagesPerSecond: median(galleryIps),
+    ratio,
+    pairRatio,
+    bareAll: bareIps,
+    galleryAll: galleryIps,
+  };
 }

@@ -12,8 +12,14 @@ import { defaultFixtureDir } from '../test/fixtures/builders/writeFixtures';
 
 export const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
-export const arg = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-export const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+export const arg = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 export const fmt = (ms: number): string => `${ms.toFixed(1).padStart(7)} ms`;
 
 /** --image, else the CC0 photo beside the repository, else the generated sample scene. */
@@ -34,7 +40,10 @@ export async function benchImage(): Promise<string> {
  */
 export async function inEngineEnvironment(): Promise<number | undefined> {
   if (process.env.VITLENS_BENCH_CHILD) return undefined;
-  const child = fork(process.argv[1], process.argv.slice(2), { env: { ...engineProcessEnv(), VITLENS_BENCH_CHILD: '1' }, stdio: 'inherit' });
+  const child = fork(process.argv[1], process.argv.slice(2), {
+    env: { ...engineProcessEnv(), VITLENS_BENCH_CHILD: '1' },
+    stdio: 'inherit',
+  });
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
@@ -43,7 +52,13 @@ export async function inEngineEnvironment(): Promise<number | undefined> {
  * `threads`: onnxruntime's intra-op threads, by default the engine's (core/onnx/threads.ts) so that the
  * two sides differ only by ViT Lens's work; 0 is onnxruntime's own default.
  */
-export async function openBareSession(modelPath: string, pixels: Float32Array, height: number, width: number, threads = inferenceThreads()): Promise<{ run(): Promise<number>; release(): Promise<void> }> {
+export async function openBareSession(
+  modelPath: string,
+  pixels: Float32Array,
+  height: number,
+  width: number,
+  threads = inferenceThreads(),
+): Promise<{ run(): Promise<number>; release(): Promise<void> }> {
   const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all', intraOpNumThreads: threads });
   const feed = { [session.inputNames[0]]: new ort.Tensor('float32', pixels, [1, 3, height, width]) };
   await session.run(feed); // warm-up
@@ -63,7 +78,12 @@ export async function openBareSession(modelPath: string, pixels: Float32Array, h
  * a ratio change; alternating blocks meet the same drift. The first run of each block is not counted:
  * the other session's threads may still be spinning, and on 2 cores that slows it.
  */
-export async function alternateWithBare(bare: () => Promise<number>, measured: (counted: boolean) => Promise<void>, runs: number, perBlock = 4): Promise<number[]> {
+export async function alternateWithBare(
+  bare: () => Promise<number>,
+  measured: (counted: boolean) => Promise<void>,
+  runs: number,
+  perBlock = 4,
+): Promise<number[]> {
   const bareTimes: number[] = [];
   for (let round = 0; round < Math.ceil(runs / perBlock); round++) {
     await bare();
@@ -80,16 +100,25 @@ export async function alternateWithBare(bare: () => Promise<number>, measured: (
  * result is sent or superseded (core/placedOutputs.ts).
  */
 export async function pipelineAgainstBare(
-  modelPath: string, pixels: Float32Array, height: number, width: number,
-  runPipeline: () => Promise<{ timingsMs: object; attention?: { data: Float32Array } }>, stageNames: string[], runs: number,
+  modelPath: string,
+  pixels: Float32Array,
+  height: number,
+  width: number,
+  runPipeline: () => Promise<{ timingsMs: object; attention?: { data: Float32Array } }>,
+  stageNames: string[],
+  runs: number,
 ): Promise<{ bareMs: number; stages: Record<string, number> }> {
   const bare = await openBareSession(modelPath, pixels, height, width);
   const stages: Record<string, number[]> = Object.fromEntries(stageNames.map((k) => [k, []]));
-  const bareTimes = await alternateWithBare(bare.run, async (counted) => {
-    const r = await runPipeline();
-    if (counted) for (const k of stageNames) stages[k].push((r.timingsMs as Record<string, number>)[k]);
-    if (r.attention) recycleAttention(r.attention.data);
-  }, runs);
+  const bareTimes = await alternateWithBare(
+    bare.run,
+    async (counted) => {
+      const r = await runPipeline();
+      if (counted) for (const k of stageNames) stages[k].push((r.timingsMs as Record<string, number>)[k]);
+      if (r.attention) recycleAttention(r.attention.data);
+    },
+    runs,
+  );
   await bare.release();
   return { bareMs: median(bareTimes), stages: Object.fromEntries(stageNames.map((k) => [k, median(stages[k])])) };
 }
@@ -99,7 +128,14 @@ export async function pipelineAgainstBare(
  * warm-up; the session is released afterwards. For a measured side in another process (the workbench),
  * where blocks cannot alternate: an idle session's spinning threads would slow the other's runs.
  */
-export async function bareRunMs(modelPath: string, pixels: Float32Array, height: number, width: number, runs: number, threads = inferenceThreads()): Promise<number> {
+export async function bareRunMs(
+  modelPath: string,
+  pixels: Float32Array,
+  height: number,
+  width: number,
+  runs: number,
+  threads = inferenceThreads(),
+): Promise<number> {
   const bare = await openBareSession(modelPath, pixels, height, width, threads);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await bare.run());
@@ -113,14 +149,25 @@ export async function bareRunMs(modelPath: string, pixels: Float32Array, height:
  */
 function treePeakBytes(pid: number): number {
   const hwm = (p: number): number => {
-    try { return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024; } catch { return 0; }
+    try {
+      return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      return 0;
+    }
   };
   let children: number[] = [];
-  try { children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { /* gone */ }
+  try {
+    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    /* gone */
+  }
   return hwm(pid) + children.reduce((a, c) => a + hwm(c), 0);
 }
 
-export interface ColdRun { wallMs: number; peakBytes: number }
+export interface ColdRun {
+  wallMs: number;
+  peakBytes: number;
+}
 
 /** One whole process: wall time from spawn to exit, peak RSS of its tree. Throws when it fails. */
 export function coldProcess(argv: string[], cwd = root): Promise<ColdRun> {
@@ -129,8 +176,12 @@ export function coldProcess(argv: string[], cwd = root): Promise<ColdRun> {
     const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let peak = 0;
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    const poll = setInterval(() => { if (child.pid) peak = Math.max(peak, treePeakBytes(child.pid)); }, 20);
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const poll = setInterval(() => {
+      if (child.pid) peak = Math.max(peak, treePeakBytes(child.pid));
+    }, 20);
     child.on('exit', (code) => {
       const wallMs = performance.now() - t0;
       clearInterval(poll);
@@ -152,20 +203,40 @@ export function bareColdArgv(modelPath: string, height: number, width: number, t
   return ['-e', code, modelPath, String(height), String(width), String(threads)];
 }
 
-export interface ColdFigures { runs: number; vitLens: { wallMs: number[]; peakBytes: number[] }; bare: { wallMs: number[]; peakBytes: number[] }; timeRatio: number; memoryRatio: number }
+export interface ColdFigures {
+  runs: number;
+  vitLens: { wallMs: number[]; peakBytes: number[] };
+  bare: { wallMs: number[]; peakBytes: number[] };
+  timeRatio: number;
+  memoryRatio: number;
+}
 
 /** Cold figures: `runs` whole processes each side, alternated (bare, ViT Lens, bare, …); ratios of medians. */
 export async function coldAgainstBare(vitLensArgv: string[], bareArgv: string[], runs: number): Promise<ColdFigures> {
   const v = { wallMs: [] as number[], peakBytes: [] as number[] };
   const b = { wallMs: [] as number[], peakBytes: [] as number[] };
   for (let i = 0; i < runs; i++) {
-    for (const [argv, into] of (i % 2 ? [[vitLensArgv, v], [bareArgv, b]] : [[bareArgv, b], [vitLensArgv, v]]) as [string[], typeof v][]) {
+    for (const [argv, into] of (i % 2
+      ? [
+          [vitLensArgv, v],
+          [bareArgv, b],
+        ]
+      : [
+          [bareArgv, b],
+          [vitLensArgv, v],
+        ]) as [string[], typeof v][]) {
       const r = await coldProcess(argv);
       into.wallMs.push(r.wallMs);
       into.peakBytes.push(r.peakBytes);
     }
   }
-  return { runs, vitLens: v, bare: b, timeRatio: median(v.wallMs) / median(b.wallMs), memoryRatio: median(v.peakBytes) / median(b.peakBytes) };
+  return {
+    runs,
+    vitLens: v,
+    bare: b,
+    timeRatio: median(v.wallMs) / median(b.wallMs),
+    memoryRatio: median(v.peakBytes) / median(b.peakBytes),
+  };
 }
 
 /** "median (min–max)" of milliseconds or bytes. */

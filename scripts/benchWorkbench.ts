@@ -22,7 +22,8 @@ async function bareInferenceMs(modelPath: string, image: string): Promise<number
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--bare-only')) { // forked by the workbench benchmark: one JSON line on stdout
+  if (process.argv.includes('--bare-only')) {
+    // forked by the workbench benchmark: one JSON line on stdout
     console.log(JSON.stringify({ bareMs: await bareInferenceMs(arg('--model')!, arg('--image')!) }));
     return;
   }
@@ -37,7 +38,9 @@ async function main(): Promise<void> {
   const bare = await bareInferenceMs(modelPath, image);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-bench-'));
   const out = path.join(tmp, 'workbench.json');
-  console.log(`\nworkbench: Show Attention on ${path.basename(image)} with the ViT-B/16-sized model: ${runs} new panels (the first cold), then ${runs} runs in an open panel…`);
+  console.log(
+    `\nworkbench: Show Attention on ${path.basename(image)} with the ViT-B/16-sized model: ${runs} new panels (the first cold), then ${runs} runs in an open panel…`,
+  );
   const r = spawnSync(process.execPath, [runner], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -52,38 +55,111 @@ async function main(): Promise<void> {
       VITLENS_BENCH_RUNS: String(runs),
     },
   });
-  if (r.status !== 0 || !fs.existsSync(out)) throw new Error(`the workbench run failed (exit ${r.status}); re-run with VERBOSE=1 KEEP_TMP=1`);
-  const data = JSON.parse(fs.readFileSync(out, 'utf8')) as { emptyWebview: number[]; bareInWorkbench: number; reruns: { commandToPaintedMs: number; commandToResultPostedMs: number; engine: Record<string, number>; cpuUntilResultPostedMs: Record<string, number>; cpuResultPostedToPaintedMs: Record<string, number> }[]; runs: { commandToPaintedMs: number; commandToWebviewReceivedMs: number; commandToRunStartMs: number; commandToWebviewReadyMs: number; commandToRenderedMs: number; commandToResultPostedMs: number; engine: Record<string, number> }[] };
+  if (r.status !== 0 || !fs.existsSync(out))
+    throw new Error(`the workbench run failed (exit ${r.status}); re-run with VERBOSE=1 KEEP_TMP=1`);
+  const data = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+    emptyWebview: number[];
+    bareInWorkbench: number;
+    reruns: {
+      commandToPaintedMs: number;
+      commandToResultPostedMs: number;
+      engine: Record<string, number>;
+      cpuUntilResultPostedMs: Record<string, number>;
+      cpuResultPostedToPaintedMs: Record<string, number>;
+    }[];
+    runs: {
+      commandToPaintedMs: number;
+      commandToWebviewReceivedMs: number;
+      commandToRunStartMs: number;
+      commandToWebviewReadyMs: number;
+      commandToRenderedMs: number;
+      commandToResultPostedMs: number;
+      engine: Record<string, number>;
+    }[];
+  };
   const records = data.runs;
   const rerun = median(data.reruns.map((r) => r.commandToPaintedMs));
   const rerunInference = median(data.reruns.map((r) => r.engine.inference));
   fs.rmSync(tmp, { recursive: true, force: true });
   const [cold, ...warm] = records;
-  const pick = (k: 'commandToPaintedMs' | 'commandToWebviewReceivedMs' | 'commandToRunStartMs' | 'commandToWebviewReadyMs' | 'commandToRenderedMs' | 'commandToResultPostedMs') => median(warm.map((w) => w[k]));
+  const pick = (
+    k:
+      | 'commandToPaintedMs'
+      | 'commandToWebviewReceivedMs'
+      | 'commandToRunStartMs'
+      | 'commandToWebviewReadyMs'
+      | 'commandToRenderedMs'
+      | 'commandToResultPostedMs',
+  ) => median(warm.map((w) => w[k]));
   const engine = (k: string) => median(warm.map((w) => w.engine[k]));
   console.log(`\nbare session.run (untapped, this process)  ${fmt(bare)}`);
-  console.log(`cold: command → main map painted           ${fmt(cold.commandToPaintedMs)}   (engine start + model load ${fmt(cold.engine.modelLoad)})`);
-  console.log(`warm: engine decode/preprocess/inference/analysis ${engine('decode').toFixed(1)} / ${engine('preprocess').toFixed(1)} / ${engine('inference').toFixed(1)} / ${engine('analysis').toFixed(1)} ms`);
+  console.log(
+    `cold: command → main map painted           ${fmt(cold.commandToPaintedMs)}   (engine start + model load ${fmt(cold.engine.modelLoad)})`,
+  );
+  console.log(
+    `warm: engine decode/preprocess/inference/analysis ${engine('decode').toFixed(1)} / ${engine('preprocess').toFixed(1)} / ${engine('inference').toFixed(1)} / ${engine('analysis').toFixed(1)} ms`,
+  );
   console.log(`warm: command → engine request sent        ${fmt(pick('commandToRunStartMs'))}`);
   console.log(`warm: command → new webview ready          ${fmt(pick('commandToWebviewReadyMs'))}`);
   console.log(`warm: command → result sent to the webview ${fmt(pick('commandToResultPostedMs'))}`);
   console.log(`warm: command → result in the webview   ${fmt(pick('commandToWebviewReceivedMs'))}`);
-  console.log(`warm: command → main map painted           ${fmt(pick('commandToPaintedMs'))}   ratio ${(pick('commandToPaintedMs') / bare).toFixed(3)} (target ≤ 1.2)`);
-  console.log(`open panel, run again: command → main map painted ${fmt(rerun)}   ratio ${(rerun / bare).toFixed(3)} (target ≤ 1.2; its inference ${rerunInference.toFixed(1)} ms)`);
+  console.log(
+    `warm: command → main map painted           ${fmt(pick('commandToPaintedMs'))}   ratio ${(pick('commandToPaintedMs') / bare).toFixed(3)} (target ≤ 1.2)`,
+  );
+  console.log(
+    `open panel, run again: command → main map painted ${fmt(rerun)}   ratio ${(rerun / bare).toFixed(3)} (target ≤ 1.2; its inference ${rerunInference.toFixed(1)} ms)`,
+  );
   const cpu = (k: 'cpuUntilResultPostedMs' | 'cpuResultPostedToPaintedMs') => {
     const groups = [...new Set(data.reruns.flatMap((r) => Object.keys(r[k])))];
-    return groups.map((g) => [g, median(data.reruns.map((r) => r[k][g] ?? 0))] as const).filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]).map(([g, ms]) => `${g} ${ms.toFixed(0)}`).join(', ') || 'not measured (no /proc)';
+    return (
+      groups
+        .map((g) => [g, median(data.reruns.map((r) => r[k][g] ?? 0))] as const)
+        .filter(([, ms]) => ms > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([g, ms]) => `${g} ${ms.toFixed(0)}`)
+        .join(', ') || 'not measured (no /proc)'
+    );
   };
-  console.log(`  command → result posted ${fmt(median(data.reruns.map((r) => r.commandToResultPostedMs)))}; CPU ms by process meanwhile: ${cpu('cpuUntilResultPostedMs')}`);
+  console.log(
+    `  command → result posted ${fmt(median(data.reruns.map((r) => r.commandToResultPostedMs)))}; CPU ms by process meanwhile: ${cpu('cpuUntilResultPostedMs')}`,
+  );
   console.log(`  result posted → painted: CPU ms by process: ${cpu('cpuResultPostedToPaintedMs')}`);
   const empty = median(data.emptyWebview);
   console.log(`reference: an empty webview, created → loaded ${fmt(empty)}   (the floor of any new panel in this workbench)`);
   console.log(`reference: bare session.run with this workbench open ${fmt(data.bareInWorkbench)}   (vs ${fmt(bare)} without)`);
   console.log(`open panel, run again / bare with the workbench open: ratio ${(rerun / data.bareInWorkbench).toFixed(3)}`);
   console.log(`new panel, painted − empty-webview floor: ${fmt(pick('commandToPaintedMs') - empty)}`);
-  console.log(`warm: command → everything painted         ${fmt(pick('commandToRenderedMs'))}   ratio ${(pick('commandToRenderedMs') / bare).toFixed(3)}`);
+  console.log(
+    `warm: command → everything painted         ${fmt(pick('commandToRenderedMs'))}   ratio ${(pick('commandToRenderedMs') / bare).toFixed(3)}`,
+  );
   const json = arg('--json');
-  if (json) fs.writeFileSync(json, JSON.stringify({ bareMs: bare, runs: records, cold, warm: { commandToPaintedMs: pick('commandToPaintedMs'), commandToRenderedMs: pick('commandToRenderedMs'), commandToResultPostedMs: pick('commandToResultPostedMs') }, ratio: pick('commandToPaintedMs') / bare, rerunPaintedMs: rerun, rerunRatio: rerun / bare, emptyWebviewReadyMs: empty, bareInWorkbenchMs: data.bareInWorkbench, rerunRatioInWorkbench: rerun / data.bareInWorkbench }, null, 2));
+  if (json)
+    fs.writeFileSync(
+      json,
+      JSON.stringify(
+        {
+          bareMs: bare,
+          runs: records,
+          cold,
+          warm: {
+            commandToPaintedMs: pick('commandToPaintedMs'),
+            commandToRenderedMs: pick('commandToRenderedMs'),
+            commandToResultPostedMs: pick('commandToResultPostedMs'),
+          },
+          ratio: pick('commandToPaintedMs') / bare,
+          rerunPaintedMs: rerun,
+          rerunRatio: rerun / bare,
+          emptyWebviewReadyMs: empty,
+          bareInWorkbenchMs: data.bareInWorkbench,
+          rerunRatioInWorkbench: rerun / data.bareInWorkbench,
+        },
+        null,
+        2,
+      ),
+    );
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

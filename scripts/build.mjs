@@ -23,8 +23,13 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 const external = ['vscode', 'onnxruntime-node', 'sharp', 'mocha'];
 const exists = (p) => fs.existsSync(path.join(root, p));
-const walk = (dir, re) => !exists(dir) ? [] : fs.readdirSync(path.join(root, dir), { recursive: true })
-  .map((f) => path.join(dir, f)).filter((f) => re.test(f));
+const walk = (dir, re) =>
+  !exists(dir)
+    ? []
+    : fs
+        .readdirSync(path.join(root, dir), { recursive: true })
+        .map((f) => path.join(dir, f))
+        .filter((f) => re.test(f));
 
 // `.wat` imports (WebAssembly text, src/analyses/attention/wasm) are compiled with wabt and bundled as their bytes.
 const wat = {
@@ -41,9 +46,22 @@ const wat = {
     });
   },
 };
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external, plugins: [wat], sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external,
+  plugins: [wat],
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
 const builds = [];
-const add = (entry, outfile, opts = node) => { if (exists(entry)) builds.push({ ...opts, entryPoints: [entry], outfile }); };
+const add = (entry, outfile, opts = node) => {
+  if (exists(entry)) builds.push({ ...opts, entryPoints: [entry], outfile });
+};
 
 add('src/host/extension.ts', 'dist/extension.js');
 add('src/core/engine/worker.ts', 'dist/engine.js');
@@ -52,15 +70,72 @@ add('scripts/buildModels.ts', 'dist/buildModels.js');
 add('scripts/bench.ts', 'dist/bench.js');
 add('scripts/scenes/exportDataset.ts', 'dist/exportDataset.js');
 add('scripts/benchWorkbench.ts', 'dist/benchWorkbench.js');
-add('webview/panels/attention/main.ts', 'dist/webview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
-add('webview/panels/dense/main.ts', 'dist/denseWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
-add('webview/panels/gates/main.ts', 'dist/gatesWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
-add('webview/panels/gallery/main.ts', 'dist/galleryWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
-add('webview/panels/compare/main.ts', 'dist/compareWebview.js', { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root, loader: { '.css': 'css' } });
+add('webview/panels/attention/main.ts', 'dist/webview.js', {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  loader: { '.css': 'css' },
+});
+add('webview/panels/dense/main.ts', 'dist/denseWebview.js', {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  loader: { '.css': 'css' },
+});
+add('webview/panels/gates/main.ts', 'dist/gatesWebview.js', {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  loader: { '.css': 'css' },
+});
+add('webview/panels/gallery/main.ts', 'dist/galleryWebview.js', {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  loader: { '.css': 'css' },
+});
+add('webview/panels/compare/main.ts', 'dist/compareWebview.js', {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  loader: { '.css': 'css' },
+});
 const tests = [...walk('test/unit', /\.test\.ts$/), ...walk('test/integration', /\.ts$/)];
 // UI tests: the panel pages in headless Chromium (test/ui/preview*.ts), run from the repository root.
 const ui = walk('test/ui', /^test\/ui\/preview\w+\.ts$/);
-if (ui.length) builds.push({ ...node, external: [...external, 'esbuild', 'playwright-core'], entryPoints: ui, outdir: 'dist/test/ui', outbase: 'test/ui' });
+if (ui.length)
+  builds.push({
+    ...node,
+    external: [...external, 'esbuild', 'playwright-core'],
+    entryPoints: ui,
+    outdir: 'dist/test/ui',
+    outbase: 'test/ui',
+  });
 if (tests.length) builds.push({ ...node, entryPoints: tests, outdir: 'dist/test', outbase: 'test' });
 
 if (watch) {
@@ -70,6 +145,9 @@ if (watch) {
   // Every bundle is attempted, so one broken entry does not hide the state of the others.
   const results = await Promise.allSettled(builds.map((b) => esbuild.build(b)));
   const failed = results.filter((r) => r.status === 'rejected');
-  if (failed.length) { console.error(`build: ${failed.length} bundle(s) failed`); process.exitCode = 1; }
+  if (failed.length) {
+    console.error(`build: ${failed.length} bundle(s) failed`);
+    process.exitCode = 1;
+  }
   if (exists('dist/cli.js')) fs.chmodSync(path.join(root, 'dist/cli.js'), 0o755);
 }

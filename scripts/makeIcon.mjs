@@ -17,7 +17,12 @@ const SIZE = 256;
 /** webview/colormaps.ts as an ES module (type-only imports vanish in the bundle). */
 async function loadColormaps() {
   const built = await esbuild.build({
-    entryPoints: [path.join(root, 'webview', 'colormaps.ts')], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'error',
+    entryPoints: [path.join(root, 'webview', 'colormaps.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    write: false,
+    logLevel: 'error',
   });
   return import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString('base64')}`);
 }
@@ -26,22 +31,31 @@ const hex = ([r, g, b]) => '#' + [r, g, b].map((v) => Math.round(v).toString(16)
 
 function iconSvg(colormapFloat) {
   // patch grid: 8×8 cells in [20, 236]², 2 px gutters
-  const grid = 8, x0 = 20, span = 216, gap = 2, cell = span / grid;
+  const grid = 8,
+    x0 = 20,
+    span = 216,
+    gap = 2,
+    cell = span / grid;
   // attention: a main bump under the lens centre and a weaker one at the bottom left (a second object)
   const lens = { cx: 112, cy: 108, r: 60 };
   const bump = (u, v, cu, cv, s) => Math.exp(-((u - cu) ** 2 + (v - cv) ** 2) / (2 * s * s));
   const cells = [];
   for (let row = 0; row < grid; row++) {
     for (let col = 0; col < grid; col++) {
-      const u = (col + 0.5) / grid, v = (row + 0.5) / grid;
+      const u = (col + 0.5) / grid,
+        v = (row + 0.5) / grid;
       const a = Math.min(1, bump(u, v, (lens.cx - x0) / span, (lens.cy - x0) / span, 0.17) + 0.5 * bump(u, v, 0.2, 0.84, 0.1));
       const colour = hex(colormapFloat('inferno', 0.08 + 0.9 * a));
-      cells.push(`<rect x="${(x0 + col * cell + gap / 2).toFixed(2)}" y="${(x0 + row * cell + gap / 2).toFixed(2)}" width="${(cell - gap).toFixed(2)}" height="${(cell - gap).toFixed(2)}" rx="3" fill="${colour}"/>`);
+      cells.push(
+        `<rect x="${(x0 + col * cell + gap / 2).toFixed(2)}" y="${(x0 + row * cell + gap / 2).toFixed(2)}" width="${(cell - gap).toFixed(2)}" height="${(cell - gap).toFixed(2)}" rx="3" fill="${colour}"/>`,
+      );
     }
   }
   // handle from the rim at 45°, outward to the bottom right
-  const rim = lens.r + 7, d = Math.SQRT1_2;
-  const h0 = [lens.cx + rim * d, lens.cy + rim * d], h1 = [222, 218];
+  const rim = lens.r + 7,
+    d = Math.SQRT1_2;
+  const h0 = [lens.cx + rim * d, lens.cy + rim * d],
+    h1 = [222, 218];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${SIZE}" height="${SIZE}" viewBox="0 0 ${SIZE} ${SIZE}">
   <defs><clipPath id="tile"><rect width="${SIZE}" height="${SIZE}" rx="44"/></clipPath></defs>
   <g clip-path="url(#tile)">

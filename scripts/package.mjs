@@ -53,10 +53,26 @@ function packagingInputs() {
     const abs = path.join(root, rel);
     if (!fs.existsSync(abs)) return [];
     if (!fs.statSync(abs).isDirectory()) return [abs];
-    return fs.readdirSync(abs, { recursive: true }).map((f) => path.join(abs, f)).filter((f) => fs.statSync(f).isFile());
+    return fs
+      .readdirSync(abs, { recursive: true })
+      .map((f) => path.join(abs, f))
+      .filter((f) => fs.statSync(f).isFile());
   };
-  return ['package.json', 'package-lock.json', '.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'tsconfig.json',
-    'media', 'models/demo', 'src', 'webview', 'scripts/build.mjs', 'scripts/package.mjs'].flatMap(walk);
+  return [
+    'package.json',
+    'package-lock.json',
+    '.vscodeignore',
+    'README.md',
+    'CHANGELOG.md',
+    'LICENSE',
+    'tsconfig.json',
+    'media',
+    'models/demo',
+    'src',
+    'webview',
+    'scripts/build.mjs',
+    'scripts/package.mjs',
+  ].flatMap(walk);
 }
 
 /** True when the target's VSIX is missing or older than any source, manifest or packaging input. */
@@ -103,7 +119,10 @@ function runtimeClosure() {
   const visit = (fromDir, deps) => {
     for (const name of Object.keys(deps ?? {})) {
       const dir = resolveFrom(fromDir, name);
-      if (!dir) throw new Error(`runtime dependency ${name} (needed by ${path.relative(root, fromDir) || 'the extension'}) is not installed: run npm ci`);
+      if (!dir)
+        throw new Error(
+          `runtime dependency ${name} (needed by ${path.relative(root, fromDir) || 'the extension'}) is not installed: run npm ci`,
+        );
       const rel = path.relative(root, dir);
       if (found.has(rel)) continue;
       const pkg = readJson(path.join(dir, 'package.json'));
@@ -120,20 +139,27 @@ const lockEntry = (name) => readJson(path.join(root, 'package-lock.json')).packa
 /** Directory holding the unpacked npm package name@version: node_modules when installed, else fetched + cached. */
 function platformPackageDir(name, version) {
   const installed = path.join(root, 'node_modules', name);
-  if (fs.existsSync(path.join(installed, 'package.json')) && readJson(path.join(installed, 'package.json')).version === version) return installed;
+  if (fs.existsSync(path.join(installed, 'package.json')) && readJson(path.join(installed, 'package.json')).version === version)
+    return installed;
   const cached = path.join(outDir, '.cache', `${name.replace('/', '+')}@${version}`);
   if (fs.existsSync(path.join(cached, 'package.json'))) return cached;
   const lock = lockEntry(name);
   if (!lock || lock.version !== version || !lock.integrity) {
-    throw new Error(`${name}@${version} is not in package-lock.json (found ${lock?.version ?? 'nothing'}): run npm install to refresh the lock file`);
+    throw new Error(
+      `${name}@${version} is not in package-lock.json (found ${lock?.version ?? 'nothing'}): run npm install to refresh the lock file`,
+    );
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vit-lens-pack-'));
   try {
     console.log(`  fetching ${name}@${version} (npm pack)`);
-    const r = spawnSync('npm', ['pack', `${name}@${version}`, '--json', '--loglevel=error', '--pack-destination', tmp], { cwd: tmp, encoding: 'utf8' });
+    const r = spawnSync('npm', ['pack', `${name}@${version}`, '--json', '--loglevel=error', '--pack-destination', tmp], {
+      cwd: tmp,
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`npm pack ${name}@${version} failed:\n${r.stderr}`);
     const [info] = JSON.parse(r.stdout);
-    if (info.integrity !== lock.integrity) throw new Error(`${name}@${version}: registry integrity ${info.integrity} differs from package-lock.json's ${lock.integrity}`);
+    if (info.integrity !== lock.integrity)
+      throw new Error(`${name}@${version}: registry integrity ${info.integrity} differs from package-lock.json's ${lock.integrity}`);
     const unpacked = path.join(tmp, 'package');
     fs.mkdirSync(unpacked);
     const t = spawnSync('tar', ['-xzf', path.join(tmp, info.filename), '-C', unpacked, '--strip-components=1'], { encoding: 'utf8' });
@@ -221,7 +247,10 @@ function stage(target, closure, bundles) {
 export function zipEntries(buf) {
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65535); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw new Error('not a zip file (no end of central directory)');
   const count = buf.readUInt16LE(eocd + 10);
@@ -229,10 +258,15 @@ export function zipEntries(buf) {
   const entries = [];
   for (let i = 0; i < count; i++) {
     if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`corrupt central directory at ${p}`);
-    const nameLen = buf.readUInt16LE(p + 28), extraLen = buf.readUInt16LE(p + 30), commentLen = buf.readUInt16LE(p + 32);
+    const nameLen = buf.readUInt16LE(p + 28),
+      extraLen = buf.readUInt16LE(p + 30),
+      commentLen = buf.readUInt16LE(p + 32);
     entries.push({
-      method: buf.readUInt16LE(p + 10), compressedSize: buf.readUInt32LE(p + 20), size: buf.readUInt32LE(p + 24),
-      localOffset: buf.readUInt32LE(p + 42), name: buf.toString('utf8', p + 46, p + 46 + nameLen),
+      method: buf.readUInt16LE(p + 10),
+      compressedSize: buf.readUInt32LE(p + 20),
+      size: buf.readUInt32LE(p + 24),
+      localOffset: buf.readUInt32LE(p + 42),
+      name: buf.toString('utf8', p + 46, p + 46 + nameLen),
     });
     p += 46 + nameLen + extraLen + commentLen;
   }
@@ -261,12 +295,18 @@ function checkVsix(target, entries, stageInfo) {
   const [platform, arch] = target.split('-');
   const problems = [];
   const names = new Set(entries.map((e) => e.name));
-  const filesUnder = (base) => fs.readdirSync(base, { recursive: true }).map((f) => path.join(base, f)).filter((f) => fs.statSync(f).isFile());
+  const filesUnder = (base) =>
+    fs
+      .readdirSync(base, { recursive: true })
+      .map((f) => path.join(base, f))
+      .filter((f) => fs.statSync(f).isFile());
   const inVsix = (stageFile) => `extension/${path.relative(stageInfo.dir, stageFile).split(path.sep).join('/')}`;
 
   // the target's native binaries, all of them
-  const ortDir = fs.readdirSync(path.join(stageInfo.dir, 'node_modules/onnxruntime-node/bin'))
-    .map((napi) => path.join(stageInfo.dir, 'node_modules/onnxruntime-node/bin', napi, platform, arch)).filter((d) => fs.existsSync(d));
+  const ortDir = fs
+    .readdirSync(path.join(stageInfo.dir, 'node_modules/onnxruntime-node/bin'))
+    .map((napi) => path.join(stageInfo.dir, 'node_modules/onnxruntime-node/bin', napi, platform, arch))
+    .filter((d) => fs.existsSync(d));
   if (ortDir.length === 0) problems.push(`onnxruntime-node has no bin/napi-v*/${platform}/${arch}`);
   const expectedNative = [
     ...ortDir.flatMap(filesUnder),
@@ -281,15 +321,29 @@ function checkVsix(target, entries, stageInfo) {
   // no sources, tests, maps, declarations
   for (const n of names) {
     // models/: only the demo models ship (not the fixture models of models/generated, nor the catalogue source)
-    if (/\.(ts|cts|mts|map)$/.test(n) || /^extension\/(src|test|webview|scripts|dist\/test)\//.test(n) || (/^extension\/models\//.test(n) && !/^extension\/models\/demo\//.test(n))) problems.push(`development file shipped: ${n}`);
+    if (
+      /\.(ts|cts|mts|map)$/.test(n) ||
+      /^extension\/(src|test|webview|scripts|dist\/test)\//.test(n) ||
+      (/^extension\/models\//.test(n) && !/^extension\/models\/demo\//.test(n))
+    )
+      problems.push(`development file shipped: ${n}`);
   }
   // the manifest, the engine and every extension bundle
-  for (const f of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'media/icon.png', 'node_modules/onnxruntime-node/dist/index.js', 'node_modules/sharp/dist/index.cjs']) {
+  for (const f of [
+    'package.json',
+    'readme.md',
+    'changelog.md',
+    'LICENSE.txt',
+    'media/icon.png',
+    'node_modules/onnxruntime-node/dist/index.js',
+    'node_modules/sharp/dist/index.cjs',
+  ]) {
     if (!names.has(`extension/${f}`)) problems.push(`missing extension/${f}`);
   }
   for (const f of stageInfo.bundles) {
     const shipped = names.has(`extension/dist/${f}`);
-    if (DEV_ONLY_BUNDLES.has(f) ? shipped : !shipped) problems.push(`bundle dist/${f} is ${shipped ? 'a development tool but shipped' : 'not in the VSIX (.vscodeignore)'}`);
+    if (DEV_ONLY_BUNDLES.has(f) ? shipped : !shipped)
+      problems.push(`bundle dist/${f} is ${shipped ? 'a development tool but shipped' : 'not in the VSIX (.vscodeignore)'}`);
   }
   return problems;
 }
@@ -319,9 +373,13 @@ function summarise(entries) {
   const groups = { extension: 0, onnxruntime: 0, sharp: 0, 'other node_modules': 0 };
   for (const e of entries) {
     const n = e.name.replace(/^extension\//, '');
-    const g = !n.startsWith('node_modules/') ? 'extension'
-      : /^node_modules\/onnxruntime-/.test(n) ? 'onnxruntime'
-        : /^node_modules\/(sharp|@img)\//.test(n) ? 'sharp' : 'other node_modules';
+    const g = !n.startsWith('node_modules/')
+      ? 'extension'
+      : /^node_modules\/onnxruntime-/.test(n)
+        ? 'onnxruntime'
+        : /^node_modules\/(sharp|@img)\//.test(n)
+          ? 'sharp'
+          : 'other node_modules';
     groups[g] += e.size;
   }
   return groups;
@@ -371,33 +429,58 @@ async function main() {
     const buf = fs.readFileSync(out);
     const entries = zipEntries(buf);
     const problems = checkVsix(target, entries, stageInfo);
-    if (target === 'linux-x64' && buf.length >= LINUX_X64_BUDGET_BYTES) problems.push(`${(buf.length / MB).toFixed(1)} MB: over the ${LINUX_X64_BUDGET_BYTES / MB} MB budget`);
+    if (target === 'linux-x64' && buf.length >= LINUX_X64_BUDGET_BYTES)
+      problems.push(`${(buf.length / MB).toFixed(1)} MB: over the ${LINUX_X64_BUDGET_BYTES / MB} MB budget`);
     let load = 'not run';
     if (problems.length === 0) {
-      try { load = loadCheck(target, buf, entries); } catch (e) { problems.push(e.message); }
+      try {
+        load = loadCheck(target, buf, entries);
+      } catch (e) {
+        problems.push(e.message);
+      }
     }
     const groups = summarise(entries);
     summary.push({
-      target, file: path.relative(root, out), bytes: buf.length, files: entries.length,
-      uncompressedBytes: entries.reduce((s, e) => s + e.size, 0), uncompressedBytesByPart: groups,
+      target,
+      file: path.relative(root, out),
+      bytes: buf.length,
+      files: entries.length,
+      uncompressedBytes: entries.reduce((s, e) => s + e.size, 0),
+      uncompressedBytesByPart: groups,
       nativeFiles: entries.filter((e) => isNative(e.name)).map((e) => ({ path: e.name, bytes: e.size })),
-      loadCheck: load, problems,
+      loadCheck: load,
+      problems,
     });
     console.log(`${path.relative(root, out)}: ${(buf.length / MB).toFixed(1)} MB, ${entries.length} files`);
-    console.log('  unpacked: ' + Object.entries(groups).map(([k, v]) => `${k} ${(v / MB).toFixed(1)} MB`).join(', '));
-    for (const e of entries.filter((x) => isNative(x.name))) console.log(`  native: ${e.name.replace(/^extension\//, '')} (${(e.size / MB).toFixed(1)} MB)`);
+    console.log(
+      '  unpacked: ' +
+        Object.entries(groups)
+          .map(([k, v]) => `${k} ${(v / MB).toFixed(1)} MB`)
+          .join(', '),
+    );
+    for (const e of entries.filter((x) => isNative(x.name)))
+      console.log(`  native: ${e.name.replace(/^extension\//, '')} (${(e.size / MB).toFixed(1)} MB)`);
     console.log(`  load check: ${load}`);
     for (const p of problems) console.error(`  ✗ ${p}`);
-    if (problems.length) { failed = true; fs.rmSync(out, { force: true }); } // a bad VSIX must not look current to vsixIsStale()
+    if (problems.length) {
+      failed = true;
+      fs.rmSync(out, { force: true });
+    } // a bad VSIX must not look current to vsixIsStale()
   }
   fs.writeFileSync(path.join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   if (!argv.includes('--keep-stage')) fs.rmSync(path.join(outDir, '.stage'), { recursive: true, force: true });
 
   console.log(`\n=== summary (${((Date.now() - t0) / 1000).toFixed(0)} s) ===`);
-  for (const s of summary) console.log(`${s.problems.length ? '✗' : '✓'} ${s.target.padEnd(13)} ${(s.bytes / MB).toFixed(1).padStart(5)} MB  ${String(s.files).padStart(4)} files  ${s.file}`);
+  for (const s of summary)
+    console.log(
+      `${s.problems.length ? '✗' : '✓'} ${s.target.padEnd(13)} ${(s.bytes / MB).toFixed(1).padStart(5)} MB  ${String(s.files).padStart(4)} files  ${s.file}`,
+    );
   if (failed) process.exit(1);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((e) => { console.error(`package: ${e?.message ?? e}`); process.exit(1); });
+  main().catch((e) => {
+    console.error(`package: ${e?.message ?? e}`);
+    process.exit(1);
+  });
 }

@@ -32,8 +32,12 @@ for (const [from, to] of Object.entries(PICTURES)) {
   }
   const { width, height } = await sharp(src).metadata();
   const out = path.join(root, 'media', to);
-  await sharp(src).extract({ left: 0, top: TITLE_BAR_PX, width, height: height - TITLE_BAR_PX })
-    .png({ palette: true, quality: 90, compressionLevel: 9, effort: 10 }).toFile(out);
-  console.log(`${path.relative(root, out)}: ${width}×${height - TITLE_BAR_PX}, ${(fs.statSync(out).size / 1024).toFixed(0)} KiB (from ${path.relative(root, src)})`);
+  await sharp(src)
+    .extract({ left: 0, top: TITLE_BAR_PX, width, height: height - TITLE_BAR_PX })
+    .png({ palette: true, quality: 90, compressionLevel: 9, effort: 10 })
+    .toFile(out);
+  console.log(
+    `${path.relative(root, out)}: ${width}×${height - TITLE_BAR_PX}, ${(fs.statSync(out).size / 1024).toFixed(0)} KiB (from ${path.relative(root, src)})`,
+  );
 }
 process.exit(missing ? 1 : 0);

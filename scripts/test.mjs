@@ -47,17 +47,33 @@ async function unitTests() {
   const dir = path.join(root, 'dist/test/unit');
   const files = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => /\.test\.(c|m)?js$/.test(f)) : [];
   banner(`unit tests (${files.length} file${files.length === 1 ? '' : 's'})`);
-  if (!files.length) { console.log('no unit tests in dist/test/unit: 0 tests'); return; }
+  if (!files.length) {
+    console.log('no unit tests in dist/test/unit: 0 tests');
+    return;
+  }
   const tap = path.join(results, 'unit.tap');
   fs.rmSync(tap, { force: true });
-  const args = ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-    ...files.map((f) => path.join('dist/test/unit', f))];
-  const code = await new Promise((res) => spawn(process.execPath, args, { cwd: root, stdio: 'inherit' }).on('exit', (c, s) => res(c ?? (s ? 1 : 0))));
+  const args = [
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...files.map((f) => path.join('dist/test/unit', f)),
+  ];
+  const code = await new Promise((res) =>
+    spawn(process.execPath, args, { cwd: root, stdio: 'inherit' }).on('exit', (c, s) => res(c ?? (s ? 1 : 0))),
+  );
   const text = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
   const count = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) || [])[1] || 0);
   const [pass, fail, skipped, todo, cancelled] = ['pass', 'fail', 'skipped', 'todo', 'cancelled'].map(count);
-  totals.passed += pass; totals.failed += fail + cancelled; totals.skipped += skipped + todo;
-  if (code !== 0 && fail + cancelled === 0) { totals.failed++; problems.push(`node --test exited with ${code} without reporting a failed test`); }
+  totals.passed += pass;
+  totals.failed += fail + cancelled;
+  totals.skipped += skipped + todo;
+  if (code !== 0 && fail + cancelled === 0) {
+    totals.failed++;
+    problems.push(`node --test exited with ${code} without reporting a failed test`);
+  }
   if (fail + cancelled) problems.push(`${fail + cancelled} unit test(s) failed`);
   console.log(`unit: ${pass} passed, ${fail + cancelled} failed, ${skipped + todo} skipped (${elapsed()})`);
 }
@@ -66,11 +82,21 @@ async function unitTests() {
 // 1b. UI tests: the pages in headless chromium (the same Debian chromium the integration stage uses)
 async function uiTests() {
   const dir = path.join(root, 'dist/test/ui');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^preview\w+\.js$/.test(f)).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => /^preview\w+\.js$/.test(f))
+        .sort()
+    : [];
   banner(`UI tests (${files.length} page${files.length === 1 ? '' : 's'} in headless chromium)`);
-  if (!files.length) { console.log('no UI tests in dist/test/ui'); return; }
+  if (!files.length) {
+    console.log('no UI tests in dist/test/ui');
+    return;
+  }
   if (!which('chromium')) {
-    if (process.getuid?.() === 0 && ensureOfflineVSCode() && which('chromium')) { /* installed now */ } else {
+    if (process.getuid?.() === 0 && ensureOfflineVSCode() && which('chromium')) {
+      /* installed now */
+    } else {
       console.log('skipped: no chromium (sudo apt-get install chromium, or run the integration stage once)');
       totals.skipped += files.length;
       return;
@@ -78,10 +104,20 @@ async function uiTests() {
   }
   for (const f of files) {
     const t = Date.now();
-    const code = await new Promise((res) => spawn(process.execPath, [path.join(dir, f)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', (c, sig) => res(c ?? (sig ? 1 : 0))));
+    const code = await new Promise((res) =>
+      spawn(process.execPath, [path.join(dir, f)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', (c, sig) =>
+        res(c ?? (sig ? 1 : 0)),
+      ),
+    );
     const name = f.replace(/\.js$/, '');
-    if (code === 0) { totals.passed++; console.log(`✔ ${name} (${((Date.now() - t) / 1000).toFixed(1)}s)`); }
-    else { totals.failed++; problems.push(`UI test ${name} failed (exit ${code})`); console.log(`✖ ${name} exited with ${code}`); }
+    if (code === 0) {
+      totals.passed++;
+      console.log(`✔ ${name} (${((Date.now() - t) / 1000).toFixed(1)}s)`);
+    } else {
+      totals.failed++;
+      problems.push(`UI test ${name} failed (exit ${code})`);
+      console.log(`✖ ${name} exited with ${code}`);
+    }
   }
 }
 
@@ -95,9 +131,11 @@ function ensureOfflineVSCode() {
   if (ready && which('chromium') && which('rg')) return true;
   const isRoot = process.getuid?.() === 0;
   if (!isRoot && (!which('chromium') || !which('rg'))) {
-    console.error('The offline VS Code needs Debian packages that are missing. Install them once with:\n' +
-      '  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium ripgrep libkrb5-dev build-essential python3\n' +
-      'then re-run `npm test` (or set VITLENS_SKIP_INTEGRATION=1, or VITLENS_VSCODE=download when online).');
+    console.error(
+      'The offline VS Code needs Debian packages that are missing. Install them once with:\n' +
+        '  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium ripgrep libkrb5-dev build-essential python3\n' +
+        'then re-run `npm test` (or set VITLENS_SKIP_INTEGRATION=1, or VITLENS_VSCODE=download when online).',
+    );
     return false;
   }
   console.log('installing the offline VS Code (code-server + chromium) into .vscode-test/, first time only (~1-2 min)…');
@@ -107,16 +145,25 @@ function ensureOfflineVSCode() {
 
 async function integrationTests() {
   banner('integration tests (real VS Code extension host)');
-  if (process.env.VITLENS_SKIP_INTEGRATION === '1') { console.log('skipped: VITLENS_SKIP_INTEGRATION=1'); return; }
+  if (process.env.VITLENS_SKIP_INTEGRATION === '1') {
+    console.log('skipped: VITLENS_SKIP_INTEGRATION=1');
+    return;
+  }
   const suiteIndex = path.join(root, 'dist/test/integration/suite/index.js');
   if (!fs.existsSync(suiteIndex)) {
-    totals.failed++; problems.push('dist/test/integration/suite/index.js missing (run `npm run build`)');
-    console.error(problems.at(-1)); return;
+    totals.failed++;
+    problems.push('dist/test/integration/suite/index.js missing (run `npm run build`)');
+    console.error(problems.at(-1));
+    return;
   }
   const download = process.env.VITLENS_VSCODE === 'download';
   let vscodeExecutablePath = process.env.VSCODE_EXECUTABLE_PATH || undefined;
   if (!vscodeExecutablePath && !download) {
-    if (!ensureOfflineVSCode()) { totals.failed++; problems.push('offline VS Code setup failed'); return; }
+    if (!ensureOfflineVSCode()) {
+      totals.failed++;
+      problems.push('offline VS Code setup failed');
+      return;
+    }
     vscodeExecutablePath = path.join(root, 'scripts/vscode-offline/code-test-shim.mjs');
     fs.chmodSync(vscodeExecutablePath, 0o755); // runTests() spawns it directly (#!/usr/bin/env node)
   }
@@ -139,7 +186,9 @@ async function integrationTests() {
       launchArgs: [workspace, '--disable-extensions'],
       extensionTestsEnv: { VITLENS_TEST_RESULTS: resultsFile, VITLENS_SCREENSHOTS_DIR: screenshots },
     });
-  } catch (e) { runError = e; }
+  } catch (e) {
+    runError = e;
+  }
 
   recordSuiteResults('integration', resultsFile, runError, runError?.code);
 }
@@ -150,17 +199,38 @@ async function integrationTests() {
  */
 function recordSuiteResults(label, resultsFile, failure, exitCode) {
   let r = null;
-  try { r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')); } catch { /* missing: the suite never ran */ }
+  try {
+    r = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
+  } catch {
+    /* missing: the suite never ran */
+  }
   if (r) {
-    totals.passed += r.passed; totals.failed += r.failed; totals.skipped += r.skipped;
+    totals.passed += r.passed;
+    totals.failed += r.failed;
+    totals.skipped += r.skipped;
     for (const f of r.failures || []) problems.push(`${label}: ${f.title}\n    ${String(f.error).split('\n').slice(0, 6).join('\n    ')}`);
     console.log(`${label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${elapsed()})`);
   }
-  const why = exitCode === 4 ? 'the extension host crashed' : exitCode === 3 ? 'the run timed out' : exitCode === 2 ? 'code-server or the workbench failed'
-    : failure ? failure.message : null;
-  if (!r) { totals.failed++; problems.push(`${label} tests produced no results${why ? ` (${why})` : ''}`); }
-  else if (!r.complete) { totals.failed++; problems.push(`${label} run did not complete${why ? ` (${why})` : ''}`); }
-  else if (failure && (r.failed === 0 || exitCode !== 1)) { totals.failed++; problems.push(`${label} run failed: ${why}`); }
+  const why =
+    exitCode === 4
+      ? 'the extension host crashed'
+      : exitCode === 3
+        ? 'the run timed out'
+        : exitCode === 2
+          ? 'code-server or the workbench failed'
+          : failure
+            ? failure.message
+            : null;
+  if (!r) {
+    totals.failed++;
+    problems.push(`${label} tests produced no results${why ? ` (${why})` : ''}`);
+  } else if (!r.complete) {
+    totals.failed++;
+    problems.push(`${label} run did not complete${why ? ` (${why})` : ''}`);
+  } else if (failure && (r.failed === 0 || exitCode !== 1)) {
+    totals.failed++;
+    problems.push(`${label} run failed: ${why}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,20 +241,33 @@ const VSIX_SUITE_MODELS = { 'vitLens.model': 'demo:shapes-vit', 'vitLens.depthMo
 async function vsixTests() {
   banner('installed-VSIX test (the packaged extension in a real VS Code)');
   if (process.env.VITLENS_SKIP_INTEGRATION === '1' || process.env.VITLENS_SKIP_VSIX === '1') {
-    console.log(`skipped: ${process.env.VITLENS_SKIP_VSIX === '1' ? 'VITLENS_SKIP_VSIX=1' : 'VITLENS_SKIP_INTEGRATION=1'}`); return;
+    console.log(`skipped: ${process.env.VITLENS_SKIP_VSIX === '1' ? 'VITLENS_SKIP_VSIX=1' : 'VITLENS_SKIP_INTEGRATION=1'}`);
+    return;
   }
   if (process.env.VITLENS_VSCODE === 'download' || process.env.VSCODE_EXECUTABLE_PATH) {
     // installing a VSIX needs the offline runner's code-server
-    console.log('skipped: the installed-VSIX test runs on the offline code-server only'); totals.skipped++; return;
+    console.log('skipped: the installed-VSIX test runs on the offline code-server only');
+    totals.skipped++;
+    return;
   }
   const target = `${process.platform}-${process.arch}`;
-  const fail = (msg) => { totals.failed++; problems.push(`vsix: ${msg}`); console.error(problems.at(-1)); };
-  if (!ensureOfflineVSCode()) { fail('offline VS Code setup failed'); return; }
+  const fail = (msg) => {
+    totals.failed++;
+    problems.push(`vsix: ${msg}`);
+    console.error(problems.at(-1));
+  };
+  if (!ensureOfflineVSCode()) {
+    fail('offline VS Code setup failed');
+    return;
+  }
   const vsix = vsixPath(target);
   if (vsixIsStale(target)) {
     console.log(`packaging ${path.relative(root, vsix)} (missing or older than the sources)…`);
     const p = spawnSync(process.execPath, [path.join(root, 'scripts/package.mjs'), '--target', target], { cwd: root, stdio: 'inherit' });
-    if (p.status !== 0) { fail(`npm run package -- --target ${target} failed (exit ${p.status})`); return; }
+    if (p.status !== 0) {
+      fail(`npm run package -- --target ${target} failed (exit ${p.status})`);
+      return;
+    }
   } else {
     console.log(`${path.relative(root, vsix)} is up to date`);
   }
@@ -197,7 +280,10 @@ async function vsixTests() {
   const demo = path.join(path.dirname(workspace), 'demo');
   const d = spawnSync(process.execPath, [path.join(root, 'dist/cli.js'), 'demo', '--out', demo], { cwd: root, stdio: 'ignore' });
   for (const f of ['scene.png', 'depth-scene.png']) {
-    if (d.status !== 0 || !fs.existsSync(path.join(demo, f))) { fail(`vit-lens demo did not write ${f}`); return; }
+    if (d.status !== 0 || !fs.existsSync(path.join(demo, f))) {
+      fail(`vit-lens demo did not write ${f}`);
+      return;
+    }
     fs.copyFileSync(path.join(demo, f), path.join(workspace, f));
   }
   const resultsFile = path.join(results, 'vsix-results.json');
@@ -205,10 +291,16 @@ async function vsixTests() {
   for (const f of [resultsFile, metricsFile]) fs.rmSync(f, { force: true });
   const code = await new Promise((res) => {
     const child = spawn(process.execPath, [path.join(root, 'scripts/vscode-offline/run-vscode-tests.mjs')], {
-      cwd: root, stdio: 'inherit',
+      cwd: root,
+      stdio: 'inherit',
       env: {
-        ...process.env, VSIX: vsix, EXT_TESTS: path.join(root, 'dist/test/integration/vsix/index.js'), WORKSPACE: workspace,
-        VSCODE_SETTINGS: JSON.stringify(settings), VITLENS_TEST_RESULTS: resultsFile, VITLENS_VSIX_METRICS: metricsFile,
+        ...process.env,
+        VSIX: vsix,
+        EXT_TESTS: path.join(root, 'dist/test/integration/vsix/index.js'),
+        WORKSPACE: workspace,
+        VSCODE_SETTINGS: JSON.stringify(settings),
+        VITLENS_TEST_RESULTS: resultsFile,
+        VITLENS_VSIX_METRICS: metricsFile,
         VITLENS_SCREENSHOTS_DIR: path.join(results, 'screenshots'),
       },
     });
@@ -218,14 +310,18 @@ async function vsixTests() {
   if (fs.existsSync(metricsFile)) {
     const m = JSON.parse(fs.readFileSync(metricsFile, 'utf8'));
     const mb = (fs.statSync(vsix).size / 1024 / 1024).toFixed(1);
-    console.log(`vsix: ${path.basename(vsix)} ${mb} MB; activation ${m.activation?.totalMs} ms (code loading ${m.activation?.codeLoadingMs} ms), ` +
-      `time to first panel ${m.timeToFirstPanelMs} ms${m.dptDepth ? `, command → depth map ${m.dptDepth.enterToDepthMapMs} ms` : ''}`);
+    console.log(
+      `vsix: ${path.basename(vsix)} ${mb} MB; activation ${m.activation?.totalMs} ms (code loading ${m.activation?.codeLoadingMs} ms), ` +
+        `time to first panel ${m.timeToFirstPanelMs} ms${m.dptDepth ? `, command → depth map ${m.dptDepth.enterToDepthMapMs} ms` : ''}`,
+    );
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-if (process.env.VITLENS_SKIP_UNIT === '1') banner('unit tests skipped: VITLENS_SKIP_UNIT=1'); else await unitTests();
-if (process.env.VITLENS_SKIP_UI === '1') banner('UI tests skipped: VITLENS_SKIP_UI=1'); else await uiTests();
+if (process.env.VITLENS_SKIP_UNIT === '1') banner('unit tests skipped: VITLENS_SKIP_UNIT=1');
+else await unitTests();
+if (process.env.VITLENS_SKIP_UI === '1') banner('UI tests skipped: VITLENS_SKIP_UI=1');
+else await uiTests();
 await integrationTests();
 await vsixTests();
 banner(`summary (${elapsed()})`);

@@ -16,8 +16,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DEPTH_CLASSES, DEPTH_HELD_OUT_SEED0, DEPTH_SCENE_HEIGHT, DEPTH_SCENE_WIDTH, HELD_OUT_SEED0, NUM_SHAPE_CLASSES, SHAPE_CLASSES,
-  SHAPE_SCENE_SIZE, TWO_OBJECT_SHARE, depthScene, heldOutShapeScene, patchCoverage, trainingShapeScene,
+  DEPTH_CLASSES,
+  DEPTH_HELD_OUT_SEED0,
+  DEPTH_SCENE_HEIGHT,
+  DEPTH_SCENE_WIDTH,
+  HELD_OUT_SEED0,
+  NUM_SHAPE_CLASSES,
+  SHAPE_CLASSES,
+  SHAPE_SCENE_SIZE,
+  TWO_OBJECT_SHARE,
+  depthScene,
+  heldOutShapeScene,
+  patchCoverage,
+  trainingShapeScene,
 } from '../../src/scenes';
 
 function arg(name: string, fallback: string): string {
@@ -31,9 +42,15 @@ fs.mkdirSync(out, { recursive: true });
 
 class Writer {
   private readonly fd: number;
-  constructor(file: string) { this.fd = fs.openSync(path.join(out, file), 'w'); }
-  write(a: ArrayBufferView): void { fs.writeSync(this.fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)); }
-  close(): void { fs.closeSync(this.fd); }
+  constructor(file: string) {
+    this.fd = fs.openSync(path.join(out, file), 'w');
+  }
+  write(a: ArrayBufferView): void {
+    fs.writeSync(this.fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  close(): void {
+    fs.closeSync(this.fd);
+  }
 }
 
 const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -64,11 +81,25 @@ function exportShapes(): void {
     patches.close();
     fs.writeFileSync(path.join(out, `shapes_${split}_labels.i32`), labels);
   }
-  fs.writeFileSync(path.join(out, 'shapes_meta.json'), JSON.stringify({
-    size: SHAPE_SCENE_SIZE, classes: SHAPE_CLASSES, numClasses: NUM_SHAPE_CLASSES, twoObjectShare: TWO_OBJECT_SHARE,
-    train: { count: sets.train, seeds: [0, sets.train - 1], generator: 'trainingShapeScene(seed)' },
-    test: { count: sets.test, seeds: [HELD_OUT_SEED0, HELD_OUT_SEED0 + sets.test - 1], generator: 'heldOutShapeScene(i) = shapeScene(1000000 + i, { classIndex: i % 6 })' },
-  }, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(out, 'shapes_meta.json'),
+    JSON.stringify(
+      {
+        size: SHAPE_SCENE_SIZE,
+        classes: SHAPE_CLASSES,
+        numClasses: NUM_SHAPE_CLASSES,
+        twoObjectShare: TWO_OBJECT_SHARE,
+        train: { count: sets.train, seeds: [0, sets.train - 1], generator: 'trainingShapeScene(seed)' },
+        test: {
+          count: sets.test,
+          seeds: [HELD_OUT_SEED0, HELD_OUT_SEED0 + sets.test - 1],
+          generator: 'heldOutShapeScene(i) = shapeScene(1000000 + i, { classIndex: i % 6 })',
+        },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
 }
 
 function exportDepth(): void {
@@ -86,11 +117,25 @@ function exportDepth(): void {
     images.close();
     inverse.close();
   }
-  fs.writeFileSync(path.join(out, 'depth_meta.json'), JSON.stringify({
-    height: DEPTH_SCENE_HEIGHT, width: DEPTH_SCENE_WIDTH, classes: DEPTH_CLASSES, target: 'inverse depth 1/z, camera-space z in metres',
-    train: { count: sets.train, seeds: [0, sets.train - 1], generator: 'depthScene(seed)' },
-    test: { count: sets.test, seeds: [DEPTH_HELD_OUT_SEED0, DEPTH_HELD_OUT_SEED0 + sets.test - 1], generator: 'depthScene(1000000 + i)' },
-  }, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(out, 'depth_meta.json'),
+    JSON.stringify(
+      {
+        height: DEPTH_SCENE_HEIGHT,
+        width: DEPTH_SCENE_WIDTH,
+        classes: DEPTH_CLASSES,
+        target: 'inverse depth 1/z, camera-space z in metres',
+        train: { count: sets.train, seeds: [0, sets.train - 1], generator: 'depthScene(seed)' },
+        test: {
+          count: sets.test,
+          seeds: [DEPTH_HELD_OUT_SEED0, DEPTH_HELD_OUT_SEED0 + sets.test - 1],
+          generator: 'depthScene(1000000 + i)',
+        },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
 }
 
 if (only === 'all' || only === 'shapes') exportShapes();

@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const dev = [], ignored = []; let tests, folder;
+const dev = [],
+  ignored = [];
+let tests, folder;
 for (const a of process.argv.slice(2)) {
   let m;
   if ((m = a.match(/^--extensionDevelopmentPath=(.*)$/))) dev.push(m[1]);
@@ -15,7 +17,10 @@ for (const a of process.argv.slice(2)) {
   else if (!a.startsWith('-')) folder = a;
   else ignored.push(a); // --no-sandbox, --disable-updates, --user-data-dir=…, --extensions-dir=…, --disable-extensions, …
 }
-if (!tests || !dev.length) { console.error('code-test-shim: need --extensionDevelopmentPath and --extensionTestsPath'); process.exit(2); }
+if (!tests || !dev.length) {
+  console.error('code-test-shim: need --extensionDevelopmentPath and --extensionTestsPath');
+  process.exit(2);
+}
 if (process.env.VERBOSE) console.log('code-test-shim: ignoring', ignored.join(' '));
 const runner = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run-vscode-tests.mjs');
 const env = { ...process.env, EXT_DEV_PATH: dev.join(path.delimiter), EXT_TESTS: tests, ...(folder ? { WORKSPACE: folder } : {}) };

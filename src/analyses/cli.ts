@@ -8,4 +8,10 @@ import { compareCommands } from './compare/command';
 import type { CliCommand } from '../cli/context';
 import type { AnalysisId } from './index';
 
-export const analysisCommands = { attention: attentionCommands, dense: denseCommands, gates: gatesCommands, gallery: galleryCommands, compare: compareCommands } satisfies Record<AnalysisId, CliCommand[]>;
+export const analysisCommands = {
+  attention: attentionCommands,
+  dense: denseCommands,
+  gates: gatesCommands,
+  gallery: galleryCommands,
+  compare: compareCommands,
+} satisfies Record<AnalysisId, CliCommand[]>;

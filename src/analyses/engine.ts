@@ -7,7 +7,13 @@ import { galleryEngine } from './gallery/engine';
 import { compareEngine } from './compare/engine';
 import type { AnalysisId } from './index';
 
-export const analysisEngines = { attention: attentionEngine, dense: denseEngine, gates: gatesEngine, gallery: galleryEngine, compare: compareEngine } satisfies Record<AnalysisId, object>;
+export const analysisEngines = {
+  attention: attentionEngine,
+  dense: denseEngine,
+  gates: gatesEngine,
+  gallery: galleryEngine,
+  compare: compareEngine,
+} satisfies Record<AnalysisId, object>;
 
 type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 

@@ -9,4 +9,10 @@ import { compareHost } from './compare/panel';
 import type { HostFacet } from '../host/panelBase';
 import type { AnalysisId } from './index';
 
-export const analysisHosts = { attention: attentionHost, dense: denseHost, gates: gatesHost, gallery: galleryHost, compare: compareHost } satisfies Record<AnalysisId, HostFacet>;
+export const analysisHosts = {
+  attention: attentionHost,
+  dense: denseHost,
+  gates: gatesHost,
+  gallery: galleryHost,
+  compare: compareHost,
+} satisfies Record<AnalysisId, HostFacet>;

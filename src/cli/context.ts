@@ -7,7 +7,10 @@ import { EngineClient, EngineClientOptions } from '../client/engineClient';
 import type { EngineCalls, EngineKind } from '../shared/engineProtocol';
 import { VitLensError } from '../shared/errors';
 
-export interface Flags { positional: string[]; values: Map<string, string> }
+export interface Flags {
+  positional: string[];
+  values: Map<string, string>;
+}
 
 /** A wrong flag or argument: the CLI prints it with the usage and exits with 2. */
 export const usageError = (message: string) => new VitLensError('USAGE', message);
@@ -18,7 +21,10 @@ export function parseFlags(argv: string[], known: readonly string[]): Flags {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) { positional.push(a); continue; }
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     if (!known.includes(name)) throw usageError(`unknown option --${name} (known: ${known.map((k) => '--' + k).join(', ')})`);
     const value = inline ?? argv[++i];
@@ -48,7 +54,11 @@ export interface CliCommand {
 }
 
 /** One engine request with a progress line on a terminal's stderr (nothing when piped). */
-export async function requestWithProgress<K extends EngineKind>(client: EngineClient, kind: K, params: EngineCalls[K]['params']): Promise<EngineCalls[K]['result']> {
+export async function requestWithProgress<K extends EngineKind>(
+  client: EngineClient,
+  kind: K,
+  params: EngineCalls[K]['params'],
+): Promise<EngineCalls[K]['result']> {
   const onProgress = (stage: string) => process.stderr.isTTY && process.stderr.write(`\r${stage}…`.padEnd(40));
   try {
     return await client.request(kind, params, { onProgress });

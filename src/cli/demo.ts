@@ -27,7 +27,9 @@ const DEMO_SHAPE_CLASS = 2; // triangle
 const DEMO_DEPTH_SEED = 3_000_006; // two spheres and two boxes, half the picture
 
 async function writeRgbPng(file: string, rgb: Uint8Array, width: number, height: number): Promise<void> {
-  await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 export const demoCommand: CliCommand = {
@@ -44,26 +46,62 @@ export const demoCommand: CliCommand = {
     const objects = [];
     for (const [i, o] of scene.objects.entries()) {
       const mask = `mask-${i}.png`;
-      await sharp(Uint8Array.from(o.mask, (v) => (v ? 255 : 0)), { raw: { width: scene.width, height: scene.height, channels: 1 } }).png().toFile(path.join(out, mask));
+      await sharp(
+        Uint8Array.from(o.mask, (v) => (v ? 255 : 0)),
+        { raw: { width: scene.width, height: scene.height, channels: 1 } },
+      )
+        .png()
+        .toFile(path.join(out, mask));
       objects.push({ class: o.classIndex, label: o.label, box: o.box, mask });
     }
-    fs.writeFileSync(path.join(out, 'scene.json'), JSON.stringify({ seed: scene.seed, width: scene.width, height: scene.height, objects }, null, 1));
-    const run = await runAttentionCommand([image, '--model', `${DEMO_PREFIX}shapes-vit`, '--json', path.join(out, 'attention.json'), '--html', path.join(out, 'attention.html')], ctx);
+    fs.writeFileSync(
+      path.join(out, 'scene.json'),
+      JSON.stringify({ seed: scene.seed, width: scene.width, height: scene.height, objects }, null, 1),
+    );
+    const run = await runAttentionCommand(
+      [
+        image,
+        '--model',
+        `${DEMO_PREFIX}shapes-vit`,
+        '--json',
+        path.join(out, 'attention.json'),
+        '--html',
+        path.join(out, 'attention.html'),
+      ],
+      ctx,
+    );
     if (!run) throw new Error('the attention command did not return its result'); // only folders return none
     const top = run.result.predictions?.[0];
     const truth = scene.objects.map((o) => o.label).join(' + ') || 'none';
-    console.log(`\nDemo ViT: predicted ${top ? `${top.label} (${(top.probability * 100).toFixed(1)} %)` : 'nothing'}; truth: ${truth} ${top && top.label === truth ? '✓' : '✗'}`);
+    console.log(
+      `\nDemo ViT: predicted ${top ? `${top.label} (${(top.probability * 100).toFixed(1)} %)` : 'nothing'}; truth: ${truth} ${top && top.label === truth ? '✓' : '✗'}`,
+    );
 
     // 2. Depth: a 3D scene and the demo DPT; the truth is the exact inverse depth of the ray cast.
     const room = depthScene(DEMO_DEPTH_SEED);
     const roomImage = path.join(out, 'depth-scene.png');
     await writeRgbPng(roomImage, room.rgb, room.width, room.height);
     fs.writeFileSync(path.join(out, 'depth-truth.npy'), encodeNpyFloat32(room.inverseDepth, [room.height, room.width]));
-    const depth = await commandDepth([roomImage, '--model', `${DEMO_PREFIX}scenes-depth`, '--json', path.join(out, 'depth.json'), '--npy', path.join(out, 'depth.npy'), '--html', path.join(out, 'depth.html')], ctx);
+    const depth = await commandDepth(
+      [
+        roomImage,
+        '--model',
+        `${DEMO_PREFIX}scenes-depth`,
+        '--json',
+        path.join(out, 'depth.json'),
+        '--npy',
+        path.join(out, 'depth.npy'),
+        '--html',
+        path.join(out, 'depth.html'),
+      ],
+      ctx,
+    );
     const d = depth.depth!;
     // The view map is the prediction upsampled to the image (the demo scene is small, so at its own size).
     const rho = d.view.length === room.inverseDepth.length ? spearman(d.view, room.inverseDepth) : NaN;
     console.log(`\nDemo depth: Spearman ρ of the predicted against the true inverse depth = ${rho.toFixed(3)} (1 = the same ordering)`);
-    console.log(`\nOpen ${path.join(out, 'attention.html')} and ${path.join(out, 'depth.html')} in a browser: the same panels the VS Code extension shows.`);
+    console.log(
+      `\nOpen ${path.join(out, 'attention.html')} and ${path.join(out, 'depth.html')} in a browser: the same panels the VS Code extension shows.`,
+    );
   },
 };

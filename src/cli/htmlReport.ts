@@ -25,7 +25,10 @@ export function loadWebviewBundle(distDir: string, name = 'webview'): WebviewBun
 
 /** JSON inside <script type="application/json">: `<` only occurs in strings, where \u003c is the same text. */
 export function escapeJsonForScript(json: string): string {
-  return json.replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return json
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** JavaScript inside <script>: neither `</script` nor `<!--` may appear (they would end or confuse the element). */

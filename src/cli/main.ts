@@ -41,10 +41,14 @@ function engineOptions(argv: string[]): { engine: EngineClientOptions; rest: str
     const a = argv[i];
     if (a === '--provider' || a.startsWith('--provider=')) {
       provider = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      if (!provider || !/^[a-z0-9_-]+$/i.test(provider)) throw usageError('--provider needs an execution provider name, e.g. cpu, cuda, dml, coreml');
+      if (!provider || !/^[a-z0-9_-]+$/i.test(provider))
+        throw usageError('--provider needs an execution provider name, e.g. cpu, cuda, dml, coreml');
       continue;
     }
-    if (a !== '--threads' && !a.startsWith('--threads=')) { rest.push(a); continue; }
+    if (a !== '--threads' && !a.startsWith('--threads=')) {
+      rest.push(a);
+      continue;
+    }
     const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
     threads = Number(value);
     if (value === undefined || !isThreadCount(threads) || threads === 0) throw usageError('--threads must be a whole number from 1 to 256');
@@ -55,8 +59,14 @@ function engineOptions(argv: string[]): { engine: EngineClientOptions; rest: str
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
-    if (!command || command === '--help' || command === '-h' || command === 'help') { console.log(USAGE); return command ? 0 : 2; }
-    if (command === '--version') { console.log(packageJson.version); return 0; }
+    if (!command || command === '--help' || command === '-h' || command === 'help') {
+      console.log(USAGE);
+      return command ? 0 : 2;
+    }
+    if (command === '--version') {
+      console.log(packageJson.version);
+      return 0;
+    }
     const { engine, rest } = engineOptions(args);
     if (command === 'models') return await runModelsCommand(rest);
     const sub = commands.get(command);
@@ -64,11 +74,20 @@ export async function main(argv: string[]): Promise<number> {
     await sub.run(rest, { engine });
     return 0;
   } catch (e) {
-    if (e instanceof VitLensError && e.code === 'USAGE') { console.error(`vit-lens: ${e.message}\n\n${USAGE}`); return 2; }
-    if (e instanceof VitLensError) { console.error(`vit-lens: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`); return 1; }
+    if (e instanceof VitLensError && e.code === 'USAGE') {
+      console.error(`vit-lens: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof VitLensError) {
+      console.error(`vit-lens: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`);
+      return 1;
+    }
     console.error(`vit-lens: ${(e as Error).stack ?? e}`);
     return 1;
   }
 }
 
-if (require.main === module) void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+if (require.main === module)
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });

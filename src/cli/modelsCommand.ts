@@ -5,7 +5,17 @@ import { VitLensError } from '../shared/errors';
 import { usageError } from './context';
 import { CatalogueEntry, loadCatalogue } from '../models/catalogue';
 import { DEFAULT_ENDPOINT } from '../models/hubDownload';
-import { CachedModelInfo, DownloadProgress, cachedModel, defaultCacheDir, formatBytes, listCachedModels, modelSource, pullModel, removeCachedModel } from '../models/modelStore';
+import {
+  CachedModelInfo,
+  DownloadProgress,
+  cachedModel,
+  defaultCacheDir,
+  formatBytes,
+  listCachedModels,
+  modelSource,
+  pullModel,
+  removeCachedModel,
+} from '../models/modelStore';
 
 export const MODELS_USAGE = `  vit-lens models list [--json] [--cache <dir>]
       The model catalogue: task, size, license, and whether each model is in the cache.
@@ -16,22 +26,29 @@ export const MODELS_USAGE = `  vit-lens models list [--json] [--cache <dir>]
       Removes a downloaded (or partly downloaded) model from the cache.
   Cache default: $VITLENS_CACHE, else the user cache folder (${defaultCacheDir()}).`;
 
-interface ModelsFlags { positional: string[]; values: Map<string, string>; switches: Set<string> }
-
+interface ModelsFlags {
+  positional: string[];
+  values: Map<string, string>;
+  switches: Set<string>;
+}
 
 /** --name value / --name=value for `valued`, bare --name for `switches`. */
 function parseModelsFlags(argv: string[], valued: string[], switches: string[] = []): ModelsFlags {
   const f: ModelsFlags = { positional: [], values: new Map(), switches: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) { f.positional.push(a); continue; }
+    if (!a.startsWith('--')) {
+      f.positional.push(a);
+      continue;
+    }
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     if (switches.includes(name)) {
       if (inline !== undefined) throw usageError(`--${name} takes no value`);
       f.switches.add(name);
       continue;
     }
-    if (!valued.includes(name)) throw usageError(`unknown option --${name} (known: ${[...valued, ...switches].map((k) => '--' + k).join(', ')})`);
+    if (!valued.includes(name))
+      throw usageError(`unknown option --${name} (known: ${[...valued, ...switches].map((k) => '--' + k).join(', ')})`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw usageError(`--${name} needs a value`);
     f.values.set(name, value);
@@ -58,18 +75,56 @@ async function list(argv: string[]): Promise<number> {
     const models = catalogue.models.map((e: CatalogueEntry) => {
       const c = cached.get(e.id);
       return {
-        id: e.id, name: e.name, task: e.task, repo: e.repo, revision: e.revision, approxSizeBytes: e.approxSizeBytes, license: e.license,
-        description: e.description, attention: e.attention, ...(e.unverified ? { unverified: e.unverified } : {}),
-        cached: !!c?.complete, path: c?.complete ? c.onnxPath ?? null : null, sizeOnDisk: c?.sizeOnDisk ?? 0,
+        id: e.id,
+        name: e.name,
+        task: e.task,
+        repo: e.repo,
+        revision: e.revision,
+        approxSizeBytes: e.approxSizeBytes,
+        license: e.license,
+        description: e.description,
+        attention: e.attention,
+        ...(e.unverified ? { unverified: e.unverified } : {}),
+        cached: !!c?.complete,
+        path: c?.complete ? (c.onnxPath ?? null) : null,
+        sizeOnDisk: c?.sizeOnDisk ?? 0,
       };
     });
-    console.log(JSON.stringify({ cacheDir, models, otherCached: others.map((m) => ({ key: m.key, repo: m.repo ?? null, revision: m.revision ?? null, complete: m.complete, path: m.onnxPath ?? null, sizeOnDisk: m.sizeOnDisk })) }, null, 1));
+    console.log(
+      JSON.stringify(
+        {
+          cacheDir,
+          models,
+          otherCached: others.map((m) => ({
+            key: m.key,
+            repo: m.repo ?? null,
+            revision: m.revision ?? null,
+            complete: m.complete,
+            path: m.onnxPath ?? null,
+            sizeOnDisk: m.sizeOnDisk,
+          })),
+        },
+        null,
+        1,
+      ),
+    );
     return 0;
   }
-  const rows = catalogue.models.map((e) => [e.id, e.task, `~${formatBytes(e.approxSizeBytes)}`, e.license, /^[0-9a-f]{40}$/.test(e.revision) ? e.revision.slice(0, 8) : e.revision, cachedLabel(cached.get(e.id))]);
+  const rows = catalogue.models.map((e) => [
+    e.id,
+    e.task,
+    `~${formatBytes(e.approxSizeBytes)}`,
+    e.license,
+    /^[0-9a-f]{40}$/.test(e.revision) ? e.revision.slice(0, 8) : e.revision,
+    cachedLabel(cached.get(e.id)),
+  ]);
   const head = ['id', 'task', 'size', 'license', 'revision', 'cached'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log(line(head));
   for (const r of rows) console.log(line(r));
   if (others.length) {
@@ -93,7 +148,11 @@ function progressPrinter(id: string): { update(p: DownloadProgress): void; end()
   };
   return {
     update(p) {
-      if (tty) { process.stderr.write(`\r${text(p).padEnd(78)}`); printed = true; return; }
+      if (tty) {
+        process.stderr.write(`\r${text(p).padEnd(78)}`);
+        printed = true;
+        return;
+      }
       // Not a terminal (a log, CI): one line per file and per 10 %.
       const step = p.bytesTotal > 0 ? Math.floor((10 * p.bytesDone) / p.bytesTotal) : 0;
       if (p.waiting || step !== lastStep || p.file !== lastFile) {
@@ -102,7 +161,9 @@ function progressPrinter(id: string): { update(p: DownloadProgress): void; end()
         process.stderr.write(`${text(p)}\n`);
       }
     },
-    end() { if (tty && printed) process.stderr.write('\n'); },
+    end() {
+      if (tty && printed) process.stderr.write('\n');
+    },
   };
 }
 
@@ -122,18 +183,33 @@ async function pull(argv: string[]): Promise<number> {
   }
   if (entry?.unverified) process.stderr.write(`note: ${entry.unverified}\n`);
   const controller = new AbortController();
-  const onSigint = () => { process.stderr.write('\ncancelling…\n'); controller.abort(); };
+  const onSigint = () => {
+    process.stderr.write('\ncancelling…\n');
+    controller.abort();
+  };
   process.once('SIGINT', onSigint);
   const progress = progressPrinter(id);
   try {
-    const model = await pullModel(source, { cacheDir, endpoint, token: token || undefined, force: f.switches.has('force'), signal: controller.signal, onProgress: (p) => progress.update(p) });
+    const model = await pullModel(source, {
+      cacheDir,
+      endpoint,
+      token: token || undefined,
+      force: f.switches.has('force'),
+      signal: controller.signal,
+      onProgress: (p) => progress.update(p),
+    });
     progress.end();
-    console.log(`Downloaded ${id} (${formatBytes(model.sizeOnDisk)}${model.commit ? `, commit ${model.commit.slice(0, 10)}` : ''}) to ${model.dir}`);
+    console.log(
+      `Downloaded ${id} (${formatBytes(model.sizeOnDisk)}${model.commit ? `, commit ${model.commit.slice(0, 10)}` : ''}) to ${model.dir}`,
+    );
     console.log(`Use it: vit-lens attention <image> --model ${id}${f.values.has('cache') ? ` --cache ${f.values.get('cache')}` : ''}`);
     return 0;
   } catch (e) {
     progress.end();
-    if (e instanceof VitLensError && e.code === 'CANCELLED') { console.error('vit-lens: download cancelled; nothing was kept.'); return 130; }
+    if (e instanceof VitLensError && e.code === 'CANCELLED') {
+      console.error('vit-lens: download cancelled; nothing was kept.');
+      return 130;
+    }
     throw e;
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -164,7 +240,10 @@ export async function runModelsCommand(argv: string[]): Promise<number> {
     if (sub === 'rm' || sub === 'remove') return await remove(rest);
     throw usageError(sub ? `unknown models command "${sub}"` : 'models needs a command: list, pull or rm');
   } catch (e) {
-    if (e instanceof VitLensError && e.code === 'USAGE') { console.error(`vit-lens: ${e.message}\n\nUsage:\n${MODELS_USAGE}`); return 2; }
+    if (e instanceof VitLensError && e.code === 'USAGE') {
+      console.error(`vit-lens: ${e.message}\n\nUsage:\n${MODELS_USAGE}`);
+      return 2;
+    }
     throw e;
   }
 }

@@ -6,7 +6,6 @@ import { ChildProcess, fork } from 'node:child_process';
 import { EngineCalls, EngineKind, FromEngine, PROVIDER_ENV, THREADS_ENV, ToEngine } from '../shared/engineProtocol';
 import { VitLensError, fromErrorInfo } from '../shared/errors';
 
-
 export interface RequestOptions {
   onProgress?: (stage: string, fraction: number) => void;
   /** Pieces of a streaming result (FromEngine 'partial'), in the order the engine sent them. */
@@ -72,10 +71,14 @@ export class EngineClient {
   constructor(private readonly opts: EngineClientOptions) {}
 
   /** The engine's process id while it runs (tests check it is not the caller's). */
-  get pid(): number | undefined { return this.child?.pid; }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /** onnxruntime's threads per run, as the running engine last reported them (0: its default). */
-  get threads(): number | undefined { return this.child ? this.reportedThreads : undefined; }
+  get threads(): number | undefined {
+    return this.child ? this.reportedThreads : undefined;
+  }
 
   private start(): Promise<void> {
     if (this.ready) return this.ready;
@@ -102,14 +105,23 @@ export class EngineClient {
         this.onMessage(m);
       });
       child.once('exit', (code, signal) => {
-        if (this.child === child) { this.child = undefined; this.ready = undefined; }
+        if (this.child === child) {
+          this.child = undefined;
+          this.ready = undefined;
+        }
         const why = signal ? `signal ${signal}` : `exit code ${code}`;
         if (!this.disposed) log(`engine stopped (${why})`);
         reject(new VitLensError('ENGINE_CRASHED', `The inference engine stopped before it was ready (${why}).`));
         for (const [id, p] of this.pending) {
           this.pending.delete(id);
           p.cleanup();
-          p.reject(new VitLensError('ENGINE_CRASHED', `The inference engine stopped (${why}) during the request.`, 'It restarts on the next run; see the ViT Lens output for details.'));
+          p.reject(
+            new VitLensError(
+              'ENGINE_CRASHED',
+              `The inference engine stopped (${why}) during the request.`,
+              'It restarts on the next run; see the ViT Lens output for details.',
+            ),
+          );
         }
       });
     });
@@ -121,15 +133,25 @@ export class EngineClient {
     if (m.type === 'ready') return;
     const p = this.pending.get(m.id);
     if (!p) return; // a reply to a cancelled or timed-out request
-    if (m.type === 'progress') { p.onProgress?.(m.stage, m.fraction); return; }
-    if (m.type === 'partial') { p.onPartial?.(m.data); return; }
+    if (m.type === 'progress') {
+      p.onProgress?.(m.stage, m.fraction);
+      return;
+    }
+    if (m.type === 'partial') {
+      p.onPartial?.(m.data);
+      return;
+    }
     this.pending.delete(m.id);
     p.cleanup();
     if (m.type === 'result') p.resolve(m.result);
     else p.reject(fromErrorInfo(m.error));
   }
 
-  async request<K extends EngineKind>(kind: K, params: EngineCalls[K]['params'], opts: RequestOptions = {}): Promise<EngineCalls[K]['result']> {
+  async request<K extends EngineKind>(
+    kind: K,
+    params: EngineCalls[K]['params'],
+    opts: RequestOptions = {},
+  ): Promise<EngineCalls[K]['result']> {
     if (this.disposed) throw new VitLensError('CANCELLED', 'The engine was shut down.');
     if (opts.signal?.aborted) throw new VitLensError('CANCELLED', 'Cancelled.');
     await this.start();
@@ -148,15 +170,28 @@ export class EngineClient {
       };
       const onAbort = () => stop('CANCELLED', 'Cancelled.');
       const timer = setTimeout(() => stop('TIMEOUT', `The engine did not answer within ${Math.round(timeoutMs / 1000)} s.`), timeoutMs);
-      const cleanup = () => { clearTimeout(timer); opts.signal?.removeEventListener('abort', onAbort); };
+      const cleanup = () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
       opts.signal?.addEventListener('abort', onAbort);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress, onPartial: opts.onPartial, cleanup });
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        onProgress: opts.onProgress,
+        onPartial: opts.onPartial,
+        cleanup,
+      });
       this.send({ type: 'request', id, kind, params });
     });
   }
 
   private send(m: ToEngine): void {
-    try { this.child?.send(m); } catch (e) { this.opts.log?.(`engine send failed: ${(e as Error).message}`); }
+    try {
+      this.child?.send(m);
+    } catch (e) {
+      this.opts.log?.(`engine send failed: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -165,7 +200,9 @@ export class EngineClient {
    */
   private killIfStuck(child: ChildProcess, id: number): void {
     let replied = false;
-    const onReply = (m: FromEngine) => { if (m.type !== 'progress' && m.type !== 'ready' && m.id === id) replied = true; };
+    const onReply = (m: FromEngine) => {
+      if (m.type !== 'progress' && m.type !== 'ready' && m.id === id) replied = true;
+    };
     child.on('message', onReply);
     setTimeout(() => {
       child.off('message', onReply);

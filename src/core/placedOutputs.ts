@@ -25,7 +25,8 @@ const MAX_SPARE = 2;
 
 /** Gives an attention array back: its owner must hold no reference to it (or to a view of it) any more. */
 export function recycleAttention(data: Float32Array): void {
-  if (data.byteLength > 0 && data.byteOffset === 0 && !spare.includes(data)) { // byteLength 0: detached
+  if (data.byteLength > 0 && data.byteOffset === 0 && !spare.includes(data)) {
+    // byteLength 0: detached
     if (spare.length >= MAX_SPARE) spare.shift();
     spare.push(data);
   }
@@ -44,7 +45,11 @@ const keyOf = (inputDims: readonly number[], names: string[]) => `${inputDims.jo
  * run fail (an output whose shape depends on the content, say), the record is dropped and the run
  * repeated unplaced, so only the normal path's errors reach the caller.
  */
-export async function runPlaced(model: SessionModel, input: ort.Tensor, names: string[]): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
+export async function runPlaced(
+  model: SessionModel,
+  input: ort.Tensor,
+  names: string[],
+): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   const feeds = { [model.inputName]: input };
   const known = recorded.get(model);
   if (!known || known.key !== keyOf(input.dims, names)) return { outputs: await model.session.run(feeds, names) };
@@ -54,7 +59,9 @@ export async function runPlaced(model: SessionModel, input: ort.Tensor, names: s
     const { names: layers, heads, tokens } = known.attention;
     const per = heads * tokens * tokens;
     const data = takeAttentionArray(layers.length * per); // every value is overwritten by the run
-    layers.forEach((n, l) => { fetches[n] = new ort.Tensor('float32', data.subarray(l * per, (l + 1) * per), known.dims.get(n)!); });
+    layers.forEach((n, l) => {
+      fetches[n] = new ort.Tensor('float32', data.subarray(l * per, (l + 1) * per), known.dims.get(n)!);
+    });
     attention = { layers: layers.length, heads, tokens, data };
   }
   for (const n of names) {
@@ -73,9 +80,21 @@ export async function runPlaced(model: SessionModel, input: ort.Tensor, names: s
  * After an unplaced run: records the shapes of `names` for the next runs on this input shape, when all
  * are float32 and the attention (stacked from `attentionNames`) came as one [1, H, N, N] output per layer.
  */
-export function recordShapes(model: SessionModel, inputDims: readonly number[], names: string[], attentionNames: string[], outputs: Record<string, ort.Tensor>, attention: AttentionTensor | undefined): void {
+export function recordShapes(
+  model: SessionModel,
+  inputDims: readonly number[],
+  names: string[],
+  attentionNames: string[],
+  outputs: Record<string, ort.Tensor>,
+  attention: AttentionTensor | undefined,
+): void {
   if (!names.every((n) => outputs[n]?.type === 'float32')) return;
-  const layers = attention ? attentionNames.filter((n) => { const d = outputs[n]?.dims; return d?.length === 4 && d[0] === 1 && d[1] === attention.heads && d[3] === attention.tokens; }) : [];
+  const layers = attention
+    ? attentionNames.filter((n) => {
+        const d = outputs[n]?.dims;
+        return d?.length === 4 && d[0] === 1 && d[1] === attention.heads && d[3] === attention.tokens;
+      })
+    : [];
   if (attention && layers.length !== attention.layers) return; // stacked or mixed layouts: keep stacking
   recorded.set(model, {
     key: keyOf(inputDims, names),

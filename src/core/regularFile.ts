@@ -7,7 +7,10 @@ import fs from 'node:fs';
 export type NotRegular = 'folder' | 'FIFO (named pipe)' | 'socket' | 'device' | 'special file';
 
 export class NotRegularFileError extends Error {
-  constructor(readonly file: string, readonly kind: NotRegular) {
+  constructor(
+    readonly file: string,
+    readonly kind: NotRegular,
+  ) {
     super(`${file} is a ${kind}, not a file`);
   }
 }

@@ -46,7 +46,9 @@ async function targetImage(title: string, uri?: vscode.Uri | string): Promise<st
   if ((tab instanceof vscode.TabInputCustom || tab instanceof vscode.TabInputText) && isImage(tab.uri.fsPath)) return tab.uri.fsPath;
   const found = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/node_modules/**', 500);
   if (found.length === 0) {
-    void vscode.window.showInformationMessage(`ViT Lens: no images in this workspace. Right-click an image file in the Explorer and choose "${title}".`);
+    void vscode.window.showInformationMessage(
+      `ViT Lens: no images in this workspace. Right-click an image file in the Explorer and choose "${title}".`,
+    );
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(
@@ -65,7 +67,12 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     extensionUri: context.extensionUri,
     engine: () => {
       if (engine) return engine;
-      engine = new EngineClient({ enginePath: path.join(context.extensionPath, 'dist', 'engine.js'), log, threads: inferenceThreads(), provider: executionProvider() });
+      engine = new EngineClient({
+        enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
+        log,
+        threads: inferenceThreads(),
+        provider: executionProvider(),
+      });
       sendRetainedBudget(engine);
       return engine;
     },
@@ -73,7 +80,9 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   };
   // The engine's retained-result budget (vitLens.retainedResultsMB), sent when the client is made and on change.
   function sendRetainedBudget(client: EngineClient): void {
-    client.request('configure', { retainedResultsMB: retainedResultsMB() }).catch((err) => log(`could not set the retained-result budget: ${(err as Error).message}`));
+    client
+      .request('configure', { retainedResultsMB: retainedResultsMB() })
+      .catch((err) => log(`could not set the retained-result budget: ${(err as Error).message}`));
   }
   const cacheDir = path.join(context.globalStorageUri.fsPath, 'models');
   const models: ModelServices = { cacheDir, log };
@@ -82,7 +91,11 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   const kinds = new Map<string, { mtimeMs: number; info: ModelKindInfo }>();
   async function modelKind(modelPath: string): Promise<ModelKindInfo | undefined> {
     let mtimeMs: number;
-    try { mtimeMs = fs.statSync(modelPath).mtimeMs; } catch { return undefined; } // missing: the panel reports it
+    try {
+      mtimeMs = fs.statSync(modelPath).mtimeMs;
+    } catch {
+      return undefined;
+    } // missing: the panel reports it
     const hit = kinds.get(modelPath);
     if (hit?.mtimeMs === mtimeMs) return hit.info;
     try {
@@ -98,7 +111,9 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
    * The panel a command opens: its only panel, or, when several share it (Show Attention: attention or
    * gates), the one whose model kinds include the configured model's kind, else the default one.
    */
-  async function panelFor(candidates: { analysis: AnalysisId; panel: PanelDescriptor }[]): Promise<{ analysis: AnalysisId; panel: PanelDescriptor }> {
+  async function panelFor(
+    candidates: { analysis: AnalysisId; panel: PanelDescriptor }[],
+  ): Promise<{ analysis: AnalysisId; panel: PanelDescriptor }> {
     const fallback = candidates.find((c) => !c.panel.modelKinds) ?? candidates[0];
     if (candidates.length === 1) return fallback;
     const model = configuredModel(fallback.panel.task);
@@ -107,21 +122,26 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   }
 
   // Command titles ("Show Attention", …) for the image picker, as package.json contributes them.
-  const contributed = (context.extension.packageJSON as { contributes?: { commands?: { command: string; title: string }[] } }).contributes?.commands ?? [];
+  const contributed =
+    (context.extension.packageJSON as { contributes?: { commands?: { command: string; title: string }[] } }).contributes?.commands ?? [];
   const commandTitles = new Map(contributed.map((c) => [c.command, c.title]));
   // One command per panel command of the registry (some panels share one, see panelFor).
   const commands = new Map<string, { analysis: AnalysisId; panel: PanelDescriptor }[]>();
   for (const entry of allPanels()) commands.set(entry.panel.command, [...(commands.get(entry.panel.command) ?? []), entry]);
-  const panelCommands = [...commands].map(([command, candidates]) => vscode.commands.registerCommand(command, async (uri?: vscode.Uri | string, arg?: unknown) => {
-    const title = commandTitles.get(command) ?? candidates[0].panel.title;
-    const image = await targetImage(title, uri);
-    if (!image) return;
-    const { analysis, panel } = await panelFor(candidates);
-    await analysisHosts[analysis].open(services, panel, image, arg);
-  }));
-  const serializers = allPanels().map(({ analysis, panel }) => vscode.window.registerWebviewPanelSerializer(panel.viewType, {
-    deserializeWebviewPanel: (webviewPanel, state) => analysisHosts[analysis].revive(services, panel, webviewPanel, state),
-  }));
+  const panelCommands = [...commands].map(([command, candidates]) =>
+    vscode.commands.registerCommand(command, async (uri?: vscode.Uri | string, arg?: unknown) => {
+      const title = commandTitles.get(command) ?? candidates[0].panel.title;
+      const image = await targetImage(title, uri);
+      if (!image) return;
+      const { analysis, panel } = await panelFor(candidates);
+      await analysisHosts[analysis].open(services, panel, image, arg);
+    }),
+  );
+  const serializers = allPanels().map(({ analysis, panel }) =>
+    vscode.window.registerWebviewPanelSerializer(panel.viewType, {
+      deserializeWebviewPanel: (webviewPanel, state) => analysisHosts[analysis].revive(services, panel, webviewPanel, state),
+    }),
+  );
 
   context.subscriptions.push(
     output,
@@ -149,7 +169,9 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
       return entry ? pullAndUse(models, entry) : downloadModel(models, isModelTask(arg) ? arg : undefined);
     }),
     vscode.commands.registerCommand('vitLens.manageModels', () => manageModels(models)),
-    vscode.commands.registerCommand('vitLens.selectModel', (task?: unknown) => selectModel(models, isModelTask(task) ? task : 'classification')),
+    vscode.commands.registerCommand('vitLens.selectModel', (task?: unknown) =>
+      selectModel(models, isModelTask(task) ? task : 'classification'),
+    ),
     vscode.commands.registerCommand('vitLens.cancel', () => VitLensPanel.cancelAll()),
     vscode.commands.registerCommand('vitLens.useRawAttention', () => setModel(null)),
     vscode.commands.registerCommand('vitLens.showLog', () => output.show(true)),
@@ -157,11 +179,18 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
       if (!e.affectsConfiguration('vitLens')) return;
       if (e.affectsConfiguration('vitLens.inferenceThreads') && engine) {
         const threads = inferenceThreads();
-        engine.setThreads(threads).then((r) => log(`onnxruntime threads per run: ${r ? threadsLabel(r.threads) : threads || 'automatic'} (setting ${threads || 'automatic'})`), (err) => log(`could not change the thread count: ${(err as Error).message}`));
+        engine.setThreads(threads).then(
+          (r) =>
+            log(`onnxruntime threads per run: ${r ? threadsLabel(r.threads) : threads || 'automatic'} (setting ${threads || 'automatic'})`),
+          (err) => log(`could not change the thread count: ${(err as Error).message}`),
+        );
       }
       if (e.affectsConfiguration('vitLens.retainedResultsMB') && engine) sendRetainedBudget(engine);
       if (e.affectsConfiguration('vitLens.executionProvider') && engine) {
-        engine.setProvider(executionProvider(), inferenceThreads()).then(() => log(`execution provider: ${executionProvider()} (sessions are made anew at their next run)`), (err) => log(`could not change the execution provider: ${(err as Error).message}`));
+        engine.setProvider(executionProvider(), inferenceThreads()).then(
+          () => log(`execution provider: ${executionProvider()} (sessions are made anew at their next run)`),
+          (err) => log(`could not change the execution provider: ${(err as Error).message}`),
+        );
       }
       // Each open panel re-runs when a setting its descriptor names changed, and may redisplay otherwise.
       for (const p of VitLensPanel.all()) p.onSettingsChanged(p.kind.rerunOn.some((k) => e.affectsConfiguration(`vitLens.${k}`)));
@@ -171,7 +200,9 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
   log(`activated in ${activationMs.toFixed(1)} ms`);
   return {
     panel: (imagePath, kind) => {
-      const p = kind ? VitLensPanel.find(`vitLens.${kind}`, imagePath) : VitLensPanel.find('vitLens.attention', imagePath) ?? VitLensPanel.find('vitLens.gates', imagePath);
+      const p = kind
+        ? VitLensPanel.find(`vitLens.${kind}`, imagePath)
+        : (VitLensPanel.find('vitLens.attention', imagePath) ?? VitLensPanel.find('vitLens.gates', imagePath));
       return p && { observation: p.observation, visible: p.panel.visible };
     },
     enginePid: () => engine?.pid,

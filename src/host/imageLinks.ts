@@ -9,10 +9,18 @@ import { candidatePaths, imagePathAt } from './imagePathText';
 
 /** Languages whose string literals are looked at; notebook code cells are documents of their cell's language. */
 export const IMAGE_LINK_LANGUAGES = ['python', 'typescript', 'javascript', 'typescriptreact', 'javascriptreact', 'markdown'];
-const COMMANDS: [string, string][] = [['vitLens.showAttention', 'Show Attention'], ['vitLens.runDptDepth', 'Run DPT Depth'], ['vitLens.runDptSegmentation', 'Run DPT Segmentation']];
+const COMMANDS: [string, string][] = [
+  ['vitLens.showAttention', 'Show Attention'],
+  ['vitLens.runDptDepth', 'Run DPT Depth'],
+  ['vitLens.runDptSegmentation', 'Run DPT Segmentation'],
+];
 
 async function isFile(p: string): Promise<boolean> {
-  try { return (await fs.promises.stat(p)).isFile(); } catch { return false; }
+  try {
+    return (await fs.promises.stat(p)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** The hover's content: a thumbnail and the command links, for an image file. */
@@ -20,7 +28,9 @@ export function imageHover(file: string): vscode.MarkdownString {
   const uri = vscode.Uri.file(file);
   const args = encodeURIComponent(JSON.stringify([file]));
   const md = new vscode.MarkdownString(`![${path.basename(file).replace(/[[\]]/g, '')}](${uri.toString()}|width=200)\n\n`);
-  md.appendMarkdown(COMMANDS.map(([cmd, label]) => `[${label}](command:${cmd}?${args} "${label}: ${path.basename(file).replace(/"/g, '')}")`).join(' · '));
+  md.appendMarkdown(
+    COMMANDS.map(([cmd, label]) => `[${label}](command:${cmd}?${args} "${label}: ${path.basename(file).replace(/"/g, '')}")`).join(' · '),
+  );
   md.isTrusted = { enabledCommands: COMMANDS.map(([c]) => c) };
   md.supportHtml = false;
   return md;
@@ -43,5 +53,8 @@ export const imageLinkProvider: vscode.HoverProvider = {
 
 /** Registers the hover for the languages above (files, untitled documents and notebook cells). */
 export function registerImageLinks(): vscode.Disposable {
-  return vscode.languages.registerHoverProvider(IMAGE_LINK_LANGUAGES.map((language) => ({ language })), imageLinkProvider);
+  return vscode.languages.registerHoverProvider(
+    IMAGE_LINK_LANGUAGES.map((language) => ({ language })),
+    imageLinkProvider,
+  );
 }

@@ -26,4 +26,3 @@ export function candidatePaths(text: string, documentDir: string | undefined, ro
   if (path.isAbsolute(p)) return [p];
   return [...new Set([...(documentDir ? [path.resolve(documentDir, p)] : []), ...roots.map((r) => path.resolve(r, p))])];
 }
-

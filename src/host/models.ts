@@ -22,7 +22,8 @@ export interface ModelServices {
   log(line: string): void;
 }
 
-const hubEndpoint = () => vscode.workspace.getConfiguration('vitLens').get<string>('hubEndpoint', 'https://huggingface.co').trim() || 'https://huggingface.co';
+const hubEndpoint = () =>
+  vscode.workspace.getConfiguration('vitLens').get<string>('hubEndpoint', 'https://huggingface.co').trim() || 'https://huggingface.co';
 
 function describeError(e: unknown): string {
   if (e instanceof VitLensError) return `${e.message}${e.hint ? ` ${e.hint}` : ''}`;
@@ -35,7 +36,7 @@ export async function downloadModel(s: ModelServices, task?: ModelTask): Promise
   const cached = new Set((await listCachedModels(s.cacheDir)).filter((c) => c.complete && c.id).map((c) => c.id!));
   type Item = vscode.QuickPickItem & { entry?: CatalogueEntry };
   const items: Item[] = [];
-  for (const t of (task ? [task] : (Object.keys(byTask) as ModelTask[]))) {
+  for (const t of task ? [task] : (Object.keys(byTask) as ModelTask[])) {
     items.push({ label: taskLabels[t], kind: vscode.QuickPickItemKind.Separator });
     for (const e of byTask[t]) {
       items.push({
@@ -47,7 +48,10 @@ export async function downloadModel(s: ModelServices, task?: ModelTask): Promise
     }
   }
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'ViT Lens: Download Model', placeHolder: 'Choose a pretrained model (ONNX, Hugging Face layout)', matchOnDescription: true, matchOnDetail: true,
+    title: 'ViT Lens: Download Model',
+    placeHolder: 'Choose a pretrained model (ONNX, Hugging Face layout)',
+    matchOnDescription: true,
+    matchOnDetail: true,
   });
   if (!picked?.entry) return undefined;
   // Picking an entry that shows its size and licence is the user's consent to download it.
@@ -63,10 +67,18 @@ export async function pullAndUse(s: ModelServices, entry: CatalogueEntry, confir
   const endpoint = hubEndpoint();
   const downloaded = (await listCachedModels(s.cacheDir)).some((c) => c.complete && c.id === entry.id);
   if (confirm && !downloaded) {
-    const ok = await vscode.window.showQuickPick([
-      { label: '$(cloud-download) Download', description: `about ${formatBytes(entry.approxSizeBytes)} · ${entry.license}`, detail: `From ${endpoint}/${entry.repo} into VS Code's global storage (shared across workspaces): ${entry.files.map((f) => f.path).join(', ')}`, yes: true },
-      { label: 'Cancel', yes: false },
-    ], { title: `ViT Lens: download ${entry.name}?`, ignoreFocusOut: true });
+    const ok = await vscode.window.showQuickPick(
+      [
+        {
+          label: '$(cloud-download) Download',
+          description: `about ${formatBytes(entry.approxSizeBytes)} · ${entry.license}`,
+          detail: `From ${endpoint}/${entry.repo} into VS Code's global storage (shared across workspaces): ${entry.files.map((f) => f.path).join(', ')}`,
+          yes: true,
+        },
+        { label: 'Cancel', yes: false },
+      ],
+      { title: `ViT Lens: download ${entry.name}?`, ignoreFocusOut: true },
+    );
     if (!ok?.yes) return undefined;
   }
   s.log(`download ${entry.id} from ${endpoint}/${entry.repo}@${entry.revision}`);
@@ -79,13 +91,17 @@ export async function pullAndUse(s: ModelServices, entry: CatalogueEntry, confir
         token.onCancellationRequested(() => abort.abort());
         let lastPercent = 0;
         return pullModel(entry, {
-          cacheDir: s.cacheDir, endpoint, signal: abort.signal,
+          cacheDir: s.cacheDir,
+          endpoint,
+          signal: abort.signal,
           // VS Code already routes Node's http/https through its proxy support: tunnelling again would break it.
           proxy: null,
           token: process.env.HF_TOKEN || undefined,
           onProgress: (p) => {
             const percent = p.bytesTotal > 0 ? Math.min(100, (p.bytesDone / p.bytesTotal) * 100) : 0;
-            const what = p.waiting ? 'waiting for another download of this model' : `${p.file} ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)} (${percent.toFixed(0)}%)${p.speed > 0 ? ` at ${formatBytes(p.speed)}/s` : ''}`;
+            const what = p.waiting
+              ? 'waiting for another download of this model'
+              : `${p.file} ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)} (${percent.toFixed(0)}%)${p.speed > 0 ? ` at ${formatBytes(p.speed)}/s` : ''}`;
             progress.report({ message: what, increment: Math.max(0, percent - lastPercent) });
             lastPercent = Math.max(lastPercent, percent);
           },
@@ -93,14 +109,19 @@ export async function pullAndUse(s: ModelServices, entry: CatalogueEntry, confir
       },
     );
     if (!info.onnxPath) throw new Error(`${entry.id} downloaded but has no .onnx file`);
-    s.log(`downloaded ${entry.id} (${formatBytes(info.sizeOnDisk)}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${info.onnxPath}`);
+    s.log(
+      `downloaded ${entry.id} (${formatBytes(info.sizeOnDisk)}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${info.onnxPath}`,
+    );
     await setModel(info.onnxPath, entry.task);
     void vscode.window.showInformationMessage(`ViT Lens: ${entry.name} is ready and set as the ${taskLabels[entry.task]} model.`);
     return info.onnxPath;
   } catch (e) {
     const cancelled = e instanceof VitLensError && e.code === 'CANCELLED';
     s.log(`download ${entry.id}: ${cancelled ? 'cancelled' : describeError(e)}`);
-    if (!cancelled) void vscode.window.showErrorMessage(`ViT Lens: downloading ${entry.name} failed: ${describeError(e)}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('vitLens.showLog'));
+    if (!cancelled)
+      void vscode.window
+        .showErrorMessage(`ViT Lens: downloading ${entry.name} failed: ${describeError(e)}`, 'Show Log')
+        .then((c) => c && vscode.commands.executeCommand('vitLens.showLog'));
     return undefined;
   }
 }
@@ -114,12 +135,15 @@ export async function manageModels(s: ModelServices): Promise<void> {
     return;
   }
   const total = models.reduce((a, m) => a + m.sizeOnDisk, 0);
-  const picked = await vscode.window.showQuickPick(models.map((m) => ({
-    label: m.id ?? m.key,
-    description: `${formatBytes(m.sizeOnDisk)}${m.complete ? '' : m.downloading ? ' · downloading' : ' · incomplete'}`,
-    detail: m.dir,
-    model: m,
-  })), { title: `ViT Lens: downloaded models (${formatBytes(total)} in total)`, placeHolder: 'Choose a model to use or remove' });
+  const picked = await vscode.window.showQuickPick(
+    models.map((m) => ({
+      label: m.id ?? m.key,
+      description: `${formatBytes(m.sizeOnDisk)}${m.complete ? '' : m.downloading ? ' · downloading' : ' · incomplete'}`,
+      detail: m.dir,
+      model: m,
+    })),
+    { title: `ViT Lens: downloaded models (${formatBytes(total)} in total)`, placeHolder: 'Choose a model to use or remove' },
+  );
   if (!picked) return;
   const m = picked.model;
   const entry = m.id ? findCatalogueEntry(m.id) : undefined;
@@ -153,25 +177,41 @@ function demoDescription(id: string): string | undefined {
 export async function selectModel(s: ModelServices, task: ModelTask = 'classification'): Promise<void> {
   type Item = vscode.QuickPickItem & { run?: () => Thenable<unknown> };
   const current = configuredModel(task);
-  const cached = (await listCachedModels(s.cacheDir)).filter((m): m is CachedModelInfo & { onnxPath: string } => m.complete && !!m.onnxPath
-    && (findCatalogueEntry(m.id ?? '')?.task ?? 'classification') === task);
+  const cached = (await listCachedModels(s.cacheDir)).filter(
+    (m): m is CachedModelInfo & { onnxPath: string } =>
+      m.complete && !!m.onnxPath && (findCatalogueEntry(m.id ?? '')?.task ?? 'classification') === task,
+  );
   const found = await workspaceModels();
   const mark = (p: string) => (current && path.resolve(p) === path.resolve(current) ? '$(check) ' : '');
   const demos = DEMO_MODELS.filter((d) => d.task === task && fs.existsSync(demoModelDir(d.id)));
   const items: Item[] = [
     // Trained here on generated scenes and shipped with the extension: real attention without a download.
     ...(demos.length ? [{ label: 'Included', kind: vscode.QuickPickItemKind.Separator }] : []),
-    ...demos.map((d) => ({ label: `${mark(demoModelDir(d.id))}${d.label}`, description: 'no download', detail: demoDescription(d.id), run: () => setModel(`${DEMO_PREFIX}${d.id}`, task) })),
+    ...demos.map((d) => ({
+      label: `${mark(demoModelDir(d.id))}${d.label}`,
+      description: 'no download',
+      detail: demoDescription(d.id),
+      run: () => setModel(`${DEMO_PREFIX}${d.id}`, task),
+    })),
     { label: 'Downloaded', kind: vscode.QuickPickItemKind.Separator },
-    ...cached.map((m) => ({ label: `${mark(m.onnxPath)}${m.id ?? m.key}`, description: formatBytes(m.sizeOnDisk), run: () => setModel(m.onnxPath, task) })),
+    ...cached.map((m) => ({
+      label: `${mark(m.onnxPath)}${m.id ?? m.key}`,
+      description: formatBytes(m.sizeOnDisk),
+      run: () => setModel(m.onnxPath, task),
+    })),
     { label: 'In this workspace', kind: vscode.QuickPickItemKind.Separator },
     ...found.map((u) => ({ label: `${mark(u.fsPath)}${vscode.workspace.asRelativePath(u)}`, run: () => setModel(u.fsPath, task) })),
     { label: 'More', kind: vscode.QuickPickItemKind.Separator },
     { label: '$(cloud-download) Download a model…', run: () => downloadModel(s, task) },
     { label: '$(folder-opened) Choose a file or folder…', run: () => vscode.commands.executeCommand('vitLens.useModelFromFile', task) },
-    ...(task === 'classification' ? [{ label: `${current ? '' : '$(check) '}Raw attention (no model)`, run: () => setModel(null, task) }] : []),
+    ...(task === 'classification'
+      ? [{ label: `${current ? '' : '$(check) '}Raw attention (no model)`, run: () => setModel(null, task) }]
+      : []),
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: `ViT Lens: ${taskLabels[task]} model`, placeHolder: current ?? 'No model configured' });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `ViT Lens: ${taskLabels[task]} model`,
+    placeHolder: current ?? 'No model configured',
+  });
   await picked?.run?.();
 }
 
@@ -193,5 +233,10 @@ export function modelStatusBar(): vscode.Disposable {
     item.show();
   };
   refresh();
-  return vscode.Disposable.from(item, vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('vitLens')) refresh(); }));
+  return vscode.Disposable.from(
+    item,
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('vitLens')) refresh();
+    }),
+  );
 }

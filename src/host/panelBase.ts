@@ -67,7 +67,9 @@ export function actionsFor(code: string): PanelActionId[] {
 /** Short model name for messages: the HF folder of `…/onnx/model.onnx`, else the file name. */
 export function modelLabel(modelPath: string | null): string {
   if (!modelPath) return 'raw attention';
-  return path.basename(path.dirname(modelPath)) === 'onnx' ? path.basename(path.dirname(path.dirname(modelPath))) : path.basename(modelPath);
+  return path.basename(path.dirname(modelPath)) === 'onnx'
+    ? path.basename(path.dirname(path.dirname(modelPath)))
+    : path.basename(modelPath);
 }
 
 const exportFilters: Record<string, Record<string, string[]>> = {
@@ -102,12 +104,21 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   /** Listeners on the current webview panel. */
   private webviewListeners: vscode.Disposable[] = [];
 
-  protected constructor(protected readonly services: HostServices, readonly kind: PanelDescriptor, panel: vscode.WebviewPanel, readonly imagePath: string) {
+  protected constructor(
+    protected readonly services: HostServices,
+    readonly kind: PanelDescriptor,
+    panel: vscode.WebviewPanel,
+    readonly imagePath: string,
+  ) {
     VitLensPanel.panels.set(VitLensPanel.key(kind.viewType, imagePath), this);
     this.webviewPanel = panel;
     this.attachWebview(panel, 0);
     this.disposables.push(
-      this.watch(imagePath, () => this.scheduleRerun('image changed on disk'), () => this.showError('IMAGE_NOT_FOUND', `${path.basename(imagePath)} was deleted.`)),
+      this.watch(
+        imagePath,
+        () => this.scheduleRerun('image changed on disk'),
+        () => this.showError('IMAGE_NOT_FOUND', `${path.basename(imagePath)} was deleted.`),
+      ),
     );
   }
 
@@ -123,17 +134,29 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
    */
   private attachWebview(panel: vscode.WebviewPanel, attempt: number): void {
     panel.webview.options = VitLensPanel.options(this.services.extensionUri);
-    panel.webview.html = panelHtml(panel.webview, vscode.Uri.joinPath(this.services.extensionUri, 'dist'), VitLensPanel.title(this.kind, this.imagePath), this.kind.bundle);
-    const timer = attempt < 2 ? setTimeout(() => {
-      if (this.disposed || this.observation.readyAtMs !== undefined) return;
-      this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: the panel did not load within 8 s; opening it again`);
-      const fresh = vscode.window.createWebviewPanel(this.kind.viewType, VitLensPanel.title(this.kind, this.imagePath),
-        { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true }, VitLensPanel.options(this.services.extensionUri));
-      for (const d of this.webviewListeners) d.dispose(); // the old panel's disposal must not dispose this panel
-      this.webviewPanel = fresh;
-      panel.dispose();
-      this.attachWebview(fresh, attempt + 1);
-    }, 8000) : undefined;
+    panel.webview.html = panelHtml(
+      panel.webview,
+      vscode.Uri.joinPath(this.services.extensionUri, 'dist'),
+      VitLensPanel.title(this.kind, this.imagePath),
+      this.kind.bundle,
+    );
+    const timer =
+      attempt < 2
+        ? setTimeout(() => {
+            if (this.disposed || this.observation.readyAtMs !== undefined) return;
+            this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: the panel did not load within 8 s; opening it again`);
+            const fresh = vscode.window.createWebviewPanel(
+              this.kind.viewType,
+              VitLensPanel.title(this.kind, this.imagePath),
+              { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true },
+              VitLensPanel.options(this.services.extensionUri),
+            );
+            for (const d of this.webviewListeners) d.dispose(); // the old panel's disposal must not dispose this panel
+            this.webviewPanel = fresh;
+            panel.dispose();
+            this.attachWebview(fresh, attempt + 1);
+          }, 8000)
+        : undefined;
     this.webviewListeners = [
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m) => this.receive(m)),
@@ -164,7 +187,11 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   }
 
   /** The open panel of this kind for an image, revealed; else a new webview panel beside the editor for it. */
-  protected static openWebview(services: HostServices, kind: PanelDescriptor, imagePath: string): { existing?: AnyPanel; created?: vscode.WebviewPanel } {
+  protected static openWebview(
+    services: HostServices,
+    kind: PanelDescriptor,
+    imagePath: string,
+  ): { existing?: AnyPanel; created?: vscode.WebviewPanel } {
     const existing = VitLensPanel.find(kind.viewType, imagePath);
     if (existing) {
       // Revealing the active panel again changes nothing on screen, yet the workbench re-rendered for
@@ -172,14 +199,26 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
       if (!existing.panel.active) existing.panel.reveal(vscode.ViewColumn.Beside, false);
       return { existing };
     }
-    return { created: vscode.window.createWebviewPanel(kind.viewType, VitLensPanel.title(kind, imagePath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, VitLensPanel.options(services.extensionUri)) };
+    return {
+      created: vscode.window.createWebviewPanel(
+        kind.viewType,
+        VitLensPanel.title(kind, imagePath),
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+        VitLensPanel.options(services.extensionUri),
+      ),
+    };
   }
 
   /**
    * Opens (or reveals) the panel of a kind for an image and runs it; `create` makes a new panel on a new
    * webview. The `open` of every analysis's HostFacet.
    */
-  static async open<P extends AnyPanel>(services: HostServices, kind: PanelDescriptor, imagePath: string, create: (webview: vscode.WebviewPanel, imagePath: string) => P): Promise<P> {
+  static async open<P extends AnyPanel>(
+    services: HostServices,
+    kind: PanelDescriptor,
+    imagePath: string,
+    create: (webview: vscode.WebviewPanel, imagePath: string) => P,
+  ): Promise<P> {
     const { existing, created } = VitLensPanel.openWebview(services, kind, imagePath);
     const panel = (existing as P | undefined) ?? create(created!, path.resolve(imagePath));
     await panel.run('command');
@@ -187,7 +226,12 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   }
 
   /** Restores a panel after a window reload, unless its state names no image or the image has a panel already. */
-  static async revive(kind: PanelDescriptor, webviewPanel: vscode.WebviewPanel, state: unknown, create: (webview: vscode.WebviewPanel, imagePath: string) => AnyPanel): Promise<void> {
+  static async revive(
+    kind: PanelDescriptor,
+    webviewPanel: vscode.WebviewPanel,
+    state: unknown,
+    create: (webview: vscode.WebviewPanel, imagePath: string) => AnyPanel,
+  ): Promise<void> {
     const imagePath = (state as { imagePath?: unknown } | undefined)?.imagePath;
     if (typeof imagePath !== 'string' || VitLensPanel.find(kind.viewType, imagePath)) {
       webviewPanel.dispose(); // nothing to restore, or the image already has a panel
@@ -199,7 +243,11 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   /** Cancels every run in flight (the "ViT Lens: Cancel" command). Returns how many were running. */
   static cancelAll(): number {
     let n = 0;
-    for (const p of VitLensPanel.panels.values()) if (p.runAbort) { p.runAbort.abort(); n++; }
+    for (const p of VitLensPanel.panels.values())
+      if (p.runAbort) {
+        p.runAbort.abort();
+        n++;
+      }
     return n;
   }
 
@@ -274,12 +322,19 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     const t = timings as Record<string, number>;
     this.observation.timingsMs = { ...t };
     this.observation.inferenceMs = t.inference;
-    const parts = Object.entries(t).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v.toFixed(0)} ms`);
+    const parts = Object.entries(t)
+      .filter(([k]) => k !== 'total')
+      .map(([k, v]) => `${k} ${v.toFixed(0)} ms`);
     this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: ${summary}; ${parts.join(', ')}`);
   }
 
   /** Sends an engine request tied to this run's abort signal and progress. */
-  protected request<K extends keyof EngineCalls>(kind: K, params: EngineCalls[K]['params'], signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<EngineCalls[K]['result']> {
+  protected request<K extends keyof EngineCalls>(
+    kind: K,
+    params: EngineCalls[K]['params'],
+    signal: AbortSignal,
+    onProgress: (stage: string, fraction: number) => void,
+  ): Promise<EngineCalls[K]['result']> {
     return this.services.engine().request(kind, params, { signal, onProgress });
   }
 
@@ -293,7 +348,13 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   /** The engine may drop the shown result's attention (a newer result replaces it, or the panel closed). */
   private releaseKept(): void {
-    if (this.kept) this.services.engine().request('release', { attentionKey: this.kept.attentionKey }).catch(() => { /* engine gone: nothing kept */ });
+    if (this.kept)
+      this.services
+        .engine()
+        .request('release', { attentionKey: this.kept.attentionKey })
+        .catch(() => {
+          /* engine gone: nothing kept */
+        });
     this.kept = undefined;
   }
 
@@ -307,7 +368,9 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     } catch (e) {
       // The engine dropped this result to stay within its retained-result budget: run again (on demand).
       if (e instanceof VitLensError && e.code === 'RESULT_EXPIRED' && this.kept === k) {
-        this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: the engine no longer holds this result (retained-result budget); re-running`);
+        this.services.log(
+          `${this.kind.title} ${path.basename(this.imagePath)}: the engine no longer holds this result (retained-result budget); re-running`,
+        );
         this.kept = undefined; // nothing to release
         void this.run('result dropped by the retained-result budget');
         return;
@@ -320,9 +383,17 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     if (this.disposed) return;
     const err = e instanceof VitLensError ? e : new VitLensError('INTERNAL', (e as Error).message);
     if (err.code === 'CANCELLED' && abort !== this.runAbort) return; // superseded by a newer run
-    this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: ${err.code}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
-    this.showError(err.code, err.code === 'CANCELLED' ? 'Run cancelled. Press Run again to start again.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`);
-    if (err.code === 'ENGINE_CRASHED') void vscode.window.showErrorMessage(`ViT Lens: ${err.message}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('vitLens.showLog'));
+    this.services.log(
+      `${this.kind.title} ${path.basename(this.imagePath)}: ${err.code}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`,
+    );
+    this.showError(
+      err.code,
+      err.code === 'CANCELLED' ? 'Run cancelled. Press Run again to start again.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`,
+    );
+    if (err.code === 'ENGINE_CRASHED')
+      void vscode.window
+        .showErrorMessage(`ViT Lens: ${err.message}`, 'Show Log')
+        .then((c) => c && vscode.commands.executeCommand('vitLens.showLog'));
   }
 
   protected showError(code: string, message: string): void {
@@ -350,7 +421,10 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   private watch(file: string, onChange: () => void, onDelete?: () => void): vscode.Disposable {
     const listener = (cur: fs.Stats, prev: fs.Stats) => {
       const gone = cur.mtimeMs === 0 && cur.size === 0 && cur.nlink === 0;
-      if (gone) { if (prev.mtimeMs !== 0) (onDelete ?? onChange)(); return; }
+      if (gone) {
+        if (prev.mtimeMs !== 0) (onDelete ?? onChange)();
+        return;
+      }
       if (this.stamps.get(file) !== VitLensPanel.stamp(file)) onChange();
     };
     fs.watchFile(file, { interval: 1000, persistent: false }, listener);
@@ -359,7 +433,13 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   private watchModel(modelPath: string | null): void {
     this.modelWatcher?.dispose();
-    this.modelWatcher = modelPath ? this.watch(modelPath, () => this.scheduleRerun('model changed on disk'), () => this.scheduleRerun('model removed')) : undefined;
+    this.modelWatcher = modelPath
+      ? this.watch(
+          modelPath,
+          () => this.scheduleRerun('model changed on disk'),
+          () => this.scheduleRerun('model removed'),
+        )
+      : undefined;
   }
 
   protected scheduleRerun(why: string): void {
@@ -378,7 +458,9 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     if (m.type === 'running' || m.type === 'result' || m.type === 'error') this.snapshot = m;
     if (this.disposed) return;
     this.observation.sent.push(m.type);
-    void this.panel.webview.postMessage(m).then(undefined, () => { /* webview gone */ });
+    void this.panel.webview.postMessage(m).then(undefined, () => {
+      /* webview gone */
+    });
   }
 
   /** Posts without touching the snapshot (replies such as slices). */
@@ -392,7 +474,10 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   private async receive(raw: unknown): Promise<void> {
     const m = this.parse(raw);
-    if (!m) { this.services.log(`ignored an invalid message from the ${this.kind.title} webview: ${JSON.stringify(raw)?.slice(0, 200)}`); return; }
+    if (!m) {
+      this.services.log(`ignored an invalid message from the ${this.kind.title} webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
     const common = m as unknown as CommonWebviewMessage;
     this.observation.received.push(common.type === 'export' ? { ...common, bytes: new Uint8Array(0) } : { ...m });
     switch (common.type) {
@@ -416,11 +501,21 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
 
   private async onAction(action: PanelActionId): Promise<void> {
     switch (action) {
-      case 'chooseModel': await vscode.commands.executeCommand('vitLens.useModelFromFile', this.modelTask()); break;
-      case 'downloadModel': await vscode.commands.executeCommand('vitLens.downloadModel', this.modelTask()); break;
-      case 'openSettings': await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens'); break;
-      case 'rerun': await this.run('re-run'); break;
-      case 'showLog': await vscode.commands.executeCommand('vitLens.showLog'); break;
+      case 'chooseModel':
+        await vscode.commands.executeCommand('vitLens.useModelFromFile', this.modelTask());
+        break;
+      case 'downloadModel':
+        await vscode.commands.executeCommand('vitLens.downloadModel', this.modelTask());
+        break;
+      case 'openSettings':
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'vitLens');
+        break;
+      case 'rerun':
+        await this.run('re-run');
+        break;
+      case 'showLog':
+        await vscode.commands.executeCommand('vitLens.showLog');
+        break;
     }
   }
 
@@ -430,7 +525,10 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
       defaultUri: vscode.Uri.file(path.join(path.dirname(this.imagePath), suggestedName)),
       filters: exportFilters[ext] ?? {},
     });
-    if (!target) { this.reply({ type: 'exported', requestId }); return; } // neither saved nor failed: cancelled
+    if (!target) {
+      this.reply({ type: 'exported', requestId });
+      return;
+    } // neither saved nor failed: cancelled
     try {
       await vscode.workspace.fs.writeFile(target, bytes);
       this.services.log(`exported ${target.fsPath}`);

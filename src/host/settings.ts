@@ -24,7 +24,6 @@ export function panelSettings(): PanelSettings {
   };
 }
 
-
 /** The model configured for a task (absolute path; relative paths are taken from the first workspace folder), or null. */
 export function configuredModel(task: ModelTask = 'classification'): string | null {
   const raw = section().get<string>(modelSettingKey[task], '').trim();
@@ -52,10 +51,16 @@ export function densePanelSettings(): DensePanelSettings {
 
 export const topK = () => section().get<number>('topK', 5);
 /** The engine's budget for attention results kept for open panels, in MB (core/engine/attentionStore.ts). */
-export const retainedResultsMB = () => { const n = section().get<number>('retainedResultsMB', 512); return typeof n === 'number' && n >= 0 && n <= 1 << 20 ? n : 512; };
+export const retainedResultsMB = () => {
+  const n = section().get<number>('retainedResultsMB', 512);
+  return typeof n === 'number' && n >= 0 && n <= 1 << 20 ? n : 512;
+};
 
 /** onnxruntime's threads per model run; 0: automatic (core/onnx/threads.ts). */
-export const inferenceThreads = () => { const n = section().get<number>('inferenceThreads', 0); return isThreadCount(n) ? n : 0; };
+export const inferenceThreads = () => {
+  const n = section().get<number>('inferenceThreads', 0);
+  return isThreadCount(n) ? n : 0;
+};
 export const maxPixels = () => Math.round(section().get<number>('maxImageMegapixels', 100) * 1e6);
 
 export async function setModel(modelPath: string | null, task: ModelTask = 'classification'): Promise<void> {
@@ -64,4 +69,7 @@ export async function setModel(modelPath: string | null, task: ModelTask = 'clas
 }
 
 /** vitLens.executionProvider: the onnxruntime execution provider sessions run on ("cpu" by default). */
-export const executionProvider = () => { const p = section().get<string>('executionProvider', 'cpu'); return typeof p === 'string' && /^[a-z0-9_-]+$/i.test(p) ? p.toLowerCase() : 'cpu'; };
+export const executionProvider = () => {
+  const p = section().get<string>('executionProvider', 'cpu');
+  return typeof p === 'string' && /^[a-z0-9_-]+$/i.test(p) ? p.toLowerCase() : 'cpu';
+};

@@ -2,7 +2,15 @@
 // Shared by the engine, the CLI and the webview (the panel recomputes views when the user moves a
 // control, and the standalone HTML report has no engine), so this module imports only types and
 // touches neither Node nor the DOM.
-import type { AttentionShape, AttentionSlice, AttentionTensor, HeadFusion, HeadStat, Prediction, RolloutSettings } from '../shared/attentionTypes';
+import type {
+  AttentionShape,
+  AttentionSlice,
+  AttentionTensor,
+  HeadFusion,
+  HeadStat,
+  Prediction,
+  RolloutSettings,
+} from '../shared/attentionTypes';
 
 /** Offset of row `query` of head `head` in layer `layer`: data is [L, H, N, N]. */
 function rowOffset(t: AttentionTensor, layer: number, head: number, query: number): number {
@@ -42,13 +50,20 @@ export function attentionSlice(t: AttentionTensor, firstPatch: number, query: nu
   const n = t.tokens;
   const rows = new Float32Array(t.layers * t.heads * n);
   for (let l = 0; l < t.layers; l++) {
-    for (let h = 0; h < t.heads; h++) rows.set(t.data.subarray(rowOffset(t, l, h, query), rowOffset(t, l, h, query) + n), (l * t.heads + h) * n);
+    for (let h = 0; h < t.heads; h++)
+      rows.set(t.data.subarray(rowOffset(t, l, h, query), rowOffset(t, l, h, query) + n), (l * t.heads + h) * n);
   }
   return { query, rows, rollout: { ...rollout, map: rolloutMap(t, firstPatch, { ...rollout, query }) } };
 }
 
 /** patchMap on a slice's rows ([L, H, N]): the query's attention to the patches in one layer and head (or their mean). */
-export function slicePatchMap(rows: Float32Array, shape: AttentionShape, layer: number, head: number | 'mean', firstPatch: number): Float32Array {
+export function slicePatchMap(
+  rows: Float32Array,
+  shape: AttentionShape,
+  layer: number,
+  head: number | 'mean',
+  firstPatch: number,
+): Float32Array {
   const n = shape.tokens;
   const row = (h: number) => rows.subarray((layer * shape.heads + h) * n, (layer * shape.heads + h + 1) * n);
   if (head !== 'mean') return row(head).slice(firstPatch);
@@ -91,7 +106,13 @@ export function selectKth(a: Float32Array, k: number): number {
     while (i <= j) {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
     }
     if (k <= j) hi = j;
     else if (k >= i) lo = i;
@@ -196,7 +217,10 @@ export function rawAttention(pixels: Float32Array, channels: number, height: num
     const xi = i * d;
     for (let j = i; j < n; j++) {
       const xj = j * d;
-      let d0 = 0, d1 = 0, d2 = 0, d3 = 0; // four accumulators: independent chains run in parallel
+      let d0 = 0,
+        d1 = 0,
+        d2 = 0,
+        d3 = 0; // four accumulators: independent chains run in parallel
       let k = 0;
       for (; k + 3 < d; k += 4) {
         d0 += x[xi + k] * x[xj + k];
@@ -214,7 +238,11 @@ export function rawAttention(pixels: Float32Array, channels: number, height: num
     let max = -Infinity;
     for (let j = 0; j < n; j++) if (data[o + j] > max) max = data[o + j];
     let sum = 0;
-    for (let j = 0; j < n; j++) { const e = Math.exp(data[o + j] - max); data[o + j] = e; sum += e; }
+    for (let j = 0; j < n; j++) {
+      const e = Math.exp(data[o + j] - max);
+      data[o + j] = e;
+      sum += e;
+    }
     for (let j = 0; j < n; j++) data[o + j] /= sum;
   }
   return { layers: 1, heads: 1, tokens: n, data };
@@ -300,7 +328,8 @@ export function headStatistics(t: AttentionTensor, grid: [number, number], patch
       for (let i = 0; i < p; i++) {
         const o = head + (firstPatch + i) * n + firstPatch;
         const di = i * p;
-        let s0 = 0, s1 = 0; // two accumulators: independent chains run in parallel
+        let s0 = 0,
+          s1 = 0; // two accumulators: independent chains run in parallel
         let j = 0;
         for (; j + 1 < p; j += 2) {
           s0 += a[o + j] * dist[di + j];
@@ -322,7 +351,10 @@ export function topK(logits: ArrayLike<number>, k: number, id2label?: Record<str
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
   const probs = new Float64Array(logits.length);
   let sum = 0;
-  for (let i = 0; i < logits.length; i++) { probs[i] = Math.exp(logits[i] - max); sum += probs[i]; }
+  for (let i = 0; i < logits.length; i++) {
+    probs[i] = Math.exp(logits[i] - max);
+    sum += probs[i];
+  }
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
   return order.slice(0, Math.max(0, k)).map((index) => ({
     index,

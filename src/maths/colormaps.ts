@@ -33,7 +33,8 @@ function turboPoly(t: number): [number, number, number] {
 
 /** Turbo control points: the exact end colours, the polynomial in between. */
 const turboStops: [number, number, number][] = Array.from({ length: 13 }, (_, i) =>
-  i === 0 ? [48, 18, 59] : i === 12 ? [122, 4, 3] : turboPoly(i / 12));
+  i === 0 ? [48, 18, 59] : i === 12 ? [122, 4, 3] : turboPoly(i / 12),
+);
 
 function lerpStops(stops: readonly (readonly number[])[], t: number): [number, number, number] {
   const x = t * (stops.length - 1);

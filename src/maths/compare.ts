@@ -29,7 +29,8 @@ export function headDeltas(a: readonly HeadStat[], b: readonly HeadStat[]): Head
  * shallower model's depth.
  */
 export function layerChange(a: AttentionTensor, b: AttentionTensor): Float64Array {
-  if (a.heads !== b.heads || a.tokens !== b.tokens) throw new RangeError(`attention shapes differ: ${a.heads}×${a.tokens} and ${b.heads}×${b.tokens}`);
+  if (a.heads !== b.heads || a.tokens !== b.tokens)
+    throw new RangeError(`attention shapes differ: ${a.heads}×${a.tokens} and ${b.heads}×${b.tokens}`);
   const n = a.tokens;
   const layers = Math.min(a.layers, b.layers);
   const perLayer = a.heads * n * n;

@@ -14,7 +14,10 @@ const f32 = Math.fround;
 // output size given (scale = in/out), no antialias. Coordinates in float32 as PyTorch computes them.
 
 /** Per output index: 4 source indices (clamped to the border) and 4 weights of the cubic kernel, a = −0.75. */
-export interface CubicTaps { index: Int32Array; weight: Float64Array }
+export interface CubicTaps {
+  index: Int32Array;
+  weight: Float64Array;
+}
 
 /** PyTorch's cubic convolution weights for fractional offset t: [W(t+1), W(t), W(1−t), W(2−t)], A = −0.75. */
 export function cubicWeights(t: number, a = -0.75): [number, number, number, number] {
@@ -52,15 +55,24 @@ export function resizeBicubic(src: ArrayLike<number>, srcH: number, srcW: number
     const o = y * srcW;
     for (let x = 0; x < dstW; x++) {
       const k = x * 4;
-      rows[y * dstW + x] = tx.weight[k] * src[o + tx.index[k]] + tx.weight[k + 1] * src[o + tx.index[k + 1]]
-        + tx.weight[k + 2] * src[o + tx.index[k + 2]] + tx.weight[k + 3] * src[o + tx.index[k + 3]];
+      rows[y * dstW + x] =
+        tx.weight[k] * src[o + tx.index[k]] +
+        tx.weight[k + 1] * src[o + tx.index[k + 1]] +
+        tx.weight[k + 2] * src[o + tx.index[k + 2]] +
+        tx.weight[k + 3] * src[o + tx.index[k + 3]];
     }
   }
   const out = new Float32Array(dstH * dstW);
   for (let y = 0; y < dstH; y++) {
     const k = y * 4;
-    const r0 = ty.index[k] * dstW, r1 = ty.index[k + 1] * dstW, r2 = ty.index[k + 2] * dstW, r3 = ty.index[k + 3] * dstW;
-    const w0 = ty.weight[k], w1 = ty.weight[k + 1], w2 = ty.weight[k + 2], w3 = ty.weight[k + 3];
+    const r0 = ty.index[k] * dstW,
+      r1 = ty.index[k + 1] * dstW,
+      r2 = ty.index[k + 2] * dstW,
+      r3 = ty.index[k + 3] * dstW;
+    const w0 = ty.weight[k],
+      w1 = ty.weight[k + 1],
+      w2 = ty.weight[k + 2],
+      w3 = ty.weight[k + 3];
     const o = y * dstW;
     for (let x = 0; x < dstW; x++) out[o + x] = w0 * rows[r0 + x] + w1 * rows[r1 + x] + w2 * rows[r2 + x] + w3 * rows[r3 + x];
   }
@@ -68,11 +80,21 @@ export function resizeBicubic(src: ArrayLike<number>, srcH: number, srcW: number
 }
 
 /** Per output index: the two source indices and their weights of linear resampling (source clamped at 0). */
-export interface LinearTaps { i0: Int32Array; i1: Int32Array; w0: Float64Array; w1: Float64Array }
+export interface LinearTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w0: Float64Array;
+  w1: Float64Array;
+}
 
 export function linearTaps(inSize: number, outSize: number): LinearTaps {
   const scale = f32(inSize / outSize);
-  const taps: LinearTaps = { i0: new Int32Array(outSize), i1: new Int32Array(outSize), w0: new Float64Array(outSize), w1: new Float64Array(outSize) };
+  const taps: LinearTaps = {
+    i0: new Int32Array(outSize),
+    i1: new Int32Array(outSize),
+    w0: new Float64Array(outSize),
+    w1: new Float64Array(outSize),
+  };
   for (let o = 0; o < outSize; o++) {
     const real = Math.max(0, f32(f32(scale * f32(o + 0.5)) - 0.5));
     const i0 = Math.floor(real);
@@ -91,9 +113,13 @@ export function resizeBilinear(src: ArrayLike<number>, srcH: number, srcW: numbe
   const ty = linearTaps(srcH, dstH);
   const out = new Float32Array(dstH * dstW);
   for (let y = 0; y < dstH; y++) {
-    const a = ty.i0[y] * srcW, b = ty.i1[y] * srcW, wa = ty.w0[y], wb = ty.w1[y];
+    const a = ty.i0[y] * srcW,
+      b = ty.i1[y] * srcW,
+      wa = ty.w0[y],
+      wb = ty.w1[y];
     for (let x = 0; x < dstW; x++) {
-      const x0 = tx.i0[x], x1 = tx.i1[x];
+      const x0 = tx.i0[x],
+        x1 = tx.i1[x];
       out[y * dstW + x] = wa * (tx.w0[x] * src[a + x0] + tx.w1[x] * src[a + x1]) + wb * (tx.w0[x] * src[b + x0] + tx.w1[x] * src[b + x1]);
     }
   }
@@ -110,7 +136,14 @@ export function resizeBilinear(src: ArrayLike<number>, srcH: number, srcW: numbe
  * a class's value the same way (rows mixed in float32, then columns), so the result does not depend on
  * which path a pixel took.
  */
-export function upsampledArgmax(logits: Float32Array, classes: number, srcH: number, srcW: number, dstH: number, dstW: number): Uint16Array {
+export function upsampledArgmax(
+  logits: Float32Array,
+  classes: number,
+  srcH: number,
+  srcW: number,
+  dstH: number,
+  dstW: number,
+): Uint16Array {
   if (classes > 65536) throw new RangeError(`${classes} classes do not fit 16-bit labels`);
   const plane = srcH * srcW;
   const labels = new Uint16Array(dstH * dstW);
@@ -123,13 +156,20 @@ export function upsampledArgmax(logits: Float32Array, classes: number, srcH: num
     const o = c * plane;
     for (let p = 0; p < plane; p++) {
       const v = logits[o + p];
-      if (v > first[p]) { second[p] = first[p]; first[p] = v; top[p] = c; } else if (v > second[p]) second[p] = v;
+      if (v > first[p]) {
+        second[p] = first[p];
+        first[p] = v;
+        top[p] = c;
+      } else if (v > second[p]) second[p] = v;
     }
   }
   const tx = linearTaps(srcW, dstW);
   const ty = linearTaps(srcH, dstH);
   // Full scans read source rows transposed to [srcW, C] (classes contiguous); the two latest are kept.
-  const cache = [{ row: -1, data: new Float32Array(srcW * classes) }, { row: -1, data: new Float32Array(srcW * classes) }];
+  const cache = [
+    { row: -1, data: new Float32Array(srcW * classes) },
+    { row: -1, data: new Float32Array(srcW * classes) },
+  ];
   const transposed = (row: number, keep: number): Float32Array => {
     const hit = cache.find((c) => c.row === row);
     if (hit) return hit.data;
@@ -145,13 +185,21 @@ export function upsampledArgmax(logits: Float32Array, classes: number, srcH: num
   };
   const candidates = new Int32Array(4);
   for (let y = 0; y < dstH; y++) {
-    const y0 = ty.i0[y], y1 = ty.i1[y];
-    const w0 = ty.w0[y], w1 = ty.w1[y];
-    const row0 = y0 * srcW, row1 = y1 * srcW;
+    const y0 = ty.i0[y],
+      y1 = ty.i1[y];
+    const w0 = ty.w0[y],
+      w1 = ty.w1[y];
+    const row0 = y0 * srcW,
+      row1 = y1 * srcW;
     for (let x = 0; x < dstW; x++) {
-      const x0 = tx.i0[x], x1 = tx.i1[x];
-      const u = tx.w0[x], v = tx.w1[x];
-      const p00 = row0 + x0, p01 = row0 + x1, p10 = row1 + x0, p11 = row1 + x1;
+      const x0 = tx.i0[x],
+        x1 = tx.i1[x];
+      const u = tx.w0[x],
+        v = tx.w1[x];
+      const p00 = row0 + x0,
+        p01 = row0 + x1,
+        p10 = row1 + x0,
+        p11 = row1 + x1;
       // The corners' best classes, ascending and distinct (insertion into ≤ 4 slots).
       let k = 0;
       for (let corner = 0; corner < 4; corner++) {
@@ -168,19 +216,26 @@ export function upsampledArgmax(logits: Float32Array, classes: number, srcH: num
       for (let j = 0; j < k; j++) {
         const o = candidates[j] * plane;
         const value = u * f32(w0 * logits[o + p00] + w1 * logits[o + p10]) + v * f32(w0 * logits[o + p01] + w1 * logits[o + p11]);
-        if (value > bestValue) { bestValue = value; best = candidates[j]; }
+        if (value > bestValue) {
+          bestValue = value;
+          best = candidates[j];
+        }
       }
       // Any other class is ≤ its second-best logit at every corner: bounded by the same interpolation.
       const bound = u * (w0 * second[p00] + w1 * second[p10]) + v * (w0 * second[p01] + w1 * second[p11]);
       if (!(bestValue > bound + 1e-6 * (Math.abs(bound) + Math.abs(bestValue)) + 1e-30)) {
         const r0 = transposed(y0, y1);
         const r1 = transposed(y1, y0);
-        const a = x0 * classes, b = x1 * classes;
+        const a = x0 * classes,
+          b = x1 * classes;
         best = 0;
         bestValue = -Infinity;
         for (let c = 0; c < classes; c++) {
           const value = u * f32(w0 * r0[a + c] + w1 * r1[a + c]) + v * f32(w0 * r0[b + c] + w1 * r1[b + c]);
-          if (value > bestValue) { bestValue = value; best = c; }
+          if (value > bestValue) {
+            bestValue = value;
+            best = c;
+          }
         }
       }
       labels[y * dstW + x] = best;
@@ -320,11 +375,20 @@ export interface PcaResult {
  * iteration with Rayleigh–Ritz (block of min(n, k + 5) vectors, deterministic start), to a relative
  * residual of `tol`. Eigenvalues descending.
  */
-export function topEigenpairs(matrix: Float64Array, n: number, k: number, tol = 1e-9, maxIterations = 500): { values: number[]; vectors: Float64Array[] } {
+export function topEigenpairs(
+  matrix: Float64Array,
+  n: number,
+  k: number,
+  tol = 1e-9,
+  maxIterations = 500,
+): { values: number[]; vectors: Float64Array[] } {
   const b = Math.min(n, k + 5);
   // Deterministic start: a fixed pseudo-random block (an LCG), so results never depend on the run.
   let seed = 12345;
-  const rand = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32 - 0.5; };
+  const rand = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  };
   let q: Float64Array[] = Array.from({ length: b }, () => Float64Array.from({ length: n }, rand));
   orthonormalise(q);
   let values: number[] = [];
@@ -343,7 +407,10 @@ export function topEigenpairs(matrix: Float64Array, n: number, k: number, tol = 
     let worst = 0;
     for (let i = 0; i < Math.min(k, b); i++) {
       let r = 0;
-      for (let j = 0; j < n; j++) { const d = az[i][j] - theta[i] * ritz[i][j]; r += d * d; }
+      for (let j = 0; j < n; j++) {
+        const d = az[i][j] - theta[i] * ritz[i][j];
+        r += d * d;
+      }
       worst = Math.max(worst, Math.sqrt(r) / scale);
     }
     if (worst <= tol) break;
@@ -366,9 +433,13 @@ function blockMatVec(m: Float64Array, n: number, vs: Float64Array[]): Float64Arr
     const row = m.subarray(i * n, (i + 1) * n);
     for (let b = 0; b < vs.length; b++) {
       const v = vs[b];
-      let s0 = 0, s1 = 0;
+      let s0 = 0,
+        s1 = 0;
       let j = 0;
-      for (; j + 1 < n; j += 2) { s0 += row[j] * v[j]; s1 += row[j + 1] * v[j + 1]; }
+      for (; j + 1 < n; j += 2) {
+        s0 += row[j] * v[j];
+        s1 += row[j + 1] * v[j + 1];
+      }
       if (j < n) s0 += row[j] * v[j];
       out[b][i] = s0 + s1;
     }
@@ -428,18 +499,23 @@ export function jacobiEigen(matrix: Float64Array, n: number): { values: number[]
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
-        for (let k = 0; k < n; k++) { // columns p, r
-          const akp = a[k * n + p], akr = a[k * n + r];
+        for (let k = 0; k < n; k++) {
+          // columns p, r
+          const akp = a[k * n + p],
+            akr = a[k * n + r];
           a[k * n + p] = c * akp - s * akr;
           a[k * n + r] = s * akp + c * akr;
         }
-        for (let k = 0; k < n; k++) { // rows p, r
-          const apk = a[p * n + k], ark = a[r * n + k];
+        for (let k = 0; k < n; k++) {
+          // rows p, r
+          const apk = a[p * n + k],
+            ark = a[r * n + k];
           a[p * n + k] = c * apk - s * ark;
           a[r * n + k] = s * apk + c * ark;
         }
         for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p], vkr = v[k * n + r];
+          const vkp = v[k * n + p],
+            vkr = v[k * n + r];
           v[k * n + p] = c * vkp - s * vkr;
           v[k * n + r] = s * vkp + c * vkr;
         }
@@ -496,16 +572,26 @@ export function scatterMatrix(s: PcaSamples): Float64Array {
   const cov = usesCovariance(s);
   const k = cov ? c : m;
   // Rows of the operand as contiguous vectors: channels (covariance) or samples (Gram).
-  const rows = cov ? Array.from({ length: c }, (_, a) => Float32Array.from({ length: m }, (_, i) => x[i * c + a])) : Array.from({ length: m }, (_, i) => x.subarray(i * c, (i + 1) * c));
+  const rows = cov
+    ? Array.from({ length: c }, (_, a) => Float32Array.from({ length: m }, (_, i) => x[i * c + a]))
+    : Array.from({ length: m }, (_, i) => x.subarray(i * c, (i + 1) * c));
   const out = new Float64Array(k * k);
   const scale = 1 / Math.max(m - 1, 1);
   for (let a = 0; a < k; a++) {
     const ra = rows[a];
     for (let b = a; b < k; b++) {
       const rb = rows[b];
-      let d0 = 0, d1 = 0, d2 = 0, d3 = 0; // independent accumulators
+      let d0 = 0,
+        d1 = 0,
+        d2 = 0,
+        d3 = 0; // independent accumulators
       let t = 0;
-      for (; t + 3 < ra.length; t += 4) { d0 += ra[t] * rb[t]; d1 += ra[t + 1] * rb[t + 1]; d2 += ra[t + 2] * rb[t + 2]; d3 += ra[t + 3] * rb[t + 3]; }
+      for (; t + 3 < ra.length; t += 4) {
+        d0 += ra[t] * rb[t];
+        d1 += ra[t + 1] * rb[t + 1];
+        d2 += ra[t + 2] * rb[t + 2];
+        d3 += ra[t + 3] * rb[t + 3];
+      }
       for (; t < ra.length; t++) d0 += ra[t] * rb[t];
       out[a * k + b] = out[b * k + a] = (d0 + d1 + d2 + d3) * scale;
     }
@@ -520,7 +606,14 @@ export function scatterMatrix(s: PcaSamples): Float64Array {
  * pixels are mapped linearly from the [low, high] percentiles to 0..255. A component with no variance
  * (≤ 1e-9 of the total) is flat: 0, explaining 0.
  */
-export function pcaFromScatter(features: Float32Array, height: number, width: number, s: PcaSamples, scatter: ArrayLike<number>, opts: PcaOptions = {}): PcaResult {
+export function pcaFromScatter(
+  features: Float32Array,
+  height: number,
+  width: number,
+  s: PcaSamples,
+  scatter: ArrayLike<number>,
+  opts: PcaOptions = {},
+): PcaResult {
   const { x, m, channels, mean, total } = s;
   const n = height * width;
   const k = Math.min(3, channels, Math.max(m - 1, 0));
@@ -533,7 +626,10 @@ export function pcaFromScatter(features: Float32Array, height: number, width: nu
       let v = u;
       if (!usesCovariance(s)) {
         v = new Float64Array(channels); // v = Xᵀu / ‖Xᵀu‖
-        for (let j = 0; j < m; j++) { const w = u[j]; if (w !== 0) for (let c = 0; c < channels; c++) v[c] += w * x[j * channels + c]; }
+        for (let j = 0; j < m; j++) {
+          const w = u[j];
+          if (w !== 0) for (let c = 0; c < channels; c++) v[c] += w * x[j * channels + c];
+        }
         const norm = Math.sqrt(dot(v, v)) || 1;
         for (let c = 0; c < channels; c++) v[c] /= norm;
       }

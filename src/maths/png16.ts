@@ -68,7 +68,12 @@ export function filteredScanlines16(values: Uint16Array, width: number, height: 
 }
 
 /** A complete 16-bit grayscale PNG. `text` becomes tEXt chunks (Latin-1 keywords of 1–79 characters). */
-export async function encodePng16(values: Uint16Array, width: number, height: number, text: Record<string, string> = {}): Promise<Uint8Array> {
+export async function encodePng16(
+  values: Uint16Array,
+  width: number,
+  height: number,
+  text: Record<string, string> = {},
+): Promise<Uint8Array> {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new Error(`bad PNG size ${width}×${height}`);
   if (values.length !== width * height) throw new Error(`${values.length} values for a ${width}×${height} PNG`);
   const ihdr = new Uint8Array(13);

@@ -5,7 +5,7 @@
 export function ranks(values: ArrayLike<number>): Float64Array {
   const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a] - values[b]);
   const r = new Float64Array(values.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && values[order[j + 1]] === values[order[i]]) j++;
     const mean = (i + j) / 2 + 1;
@@ -21,10 +21,15 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const ra = ranks(a);
   const rb = ranks(b);
   const mean = (ra.length + 1) / 2;
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < ra.length; i++) {
-    const da = ra[i] - mean, db = rb[i] - mean;
-    sab += da * db; saa += da * da; sbb += db * db;
+    const da = ra[i] - mean,
+      db = rb[i] - mean;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
   }
   return sab / Math.sqrt(saa * sbb);
 }

@@ -27,9 +27,20 @@ export interface Texture {
   period: number;
 }
 
-export interface SphereSpec { kind: 'sphere'; centre: Vec; radius: number; colour: Rgb }
+export interface SphereSpec {
+  kind: 'sphere';
+  centre: Vec;
+  radius: number;
+  colour: Rgb;
+}
 /** A box with half sizes `half`, turned by `yaw` (radians) about the vertical axis. */
-export interface BoxSpec { kind: 'box'; centre: Vec; half: Vec; yaw: number; colour: Rgb }
+export interface BoxSpec {
+  kind: 'box';
+  centre: Vec;
+  half: Vec;
+  yaw: number;
+  colour: Rgb;
+}
 export type PrimitiveSpec = SphereSpec | BoxSpec;
 
 export interface DepthSceneSpec {
@@ -71,7 +82,10 @@ export interface DepthScene {
 }
 
 const dot = (a: Vec, b: Vec) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-const norm = (a: Vec): Vec => { const l = Math.hypot(a[0], a[1], a[2]); return [a[0] / l, a[1] / l, a[2] / l]; };
+const norm = (a: Vec): Vec => {
+  const l = Math.hypot(a[0], a[1], a[2]);
+  return [a[0] / l, a[1] / l, a[2] / l];
+};
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
 /** Focal length in pixels of a spec's camera. */
@@ -91,7 +105,9 @@ export function pixelRay(spec: DepthSceneSpec, u: number, v: number): { origin: 
 /** Ray–sphere: the nearest t > eps, or Infinity. */
 function hitSphere(o: Vec, d: Vec, s: SphereSpec): number {
   const oc: Vec = [o[0] - s.centre[0], o[1] - s.centre[1], o[2] - s.centre[2]];
-  const a = dot(d, d), b = dot(oc, d), c = dot(oc, oc) - s.radius * s.radius;
+  const a = dot(d, d),
+    b = dot(oc, d),
+    c = dot(oc, oc) - s.radius * s.radius;
   const disc = b * b - a * c;
   if (disc < 0) return Infinity;
   const r = Math.sqrt(disc);
@@ -108,16 +124,27 @@ function hitBox(o: Vec, d: Vec, b: BoxSpec): { t: number; normal: Vec } {
   const toLocal = (v: Vec): Vec => [c * v[0] - s * v[2], v[1], s * v[0] + c * v[2]];
   const lo = toLocal([o[0] - b.centre[0], o[1] - b.centre[1], o[2] - b.centre[2]]);
   const ld = toLocal(d);
-  let tNear = -Infinity, tFar = Infinity, axis = -1, sign = 0;
+  let tNear = -Infinity,
+    tFar = Infinity,
+    axis = -1,
+    sign = 0;
   for (let k = 0; k < 3; k++) {
     if (Math.abs(ld[k]) < 1e-12) {
       if (Math.abs(lo[k]) > b.half[k]) return { t: Infinity, normal: [0, 1, 0] };
       continue;
     }
-    let t1 = (-b.half[k] - lo[k]) / ld[k], t2 = (b.half[k] - lo[k]) / ld[k];
+    let t1 = (-b.half[k] - lo[k]) / ld[k],
+      t2 = (b.half[k] - lo[k]) / ld[k];
     let sg = -1;
-    if (t1 > t2) { [t1, t2] = [t2, t1]; sg = 1; }
-    if (t1 > tNear) { tNear = t1; axis = k; sign = sg; }
+    if (t1 > t2) {
+      [t1, t2] = [t2, t1];
+      sg = 1;
+    }
+    if (t1 > tNear) {
+      tNear = t1;
+      axis = k;
+      sign = sg;
+    }
     if (t2 < tFar) tFar = t2;
   }
   if (tNear > tFar || tFar < 1e-6 || tNear < 1e-6) return { t: Infinity, normal: [0, 1, 0] };
@@ -136,18 +163,30 @@ function hash2(ix: number, iy: number, salt: number): number {
 
 function texture(t: Texture, p: number, q: number, salt: number): Rgb {
   let k = 0;
-  const x = p / t.period, y = q / t.period;
+  const x = p / t.period,
+    y = q / t.period;
   if (t.kind === 'checker') k = (Math.floor(x) + Math.floor(y)) & 1;
   else if (t.kind === 'stripes') k = Math.floor(x) & 1;
   else if (t.kind === 'noise') {
-    const ix = Math.floor(x), iy = Math.floor(y), fx = x - ix, fy = y - iy;
-    const a = hash2(ix, iy, salt), b = hash2(ix + 1, iy, salt), c = hash2(ix, iy + 1, salt), d = hash2(ix + 1, iy + 1, salt);
+    const ix = Math.floor(x),
+      iy = Math.floor(y),
+      fx = x - ix,
+      fy = y - iy;
+    const a = hash2(ix, iy, salt),
+      b = hash2(ix + 1, iy, salt),
+      c = hash2(ix, iy + 1, salt),
+      d = hash2(ix + 1, iy + 1, salt);
     k = (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy;
   }
   return [t.a[0] + (t.b[0] - t.a[0]) * k, t.a[1] + (t.b[1] - t.a[1]) * k, t.a[2] + (t.b[2] - t.a[2]) * k];
 }
 
-interface Hit { t: number; normal: Vec; object: number; surface: 'ground' | 'wall' | 'left' | 'right' | 'object' }
+interface Hit {
+  t: number;
+  normal: Vec;
+  object: number;
+  surface: 'ground' | 'wall' | 'left' | 'right' | 'object';
+}
 
 function castPrimitives(o: Vec, d: Vec, objects: PrimitiveSpec[]): Hit {
   let best: Hit = { t: Infinity, normal: [0, 1, 0], object: -1, surface: 'object' };
@@ -169,7 +208,9 @@ function castPrimitives(o: Vec, d: Vec, objects: PrimitiveSpec[]): Hit {
 /** First hit of a ray: planes, then primitives. */
 function cast(spec: DepthSceneSpec, o: Vec, d: Vec): Hit {
   let best: Hit = { t: Infinity, normal: [0, 1, 0], object: -1, surface: 'ground' };
-  const plane = (t: number, normal: Vec, surface: Hit['surface']) => { if (t > 1e-6 && t < best.t) best = { t, normal, object: -1, surface }; };
+  const plane = (t: number, normal: Vec, surface: Hit['surface']) => {
+    if (t > 1e-6 && t < best.t) best = { t, normal, object: -1, surface };
+  };
   if (d[1] < 0) plane(-o[1] / d[1], [0, 1, 0], 'ground');
   if (d[2] > 0) plane((spec.wallZ - o[2]) / d[2], [0, 0, -1], 'wall');
   if (spec.leftWallX !== undefined && d[0] < 0) plane((-spec.leftWallX - o[0]) / d[0], [1, 0, 0], 'left');
@@ -214,12 +255,19 @@ export function renderDepthScene(spec: DepthSceneSpec, seed = 0): DepthScene {
   const objects: DepthSceneObject[] = [];
   spec.objects.forEach((ob, k) => {
     const mask = new Uint8Array(w * h);
-    let x0 = w, y0 = h, x1 = 0, y1 = 0;
+    let x0 = w,
+      y0 = h,
+      x1 = 0,
+      y1 = 0;
     for (let i = 0; i < owner.length; i++) {
       if (owner[i] !== k) continue;
       mask[i] = 1;
-      const x = i % w, y = Math.floor(i / w);
-      x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + 1); y1 = Math.max(y1, y + 1);
+      const x = i % w,
+        y = Math.floor(i / w);
+      x0 = Math.min(x0, x);
+      y0 = Math.min(y0, y);
+      x1 = Math.max(x1, x + 1);
+      y1 = Math.max(y1, y + 1);
     }
     if (x1 > x0) objects.push({ classIndex: DEPTH_CLASSES.indexOf(ob.kind), label: ob.kind, box: [x0, y0, x1, y1], mask });
   });
@@ -233,7 +281,11 @@ function colour(rng: Rng, lo = 40, hi = 230): Rgb {
 function randomTexture(rng: Rng, kinds: Texture['kind'][], period: [number, number]): Texture {
   const a = colour(rng, 50, 220);
   const k = rng.uniform(0.25, 0.6);
-  const b: Rgb = [a[0] * k + rng.uniform(0, 255) * (1 - k), a[1] * k + rng.uniform(0, 255) * (1 - k), a[2] * k + rng.uniform(0, 255) * (1 - k)];
+  const b: Rgb = [
+    a[0] * k + rng.uniform(0, 255) * (1 - k),
+    a[1] * k + rng.uniform(0, 255) * (1 - k),
+    a[2] * k + rng.uniform(0, 255) * (1 - k),
+  ];
   return { kind: rng.pick(kinds), a, b, period: rng.uniform(period[0], period[1]) };
 }
 
@@ -265,14 +317,19 @@ export function depthSceneSpec(seed: number, width = DEPTH_SCENE_WIDTH, height =
       prim = { kind: 'box', centre: [x, half[1], z], half, yaw: rng.uniform(0, Math.PI / 2), colour: colour(rng) };
       r = Math.hypot(half[0], half[2]);
     }
-    const inside = Math.abs(x) + r < (x < 0 ? leftWallX ?? 99 : rightWallX ?? 99) && z + r < wallZ && xMax > 0;
+    const inside = Math.abs(x) + r < (x < 0 ? (leftWallX ?? 99) : (rightWallX ?? 99)) && z + r < wallZ && xMax > 0;
     if (!inside || footprints.some((f) => Math.hypot(f.x - x, f.z - z) < f.r + r + 0.05)) continue;
     footprints.push({ x, z, r });
     objects.push(prim);
     n++;
   }
   return {
-    width, height, camera, wallZ, leftWallX, rightWallX,
+    width,
+    height,
+    camera,
+    wallZ,
+    leftWallX,
+    rightWallX,
     ground: randomTexture(rng, ['checker', 'noise', 'stripes'], [0.3, 1.5]),
     wall: randomTexture(rng, ['stripes', 'noise', 'plain', 'checker'], [0.2, 1.2]),
     objects,

@@ -59,8 +59,16 @@ type Rgb = [number, number, number];
 
 /** Saturated colours shared by targets and clutter. */
 const PALETTE: Rgb[] = [
-  [220, 40, 40], [40, 180, 60], [50, 80, 220], [235, 205, 40], [200, 60, 200],
-  [40, 200, 210], [240, 130, 30], [245, 245, 245], [25, 25, 25], [140, 90, 40],
+  [220, 40, 40],
+  [40, 180, 60],
+  [50, 80, 220],
+  [235, 205, 40],
+  [200, 60, 200],
+  [40, 200, 210],
+  [240, 130, 30],
+  [245, 245, 245],
+  [25, 25, 25],
+  [140, 90, 40],
 ];
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
@@ -69,7 +77,12 @@ const dist2 = (a: Rgb, b: Rgb) => (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2
 /** Float RGB canvas, HWC. */
 class Canvas {
   readonly px: Float32Array;
-  constructor(readonly w: number, readonly h: number) { this.px = new Float32Array(w * h * 3); }
+  constructor(
+    readonly w: number,
+    readonly h: number,
+  ) {
+    this.px = new Float32Array(w * h * 3);
+  }
   blend(i: number, c: Rgb, a: number): void {
     const o = i * 3;
     this.px[o] += (c[0] - this.px[o]) * a;
@@ -104,8 +117,10 @@ function valueNoise(rng: Rng, w: number, h: number, cell: number): Float32Array 
       const x0 = Math.floor(fx);
       let tx = fx - x0;
       tx = tx * tx * (3 - 2 * tx);
-      const a = lattice[y0 * gw + x0], b = lattice[y0 * gw + x0 + 1];
-      const c = lattice[(y0 + 1) * gw + x0], d = lattice[(y0 + 1) * gw + x0 + 1];
+      const a = lattice[y0 * gw + x0],
+        b = lattice[y0 * gw + x0 + 1];
+      const c = lattice[(y0 + 1) * gw + x0],
+        d = lattice[(y0 + 1) * gw + x0 + 1];
       out[y * w + x] = (a + (b - a) * tx) * (1 - ty) + (c + (d - c) * tx) * ty;
     }
   }
@@ -174,7 +189,10 @@ function triangleSdf(px: number, py: number, r: number): number {
 
 /** Segment from (ax, ay) to (bx, by) with half thickness t. */
 function capsuleSdf(x: number, y: number, ax: number, ay: number, bx: number, by: number, t: number): number {
-  const pax = x - ax, pay = y - ay, bax = bx - ax, bay = by - ay;
+  const pax = x - ax,
+    pay = y - ay,
+    bax = bx - ax,
+    bay = by - ay;
   const hh = clamp((pax * bax + pay * bay) / (bax * bax + bay * bay || 1), 0, 1);
   return Math.hypot(pax - bax * hh, pay - bay * hh) - t;
 }
@@ -182,14 +200,20 @@ function capsuleSdf(x: number, y: number, ax: number, ay: number, bx: number, by
 /** A target shape of class `cls` and size s (its outer radius, roughly) at (cx, cy) rotated by `angle`; also its bounding radius. */
 function targetSdf(cls: number, s: number, cx: number, cy: number, angle: number): { sdf: Sdf; radius: number } {
   const [ca, sa] = [Math.cos(angle), Math.sin(angle)];
-  const local = (f: Sdf): Sdf => (x, y) => {
-    const dx = x - cx, dy = y - cy;
-    return f(dx * ca + dy * sa, -dx * sa + dy * ca);
-  };
+  const local =
+    (f: Sdf): Sdf =>
+    (x, y) => {
+      const dx = x - cx,
+        dy = y - cy;
+      return f(dx * ca + dy * sa, -dx * sa + dy * ca);
+    };
   switch (SHAPE_CLASSES[cls]) {
-    case 'circle': return { sdf: local((x, y) => Math.hypot(x, y) - s), radius: s };
-    case 'square': return { sdf: local((x, y) => boxSdf(x, y, 0.8 * s, 0.8 * s)), radius: 0.8 * s * Math.SQRT2 };
-    case 'triangle': return { sdf: local((x, y) => triangleSdf(x, y, 0.95 * s)), radius: (2 * 0.95 * s) / Math.sqrt(3) };
+    case 'circle':
+      return { sdf: local((x, y) => Math.hypot(x, y) - s), radius: s };
+    case 'square':
+      return { sdf: local((x, y) => boxSdf(x, y, 0.8 * s, 0.8 * s)), radius: 0.8 * s * Math.SQRT2 };
+    case 'triangle':
+      return { sdf: local((x, y) => triangleSdf(x, y, 0.95 * s)), radius: (2 * 0.95 * s) / Math.sqrt(3) };
     case 'cross': {
       const t = 0.28 * s;
       return { sdf: local((x, y) => Math.min(boxSdf(x, y, s, t), boxSdf(x, y, t, s))), radius: Math.hypot(s, t) };
@@ -198,14 +222,26 @@ function targetSdf(cls: number, s: number, cx: number, cy: number, angle: number
       const width = 0.38 * s;
       return { sdf: local((x, y) => Math.abs(Math.hypot(x, y) - (s - width / 2)) - width / 2), radius: s };
     }
-    default: throw new Error(`no shape for class ${cls}`);
+    default:
+      throw new Error(`no shape for class ${cls}`);
   }
 }
 
 /** Draws an sdf with analytic antialiasing over its bounding square; a colour gradient across it (shading). Returns the mask. */
-function drawSdf(cv: Canvas, sdf: Sdf, cx: number, cy: number, radius: number, colour: Rgb, shade: { gx: number; gy: number }, mask?: Uint8Array): void {
-  const x0 = Math.max(0, Math.floor(cx - radius - 2)), x1 = Math.min(cv.w - 1, Math.ceil(cx + radius + 2));
-  const y0 = Math.max(0, Math.floor(cy - radius - 2)), y1 = Math.min(cv.h - 1, Math.ceil(cy + radius + 2));
+function drawSdf(
+  cv: Canvas,
+  sdf: Sdf,
+  cx: number,
+  cy: number,
+  radius: number,
+  colour: Rgb,
+  shade: { gx: number; gy: number },
+  mask?: Uint8Array,
+): void {
+  const x0 = Math.max(0, Math.floor(cx - radius - 2)),
+    x1 = Math.min(cv.w - 1, Math.ceil(cx + radius + 2));
+  const y0 = Math.max(0, Math.floor(cy - radius - 2)),
+    y1 = Math.min(cv.h - 1, Math.ceil(cy + radius + 2));
   const c: Rgb = [0, 0, 0];
   for (let y = y0; y <= y1; y++) {
     for (let x = x0; x <= x1; x++) {
@@ -213,7 +249,9 @@ function drawSdf(cv: Canvas, sdf: Sdf, cx: number, cy: number, radius: number, c
       const a = clamp(0.5 - d, 0, 1);
       if (a <= 0) continue;
       const k = 1 + (shade.gx * (x - cx) + shade.gy * (y - cy)) / (radius || 1);
-      c[0] = colour[0] * k; c[1] = colour[1] * k; c[2] = colour[2] * k;
+      c[0] = colour[0] * k;
+      c[1] = colour[1] * k;
+      c[2] = colour[2] * k;
       cv.blend(y * cv.w + x, c, a);
       if (mask && d < 0) mask[y * cv.w + x] = 1;
     }
@@ -252,7 +290,8 @@ function contrastingColour(rng: Rng, bg: Background, cls: number): Rgb {
 function paintClutter(rng: Rng, cv: Canvas, count: number): void {
   for (let i = 0; i < count; i++) {
     const colour = jitter(rng, rng.pick(PALETTE), 25);
-    const cx = rng.uniform(0, cv.w), cy = rng.uniform(0, cv.h);
+    const cx = rng.uniform(0, cv.w),
+      cy = rng.uniform(0, cv.h);
     const shade = { gx: 0, gy: 0 };
     const kind = rng.int(0, 3);
     if (kind === 0) {
@@ -262,13 +301,26 @@ function paintClutter(rng: Rng, cv: Canvas, count: number): void {
       const len = rng.uniform(6, 18);
       const a = rng.uniform(0, 2 * Math.PI);
       const t = rng.uniform(0.7, 1.5);
-      const [ax, ay, bx, by] = [cx - (Math.cos(a) * len) / 2, cy - (Math.sin(a) * len) / 2, cx + (Math.cos(a) * len) / 2, cy + (Math.sin(a) * len) / 2];
+      const [ax, ay, bx, by] = [
+        cx - (Math.cos(a) * len) / 2,
+        cy - (Math.sin(a) * len) / 2,
+        cx + (Math.cos(a) * len) / 2,
+        cy + (Math.sin(a) * len) / 2,
+      ];
       if (kind === 1) {
         drawSdf(cv, (x, y) => capsuleSdf(x, y, ax, ay, bx, by, t), cx, cy, len / 2 + t, colour, shade);
       } else {
         const b = a + rng.uniform(0.6, 2.2) * (rng.chance(0.5) ? 1 : -1);
         const [ex, ey] = [bx + Math.cos(b) * len * 0.6, by + Math.sin(b) * len * 0.6];
-        drawSdf(cv, (x, y) => Math.min(capsuleSdf(x, y, ax, ay, bx, by, t), capsuleSdf(x, y, bx, by, ex, ey, t)), bx, by, len + t, colour, shade);
+        drawSdf(
+          cv,
+          (x, y) => Math.min(capsuleSdf(x, y, ax, ay, bx, by, t), capsuleSdf(x, y, bx, by, ex, ey, t)),
+          bx,
+          by,
+          len + t,
+          colour,
+          shade,
+        );
       }
     } else {
       const r = rng.uniform(1.5, 4);
@@ -280,7 +332,10 @@ function paintClutter(rng: Rng, cv: Canvas, count: number): void {
 }
 
 function boxOf(mask: Uint8Array, w: number, h: number): Box {
-  let x0 = w, y0 = h, x1 = 0, y1 = 0;
+  let x0 = w,
+    y0 = h,
+    x1 = 0,
+    y1 = 0;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       if (!mask[y * w + x]) continue;
@@ -304,7 +359,8 @@ export function shapeScene(seed: number, opts: ShapeSceneOptions = {}): ShapeSce
   if (opts.twoObjects) {
     if (Array.isArray(opts.twoObjects)) {
       classes = [...opts.twoObjects];
-      if (classes[0] === classes[1] || classes.some((c) => c < 0 || c >= NONE_CLASS)) throw new Error('twoObjects: two different object classes');
+      if (classes[0] === classes[1] || classes.some((c) => c < 0 || c >= NONE_CLASS))
+        throw new Error('twoObjects: two different object classes');
     } else {
       const a = rng.int(0, NONE_CLASS - 1);
       const b = (a + rng.int(1, NONE_CLASS - 1)) % NONE_CLASS;
@@ -325,7 +381,9 @@ export function shapeScene(seed: number, opts: ShapeSceneOptions = {}): ShapeSce
     const s = (classes.length === 2 ? rng.uniform(13, 20) : rng.uniform(15, 28)) * scale;
     // Upright within ±20° (a ViT's patch embedding is not rotation invariant; fully random turns need far more training).
     const angle = rng.uniform(-0.35, 0.35);
-    let cx = 0, cy = 0, shape = targetSdf(cls, s, 0, 0, angle);
+    let cx = 0,
+      cy = 0,
+      shape = targetSdf(cls, s, 0, 0, angle);
     for (let attempt = 0; attempt < 100; attempt++) {
       const m = shape.radius + 2;
       cx = rng.uniform(m, size - m);
@@ -373,13 +431,15 @@ export function heldOutShapeScene(i: number, opts: Omit<ShapeSceneOptions, 'clas
  * The trainer uses them for an auxiliary per-token loss (the exported model does not have that head).
  */
 export function patchCoverage(scene: ShapeScene, patch = 16): Float32Array {
-  const gw = Math.floor(scene.width / patch), gh = Math.floor(scene.height / patch);
+  const gw = Math.floor(scene.width / patch),
+    gh = Math.floor(scene.height / patch);
   const out = new Float32Array(gw * gh * NUM_SHAPE_CLASSES);
   const share = 1 / (patch * patch);
   for (const o of scene.objects) {
     for (let y = 0; y < gh * patch; y++) {
       for (let x = 0; x < gw * patch; x++) {
-        if (o.mask[y * scene.width + x]) out[(Math.floor(y / patch) * gw + Math.floor(x / patch)) * NUM_SHAPE_CLASSES + o.classIndex] += share;
+        if (o.mask[y * scene.width + x])
+          out[(Math.floor(y / patch) * gw + Math.floor(x / patch)) * NUM_SHAPE_CLASSES + o.classIndex] += share;
       }
     }
   }

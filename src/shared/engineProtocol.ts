@@ -22,9 +22,15 @@ export interface EngineOwnCalls {
    * models are reloaded with it at their next run. `retainedResultsMB`: the budget of attention results
    * kept for panels (least recently used dropped first). Returns the count sessions will use and the budget.
    */
-  configure: { params: { threads?: number; retainedResultsMB?: number; provider?: string }; result: { threads: number; retainedResultsMB: number } };
+  configure: {
+    params: { threads?: number; retainedResultsMB?: number; provider?: string };
+    result: { threads: number; retainedResultsMB: number };
+  };
   /** Liveness check; returns the engine's process id, versions and onnxruntime's threads per run. */
-  ping: { params: Record<string, never>; result: { pid: number; node: string; ort: string; threads: number; provider?: { name: string; note?: string } } };
+  ping: {
+    params: Record<string, never>;
+    result: { pid: number; node: string; ort: string; threads: number; provider?: { name: string; note?: string } };
+  };
 }
 
 /** Parameters and result of each request kind: the engine's own and every analysis's. */

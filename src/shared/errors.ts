@@ -5,22 +5,49 @@
 
 export type ErrorCode =
   // images
-  | 'IMAGE_NOT_FOUND' | 'IMAGE_NOT_A_FILE' | 'IMAGE_EMPTY' | 'IMAGE_UNSUPPORTED' | 'IMAGE_CORRUPT' | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_NOT_FOUND'
+  | 'IMAGE_NOT_A_FILE'
+  | 'IMAGE_EMPTY'
+  | 'IMAGE_UNSUPPORTED'
+  | 'IMAGE_CORRUPT'
+  | 'IMAGE_TOO_LARGE'
   // models
-  | 'MODEL_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'MODEL_NOT_ONNX' | 'MODEL_LOAD_FAILED' | 'MODEL_BAD_INPUT' | 'MODEL_NOT_VIT'
-  | 'MODEL_FUSED_ATTENTION' | 'MODEL_WRONG_TASK' | 'MODEL_BAD_OUTPUT' | 'MODEL_NO_GATES' | 'INFERENCE_FAILED'
+  | 'MODEL_NOT_CONFIGURED'
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_NOT_ONNX'
+  | 'MODEL_LOAD_FAILED'
+  | 'MODEL_BAD_INPUT'
+  | 'MODEL_NOT_VIT'
+  | 'MODEL_FUSED_ATTENTION'
+  | 'MODEL_WRONG_TASK'
+  | 'MODEL_BAD_OUTPUT'
+  | 'MODEL_NO_GATES'
+  | 'INFERENCE_FAILED'
   // runs and the engine process
-  | 'CANCELLED' | 'ENGINE_CRASHED' | 'TIMEOUT' | 'BAD_REQUEST' | 'INTERNAL' | 'RESULT_EXPIRED'
+  | 'CANCELLED'
+  | 'ENGINE_CRASHED'
+  | 'TIMEOUT'
+  | 'BAD_REQUEST'
+  | 'INTERNAL'
+  | 'RESULT_EXPIRED'
   // the command line: a wrong flag or argument (exit code 2)
   | 'USAGE'
   // model catalogue, cache and downloads (src/models)
-  | 'CATALOGUE_INVALID' | 'MODEL_UNKNOWN' | 'MODEL_NOT_DOWNLOADED'
-  | 'DOWNLOAD_UNAUTHORIZED' | 'DOWNLOAD_NOT_FOUND' | 'DOWNLOAD_OFFLINE' | 'DOWNLOAD_PROXY' | 'DOWNLOAD_FAILED'
-  | 'DOWNLOAD_CHECKSUM' | 'DISK_FULL';
+  | 'CATALOGUE_INVALID'
+  | 'MODEL_UNKNOWN'
+  | 'MODEL_NOT_DOWNLOADED'
+  | 'DOWNLOAD_UNAUTHORIZED'
+  | 'DOWNLOAD_NOT_FOUND'
+  | 'DOWNLOAD_OFFLINE'
+  | 'DOWNLOAD_PROXY'
+  | 'DOWNLOAD_FAILED'
+  | 'DOWNLOAD_CHECKSUM'
+  | 'DISK_FULL';
 
 /** What ViT Lens can show, for the messages of models that have none of it. */
-export const SHOWABLE_ATTENTION = 'ViT Lens shows: self-attention of vision transformers with an unfused Softmax (ViT, DeiT, DINO, DINOv2, BEiT); '
-  + 'DPT depth and segmentation models with their ViT backbone\'s attention; and channel/spatial gates of CNNs (SE-Net, SE-ResNet, EfficientNet, MobileNetV3, CBAM: a Sigmoid or HardSigmoid that multiplies a feature map).';
+export const SHOWABLE_ATTENTION =
+  'ViT Lens shows: self-attention of vision transformers with an unfused Softmax (ViT, DeiT, DINO, DINOv2, BEiT); ' +
+  "DPT depth and segmentation models with their ViT backbone's attention; and channel/spatial gates of CNNs (SE-Net, SE-ResNet, EfficientNet, MobileNetV3, CBAM: a Sigmoid or HardSigmoid that multiplies a feature map).";
 
 export interface ErrorInfo {
   code: ErrorCode;
@@ -29,7 +56,11 @@ export interface ErrorInfo {
 }
 
 export class VitLensError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly hint?: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = 'VitLensError';
   }

@@ -5,6 +5,10 @@ import type { DenseTask } from '../analyses/dense/types';
 /** What a model is for: the settings `vitLens.model`, `vitLens.depthModel`, `vitLens.segmentationModel`. */
 export type ModelTask = 'classification' | DenseTask;
 
-export const modelSettingKey: Record<ModelTask, string> = { classification: 'model', depth: 'depthModel', segmentation: 'segmentationModel' };
+export const modelSettingKey: Record<ModelTask, string> = {
+  classification: 'model',
+  depth: 'depthModel',
+  segmentation: 'segmentationModel',
+};
 
 export const isModelTask = (t: unknown): t is ModelTask => t === 'classification' || t === 'depth' || t === 'segmentation';

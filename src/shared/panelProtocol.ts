@@ -27,20 +27,24 @@ export const isIndex = (v: unknown): v is number => typeof v === 'number' && Num
 export const isExportName = (v: unknown): v is string => typeof v === 'string' && /^[\w.\- ]{1,120}$/.test(v);
 
 /** The messages every panel sends alike (`ready`, `action`, `log`), validated; undefined for anything else. */
-export function parseCommonMessage(o: Record<string, unknown>): Extract<CommonWebviewMessage, { type: 'ready' | 'action' | 'log' }> | undefined {
+export function parseCommonMessage(
+  o: Record<string, unknown>,
+): Extract<CommonWebviewMessage, { type: 'ready' | 'action' | 'log' }> | undefined {
   switch (o.type) {
     case 'ready':
       return { type: 'ready' };
     case 'action':
-      return typeof o.action === 'string' && actionIds.includes(o.action) ? { type: 'action', action: o.action as PanelActionId } : undefined;
+      return typeof o.action === 'string' && actionIds.includes(o.action)
+        ? { type: 'action', action: o.action as PanelActionId }
+        : undefined;
     case 'log':
       return (o.level === 'info' || o.level === 'warn' || o.level === 'error') && typeof o.message === 'string'
-        ? { type: 'log', level: o.level, message: o.message.slice(0, 2000) } : undefined;
+        ? { type: 'log', level: o.level, message: o.message.slice(0, 2000) }
+        : undefined;
     default:
       return undefined;
   }
 }
-
 
 /** Host → webview messages every panel has; the panel base in the host builds them. */
 export type CommonHostMessage =
@@ -69,16 +73,37 @@ export type CommonWebviewMessage =
 /** A well-formed `needSlice`, else undefined. */
 export function parseNeedSlice(o: Record<string, unknown>): Extract<CommonWebviewMessage, { type: 'needSlice' }> | undefined {
   const r = o.rollout as Record<string, unknown> | null;
-  const okRollout = typeof r === 'object' && r !== null && (r.fusion === 'mean' || r.fusion === 'max' || r.fusion === 'min')
-    && typeof r.discardRatio === 'number' && r.discardRatio >= 0 && r.discardRatio < 1 && isIndex(r.startLayer);
+  const okRollout =
+    typeof r === 'object' &&
+    r !== null &&
+    (r.fusion === 'mean' || r.fusion === 'max' || r.fusion === 'min') &&
+    typeof r.discardRatio === 'number' &&
+    r.discardRatio >= 0 &&
+    r.discardRatio < 1 &&
+    isIndex(r.startLayer);
   return o.type === 'needSlice' && isIndex(o.resultId) && isIndex(o.query) && okRollout
-    ? { type: 'needSlice', resultId: o.resultId, query: o.query, rollout: { fusion: r!.fusion as HeadFusion, discardRatio: r!.discardRatio as number, startLayer: r!.startLayer as number } } : undefined;
+    ? {
+        type: 'needSlice',
+        resultId: o.resultId,
+        query: o.query,
+        rollout: { fusion: r!.fusion as HeadFusion, discardRatio: r!.discardRatio as number, startLayer: r!.startLayer as number },
+      }
+    : undefined;
 }
 
 /** A well-formed `export` whose format is one of `formats` (and, given `extension`, whose name ends with its extension), else undefined. */
-export function parseExport<F extends string>(o: Record<string, unknown>, formats: readonly F[], extension?: (f: F) => string): { type: 'export'; requestId: number; format: F; suggestedName: string; bytes: Uint8Array } | undefined {
+export function parseExport<F extends string>(
+  o: Record<string, unknown>,
+  formats: readonly F[],
+  extension?: (f: F) => string,
+): { type: 'export'; requestId: number; format: F; suggestedName: string; bytes: Uint8Array } | undefined {
   const format = typeof o.format === 'string' && (formats as readonly string[]).includes(o.format) ? (o.format as F) : undefined;
-  return o.type === 'export' && format && isIndex(o.requestId) && isExportName(o.suggestedName)
-    && (!extension || o.suggestedName.toLowerCase().endsWith(`.${extension(format)}`)) && o.bytes instanceof Uint8Array
-    ? { type: 'export', requestId: o.requestId, format, suggestedName: o.suggestedName, bytes: o.bytes } : undefined;
+  return o.type === 'export' &&
+    format &&
+    isIndex(o.requestId) &&
+    isExportName(o.suggestedName) &&
+    (!extension || o.suggestedName.toLowerCase().endsWith(`.${extension(format)}`)) &&
+    o.bytes instanceof Uint8Array
+    ? { type: 'export', requestId: o.requestId, format, suggestedName: o.suggestedName, bytes: o.bytes }
+    : undefined;
 }

@@ -10,7 +10,12 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-export interface BoundingBox { x: number; y: number; width: number; height: number }
+export interface BoundingBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 export interface WebviewQueryResult {
   /** number of matches in the first frame that has at least one (0: no frame matched within the timeout) */
@@ -94,8 +99,15 @@ export function webviewQuery(selector: string, opts: WaitOptions = {}): Promise<
 }
 
 /** Real mouse click (playwright: scroll into view, wait until actionable, mouse down/up) on a webview element. */
-export function webviewClick(selector: string, opts: ClickOptions = {}): Promise<{ clicked: true; boundingBox: BoundingBox | null; frameUrl: string }> {
-  return request('webviewClick', { selector, offsetX: opts.offsetX, offsetY: opts.offsetY, index: opts.index, timeoutMs: opts.timeoutMs }, replyTimeout(opts));
+export function webviewClick(
+  selector: string,
+  opts: ClickOptions = {},
+): Promise<{ clicked: true; boundingBox: BoundingBox | null; frameUrl: string }> {
+  return request(
+    'webviewClick',
+    { selector, offsetX: opts.offsetX, offsetY: opts.offsetY, index: opts.index, timeoutMs: opts.timeoutMs },
+    replyTimeout(opts),
+  );
 }
 
 /**
@@ -138,7 +150,9 @@ function repoRoot(): string {
   for (let d = __dirname; ; d = path.dirname(d)) {
     try {
       if (JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')).name === 'vit-lens') return d;
-    } catch { /* keep walking */ }
+    } catch {
+      /* keep walking */
+    }
     if (path.dirname(d) === d) return process.cwd();
   }
 }

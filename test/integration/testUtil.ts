@@ -11,7 +11,12 @@ export const sharedImages = path.resolve(repoRoot, '..', 'shared', 'images');
 export const fixture = (name: string): string => ensureFixture(name, defaultFixtureDir(repoRoot));
 
 /** Polls `probe` until it returns something truthy. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await probe();

@@ -21,4 +21,3 @@ export async function workspaceImage(name: string, photo: string): Promise<strin
 
 /** The activated extension's test API. */
 export const activateApi = (): Thenable<VitLensApi> => vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!.activate();
-

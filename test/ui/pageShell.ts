@@ -7,7 +7,12 @@ import type { BrowserContext } from 'playwright-core';
 export const WEBVIEW_ORIGIN = 'https://webview.invalid';
 
 /** Serves `<name>.js` / `<name>.css` and the page shell (body class = the VS Code theme) in this context. */
-export async function routeWebview(ctx: BrowserContext, name: string, bundle: { js: string; css: string }, bodyClass = 'vscode-dark'): Promise<void> {
+export async function routeWebview(
+  ctx: BrowserContext,
+  name: string,
+  bundle: { js: string; css: string },
+  bodyClass = 'vscode-dark',
+): Promise<void> {
   const o = WEBVIEW_ORIGIN;
   const shell = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src blob: data:; style-src ${o}; script-src 'nonce-abc'">
@@ -15,7 +20,8 @@ export async function routeWebview(ctx: BrowserContext, name: string, bundle: { 
 <body class="${bodyClass}"><div id="app"></div><script nonce="abc" src="${o}/${name}.js"></script></body></html>`;
   await ctx.route(`${o}/**`, (route) => {
     const p = new URL(route.request().url()).pathname;
-    const [body, type] = p === `/${name}.js` ? [bundle.js, 'text/javascript'] : p === `/${name}.css` ? [bundle.css, 'text/css'] : [shell, 'text/html'];
+    const [body, type] =
+      p === `/${name}.js` ? [bundle.js, 'text/javascript'] : p === `/${name}.css` ? [bundle.css, 'text/css'] : [shell, 'text/html'];
     return route.fulfill({ status: 200, contentType: type, body });
   });
 }

@@ -52,7 +52,10 @@ function softmaxInto(logits: Float64Array, out: Float32Array, offset: number): v
   for (const v of logits) max = Math.max(max, v);
   let sum = 0;
   const e = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) { e[i] = Math.exp(logits[i] - max); sum += e[i]; }
+  for (let i = 0; i < logits.length; i++) {
+    e[i] = Math.exp(logits[i] - max);
+    sum += e[i];
+  }
   for (let i = 0; i < logits.length; i++) out[offset + i] = e[i] / sum;
 }
 
@@ -67,20 +70,23 @@ async function buildResult(kind: Scenario): Promise<{ result: AttentionResult; s
   const mean = [0.485, 0.456, 0.406];
   const std = [0.229, 0.224, 0.225];
   const pixels = new Float32Array(3 * INPUT * INPUT);
-  for (let i = 0; i < INPUT * INPUT; i++) for (let c = 0; c < 3; c++) pixels[c * INPUT * INPUT + i] = (rgb[i * 3 + c] / 255 - mean[c]) / std[c];
+  for (let i = 0; i < INPUT * INPUT; i++)
+    for (let c = 0; c < 3; c++) pixels[c * INPUT * INPUT + i] = (rgb[i * 3 + c] / 255 - mean[c]) / std[c];
   const t2 = performance.now();
   const baseline = rawAttention(pixels, 3, INPUT, INPUT, PATCH);
 
   // Patch features: mean colour and position; saliency = distance from the image's median colour, plus "red".
   const P = G * G;
   const colour = new Float32Array(P * 3);
-  for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
-    const p = r * G + c;
-    for (let y = 0; y < PATCH; y++) for (let x = 0; x < PATCH; x++) {
-      const i = ((r * PATCH + y) * INPUT + c * PATCH + x) * 3;
-      for (let k = 0; k < 3; k++) colour[p * 3 + k] += rgb[i + k] / 255 / (PATCH * PATCH);
+  for (let r = 0; r < G; r++)
+    for (let c = 0; c < G; c++) {
+      const p = r * G + c;
+      for (let y = 0; y < PATCH; y++)
+        for (let x = 0; x < PATCH; x++) {
+          const i = ((r * PATCH + y) * INPUT + c * PATCH + x) * 3;
+          for (let k = 0; k < 3; k++) colour[p * 3 + k] += rgb[i + k] / 255 / (PATCH * PATCH);
+        }
     }
-  }
   const med = [0, 1, 2].map((k) => Array.from({ length: P }, (_, p) => colour[p * 3 + k]).sort((a, b) => a - b)[P >> 1]);
   const saliency = new Float32Array(P);
   for (let p = 0; p < P; p++) {
@@ -90,19 +96,21 @@ async function buildResult(kind: Scenario): Promise<{ result: AttentionResult; s
   }
   // Smooth over the 3×3 neighbourhood and compress, so whole objects (not single patches) stand out.
   const smooth = new Float32Array(P);
-  for (let r = 0; r < G; r++) for (let c = 0; c < G; c++) {
-    let s = 0;
-    let n = 0;
-    for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
-      const rr = r + dr;
-      const cc = c + dc;
-      if (rr < 0 || cc < 0 || rr >= G || cc >= G) continue;
-      const w = dr === 0 && dc === 0 ? 2 : 1;
-      s += w * saliency[rr * G + cc];
-      n += w;
+  for (let r = 0; r < G; r++)
+    for (let c = 0; c < G; c++) {
+      let s = 0;
+      let n = 0;
+      for (let dr = -1; dr <= 1; dr++)
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr;
+          const cc = c + dc;
+          if (rr < 0 || cc < 0 || rr >= G || cc >= G) continue;
+          const w = dr === 0 && dc === 0 ? 2 : 1;
+          s += w * saliency[rr * G + cc];
+          n += w;
+        }
+      smooth[r * G + c] = Math.sqrt(s / n);
     }
-    smooth[r * G + c] = Math.sqrt(s / n);
-  }
   const sMax = Math.max(...smooth);
   for (let p = 0; p < P; p++) saliency[p] = smooth[p] / sMax;
 
@@ -122,16 +130,27 @@ async function buildResult(kind: Scenario): Promise<{ result: AttentionResult; s
       const salGain = (2 + 1.5 * depth) * (kindOf === 2 ? 1.2 : kindOf === 1 ? 0.8 : 0.45) * vary;
       for (let i = 0; i < N; i++) {
         for (let j = 0; j < N; j++) {
-          if (j === 0) { logits[j] = i === 0 ? 1 : -1 + depth * 0.8; continue; } // CLS column: a growing sink
+          if (j === 0) {
+            logits[j] = i === 0 ? 1 : -1 + depth * 0.8;
+            continue;
+          } // CLS column: a growing sink
           const pj = j - 1;
-          if (i === 0) { logits[j] = salGain * saliency[pj] * (1 + 0.15 * kindOf); continue; }
+          if (i === 0) {
+            logits[j] = salGain * saliency[pj] * (1 + 0.15 * kindOf);
+            continue;
+          }
           const pi = i - 1;
           const dy = Math.floor(pi / G) - Math.floor(pj / G);
           const dx = (pi % G) - (pj % G);
           const pos = -(dx * dx + dy * dy) / (2 * sigma * sigma);
-          const dc = Math.hypot(colour[pi * 3] - colour[pj * 3], colour[pi * 3 + 1] - colour[pj * 3 + 1], colour[pi * 3 + 2] - colour[pj * 3 + 2]);
+          const dc = Math.hypot(
+            colour[pi * 3] - colour[pj * 3],
+            colour[pi * 3 + 1] - colour[pj * 3 + 1],
+            colour[pi * 3 + 2] - colour[pj * 3 + 2],
+          );
           const col = -(dc * dc) / (2 * colourTemp * colourTemp);
-          logits[j] = kindOf === 0 ? pos + 0.3 * col : kindOf === 1 ? 0.35 * pos + col : 0.15 * pos + 0.2 * col + salGain * 0.5 * saliency[pj];
+          logits[j] =
+            kindOf === 0 ? pos + 0.3 * col : kindOf === 1 ? 0.35 * pos + col : 0.15 * pos + 0.2 * col + salGain * 0.5 * saliency[pj];
         }
         softmaxInto(logits, data, base + i * N);
       }
@@ -141,7 +160,15 @@ async function buildResult(kind: Scenario): Promise<{ result: AttentionResult; s
   const attention: AttentionTensor = raw ? baseline : { layers: L, heads: Hh, tokens: N, data };
   const t3 = performance.now();
   const headStats = headStatistics(attention, [G, G], PATCH, 1);
-  const id2label: Record<string, string> = { 0: 'tennis ball', 1: 'balloon', 2: 'croquet ball', 3: 'volleyball', 4: 'rugby ball', 5: 'pinwheel', 6: 'lawn mower' };
+  const id2label: Record<string, string> = {
+    0: 'tennis ball',
+    1: 'balloon',
+    2: 'croquet ball',
+    3: 'volleyball',
+    4: 'rugby ball',
+    5: 'pinwheel',
+    6: 'lawn mower',
+  };
   const predictions = topK([3.1, 2.2, 1.9, 1.2, 0.7, 0.1, -0.4], 5, id2label);
   const t4 = performance.now();
 
@@ -180,8 +207,14 @@ function checkRows(t: AttentionTensor): void {
 async function buildBundle(): Promise<{ js: string; css: string }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitlens-preview-'));
   await esbuild.build({
-    entryPoints: [path.join(root, 'webview/panels/attention/main.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022',
-    outfile: path.join(tmp, 'webview.js'), loader: { '.css': 'css' }, logLevel: 'warning',
+    entryPoints: [path.join(root, 'webview/panels/attention/main.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    outfile: path.join(tmp, 'webview.js'),
+    loader: { '.css': 'css' },
+    logLevel: 'warning',
   });
   const b = loadWebviewBundle(tmp);
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -194,18 +227,35 @@ const shot = async (page: Page, name: string, fullPage = false) => {
   console.log(`  ${name}`);
 };
 
-async function screenshots(reportHtml: string, data: { result: AttentionResult; settings: PanelSettings }, bundle: { js: string; css: string }): Promise<void> {
-  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));
+async function screenshots(
+  reportHtml: string,
+  data: { result: AttentionResult; settings: PanelSettings },
+  bundle: { js: string; css: string },
+): Promise<void> {
+  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+    (p): p is string => !!p && fs.existsSync(p),
+  );
   if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
   const browser = await chromium.launch({
     executablePath: exe,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const errors: string[] = [];
   try {
     const lightHtml = reportHtml.replace('<body>', '<body class="vscode-light">');
     fs.writeFileSync(path.join(outDir, 'report-light.html'), lightHtml);
-    for (const [look, file] of [['dark', 'report.html'], ['light', 'report-light.html']] as const) {
+    for (const [look, file] of [
+      ['dark', 'report.html'],
+      ['light', 'report-light.html'],
+    ] as const) {
       const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: look, deviceScaleFactor: 1 });
       const page = await ctx.newPage();
       page.on('pageerror', (e) => errors.push(`${look}: ${e.message}`));
@@ -230,7 +280,12 @@ async function screenshots(reportHtml: string, data: { result: AttentionResult; 
         console.log('  query after click:', JSON.stringify(q));
         await shot(page, 'dark-click-patch.png');
         await page.locator('[data-testid="head-thumb"][data-layer="1"][data-head="2"]').click();
-        console.log('  after thumb: layer', await page.locator('[data-testid="layer-select"]').inputValue(), 'head', await page.locator('[data-testid="head-select"]').inputValue());
+        console.log(
+          '  after thumb: layer',
+          await page.locator('[data-testid="layer-select"]').inputValue(),
+          'head',
+          await page.locator('[data-testid="head-select"]').inputValue(),
+        );
         await shot(page, 'dark-click-thumb.png');
         await page.keyboard.press('2');
         await page.locator('[data-testid="threshold-toggle"]').check();
@@ -261,7 +316,10 @@ async function screenshots(reportHtml: string, data: { result: AttentionResult; 
       console.log(`  narrow ${look}: horizontal overflow ${overflow}px`);
       await ctx.close();
     }
-    for (const [file, name] of [['report-vitb.html', 'vitb'], ['report-raw.html', 'raw']] as const) {
+    for (const [file, name] of [
+      ['report-vitb.html', 'vitb'],
+      ['report-raw.html', 'raw'],
+    ] as const) {
       const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
       const page = await ctx.newPage();
       page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
@@ -305,7 +363,12 @@ async function screenshots(reportHtml: string, data: { result: AttentionResult; 
 }
 
 /** The webview as VS Code hosts it: strict CSP (no inline styles), a stubbed acquireVsCodeApi, messages. */
-async function vscodeMode(browser: import('playwright-core').Browser, data: { result: AttentionResult; settings: PanelSettings }, bundle: { js: string; css: string }, errors: string[]): Promise<void> {
+async function vscodeMode(
+  browser: import('playwright-core').Browser,
+  data: { result: AttentionResult; settings: PanelSettings },
+  bundle: { js: string; css: string },
+  errors: string[],
+): Promise<void> {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await routeWebview(ctx, 'webview', bundle);
   await ctx.addInitScript(() => {
@@ -323,16 +386,41 @@ async function vscodeMode(browser: import('playwright-core').Browser, data: { re
   await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
   const sent = () => page.evaluate(() => (window as unknown as { __sent: { type: string }[] }).__sent);
   console.log('  vscode: first message', JSON.stringify((await sent())[0]));
-  await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running vit-tiny-demo on red-ball-in-the-park.png…', progress: 0.4 }, '*'));
+  await page.evaluate(() =>
+    window.postMessage({ type: 'running', message: 'Running vit-tiny-demo on red-ball-in-the-park.png…', progress: 0.4 }, '*'),
+  );
   await shot(page, 'vscode-busy.png');
   // As the host sends it: the tensor's shape and query 0's slice (the engine keeps the tensor).
   const { attention, ...rest } = data.result;
-  const slice = attentionSlice(attention, rest.firstPatchToken, 0, { fusion: data.settings.fusion, discardRatio: data.settings.discardRatio, startLayer: 0 });
-  const text = stringifyTyped({ result: { ...rest, attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens } }, settings: data.settings, slice });
+  const slice = attentionSlice(attention, rest.firstPatchToken, 0, {
+    fusion: data.settings.fusion,
+    discardRatio: data.settings.discardRatio,
+    startLayer: 0,
+  });
+  const text = stringifyTyped({
+    result: { ...rest, attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens } },
+    settings: data.settings,
+    slice,
+  });
   await page.evaluate((t) => {
     const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) => (v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v));
-    window.postMessage({ type: 'result', resultId: 1, result: d.result, slice: d.slice, settings: d.settings, notice: { message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.', actions: ['openSettings', 'showLog'] } }, '*');
+    const d = JSON.parse(t, (_k, v) =>
+      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
+    );
+    window.postMessage(
+      {
+        type: 'result',
+        resultId: 1,
+        result: d.result,
+        slice: d.slice,
+        settings: d.settings,
+        notice: {
+          message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.',
+          actions: ['openSettings', 'showLog'],
+        },
+      },
+      '*',
+    );
   }, text);
   await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
   console.log('  vscode: rendered', JSON.stringify((await sent()).find((m) => m.type === 'rendered')));
@@ -340,23 +428,40 @@ async function vscodeMode(browser: import('playwright-core').Browser, data: { re
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowDown');
   console.log('  vscode: after arrows', JSON.stringify((await sent()).filter((m) => m.type === 'queryChanged')));
-  await page.evaluate(() => window.postMessage({ type: 'error', message: 'Model file not found: models/vit-base/model.onnx', actions: ['chooseModel', 'downloadModel', 'openSettings'] }, '*'));
+  await page.evaluate(() =>
+    window.postMessage(
+      {
+        type: 'error',
+        message: 'Model file not found: models/vit-base/model.onnx',
+        actions: ['chooseModel', 'downloadModel', 'openSettings'],
+      },
+      '*',
+    ),
+  );
   await shot(page, 'vscode-error.png');
   await page.locator('[data-testid="error"] button', { hasText: 'Choose model…' }).click();
   await page.locator('button', { hasText: 'Save JSON' }).click();
   await page.locator('button', { hasText: 'Save PNG' }).click();
-  await page.waitForFunction(() => (window as unknown as { __sent: { type: string; format?: string }[] }).__sent.some((m) => m.format === 'png'));
+  await page.waitForFunction(() =>
+    (window as unknown as { __sent: { type: string; format?: string }[] }).__sent.some((m) => m.format === 'png'),
+  );
   const pngHead = await page.evaluate(() => {
     const m = (window as unknown as { __sent: { format?: string; bytes?: Uint8Array }[] }).__sent.find((x) => x.format === 'png');
     return m?.bytes ? Array.from(m.bytes.slice(0, 8)) : [];
   });
   console.log('  vscode: PNG export signature', pngHead.join(',') === '137,80,78,71,13,10,26,10' ? 'ok' : `BAD ${pngHead}`);
-  await page.evaluate(() => window.postMessage({ type: 'exported', requestId: 2, savedTo: 'exports/red-ball-in-the-park-L4-mean.png' }, '*'));
+  await page.evaluate(() =>
+    window.postMessage({ type: 'exported', requestId: 2, savedTo: 'exports/red-ball-in-the-park-L4-mean.png' }, '*'),
+  );
   await shot(page, 'vscode-exported.png');
   const msgs = await sent();
   console.log('  vscode: messages', msgs.map((m) => m.type).join(', '));
   const exp = msgs.find((m) => m.type === 'export') as { suggestedName?: string; bytes?: Uint8Array } | undefined;
-  console.log('  vscode: export', exp?.suggestedName, exp?.bytes instanceof Uint8Array || (exp?.bytes && typeof exp.bytes === 'object') ? 'bytes ok' : 'NO BYTES');
+  console.log(
+    '  vscode: export',
+    exp?.suggestedName,
+    exp?.bytes instanceof Uint8Array || (exp?.bytes && typeof exp.bytes === 'object') ? 'bytes ok' : 'NO BYTES',
+  );
   await ctx.close();
 }
 

@@ -42,7 +42,14 @@ const GRID: [number, number] = [IN_H / PATCH, IN_W / PATCH]; // 14 × 20
 // ---------------------------------------------------------------- the scene
 
 // ADE20K ids used by the scene.
-const SKY = 2, MOUNTAIN = 16, BUILDING = 1, ROAD = 6, GRASS = 9, TREE = 4, CAR = 20, PERSON = 12;
+const SKY = 2,
+  MOUNTAIN = 16,
+  BUILDING = 1,
+  ROAD = 6,
+  GRASS = 9,
+  TREE = 4,
+  CAR = 20,
+  PERSON = 12;
 const HORIZON = 0.45;
 
 interface Sample {
@@ -73,11 +80,19 @@ function scene(u: number, v: number): Sample {
 
   // Person (nearest), feet at v = 0.9.
   if (disk(0.33, 0.6, 0.035)) return { label: PERSON, disparity: groundDisparity(0.9) + 0.01, rgb: shade([228, 188, 158], 6) };
-  if (u > 0.307 && u < 0.353 && v > 0.635 && v < 0.78) return { label: PERSON, disparity: groundDisparity(0.9) + 0.02 * Math.cos((u - 0.33) * 60), rgb: shade([44, 74, 168], 8) };
-  if (((u > 0.31 && u < 0.327) || (u > 0.333 && u < 0.35)) && v >= 0.78 && v < 0.9) return { label: PERSON, disparity: groundDisparity(0.9), rgb: shade([52, 52, 62], 6) };
+  if (u > 0.307 && u < 0.353 && v > 0.635 && v < 0.78)
+    return { label: PERSON, disparity: groundDisparity(0.9) + 0.02 * Math.cos((u - 0.33) * 60), rgb: shade([44, 74, 168], 8) };
+  if (((u > 0.31 && u < 0.327) || (u > 0.333 && u < 0.35)) && v >= 0.78 && v < 0.9)
+    return { label: PERSON, disparity: groundDisparity(0.9), rgb: shade([52, 52, 62], 6) };
   // Car, wheels touching the road at v = 0.79.
-  if (disk(0.62, 0.755, 0.035) || disk(0.76, 0.755, 0.035)) return { label: CAR, disparity: groundDisparity(0.79), rgb: shade([22, 22, 24], 5) };
-  if (u > 0.58 && u < 0.8 && v > 0.63 && v < 0.75) return { label: CAR, disparity: groundDisparity(0.79) + 0.03 * Math.sin(((u - 0.58) / 0.22) * Math.PI), rgb: shade(v < 0.66 ? [226, 70, 60] : [196, 38, 36], 6) };
+  if (disk(0.62, 0.755, 0.035) || disk(0.76, 0.755, 0.035))
+    return { label: CAR, disparity: groundDisparity(0.79), rgb: shade([22, 22, 24], 5) };
+  if (u > 0.58 && u < 0.8 && v > 0.63 && v < 0.75)
+    return {
+      label: CAR,
+      disparity: groundDisparity(0.79) + 0.03 * Math.sin(((u - 0.58) / 0.22) * Math.PI),
+      rgb: shade(v < 0.66 ? [226, 70, 60] : [196, 38, 36], 6),
+    };
   if (u > 0.62 && u < 0.75 && v > 0.56 && v <= 0.63) {
     const window = u > 0.635 && u < 0.735 && v > 0.575;
     return { label: CAR, disparity: groundDisparity(0.79) - 0.01, rgb: shade(window ? [70, 96, 122] : [196, 38, 36], 5) };
@@ -92,7 +107,7 @@ function scene(u: number, v: number): Sample {
   if (v >= HORIZON) {
     const halfRoad = 0.015 + 0.55 * (v - HORIZON);
     if (Math.abs(u - 0.5) < halfRoad) {
-      const dash = Math.abs(u - 0.5) < 0.004 + 0.02 * (v - HORIZON) && Math.sin(1 / (v - HORIZON + 0.02) * 2.2) > 0.2;
+      const dash = Math.abs(u - 0.5) < 0.004 + 0.02 * (v - HORIZON) && Math.sin((1 / (v - HORIZON + 0.02)) * 2.2) > 0.2;
       return { label: ROAD, disparity: groundDisparity(v), rgb: shade(dash ? [232, 226, 200] : [118, 118, 124], 9) };
     }
     const g = 0.75 + 0.5 * (v - HORIZON);
@@ -100,7 +115,7 @@ function scene(u: number, v: number): Sample {
   }
   // Building on the horizon.
   if (u > 0.82 && u < 0.96 && v > 0.19) {
-    const win = Math.floor((u - 0.82) * W / 14) % 2 === 1 && Math.floor((v - 0.19) * H / 16) % 2 === 1;
+    const win = Math.floor(((u - 0.82) * W) / 14) % 2 === 1 && Math.floor(((v - 0.19) * H) / 16) % 2 === 1;
     return { label: BUILDING, disparity: 0.1 - 0.04 * (u - 0.82), rgb: shade(win ? [70, 84, 104] : [184, 164, 140], 6) };
   }
   // Mountains, then sky.
@@ -175,8 +190,15 @@ function featureLevel(stride: number, channels: number, layer: number, seed: num
   for (let r = 0; r < fh; r++) {
     for (let c = 0; c < fw; c++) {
       const s = scene((c + 0.5) / fw, (r + 0.5) / fh);
-      const d = [s.rgb[0] / 255 * (4 - semantic), s.rgb[1] / 255 * (4 - semantic), s.rgb[2] / 255 * (4 - semantic), s.disparity * 2, c / fw, r / fh,
-        ...labels.map((l) => (l === s.label ? semantic : 0))];
+      const d = [
+        (s.rgb[0] / 255) * (4 - semantic),
+        (s.rgb[1] / 255) * (4 - semantic),
+        (s.rgb[2] / 255) * (4 - semantic),
+        s.disparity * 2,
+        c / fw,
+        r / fh,
+        ...labels.map((l) => (l === s.label ? semantic : 0)),
+      ];
       for (let k = 0; k < channels; k++) {
         let a = 0;
         for (let j = 0; j < dIn; j++) a += d[j] * proj[j * channels + k];
@@ -213,9 +235,15 @@ function attentionTensor(): AttentionTensor {
       const sem = hd === 2 ? 1 + l : hd === 1 ? 0.8 * l : 0.2 * l;
       for (let i = 0; i < N; i++) {
         for (let j = 0; j < N; j++) {
-          if (j === 0) { logits[j] = i === 0 ? 1 : -1 + 0.7 * l; continue; } // CLS column: a growing sink
+          if (j === 0) {
+            logits[j] = i === 0 ? 1 : -1 + 0.7 * l;
+            continue;
+          } // CLS column: a growing sink
           const q = patch[j - 1];
-          if (i === 0) { logits[j] = (1.2 + 0.8 * l) * salient(q) * (hd === 0 ? 0.5 : 1); continue; }
+          if (i === 0) {
+            logits[j] = (1.2 + 0.8 * l) * salient(q) * (hd === 0 ? 0.5 : 1);
+            continue;
+          }
           const a = i - 1;
           const b = j - 1;
           const dy = Math.floor(a / gw) - Math.floor(b / gw);
@@ -241,7 +269,12 @@ async function buildResult(task: DenseTask, opts: { flat?: boolean } = {}): Prom
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const acc = [0, 0, 0];
-      for (const [ox, oy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]]) {
+      for (const [ox, oy] of [
+        [0.25, 0.25],
+        [0.75, 0.25],
+        [0.25, 0.75],
+        [0.75, 0.75],
+      ]) {
         const s = scene((x + ox) / W, (y + oy) / H);
         for (let k = 0; k < 3; k++) acc[k] += s.rgb[k] / 4;
       }
@@ -249,14 +282,21 @@ async function buildResult(task: DenseTask, opts: { flat?: boolean } = {}): Prom
       labels[y * W + x] = scene((x + 0.5) / W, (y + 0.5) / H).label;
     }
   }
-  const png = await sharp(Buffer.from(rgb), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+  const png = await sharp(Buffer.from(rgb), { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toBuffer();
   const t1 = performance.now();
   // predicted_depth at the model resolution (each value averaged over its cell: soft edges, as a network predicts).
   const raw = new Float32Array(IN_H * IN_W);
   for (let r = 0; r < IN_H; r++) {
     for (let c = 0; c < IN_W; c++) {
       let s = 0;
-      for (const [ox, oy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]]) {
+      for (const [ox, oy] of [
+        [0.25, 0.25],
+        [0.75, 0.25],
+        [0.25, 0.75],
+        [0.75, 0.75],
+      ]) {
         const u = (c + ox) / IN_W;
         const v = (r + oy) / IN_H;
         s += (scene(u, v).disparity + ripple(u, v)) / 4;
@@ -267,7 +307,9 @@ async function buildResult(task: DenseTask, opts: { flat?: boolean } = {}): Prom
   const t2 = performance.now();
   // Upsampled to the view image (bilinear here; the engine uses bicubic as HF does).
   const view = new Float32Array(W * H);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) view[y * W + x] = sampleBilinear(raw, IN_W, IN_H, ((x + 0.5) * IN_W) / W - 0.5, ((y + 0.5) * IN_H) / H - 0.5);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++)
+      view[y * W + x] = sampleBilinear(raw, IN_W, IN_H, ((x + 0.5) * IN_W) / W - 0.5, ((y + 0.5) * IN_H) / H - 0.5);
   const st = depthStats(raw);
   const classes = segmentClasses(labels, 150, ade20kId2Label());
   const features = [featureLevel(4, 48, 2, 11), featureLevel(8, 64, 5, 12), featureLevel(16, 96, 8, 13), featureLevel(32, 96, 11, 14)];
@@ -292,9 +334,13 @@ async function buildResult(task: DenseTask, opts: { flat?: boolean } = {}): Prom
     attention,
     grid: GRID,
     firstPatchToken: 1,
-    notes: task === 'depth'
-      ? ['Synthetic preview data: a procedural street scene, not a model\'s output.']
-      : ['Synthetic preview data: a procedural street scene, not a model\'s output.', 'The model has 150 classes; 8 are present in this image.'],
+    notes:
+      task === 'depth'
+        ? ["Synthetic preview data: a procedural street scene, not a model's output."]
+        : [
+            "Synthetic preview data: a procedural street scene, not a model's output.",
+            'The model has 150 classes; 8 are present in this image.',
+          ],
     timingsMs: { decode: t1 - t0, modelLoad: 0, preprocess: 4.2, inference: t3 - t2, postprocess: t2 - t1, total: t3 - t0 },
     view: { png: new Uint8Array(png), width: W, height: H, sourceRect: [0, 0, W, H] },
   };
@@ -302,7 +348,14 @@ async function buildResult(task: DenseTask, opts: { flat?: boolean } = {}): Prom
 
 // ---------------------------------------------------------------- the page
 
-const settings: DensePanelSettings = { depthColormap: 'inferno', normalization: 'percentile', opacity: 0.65, attentionColormap: 'inferno', fusion: 'mean', discardRatio: 0.9 };
+const settings: DensePanelSettings = {
+  depthColormap: 'inferno',
+  normalization: 'percentile',
+  opacity: 0.65,
+  attentionColormap: 'inferno',
+  fusion: 'mean',
+  discardRatio: 0.9,
+};
 
 /** The typed JSON carries Uint8Array and Float32Array; the label map goes as its little-endian bytes (the webview reads those back). */
 function pageHtml(r: DenseResult, bundle: { js: string; css: string }, bodyClass = ''): string {
@@ -312,10 +365,19 @@ function pageHtml(r: DenseResult, bundle: { js: string; css: string }, bodyClass
 async function buildBundle(): Promise<{ js: string; css: string }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitlens-dense-preview-'));
   await esbuild.build({
-    entryPoints: [path.join(root, 'webview/panels/dense/main.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022',
-    outfile: path.join(tmp, 'denseWebview.js'), loader: { '.css': 'css' }, logLevel: 'warning',
+    entryPoints: [path.join(root, 'webview/panels/dense/main.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    outfile: path.join(tmp, 'denseWebview.js'),
+    loader: { '.css': 'css' },
+    logLevel: 'warning',
   });
-  const b = { js: fs.readFileSync(path.join(tmp, 'denseWebview.js'), 'utf8'), css: fs.readFileSync(path.join(tmp, 'denseWebview.css'), 'utf8') };
+  const b = {
+    js: fs.readFileSync(path.join(tmp, 'denseWebview.js'), 'utf8'),
+    css: fs.readFileSync(path.join(tmp, 'denseWebview.css'), 'utf8'),
+  };
   fs.rmSync(tmp, { recursive: true, force: true });
   return b;
 }
@@ -324,20 +386,38 @@ async function buildBundle(): Promise<{ js: string; css: string }> {
 
 const shot = async (page: Page, name: string, opts: { fullPage?: boolean; selector?: string } = {}) => {
   await page.waitForTimeout(200);
-  if (opts.selector) await page.locator(opts.selector).first().screenshot({ path: path.join(outDir, name) });
+  if (opts.selector)
+    await page
+      .locator(opts.selector)
+      .first()
+      .screenshot({ path: path.join(outDir, name) });
   else await page.screenshot({ path: path.join(outDir, name), fullPage: opts.fullPage });
   console.log(`  ${name}`);
 };
 
 const chromiumPath = () => {
-  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));
+  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+    (p): p is string => !!p && fs.existsSync(p),
+  );
   if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
   return exe;
 };
-const baseArgs = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const baseArgs = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 async function openPage(browser: Browser, file: string, look: 'dark' | 'light', width: number, errors: string[]): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: look, deviceScaleFactor: 1, acceptDownloads: true });
+  const ctx = await browser.newContext({
+    viewport: { width, height: 900 },
+    colorScheme: look,
+    deviceScaleFactor: 1,
+    acceptDownloads: true,
+  });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => errors.push(`${file} ${look}: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && errors.push(`${file} ${look}: console: ${m.text()}`));
@@ -398,10 +478,16 @@ async function depthShots(browser: Browser, errors: string[]): Promise<void> {
   await page.locator('[data-testid="attention-map"] .vl-seg[data-value="rollout"]').click();
   await shot(page, 'depth-dark-attention-rollout-query.png', { selector: '[data-testid="attention-map"]' });
   await shot(page, 'depth-dark-features.png', { selector: '.vl-features-card' });
-  console.log('  feature levels:', await page.locator('[data-testid="feature-level"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-stride')).join(',')));
+  console.log(
+    '  feature levels:',
+    await page.locator('[data-testid="feature-level"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-stride')).join(',')),
+  );
   // Standalone downloads.
   for (const label of ['16-bit PNG', '.npy', 'JSON']) {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.vl-header-actions button', { hasText: label }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('.vl-header-actions button', { hasText: label }).click(),
+    ]);
     const saved = path.join(outDir, 'download-' + download.suggestedFilename());
     await download.saveAs(saved);
     console.log(`  download ${path.basename(saved)}: ${fs.statSync(saved).size} bytes`);
@@ -419,7 +505,11 @@ async function depthShots(browser: Browser, errors: string[]): Promise<void> {
 
   const narrow = await openPage(browser, 'depth.html', 'dark', 600, errors);
   await shot(narrow, 'depth-dark-600-full.png', { fullPage: true });
-  console.log('  narrow: horizontal overflow', await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), 'px');
+  console.log(
+    '  narrow: horizontal overflow',
+    await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
+    'px',
+  );
   await narrow.context().close();
 
   const flat = await openPage(browser, 'depth-flat.html', 'dark', 1400, errors);
@@ -435,7 +525,9 @@ async function segmentationShots(browser: Browser, errors: string[]): Promise<vo
     await shot(page, `segmentation-${look}-overlay.png`);
     if (look === 'dark') {
       await shot(page, 'segmentation-dark-full.png', { fullPage: true });
-      const items = await page.locator('[data-testid="legend-item"]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-class-id')}:${e.querySelector('.vl-legend-name')?.textContent}`));
+      const items = await page
+        .locator('[data-testid="legend-item"]')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-class-id')}:${e.querySelector('.vl-legend-name')?.textContent}`));
       console.log('  legend:', items.join(', '));
       const box = (await page.locator('[data-testid="segmentation-map"]').boundingBox())!;
       await page.mouse.move(box.x + box.width * 0.69, box.y + box.height * 0.7);
@@ -447,13 +539,23 @@ async function segmentationShots(browser: Browser, errors: string[]): Promise<vo
       await page.locator('[data-testid="legend-item"][data-class-id="9"] .vl-legend-main').click({ modifiers: ['Alt'] }); // hide grass
       await page.locator('[data-testid="legend-item"][data-class-id="2"] .vl-legend-eye').click(); // hide sky
       await page.keyboard.press('1');
-      console.log('  legend states:', await page.locator('[data-testid="legend-item"]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-class-id')}=${(e as HTMLElement).dataset.state}`).join(' ')));
+      console.log(
+        '  legend states:',
+        await page
+          .locator('[data-testid="legend-item"]')
+          .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-class-id')}=${(e as HTMLElement).dataset.state}`).join(' ')),
+      );
       await shot(page, 'segmentation-dark-side-hidden.png');
       // Keyboard: focus the legend, move down, hide with H, Escape shows all.
       await page.locator('[data-testid="legend-item"] .vl-legend-main').first().focus();
       await page.keyboard.press('ArrowDown');
       await page.keyboard.press('h');
-      console.log('  after ↓ H:', await page.locator('[data-testid="legend-item"][data-state="hidden"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-class-id')).join(',')));
+      console.log(
+        '  after ↓ H:',
+        await page
+          .locator('[data-testid="legend-item"][data-state="hidden"]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-class-id')).join(',')),
+      );
       await page.keyboard.press('Escape');
       console.log('  after Esc hidden:', await page.locator('[data-testid="legend-item"][data-state="hidden"]').count());
       await page.keyboard.press('3');
@@ -469,7 +571,10 @@ async function checkPng16(file: string): Promise<void> {
   const px = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
   let min = 65535;
   let max = 0;
-  for (const v of px) { min = Math.min(min, v); max = Math.max(max, v); }
+  for (const v of px) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
   console.log(`  png16: ${meta.width}×${meta.height} depth=${meta.depth} channels=${info.channels} values ${min}…${max}`);
 }
 
@@ -483,14 +588,26 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   await routeWebview(ctx, 'denseWebview', bundle);
   await ctx.addInitScript(() => {
     type Slice = { query: number; rows: number[]; rollout: { map: number[] } };
-    const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown; __hostSlice: (q: number, r: unknown) => Promise<Slice> };
+    const w = window as unknown as {
+      __sent: unknown[];
+      __state: unknown;
+      acquireVsCodeApi: () => unknown;
+      __hostSlice: (q: number, r: unknown) => Promise<Slice>;
+    };
     w.__sent = [];
     const post = (m: { type: string; resultId?: number; query?: number; rollout?: unknown }) => {
       w.__sent.push(m);
       if (m.type !== 'needSlice') return;
-      void w.__hostSlice(m.query as number, m.rollout).then((s) => window.postMessage({
-        type: 'slice', resultId: m.resultId, slice: { ...s, rows: new Float32Array(s.rows), rollout: { ...s.rollout, map: new Float32Array(s.rollout.map) } },
-      }, '*'));
+      void w.__hostSlice(m.query as number, m.rollout).then((s) =>
+        window.postMessage(
+          {
+            type: 'slice',
+            resultId: m.resultId,
+            slice: { ...s, rows: new Float32Array(s.rows), rollout: { ...s.rollout, map: new Float32Array(s.rollout.map) } },
+          },
+          '*',
+        ),
+      );
     };
     w.acquireVsCodeApi = () => ({ postMessage: post, getState: () => w.__state, setState: (s: unknown) => (w.__state = s) });
   });
@@ -508,32 +625,55 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   type Sent = { type: string; format?: string; suggestedName?: string; bytes?: Uint8Array };
   const sent = () => page.evaluate(() => (window as unknown as { __sent: unknown[] }).__sent) as Promise<Sent[]>;
   console.log('  vscode: first message', JSON.stringify((await sent())[0]));
-  await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running dpt-hybrid-midas on street.png…', progress: 0.4 }, '*'));
+  await page.evaluate(() =>
+    window.postMessage({ type: 'running', message: 'Running dpt-hybrid-midas on street.png…', progress: 0.4 }, '*'),
+  );
   await shot(page, 'vscode-busy.png');
   // Typed arrays travel as they are through postMessage (structured clone), as from the host; the
   // attention goes as its shape plus the first slice.
-  const first = attentionSlice(tensor, r.firstPatchToken, 0, { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 });
-  const text = stringifyTyped({ result: { ...r, attention: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens } }, settings, slice: first });
+  const first = attentionSlice(tensor, r.firstPatchToken, 0, {
+    fusion: settings.fusion,
+    discardRatio: settings.discardRatio,
+    startLayer: 0,
+  });
+  const text = stringifyTyped({
+    result: { ...r, attention: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens } },
+    settings,
+    slice: first,
+  });
   await page.evaluate((t) => {
     const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) => (v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v));
+    const d = JSON.parse(t, (_k, v) =>
+      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
+    );
     window.postMessage({ type: 'result', resultId: 7, result: d.result, settings: d.settings, slice: d.slice }, '*');
   }, text);
   await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
   console.log('  vscode: rendered', JSON.stringify((await sent()).find((m) => m.type === 'rendered')));
-  console.log('  vscode: state', JSON.stringify(await page.evaluate(() => (window as unknown as { __state: unknown }).__state)).slice(0, 300));
+  console.log(
+    '  vscode: state',
+    JSON.stringify(await page.evaluate(() => (window as unknown as { __state: unknown }).__state)).slice(0, 300),
+  );
   await shot(page, 'vscode-depth.png');
   // A patch query and rollout: the panel asks the host for slices.
   await page.locator('[data-testid="attention-map"] .vl-stage').click({ position: { x: 200, y: 160 } });
   await page.locator('[data-testid="attention-map"] .vl-seg[data-value="rollout"]').click();
   await page.waitForFunction(() => !document.querySelector('[data-testid="attention-map"]')?.hasAttribute('aria-busy'));
   const asked = (await sent()).filter((m) => m.type === 'needSlice');
-  console.log(`  vscode: ${asked.length} needSlice → ${slicesServed} slices served; query now ${await page.locator('[data-testid="attention-map"] .vl-query-out').textContent()}`);
+  console.log(
+    `  vscode: ${asked.length} needSlice → ${slicesServed} slices served; query now ${await page.locator('[data-testid="attention-map"] .vl-query-out').textContent()}`,
+  );
   await shot(page, 'vscode-attention-slice.png', { selector: '[data-testid="attention-map"]' });
-  for (const label of ['Save PNG', '16-bit PNG', '.npy', 'JSON']) await page.locator('.vl-header-actions button', { hasText: label }).click();
-  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'export').length === 4);
-  const exportsSent = await page.evaluate(() => (window as unknown as { __sent: { type: string; format?: string; suggestedName?: string; bytes?: Uint8Array }[] }).__sent
-    .filter((m) => m.type === 'export').map((m) => ({ format: m.format, name: m.suggestedName, bytes: Array.from(m.bytes ?? []) })));
+  for (const label of ['Save PNG', '16-bit PNG', '.npy', 'JSON'])
+    await page.locator('.vl-header-actions button', { hasText: label }).click();
+  await page.waitForFunction(
+    () => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'export').length === 4,
+  );
+  const exportsSent = await page.evaluate(() =>
+    (window as unknown as { __sent: { type: string; format?: string; suggestedName?: string; bytes?: Uint8Array }[] }).__sent
+      .filter((m) => m.type === 'export')
+      .map((m) => ({ format: m.format, name: m.suggestedName, bytes: Array.from(m.bytes ?? []) })),
+  );
   for (const e of exportsSent) {
     const file = path.join(outDir, `vscode-export-${e.name}`);
     fs.writeFileSync(file, Buffer.from(e.bytes));
@@ -542,8 +682,19 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   await checkPng16(path.join(outDir, 'vscode-export-street-depth-depth16.png'));
   const npy = fs.readFileSync(path.join(outDir, 'vscode-export-street-depth-depth-raw.npy'));
   const headerLen = npy.readUInt16LE(8);
-  console.log(`  npy header: ${JSON.stringify(npy.subarray(10, 10 + headerLen).toString('latin1'))}, data offset ${10 + headerLen}, first value ${npy.readFloatLE(10 + headerLen)} (expected ${r.depth!.raw[0]})`);
-  await page.evaluate(() => window.postMessage({ type: 'error', message: 'This model has no depth output (predicted_depth): it looks like an image classifier.', actions: ['chooseModel', 'openSettings', 'showLog'] }, '*'));
+  console.log(
+    `  npy header: ${JSON.stringify(npy.subarray(10, 10 + headerLen).toString('latin1'))}, data offset ${10 + headerLen}, first value ${npy.readFloatLE(10 + headerLen)} (expected ${r.depth!.raw[0]})`,
+  );
+  await page.evaluate(() =>
+    window.postMessage(
+      {
+        type: 'error',
+        message: 'This model has no depth output (predicted_depth): it looks like an image classifier.',
+        actions: ['chooseModel', 'openSettings', 'showLog'],
+      },
+      '*',
+    ),
+  );
   await shot(page, 'vscode-error.png');
   await page.locator('[data-testid="error"] button', { hasText: 'Choose DPT model…' }).click();
   console.log('  vscode: messages', (await sent()).map((m) => m.type).join(', '));
@@ -556,7 +707,12 @@ async function fallbackShots(errors: string[]): Promise<void> {
     const page = await openPage(browser, 'depth.html', 'dark', 1400, errors);
     await page.keyboard.press('4');
     await page.waitForTimeout(400);
-    console.log('  fallback renderer:', await page.locator('[data-testid="depth-3d"]').getAttribute('data-renderer'), '·', await page.locator('.vl-relief-note').textContent());
+    console.log(
+      '  fallback renderer:',
+      await page.locator('[data-testid="depth-3d"]').getAttribute('data-renderer'),
+      '·',
+      await page.locator('.vl-relief-note').textContent(),
+    );
     await shot(page, 'depth-dark-3d-fallback.png');
     const t = Date.now();
     await page.locator('.vl-relief-canvas').focus();
@@ -571,7 +727,10 @@ async function fallbackShots(errors: string[]): Promise<void> {
 
 /** Real DenseResults from the engine on the tiny DPT fixtures (random weights: the maps are noise-like, the shapes are real). */
 async function realShots(image: Uint8Array, bundle: { js: string; css: string }, errors: string[]): Promise<void> {
-  const fixtures = [['dpt-tiny-depth-dynamic', 'depth'], ['dpt-tiny-segmentation', 'segmentation']] as const;
+  const fixtures = [
+    ['dpt-tiny-depth-dynamic', 'depth'],
+    ['dpt-tiny-segmentation', 'segmentation'],
+  ] as const;
   const enginePath = path.join(root, 'dist', 'engine.js');
   const missing = fixtures.filter(([name]) => !fs.existsSync(path.join(root, 'models', 'generated', name)));
   if (!fs.existsSync(enginePath) || missing.length) {
@@ -586,7 +745,9 @@ async function realShots(image: Uint8Array, bundle: { js: string; css: string },
     for (const [name, task] of fixtures) {
       const t = Date.now();
       const r = await client.request('dense', { imagePath, modelPath: path.join(root, 'models', 'generated', name), task });
-      console.log(`  real ${name}: ${Date.now() - t} ms, view ${r.view.width}×${r.view.height}, ${r.features.length} levels, attention ${r.attention ? `${r.attention.layers}×${r.attention.heads}×${r.attention.tokens}` : 'none'}, notes: ${JSON.stringify(r.notes)}`);
+      console.log(
+        `  real ${name}: ${Date.now() - t} ms, view ${r.view.width}×${r.view.height}, ${r.features.length} levels, attention ${r.attention ? `${r.attention.layers}×${r.attention.heads}×${r.attention.tokens}` : 'none'}, notes: ${JSON.stringify(r.notes)}`,
+      );
       const file = `real-${task}.html`;
       fs.writeFileSync(path.join(outDir, file), pageHtml(r, bundle));
       const page = await openPage(browser, file, 'dark', 1400, errors);
@@ -610,7 +771,11 @@ async function main(): Promise<void> {
   const depth = await buildResult('depth');
   const seg = await buildResult('segmentation');
   const flat = await buildResult('depth', { flat: true });
-  for (const [file, r] of [['depth.html', depth], ['segmentation.html', seg], ['depth-flat.html', flat]] as const) {
+  for (const [file, r] of [
+    ['depth.html', depth],
+    ['segmentation.html', seg],
+    ['depth-flat.html', flat],
+  ] as const) {
     const html = pageHtml(r, bundle);
     fs.writeFileSync(path.join(outDir, file), html);
     console.log(`wrote ${path.relative(root, path.join(outDir, file))} (${(html.length / 1024).toFixed(0)} KiB)`);

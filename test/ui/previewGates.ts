@@ -60,7 +60,11 @@ async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light'
   await ctx.addInitScript(() => {
     const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
     w.__sent = [];
-    w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.__sent.push(m), getState: () => w.__state, setState: (s: unknown) => (w.__state = s) });
+    w.acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => w.__sent.push(m),
+      getState: () => w.__state,
+      setState: (s: unknown) => (w.__state = s),
+    });
   });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => errors.push(`${theme} ${width}: ${e.message}`));
@@ -75,10 +79,15 @@ async function postResult(page: Page, result: GatesResult): Promise<void> {
   const before = (await sent(page)).filter((m) => m.type === 'rendered').length;
   await page.evaluate((t) => {
     const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) => (v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v));
+    const d = JSON.parse(t, (_k, v) =>
+      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
+    );
     window.postMessage({ type: 'result', result: d.result, settings: d.settings }, '*');
   }, stringifyTyped({ result, settings }));
-  await page.waitForFunction((n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'rendered').length > n, before);
+  await page.waitForFunction(
+    (n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'rendered').length > n,
+    before,
+  );
 }
 
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
@@ -95,12 +104,14 @@ async function saveExport(page: Page, button: 'Save PNG' | 'Save JSON', file: st
   await page.locator('button', { hasText: button }).click();
   await page.waitForFunction((n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'export').length > n, before);
   const last = await page.evaluate(() => {
-    const m = (window as unknown as { __sent: { type: string; suggestedName?: string; bytes?: Uint8Array }[] }).__sent.filter((x) => x.type === 'export').pop()!;
+    const m = (window as unknown as { __sent: { type: string; suggestedName?: string; bytes?: Uint8Array }[] }).__sent
+      .filter((x) => x.type === 'export')
+      .pop()!;
     return { name: m.suggestedName, bytes: Array.from(m.bytes ?? []) };
   });
   fs.writeFileSync(path.join(outDir, file), Buffer.from(last.bytes));
   const png = last.bytes.slice(0, 8).join(',') === '137,80,78,71,13,10,26,10';
-  return `${last.name} (${last.bytes.length} bytes${file.endsWith('.png') ? png ? ', PNG ok' : ', NOT A PNG' : ''})`;
+  return `${last.name} (${last.bytes.length} bytes${file.endsWith('.png') ? (png ? ', PNG ok' : ', NOT A PNG') : ''})`;
 }
 
 async function main(): Promise<void> {
@@ -110,9 +121,21 @@ async function main(): Promise<void> {
   const cbam = await runFixture('cbam-cnn-tiny', image);
   const noGates = await noGatesMessage();
   console.log(`image ${path.basename(image)}: SE ${se.gates.length} gates, CBAM ${cbam.gates.length} gates`);
-  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));
+  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+    (p): p is string => !!p && fs.existsSync(p),
+  );
   if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
-  const browser = await chromium.launch({ executablePath: exe, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({
+    executablePath: exe,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
   const errors: string[] = [];
   try {
     // Dark, wide: the SE-CNN, every block.
@@ -121,7 +144,10 @@ async function main(): Promise<void> {
     await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running se-cnn-tiny on chelsea.png…', progress: 0.3 }, '*'));
     await shot(page, 'dark-busy.png');
     await postResult(page, se);
-    console.log('  gate-block kinds:', await page.locator('[data-testid="gate-block"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind).join(',')));
+    console.log(
+      '  gate-block kinds:',
+      await page.locator('[data-testid="gate-block"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind).join(',')),
+    );
     await shot(page, 'se-dark-block1.png');
     // Keyboard: focus the chart, move the cursor.
     await page.locator('[data-testid="channel-chart"] svg').focus();
@@ -137,7 +163,10 @@ async function main(): Promise<void> {
     console.log('  after ] ]:', await page.locator('[data-testid="block-select"]').inputValue());
     await shot(page, 'se-dark-block3-hardsigmoid.png');
     console.log('  export:', await saveExport(page, 'Save PNG', 'export-se-block3.png'));
-    await page.evaluate((msg) => window.postMessage({ type: 'error', message: msg, actions: ['chooseModel', 'openSettings', 'showLog'] }, '*'), noGates);
+    await page.evaluate(
+      (msg) => window.postMessage({ type: 'error', message: msg, actions: ['chooseModel', 'openSettings', 'showLog'] }, '*'),
+      noGates,
+    );
     await shot(page, 'dark-error-no-gates.png');
     await page.context().close();
 
@@ -163,16 +192,23 @@ async function main(): Promise<void> {
     console.log('  export:', await saveExport(page, 'Save JSON', 'export-cbam-spatial2.json'));
     await page.keyboard.press('?');
     await shot(page, 'cbam-dark-help.png');
-    console.log('  messages:', (await sent(page)).map((m) => m.type === 'rendered' ? `rendered(${m.block})` : m.type).join(', '));
+    console.log('  messages:', (await sent(page)).map((m) => (m.type === 'rendered' ? `rendered(${m.block})` : m.type)).join(', '));
     await page.context().close();
 
     // Light theme, and a narrow panel in both themes.
-    for (const [theme, width, result, name] of [['vscode-light', 1400, cbam, 'cbam-light'], ['vscode-light', 1400, se, 'se-light'], ['vscode-dark', 600, cbam, 'cbam-dark-600'], ['vscode-light', 600, se, 'se-light-600']] as const) {
+    for (const [theme, width, result, name] of [
+      ['vscode-light', 1400, cbam, 'cbam-light'],
+      ['vscode-light', 1400, se, 'se-light'],
+      ['vscode-dark', 600, cbam, 'cbam-dark-600'],
+      ['vscode-light', 600, se, 'se-light-600'],
+    ] as const) {
       page = await openPanel(browser, theme, width, errors);
       await postResult(page, result);
       if (name === 'cbam-light') {
         await page.locator('[data-testid="block-select"]').selectOption('1');
-        await page.waitForFunction(() => (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1));
+        await page.waitForFunction(() =>
+          (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1),
+        );
       }
       await shot(page, `${name}.png`, width < 1000);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -28,11 +28,18 @@ export function tempDir(prefix = 'vit-lens-test-'): string {
 /** Deterministic random attention: each row a softmax of random logits, so every row sums to 1. */
 export function randomAttention(layers: number, heads: number, tokens: number, seed = 1, temperature = 2): AttentionTensor {
   let s = seed >>> 0;
-  const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
   const data = new Float32Array(layers * heads * tokens * tokens);
   for (let r = 0; r < layers * heads * tokens; r++) {
     let sum = 0;
-    for (let j = 0; j < tokens; j++) { const v = Math.exp(temperature * 3 * rand()); data[r * tokens + j] = v; sum += v; }
+    for (let j = 0; j < tokens; j++) {
+      const v = Math.exp(temperature * 3 * rand());
+      data[r * tokens + j] = v;
+      sum += v;
+    }
     for (let j = 0; j < tokens; j++) data[r * tokens + j] /= sum;
   }
   return { layers, heads, tokens, data };

@@ -32,7 +32,12 @@ export interface Segmented<T extends string> {
  * default) ← and → move to the next one and keep the focus on it. `pick` only reports: the page updates
  * its state and calls `set`.
  */
-export function segmented<T extends string>(label: string, choices: readonly (readonly [T, string, string?])[], pick: (v: T) => void, arrows = true): Segmented<T> {
+export function segmented<T extends string>(
+  label: string,
+  choices: readonly (readonly [T, string, string?])[],
+  pick: (v: T) => void,
+  arrows = true,
+): Segmented<T> {
   const buttons = new Map<T, HTMLButtonElement>();
   const el = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': label });
   let current = choices[0][0];
@@ -73,11 +78,20 @@ export function showModelNote(el: HTMLElement, description: string | undefined):
 }
 
 /** The predictions card of a classifier run: top-k labels with bars scaled to the top one, or a note when there are none. */
-export function predictionsCard(titleId: string, testId: string, emptyNote: string): { el: HTMLElement; show(preds: Prediction[] | undefined): void } {
+export function predictionsCard(
+  titleId: string,
+  testId: string,
+  emptyNote: string,
+): { el: HTMLElement; show(preds: Prediction[] | undefined): void } {
   const list = h('ol', { className: 'vl-preds' });
   const note = h('p', { className: 'vl-card-note', hidden: true }, emptyNote);
-  const el = h('section', { className: 'vl-card vl-predictions', 'data-testid': testId, 'aria-labelledby': titleId },
-    h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: titleId }, 'Predictions')), list, note);
+  const el = h(
+    'section',
+    { className: 'vl-card vl-predictions', 'data-testid': testId, 'aria-labelledby': titleId },
+    h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: titleId }, 'Predictions')),
+    list,
+    note,
+  );
   return {
     el,
     show(predictions) {

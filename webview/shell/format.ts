@@ -18,7 +18,10 @@ export function fmtMs(ms: number): string {
 
 /** The timing breakdown of a run as the time chip's tooltip shows it: "decode 3 ms · inference 41 ms"; stages without a number are left out. */
 export function timingsText(stages: [string, number | undefined][]): string {
-  return stages.filter((s): s is [string, number] => typeof s[1] === 'number').map(([k, v]) => `${k} ${fmtMs(v)}`).join(' · ');
+  return stages
+    .filter((s): s is [string, number] => typeof s[1] === 'number')
+    .map(([k, v]) => `${k} ${fmtMs(v)}`)
+    .join(' · ');
 }
 
 /** The last part of a path, for titles (either separator: the image may come from Windows). */

@@ -47,13 +47,25 @@ export class ModelView {
     this.el.style.gridTemplateColumns = `auto repeat(${heads}, minmax(0, 1fr))${withMean ? ' 4px minmax(0, 1fr)' : ''}`;
     this.el.style.maxWidth = `calc(3em + ${cols} * ${heads > 8 ? 4.2 : 6.5}rem)`;
     this.el.classList.toggle('vl-thumbs-dense', heads > 8);
-    const headRow = h('div', { className: 'vl-thumbs-row', role: 'row' }, h('span', { className: 'vl-thumbs-corner', role: 'columnheader' }, 'L \\ H'));
+    const headRow = h(
+      'div',
+      { className: 'vl-thumbs-row', role: 'row' },
+      h('span', { className: 'vl-thumbs-corner', role: 'columnheader' }, 'L \\ H'),
+    );
     for (let hd = 0; hd < heads; hd++) headRow.append(h('span', { className: 'vl-thumbs-colhead', role: 'columnheader' }, String(hd + 1)));
-    if (withMean) headRow.append(h('span', { 'aria-hidden': 'true' }), h('span', { className: 'vl-thumbs-colhead vl-thumbs-meanhead', role: 'columnheader' }, 'mean'));
+    if (withMean)
+      headRow.append(
+        h('span', { 'aria-hidden': 'true' }),
+        h('span', { className: 'vl-thumbs-colhead vl-thumbs-meanhead', role: 'columnheader' }, 'mean'),
+      );
     this.el.append(headRow);
     const [gh, gw] = grid;
     for (let l = 0; l < layers; l++) {
-      const row = h('div', { className: 'vl-thumbs-row', role: 'row' }, h('span', { className: 'vl-thumbs-rowhead', role: 'rowheader' }, String(l + 1)));
+      const row = h(
+        'div',
+        { className: 'vl-thumbs-row', role: 'row' },
+        h('span', { className: 'vl-thumbs-rowhead', role: 'rowheader' }, String(l + 1)),
+      );
       const cells: HeadSel[] = Array.from({ length: heads }, (_, i) => i);
       if (withMean) cells.push('mean');
       for (const head of cells) {
@@ -61,17 +73,21 @@ export class ModelView {
         const canvas = h('canvas', { width: String(gw), height: String(gh), 'aria-hidden': 'true' });
         canvas.style.aspectRatio = aspect;
         const label = head === 'mean' ? `Layer ${l + 1}, mean of heads` : `Layer ${l + 1}, head ${head + 1}`;
-        const button = h('button', {
-          type: 'button',
-          className: head === 'mean' ? 'vl-thumb vl-thumb-mean' : 'vl-thumb',
-          role: 'gridcell',
-          tabindex: '-1',
-          title: label,
-          'aria-label': label,
-          'data-testid': head === 'mean' ? 'mean-thumb' : 'head-thumb',
-          'data-layer': String(l),
-          'data-head': String(head),
-        }, canvas);
+        const button = h(
+          'button',
+          {
+            type: 'button',
+            className: head === 'mean' ? 'vl-thumb vl-thumb-mean' : 'vl-thumb',
+            role: 'gridcell',
+            tabindex: '-1',
+            title: label,
+            'aria-label': label,
+            'data-testid': head === 'mean' ? 'mean-thumb' : 'head-thumb',
+            'data-layer': String(l),
+            'data-head': String(head),
+          },
+          canvas,
+        );
         const index = this.thumbs.length;
         button.addEventListener('click', () => {
           this.focusIndex = index;
@@ -122,13 +138,26 @@ export class ModelView {
     const r = Math.floor(i / cols);
     const c = i % cols;
     switch (ev.key) {
-      case 'ArrowLeft': next = r * cols + Math.max(0, c - 1); break;
-      case 'ArrowRight': next = r * cols + Math.min(cols - 1, c + 1); break;
-      case 'ArrowUp': next = Math.max(0, r - 1) * cols + c; break;
-      case 'ArrowDown': next = Math.min(this.layers - 1, r + 1) * cols + c; break;
-      case 'Home': next = r * cols; break;
-      case 'End': next = r * cols + cols - 1; break;
-      default: return;
+      case 'ArrowLeft':
+        next = r * cols + Math.max(0, c - 1);
+        break;
+      case 'ArrowRight':
+        next = r * cols + Math.min(cols - 1, c + 1);
+        break;
+      case 'ArrowUp':
+        next = Math.max(0, r - 1) * cols + c;
+        break;
+      case 'ArrowDown':
+        next = Math.min(this.layers - 1, r + 1) * cols + c;
+        break;
+      case 'Home':
+        next = r * cols;
+        break;
+      case 'End':
+        next = r * cols + cols - 1;
+        break;
+      default:
+        return;
     }
     ev.preventDefault();
     ev.stopPropagation();

@@ -8,8 +8,17 @@ import type { PanelActionId } from '../../src/shared/panelProtocol';
 import { append, clear, h, type Child } from './dom';
 import { fileName } from './format';
 import {
-  actionLabels as sharedActionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText,
-  helpPopover, isTypingTarget, panelHeader, startPage,
+  actionLabels as sharedActionLabels,
+  connectVsCode,
+  createBanner,
+  createBusyIndicator,
+  createToast,
+  downloadFile,
+  exportedText,
+  helpPopover,
+  isTypingTarget,
+  panelHeader,
+  startPage,
 } from './shell';
 
 export interface PageOptions {
@@ -53,9 +62,12 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
   const notice = createBanner('notice', labels, runAction);
   const error = createBanner('error', labels, runAction, { 'data-testid': o.errorTestId ?? 'error' });
   const busy = createBusyIndicator(o.busyTestId);
-  const emptyEl = h('div', { className: 'vl-empty' },
+  const emptyEl = h(
+    'div',
+    { className: 'vl-empty' },
     h('div', { className: 'vl-empty-title' }, o.emptyTitle),
-    h('p', {}, vscode ? 'Waiting for the extension to send a result…' : o.standaloneText ?? 'This report contains no data.'));
+    h('p', {}, vscode ? 'Waiting for the extension to send a result…' : (o.standaloneText ?? 'This report contains no data.')),
+  );
   const toast = createToast();
   const help = helpPopover(helpEl, helpButton);
   let content: HTMLElement | null = null;
@@ -88,7 +100,18 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
   }
 
   return {
-    vscode, post, app, titleEl, subtitleEl, metaEl, noteEl, notice, error, busy, toast, emptyEl,
+    vscode,
+    post,
+    app,
+    titleEl,
+    subtitleEl,
+    metaEl,
+    noteEl,
+    notice,
+    error,
+    busy,
+    toast,
+    emptyEl,
 
     /** The state saved by setState, checked by the page's `parse` (anything invalid keeps `base`). */
     restoreState<S>(parse: (raw: unknown, base: S) => S, base: S): S {
@@ -173,8 +196,20 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
      * says `ready`; in a standalone report the embedded run goes to `showReport` (`reportError` when it
      * cannot be read; by default the error banner).
      */
-    start<M extends { type: string }, D>(handle: (m: M) => void, showReport: (data: D) => void, reportError: (message: string) => void = (m) => showError(m, [])): void {
-      startPage<M, D>(vscode, o.label, (m) => { if (!handleCommon(m as CommonHostMessage)) handle(m); }, showReport, reportError);
+    start<M extends { type: string }, D>(
+      handle: (m: M) => void,
+      showReport: (data: D) => void,
+      reportError: (message: string) => void = (m) => showError(m, []),
+    ): void {
+      startPage<M, D>(
+        vscode,
+        o.label,
+        (m) => {
+          if (!handleCommon(m as CommonHostMessage)) handle(m);
+        },
+        showReport,
+        reportError,
+      );
     },
   };
 }

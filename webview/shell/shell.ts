@@ -34,15 +34,22 @@ export const actionLabels: Record<PanelActionId, string> = {
 export function isTypingTarget(t: EventTarget | null): boolean {
   if (!(t instanceof HTMLElement)) return false;
   const inputType = t instanceof HTMLInputElement ? t.type : '';
-  return t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.isContentEditable
-    || (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(inputType));
+  return (
+    t.tagName === 'SELECT' ||
+    t.tagName === 'TEXTAREA' ||
+    t.isContentEditable ||
+    (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(inputType))
+  );
 }
 
 /**
  * The help popover: its button toggles it, a click outside or Escape closes it (focus back on the
  * button), `?` toggles it. Returns a keydown pre-filter: true when the key was the popover's.
  */
-export function helpPopover(helpEl: HTMLElement, helpButton: HTMLElement): { setHelp(open: boolean): void; handleKey(ev: KeyboardEvent): boolean } {
+export function helpPopover(
+  helpEl: HTMLElement,
+  helpButton: HTMLElement,
+): { setHelp(open: boolean): void; handleKey(ev: KeyboardEvent): boolean } {
   const setHelp = (open: boolean) => {
     helpEl.hidden = !open;
     helpButton.setAttribute('aria-expanded', String(open));
@@ -78,7 +85,12 @@ export function downloadFile(bytes: Uint8Array, name: string, type: string): voi
 }
 
 /** Buttons that ask the host to run an action; none in a standalone page (there is no host to run them). */
-export function fillActionButtons(container: HTMLElement, actions: PanelActionId[], labels: Record<PanelActionId, string>, run: ((a: PanelActionId) => void) | null): void {
+export function fillActionButtons(
+  container: HTMLElement,
+  actions: PanelActionId[],
+  labels: Record<PanelActionId, string>,
+  run: ((a: PanelActionId) => void) | null,
+): void {
   container.replaceChildren();
   if (!run) return;
   for (const a of actions) {
@@ -100,14 +112,28 @@ export interface Banner {
  * A notice ('i', status, dismissable) or an error ('!', alert) above a panel's content. Its buttons ask
  * the host to run an action through `runAction`; a standalone page (null) has no host and no buttons.
  */
-export function createBanner(kind: 'notice' | 'error', labels: Record<PanelActionId, string>, runAction: ((a: PanelActionId) => void) | null, attrs: Record<string, string> = {}): Banner {
+export function createBanner(
+  kind: 'notice' | 'error',
+  labels: Record<PanelActionId, string>,
+  runAction: ((a: PanelActionId) => void) | null,
+  attrs: Record<string, string> = {},
+): Banner {
   const text = h('span', { className: 'vl-banner-text' });
   const actions = h('span', { className: 'vl-banner-actions' });
   const notice = kind === 'notice';
-  const el = h('div', { className: `vl-banner vl-${kind}`, role: notice ? 'status' : 'alert', hidden: true, ...attrs },
-    h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, notice ? 'i' : '!'), text, actions);
+  const el = h(
+    'div',
+    { className: `vl-banner vl-${kind}`, role: notice ? 'status' : 'alert', hidden: true, ...attrs },
+    h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, notice ? 'i' : '!'),
+    text,
+    actions,
+  );
   if (notice) {
-    const close = h('button', { type: 'button', className: 'vl-btn vl-btn-icon vl-banner-close', 'aria-label': 'Dismiss notice', title: 'Dismiss' }, '×');
+    const close = h(
+      'button',
+      { type: 'button', className: 'vl-btn vl-btn-icon vl-banner-close', 'aria-label': 'Dismiss notice', title: 'Dismiss' },
+      '×',
+    );
     close.addEventListener('click', () => (el.hidden = true));
     el.append(close);
   }
@@ -131,14 +157,31 @@ export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[
   const metaEl = h('div', { className: 'vl-meta' });
   /** One line on what the model is (config.json `vit_lens_description`, e.g. what a demo model was trained on). */
   const noteEl = h('p', { className: 'vl-model-note', 'data-testid': 'model-description', hidden: true });
-  const helpButton = h('button', { type: 'button', className: 'vl-btn vl-btn-icon', 'aria-expanded': 'false', 'aria-controls': helpId, title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts' }, '?');
-  const helpEl = h('div', { id: helpId, className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
+  const helpButton = h(
+    'button',
+    {
+      type: 'button',
+      className: 'vl-btn vl-btn-icon',
+      'aria-expanded': 'false',
+      'aria-controls': helpId,
+      title: 'Keyboard shortcuts (?)',
+      'aria-label': 'Keyboard shortcuts',
+    },
+    '?',
+  );
+  const helpEl = h(
+    'div',
+    { id: helpId, className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
     h('h2', {}, 'Keyboard shortcuts'),
-    h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])));
-  const header = h('header', { className: 'vl-header' },
+    h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])),
+  );
+  const header = h(
+    'header',
+    { className: 'vl-header' },
     h('div', { className: 'vl-header-main' }, h('div', { className: 'vl-title-row' }, titleEl, subtitleEl), noteEl, metaEl),
     h('div', { className: 'vl-header-actions' }, ...buttons, helpButton),
-    helpEl);
+    helpEl,
+  );
   return { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl };
 }
 
@@ -148,8 +191,13 @@ export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[
 export function createBusyIndicator(testId = 'busy'): { el: HTMLElement; show(message: string, progress?: number): void; hide(): void } {
   const text = h('span', { className: 'vl-busy-text' });
   const bar = h('div', { className: 'vl-progress-fill' });
-  const el = h('div', { className: 'vl-busy', role: 'status', 'aria-live': 'polite', 'data-testid': testId, hidden: true },
-    h('span', { className: 'vl-spinner', 'aria-hidden': 'true' }), text, h('div', { className: 'vl-progress', 'aria-hidden': 'true' }, bar));
+  const el = h(
+    'div',
+    { className: 'vl-busy', role: 'status', 'aria-live': 'polite', 'data-testid': testId, hidden: true },
+    h('span', { className: 'vl-spinner', 'aria-hidden': 'true' }),
+    text,
+    h('div', { className: 'vl-progress', 'aria-hidden': 'true' }, bar),
+  );
   let timer = 0;
   return {
     el,
@@ -157,7 +205,11 @@ export function createBusyIndicator(testId = 'busy'): { el: HTMLElement; show(me
       text.textContent = message;
       el.classList.toggle('vl-indeterminate', typeof progress !== 'number');
       bar.style.width = typeof progress === 'number' ? `${Math.round(Math.max(0, Math.min(1, progress)) * 100)}%` : '';
-      if (el.hidden && !timer) timer = window.setTimeout(() => { timer = 0; el.hidden = false; }, QUIET_RUN_MS);
+      if (el.hidden && !timer)
+        timer = window.setTimeout(() => {
+          timer = 0;
+          el.hidden = false;
+        }, QUIET_RUN_MS);
     },
     hide() {
       clearTimeout(timer);
@@ -198,7 +250,11 @@ export function listenToHost<M extends { type: string }>(api: VsCodeApi, label: 
     try {
       handle(m);
     } catch (e) {
-      api.postMessage({ type: 'log', level: 'error', message: `${label}: ${m.type}: ${e instanceof Error ? e.stack ?? e.message : String(e)}` });
+      api.postMessage({
+        type: 'log',
+        level: 'error',
+        message: `${label}: ${m.type}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      });
     }
   });
   api.postMessage({ type: 'ready' });
@@ -209,7 +265,13 @@ export function listenToHost<M extends { type: string }>(api: VsCodeApi, label: 
  * API), shows the run inlined in <script id="vit-lens-data"> (see core/htmlReport.ts), or says why it
  * could not be read.
  */
-export function startPage<M extends { type: string }, D>(api: VsCodeApi | null, label: string, handle: (m: M) => void, showReport: (data: D) => void, showError: (message: string) => void): void {
+export function startPage<M extends { type: string }, D>(
+  api: VsCodeApi | null,
+  label: string,
+  handle: (m: M) => void,
+  showReport: (data: D) => void,
+  showError: (message: string) => void,
+): void {
   if (api) {
     listenToHost(api, label, handle);
     return;

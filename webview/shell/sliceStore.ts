@@ -26,7 +26,10 @@ export class SliceStore {
    * @param fetch remote: posts a request (the answer comes to `put`); local: undefined, see `local`.
    * @param local the full tensor, for the standalone report.
    */
-  private constructor(private readonly fetch?: (query: number, settings: RolloutSettings) => void, private readonly local?: { tensor: AttentionTensor; firstPatch: number }) {}
+  private constructor(
+    private readonly fetch?: (query: number, settings: RolloutSettings) => void,
+    private readonly local?: { tensor: AttentionTensor; firstPatch: number },
+  ) {}
 
   static remote(first: AttentionSlice, fetch: (query: number, settings: RolloutSettings) => void): SliceStore {
     const s = new SliceStore(fetch);
@@ -79,7 +82,10 @@ export class SliceStore {
     // A request the host dropped (its result was replaced) must not block the panel forever.
     if (this.inFlight && Date.now() - this.inFlightSince > 5000) this.inFlight = undefined;
     if (this.inFlight === key) return;
-    if (this.inFlight) { this.waiting = { query, settings }; return; }
+    if (this.inFlight) {
+      this.waiting = { query, settings };
+      return;
+    }
     this.inFlight = key;
     this.inFlightSince = Date.now();
     this.fetch!(query, settings);
@@ -98,9 +104,14 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
  * With the result's attention `shape` and patch count, the lengths are checked too and a wrong one
  * throws an Error naming the field, before the slice reaches a cache.
  */
-export function reviveSlice(s: AttentionSlice, shape?: { layers: number; heads: number; tokens: number }, patches?: number): AttentionSlice {
+export function reviveSlice(
+  s: AttentionSlice,
+  shape?: { layers: number; heads: number; tokens: number },
+  patches?: number,
+): AttentionSlice {
   const rows = asFloat32(s.rows, 'slice.rows');
-  if (shape) expectLength(rows, shape.layers * shape.heads * shape.tokens, 'slice.rows', `[${shape.layers}, ${shape.heads}, ${shape.tokens}]`);
+  if (shape)
+    expectLength(rows, shape.layers * shape.heads * shape.tokens, 'slice.rows', `[${shape.layers}, ${shape.heads}, ${shape.tokens}]`);
   const map = asFloat32(s.rollout?.map, 'slice.rollout.map');
   if (patches !== undefined) expectLength(map, patches, 'slice.rollout.map', `[${patches}]`);
   return { ...s, rows, rollout: { ...s.rollout, map } };

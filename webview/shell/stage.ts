@@ -58,14 +58,22 @@ export class MapStage {
       'aria-hidden': 'true',
       'data-testid': opts.primary ? 'query-patch' : null,
     });
-    this.stage = h('div', {
-      className: 'vl-stage',
-      tabindex: '0',
-      role: 'group',
-      'aria-roledescription': 'attention map',
-      'aria-label': opts.ariaLabel,
-      'data-testid': opts.primary ? 'image-overlay' : null,
-    }, this.img, this.heat, this.maskCanvas, this.hoverCell, this.queryCell);
+    this.stage = h(
+      'div',
+      {
+        className: 'vl-stage',
+        tabindex: '0',
+        role: 'group',
+        'aria-roledescription': 'attention map',
+        'aria-label': opts.ariaLabel,
+        'data-testid': opts.primary ? 'image-overlay' : null,
+      },
+      this.img,
+      this.heat,
+      this.maskCanvas,
+      this.hoverCell,
+      this.queryCell,
+    );
     this.barCanvas = h('canvas', { className: 'vl-colorbar-ramp', width: '256', height: '1', 'aria-hidden': 'true' });
     this.barMin = h('span', { className: 'vl-colorbar-label' });
     this.barMax = h('span', { className: 'vl-colorbar-label' });
@@ -87,7 +95,9 @@ export class MapStage {
       this.stage.focus({ preventScroll: true });
     });
     // Only the mask follows the stage's size on screen (the overlay's backing is fixed per patch).
-    new ResizeObserver(() => { if (this.frame?.mask) this.paint(); }).observe(this.stage);
+    new ResizeObserver(() => {
+      if (this.frame?.mask) this.paint();
+    }).observe(this.stage);
   }
 
   setImage(url: string, width: number, height: number, alt: string): void {
@@ -153,7 +163,10 @@ export class MapStage {
     this.barMax.textContent = formatValue(this.range.max);
     this.barMin.title = `minimum ${this.range.min}`;
     this.barMax.title = `maximum ${this.range.max}`;
-    (this.barCanvas.parentElement as HTMLElement).setAttribute('aria-label', `Colour scale from ${formatValue(this.range.min)} to ${formatValue(this.range.max)} (display is min–max scaled)`);
+    (this.barCanvas.parentElement as HTMLElement).setAttribute(
+      'aria-label',
+      `Colour scale from ${formatValue(this.range.min)} to ${formatValue(this.range.max)} (display is min–max scaled)`,
+    );
     if (this.barLut !== frame.lut) {
       this.barLut = frame.lut;
       const ctx = this.barCanvas.getContext('2d') as CanvasRenderingContext2D;
@@ -252,15 +265,28 @@ export function drawMask(ctx: CanvasRenderingContext2D, mask: Uint8Array | null,
   const ys = Array.from({ length: gh + 1 }, (_, i) => Math.round((i * hgt) / gh));
   const kept = (r: number, c: number) => r >= 0 && c >= 0 && r < gh && c < gw && mask[r * gw + c] === 1;
   ctx.fillStyle = 'rgba(0,0,0,0.6)';
-  for (let r = 0; r < gh; r++) for (let c = 0; c < gw; c++) if (!kept(r, c)) ctx.fillRect(xs[c], ys[r], xs[c + 1] - xs[c], ys[r + 1] - ys[r]);
+  for (let r = 0; r < gh; r++)
+    for (let c = 0; c < gw; c++) if (!kept(r, c)) ctx.fillRect(xs[c], ys[r], xs[c + 1] - xs[c], ys[r + 1] - ys[r]);
   ctx.beginPath();
   for (let r = 0; r < gh; r++) {
     for (let c = 0; c < gw; c++) {
       if (!kept(r, c)) continue;
-      if (!kept(r - 1, c)) { ctx.moveTo(xs[c], ys[r]); ctx.lineTo(xs[c + 1], ys[r]); }
-      if (!kept(r + 1, c)) { ctx.moveTo(xs[c], ys[r + 1]); ctx.lineTo(xs[c + 1], ys[r + 1]); }
-      if (!kept(r, c - 1)) { ctx.moveTo(xs[c], ys[r]); ctx.lineTo(xs[c], ys[r + 1]); }
-      if (!kept(r, c + 1)) { ctx.moveTo(xs[c + 1], ys[r]); ctx.lineTo(xs[c + 1], ys[r + 1]); }
+      if (!kept(r - 1, c)) {
+        ctx.moveTo(xs[c], ys[r]);
+        ctx.lineTo(xs[c + 1], ys[r]);
+      }
+      if (!kept(r + 1, c)) {
+        ctx.moveTo(xs[c], ys[r + 1]);
+        ctx.lineTo(xs[c + 1], ys[r + 1]);
+      }
+      if (!kept(r, c - 1)) {
+        ctx.moveTo(xs[c], ys[r]);
+        ctx.lineTo(xs[c], ys[r + 1]);
+      }
+      if (!kept(r, c + 1)) {
+        ctx.moveTo(xs[c + 1], ys[r]);
+        ctx.lineTo(xs[c + 1], ys[r + 1]);
+      }
     }
   }
   // Thinner and softer than the query outline, so the two never look alike.

@@ -96,7 +96,14 @@ function sameSettings(a: PanelSettings | undefined, b: PanelSettings): boolean {
 /** Host settings win when they differ from the ones last applied (the user changed them in VS Code). */
 export function applySettings(s: UiState, settings: PanelSettings): UiState {
   if (sameSettings(s.settingsSeen, settings)) return s;
-  return { ...s, colormap: settings.colormap, opacity: settings.opacity, fusion: settings.fusion, discardRatio: settings.discardRatio, settingsSeen: { ...settings } };
+  return {
+    ...s,
+    colormap: settings.colormap,
+    opacity: settings.opacity,
+    fusion: settings.fusion,
+    discardRatio: settings.discardRatio,
+    settingsSeen: { ...settings },
+  };
 }
 
 export function shapeKey(r: PanelResult): string {
@@ -173,6 +180,10 @@ export function stepHead(head: number | 'mean', heads: number, delta: 1 | -1): n
 /** A file-name-safe stem (the host accepts /^[\w.\- ]{1,120}$/). */
 export function safeStem(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const stem = base.replace(/\.[^.]*$/, '').replace(/[^\w.\- ]+/g, '_').replace(/^[.\s]+/, '').slice(0, 80);
+  const stem = base
+    .replace(/\.[^.]*$/, '')
+    .replace(/[^\w.\- ]+/g, '_')
+    .replace(/^[.\s]+/, '')
+    .slice(0, 80);
   return stem || 'attention';
 }

@@ -5,7 +5,18 @@ import path from 'node:path';
 import { attentionSlice } from '../../maths/attention';
 import { threadsLabel, type EngineClient } from '../../client/engineClient';
 import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
-import { CliCommand, CliContext, Flags, intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
+import {
+  CliCommand,
+  CliContext,
+  Flags,
+  intFlag,
+  parseFlags,
+  requestWithProgress,
+  usageError,
+  withEngine,
+  writeJson,
+  writeOutput,
+} from '../../cli/context';
 import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
 import type { AttentionResult, AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
@@ -24,7 +35,13 @@ export function modelFromFlags(f: Flags): string | null {
  * report slices it itself); otherwise only the CLS query's slice (maps and rollout), so no tensor crosses
  * the process boundary (22 MB on ViT-B, 192 MB on a DPT-B at 384²).
  */
-async function runAttention(client: EngineClient, image: string, model: string | null, top: number, cls: RolloutSettings | null): Promise<{ result: PanelResult | AttentionResult; cls?: AttentionSlice }> {
+async function runAttention(
+  client: EngineClient,
+  image: string,
+  model: string | null,
+  top: number,
+  cls: RolloutSettings | null,
+): Promise<{ result: PanelResult | AttentionResult; cls?: AttentionSlice }> {
   const params = { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top };
   try {
     if (!cls) return { result: await requestWithProgress(client, 'attention', params) };
@@ -35,7 +52,12 @@ async function runAttention(client: EngineClient, image: string, model: string |
     // A CNN without self-attention may still have SE/CBAM gates: say which command shows them.
     if (model && e instanceof VitLensError && e.code === 'MODEL_NOT_VIT') {
       const kind = await client.request('modelKind', { modelPath: path.resolve(model) }).catch(() => undefined);
-      if (kind?.kind === 'gates') throw new VitLensError(e.code, `${path.basename(model)} has no self-attention, but it has SE/CBAM gates.`, `Show them with: vit-lens gates ${image} --model ${model} --json gates.json`);
+      if (kind?.kind === 'gates')
+        throw new VitLensError(
+          e.code,
+          `${path.basename(model)} has no self-attention, but it has SE/CBAM gates.`,
+          `Show them with: vit-lens gates ${image} --model ${model} --json gates.json`,
+        );
     }
     throw e;
   }
@@ -43,7 +65,10 @@ async function runAttention(client: EngineClient, image: string, model: string |
 
 /** The self-contained HTML report: the attention panel's page with the full result embedded. */
 export function writeAttentionReport(file: string, result: AttentionResult, settings: PanelSettings, bundleDir: string): string {
-  return writeOutput(file, renderReportHtml({ result, settings }, loadWebviewBundle(bundleDir), `ViT Lens — ${path.basename(result.image.path)}`));
+  return writeOutput(
+    file,
+    renderReportHtml({ result, settings }, loadWebviewBundle(bundleDir), `ViT Lens — ${path.basename(result.image.path)}`),
+  );
 }
 
 function summary(r: PanelResult, threads: number): string {
@@ -52,17 +77,26 @@ function summary(r: PanelResult, threads: number): string {
   ];
   for (const p of r.predictions ?? []) lines.push(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label}`);
   const t = r.timingsMs;
-  lines.push(`  time: decode ${t.decode.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms, total ${t.total.toFixed(0)} ms (onnxruntime threads: ${threadsLabel(threads)})`);
+  lines.push(
+    `  time: decode ${t.decode.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, analysis ${t.analysis.toFixed(0)} ms, total ${t.total.toFixed(0)} ms (onnxruntime threads: ${threadsLabel(threads)})`,
+  );
   return lines.join('\n');
 }
 
 /** What `vit-lens attention` ran, for callers that print more (the demo). */
-export interface AttentionRun { result: PanelResult | AttentionResult; json?: string; html?: string }
+export interface AttentionRun {
+  result: PanelResult | AttentionResult;
+  json?: string;
+  html?: string;
+}
 
 export async function runAttentionCommand(argv: string[], ctx: CliContext): Promise<AttentionRun | undefined> {
   const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard', 'jobs']);
   // A folder or a glob is a gallery run (src/analyses/gallery).
-  if (f.positional.length === 1 && isGallerySource(f.positional[0])) { await runGalleryCommand(f, modelFromFlags(f), ctx); return undefined; }
+  if (f.positional.length === 1 && isGallerySource(f.positional[0])) {
+    await runGalleryCommand(f, modelFromFlags(f), ctx);
+    return undefined;
+  }
   if (f.values.has('jobs')) throw usageError('--jobs is for folders and globs');
   if (f.positional.length !== 1) throw usageError('attention takes exactly one image path');
   const top = intFlag(f, 'top', 5, 1, 1000);
@@ -93,4 +127,11 @@ export async function runAttentionCommand(argv: string[], ctx: CliContext): Prom
   });
 }
 
-export const attentionCommands: CliCommand[] = [{ name: 'attention', run: async (argv, ctx) => { await runAttentionCommand(argv, ctx); } }];
+export const attentionCommands: CliCommand[] = [
+  {
+    name: 'attention',
+    run: async (argv, ctx) => {
+      await runAttentionCommand(argv, ctx);
+    },
+  },
+];

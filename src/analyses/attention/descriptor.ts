@@ -5,7 +5,14 @@ import type { AnalysisDescriptor } from '../registry';
 export const attention = {
   id: 'attention',
   panels: [
-    { viewType: 'vitLens.attention', title: 'Attention', bundle: 'webview', task: 'classification', command: 'vitLens.showAttention', rerunOn: ['model', 'topK', 'maxImageMegapixels'] },
+    {
+      viewType: 'vitLens.attention',
+      title: 'Attention',
+      bundle: 'webview',
+      task: 'classification',
+      command: 'vitLens.showAttention',
+      rerunOn: ['model', 'topK', 'maxImageMegapixels'],
+    },
   ],
   cli: [
     {

@@ -6,7 +6,10 @@ import { slicePatchMap } from '../../maths/attention';
 import type { AttentionSlice, HeadFusion, PanelResult } from '../../shared/attentionTypes';
 import { round7All } from '../../shared/jsonNumbers';
 
-export interface AttentionJsonOptions { fusion: HeadFusion; discardRatio: number }
+export interface AttentionJsonOptions {
+  fusion: HeadFusion;
+  discardRatio: number;
+}
 
 /**
  * `cls` is the slice of query 0 (CLS, or the first special token) with these rollout settings:
@@ -27,7 +30,9 @@ export function attentionJson(r: PanelResult, cls: AttentionSlice, opts: Attenti
     },
     grid: r.grid,
     ...(r.predictions ? { predictions: r.predictions } : {}),
-    clsAttention: Array.from({ length: shape.layers }, (_, l) => Array.from({ length: shape.heads }, (_, h) => round7All(slicePatchMap(cls.rows, shape, l, h, r.firstPatchToken)))),
+    clsAttention: Array.from({ length: shape.layers }, (_, l) =>
+      Array.from({ length: shape.heads }, (_, h) => round7All(slicePatchMap(cls.rows, shape, l, h, r.firstPatchToken))),
+    ),
     rollout: { fusion: opts.fusion, discardRatio: opts.discardRatio, map: round7All(cls.rollout.map) },
     headStats: r.headStats,
     timingsMs: r.timingsMs,

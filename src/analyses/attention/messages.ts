@@ -3,7 +3,14 @@
 // plus one validator whose only runtime imports are the shared field checks, so the webview bundle can
 // include it. Must not import vscode, Node or DOM code.
 import type { AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
-import { isIndex, parseCommonMessage, parseExport, parseNeedSlice, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+import {
+  isIndex,
+  parseCommonMessage,
+  parseExport,
+  parseNeedSlice,
+  type ColormapName,
+  type PanelActionId,
+} from '../../shared/panelProtocol';
 
 /** User settings the panel starts from (the `vitLens.*` configuration). */
 export interface PanelSettings {
@@ -24,7 +31,14 @@ export type HostMessage =
    * default query's rows and rollout so the first paint needs no round trip. `notice` is an inline hint
    * (e.g. "raw attention: no model configured").
    */
-  | { type: 'result'; resultId: number; result: PanelResult; slice: AttentionSlice; settings: PanelSettings; notice?: { message: string; actions: PanelActionId[] } }
+  | {
+      type: 'result';
+      resultId: number;
+      result: PanelResult;
+      slice: AttentionSlice;
+      settings: PanelSettings;
+      notice?: { message: string; actions: PanelActionId[] };
+    }
   /** Reply to `needSlice`: another query's rows and rollout, of the result `resultId`. */
   | { type: 'slice'; resultId: number; slice: AttentionSlice }
   /** A run failed: show the message in the panel (data-testid="error"), keep any previous result visible. */
@@ -62,12 +76,16 @@ export function parseWebviewMessage(m: unknown): WebviewMessage | undefined {
       return parseNeedSlice(o);
     case 'painted':
       return typeof o.view === 'string' && Number.isFinite(o.at) && Number.isFinite(o.receivedAt)
-        ? { type: 'painted', view: o.view, at: o.at as number, receivedAt: o.receivedAt as number } : undefined;
+        ? { type: 'painted', view: o.view, at: o.at as number, receivedAt: o.receivedAt as number }
+        : undefined;
     case 'rendered':
-      return isIndex(o.thumbnails) && typeof o.view === 'string' ? { type: 'rendered', thumbnails: o.thumbnails as number, view: o.view } : undefined;
+      return isIndex(o.thumbnails) && typeof o.view === 'string'
+        ? { type: 'rendered', thumbnails: o.thumbnails as number, view: o.view }
+        : undefined;
     case 'queryChanged':
       return isIndex(o.query) && isIndex(o.layer) && (isIndex(o.head) || o.head === 'mean')
-        ? { type: 'queryChanged', query: o.query as number, layer: o.layer as number, head: o.head as number | 'mean' } : undefined;
+        ? { type: 'queryChanged', query: o.query as number, layer: o.layer as number, head: o.head as number | 'mean' }
+        : undefined;
     case 'export':
       return parseExport(o, ['png', 'json'] as const);
     default:

@@ -8,7 +8,8 @@ import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { maxPixels, panelSettings, topK } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
 
-const RAW_NOTICE = 'No model configured: showing raw attention, softmax(X·Xᵀ/√d) over pixel patches (colour and texture similarity, no training). Choose or download a ViT ONNX model to see what a trained model attends to.';
+const RAW_NOTICE =
+  'No model configured: showing raw attention, softmax(X·Xᵀ/√d) over pixel patches (colour and texture similarity, no training). Choose or download a ViT ONNX model to see what a trained model attends to.';
 
 export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
   /** Date.now() at the start of the run: the webview reports `painted` in wall-clock time. */
@@ -28,15 +29,27 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
     const settings = panelSettings();
     // The engine keeps the full tensor and sends its shape plus query 0's slice: posting 22 MB (ViT-B)
     // through the extension host to a webview took seconds and blocked this thread.
-    const run = await this.request('attentionPanel', {
-      imagePath: this.imagePath, modelPath, topK: topK(), maxPixels: maxPixels(),
-      rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
-    }, signal, onProgress);
+    const run = await this.request(
+      'attentionPanel',
+      {
+        imagePath: this.imagePath,
+        modelPath,
+        topK: topK(),
+        maxPixels: maxPixels(),
+        rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
+      },
+      signal,
+      onProgress,
+    );
     const { result, slice } = run;
     this.noteTimings(result.timingsMs, `${result.model.numLayers}×${result.model.numHeads} attention (${result.model.attentionSource})`);
     const resultId = this.nextResult(run.attentionKey);
     return {
-      type: 'result', resultId, result, slice, settings,
+      type: 'result',
+      resultId,
+      result,
+      slice,
+      settings,
       notice: modelPath ? undefined : { message: RAW_NOTICE, actions: ['chooseModel', 'downloadModel', 'openSettings'] },
     };
   }
@@ -54,7 +67,9 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
       case 'rendered':
         if (o.renderedMs === undefined && this.runStarted) {
           o.renderedMs = performance.now() - this.runStarted;
-          this.services.log(`Attention ${name}: everything painted after ${o.renderedMs.toFixed(0)} ms (${m.thumbnails} head thumbnails, view ${m.view})`);
+          this.services.log(
+            `Attention ${name}: everything painted after ${o.renderedMs.toFixed(0)} ms (${m.thumbnails} head thumbnails, view ${m.view})`,
+          );
         }
         return;
     }
@@ -68,6 +83,8 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
 }
 
 export const attentionHost: HostFacet = {
-  open: (services, kind, imagePath) => VitLensPanel.open(services, kind, imagePath, (wp, image) => new AttentionPanel(services, kind, wp, image)),
-  revive: (services, kind, webviewPanel, state) => VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new AttentionPanel(services, kind, wp, image)),
+  open: (services, kind, imagePath) =>
+    VitLensPanel.open(services, kind, imagePath, (wp, image) => new AttentionPanel(services, kind, wp, image)),
+  revive: (services, kind, webviewPanel, state) =>
+    VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new AttentionPanel(services, kind, wp, image)),
 };

@@ -25,7 +25,11 @@ export interface AttentionRequest {
 }
 
 /** Raw-attention settings when no model is given: HF ViT defaults. */
-export const RAW_DEFAULTS = { inputSize: [224, 224] as [number, number], patchSize: 16, preprocessor: { size: { height: 224, width: 224 }, resample: 2 } as PreprocessorConfig };
+export const RAW_DEFAULTS = {
+  inputSize: [224, 224] as [number, number],
+  patchSize: 16,
+  preprocessor: { size: { height: 224, width: 224 }, resample: 2 } as PreprocessorConfig,
+};
 
 /** Stage 3 fetches: the logits (if any) and the attention outputs. */
 const fetchNames = (model: LoadedModel) => [...new Set([...(model.logitsOutput ? [model.logitsOutput] : []), ...model.attentionOutputs])];
@@ -34,11 +38,20 @@ const fetchNames = (model: LoadedModel) => [...new Set([...(model.logitsOutput ?
  * Stage 3: run the model. From the second run on an input shape, onnxruntime writes the attention
  * straight into one [L, H, N, N] array (`attention`, new or recycled, see placedOutputs.ts).
  */
-export async function inferenceStage(model: LoadedModel, pixels: Float32Array, height: number, width: number): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
+export async function inferenceStage(
+  model: LoadedModel,
+  pixels: Float32Array,
+  height: number,
+  width: number,
+): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   try {
     return await runPlaced(model, new ort.Tensor('float32', pixels, [1, 3, height, width]), fetchNames(model));
   } catch (e) {
-    throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`, 'The input size may not match the model; check preprocessor_config.json.');
+    throw new VitLensError(
+      'INFERENCE_FAILED',
+      `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
+      'The input size may not match the model; check preprocessor_config.json.',
+    );
   }
 }
 
@@ -46,7 +59,11 @@ export async function inferenceStage(model: LoadedModel, pixels: Float32Array, h
  * Stage 4a: the attention tensor ([L, H, N, N], an array no other result holds, rows checked) and the logits of a run.
  * After an unplaced run, records the output shapes so the next run on this shape is placed.
  */
-export function collectOutputs(model: LoadedModel, run: { outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }, inputDims: readonly number[]): { attention: AttentionTensor; logits?: Float32Array } {
+export function collectOutputs(
+  model: LoadedModel,
+  run: { outputs: Record<string, ort.Tensor>; attention?: AttentionTensor },
+  inputDims: readonly number[],
+): { attention: AttentionTensor; logits?: Float32Array } {
   let attention = run.attention;
   if (attention) checkRowsAreProbabilities(attention);
   else {
@@ -59,10 +76,20 @@ export function collectOutputs(model: LoadedModel, run: { outputs: Record<string
 }
 
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
-export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: string) => Promise<LoadedModel>, ctl: RunControl = noControl): Promise<AttentionResult> {
+export async function runAttentionPipeline(
+  req: AttentionRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl = noControl,
+): Promise<AttentionResult> {
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
   const modelPath = req.modelPath;
-  const { img, model } = await decodeAndLoad(req, async () => (modelPath ? getModel(modelPath) : undefined), ctl, timer, modelPath ? 'Loading model' : 'Preparing raw attention');
+  const { img, model } = await decodeAndLoad(
+    req,
+    async () => (modelPath ? getModel(modelPath) : undefined),
+    ctl,
+    timer,
+    modelPath ? 'Loading model' : 'Preparing raw attention',
+  );
   const size = model?.inputSize ?? RAW_DEFAULTS.inputSize;
   const patchSize = model?.patchSize ?? RAW_DEFAULTS.patchSize;
   const pre = await preprocess(img, model ? model.files.preprocessor : RAW_DEFAULTS.preprocessor, size, model ? !!model.fixedSize : true);
@@ -82,11 +109,16 @@ export async function runAttentionPipeline(req: AttentionRequest, getModel: (p: 
     attention = await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize);
   }
   const grid: [number, number] = [Math.floor(pre.height / patchSize), Math.floor(pre.width / patchSize)];
-  const specialTokens = model ? detectSpecialTokens(attention.tokens, grid, model.files.config) : { cls: true, distillation: false, registers: 0 };
+  const specialTokens = model
+    ? detectSpecialTokens(attention.tokens, grid, model.files.config)
+    : { cls: true, distillation: false, registers: 0 };
   const firstPatch = firstPatchIndex(specialTokens);
   // The raw baseline (onnxruntime) and the view PNG (sharp) run on worker threads while this thread
   // computes the head statistics. After inference, not during it: on 2 cores they would only compete.
-  const pending = Promise.all([model ? rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : attention, viewImage(img, pre.sourceRect)]);
+  const pending = Promise.all([
+    model ? rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : attention,
+    viewImage(img, pre.sourceRect),
+  ]);
   pending.catch(() => {}); // awaited below; never an unhandled rejection if the statistics throw first
   const headStats = headStatisticsWasm(attention, grid, patchSize, firstPatch);
   const predictions = logits ? topK(logits, req.topK ?? 5, model?.files.config.id2label) : undefined;

@@ -36,14 +36,23 @@ function buildRawAttentionGraph(channels: number, height: number, width: number,
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 /** Raw attention of a CHW pixel tensor: 1 layer, 1 head, tokens = [mean query, patches]. */
-export async function rawAttentionOrt(pixels: Float32Array, channels: number, height: number, width: number, patch: number): Promise<AttentionTensor> {
+export async function rawAttentionOrt(
+  pixels: Float32Array,
+  channels: number,
+  height: number,
+  width: number,
+  patch: number,
+): Promise<AttentionTensor> {
   const key = `${channels}x${height}x${width}/${patch}`;
   let session = sessions.get(key);
   if (!session) {
     if (sessions.size >= 8) sessions.clear(); // dynamic-size models: do not grow without bound
     // One thread: a pool of its own would keep spinning after this 1 ms run and slowed the next
     // model run by ~10 % on 2 cores.
-    session = ort.InferenceSession.create(buildRawAttentionGraph(channels, height, width, patch), { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+    session = ort.InferenceSession.create(buildRawAttentionGraph(channels, height, width, patch), {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: 1,
+    });
     sessions.set(key, session);
   }
   const out = await (await session).run({ pixel_values: new ort.Tensor('float32', pixels, [1, channels, height, width]) });

@@ -1,7 +1,17 @@
 // `vit-lens compare <image> --model <a> --model-b <b> [--json out] [--html out] [--top 5] [--fusion …] [--discard r]`:
 // two models' attention on one image and their difference, through the engine process. Node side.
 import path from 'node:path';
-import { CliCommand, CliContext, intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
+import {
+  CliCommand,
+  CliContext,
+  intFlag,
+  parseFlags,
+  requestWithProgress,
+  usageError,
+  withEngine,
+  writeJson,
+  writeOutput,
+} from '../../cli/context';
 import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
 import { resolveModelArg, defaultCacheDir } from '../../models/modelStore';
 import { layersByChange } from '../../maths/compare';
@@ -10,10 +20,17 @@ import { compareJson } from './json';
 import type { CompareResult } from './types';
 
 function summary(r: CompareResult): string {
-  const line = (label: string, x: CompareResult['a']) => `  ${label}: ${x.model.name} · ${x.model.numLayers}×${x.model.numHeads} · grid ${x.grid.join('×')} · top-1 ${x.predictions?.[0] ? `${x.predictions[0].label} ${(x.predictions[0].probability * 100).toFixed(1)}%` : '—'}`;
+  const line = (label: string, x: CompareResult['a']) =>
+    `  ${label}: ${x.model.name} · ${x.model.numLayers}×${x.model.numHeads} · grid ${x.grid.join('×')} · top-1 ${x.predictions?.[0] ? `${x.predictions[0].label} ${(x.predictions[0].probability * 100).toFixed(1)}%` : '—'}`;
   const lines = [`${path.basename(r.a.image.path)}`, line('A', r.a), line('B', r.b)];
   const c = r.comparison;
-  if (c.layerChange) lines.push(`  layers that changed most: ${layersByChange(c.layerChange).slice(0, 3).map((l) => `${l} (${c.layerChange![l].toFixed(3)})`).join(', ')}`);
+  if (c.layerChange)
+    lines.push(
+      `  layers that changed most: ${layersByChange(c.layerChange)
+        .slice(0, 3)
+        .map((l) => `${l} (${c.layerChange![l].toFixed(3)})`)
+        .join(', ')}`,
+    );
   if (c.note) lines.push(`  note: ${c.note}`);
   return lines.join('\n');
 }
@@ -32,11 +49,25 @@ export async function runCompareCommand(argv: string[], ctx: CliContext): Promis
   const cache = f.values.get('cache') ?? defaultCacheDir();
   const [ma, mb] = [resolveModelArg(a, cache), resolveModelArg(b, cache)].map((m) => path.resolve(m));
   return withEngine(ctx, async (client) => {
-    const r = await requestWithProgress(client, 'compare', { imagePath: path.resolve(f.positional[0]), modelPath: ma, modelPathB: mb, topK: top, rollout: { fusion, discardRatio, startLayer: 0 } });
+    const r = await requestWithProgress(client, 'compare', {
+      imagePath: path.resolve(f.positional[0]),
+      modelPath: ma,
+      modelPathB: mb,
+      topK: top,
+      rollout: { fusion, discardRatio, startLayer: 0 },
+    });
     const json = f.values.get('json');
     if (json) writeJson(json, compareJson(r, { fusion, discardRatio }));
     const html = f.values.get('html');
-    if (html) writeOutput(html, renderReportHtml({ compare: r, settings: { colormap: 'inferno', opacity: 0.6, fusion, discardRatio } }, loadWebviewBundle(__dirname, 'compareWebview'), `ViT Lens — compare ${path.basename(r.a.image.path)}`));
+    if (html)
+      writeOutput(
+        html,
+        renderReportHtml(
+          { compare: r, settings: { colormap: 'inferno', opacity: 0.6, fusion, discardRatio } },
+          loadWebviewBundle(__dirname, 'compareWebview'),
+          `ViT Lens — compare ${path.basename(r.a.image.path)}`,
+        ),
+      );
     console.log(summary(r));
     if (json) console.log(`JSON:   ${json}`);
     if (html) console.log(`Report: ${html}`);
@@ -44,4 +75,11 @@ export async function runCompareCommand(argv: string[], ctx: CliContext): Promis
   });
 }
 
-export const compareCommands: CliCommand[] = [{ name: 'compare', run: async (argv, ctx) => { await runCompareCommand(argv, ctx); } }];
+export const compareCommands: CliCommand[] = [
+  {
+    name: 'compare',
+    run: async (argv, ctx) => {
+      await runCompareCommand(argv, ctx);
+    },
+  },
+];

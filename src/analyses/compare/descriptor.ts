@@ -5,7 +5,14 @@ import type { AnalysisDescriptor } from '../registry';
 export const compare = {
   id: 'compare',
   panels: [
-    { viewType: 'vitLens.compare', title: 'Compare', bundle: 'compareWebview', task: 'classification', command: 'vitLens.compareWithModel', rerunOn: ['model', 'topK', 'maxImageMegapixels', 'rolloutFusion', 'discardRatio'] },
+    {
+      viewType: 'vitLens.compare',
+      title: 'Compare',
+      bundle: 'compareWebview',
+      task: 'classification',
+      command: 'vitLens.compareWithModel',
+      rerunOn: ['model', 'topK', 'maxImageMegapixels', 'rolloutFusion', 'discardRatio'],
+    },
   ],
   cli: [
     {

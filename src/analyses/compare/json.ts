@@ -11,7 +11,12 @@ export function compareJson(r: CompareResult, opts: AttentionJsonOptions): Recor
     a: attentionJson(r.a, r.sliceA, opts),
     b: attentionJson(r.b, r.sliceB, opts),
     rolloutDifference: c.rolloutDifference ? round7All(c.rolloutDifference) : null,
-    headDeltas: c.headDeltas.map((d) => ({ layer: d.layer, head: d.head, meanDistance: round7(d.meanDistance), entropy: round7(d.entropy) })),
+    headDeltas: c.headDeltas.map((d) => ({
+      layer: d.layer,
+      head: d.head,
+      meanDistance: round7(d.meanDistance),
+      entropy: round7(d.entropy),
+    })),
     layerChange: c.layerChange ? round7All(c.layerChange) : null,
     ...(c.note ? { note: c.note } : {}),
   };

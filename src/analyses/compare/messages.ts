@@ -25,4 +25,11 @@ export function parseCompareWebviewMessage(m: unknown): CompareWebviewMessage | 
   return o.type === 'export' ? parseExport(o, ['json'] as const, (f) => f) : parseCommonMessage(o);
 }
 
-export const compareTestIds = { a: 'compare-a', b: 'compare-b', diff: 'compare-diff', layerChange: 'layer-change', headDeltas: 'head-deltas', note: 'compare-note' } as const;
+export const compareTestIds = {
+  a: 'compare-a',
+  b: 'compare-b',
+  diff: 'compare-diff',
+  layerChange: 'layer-change',
+  headDeltas: 'head-deltas',
+  note: 'compare-note',
+} as const;

@@ -37,12 +37,24 @@ export class ComparePanel extends VitLensPanel<CompareHostMessage, CompareWebvie
     const modelB = modelsB.get(this.imagePath) ?? null;
     const againstKey = this.checkpoint ? this.lastRunKey : undefined;
     this.checkpoint = false;
-    const compare = await this.request('compare', {
-      imagePath: this.imagePath, modelPath: this.modelPath(), ...(againstKey ? { againstKey } : { modelPathB: modelB }),
-      topK: topK(), maxPixels: maxPixels(), rollout,
-    }, signal, onProgress);
+    const compare = await this.request(
+      'compare',
+      {
+        imagePath: this.imagePath,
+        modelPath: this.modelPath(),
+        ...(againstKey ? { againstKey } : { modelPathB: modelB }),
+        topK: topK(),
+        maxPixels: maxPixels(),
+        rollout,
+      },
+      signal,
+      onProgress,
+    );
     this.lastRunKey = compare.runKey;
-    this.noteTimings(compare.a.timingsMs, `A ${compare.a.model.name} vs B ${compare.bIsPrevious ? 'previous checkpoint' : compare.b.model.name}`);
+    this.noteTimings(
+      compare.a.timingsMs,
+      `A ${compare.a.model.name} vs B ${compare.bIsPrevious ? 'previous checkpoint' : compare.b.model.name}`,
+    );
     return { type: 'result', compare, settings, modelB: compare.bIsPrevious ? null : modelB };
   }
 }
@@ -50,7 +62,9 @@ export class ComparePanel extends VitLensPanel<CompareHostMessage, CompareWebvie
 async function chooseModelB(): Promise<string | undefined> {
   const picked = await vscode.window.showOpenDialog({
     title: 'ViT Lens: compare with which model? (an .onnx file, or a Hugging Face folder)',
-    canSelectFiles: true, canSelectFolders: true, filters: { 'ONNX model': ['onnx'] },
+    canSelectFiles: true,
+    canSelectFolders: true,
+    filters: { 'ONNX model': ['onnx'] },
   });
   return picked?.[0]?.fsPath;
 }

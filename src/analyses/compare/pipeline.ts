@@ -22,15 +22,29 @@ function keepRun(r: AttentionResult): string {
 }
 
 /** The comparison of two full results with these rollout settings. */
-export function compareResults(a: AttentionResult, b: AttentionResult, rollout: RolloutSettings): { comparison: Comparison; sliceA: CompareResult['sliceA']; sliceB: CompareResult['sliceB'] } {
+export function compareResults(
+  a: AttentionResult,
+  b: AttentionResult,
+  rollout: RolloutSettings,
+): { comparison: Comparison; sliceA: CompareResult['sliceA']; sliceB: CompareResult['sliceB'] } {
   const sliceA = attentionSlice(a.attention, a.firstPatchToken, 0, rollout);
-  const sliceB = attentionSlice(b.attention, b.firstPatchToken, 0, { ...rollout, startLayer: Math.min(rollout.startLayer, b.attention.layers - 1) });
+  const sliceB = attentionSlice(b.attention, b.firstPatchToken, 0, {
+    ...rollout,
+    startLayer: Math.min(rollout.startLayer, b.attention.layers - 1),
+  });
   const sameGrid = a.grid[0] === b.grid[0] && a.grid[1] === b.grid[1];
   const sameShape = a.attention.heads === b.attention.heads && a.attention.tokens === b.attention.tokens;
   const notes: string[] = [];
-  if (!sameGrid) notes.push(`The models' token grids differ (${a.grid.join('×')} and ${b.grid.join('×')}): no difference map, the maps are shown side by side.`);
-  else if (!sameShape) notes.push(`The models' attention shapes differ (${a.attention.heads} heads × ${a.attention.tokens} tokens and ${b.attention.heads} × ${b.attention.tokens}): no per-layer change.`);
-  if (a.attention.layers !== b.attention.layers) notes.push(`A has ${a.attention.layers} layers and B ${b.attention.layers}: layers are paired by index.`);
+  if (!sameGrid)
+    notes.push(
+      `The models' token grids differ (${a.grid.join('×')} and ${b.grid.join('×')}): no difference map, the maps are shown side by side.`,
+    );
+  else if (!sameShape)
+    notes.push(
+      `The models' attention shapes differ (${a.attention.heads} heads × ${a.attention.tokens} tokens and ${b.attention.heads} × ${b.attention.tokens}): no per-layer change.`,
+    );
+  if (a.attention.layers !== b.attention.layers)
+    notes.push(`A has ${a.attention.layers} layers and B ${b.attention.layers}: layers are paired by index.`);
   const comparison: Comparison = {
     sameGrid,
     sameShape,
@@ -42,7 +56,10 @@ export function compareResults(a: AttentionResult, b: AttentionResult, rollout: 
   return { comparison, sliceA, sliceB };
 }
 
-const strip = ({ attention, ...rest }: AttentionResult) => ({ ...rest, attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens } });
+const strip = ({ attention, ...rest }: AttentionResult) => ({
+  ...rest,
+  attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens },
+});
 
 /** A's progress in [0, 0.5), B's in [0.5, 1). */
 const scaled = (ctl: RunControl, from: number, label: string): RunControl => ({
@@ -50,12 +67,21 @@ const scaled = (ctl: RunControl, from: number, label: string): RunControl => ({
   checkCancelled: () => ctl.checkCancelled(),
 });
 
-export async function runComparePipeline(req: CompareCalls['compare']['params'], getModel: (p: string) => Promise<LoadedModel>, ctl: RunControl = noControl): Promise<CompareResult> {
+export async function runComparePipeline(
+  req: CompareCalls['compare']['params'],
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl = noControl,
+): Promise<CompareResult> {
   const base = { imagePath: req.imagePath, topK: req.topK, maxPixels: req.maxPixels };
   let b: AttentionResult | undefined;
   if (req.againstKey) {
     b = runs.get(req.againstKey);
-    if (!b) throw new VitLensError('RESULT_EXPIRED', 'The previous checkpoint\'s result is no longer held by the engine.', 'Compare with a model file instead.');
+    if (!b)
+      throw new VitLensError(
+        'RESULT_EXPIRED',
+        "The previous checkpoint's result is no longer held by the engine.",
+        'Compare with a model file instead.',
+      );
   } else if (req.modelPathB === undefined) {
     throw new VitLensError('BAD_REQUEST', 'compare: modelPathB or againstKey is required');
   }

@@ -37,7 +37,15 @@ export interface CompareCalls {
    * (`againstKey`, from a CompareResult's runKey: the previous checkpoint).
    */
   compare: {
-    params: { imagePath: string; modelPath: string | null; modelPathB?: string | null; againstKey?: string; topK?: number; maxPixels?: number; rollout: RolloutSettings };
+    params: {
+      imagePath: string;
+      modelPath: string | null;
+      modelPathB?: string | null;
+      againstKey?: string;
+      topK?: number;
+      maxPixels?: number;
+      rollout: RolloutSettings;
+    };
     result: CompareResult;
   };
 }

@@ -13,7 +13,17 @@ import type { DenseResult, DenseTask } from './types';
 import type { DensePanelResult } from './messages';
 import { colormapLut } from '../../maths/colormaps';
 import { encodeNpyFloat32 } from '../../maths/npy';
-import { CliCommand, CliContext, parseFlags, requestWithProgress, prepareOutput, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
+import {
+  CliCommand,
+  CliContext,
+  parseFlags,
+  requestWithProgress,
+  prepareOutput,
+  usageError,
+  withEngine,
+  writeJson,
+  writeOutput,
+} from '../../cli/context';
 import { denseJson } from './json';
 import type { DensePanelSettings } from './messages';
 import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
@@ -31,7 +41,9 @@ export function depthColours(values: Float32Array, min: number, max: number): Ui
   const rgb = new Uint8Array(values.length * 3);
   for (let i = 0; i < values.length; i++) {
     const k = Math.round(unitRange(values[i], min, max) * 255) * 3;
-    rgb[i * 3] = lut[k]; rgb[i * 3 + 1] = lut[k + 1]; rgb[i * 3 + 2] = lut[k + 2];
+    rgb[i * 3] = lut[k];
+    rgb[i * 3 + 1] = lut[k + 1];
+    rgb[i * 3 + 2] = lut[k + 2];
   }
   return rgb;
 }
@@ -51,7 +63,9 @@ export function segmentationColours(r: DenseResult | DensePanelResult): Uint8Arr
       let c = palette.get(id);
       if (!c) palette.set(id, (c = classColor(id)));
       const o = (y * width + x) * 3;
-      rgb[o] = c[0]; rgb[o + 1] = c[1]; rgb[o + 2] = c[2];
+      rgb[o] = c[0];
+      rgb[o + 1] = c[1];
+      rgb[o + 2] = c[2];
     }
   }
   return rgb;
@@ -59,10 +73,14 @@ export function segmentationColours(r: DenseResult | DensePanelResult): Uint8Arr
 
 function summary(r: DenseResult | DensePanelResult): string {
   const att = r.attention ? `${r.model.numLayers} layers × ${r.model.numHeads} heads (${r.model.attentionSource})` : 'no attention';
-  const lines = [`${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · input ${r.model.inputSize[1]}×${r.model.inputSize[0]} · grid ${r.grid[1]}×${r.grid[0]} · ${att}`];
+  const lines = [
+    `${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · input ${r.model.inputSize[1]}×${r.model.inputSize[0]} · grid ${r.grid[1]}×${r.grid[0]} · ${att}`,
+  ];
   if (r.depth) {
     const d = r.depth;
-    lines.push(`  depth ${d.rawWidth}×${d.rawHeight} (relative inverse depth): min ${d.min.toPrecision(5)} · p2 ${d.p2.toPrecision(5)} · p98 ${d.p98.toPrecision(5)} · max ${d.max.toPrecision(5)}`);
+    lines.push(
+      `  depth ${d.rawWidth}×${d.rawHeight} (relative inverse depth): min ${d.min.toPrecision(5)} · p2 ${d.p2.toPrecision(5)} · p98 ${d.p98.toPrecision(5)} · max ${d.max.toPrecision(5)}`,
+    );
   }
   if (r.segmentation) {
     const s = r.segmentation;
@@ -73,11 +91,18 @@ function summary(r: DenseResult | DensePanelResult): string {
   if (r.features.length) lines.push(`  neck: ${r.features.map((f) => `${f.name} ${f.channels}×${f.height}×${f.width}`).join(' · ')}`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   const t = r.timingsMs;
-  lines.push(`  time: decode ${t.decode.toFixed(0)} ms, model load ${t.modelLoad.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, post-process ${t.postprocess.toFixed(0)} ms, total ${t.total.toFixed(0)} ms`);
+  lines.push(
+    `  time: decode ${t.decode.toFixed(0)} ms, model load ${t.modelLoad.toFixed(0)} ms, preprocess ${t.preprocess.toFixed(0)} ms, inference ${t.inference.toFixed(0)} ms, post-process ${t.postprocess.toFixed(0)} ms, total ${t.total.toFixed(0)} ms`,
+  );
   return lines.join('\n');
 }
 
-async function runDense(ctx: CliContext, task: DenseTask, argv: string[], known: string[]): Promise<{ result: DenseResult | DensePanelResult; values: Map<string, string> }> {
+async function runDense(
+  ctx: CliContext,
+  task: DenseTask,
+  argv: string[],
+  known: string[],
+): Promise<{ result: DenseResult | DensePanelResult; values: Map<string, string> }> {
   const f = parseFlags(argv, known);
   const command = task === 'depth' ? 'depth' : 'segment';
   if (f.positional.length !== 1) throw usageError(`${command} takes exactly one image path`);
@@ -104,7 +129,14 @@ async function writePng(file: string, pixels: Uint8Array | Uint16Array, width: n
 }
 
 /** The DPT page's default display settings in a standalone report (the extension's setting defaults). */
-const REPORT_SETTINGS: DensePanelSettings = { depthColormap: 'inferno', normalization: 'percentile', opacity: 0.6, attentionColormap: 'inferno', fusion: 'mean', discardRatio: 0 };
+const REPORT_SETTINGS: DensePanelSettings = {
+  depthColormap: 'inferno',
+  normalization: 'percentile',
+  opacity: 0.6,
+  attentionColormap: 'inferno',
+  fusion: 'mean',
+  discardRatio: 0,
+};
 
 /**
  * The data a standalone DPT report embeds: the result with the class map's Uint16Array as its bytes
@@ -119,7 +151,14 @@ export function denseReportData(r: DenseResult): { result: unknown; settings: De
 /** --html: the self-contained DPT page with the whole result (backbone attention included). */
 function writeDenseReport(file: string, r: DenseResult): string {
   // The webview bundles are beside the CLI's own (dist/).
-  return writeOutput(file, renderReportHtml(denseReportData(r), loadWebviewBundle(__dirname, 'denseWebview'), `ViT Lens — ${r.task} · ${path.basename(r.image.path)}`));
+  return writeOutput(
+    file,
+    renderReportHtml(
+      denseReportData(r),
+      loadWebviewBundle(__dirname, 'denseWebview'),
+      `ViT Lens — ${r.task} · ${path.basename(r.image.path)}`,
+    ),
+  );
 }
 
 /** `vit-lens depth`; returns the result for callers that print more (the demo). */
@@ -131,15 +170,30 @@ export async function commandDepth(argv: string[], ctx: CliContext): Promise<Den
   const png16 = values.get('png16');
   if (png || png16) {
     const full = depthAtImageSize(r);
-    if (png) { await writePng(png, depthColours(full, d.min, d.max), r.image.width, r.image.height, 3); written.push(`PNG:    ${png}`); }
-    if (png16) { await writePng(png16, depthToUint16(full, d.min, d.max), r.image.width, r.image.height, 1); written.push(`PNG16:  ${png16}`); }
+    if (png) {
+      await writePng(png, depthColours(full, d.min, d.max), r.image.width, r.image.height, 3);
+      written.push(`PNG:    ${png}`);
+    }
+    if (png16) {
+      await writePng(png16, depthToUint16(full, d.min, d.max), r.image.width, r.image.height, 1);
+      written.push(`PNG16:  ${png16}`);
+    }
   }
   const npy = values.get('npy');
-  if (npy) { writeOutput(npy, encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth])); written.push(`NPY:    ${npy}`); }
+  if (npy) {
+    writeOutput(npy, encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth]));
+    written.push(`NPY:    ${npy}`);
+  }
   const json = values.get('json');
-  if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
+  if (json) {
+    writeJson(json, denseJson(r));
+    written.push(`JSON:   ${json}`);
+  }
   const html = values.get('html');
-  if (html) { writeDenseReport(html, r as DenseResult); written.push(`Report: ${html}`); }
+  if (html) {
+    writeDenseReport(html, r as DenseResult);
+    written.push(`Report: ${html}`);
+  }
   console.log([summary(r), ...written].join('\n'));
   return r;
 }
@@ -149,12 +203,29 @@ async function commandSegment(argv: string[], ctx: CliContext): Promise<void> {
   const { result: r, values } = await runDense(ctx, 'segmentation', argv, ['model', 'cache', 'png', 'json', 'html']);
   const written: string[] = [];
   const png = values.get('png');
-  if (png) { await writePng(png, segmentationColours(r), r.image.width, r.image.height, 3); written.push(`PNG:    ${png}`); }
+  if (png) {
+    await writePng(png, segmentationColours(r), r.image.width, r.image.height, 3);
+    written.push(`PNG:    ${png}`);
+  }
   const json = values.get('json');
-  if (json) { writeJson(json, denseJson(r)); written.push(`JSON:   ${json}`); }
+  if (json) {
+    writeJson(json, denseJson(r));
+    written.push(`JSON:   ${json}`);
+  }
   const html = values.get('html');
-  if (html) { writeDenseReport(html, r as DenseResult); written.push(`Report: ${html}`); }
+  if (html) {
+    writeDenseReport(html, r as DenseResult);
+    written.push(`Report: ${html}`);
+  }
   console.log([summary(r), ...written].join('\n'));
 }
 
-export const denseCommands: CliCommand[] = [{ name: 'depth', run: async (argv, ctx) => { await commandDepth(argv, ctx); } }, { name: 'segment', run: commandSegment }];
+export const denseCommands: CliCommand[] = [
+  {
+    name: 'depth',
+    run: async (argv, ctx) => {
+      await commandDepth(argv, ctx);
+    },
+  },
+  { name: 'segment', run: commandSegment },
+];

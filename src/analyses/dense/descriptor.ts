@@ -7,8 +7,22 @@ const rerunOn = ['maxImageMegapixels'];
 export const dense = {
   id: 'dense',
   panels: [
-    { viewType: 'vitLens.depth', title: 'Depth', bundle: 'denseWebview', task: 'depth', command: 'vitLens.runDptDepth', rerunOn: ['depthModel', ...rerunOn] },
-    { viewType: 'vitLens.segmentation', title: 'Segmentation', bundle: 'denseWebview', task: 'segmentation', command: 'vitLens.runDptSegmentation', rerunOn: ['segmentationModel', ...rerunOn] },
+    {
+      viewType: 'vitLens.depth',
+      title: 'Depth',
+      bundle: 'denseWebview',
+      task: 'depth',
+      command: 'vitLens.runDptDepth',
+      rerunOn: ['depthModel', ...rerunOn],
+    },
+    {
+      viewType: 'vitLens.segmentation',
+      title: 'Segmentation',
+      bundle: 'denseWebview',
+      task: 'segmentation',
+      command: 'vitLens.runDptSegmentation',
+      rerunOn: ['segmentationModel', ...rerunOn],
+    },
   ],
   cli: [
     {

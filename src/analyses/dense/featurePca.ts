@@ -24,14 +24,26 @@ let session: { threads: number; session: Promise<ort.InferenceSession> } | undef
 function scatterSession(): Promise<ort.InferenceSession> {
   const threads = inferenceThreads();
   if (session?.threads !== threads) {
-    void session?.session.then((s) => s.release(), () => {});
-    session = { threads, session: ort.InferenceSession.create(buildScatterGraph(), { graphOptimizationLevel: 'all', intraOpNumThreads: threads }) };
+    void session?.session.then(
+      (s) => s.release(),
+      () => {},
+    );
+    session = {
+      threads,
+      session: ort.InferenceSession.create(buildScatterGraph(), { graphOptimizationLevel: 'all', intraOpNumThreads: threads }),
+    };
   }
   return session.session;
 }
 
 /** pcaRgb of a feature map [C, H, W], its scatter matrix computed by onnxruntime. */
-export async function pcaRgbOrt(features: Float32Array, channels: number, height: number, width: number, opts: PcaOptions = {}): Promise<PcaResult> {
+export async function pcaRgbOrt(
+  features: Float32Array,
+  channels: number,
+  height: number,
+  width: number,
+  opts: PcaOptions = {},
+): Promise<PcaResult> {
   const s = pcaSamples(features, channels, height * width, opts.maxFitPixels);
   // Covariance: A = X [m, C] → XᵀX. Gram (fewer samples than channels): A = Xᵀ [C, m] → XXᵀ.
   let a = s.x;

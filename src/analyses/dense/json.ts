@@ -17,7 +17,14 @@ export interface DenseJson {
   task: DensePanelResult['task'];
   image: DensePanelResult['image'];
   /** attentionSource is null when the backbone's attention could not be tapped. */
-  model: { path: string | null; inputSize: [number, number]; patchSize: number; numLayers: number; numHeads: number; attentionSource: string | null };
+  model: {
+    path: string | null;
+    inputSize: [number, number];
+    patchSize: number;
+    numLayers: number;
+    numHeads: number;
+    attentionSource: string | null;
+  };
   grid: [number, number];
   /** [height, width] of the image the maps are drawn on (the panel's view image). */
   viewSize: [number, number];
@@ -34,7 +41,11 @@ export interface DenseJson {
   notes: string[];
   timingsMs: DensePanelResult['timingsMs'];
   /** The panel's Save JSON only. */
-  panel?: { tool: 'ViT Lens'; modelName: string; attention: { layers: number; heads: number; tokens: number; firstPatchToken: number } | null };
+  panel?: {
+    tool: 'ViT Lens';
+    modelName: string;
+    attention: { layers: number; heads: number; tokens: number; firstPatchToken: number } | null;
+  };
 }
 
 export function denseJson(r: DensePanelResult, panel?: DenseDisplay): DenseJson {
@@ -44,28 +55,56 @@ export function denseJson(r: DensePanelResult, panel?: DenseDisplay): DenseJson 
     task: r.task,
     image: { ...r.image },
     model: {
-      path: r.model.path, inputSize: r.model.inputSize, patchSize: r.model.patchSize,
-      numLayers: r.model.numLayers, numHeads: r.model.numHeads, attentionSource: r.attention ? r.model.attentionSource : null,
+      path: r.model.path,
+      inputSize: r.model.inputSize,
+      patchSize: r.model.patchSize,
+      numLayers: r.model.numLayers,
+      numHeads: r.model.numHeads,
+      attentionSource: r.attention ? r.model.attentionSource : null,
     },
     grid: r.grid,
     viewSize: [r.view.height, r.view.width],
-    ...(d ? { depth: { outputSize: [d.rawHeight, d.rawWidth], min: round7(d.min), max: round7(d.max), p2: round7(d.p2), p98: round7(d.p98), ...(panel ?? {}) } } : {}),
-    ...(s ? {
-      segmentation: {
-        outputSize: s.rawHeight !== undefined && s.rawWidth !== undefined ? [s.rawHeight, s.rawWidth] : null,
-        numClasses: s.numClasses,
-        classes: s.classes.map((c) => ({ id: c.id, name: c.name, color: c.color, area: round7(c.area) })),
-      },
-    } : {}),
-    features: r.features.map((f) => ({ name: f.name, stride: f.stride, channels: f.channels, size: [f.height, f.width], explained: round7All(f.explained) })),
+    ...(d
+      ? {
+          depth: {
+            outputSize: [d.rawHeight, d.rawWidth],
+            min: round7(d.min),
+            max: round7(d.max),
+            p2: round7(d.p2),
+            p98: round7(d.p98),
+            ...(panel ?? {}),
+          },
+        }
+      : {}),
+    ...(s
+      ? {
+          segmentation: {
+            outputSize: s.rawHeight !== undefined && s.rawWidth !== undefined ? [s.rawHeight, s.rawWidth] : null,
+            numClasses: s.numClasses,
+            classes: s.classes.map((c) => ({ id: c.id, name: c.name, color: c.color, area: round7(c.area) })),
+          },
+        }
+      : {}),
+    features: r.features.map((f) => ({
+      name: f.name,
+      stride: f.stride,
+      channels: f.channels,
+      size: [f.height, f.width],
+      explained: round7All(f.explained),
+    })),
     notes: [...r.notes],
     timingsMs: { ...r.timingsMs },
-    ...(panel ? {
-      panel: {
-        tool: 'ViT Lens', modelName: r.model.name,
-        attention: r.attention ? { layers: r.attention.layers, heads: r.attention.heads, tokens: r.attention.tokens, firstPatchToken: r.firstPatchToken } : null,
-      },
-    } as const : {}),
+    ...(panel
+      ? ({
+          panel: {
+            tool: 'ViT Lens',
+            modelName: r.model.name,
+            attention: r.attention
+              ? { layers: r.attention.layers, heads: r.attention.heads, tokens: r.attention.tokens, firstPatchToken: r.firstPatchToken }
+              : null,
+          },
+        } as const)
+      : {}),
   };
 }
 

@@ -4,7 +4,14 @@
 // the webview bundle can include it. Must not import vscode, Node or DOM code.
 import type { AttentionShape, AttentionSlice, HeadFusion, RolloutSettings } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask } from './types';
-import { isIndex, parseCommonMessage, parseExport, parseNeedSlice, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+import {
+  isIndex,
+  parseCommonMessage,
+  parseExport,
+  parseNeedSlice,
+  type ColormapName,
+  type PanelActionId,
+} from '../../shared/panelProtocol';
 
 /** Depth colormaps: inferno (MiDaS), Spectral_r (Depth Anything), turbo, gray. */
 export const depthColormapNames = ['inferno', 'Spectral_r', 'turbo', 'gray'] as const;
@@ -22,7 +29,12 @@ export const denseExportFormats = ['png', 'png16', 'npy', 'json'] as const;
 /** png: colour image of the current view; png16: 16-bit grayscale depth; npy: depth.raw (float32, C order); json: the numbers. */
 export type DenseExportFormat = (typeof denseExportFormats)[number];
 /** The file extension of each export format (the suggested name must end with it). */
-export const denseExportExtension: Record<DenseExportFormat, 'png' | 'npy' | 'json'> = { png: 'png', png16: 'png', npy: 'npy', json: 'json' };
+export const denseExportExtension: Record<DenseExportFormat, 'png' | 'npy' | 'json'> = {
+  png: 'png',
+  png16: 'png',
+  npy: 'npy',
+  json: 'json',
+};
 
 /** User settings the panel starts from (the host reads them from the `vitLens.*` configuration). */
 export interface DensePanelSettings {
@@ -77,7 +89,8 @@ export type DenseWebviewMessage =
   /** A line for the extension's output channel. */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
-const oneOf = <T extends string>(list: readonly T[], v: unknown): v is T => typeof v === 'string' && (list as readonly string[]).includes(v);
+const oneOf = <T extends string>(list: readonly T[], v: unknown): v is T =>
+  typeof v === 'string' && (list as readonly string[]).includes(v);
 
 /** Returns the message if it is a well-formed DenseWebviewMessage, else undefined. Never trust a webview. */
 export function parseDenseWebviewMessage(m: unknown): DenseWebviewMessage | undefined {

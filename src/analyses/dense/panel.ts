@@ -22,8 +22,11 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
   protected modelPath(): string {
     const model = configuredModel(this.task);
     if (!model) {
-      throw new VitLensError('MODEL_NOT_CONFIGURED', `No DPT ${this.task} model is configured.`,
-        `Choose an ONNX file or Hugging Face folder (setting vitLens.${modelSettingKey[this.task]}), or download one from the catalogue.`);
+      throw new VitLensError(
+        'MODEL_NOT_CONFIGURED',
+        `No DPT ${this.task} model is configured.`,
+        `Choose an ONNX file or Hugging Face folder (setting vitLens.${modelSettingKey[this.task]}), or download one from the catalogue.`,
+      );
     }
     return model;
   }
@@ -34,12 +37,23 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
 
   protected async execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<DenseHostMessage> {
     const settings = densePanelSettings();
-    const run = await this.request('densePanel', {
-      imagePath: this.imagePath, modelPath: this.modelPath(), task: this.task, maxPixels: maxPixels(),
-      rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
-    }, signal, onProgress);
+    const run = await this.request(
+      'densePanel',
+      {
+        imagePath: this.imagePath,
+        modelPath: this.modelPath(),
+        task: this.task,
+        maxPixels: maxPixels(),
+        rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
+      },
+      signal,
+      onProgress,
+    );
     const r = run.result;
-    this.noteTimings(r.timingsMs, `${this.task} ${r.view.width}×${r.view.height}${r.attention ? `, backbone ${r.attention.layers}×${r.attention.heads} attention` : ''}, ${r.features.length} feature levels`);
+    this.noteTimings(
+      r.timingsMs,
+      `${this.task} ${r.view.width}×${r.view.height}${r.attention ? `, backbone ${r.attention.layers}×${r.attention.heads} attention` : ''}, ${r.features.length} feature levels`,
+    );
     const resultId = this.nextResult(run.attentionKey);
     return { type: 'result', resultId, result: r, settings, slice: run.slice };
   }
@@ -47,12 +61,16 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
   protected async onMessage(m: DenseWebviewMessage): Promise<void> {
     if (m.type === 'rendered' && this.observation.renderedMs === undefined) {
       this.observation.renderedMs = performance.now() - this.runStarted;
-      this.services.log(`${this.kind.title} ${path.basename(this.imagePath)}: painted after ${this.observation.renderedMs.toFixed(0)} ms (view ${m.view}${m.classes !== undefined ? `, ${m.classes} classes` : ''}, ${m.features} feature levels)`);
+      this.services.log(
+        `${this.kind.title} ${path.basename(this.imagePath)}: painted after ${this.observation.renderedMs.toFixed(0)} ms (view ${m.view}${m.classes !== undefined ? `, ${m.classes} classes` : ''}, ${m.features} feature levels)`,
+      );
     }
   }
 }
 
 export const denseHost: HostFacet = {
-  open: (services, kind, imagePath) => VitLensPanel.open(services, kind, imagePath, (wp, image) => new DensePanel(services, kind, wp, image)),
-  revive: (services, kind, webviewPanel, state) => VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new DensePanel(services, kind, wp, image)),
+  open: (services, kind, imagePath) =>
+    VitLensPanel.open(services, kind, imagePath, (wp, image) => new DensePanel(services, kind, wp, image)),
+  revive: (services, kind, webviewPanel, state) =>
+    VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new DensePanel(services, kind, wp, image)),
 };

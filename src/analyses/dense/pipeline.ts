@@ -33,8 +33,14 @@ export interface DenseRequest {
 /** Above this size the stacked [L,H,N,N] attention is left out (with a note): 1 GiB. */
 export const ATTENTION_BUDGET_BYTES = 2 ** 30;
 
-const TASK_OUTPUT: Record<DenseTask, string> = { depth: '`predicted_depth` [batch, height, width]', segmentation: '`logits` [batch, classes, height, width]' };
-const TASK_COMMAND: Record<DenseTask, string> = { depth: 'Run DPT Depth (vit-lens depth)', segmentation: 'Run DPT Segmentation (vit-lens segment)' };
+const TASK_OUTPUT: Record<DenseTask, string> = {
+  depth: '`predicted_depth` [batch, height, width]',
+  segmentation: '`logits` [batch, classes, height, width]',
+};
+const TASK_COMMAND: Record<DenseTask, string> = {
+  depth: 'Run DPT Depth (vit-lens depth)',
+  segmentation: 'Run DPT Segmentation (vit-lens segment)',
+};
 
 const dimsText = (d: readonly (number | string | null)[] | undefined) => (d ? `[${d.map((x) => x ?? '?').join(', ')}]` : '[?]');
 
@@ -54,10 +60,13 @@ export function denseOutputFor(model: LoadedModel, task: DenseTask): { dense: De
   if (model.dense && output) return { dense: model.dense, output };
   const other: DenseTask = task === 'depth' ? 'segmentation' : 'depth';
   const isOther = other === 'depth' ? model.dense?.depthOutput : model.dense?.segmentationOutput;
-  throw new VitLensError('MODEL_WRONG_TASK',
+  throw new VitLensError(
+    'MODEL_WRONG_TASK',
     `${file} is ${describeOutputs(model)}, not a ${task === 'depth' ? 'depth-estimation' : 'semantic-segmentation'} model: there is no ${TASK_OUTPUT[task]} output.`,
-    isOther ? `Use ${TASK_COMMAND[other]} for this model.`
-      : `Choose a DPT / Depth Anything ${task} export (e.g. DPTFor${task === 'depth' ? 'DepthEstimation' : 'SemanticSegmentation'} through torch.onnx or Optimum); for classifiers use Show Attention.`);
+    isOther
+      ? `Use ${TASK_COMMAND[other]} for this model.`
+      : `Choose a DPT / Depth Anything ${task} export (e.g. DPTFor${task === 'depth' ? 'DepthEstimation' : 'SemanticSegmentation'} through torch.onnx or Optimum); for classifiers use Show Attention.`,
+  );
 }
 
 /** Loads through the cache; a graph with neither attention nor a dense output is the wrong model, not a broken one. */
@@ -67,8 +76,11 @@ async function loadForTask(req: DenseRequest, getModel: (p: string) => Promise<L
   } catch (e) {
     // The loader only refuses attention-less graphs that have no dense output either.
     if (e instanceof VitLensError && (e.code === 'MODEL_NOT_VIT' || e.code === 'MODEL_FUSED_ATTENTION')) {
-      throw new VitLensError('MODEL_WRONG_TASK', `${path.basename(req.modelPath)} is not a ${req.task} model: it has no ${TASK_OUTPUT[req.task]} output and no transformer backbone (${e.message})`,
-        'Choose a DPT / Depth Anything ONNX export.');
+      throw new VitLensError(
+        'MODEL_WRONG_TASK',
+        `${path.basename(req.modelPath)} is not a ${req.task} model: it has no ${TASK_OUTPUT[req.task]} output and no transformer backbone (${e.message})`,
+        'Choose a DPT / Depth Anything ONNX export.',
+      );
     }
     throw e;
   }
@@ -84,7 +96,13 @@ export interface FetchPlan {
   notes: string[];
 }
 
-export function planDenseFetches(model: LoadedModel, dense: DenseGraph, output: string, pre: Preprocessed, attentionBudgetBytes = ATTENTION_BUDGET_BYTES): FetchPlan {
+export function planDenseFetches(
+  model: LoadedModel,
+  dense: DenseGraph,
+  output: string,
+  pre: Preprocessed,
+  attentionBudgetBytes = ATTENTION_BUDGET_BYTES,
+): FetchPlan {
   const notes: string[] = [];
   let attention = model.attentionOutputs;
   if (dense.attentionProblem) notes.push(`No backbone attention: ${dense.attentionProblem}`);
@@ -93,10 +111,13 @@ export function planDenseFetches(model: LoadedModel, dense: DenseGraph, output: 
   const tokens = Math.floor(pre.height / model.patchSize) * Math.floor(pre.width / model.patchSize) + 1 + (cfg.num_register_tokens ?? 0);
   const bytes = attention.length * (cfg.num_attention_heads ?? 16) * tokens * tokens * 4;
   if (bytes > attentionBudgetBytes) {
-    notes.push(`The backbone attention is left out: ${attention.length} layers × ${cfg.num_attention_heads ?? '≈16'} heads × ${tokens}² tokens would take ${(bytes / 2 ** 20).toFixed(1)} MB (limit ${(attentionBudgetBytes / 2 ** 20).toFixed(1)} MB). A smaller input (fewer tokens) keeps it.`);
+    notes.push(
+      `The backbone attention is left out: ${attention.length} layers × ${cfg.num_attention_heads ?? '≈16'} heads × ${tokens}² tokens would take ${(bytes / 2 ** 20).toFixed(1)} MB (limit ${(attentionBudgetBytes / 2 ** 20).toFixed(1)} MB). A smaller input (fewer tokens) keeps it.`,
+    );
     attention = [];
   }
-  const neck = dense.neckSource === 'names' ? dense.neckOutputs : dense.neckSource === 'shape' ? dense.neckChosen ?? dense.neckOutputs : [];
+  const neck =
+    dense.neckSource === 'names' ? dense.neckOutputs : dense.neckSource === 'shape' ? (dense.neckChosen ?? dense.neckOutputs) : [];
   return { output, attention, neck, notes };
 }
 
@@ -107,12 +128,19 @@ const fetchNames = (plan: FetchPlan) => [...new Set([plan.output, ...plan.attent
  * first run on this input shape, onnxruntime writes into fresh arrays and `attention` is the stacked
  * tensor, already in place (see placedOutputs.ts).
  */
-export async function runDenseModel(model: LoadedModel, plan: FetchPlan, pre: Preprocessed): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
+export async function runDenseModel(
+  model: LoadedModel,
+  plan: FetchPlan,
+  pre: Preprocessed,
+): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   try {
     return await runPlaced(model, new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]), fetchNames(plan));
   } catch (e) {
-    throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)} with a ${pre.width}×${pre.height} input: ${(e as Error).message.split('\n')[0]}`,
-      'The input size may not suit the model: check size / ensure_multiple_of in preprocessor_config.json.');
+    throw new VitLensError(
+      'INFERENCE_FAILED',
+      `onnxruntime failed on ${path.basename(model.files.onnxPath)} with a ${pre.width}×${pre.height} input: ${(e as Error).message.split('\n')[0]}`,
+      'The input size may not suit the model: check size / ensure_multiple_of in preprocessor_config.json.',
+    );
   }
 }
 
@@ -133,7 +161,11 @@ function floatData(t: ort.Tensor, what: string): Float32Array {
     }
     return out;
   }
-  throw new VitLensError('MODEL_BAD_OUTPUT', `${what} has element type ${t.type}; expected float32 or float16.`, 'Export the model with float outputs.');
+  throw new VitLensError(
+    'MODEL_BAD_OUTPUT',
+    `${what} has element type ${t.type}; expected float32 or float16.`,
+    'Export the model with float outputs.',
+  );
 }
 
 /** Depth: `predicted_depth` [B,h,w], [B,1,h,w] or [h,w] → batch 0, statistics over finite values, bicubic view. */
@@ -141,66 +173,124 @@ export function depthFromOutput(t: ort.Tensor, name: string, view: { width: numb
   const d = t.dims;
   const ok = d.length === 2 || d.length === 3 || (d.length === 4 && d[1] === 1);
   if (!ok || d.some((x) => x < 1)) {
-    throw new VitLensError('MODEL_BAD_OUTPUT', `the depth output ${name} has shape [${d.join(', ')}]; expected [batch, height, width] (or [batch, 1, height, width]).`,
-      'Export the depth model with its predicted_depth output as HF DPTForDepthEstimation does.');
+    throw new VitLensError(
+      'MODEL_BAD_OUTPUT',
+      `the depth output ${name} has shape [${d.join(', ')}]; expected [batch, height, width] (or [batch, 1, height, width]).`,
+      'Export the depth model with its predicted_depth output as HF DPTForDepthEstimation does.',
+    );
   }
   const [rawHeight, rawWidth] = d.slice(-2);
   const raw = floatData(t, name).slice(0, rawHeight * rawWidth); // batch 0, its own array
   const stats = depthStats(raw);
   if (stats.nonFinite === raw.length) {
-    throw new VitLensError('MODEL_BAD_OUTPUT', `the depth output ${name} is entirely NaN or infinite (${raw.length} values).`,
-      'The model or its input is broken (e.g. float16 overflow); check the export with the reference runtime.');
+    throw new VitLensError(
+      'MODEL_BAD_OUTPUT',
+      `the depth output ${name} is entirely NaN or infinite (${raw.length} values).`,
+      'The model or its input is broken (e.g. float16 overflow); check the export with the reference runtime.',
+    );
   }
   if (stats.nonFinite > 0) {
-    notes.push(`${stats.nonFinite} of ${raw.length} depth values are NaN or infinite: statistics use the finite ones, and the view shows them at the nearest end of the range (NaN and −∞ as the minimum, +∞ as the maximum); the raw map keeps them.`);
+    notes.push(
+      `${stats.nonFinite} of ${raw.length} depth values are NaN or infinite: statistics use the finite ones, and the view shows them at the nearest end of the range (NaN and −∞ as the minimum, +∞ as the maximum); the raw map keeps them.`,
+    );
   }
-  if (stats.max - stats.min <= Math.abs(stats.max) * 1e-6) notes.push(`The depth map is flat (every value ≈ ${stats.min.toPrecision(6)}): no relative depth to show.`);
+  if (stats.max - stats.min <= Math.abs(stats.max) * 1e-6)
+    notes.push(`The depth map is flat (every value ≈ ${stats.min.toPrecision(6)}): no relative depth to show.`);
   const source = stats.nonFinite > 0 ? clampNonFinite(raw, stats.min, stats.max) : raw;
-  return { raw, rawHeight, rawWidth, view: resizeBicubic(source, rawHeight, rawWidth, view.height, view.width), min: stats.min, max: stats.max, p2: stats.p2, p98: stats.p98 };
+  return {
+    raw,
+    rawHeight,
+    rawWidth,
+    view: resizeBicubic(source, rawHeight, rawWidth, view.height, view.width),
+    min: stats.min,
+    max: stats.max,
+    p2: stats.p2,
+    p98: stats.p98,
+  };
 }
 
 /** Segmentation: `logits` [B,C,h,w] → labels at the view size (bilinear + argmax), classes by area. */
-export function segmentationFromOutput(t: ort.Tensor, name: string, view: { width: number; height: number }, id2label?: Record<string, string>): SegmentationMap {
+export function segmentationFromOutput(
+  t: ort.Tensor,
+  name: string,
+  view: { width: number; height: number },
+  id2label?: Record<string, string>,
+): SegmentationMap {
   const d = t.dims;
   if (d.length !== 4 || d[1] < 2 || d[2] < 1 || d[3] < 1) {
-    throw new VitLensError('MODEL_BAD_OUTPUT', `the segmentation output ${name} has shape [${d.join(', ')}]; expected [batch, classes ≥ 2, height, width].`,
-      'Export the segmentation model with its logits output as HF DPTForSemanticSegmentation does.');
+    throw new VitLensError(
+      'MODEL_BAD_OUTPUT',
+      `the segmentation output ${name} has shape [${d.join(', ')}]; expected [batch, classes ≥ 2, height, width].`,
+      'Export the segmentation model with its logits output as HF DPTForSemanticSegmentation does.',
+    );
   }
   const [, numClasses, h, w] = d;
   const logits = floatData(t, name).subarray(0, numClasses * h * w);
   let bad = 0;
   for (let i = 0; i < logits.length; i++) if (!Number.isFinite(logits[i])) bad++;
   if (bad > 0) {
-    throw new VitLensError('MODEL_BAD_OUTPUT', `the segmentation logits ${name} contain ${bad} NaN or infinite values of ${logits.length}: no class can be trusted.`,
-      'The model or its input is broken (e.g. float16 overflow); check the export with the reference runtime.');
+    throw new VitLensError(
+      'MODEL_BAD_OUTPUT',
+      `the segmentation logits ${name} contain ${bad} NaN or infinite values of ${logits.length}: no class can be trusted.`,
+      'The model or its input is broken (e.g. float16 overflow); check the export with the reference runtime.',
+    );
   }
   const labels = upsampledArgmax(logits, numClasses, h, w, view.height, view.width);
   return { labels, numClasses, rawHeight: h, rawWidth: w, classes: segmentClasses(labels, numClasses, id2label) };
 }
 
 /** The neck levels → PCA RGB images, finest first. Levels that are not [1,C,h,w] finite maps are skipped with a note. */
-export async function featureLevels(outputs: Record<string, ort.Tensor>, names: string[], input: [number, number], outIndices: unknown, notes: string[]): Promise<FeatureLevel[]> {
+export async function featureLevels(
+  outputs: Record<string, ort.Tensor>,
+  names: string[],
+  input: [number, number],
+  outIndices: unknown,
+  notes: string[],
+): Promise<FeatureLevel[]> {
   const levels: FeatureLevel[] = [];
-  const layers = Array.isArray(outIndices) && outIndices.length === names.length && outIndices.every((i) => Number.isInteger(i)) ? (outIndices as number[]) : undefined;
+  const layers =
+    Array.isArray(outIndices) && outIndices.length === names.length && outIndices.every((i) => Number.isInteger(i))
+      ? (outIndices as number[])
+      : undefined;
   for (const [i, name] of names.entries()) {
     const t = outputs[name];
-    if (!t || t.dims.length !== 4) { notes.push(`Neck level ${i + 1} (${name}) is not a [batch, channels, height, width] map: skipped.`); continue; }
+    if (!t || t.dims.length !== 4) {
+      notes.push(`Neck level ${i + 1} (${name}) is not a [batch, channels, height, width] map: skipped.`);
+      continue;
+    }
     const [, channels, height, width] = t.dims;
     const data = floatData(t, name).subarray(0, channels * height * width);
     let finite = true;
     for (let k = 0; k < data.length && finite; k++) finite = data[k] - data[k] === 0; // not NaN / ±∞
-    if (!finite) { notes.push(`Neck level ${i + 1} (${name}) contains NaN or infinite values: skipped.`); continue; }
+    if (!finite) {
+      notes.push(`Neck level ${i + 1} (${name}) contains NaN or infinite values: skipped.`);
+      continue;
+    }
     const stride = input[0] / height;
     const pca = await pcaRgbOrt(data, channels, height, width);
     const strideText = Number.isInteger(stride) ? String(stride) : stride.toFixed(1);
-    levels.push({ name: `reassemble 1/${strideText}${layers ? ` (layer ${layers[i] + 1})` : ''}`, stride, channels, height, width, rgb: pca.rgb, explained: pca.explained });
+    levels.push({
+      name: `reassemble 1/${strideText}${layers ? ` (layer ${layers[i] + 1})` : ''}`,
+      stride,
+      channels,
+      height,
+      width,
+      rgb: pca.rgb,
+      explained: pca.explained,
+    });
   }
   return levels;
 }
 
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
-export async function runDensePipeline(req: DenseRequest, getModel: (p: string) => Promise<LoadedModel>, ctl: RunControl = noControl, opts: { attentionBudgetBytes?: number } = {}): Promise<DenseResult> {
-  if (req.task !== 'depth' && req.task !== 'segmentation') throw new VitLensError('BAD_REQUEST', `dense: task must be "depth" or "segmentation", not ${JSON.stringify(req.task)}`);
+export async function runDensePipeline(
+  req: DenseRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl = noControl,
+  opts: { attentionBudgetBytes?: number } = {},
+): Promise<DenseResult> {
+  if (req.task !== 'depth' && req.task !== 'segmentation')
+    throw new VitLensError('BAD_REQUEST', `dense: task must be "depth" or "segmentation", not ${JSON.stringify(req.task)}`);
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'postprocess'] as const);
   const { img, model } = await decodeAndLoad(req, () => loadForTask(req, getModel), ctl, timer);
   const { dense, output } = denseOutputFor(model, req.task);
@@ -263,9 +353,14 @@ export async function runDensePipeline(req: DenseRequest, getModel: (p: string) 
   }
   if (dense.neckSource === 'none' || neckNames.length === 0) {
     const [a, , , d] = neckLevelSizes(grid);
-    notes.push(`No neck features found: the graph has no HF reassemble_stage / MiDaS act_postprocess nodes, and no convolution outputs at ${a[1]}×${a[0]} … ${d[1]}×${d[0]} (1/4 … 1/32 of the input) feeding the fusion.`);
+    notes.push(
+      `No neck features found: the graph has no HF reassemble_stage / MiDaS act_postprocess nodes, and no convolution outputs at ${a[1]}×${a[0]} … ${d[1]}×${d[0]} (1/4 … 1/32 of the input) feeding the fusion.`,
+    );
   }
-  const features = neckNames.length > 0 ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes) : [];
+  const features =
+    neckNames.length > 0
+      ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes)
+      : [];
   if (!probing && !placed) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
   timer.mark('postprocess');
 

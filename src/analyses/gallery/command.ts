@@ -12,11 +12,20 @@ import type { GalleryPartial, GallerySummary } from './types';
 
 /** A positional argument the gallery takes: an existing folder, or a glob (quoted, so the shell left it alone). */
 export function isGallerySource(arg: string): boolean {
-  try { if (fs.statSync(arg).isDirectory()) return true; } catch { /* not an existing path */ }
+  try {
+    if (fs.statSync(arg).isDirectory()) return true;
+  } catch {
+    /* not an existing path */
+  }
   return /[*?[{]/.test(arg) && !fs.existsSync(arg);
 }
 
-export interface GalleryRun { collector: GalleryCollector; summary: GallerySummary; json?: string; html?: string }
+export interface GalleryRun {
+  collector: GalleryCollector;
+  summary: GallerySummary;
+  json?: string;
+  html?: string;
+}
 
 /** The gallery run of `vit-lens attention <dir|glob>`; `f` holds the attention command's flags. */
 export async function runGalleryCommand(f: Flags, model: string | null, ctx: CliContext): Promise<GalleryRun> {
@@ -33,23 +42,30 @@ export async function runGalleryCommand(f: Flags, model: string | null, ctx: Cli
     return await withEngine(ctx, async (client: EngineClient) => {
       let summary: GallerySummary;
       try {
-        summary = await client.request('gallery', { source: path.resolve(source), modelPath: model && path.resolve(model), topK: top, batchSize: jobs }, {
-          signal: abort.signal,
-          timeoutMs: 24 * 3600_000,
-          onPartial: (p) => {
-            const e = collector.add(p as GalleryPartial);
-            if (!e) {
-              const s = collector.start!;
-              if (s.provider.note) console.error(`vit-lens: ${s.provider.note}`);
-              return;
-            }
-            const name = path.basename(e.path);
-            const line = 'error' in e ? `  ✗ ${name}: ${e.error.message}` : `  ${name}: ${e.predictions[0] ? `${e.predictions[0].label} ${(e.predictions[0].probability * 100).toFixed(1)}%` : 'raw attention'}`;
-            if (tty) process.stderr.write('\r'.padEnd(61) + '\r');
-            console.log(line);
-            if (tty) process.stderr.write(collector.progressLabel());
+        summary = await client.request(
+          'gallery',
+          { source: path.resolve(source), modelPath: model && path.resolve(model), topK: top, batchSize: jobs },
+          {
+            signal: abort.signal,
+            timeoutMs: 24 * 3600_000,
+            onPartial: (p) => {
+              const e = collector.add(p as GalleryPartial);
+              if (!e) {
+                const s = collector.start!;
+                if (s.provider.note) console.error(`vit-lens: ${s.provider.note}`);
+                return;
+              }
+              const name = path.basename(e.path);
+              const line =
+                'error' in e
+                  ? `  ✗ ${name}: ${e.error.message}`
+                  : `  ${name}: ${e.predictions[0] ? `${e.predictions[0].label} ${(e.predictions[0].probability * 100).toFixed(1)}%` : 'raw attention'}`;
+              if (tty) process.stderr.write('\r'.padEnd(61) + '\r');
+              console.log(line);
+              if (tty) process.stderr.write(collector.progressLabel());
+            },
           },
-        });
+        );
       } catch (e) {
         if (!(e instanceof VitLensError && e.code === 'CANCELLED')) throw e;
         summary = collector.summary(true);
@@ -59,8 +75,18 @@ export async function runGalleryCommand(f: Flags, model: string | null, ctx: Cli
       const json = f.values.get('json');
       if (json) writeJson(json, galleryJson(modelInfo, collector.entries, summary));
       const html = f.values.get('html');
-      if (html) writeOutput(html, renderReportHtml({ gallery: { model: modelInfo, entries: collector.entries, summary, source } }, loadWebviewBundle(__dirname, 'galleryWebview'), `ViT Lens — gallery of ${path.basename(source)}`));
-      console.log(`${summary.count} images, ${summary.failed} failed, ${summary.imagesPerSecond.toFixed(1)} images/s${collector.start ? ` (batch ${collector.start.batchSize}, ${collector.start.provider.name})` : ''}${summary.cancelled ? ' — cancelled, the entries done are kept' : ''}`);
+      if (html)
+        writeOutput(
+          html,
+          renderReportHtml(
+            { gallery: { model: modelInfo, entries: collector.entries, summary, source } },
+            loadWebviewBundle(__dirname, 'galleryWebview'),
+            `ViT Lens — gallery of ${path.basename(source)}`,
+          ),
+        );
+      console.log(
+        `${summary.count} images, ${summary.failed} failed, ${summary.imagesPerSecond.toFixed(1)} images/s${collector.start ? ` (batch ${collector.start.batchSize}, ${collector.start.provider.name})` : ''}${summary.cancelled ? ' — cancelled, the entries done are kept' : ''}`,
+      );
       if (json) console.log(`JSON:   ${json}`);
       if (html) console.log(`Gallery: ${html}`);
       return { collector, summary, json, html };

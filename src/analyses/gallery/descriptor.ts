@@ -6,7 +6,14 @@ import type { AnalysisDescriptor } from '../registry';
 export const gallery = {
   id: 'gallery',
   panels: [
-    { viewType: 'vitLens.gallery', title: 'Gallery', bundle: 'galleryWebview', task: 'classification', command: 'vitLens.showGallery', rerunOn: ['model', 'topK', 'maxImageMegapixels'] },
+    {
+      viewType: 'vitLens.gallery',
+      title: 'Gallery',
+      bundle: 'galleryWebview',
+      task: 'classification',
+      command: 'vitLens.showGallery',
+      rerunOn: ['model', 'topK', 'maxImageMegapixels'],
+    },
   ],
   cli: [],
   engineCalls: ['gallery'],

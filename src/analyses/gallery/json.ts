@@ -17,11 +17,20 @@ export function galleryEntryJson(e: GalleryEntry): Record<string, unknown> {
 }
 
 /** `{"model", "images": [...], "summary": {...}}`, images in the listing's sorted order. */
-export function galleryJson(model: GalleryStart['model'], entries: readonly GalleryEntry[], summary: GallerySummary): Record<string, unknown> {
+export function galleryJson(
+  model: GalleryStart['model'],
+  entries: readonly GalleryEntry[],
+  summary: GallerySummary,
+): Record<string, unknown> {
   return {
     model,
     images: [...entries].sort((a, b) => a.index - b.index).map(galleryEntryJson),
-    summary: { count: summary.count, failed: summary.failed, imagesPerSecond: round7(summary.imagesPerSecond), ...(summary.cancelled ? { cancelled: true } : {}) },
+    summary: {
+      count: summary.count,
+      failed: summary.failed,
+      imagesPerSecond: round7(summary.imagesPerSecond),
+      ...(summary.cancelled ? { cancelled: true } : {}),
+    },
   };
 }
 
@@ -41,7 +50,10 @@ export class GalleryCollector {
 
   /** Feeds one partial message; returns the entry it carried, if any. */
   add(p: GalleryPartial): GalleryEntry | undefined {
-    if (p.kind === 'start') { this.start = p; return undefined; }
+    if (p.kind === 'start') {
+      this.start = p;
+      return undefined;
+    }
     const e = p.entry;
     // Insert in index order (entries arrive in order, so this is an append).
     let i = this.entries.length;
@@ -51,9 +63,15 @@ export class GalleryCollector {
     return e;
   }
 
-  get total(): number { return this.start?.paths.length ?? 0; }
-  get done(): number { return this.entries.length; }
-  get failed(): number { return this.entries.filter((e) => 'error' in e).length; }
+  get total(): number {
+    return this.start?.paths.length ?? 0;
+  }
+  get done(): number {
+    return this.entries.length;
+  }
+  get failed(): number {
+    return this.entries.filter((e) => 'error' in e).length;
+  }
 
   /** Seconds left at the rate so far (undefined before the first entry). */
   etaSeconds(): number | undefined {
@@ -70,6 +88,11 @@ export class GalleryCollector {
   /** The summary of what was collected (after a cancel; a finished run's summary comes from the engine). */
   summary(cancelled: boolean): GallerySummary {
     const ok = this.done - this.failed;
-    return { count: this.done, failed: this.failed, imagesPerSecond: ok / Math.max(1e-9, (this.lastAt - this.t0) / 1000), ...(cancelled ? { cancelled: true } : {}) };
+    return {
+      count: this.done,
+      failed: this.failed,
+      imagesPerSecond: ok / Math.max(1e-9, (this.lastAt - this.t0) / 1000),
+      ...(cancelled ? { cancelled: true } : {}),
+    };
   }
 }

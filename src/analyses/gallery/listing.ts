@@ -27,14 +27,21 @@ export function globToRegExp(glob: string): RegExp {
     } else if (c === '?') re += '[^/]';
     else if (c === '[') {
       const end = glob.indexOf(']', i + 2);
-      if (end < 0) { re += '\\['; continue; }
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
       let cls = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
       if (cls.startsWith('!')) cls = '^' + cls.slice(1);
       re += `[${cls}]`;
       i = end;
-    } else if (c === '{') { re += '(?:'; depth++; }
-    else if (c === '}' && depth > 0) { re += ')'; depth--; }
-    else if (c === ',' && depth > 0) re += '|';
+    } else if (c === '{') {
+      re += '(?:';
+      depth++;
+    } else if (c === '}' && depth > 0) {
+      re += ')';
+      depth--;
+    } else if (c === ',' && depth > 0) re += '|';
     else re += c.replace(/[.+^$()|\\]/g, '\\$&');
   }
   if (depth > 0) throw new VitLensError('USAGE', `the glob ${glob} has an unclosed {`);
@@ -46,7 +53,11 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** Every path under `dir` (files and other non-folders), relative with forward slashes; symlinked folders are not followed. */
 function walk(dir: string, rel = '', out: string[] = []): string[] {
   let entries: fs.Dirent[];
-  try { entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }); } catch { return out; }
+  try {
+    entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+  } catch {
+    return out;
+  }
   for (const e of entries) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) walk(dir, r, out);
@@ -65,8 +76,14 @@ export function listGallery(source: string): string[] {
   const abs = path.resolve(source);
   if (!isGlob(source)) {
     let stat: fs.Stats;
-    try { stat = fs.statSync(abs); } catch {
-      throw new VitLensError('IMAGE_NOT_FOUND', `Folder not found: ${source}.`, 'Check the path, or quote a glob so the shell does not expand it.');
+    try {
+      stat = fs.statSync(abs);
+    } catch {
+      throw new VitLensError(
+        'IMAGE_NOT_FOUND',
+        `Folder not found: ${source}.`,
+        'Check the path, or quote a glob so the shell does not expand it.',
+      );
     }
     if (!stat.isDirectory()) throw new VitLensError('USAGE', `${source} is not a folder or a glob`);
     const files = fs.readdirSync(abs).filter((f) => GALLERY_EXTENSIONS.includes(path.extname(f).slice(1).toLowerCase()));
@@ -77,6 +94,9 @@ export function listGallery(source: string): string[] {
   const first = parts.findIndex(isGlob);
   const base = parts.slice(0, first).join(path.sep) || path.sep;
   const pattern = globToRegExp(parts.slice(first).join('/'));
-  if (!fs.existsSync(base)) throw new VitLensError('IMAGE_NOT_FOUND', `Folder not found: ${base}.`, 'Check the glob\'s folder.');
-  return walk(base).filter((r) => pattern.test(r)).sort(byName).map((r) => path.join(base, ...r.split('/')));
+  if (!fs.existsSync(base)) throw new VitLensError('IMAGE_NOT_FOUND', `Folder not found: ${base}.`, "Check the glob's folder.");
+  return walk(base)
+    .filter((r) => pattern.test(r))
+    .sort(byName)
+    .map((r) => path.join(base, ...r.split('/')));
 }

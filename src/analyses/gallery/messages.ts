@@ -3,7 +3,10 @@
 import type { GalleryEntry, GalleryStart, GallerySummary } from './types';
 import { isIndex, parseCommonMessage, parseExport, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
 
-export interface GallerySettings { colormap: ColormapName; opacity: number }
+export interface GallerySettings {
+  colormap: ColormapName;
+  opacity: number;
+}
 
 /** Everything a gallery shows; the HTML gallery embeds it as `{ gallery: GalleryData }`. */
 export interface GalleryData {
@@ -42,10 +45,14 @@ export function parseGalleryWebviewMessage(m: unknown): GalleryWebviewMessage | 
   if (typeof m !== 'object' || m === null) return undefined;
   const o = m as Record<string, unknown>;
   switch (o.type) {
-    case 'resync': return isIndex(o.have) ? { type: 'resync', have: o.have } : undefined;
-    case 'openImage': return isIndex(o.index) ? { type: 'openImage', index: o.index } : undefined;
-    case 'export': return parseExport(o, ['json'] as const, (f) => f);
-    default: return parseCommonMessage(o);
+    case 'resync':
+      return isIndex(o.have) ? { type: 'resync', have: o.have } : undefined;
+    case 'openImage':
+      return isIndex(o.index) ? { type: 'openImage', index: o.index } : undefined;
+    case 'export':
+      return parseExport(o, ['json'] as const, (f) => f);
+    default:
+      return parseCommonMessage(o);
   }
 }
 
@@ -54,4 +61,10 @@ export const gallerySorts = ['name', 'confidence', 'entropy', 'class'] as const;
 export type GallerySort = (typeof gallerySorts)[number];
 
 /** data-testids of the gallery page. */
-export const galleryTestIds = { item: 'gallery-item', sort: 'gallery-sort', filter: 'gallery-filter', progress: 'gallery-progress', summary: 'gallery-summary' } as const;
+export const galleryTestIds = {
+  item: 'gallery-item',
+  sort: 'gallery-sort',
+  filter: 'gallery-filter',
+  progress: 'gallery-progress',
+  summary: 'gallery-summary',
+} as const;

@@ -32,20 +32,38 @@ export class GalleryPanel extends VitLensPanel<GalleryHostMessage, GalleryWebvie
   protected async execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<GalleryHostMessage> {
     const collector = (this.collector = new GalleryCollector());
     const source = this.imagePath;
-    const summary = await this.services.engine().request('gallery', { source, modelPath: this.modelPath(), topK: topK(), maxPixels: maxPixels() }, {
-      signal, onProgress, timeoutMs: 24 * 3600_000,
-      onPartial: (p) => {
-        if (this.collector !== collector) return;
-        const e = collector.add(p as GalleryPartial);
-        if (e) this.reply({ type: 'galleryEntry', entry: e });
-        else {
-          if (collector.start?.provider.note) this.services.log(`Gallery: ${collector.start.provider.note}`);
-          this.reply({ type: 'galleryStart', start: collector.start!, source, settings: this.settings() });
-        }
+    const summary = await this.services.engine().request(
+      'gallery',
+      { source, modelPath: this.modelPath(), topK: topK(), maxPixels: maxPixels() },
+      {
+        signal,
+        onProgress,
+        timeoutMs: 24 * 3600_000,
+        onPartial: (p) => {
+          if (this.collector !== collector) return;
+          const e = collector.add(p as GalleryPartial);
+          if (e) this.reply({ type: 'galleryEntry', entry: e });
+          else {
+            if (collector.start?.provider.note) this.services.log(`Gallery: ${collector.start.provider.note}`);
+            this.reply({ type: 'galleryStart', start: collector.start!, source, settings: this.settings() });
+          }
+        },
       },
-    });
-    this.services.log(`Gallery ${path.basename(source)}: ${summary.count} images, ${summary.failed} failed, ${summary.imagesPerSecond.toFixed(1)} images/s`);
-    return { type: 'result', start: collector.start, data: { model: collector.start?.model ?? { path: null, name: '' }, entries: collector.entries, summary, source, settings: this.settings() } };
+    );
+    this.services.log(
+      `Gallery ${path.basename(source)}: ${summary.count} images, ${summary.failed} failed, ${summary.imagesPerSecond.toFixed(1)} images/s`,
+    );
+    return {
+      type: 'result',
+      start: collector.start,
+      data: {
+        model: collector.start?.model ?? { path: null, name: '' },
+        entries: collector.entries,
+        summary,
+        source,
+        settings: this.settings(),
+      },
+    };
   }
 
   protected async onMessage(m: GalleryWebviewMessage): Promise<void> {
@@ -68,8 +86,13 @@ export const galleryHost: HostFacet = {
   // A folder (Explorer), or an image whose folder the gallery shows (the command without a folder).
   open: (services, kind, target) => {
     let folder = target;
-    try { if (!fs.statSync(target).isDirectory() && !isGlobLike(target)) folder = path.dirname(target); } catch { /* a glob, or gone: the run says */ }
+    try {
+      if (!fs.statSync(target).isDirectory() && !isGlobLike(target)) folder = path.dirname(target);
+    } catch {
+      /* a glob, or gone: the run says */
+    }
     return VitLensPanel.open(services, kind, folder, (wp, f) => new GalleryPanel(services, kind, wp, f));
   },
-  revive: (services, kind, webviewPanel, state) => VitLensPanel.revive(kind, webviewPanel, state, (wp, f) => new GalleryPanel(services, kind, wp, f)),
+  revive: (services, kind, webviewPanel, state) =>
+    VitLensPanel.revive(kind, webviewPanel, state, (wp, f) => new GalleryPanel(services, kind, wp, f)),
 };

@@ -21,7 +21,15 @@ import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens
 import { RAW_DEFAULTS } from '../attention/pipeline';
 import { rawAttentionOrt } from '../attention/rawAttentionGraph';
 import { listGallery } from './listing';
-import type { GalleryCalls, GalleryEntry, GalleryErrorEntry, GalleryImageEntry, GalleryPartial, GallerySummary, GalleryThumbnail } from './types';
+import type {
+  GalleryCalls,
+  GalleryEntry,
+  GalleryErrorEntry,
+  GalleryImageEntry,
+  GalleryPartial,
+  GallerySummary,
+  GalleryThumbnail,
+} from './types';
 
 export type GalleryRequest = GalleryCalls['gallery']['params'];
 
@@ -54,15 +62,27 @@ const errorEntry = (index: number, file: string, e: unknown): GalleryErrorEntry 
 
 /** What a non-file is, for its message. */
 function kindOf(st: fs.Stats): string {
-  return st.isDirectory() ? 'folder' : st.isFIFO() ? 'named pipe' : st.isSocket() ? 'socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'device' : 'special file';
+  return st.isDirectory()
+    ? 'folder'
+    : st.isFIFO()
+      ? 'named pipe'
+      : st.isSocket()
+        ? 'socket'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'device'
+          : 'special file';
 }
 
 /** The region the model saw, as a small JPEG. */
 async function thumbnail(img: DecodedImage, rect: [number, number, number, number]): Promise<GalleryThumbnail> {
   const [l, t, w, h] = rect.map((v) => Math.round(v));
   let p = sharp(img.rgb, { raw: { width: img.width, height: img.height, channels: 3 } });
-  if (l !== 0 || t !== 0 || w !== img.width || h !== img.height) p = p.extract({ left: l, top: t, width: Math.min(w, img.width - l), height: Math.min(h, img.height - t) });
-  const { data, info } = await p.resize({ width: THUMB_SIDE, height: THUMB_SIDE, fit: 'inside' }).jpeg({ quality: 75 }).toBuffer({ resolveWithObject: true });
+  if (l !== 0 || t !== 0 || w !== img.width || h !== img.height)
+    p = p.extract({ left: l, top: t, width: Math.min(w, img.width - l), height: Math.min(h, img.height - t) });
+  const { data, info } = await p
+    .resize({ width: THUMB_SIDE, height: THUMB_SIDE, fit: 'inside' })
+    .jpeg({ quality: 75 })
+    .toBuffer({ resolveWithObject: true });
   return { jpeg: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
@@ -77,7 +97,18 @@ async function prepare(index: number, file: string, model: LoadedModel | undefin
     const size = model?.inputSize ?? RAW_DEFAULTS.inputSize;
     const pre = await preprocess(img, model ? model.files.preprocessor : RAW_DEFAULTS.preprocessor, size, model ? !!model.fixedSize : true);
     const thumb = await thumbnail(img, pre.sourceRect);
-    return { index, path: file, width: img.width, height: img.height, pixels: pre.pixels, h: pre.height, w: pre.width, thumbnail: thumb, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+    return {
+      index,
+      path: file,
+      width: img.width,
+      height: img.height,
+      pixels: pre.pixels,
+      h: pre.height,
+      w: pre.width,
+      thumbnail: thumb,
+      decodeMs: t1 - t0,
+      preprocessMs: performance.now() - t1,
+    };
   } catch (e) {
     return errorEntry(index, file, e);
   }
@@ -105,7 +136,10 @@ export function batchItem(t: ort.Tensor, b: number, batch: number): ort.Tensor |
 /** A batched run's outputs do not separate by image (e.g. heads folded into the batch axis): run one by one. */
 class NotBatchable extends Error {}
 
-interface RunOutcome { attention: AttentionTensor; logits?: Float32Array }
+interface RunOutcome {
+  attention: AttentionTensor;
+  logits?: Float32Array;
+}
 
 /** One session.run on `items` (equal shapes) → per-image attention [L, H, N, N] (rows checked) and logits. */
 async function runBatch(model: LoadedModel, items: Prepared[]): Promise<RunOutcome[]> {
@@ -119,7 +153,11 @@ async function runBatch(model: LoadedModel, items: Prepared[]): Promise<RunOutco
     outputs = await model.session.run({ [model.inputName]: new ort.Tensor('float32', pixels, [items.length, 3, h, w]) }, names);
   } catch (e) {
     if (items.length > 1) throw new NotBatchable();
-    throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`, 'The input size may not match the model; check preprocessor_config.json.');
+    throw new VitLensError(
+      'INFERENCE_FAILED',
+      `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
+      'The input size may not match the model; check preprocessor_config.json.',
+    );
   }
   return items.map((_, b) => {
     const sliced: Record<string, ort.Tensor> = {};
@@ -127,7 +165,10 @@ async function runBatch(model: LoadedModel, items: Prepared[]): Promise<RunOutco
       const t = outputs[n];
       if (!t) continue;
       const item = batchItem(t, b, items.length);
-      if (!item) { if (t.dims.length >= 4) throw new NotBatchable(); continue; }
+      if (!item) {
+        if (t.dims.length >= 4) throw new NotBatchable();
+        continue;
+      }
       sliced[n] = item;
     }
     const attention = stackAttention(sliced, model.attentionOutputs);
@@ -155,21 +196,37 @@ export function batchSizeFor(model: LoadedModel | undefined, wanted = DEFAULT_BA
  * Runs the gallery. `emit` receives the start and each entry (in sorted order within a batch, batches in
  * order); the result is the summary. Cancellation stops between batches (CANCELLED): what was emitted stays.
  */
-export async function runGallery(req: GalleryRequest, getModel: (p: string) => Promise<LoadedModel>, ctl: RunControl = noControl, emit: (p: GalleryPartial) => void = ctl.emit ?? (() => {})): Promise<GallerySummary> {
+export async function runGallery(
+  req: GalleryRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl = noControl,
+  emit: (p: GalleryPartial) => void = ctl.emit ?? (() => {}),
+): Promise<GallerySummary> {
   const t0 = performance.now();
   const paths = listGallery(req.source);
   ctl.progress(`0 of ${paths.length} images`, 0);
   const model = req.modelPath ? await getModel(req.modelPath) : undefined;
   let batch = batchSizeFor(model, req.batchSize);
   const provider = model ? providerStatus() : { name: 'cpu' };
-  emit({ kind: 'start', paths, model: { path: model?.files.onnxPath ?? null, name: model?.files.name ?? 'raw attention' }, batchSize: batch, provider });
+  emit({
+    kind: 'start',
+    paths,
+    model: { path: model?.files.onnxPath ?? null, name: model?.files.name ?? 'raw attention' },
+    batchSize: batch,
+    provider,
+  });
   const patchSize = model?.patchSize ?? RAW_DEFAULTS.patchSize;
   const k = req.topK ?? 5;
 
   // Read-ahead: up to two batches of images being decoded while the model runs.
   const ahead: Promise<PrepResult>[] = [];
   let started = 0;
-  const fill = () => { while (started < paths.length && ahead.length < 2 * batch) { const i = started++; ahead.push(prepare(i, paths[i], model, req.maxPixels)); } };
+  const fill = () => {
+    while (started < paths.length && ahead.length < 2 * batch) {
+      const i = started++;
+      ahead.push(prepare(i, paths[i], model, req.maxPixels));
+    }
+  };
   fill();
 
   let done = 0;
@@ -177,11 +234,17 @@ export async function runGallery(req: GalleryRequest, getModel: (p: string) => P
   let carry: Prepared | undefined; // an image whose shape differs from the batch before it
   const finish = (entries: GalleryEntry[]) => {
     entries.sort((a, b) => a.index - b.index);
-    for (const entry of entries) { emit({ kind: 'entry', entry }); if ('error' in entry) nFailed++; }
+    for (const entry of entries) {
+      emit({ kind: 'entry', entry });
+      if ('error' in entry) nFailed++;
+    }
     done += entries.length;
     const s = (performance.now() - t0) / 1000;
     const eta = done > 0 ? (s / done) * (paths.length - done) : 0;
-    ctl.progress(`${done} of ${paths.length} images${done < paths.length ? `, about ${Math.ceil(eta)} s left` : ''}`, paths.length ? done / paths.length : 1);
+    ctl.progress(
+      `${done} of ${paths.length} images${done < paths.length ? `, about ${Math.ceil(eta)} s left` : ''}`,
+      paths.length ? done / paths.length : 1,
+    );
   };
 
   while (done < paths.length) {
@@ -192,8 +255,14 @@ export async function runGallery(req: GalleryRequest, getModel: (p: string) => P
     while (items.length < batch && ahead.length > 0) {
       const p = await ahead.shift()!;
       fill();
-      if (failed(p)) { entries.push(p); continue; }
-      if (items.length > 0 && (p.h !== items[0].h || p.w !== items[0].w)) { carry = p; break; }
+      if (failed(p)) {
+        entries.push(p);
+        continue;
+      }
+      if (items.length > 0 && (p.h !== items[0].h || p.w !== items[0].w)) {
+        carry = p;
+        break;
+      }
       items.push(p);
     }
     if (items.length > 0) {
@@ -201,19 +270,30 @@ export async function runGallery(req: GalleryRequest, getModel: (p: string) => P
       const tRun = performance.now();
       let outcomes: (RunOutcome | GalleryErrorEntry)[];
       try {
-        outcomes = model ? await runBatch(model, items) : await Promise.all(items.map(async (it) => ({ attention: await rawAttentionOrt(it.pixels, 3, it.h, it.w, patchSize) })));
+        outcomes = model
+          ? await runBatch(model, items)
+          : await Promise.all(items.map(async (it) => ({ attention: await rawAttentionOrt(it.pixels, 3, it.h, it.w, patchSize) })));
       } catch (e) {
         if (!(e instanceof NotBatchable)) outcomes = items.map((it) => errorEntry(it.index, it.path, e));
         else {
           batch = 1; // this export's batched outputs do not split per image: one by one from now on
           outcomes = [];
-          for (const it of items) outcomes.push(await runBatch(model!, [it]).then((r) => r[0], (err) => errorEntry(it.index, it.path, err)));
+          for (const it of items)
+            outcomes.push(
+              await runBatch(model!, [it]).then(
+                (r) => r[0],
+                (err) => errorEntry(it.index, it.path, err),
+              ),
+            );
         }
       }
       const inferenceMs = (performance.now() - tRun) / items.length;
       items.forEach((it, b) => {
         const o = outcomes[b];
-        if ('error' in o) { entries.push(o); return; }
+        if ('error' in o) {
+          entries.push(o);
+          return;
+        }
         const ta = performance.now();
         try {
           entries.push(summarise(it, o, model, patchSize, k, inferenceMs, ta));
@@ -229,9 +309,19 @@ export async function runGallery(req: GalleryRequest, getModel: (p: string) => P
 }
 
 /** The per-image summary: rollout of CLS (mean fusion), top-k and entropy of the softmax, timings. */
-function summarise(it: Prepared, o: RunOutcome, model: LoadedModel | undefined, patchSize: number, k: number, inferenceMs: number, ta: number): GalleryImageEntry {
+function summarise(
+  it: Prepared,
+  o: RunOutcome,
+  model: LoadedModel | undefined,
+  patchSize: number,
+  k: number,
+  inferenceMs: number,
+  ta: number,
+): GalleryImageEntry {
   const grid: [number, number] = [Math.floor(it.h / patchSize), Math.floor(it.w / patchSize)];
-  const special = model ? detectSpecialTokens(o.attention.tokens, grid, model.files.config) : { cls: true, distillation: false, registers: 0 };
+  const special = model
+    ? detectSpecialTokens(o.attention.tokens, grid, model.files.config)
+    : { cls: true, distillation: false, registers: 0 };
   const rollout = rolloutMap(o.attention, firstPatchIndex(special), { fusion: 'mean', discardRatio: 0 });
   const predictions = o.logits ? topK(o.logits, k, model?.files.config.id2label) : [];
   const entropy = o.logits ? predictionEntropy(o.logits) : null;
@@ -244,7 +334,13 @@ function summarise(it: Prepared, o: RunOutcome, model: LoadedModel | undefined, 
     grid,
     rollout,
     predictionEntropy: entropy,
-    timingsMs: { decode: it.decodeMs, preprocess: it.preprocessMs, inference: inferenceMs, analysis, total: it.decodeMs + it.preprocessMs + inferenceMs + analysis },
+    timingsMs: {
+      decode: it.decodeMs,
+      preprocess: it.preprocessMs,
+      inference: inferenceMs,
+      analysis,
+      total: it.decodeMs + it.preprocessMs + inferenceMs + analysis,
+    },
     thumbnail: it.thumbnail,
   };
 }

@@ -4,10 +4,20 @@ import type { Prediction } from '../../shared/attentionTypes';
 import type { ErrorCode } from '../../shared/errors';
 
 /** Per-image stage times (ms). In a batched run `inference` is the batch's run divided by its images. */
-export interface GalleryTimings { decode: number; preprocess: number; inference: number; analysis: number; total: number }
+export interface GalleryTimings {
+  decode: number;
+  preprocess: number;
+  inference: number;
+  analysis: number;
+  total: number;
+}
 
 /** A small picture of the region the model saw (JPEG), for the gallery's thumbnails. */
-export interface GalleryThumbnail { jpeg: Uint8Array; width: number; height: number }
+export interface GalleryThumbnail {
+  jpeg: Uint8Array;
+  width: number;
+  height: number;
+}
 
 /** One image the model ran on: what the gallery shows and the JSON keeps (not the attention tensor). */
 export interface GalleryImageEntry {

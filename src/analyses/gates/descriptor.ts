@@ -5,7 +5,15 @@ import type { AnalysisDescriptor } from '../registry';
 export const gates = {
   id: 'gates',
   panels: [
-    { viewType: 'vitLens.gates', title: 'Gates', bundle: 'gatesWebview', task: 'classification', command: 'vitLens.showAttention', modelKinds: ['gates'], rerunOn: ['model', 'topK', 'maxImageMegapixels'] },
+    {
+      viewType: 'vitLens.gates',
+      title: 'Gates',
+      bundle: 'gatesWebview',
+      task: 'classification',
+      command: 'vitLens.showAttention',
+      modelKinds: ['gates'],
+      rerunOn: ['model', 'topK', 'maxImageMegapixels'],
+    },
   ],
   cli: [
     {

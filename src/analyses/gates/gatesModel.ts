@@ -12,7 +12,16 @@ import path from 'node:path';
 import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
 import { ElemType, NodeInfo, NotOnnxError, OnnxModelInfo, addGraphOutputs, readOnnxModel } from '../../core/onnx/onnxModel';
 import type { GateKind, GateOp, ModelKindInfo } from './types';
-import { FUSED_OPS, ModelFiles, SessionModel, attentionLikeOutputs, createSession, modelInputSize, pixelInput, resolveModelFiles } from '../../core/model/vitModel';
+import {
+  FUSED_OPS,
+  ModelFiles,
+  SessionModel,
+  attentionLikeOutputs,
+  createSession,
+  modelInputSize,
+  pixelInput,
+  resolveModelFiles,
+} from '../../core/model/vitModel';
 
 const GATE_OPS: ReadonlySet<string> = new Set<GateOp>(['Sigmoid', 'HardSigmoid']);
 /** Ops that only reshape, broadcast or copy values: what lies between a gate and its Mul in torch exports. */
@@ -133,7 +142,14 @@ export function findGateCandidates(info: OnnxModelInfo): GateCandidate[] {
       if (!other || sourceOf(other, idx) === n.outputs[0]) continue; // σ(x)·σ(x)
       if (idx.constants.has(sourceOf(other, idx))) continue; // x·σ(y) with a constant: a scale
       if (sourceOf(other, idx) === activationInput) continue; // x·σ(x): SiLU / Swish / hard-swish
-      candidates.push({ gateNode: n, node: nodeLabel(n), op: n.opType as GateOp, gateTensor: n.outputs[0], featureTensor: other, mulNode: nodeLabel(mul) });
+      candidates.push({
+        gateNode: n,
+        node: nodeLabel(n),
+        op: n.opType as GateOp,
+        gateTensor: n.outputs[0],
+        featureTensor: other,
+        mulNode: nodeLabel(mul),
+      });
       break; // one Mul per gate: the first one found is the gating product
     }
   }
@@ -163,7 +179,12 @@ function readGraph(files: ModelFiles): { bytes: Buffer; info: OnnxModelInfo } {
   try {
     return { bytes, info: readOnnxModel(bytes) };
   } catch (e) {
-    if (e instanceof NotOnnxError) throw new VitLensError('MODEL_NOT_ONNX', `${path.basename(files.onnxPath)} is not an ONNX model: ${e.message}.`, 'Choose an .onnx file exported by torch.onnx or Optimum.');
+    if (e instanceof NotOnnxError)
+      throw new VitLensError(
+        'MODEL_NOT_ONNX',
+        `${path.basename(files.onnxPath)} is not an ONNX model: ${e.message}.`,
+        'Choose an .onnx file exported by torch.onnx or Optimum.',
+      );
     throw e;
   }
 }
@@ -172,8 +193,14 @@ function readGraph(files: ModelFiles): { bytes: Buffer; info: OnnxModelInfo } {
 function attentionIn(info: OnnxModelInfo): ModelKindInfo['attention'] {
   if (attentionLikeOutputs(info).length > 0) return 'outputs';
   const idx = indexGraph(info);
-  const feedsMatMul = (t: string, hops = 0): boolean => hops <= MAX_HOPS && (idx.consumers.get(t) ?? []).some((c) =>
-    c.opType === 'MatMul' || c.opType === 'Einsum' || ((PASS_THROUGH.has(c.opType) || c.opType === 'Dropout') && c.outputs.some((o) => feedsMatMul(o, hops + 1))));
+  const feedsMatMul = (t: string, hops = 0): boolean =>
+    hops <= MAX_HOPS &&
+    (idx.consumers.get(t) ?? []).some(
+      (c) =>
+        c.opType === 'MatMul' ||
+        c.opType === 'Einsum' ||
+        ((PASS_THROUGH.has(c.opType) || c.opType === 'Dropout') && c.outputs.some((o) => feedsMatMul(o, hops + 1))),
+    );
   if (info.nodes.some((n) => n.opType === 'Softmax' && isOnnxOp(n) && feedsMatMul(n.outputs[0]))) return 'softmax';
   if (info.nodes.some((n) => n.domain === 'com.microsoft' && FUSED_OPS.has(n.opType))) return 'fused';
   return null;
@@ -197,7 +224,10 @@ export function detectModelKind(modelPath: string): ModelKindInfo {
   const base = { onnxPath: files.onnxPath, attention, gateCandidates };
   if (attention) return { kind: 'vit', ...base };
   if (gateCandidates > 0) return { kind: 'gates', ...base };
-  const e = noGatesError(path.basename(files.onnxPath), 'no Softmax feeds a MatMul and no Sigmoid or HardSigmoid multiplies a feature map.');
+  const e = noGatesError(
+    path.basename(files.onnxPath),
+    'no Softmax feeds a MatMul and no Sigmoid or HardSigmoid multiplies a feature map.',
+  );
   return { kind: 'none', ...base, message: `${e.message} ${e.hint}` };
 }
 
@@ -218,20 +248,30 @@ export async function loadGatesModel(modelPath: string): Promise<LoadedGatesMode
   const { bytes, info } = readGraph(files);
   const input = pixelInput(info, file);
   if (input.elemType !== ElemType.FLOAT) {
-    throw new VitLensError('MODEL_BAD_INPUT', `${file}'s input "${input.name}" is not float32 (ONNX type ${input.elemType}).`, 'Export the model with a float32 pixel input.');
+    throw new VitLensError(
+      'MODEL_BAD_INPUT',
+      `${file}'s input "${input.name}" is not float32 (ONNX type ${input.elemType}).`,
+      'Export the model with a float32 pixel input.',
+    );
   }
   const { fixed, size } = modelInputSize(input, files);
   const candidates = findGateCandidates(info);
   if (candidates.length === 0) {
     if (attentionIn(info)) {
-      throw new VitLensError('MODEL_NO_GATES', `${file} has no SE/CBAM gates: no Sigmoid or HardSigmoid multiplies a feature map.`,
-        'It has self-attention: use "ViT Lens: Show Attention" or `vit-lens attention` on it.');
+      throw new VitLensError(
+        'MODEL_NO_GATES',
+        `${file} has no SE/CBAM gates: no Sigmoid or HardSigmoid multiplies a feature map.`,
+        'It has self-attention: use "ViT Lens: Show Attention" or `vit-lens attention` on it.',
+      );
     }
     throw noGatesError(file, 'no Sigmoid or HardSigmoid multiplies a feature map (Sigmoids used as SiLU/Swish, x·σ(x), are activations).');
   }
   const existing = new Set(info.outputs.map((o) => o.name));
   const taps = [...new Set(candidates.flatMap((c) => [c.gateTensor, c.featureTensor]))].filter((t) => !existing.has(t));
-  const sessionBytes = addGraphOutputs(bytes, taps.map((name) => ({ name, elemType: ElemType.FLOAT })));
+  const sessionBytes = addGraphOutputs(
+    bytes,
+    taps.map((name) => ({ name, elemType: ElemType.FLOAT })),
+  );
   const logitsOutput = info.outputs.find((o) => o.name === 'logits')?.name ?? info.outputs.find((o) => o.dims?.length === 2)?.name;
   const session = await createSession(sessionBytes, files.onnxPath);
   return { files, info, session, inputName: input.name, fixedSize: fixed, inputSize: size, candidates, logitsOutput, mtimeMs };
@@ -239,6 +279,8 @@ export async function loadGatesModel(modelPath: string): Promise<LoadedGatesMode
 
 /** For the runtime check: a model whose candidates all failed classifyGate. */
 export function noGateShapesError(model: Pick<LoadedGatesModel, 'candidates' | 'files'>, shapes: string[]): VitLensError {
-  return noGatesError(path.basename(model.files.onnxPath),
-    `its ${model.candidates.length} Sigmoid·Mul product(s) gate neither channels ([N, C, 1, 1]) nor positions ([N, 1, H, W]) of a feature map (${shapes.slice(0, 3).join('; ')}).`);
+  return noGatesError(
+    path.basename(model.files.onnxPath),
+    `its ${model.candidates.length} Sigmoid·Mul product(s) gate neither channels ([N, C, 1, 1]) nor positions ([N, 1, H, W]) of a feature map (${shapes.slice(0, 3).join('; ')}).`,
+  );
 }

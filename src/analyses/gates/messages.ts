@@ -43,7 +43,8 @@ export function parseGatesWebviewMessage(m: unknown): GatesWebviewMessage | unde
   switch (o.type) {
     case 'rendered':
       return isIndex(o.gates) && o.gates > 0 && isIndex(o.block) && o.block < o.gates && (o.kind === 'channel' || o.kind === 'spatial')
-        ? { type: 'rendered', gates: o.gates, block: o.block, kind: o.kind } : undefined;
+        ? { type: 'rendered', gates: o.gates, block: o.block, kind: o.kind }
+        : undefined;
     case 'export':
       return parseExport(o, ['png', 'json'] as const, (f) => f);
     default:

@@ -16,7 +16,12 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
 
   protected modelPath(): string {
     const model = configuredModel(this.kind.task);
-    if (!model) throw new VitLensError('MODEL_NOT_CONFIGURED', 'No model is configured any more: this panel shows the SE/CBAM gates of a CNN model.', 'Choose a model, or run Show Attention again for raw attention.');
+    if (!model)
+      throw new VitLensError(
+        'MODEL_NOT_CONFIGURED',
+        'No model is configured any more: this panel shows the SE/CBAM gates of a CNN model.',
+        'Choose a model, or run Show Attention again for raw attention.',
+      );
     return model;
   }
 
@@ -25,24 +30,38 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
   }
 
   protected async execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<GatesHostMessage> {
-    const result = await this.request('gates', { imagePath: this.imagePath, modelPath: this.modelPath(), topK: topK(), maxPixels: maxPixels() }, signal, onProgress);
+    const result = await this.request(
+      'gates',
+      { imagePath: this.imagePath, modelPath: this.modelPath(), topK: topK(), maxPixels: maxPixels() },
+      signal,
+      onProgress,
+    );
     this.noteTimings(result.timingsMs, `${result.gates.length} gates (${result.gates.filter((g) => g.kind === 'spatial').length} spatial)`);
     const { colormap, opacity } = panelSettings();
     return {
-      type: 'result', result, settings: { colormap, opacity },
-      notice: { message: 'This model is a CNN without self-attention: showing its SE/CBAM gates, the attention it has.', actions: ['chooseModel'] },
+      type: 'result',
+      result,
+      settings: { colormap, opacity },
+      notice: {
+        message: 'This model is a CNN without self-attention: showing its SE/CBAM gates, the attention it has.',
+        actions: ['chooseModel'],
+      },
     };
   }
 
   protected onMessage(m: GatesWebviewMessage): void {
     if (m.type === 'rendered' && this.observation.renderedMs === undefined) {
       this.observation.renderedMs = performance.now() - this.runStarted;
-      this.services.log(`Gates ${path.basename(this.imagePath)}: painted after ${this.observation.renderedMs.toFixed(0)} ms (${m.gates} gates)`);
+      this.services.log(
+        `Gates ${path.basename(this.imagePath)}: painted after ${this.observation.renderedMs.toFixed(0)} ms (${m.gates} gates)`,
+      );
     }
   }
 }
 
 export const gatesHost: HostFacet = {
-  open: (services, kind, imagePath) => VitLensPanel.open(services, kind, imagePath, (wp, image) => new GatesPanel(services, kind, wp, image)),
-  revive: (services, kind, webviewPanel, state) => VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new GatesPanel(services, kind, wp, image)),
+  open: (services, kind, imagePath) =>
+    VitLensPanel.open(services, kind, imagePath, (wp, image) => new GatesPanel(services, kind, wp, image)),
+  revive: (services, kind, webviewPanel, state) =>
+    VitLensPanel.revive(kind, webviewPanel, state, (wp, image) => new GatesPanel(services, kind, wp, image)),
 };

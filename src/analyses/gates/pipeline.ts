@@ -32,7 +32,12 @@ export interface TensorLike {
 }
 
 function float32Of(t: TensorLike, name: string): Float32Array {
-  if (t.type !== 'float32') throw new VitLensError('MODEL_BAD_OUTPUT', `gate tensor "${name}" has type ${t.type}; expected float32.`, 'Export the model in float32.');
+  if (t.type !== 'float32')
+    throw new VitLensError(
+      'MODEL_BAD_OUTPUT',
+      `gate tensor "${name}" has type ${t.type}; expected float32.`,
+      'Export the model in float32.',
+    );
   return t.data as Float32Array;
 }
 
@@ -58,7 +63,11 @@ export function topChannelMaps(weights: Float32Array, feature: Float32Array, fea
  * that are no channel or spatial gate are dropped. Values are copied (output buffers are not ours).
  * Throws MODEL_NO_GATES when no candidate is a gate.
  */
-export function collectGates(model: Pick<LoadedGatesModel, 'candidates' | 'files'>, outputs: Record<string, TensorLike>, topChannels = DEFAULT_TOP_CHANNELS): Gate[] {
+export function collectGates(
+  model: Pick<LoadedGatesModel, 'candidates' | 'files'>,
+  outputs: Record<string, TensorLike>,
+  topChannels = DEFAULT_TOP_CHANNELS,
+): Gate[] {
   const gates: Gate[] = [];
   const rejected: string[] = [];
   for (const c of model.candidates) {
@@ -92,16 +101,29 @@ export function collectGates(model: Pick<LoadedGatesModel, 'candidates' | 'files
 }
 
 /** Runs the model on one preprocessed image; returns every output (logits, gates, feature maps). */
-async function inferGates(model: LoadedGatesModel, pixels: Float32Array, height: number, width: number): Promise<Record<string, ort.Tensor>> {
+async function inferGates(
+  model: LoadedGatesModel,
+  pixels: Float32Array,
+  height: number,
+  width: number,
+): Promise<Record<string, ort.Tensor>> {
   try {
     return await model.session.run({ [model.inputName]: new ort.Tensor('float32', pixels, [1, 3, height, width]) });
   } catch (e) {
-    throw new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`, 'The input size may not match the model; check preprocessor_config.json.');
+    throw new VitLensError(
+      'INFERENCE_FAILED',
+      `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
+      'The input size may not match the model; check preprocessor_config.json.',
+    );
   }
 }
 
 /** Runs the whole pipeline. `getModel` returns a cached LoadedGatesModel for a path. */
-export async function runGatesPipeline(req: GatesRequest, getModel: (p: string) => Promise<LoadedGatesModel>, ctl: RunControl = noControl): Promise<GatesResult> {
+export async function runGatesPipeline(
+  req: GatesRequest,
+  getModel: (p: string) => Promise<LoadedGatesModel>,
+  ctl: RunControl = noControl,
+): Promise<GatesResult> {
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
   const { img, model } = await decodeAndLoad(req, () => getModel(req.modelPath), ctl, timer);
   const pre = await preprocess(img, model.files.preprocessor, model.inputSize, !!model.fixedSize);
@@ -116,7 +138,8 @@ export async function runGatesPipeline(req: GatesRequest, getModel: (p: string) 
   ctl.progress('Reading the gates', 0.85);
   const gates = collectGates(model, outputs, req.topChannels ?? DEFAULT_TOP_CHANNELS);
   const logits = model.logitsOutput ? outputs[model.logitsOutput] : undefined;
-  const predictions = logits?.type === 'float32' ? topK(logits.data as Float32Array, req.topK ?? 5, model.files.config.id2label) : undefined;
+  const predictions =
+    logits?.type === 'float32' ? topK(logits.data as Float32Array, req.topK ?? 5, model.files.config.id2label) : undefined;
   const view = await viewImage(img, pre.sourceRect);
   timer.mark('analysis');
   return {
@@ -128,4 +151,3 @@ export async function runGatesPipeline(req: GatesRequest, getModel: (p: string) 
     view,
   };
 }
-

@@ -8,7 +8,10 @@ import type { AttentionShape, AttentionSlice, AttentionTensor, RolloutSettings }
 import { VitLensError } from '../../shared/errors';
 import { recycleAttention } from '../placedOutputs';
 
-interface Kept { tensor: AttentionTensor; firstPatch: number }
+interface Kept {
+  tensor: AttentionTensor;
+  firstPatch: number;
+}
 
 /** Default retained-result budget: 512 MiB, sized for a laptop (two or three DPT-B panels, or twenty ViT-B ones). */
 export const DEFAULT_RETAINED_MB = 512;
@@ -18,7 +21,10 @@ export class AttentionStore {
   private seq = 0;
 
   /** `log` hears of every result dropped to stay within the budget (the engine writes it to stderr: the extension's log). */
-  constructor(private maxBytes = DEFAULT_RETAINED_MB * 2 ** 20, private readonly log: (line: string) => void = () => {}) {}
+  constructor(
+    private maxBytes = DEFAULT_RETAINED_MB * 2 ** 20,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
 
   /** A new budget in bytes; results over it are dropped at once (least recently used first, the newest kept). */
   setBudget(bytes: number): void {
@@ -47,16 +53,27 @@ export class AttentionStore {
       bytes -= v.tensor.data.byteLength;
       recycleAttention(v.tensor.data);
       const mb = (n: number) => (n / 2 ** 20).toFixed(1);
-      this.log(`retained results: dropped ${k} (${mb(v.tensor.data.byteLength)} MB, least recently used) to stay within ${mb(this.maxBytes)} MB; now ${this.kept.size} held, ${mb(bytes)} MB; its panel re-runs when it asks for a slice`);
+      this.log(
+        `retained results: dropped ${k} (${mb(v.tensor.data.byteLength)} MB, least recently used) to stay within ${mb(this.maxBytes)} MB; now ${this.kept.size} held, ${mb(bytes)} MB; its panel re-runs when it asks for a slice`,
+      );
     }
   }
 
   /** Keeps a tensor (the caller must not reuse its buffer) and returns its key and the first slice. */
-  keep(tensor: AttentionTensor, firstPatch: number, query: number, rollout: RolloutSettings): { key: string; shape: AttentionShape; slice: AttentionSlice } {
+  keep(
+    tensor: AttentionTensor,
+    firstPatch: number,
+    query: number,
+    rollout: RolloutSettings,
+  ): { key: string; shape: AttentionShape; slice: AttentionSlice } {
     const key = `a${++this.seq}`;
     this.kept.set(key, { tensor, firstPatch });
     this.enforce(key);
-    return { key, shape: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens }, slice: attentionSlice(tensor, firstPatch, query, rollout) };
+    return {
+      key,
+      shape: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens },
+      slice: attentionSlice(tensor, firstPatch, query, rollout),
+    };
   }
 
   has(key: string): boolean {

@@ -14,7 +14,12 @@ import { inferenceThreads, setInferenceThreads } from '../onnx/threads';
 import { providerStatus, setExecutionProvider } from '../onnx/providers';
 import type { EngineContext, EngineHandlers, Handler } from './handlers';
 
-interface Job { id: number; kind: EngineKind; params: unknown; cancelled: boolean }
+interface Job {
+  id: number;
+  kind: EngineKind;
+  params: unknown;
+  cancelled: boolean;
+}
 
 type SessionCache = ModelCache<{ mtimeMs: number; session: { release(): Promise<void> } }>;
 
@@ -75,8 +80,12 @@ export class Engine {
     const ctx: EngineContext = {
       ctl: {
         progress: (stage: string, fraction: number) => this.send({ type: 'progress', id: job.id, stage, fraction }),
-        checkCancelled: () => { if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.'); },
-        emit: (data: unknown) => { if (!job.cancelled) this.send({ type: 'partial', id: job.id, data }); },
+        checkCancelled: () => {
+          if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.');
+        },
+        emit: (data: unknown) => {
+          if (!job.cancelled) this.send({ type: 'partial', id: job.id, data });
+        },
       },
       models: this.models,
       cache: <M extends { mtimeMs: number; session: { release(): Promise<void> } }>(id: string, create: () => ModelCache<M>) => {
@@ -103,9 +112,13 @@ export class Engine {
       configure: async (params) => {
         const threads = params?.threads;
         const retained = params?.retainedResultsMB;
-        if (threads !== undefined && !isThreadCount(threads)) throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
+        if (threads !== undefined && !isThreadCount(threads))
+          throw new VitLensError('BAD_REQUEST', `configure: threads must be a whole number from 0 to 256, not ${String(threads)}`);
         if (retained !== undefined && !(typeof retained === 'number' && retained >= 0 && retained <= 1 << 20)) {
-          throw new VitLensError('BAD_REQUEST', `configure: retainedResultsMB must be a number of MB from 0 to ${1 << 20}, not ${String(retained)}`);
+          throw new VitLensError(
+            'BAD_REQUEST',
+            `configure: retainedResultsMB must be a number of MB from 0 to ${1 << 20}, not ${String(retained)}`,
+          );
         }
         if (retained !== undefined) this.attentions.setBudget(retained * 2 ** 20);
         if (params?.provider !== undefined) setExecutionProvider(params.provider);
@@ -115,7 +128,13 @@ export class Engine {
         }
         return { threads: inferenceThreads(), retainedResultsMB: this.attentions.budgetBytes / 2 ** 20 };
       },
-      ping: () => ({ pid: process.pid, node: process.versions.node, ort: ortPackage.version, threads: inferenceThreads(), provider: providerStatus() }),
+      ping: () => ({
+        pid: process.pid,
+        node: process.versions.node,
+        ort: ortPackage.version,
+        threads: inferenceThreads(),
+        provider: providerStatus(),
+      }),
     };
   }
 }

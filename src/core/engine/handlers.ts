@@ -25,7 +25,10 @@ export interface EngineContext {
   recycleAfterSend(data: Float32Array): void;
 }
 
-export type Handler<K extends EngineKind> = (params: EngineCalls[K]['params'], ctx: EngineContext) => Promise<EngineCalls[K]['result']> | EngineCalls[K]['result'];
+export type Handler<K extends EngineKind> = (
+  params: EngineCalls[K]['params'],
+  ctx: EngineContext,
+) => Promise<EngineCalls[K]['result']> | EngineCalls[K]['result'];
 
 /** The handlers of some request kinds. */
 export type EngineHandlers<K extends EngineKind> = { [P in K]: Handler<P> };
@@ -37,5 +40,6 @@ export type EngineHandlers<K extends EngineKind> = { [P in K]: Handler<P> };
 export function requireFields(kind: string, params: unknown, strings: readonly string[], objects: readonly string[] = []): void {
   const p = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
   const missing = [...strings.filter((k) => typeof p[k] !== 'string'), ...objects.filter((k) => typeof p[k] !== 'object' || p[k] === null)];
-  if (missing.length) throw new VitLensError('BAD_REQUEST', `${kind}: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required`);
+  if (missing.length)
+    throw new VitLensError('BAD_REQUEST', `${kind}: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required`);
 }

@@ -4,12 +4,18 @@ import fs from 'node:fs';
 import { LoadedModel, loadVitModel, resolveModelFiles } from '../model/vitModel';
 
 /** What the cache needs of a loaded model: its file's mtime when loaded, and a session to release. */
-interface CachedModel { mtimeMs: number; session: { release(): Promise<void> } }
+interface CachedModel {
+  mtimeMs: number;
+  session: { release(): Promise<void> };
+}
 
 /** Generic over the model kind: ViT models by default, or e.g. the gates loader's models. */
 export class ModelCache<M extends CachedModel = LoadedModel> {
   private readonly entries = new Map<string, Promise<M>>();
-  constructor(private readonly capacity = 3, private readonly load: (modelPath: string) => Promise<M> = loadVitModel as unknown as (modelPath: string) => Promise<M>) {}
+  constructor(
+    private readonly capacity = 3,
+    private readonly load: (modelPath: string) => Promise<M> = loadVitModel as unknown as (modelPath: string) => Promise<M>,
+  ) {}
 
   async get(modelPath: string): Promise<M> {
     const key = resolveModelFiles(modelPath).onnxPath;
@@ -38,7 +44,11 @@ export class ModelCache<M extends CachedModel = LoadedModel> {
 
   async evict(modelPath: string): Promise<boolean> {
     let key = modelPath;
-    try { key = resolveModelFiles(modelPath).onnxPath; } catch { /* file gone: use the path as given */ }
+    try {
+      key = resolveModelFiles(modelPath).onnxPath;
+    } catch {
+      /* file gone: use the path as given */
+    }
     const entry = this.entries.get(key);
     if (!entry) return false;
     this.entries.delete(key);

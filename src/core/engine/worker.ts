@@ -14,5 +14,8 @@ const engine = new Engine(send);
 process.on('message', (m) => engine.handle(m as ToEngine));
 // The parent went away (VS Code window closed, CLI killed): nothing left to serve.
 process.on('disconnect', () => process.exit(0));
-process.on('uncaughtException', (e) => { console.error('engine: uncaught', e); process.exit(70); });
+process.on('uncaughtException', (e) => {
+  console.error('engine: uncaught', e);
+  process.exit(70);
+});
 send({ type: 'ready', pid: process.pid, threads: inferenceThreads() });

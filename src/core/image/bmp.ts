@@ -21,17 +21,32 @@ export function decodeBmp(bytes: Buffer, name: string, maxPixels: number): { rgb
   const topDown = rawHeight < 0;
   if (width <= 0 || height === 0) throw fail('bad dimensions');
   if (width * height > maxPixels) {
-    throw new VitLensError('IMAGE_TOO_LARGE', `${name} has ${((width * height) / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(0)} MP.`, 'Downscale the image.');
+    throw new VitLensError(
+      'IMAGE_TOO_LARGE',
+      `${name} has ${((width * height) / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(0)} MP.`,
+      'Downscale the image.',
+    );
   }
   const bitfields = compression === 3 || compression === 6;
   if (!(compression === 0 || (bitfields && bpp === 32)) || ![8, 24, 32].includes(bpp)) {
-    throw new VitLensError('IMAGE_UNSUPPORTED', `${name} is a ${bpp}-bit BMP with compression ${compression}, which ViT Lens does not read.`, 'Re-save it as PNG.');
+    throw new VitLensError(
+      'IMAGE_UNSUPPORTED',
+      `${name} is a ${bpp}-bit BMP with compression ${compression}, which ViT Lens does not read.`,
+      'Re-save it as PNG.',
+    );
   }
   const rowSize = Math.ceil((width * bpp) / 32) * 4;
   if (dataOffset + rowSize * height > bytes.length) throw fail('pixel data is truncated');
   // Channel masks for 32-bit BITFIELDS; default BGRA order.
   const masks = bitfields ? [bytes.readUInt32LE(54), bytes.readUInt32LE(58), bytes.readUInt32LE(62)] : [0x00ff0000, 0x0000ff00, 0x000000ff];
-  const shiftOf = (m: number) => { let s = 0; while (m && !(m & 1)) { m >>>= 1; s++; } return s; };
+  const shiftOf = (m: number) => {
+    let s = 0;
+    while (m && !(m & 1)) {
+      m >>>= 1;
+      s++;
+    }
+    return s;
+  };
   const shifts = masks.map(shiftOf);
   const palette = bpp === 8 ? 14 + headerSize : 0;
   const rgb = Buffer.alloc(width * height * 3);
@@ -41,10 +56,14 @@ export function decodeBmp(bytes: Buffer, name: string, maxPixels: number): { rgb
       const o = (y * width + x) * 3;
       if (bpp === 8) {
         const p = palette + bytes[row + x] * 4; // palette entries are BGR0
-        rgb[o] = bytes[p + 2]; rgb[o + 1] = bytes[p + 1]; rgb[o + 2] = bytes[p];
+        rgb[o] = bytes[p + 2];
+        rgb[o + 1] = bytes[p + 1];
+        rgb[o + 2] = bytes[p];
       } else if (bpp === 24) {
         const p = row + x * 3;
-        rgb[o] = bytes[p + 2]; rgb[o + 1] = bytes[p + 1]; rgb[o + 2] = bytes[p];
+        rgb[o] = bytes[p + 2];
+        rgb[o + 1] = bytes[p + 1];
+        rgb[o + 2] = bytes[p];
       } else {
         const v = bytes.readUInt32LE(row + x * 4);
         for (let c = 0; c < 3; c++) rgb[o + c] = ((v & masks[c]) >>> shifts[c]) & 0xff;

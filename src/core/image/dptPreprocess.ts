@@ -28,11 +28,19 @@ export function constrainToMultipleOf(val: number, multiple: number, minVal = 0,
  * resized to for a target [outH, outW]. With keepAspectRatio the axis whose scale is nearer to 1 decides
  * ("scale as little as possible") and the other follows; each side is then rounded to `multiple`.
  */
-export function dptResizeOutputSize(inH: number, inW: number, outH: number, outW: number, keepAspectRatio: boolean, multiple: number): [number, number] {
+export function dptResizeOutputSize(
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+  keepAspectRatio: boolean,
+  multiple: number,
+): [number, number] {
   let scaleH = outH / inH;
   let scaleW = outW / inW;
   if (keepAspectRatio) {
-    if (Math.abs(1 - scaleW) < Math.abs(1 - scaleH)) scaleH = scaleW; // fit width
+    if (Math.abs(1 - scaleW) < Math.abs(1 - scaleH))
+      scaleH = scaleW; // fit width
     else scaleW = scaleH; // fit height
   }
   return [constrainToMultipleOf(scaleH * inH, multiple), constrainToMultipleOf(scaleW * inW, multiple)];
@@ -58,29 +66,44 @@ export const MAX_AREA_FACTOR = 4;
  *   size (default 2 × patch: DPT's stride-2 level needs an even grid); at least one multiple per side
  *   and at most MAX_AREA_FACTOR × the configured area (very long images are scaled down further).
  */
-export function planDenseInput(imageH: number, imageW: number, cfg: PreprocessorConfig, model: { fixedSize?: [number, number]; inputSize: [number, number]; patchSize: number }): DenseInputPlan {
+export function planDenseInput(
+  imageH: number,
+  imageW: number,
+  cfg: PreprocessorConfig,
+  model: { fixedSize?: [number, number]; inputSize: [number, number]; patchSize: number },
+): DenseInputPlan {
   const notes: string[] = [];
   if (model.fixedSize) {
     const [h, w] = model.fixedSize;
-    const stretch = (imageW / imageH) / (w / h);
+    const stretch = imageW / imageH / (w / h);
     if (stretch > 1.5 || stretch < 1 / 1.5) {
-      notes.push(`The model takes a fixed ${w}×${h} input, so the ${imageW}×${imageH} image was stretched to it (aspect ratio ${(imageW / imageH).toFixed(2)} → ${(w / h).toFixed(2)}); the maps are shown at the image's own proportions.`);
+      notes.push(
+        `The model takes a fixed ${w}×${h} input, so the ${imageW}×${imageH} image was stretched to it (aspect ratio ${(imageW / imageH).toFixed(2)} → ${(w / h).toFixed(2)}); the maps are shown at the image's own proportions.`,
+      );
     }
     return { size: [h, w], notes };
   }
   const s = cfg.size;
-  const target: [number, number] = typeof s === 'number' ? [s, s]
-    : s?.height && s.width ? [s.height, s.width]
-      : s?.shortest_edge ? [s.shortest_edge, s.shortest_edge] : model.inputSize;
+  const target: [number, number] =
+    typeof s === 'number'
+      ? [s, s]
+      : s?.height && s.width
+        ? [s.height, s.width]
+        : s?.shortest_edge
+          ? [s.shortest_edge, s.shortest_edge]
+          : model.inputSize;
   const requested = cfg.ensure_multiple_of && cfg.ensure_multiple_of > 1 ? Math.round(cfg.ensure_multiple_of) : 2 * model.patchSize;
   const multiple = requested % model.patchSize === 0 ? requested : (requested * model.patchSize) / gcd(requested, model.patchSize);
-  let [h, w] = (cfg.do_resize ?? true)
-    ? dptResizeOutputSize(imageH, imageW, target[0], target[1], true, multiple)
-    : [constrainToMultipleOf(imageH, multiple), constrainToMultipleOf(imageW, multiple)];
+  let [h, w] =
+    (cfg.do_resize ?? true)
+      ? dptResizeOutputSize(imageH, imageW, target[0], target[1], true, multiple)
+      : [constrainToMultipleOf(imageH, multiple), constrainToMultipleOf(imageW, multiple)];
   const maxArea = MAX_AREA_FACTOR * target[0] * target[1];
   if (h * w > maxArea) {
     const shrink = Math.sqrt(maxArea / (h * w));
-    notes.push(`The ${imageW}×${imageH} image would need a ${w}×${h} input; it runs at a smaller size with the same aspect ratio (at most ${MAX_AREA_FACTOR}× the model's ${target[1]}×${target[0]} pixels).`);
+    notes.push(
+      `The ${imageW}×${imageH} image would need a ${w}×${h} input; it runs at a smaller size with the same aspect ratio (at most ${MAX_AREA_FACTOR}× the model's ${target[1]}×${target[0]} pixels).`,
+    );
     h = Math.floor((h * shrink) / multiple) * multiple;
     w = Math.floor((w * shrink) / multiple) * multiple;
   }
@@ -90,6 +113,12 @@ export function planDenseInput(imageH: number, imageW: number, cfg: Preprocessor
 /** Resizes to exactly `size` (bicubic unless the config says otherwise), rescales and normalises: Float32 CHW. */
 export function preprocessDense(img: DecodedImage, cfg: PreprocessorConfig, size: [number, number]): Promise<Preprocessed> {
   // DPTImageProcessor's default resample is bicubic (3); no center crop.
-  const exact: PreprocessorConfig = { ...cfg, do_resize: true, size: { height: size[0], width: size[1] }, resample: cfg.resample ?? 3, do_center_crop: false };
+  const exact: PreprocessorConfig = {
+    ...cfg,
+    do_resize: true,
+    size: { height: size[0], width: size[1] },
+    resample: cfg.resample ?? 3,
+    do_center_crop: false,
+  };
   return preprocess(img, exact, size, true);
 }

@@ -16,11 +16,13 @@ export function iccDescription(icc: Uint8Array): string | undefined {
     const size = view.getUint32(entry + 8);
     if (at + size > icc.length || size < 12) return undefined;
     const type = ascii(icc, at, 4);
-    if (type === 'desc') { // uint32 length (with its NUL), then ASCII
+    if (type === 'desc') {
+      // uint32 length (with its NUL), then ASCII
       const length = view.getUint32(at + 8);
       return at + 12 + length <= icc.length ? ascii(icc, at + 12, length).replace(/\0+$/, '') : undefined;
     }
-    if (type === 'mluc' && size >= 28) { // record count, record size, then (language, country, length, offset) records
+    if (type === 'mluc' && size >= 28) {
+      // record count, record size, then (language, country, length, offset) records
       const length = view.getUint32(at + 20);
       const start = at + view.getUint32(at + 24);
       if (start + length > icc.length) return undefined;

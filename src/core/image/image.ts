@@ -30,7 +30,12 @@ export async function readImageFile(path: string): Promise<Buffer> {
     return readRegularFile(path);
   } catch (e) {
     // A FIFO, device or folder named like an image: refused before reading (a FIFO would block forever).
-    if (e instanceof NotRegularFileError) throw new VitLensError('IMAGE_NOT_A_FILE', `${path} is a ${e.kind}, not an image file.`, 'Pass an image file (PNG, JPEG, WebP, GIF, TIFF, HEIF, AVIF or BMP).');
+    if (e instanceof NotRegularFileError)
+      throw new VitLensError(
+        'IMAGE_NOT_A_FILE',
+        `${path} is a ${e.kind}, not an image file.`,
+        'Pass an image file (PNG, JPEG, WebP, GIF, TIFF, HEIF, AVIF or BMP).',
+      );
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new VitLensError('IMAGE_NOT_FOUND', `Image not found: ${path}.`, 'Check the path.');
     if (code === 'EISDIR') throw new VitLensError('IMAGE_NOT_A_FILE', `${path} is a folder, not an image file.`, 'Pass an image file.');
@@ -40,7 +45,8 @@ export async function readImageFile(path: string): Promise<Buffer> {
 
 /** Decodes image bytes. `name` is used in messages only. */
 export async function decodeImage(bytes: Buffer, name: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
-  if (bytes.length === 0) throw new VitLensError('IMAGE_EMPTY', `${name} is empty (0 bytes).`, 'Choose a PNG, JPEG, WebP, GIF, TIFF or AVIF image.');
+  if (bytes.length === 0)
+    throw new VitLensError('IMAGE_EMPTY', `${name} is empty (0 bytes).`, 'Choose a PNG, JPEG, WebP, GIF, TIFF or AVIF image.');
   if (isBmp(bytes)) return { ...decodeBmp(bytes, name, maxPixels), format: 'bmp' };
   let format: string | undefined;
   let pixels = 0;
@@ -51,15 +57,25 @@ export async function decodeImage(bytes: Buffer, name: string, maxPixels = DEFAU
     pixels = (meta.width ?? 0) * (meta.height ?? 0);
     srgbTagged = isSrgbProfile(meta.icc);
   } catch {
-    throw new VitLensError('IMAGE_UNSUPPORTED', `${name} is not an image sharp can read (unknown or unsupported format).`,
-      'Supported: PNG, JPEG, WebP, GIF, TIFF, AVIF. A file with an image extension but other content cannot be opened.');
+    throw new VitLensError(
+      'IMAGE_UNSUPPORTED',
+      `${name} is not an image sharp can read (unknown or unsupported format).`,
+      'Supported: PNG, JPEG, WebP, GIF, TIFF, AVIF. A file with an image extension but other content cannot be opened.',
+    );
   }
   if (!format || !SUPPORTED.includes(format)) {
-    throw new VitLensError('IMAGE_UNSUPPORTED', `${name} is a ${format ?? 'unknown'} file, which ViT Lens does not read.`, 'Convert it to PNG or JPEG.');
+    throw new VitLensError(
+      'IMAGE_UNSUPPORTED',
+      `${name} is a ${format ?? 'unknown'} file, which ViT Lens does not read.`,
+      'Convert it to PNG or JPEG.',
+    );
   }
   if (pixels > maxPixels) {
-    throw new VitLensError('IMAGE_TOO_LARGE', `${name} has ${(pixels / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(0)} MP (a guard against decompression bombs).`,
-      'Downscale the image, or raise the vitLens.maxImageMegapixels setting.');
+    throw new VitLensError(
+      'IMAGE_TOO_LARGE',
+      `${name} has ${(pixels / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(0)} MP (a guard against decompression bombs).`,
+      'Downscale the image, or raise the vitLens.maxImageMegapixels setting.',
+    );
   }
   try {
     // failOn 'truncated': a cut-off file is an error, not a half-grey picture.
@@ -75,8 +91,11 @@ export async function decodeImage(bytes: Buffer, name: string, maxPixels = DEFAU
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { rgb: data, width: info.width, height: info.height, format };
   } catch (e) {
-    throw new VitLensError('IMAGE_CORRUPT', `${name} could not be decoded: it looks corrupt or truncated (${(e as Error).message.split('\n')[0]}).`,
-      'Re-save or re-download the image.');
+    throw new VitLensError(
+      'IMAGE_CORRUPT',
+      `${name} could not be decoded: it looks corrupt or truncated (${(e as Error).message.split('\n')[0]}).`,
+      'Re-save or re-download the image.',
+    );
   }
 }
 
@@ -109,11 +128,17 @@ export interface Preprocessed {
 /** PIL resample codes → sharp kernels (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming). */
 function kernelFor(resample: number | undefined): 'nearest' | 'linear' | 'cubic' | 'lanczos3' {
   switch (resample ?? 2) {
-    case 0: return 'nearest';
-    case 1: return 'lanczos3';
-    case 3: return 'cubic';
-    case 4: case 5: return 'linear';
-    default: return 'linear';
+    case 0:
+      return 'nearest';
+    case 1:
+      return 'lanczos3';
+    case 3:
+      return 'cubic';
+    case 4:
+    case 5:
+      return 'linear';
+    default:
+      return 'linear';
   }
 }
 
@@ -147,7 +172,12 @@ function resizeTarget(cfg: PreprocessorConfig, w: number, h: number, fallback: [
  * Preprocesses for a model. `modelSize` is the model's fixed input [H, W] (or the fallback for dynamic
  * models); when the config's resize/crop would not produce it, the image is resized to it directly.
  */
-export async function preprocess(img: DecodedImage, cfg: PreprocessorConfig, modelSize: [number, number], fixed: boolean): Promise<Preprocessed> {
+export async function preprocess(
+  img: DecodedImage,
+  cfg: PreprocessorConfig,
+  modelSize: [number, number],
+  fixed: boolean,
+): Promise<Preprocessed> {
   const doResize = cfg.do_resize ?? true;
   let [rh, rw] = doResize ? resizeTarget(cfg, img.width, img.height, modelSize) : [img.height, img.width];
   let crop: [number, number] | undefined;
@@ -182,7 +212,7 @@ export async function preprocess(img: DecodedImage, cfg: PreprocessorConfig, mod
 
 /** HWC uint8 → CHW float32 with rescale and normalise: ((x · rescale_factor) − mean) / std. */
 export function toNormalisedChw(raw: Uint8Array, width: number, height: number, cfg: PreprocessorConfig): Float32Array {
-  const rescale = (cfg.do_rescale ?? true) ? cfg.rescale_factor ?? 1 / 255 : 1;
+  const rescale = (cfg.do_rescale ?? true) ? (cfg.rescale_factor ?? 1 / 255) : 1;
   const normalize = cfg.do_normalize ?? true;
   const mean = normalize ? asTriple(cfg.image_mean, 0.5) : [0, 0, 0];
   const std = normalize ? asTriple(cfg.image_std, 0.5) : [1, 1, 1];

@@ -39,15 +39,25 @@ function imageLike(dims: (number | string | null)[], input: ValueInfo): boolean 
 }
 
 /** A graph's dense outputs; undefined when it has none (e.g. a classifier or a feature extractor). */
-export function findDenseOutputs(info: OnnxModelInfo, input: ValueInfo, exclude: string[]): Pick<DenseGraph, 'depthOutput' | 'segmentationOutput'> | undefined {
+export function findDenseOutputs(
+  info: OnnxModelInfo,
+  input: ValueInfo,
+  exclude: string[],
+): Pick<DenseGraph, 'depthOutput' | 'segmentationOutput'> | undefined {
   const outs = info.outputs.filter((o) => !exclude.includes(o.name));
   const rank = (o: ValueInfo) => o.dims?.length;
   const depthLike = (o: ValueInfo) => (rank(o) === 3 || (rank(o) === 4 && o.dims![1] === 1)) && imageLike(o.dims!, input);
   // By name first (any rank: a wrong rank is reported at run time), then by shape.
-  const depth = outs.find((o) => /^predicted_depth$/i.test(o.name)) ?? outs.find((o) => /depth/i.test(o.name) && rank(o) !== 2)
-    ?? outs.find((o) => depthLike(o) && !/logit|hidden|pool|embed/i.test(o.name));
-  const seg = outs.find((o) => o.name === 'logits' && rank(o) === 4)
-    ?? outs.find((o) => o !== depth && rank(o) === 4 && isNum(o.dims![1]) && o.dims![1] > 1 && imageLike(o.dims!, input) && !/hidden|feature/i.test(o.name));
+  const depth =
+    outs.find((o) => /^predicted_depth$/i.test(o.name)) ??
+    outs.find((o) => /depth/i.test(o.name) && rank(o) !== 2) ??
+    outs.find((o) => depthLike(o) && !/logit|hidden|pool|embed/i.test(o.name));
+  const seg =
+    outs.find((o) => o.name === 'logits' && rank(o) === 4) ??
+    outs.find(
+      (o) =>
+        o !== depth && rank(o) === 4 && isNum(o.dims![1]) && o.dims![1] > 1 && imageLike(o.dims!, input) && !/hidden|feature/i.test(o.name),
+    );
   if (!depth && !seg) return undefined;
   return { depthOutput: depth?.name, segmentationOutput: seg?.name };
 }
@@ -71,20 +81,30 @@ export function findNeckByName(nodes: NodeInfo[]): string[] | undefined {
 /** Index of the node after the backbone: the one following the last Softmax (the neck reads the last layers). */
 function afterBackbone(nodes: NodeInfo[]): number {
   let last = -1;
-  nodes.forEach((n, i) => { if (n.opType === 'Softmax') last = i; });
+  nodes.forEach((n, i) => {
+    if (n.opType === 'Softmax') last = i;
+  });
   return last + 1;
 }
 
 /** Candidates for the shape-based neck search: outputs of Conv/ConvTranspose nodes after the backbone. */
 export function neckCandidates(nodes: NodeInfo[], exclude: Set<string>): string[] {
-  return nodes.slice(afterBackbone(nodes)).filter((n) => (n.opType === 'Conv' || n.opType === 'ConvTranspose') && (n.domain === '' || n.domain === 'ai.onnx'))
-    .map((n) => n.outputs[0]).filter((o) => !exclude.has(o));
+  return nodes
+    .slice(afterBackbone(nodes))
+    .filter((n) => (n.opType === 'Conv' || n.opType === 'ConvTranspose') && (n.domain === '' || n.domain === 'ai.onnx'))
+    .map((n) => n.outputs[0])
+    .filter((o) => !exclude.has(o));
 }
 
 /** Spatial sizes [h, w] of the four levels for a patch grid: HF reassemble factors 4, 2, 1, ½ (Conv stride 2, padding 1: ⌈g/2⌉). */
 export function neckLevelSizes(grid: [number, number]): [number, number][] {
   const [gh, gw] = grid;
-  return [[4 * gh, 4 * gw], [2 * gh, 2 * gw], [gh, gw], [Math.ceil(gh / 2), Math.ceil(gw / 2)]];
+  return [
+    [4 * gh, 4 * gw],
+    [2 * gh, 2 * gw],
+    [gh, gw],
+    [Math.ceil(gh / 2), Math.ceil(gw / 2)],
+  ];
 }
 
 /**

@@ -76,12 +76,14 @@ export interface LoadedModel extends SessionModel {
  */
 export async function createSession(modelBytes: Buffer, onnxPath: string): Promise<ort.InferenceSession> {
   try {
-    return await createOnProvider((executionProviders) => ort.InferenceSession.create(modelBytes, {
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: inferenceThreads(),
-      executionProviders,
-      extra: { session: { model_external_initializers_file_folder_path: path.dirname(onnxPath) } },
-    } as ort.InferenceSession.SessionOptions));
+    return await createOnProvider((executionProviders) =>
+      ort.InferenceSession.create(modelBytes, {
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: inferenceThreads(),
+        executionProviders,
+        extra: { session: { model_external_initializers_file_folder_path: path.dirname(onnxPath) } },
+      } as ort.InferenceSession.SessionOptions),
+    );
   } catch (e) {
     const msg = (e as Error).message;
     const hint = /external data|\.data/i.test(msg)
@@ -91,7 +93,15 @@ export async function createSession(modelBytes: Buffer, onnxPath: string): Promi
   }
 }
 
-export const FUSED_OPS = new Set(['Attention', 'MultiHeadAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'GroupQueryAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention']);
+export const FUSED_OPS = new Set([
+  'Attention',
+  'MultiHeadAttention',
+  'PackedAttention',
+  'PackedMultiHeadAttention',
+  'GroupQueryAttention',
+  'SparseAttention',
+  'DecoderMaskedMultiHeadAttention',
+]);
 
 function readJson(file: string): Record<string, unknown> | undefined {
   if (!fs.existsSync(file)) return undefined;
@@ -105,17 +115,37 @@ function readJson(file: string): Record<string, unknown> | undefined {
 /** Resolves an .onnx file or a HF folder to its files. */
 export function resolveModelFiles(modelPath: string): ModelFiles {
   let onnxPath = path.resolve(modelPath);
-  if (!fs.existsSync(onnxPath)) throw new VitLensError('MODEL_NOT_FOUND', `Model not found: ${modelPath}.`, 'Check the path, or choose a model with "ViT Lens: Use Model from File…".');
+  if (!fs.existsSync(onnxPath))
+    throw new VitLensError(
+      'MODEL_NOT_FOUND',
+      `Model not found: ${modelPath}.`,
+      'Check the path, or choose a model with "ViT Lens: Use Model from File…".',
+    );
   if (fs.statSync(onnxPath).isDirectory()) {
     const candidates = ['model.onnx', 'onnx/model.onnx'].map((c) => path.join(onnxPath, c));
-    const found = candidates.find((c) => fs.existsSync(c)) ?? fs.readdirSync(onnxPath).filter((f) => f.endsWith('.onnx')).map((f) => path.join(onnxPath, f))[0];
-    if (!found) throw new VitLensError('MODEL_NOT_FOUND', `No .onnx file in ${modelPath} (looked for model.onnx and onnx/model.onnx).`, 'Point at the .onnx file itself.');
+    const found =
+      candidates.find((c) => fs.existsSync(c)) ??
+      fs
+        .readdirSync(onnxPath)
+        .filter((f) => f.endsWith('.onnx'))
+        .map((f) => path.join(onnxPath, f))[0];
+    if (!found)
+      throw new VitLensError(
+        'MODEL_NOT_FOUND',
+        `No .onnx file in ${modelPath} (looked for model.onnx and onnx/model.onnx).`,
+        'Point at the .onnx file itself.',
+      );
     onnxPath = found;
   }
   const dir = path.dirname(onnxPath);
   const lookup = (file: string) => readJson(path.join(dir, file)) ?? readJson(path.join(dir, '..', file));
   const folder = path.basename(dir) === 'onnx' ? path.basename(path.dirname(dir)) : path.basename(onnxPath, '.onnx');
-  return { onnxPath, config: (lookup('config.json') ?? {}) as HfConfig, preprocessor: (lookup('preprocessor_config.json') ?? {}) as PreprocessorConfig, name: folder };
+  return {
+    onnxPath,
+    config: (lookup('config.json') ?? {}) as HfConfig,
+    preprocessor: (lookup('preprocessor_config.json') ?? {}) as PreprocessorConfig,
+    name: folder,
+  };
 }
 
 const isNum = (d: unknown): d is number => typeof d === 'number' && d > 0;
@@ -124,11 +154,19 @@ const isNum = (d: unknown): d is number => typeof d === 'number' && d > 0;
 export function pixelInput(info: OnnxModelInfo, file: string): ValueInfo {
   const feeds = feedInputs(info);
   if (feeds.length !== 1) {
-    throw new VitLensError('MODEL_BAD_INPUT', `${file} has ${feeds.length} inputs (${feeds.map((f) => f.name).join(', ')}); a ViT takes one image tensor.`, 'Export the model with a single pixel_values input.');
+    throw new VitLensError(
+      'MODEL_BAD_INPUT',
+      `${file} has ${feeds.length} inputs (${feeds.map((f) => f.name).join(', ')}); a ViT takes one image tensor.`,
+      'Export the model with a single pixel_values input.',
+    );
   }
   const input = feeds[0];
   if (input.dims && input.dims.length !== 4) {
-    throw new VitLensError('MODEL_BAD_INPUT', `${file}'s input "${input.name}" has rank ${input.dims.length}; expected [batch, 3, height, width].`, 'Export the vision model with a 4-D pixel input.');
+    throw new VitLensError(
+      'MODEL_BAD_INPUT',
+      `${file}'s input "${input.name}" has rank ${input.dims.length}; expected [batch, 3, height, width].`,
+      'Export the vision model with a 4-D pixel input.',
+    );
   }
   if (input.dims && isNum(input.dims[1]) && input.dims[1] !== 3) {
     throw new VitLensError('MODEL_BAD_INPUT', `${file}'s input "${input.name}" has ${input.dims[1]} channels; expected 3 (RGB).`);
@@ -149,11 +187,13 @@ function findPatchSize(info: OnnxModelInfo, config: HfConfig): number | undefine
 
 /** Graph outputs that look like attention probabilities: rank 4 [B,H,N,N] or rank 5 (stacked layers), or named so (not logits or depth maps). */
 export function attentionLikeOutputs(info: OnnxModelInfo): string[] {
-  return info.outputs.filter((o) => {
-    const d = o.dims;
-    const square = d && d.length >= 4 && d[d.length - 1] !== null && d[d.length - 1] === d[d.length - 2];
-    return (d?.length === 4 || d?.length === 5) && (square || /atten/i.test(o.name)) && !/logit|depth/i.test(o.name);
-  }).map((o) => o.name);
+  return info.outputs
+    .filter((o) => {
+      const d = o.dims;
+      const square = d && d.length >= 4 && d[d.length - 1] !== null && d[d.length - 1] === d[d.length - 2];
+      return (d?.length === 4 || d?.length === 5) && (square || /atten/i.test(o.name)) && !/logit|depth/i.test(o.name);
+    })
+    .map((o) => o.name);
 }
 
 export function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [number, number]; size: [number, number] } {
@@ -162,9 +202,16 @@ export function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [
   const p = files.preprocessor;
   const crop = p.do_center_crop ? p.crop_size : undefined;
   const fromSize = (s: PreprocessorConfig['size'] | PreprocessorConfig['crop_size']): [number, number] | undefined =>
-    typeof s === 'number' ? [s, s] : s && 'height' in s && s.height && s.width ? [s.height, s.width] : s && 'shortest_edge' in s && s.shortest_edge ? [s.shortest_edge, s.shortest_edge] : undefined;
+    typeof s === 'number'
+      ? [s, s]
+      : s && 'height' in s && s.height && s.width
+        ? [s.height, s.width]
+        : s && 'shortest_edge' in s && s.shortest_edge
+          ? [s.shortest_edge, s.shortest_edge]
+          : undefined;
   const img = files.config.image_size;
-  const fromConfig: [number, number] | undefined = typeof img === 'number' ? [img, img] : Array.isArray(img) && img.length === 2 ? [img[0], img[1]] : undefined;
+  const fromConfig: [number, number] | undefined =
+    typeof img === 'number' ? [img, img] : Array.isArray(img) && img.length === 2 ? [img[0], img[1]] : undefined;
   return { size: fromSize(crop) ?? fromSize(p.size) ?? fromConfig ?? [224, 224] };
 }
 
@@ -176,8 +223,18 @@ export function readModelSkeleton(onnxPath: string): Buffer {
   try {
     return readSkeleton(onnxPath).model;
   } catch (e) {
-    if (e instanceof NotRegularFileError) throw new VitLensError('MODEL_NOT_ONNX', `${path.basename(onnxPath)} is a ${e.kind}, not an ONNX model file.`, 'Choose an .onnx file exported by torch.onnx or Optimum.');
-    if (e instanceof ProtobufError) throw new VitLensError('MODEL_NOT_ONNX', `${path.basename(onnxPath)} is not an ONNX model: not a valid ONNX protobuf (${e.message}).`, 'Choose an .onnx file exported by torch.onnx or Optimum.');
+    if (e instanceof NotRegularFileError)
+      throw new VitLensError(
+        'MODEL_NOT_ONNX',
+        `${path.basename(onnxPath)} is a ${e.kind}, not an ONNX model file.`,
+        'Choose an .onnx file exported by torch.onnx or Optimum.',
+      );
+    if (e instanceof ProtobufError)
+      throw new VitLensError(
+        'MODEL_NOT_ONNX',
+        `${path.basename(onnxPath)} is not an ONNX model: not a valid ONNX protobuf (${e.message}).`,
+        'Choose an .onnx file exported by torch.onnx or Optimum.',
+      );
     throw e;
   }
 }
@@ -197,7 +254,12 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
   try {
     info = readOnnxModel(bytes);
   } catch (e) {
-    if (e instanceof NotOnnxError) throw new VitLensError('MODEL_NOT_ONNX', `${file} is not an ONNX model: ${e.message}.`, 'Choose an .onnx file exported by torch.onnx or Optimum.');
+    if (e instanceof NotOnnxError)
+      throw new VitLensError(
+        'MODEL_NOT_ONNX',
+        `${file} is not an ONNX model: ${e.message}.`,
+        'Choose an .onnx file exported by torch.onnx or Optimum.',
+      );
     throw e;
   }
   const input = pixelInput(info, file);
@@ -213,12 +275,18 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
     const softmaxes = info.nodes.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx'));
     const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
     if (softmaxes.length === 0) {
-      const problem = fused.length > 0
-        ? new VitLensError('MODEL_FUSED_ATTENTION',
-          `${file} computes attention with ${fused.length} fused com.microsoft.${fused[0].opType} node(s), which never expose the attention probabilities.`,
-          'Re-export without ORT\'s transformer optimiser (use the plain torch.onnx / Optimum export), and in PyTorch disable the SDPA fast path (attn_implementation="eager"); or export with output_attentions=True.')
-        : new VitLensError('MODEL_NOT_VIT', `${file} has no attention: no Softmax nodes and no attention outputs.`,
-          `${SHOWABLE_ATTENTION} Choose such a model.`);
+      const problem =
+        fused.length > 0
+          ? new VitLensError(
+              'MODEL_FUSED_ATTENTION',
+              `${file} computes attention with ${fused.length} fused com.microsoft.${fused[0].opType} node(s), which never expose the attention probabilities.`,
+              'Re-export without ORT\'s transformer optimiser (use the plain torch.onnx / Optimum export), and in PyTorch disable the SDPA fast path (attn_implementation="eager"); or export with output_attentions=True.',
+            )
+          : new VitLensError(
+              'MODEL_NOT_VIT',
+              `${file} has no attention: no Softmax nodes and no attention outputs.`,
+              `${SHOWABLE_ATTENTION} Choose such a model.`,
+            );
       // A DPT without attention to show still predicts depth / classes: only its attention section is empty.
       if (!dense) throw problem;
       dense.attentionProblem = `${problem.message} ${problem.hint}`;
@@ -231,12 +299,32 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
   const existing = new Set(info.outputs.map((o) => o.name));
   const elemType = input.elemType === ElemType.FLOAT16 ? ElemType.FLOAT16 : ElemType.FLOAT;
   const added = [...new Set(extraOutputs)].filter((n) => !existing.has(n));
-  const sessionBytes = added.length > 0 ? addGraphOutputs(bytes, added.map((name) => ({ name, elemType }))) : bytes;
+  const sessionBytes =
+    added.length > 0
+      ? addGraphOutputs(
+          bytes,
+          added.map((name) => ({ name, elemType })),
+        )
+      : bytes;
   // A segmentation model's `logits` are [B,C,h,w], not class scores of the whole image.
-  const logitsOutput = info.outputs.find((o) => o.name === 'logits' && o.name !== dense?.segmentationOutput)?.name
-    ?? info.outputs.find((o) => o.dims?.length === 2 && !attentionOutputs.includes(o.name))?.name;
+  const logitsOutput =
+    info.outputs.find((o) => o.name === 'logits' && o.name !== dense?.segmentationOutput)?.name ??
+    info.outputs.find((o) => o.dims?.length === 2 && !attentionOutputs.includes(o.name))?.name;
 
   const session = await createSession(sessionBytes, files.onnxPath);
   const patchSize = findPatchSize(info, files.config) ?? 16;
-  return { files, info, session, inputName: input.name, fixedSize: fixed, inputSize: size, attentionSource, attentionOutputs, logitsOutput, patchSize, mtimeMs, dense };
+  return {
+    files,
+    info,
+    session,
+    inputName: input.name,
+    fixedSize: fixed,
+    inputSize: size,
+    attentionSource,
+    attentionOutputs,
+    logitsOutput,
+    patchSize,
+    mtimeMs,
+    dense,
+  };
 }

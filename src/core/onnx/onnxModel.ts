@@ -129,7 +129,15 @@ function graphField(model: Buffer): Field | undefined {
 
 /** Parses an ONNX model's structure. Throws NotOnnxError when the bytes are not an ONNX ModelProto. */
 export function readOnnxModel(model: Buffer): OnnxModelInfo {
-  const info: OnnxModelInfo = { irVersion: 0, opsets: {}, inputs: [], outputs: [], nodes: [], initializerNames: new Set(), externalDataFiles: [] };
+  const info: OnnxModelInfo = {
+    irVersion: 0,
+    opsets: {},
+    inputs: [],
+    outputs: [],
+    nodes: [],
+    initializerNames: new Set(),
+    externalDataFiles: [],
+  };
   let graph: Field | undefined;
   try {
     for (const f of fields(model)) {
@@ -157,7 +165,8 @@ export function readOnnxModel(model: Buffer): OnnxModelInfo {
     }
     info.externalDataFiles = [...external];
   } catch (e) {
-    if (e instanceof ProtobufError || e instanceof RangeError) throw new NotOnnxError(`not a valid ONNX protobuf (${(e as Error).message})`);
+    if (e instanceof ProtobufError || e instanceof RangeError)
+      throw new NotOnnxError(`not a valid ONNX protobuf (${(e as Error).message})`);
     throw e;
   }
   if (info.nodes.length === 0) throw new NotOnnxError('the ONNX graph has no nodes');

@@ -10,7 +10,9 @@ type Dim = number | string;
 /** Deterministic PRNG (mulberry32) with a Box–Muller normal, so fixtures are identical on every machine. */
 export class Rng {
   private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
   uniform(): number {
     this.s = (this.s + 0x6d2b79f5) >>> 0;
     let t = this.s;
@@ -43,7 +45,12 @@ function encodeValueInfoWithShape(name: string, elemType: number, dims: Dim[]): 
   return Buffer.concat([bytesField(1, name), messageField(2, tensorType)]);
 }
 
-interface Initializer { name: string; dims: number[]; elemType: number; raw: Buffer }
+interface Initializer {
+  name: string;
+  dims: number[];
+  elemType: number;
+  raw: Buffer;
+}
 
 export class GraphBuilder {
   private nodes: Buffer[] = [];
@@ -53,7 +60,9 @@ export class GraphBuilder {
   private count = 0;
 
   /** A fresh value name with a readable prefix (like torch.onnx's `/encoder/layer.0/...`). */
-  name(prefix: string): string { return `${prefix}_${this.count++}`; }
+  name(prefix: string): string {
+    return `${prefix}_${this.count++}`;
+  }
 
   input(name: string, dims: Dim[], elemType: number = ElemType.FLOAT): string {
     this.inputs.push(encodeValueInfoWithShape(name, elemType, dims));
@@ -79,10 +88,17 @@ export class GraphBuilder {
     return name;
   }
 
-  scalar(prefix: string, v: number): string { return this.weight(prefix, [], Float32Array.of(v)); }
+  scalar(prefix: string, v: number): string {
+    return this.weight(prefix, [], Float32Array.of(v));
+  }
 
   /** Adds a node; returns its output names (named `prefix/Op_output_k`). */
-  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, opts: { outputs?: number; domain?: string; prefix?: string; outputNames?: string[] } = {}): string[] {
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, Attr> = {},
+    opts: { outputs?: number; domain?: string; prefix?: string; outputNames?: string[] } = {},
+  ): string[] {
     const nodeName = `${opts.prefix ?? ''}/${opType}_${this.count++}`;
     const outs = opts.outputNames ?? Array.from({ length: opts.outputs ?? 1 }, (_, k) => `${nodeName}_output_${k}`);
     const parts = [
@@ -113,9 +129,19 @@ export class GraphBuilder {
       const head = [...t.dims.map((d) => intField(1, d)), intField(2, t.elemType), bytesField(8, t.name)];
       if (!opts.externalData || t.raw.length < 1024) return messageField(5, ...head, bytesField(9, t.raw));
       const pad = (4096 - (dataLength % 4096)) % 4096;
-      if (pad) { dataChunks.push(Buffer.alloc(pad)); dataLength += pad; }
+      if (pad) {
+        dataChunks.push(Buffer.alloc(pad));
+        dataLength += pad;
+      }
       const entry = (k: string, v: string) => messageField(13, bytesField(1, k), bytesField(2, v));
-      const msg = messageField(5, ...head, entry('location', opts.externalData), entry('offset', String(dataLength)), entry('length', String(t.raw.length)), intField(14, 1));
+      const msg = messageField(
+        5,
+        ...head,
+        entry('location', opts.externalData),
+        entry('offset', String(dataLength)),
+        entry('length', String(t.raw.length)),
+        intField(14, 1),
+      );
       dataChunks.push(t.raw);
       dataLength += t.raw.length;
       return msg;

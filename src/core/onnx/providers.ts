@@ -11,7 +11,10 @@ let configured: string | undefined;
 /** What the last session creation ran on, and why when it is not what was asked for. */
 let lastStatus: ProviderStatus = { name: 'cpu' };
 
-export interface ProviderStatus { name: string; note?: string }
+export interface ProviderStatus {
+  name: string;
+  note?: string;
+}
 
 export function setExecutionProvider(name: string | undefined): void {
   configured = name?.trim().toLowerCase() || undefined;
@@ -24,7 +27,10 @@ export function requestedProvider(): string {
 
 /** The providers this onnxruntime-node offers, e.g. "cpu, webgpu, cuda (not installed)". */
 export function offeredProviders(): string {
-  return ort.listSupportedBackends().map((b) => (b.bundled ? b.name : `${b.name} (not installed)`)).join(', ');
+  return ort
+    .listSupportedBackends()
+    .map((b) => (b.bundled ? b.name : `${b.name} (not installed)`))
+    .join(', ');
 }
 
 /** The provider of the most recent session (and its fallback note, if any). */
@@ -36,10 +42,16 @@ export const providerStatus = (): ProviderStatus => lastStatus;
  */
 export async function createOnProvider<S>(create: (executionProviders: string[]) => Promise<S>): Promise<S> {
   const wanted = requestedProvider();
-  if (wanted === 'cpu') { lastStatus = { name: 'cpu' }; return create(['cpu']); }
+  if (wanted === 'cpu') {
+    lastStatus = { name: 'cpu' };
+    return create(['cpu']);
+  }
   const offered = ort.listSupportedBackends().map((b) => b.name.toLowerCase());
   if (!offered.includes(wanted)) {
-    lastStatus = { name: 'cpu', note: `execution provider "${wanted}" is not offered by this onnxruntime-node (it offers ${offeredProviders()}); running on the CPU.` };
+    lastStatus = {
+      name: 'cpu',
+      note: `execution provider "${wanted}" is not offered by this onnxruntime-node (it offers ${offeredProviders()}); running on the CPU.`,
+    };
     return create(['cpu']);
   }
   try {
@@ -47,7 +59,10 @@ export async function createOnProvider<S>(create: (executionProviders: string[])
     lastStatus = { name: wanted };
     return session;
   } catch (e) {
-    lastStatus = { name: 'cpu', note: `execution provider "${wanted}" failed (${(e as Error).message.split('\n')[0]}); running on the CPU.` };
+    lastStatus = {
+      name: 'cpu',
+      note: `execution provider "${wanted}" failed (${(e as Error).message.split('\n')[0]}); running on the CPU.`,
+    };
     return create(['cpu']);
   }
 }

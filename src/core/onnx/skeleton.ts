@@ -20,7 +20,11 @@ export const EXTERNAL_MIN_BYTES = 4096;
 class WindowReader {
   private window = Buffer.alloc(0);
   private windowStart = 0;
-  constructor(private readonly fd: number, readonly size: number, private readonly windowBytes = 1 << 20) {}
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+    private readonly windowBytes = 1 << 20,
+  ) {}
 
   /** Bytes [pos, pos + len): a view valid until the next call. */
   read(pos: number, len: number): Buffer {
@@ -132,7 +136,10 @@ export function readSkeleton(onnxPath: string, extraGraph: Buffer = Buffer.alloc
     let externalBytes = 0;
     let sawGraph = false;
     for (const f of fieldsAt(r, 0, r.size)) {
-      if (f.field !== 7 || f.wire !== WIRE_BYTES) { top.push(r.copy(f.start, f.end - f.start)); continue; }
+      if (f.field !== 7 || f.wire !== WIRE_BYTES) {
+        top.push(r.copy(f.start, f.end - f.start));
+        continue;
+      }
       // ModelProto.graph: copy every field but the initializers' large payloads.
       const graph: Buffer[] = [];
       for (const g of fieldsAt(r, f.payloadStart, f.end)) {

@@ -32,11 +32,17 @@ let automatic: number | undefined;
 function automaticThreads(): number {
   if (automatic === undefined) {
     const cores = physicalCores();
-    automatic = cores === undefined ? 0 : Math.max(1, Math.min(
-      cores,
-      os.availableParallelism(), // the affinity mask's CPU count
-      cgroupCpuLimit() ?? Infinity,
-    ));
+    automatic =
+      cores === undefined
+        ? 0
+        : Math.max(
+            1,
+            Math.min(
+              cores,
+              os.availableParallelism(), // the affinity mask's CPU count
+              cgroupCpuLimit() ?? Infinity,
+            ),
+          );
   }
   return automatic;
 }

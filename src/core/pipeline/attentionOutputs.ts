@@ -34,7 +34,10 @@ export function stackAttention(outputs: Record<string, ort.Tensor>, names: strin
   let heads = 0;
   let tokens = 0;
   const take = (data: Float32Array, h: number, n: number) => {
-    if (tokens === 0) { heads = h; tokens = n; }
+    if (tokens === 0) {
+      heads = h;
+      tokens = n;
+    }
     if (h === heads && n === tokens) layers.push(data.subarray(0, h * n * n));
   };
   for (const name of names) {
@@ -52,8 +55,11 @@ export function stackAttention(outputs: Record<string, ort.Tensor>, names: strin
     }
   }
   if (layers.length === 0) {
-    throw new VitLensError('MODEL_NOT_VIT', `none of the model's ${names.length} Softmax/attention outputs has the shape of self-attention [batch, heads, tokens, tokens].`,
-      'ViT Lens needs a vision transformer; this graph\'s softmaxes are elsewhere (e.g. only in a classifier).');
+    throw new VitLensError(
+      'MODEL_NOT_VIT',
+      `none of the model's ${names.length} Softmax/attention outputs has the shape of self-attention [batch, heads, tokens, tokens].`,
+      "ViT Lens needs a vision transformer; this graph's softmaxes are elsewhere (e.g. only in a classifier).",
+    );
   }
   const data = new Float32Array(layers.length * heads * tokens * tokens);
   layers.forEach((layer, l) => data.set(layer, l * heads * tokens * tokens));
@@ -73,10 +79,19 @@ export function checkRowsAreProbabilities(t: AttentionTensor, what = 'attention'
     let sum = 0;
     for (let j = 0; j < n; j++) {
       const v = t.data[r * n + j];
-      if (!(v >= 0)) throw new VitLensError('MODEL_BAD_OUTPUT', `${what} contains ${Number.isNaN(v) ? 'NaN' : 'negative values'}.`, 'The model or its input is broken; check the export.');
+      if (!(v >= 0))
+        throw new VitLensError(
+          'MODEL_BAD_OUTPUT',
+          `${what} contains ${Number.isNaN(v) ? 'NaN' : 'negative values'}.`,
+          'The model or its input is broken; check the export.',
+        );
       sum += v;
     }
-    if (Math.abs(sum - 1) > 1e-3) throw new VitLensError('MODEL_BAD_OUTPUT', `a row of ${what} sums to ${sum.toFixed(4)}, not 1: these outputs are not attention probabilities.`, 'Export post-softmax attention (output_attentions=True); if this is a real attention output, the model or its input is broken.');
+    if (Math.abs(sum - 1) > 1e-3)
+      throw new VitLensError(
+        'MODEL_BAD_OUTPUT',
+        `a row of ${what} sums to ${sum.toFixed(4)}, not 1: these outputs are not attention probabilities.`,
+        'Export post-softmax attention (output_attentions=True); if this is a real attention output, the model or its input is broken.',
+      );
   }
 }
-

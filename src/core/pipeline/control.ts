@@ -13,7 +13,6 @@ export interface RunControl {
 
 export const noControl: RunControl = { progress: () => {}, checkCancelled: () => {} };
 
-
 /**
  * Times consecutive stages: `mark(s)` ends stage `s` at this moment (the time since the previous mark is
  * added to it). `timings()` gives every stage (0 when never marked) and the total since the timer started.

@@ -8,12 +8,17 @@ export async function decodeStage(req: { imagePath: string; maxPixels?: number }
   return decodeImage(await readImageFile(req.imagePath), path.basename(req.imagePath), req.maxPixels);
 }
 
-
 /**
  * The first two stages of every pipeline: decode the image, then get the model (loaded, or from the
  * cache), each timed and followed by a cancellation check.
  */
-export async function decodeAndLoad<M>(req: { imagePath: string; maxPixels?: number }, load: () => Promise<M>, ctl: RunControl, timer: StageTimer<'decode' | 'modelLoad'>, loadLabel = 'Loading model'): Promise<{ img: DecodedImage; model: M }> {
+export async function decodeAndLoad<M>(
+  req: { imagePath: string; maxPixels?: number },
+  load: () => Promise<M>,
+  ctl: RunControl,
+  timer: StageTimer<'decode' | 'modelLoad'>,
+  loadLabel = 'Loading model',
+): Promise<{ img: DecodedImage; model: M }> {
   ctl.progress('Loading image', 0.05);
   const img = await decodeStage(req);
   timer.mark('decode');

@@ -15,7 +15,9 @@ export function cpuByProcess(): Map<string, number> {
       const ms = (Number(fields[11]) + Number(fields[12])) / ticksPerMs; // utime + stime of all threads
       const group = processGroup(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'), Number(pid));
       if (group) byGroup.set(group, (byGroup.get(group) ?? 0) + ms);
-    } catch { /* the process ended meanwhile */ }
+    } catch {
+      /* the process ended meanwhile */
+    }
   }
   return byGroup;
 }

@@ -16,7 +16,17 @@ import * as driver from '../driver';
 import { cpuByProcess, cpuDelta } from './cpuByProcess';
 
 /** VITLENS_BENCH_TRACE=<file.json>: what the trace of the last re-run records (main-thread tasks, JS, paint and raster). */
-const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'blink', 'cc', 'gpu', 'toplevel', 'ipc'];
+const TRACE_CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'v8.execute',
+  'disabled-by-default-v8.cpu_profiler',
+  'blink',
+  'cc',
+  'gpu',
+  'toplevel',
+  'ipc',
+];
 
 interface RunRecord {
   commandToPaintedMs: number;
@@ -53,7 +63,9 @@ async function emptyWebviewReadyMs(): Promise<number> {
 /** The bare session.run of the model, in a forked process while this workbench is open (scripts/benchWorkbench.ts --bare-only). */
 function bareInWorkbenchMs(model: string, image: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, '..', '..', '..', 'benchWorkbench.js'), ['--bare-only', '--model', model, '--image', image], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, '..', '..', '..', 'benchWorkbench.js'), ['--bare-only', '--model', model, '--image', image], {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(Number(JSON.parse(out).bareMs)) : reject(new Error(`bare run exited ${code}`))));
@@ -95,7 +107,13 @@ export async function run(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
   }
   // Re-runs in an open panel (the webview is loaded: what remains is the engine and the transport).
-  const reruns: { commandToPaintedMs: number; commandToResultPostedMs: number; engine: Record<string, number>; cpuUntilResultPostedMs: Record<string, number>; cpuResultPostedToPaintedMs: Record<string, number> }[] = [];
+  const reruns: {
+    commandToPaintedMs: number;
+    commandToResultPostedMs: number;
+    engine: Record<string, number>;
+    cpuUntilResultPostedMs: Record<string, number>;
+    cpuResultPostedToPaintedMs: Record<string, number>;
+  }[] = [];
   const again = path.join(ws, `bench-rerun${path.extname(image)}`);
   fs.copyFileSync(image, again);
   await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(again));
@@ -113,7 +131,13 @@ export async function run(): Promise<void> {
     const cpu1 = cpuByProcess();
     const painted = await waitFor('painted', () => panel.observation.received.find((m) => m.type === 'painted' && (m.at as number) >= t0));
     if (trace) await driver.request('traceStop', { path: trace });
-    reruns.push({ commandToPaintedMs: (painted.at as number) - t0, commandToResultPostedMs, engine: { ...engine }, cpuUntilResultPostedMs: cpuDelta(cpu0, cpu1), cpuResultPostedToPaintedMs: cpuDelta(cpu1, cpuByProcess()) });
+    reruns.push({
+      commandToPaintedMs: (painted.at as number) - t0,
+      commandToResultPostedMs,
+      engine: { ...engine },
+      cpuUntilResultPostedMs: cpuDelta(cpu0, cpu1),
+      cpuResultPostedToPaintedMs: cpuDelta(cpu1, cpuByProcess()),
+    });
   }
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   const emptyWebview: number[] = [];

@@ -14,11 +14,9 @@ import { repoRoot, sharedImages, waitFor } from '../testUtil';
 import { delayedRunNotification } from '../../../src/host/runNotification';
 import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery, workbenchClick, workbenchCount } from '../driver';
 
-
 let api: VitLensApi;
 let ws: string;
 let image: string;
-
 
 const observe = (img: string): PanelObservation | undefined => api.panel(img)?.observation;
 const renderedCount = (img: string) => observe(img)?.received.filter((m) => m.type === 'rendered').length ?? 0;
@@ -45,11 +43,15 @@ suite('Show Attention', () => {
     api = await ext.activate();
     console.log(`activation took ${api.activationMs.toFixed(1)} ms`);
   });
-  suiteTeardown(async () => { await setModel(''); await closeAll(); });
+  suiteTeardown(async () => {
+    await setModel('');
+    await closeAll();
+  });
 
   test('commands are contributed and the engine starts only on first use', async () => {
     const cmds = await vscode.commands.getCommands(true);
-    for (const c of ['vitLens.showAttention', 'vitLens.useModelFromFile', 'vitLens.cancel', 'vitLens.showLog']) assert.ok(cmds.includes(c), c);
+    for (const c of ['vitLens.showAttention', 'vitLens.useModelFromFile', 'vitLens.cancel', 'vitLens.showLog'])
+      assert.ok(cmds.includes(c), c);
     assert.strictEqual(api.enginePid(), undefined, 'no engine before the first run');
   });
 
@@ -61,11 +63,22 @@ suite('Show Attention', () => {
     assert.ok(api.enginePid() && api.enginePid() !== process.pid, 'inference runs in another process');
     const obs = observe(image)!;
     const kinds = obs.received.map((m) => m.type);
-    assert.ok(kinds.includes('painted') && kinds.indexOf('painted') < kinds.indexOf('rendered'), `the main map is announced before the thumbnails: ${kinds.join(', ')}`);
-    assert.ok(obs.firstPaintMs !== undefined && obs.renderedMs !== undefined && obs.firstPaintMs <= obs.renderedMs + 50, `painted ${obs.firstPaintMs} ms, rendered ${obs.renderedMs} ms`);
-    console.log(`first paint ${obs.firstPaintMs?.toFixed(0)} ms, everything ${obs.renderedMs?.toFixed(0)} ms, inference ${obs.inferenceMs?.toFixed(1)} ms`);
+    assert.ok(
+      kinds.includes('painted') && kinds.indexOf('painted') < kinds.indexOf('rendered'),
+      `the main map is announced before the thumbnails: ${kinds.join(', ')}`,
+    );
+    assert.ok(
+      obs.firstPaintMs !== undefined && obs.renderedMs !== undefined && obs.firstPaintMs <= obs.renderedMs + 50,
+      `painted ${obs.firstPaintMs} ms, rendered ${obs.renderedMs} ms`,
+    );
+    console.log(
+      `first paint ${obs.firstPaintMs?.toFixed(0)} ms, everything ${obs.renderedMs?.toFixed(0)} ms, inference ${obs.inferenceMs?.toFixed(1)} ms`,
+    );
     fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
-    fs.writeFileSync(path.join(repoRoot, 'test-results', 'first-paint.json'), JSON.stringify({ firstPaintMs: obs.firstPaintMs, inferenceMs: obs.inferenceMs }));
+    fs.writeFileSync(
+      path.join(repoRoot, 'test-results', 'first-paint.json'),
+      JSON.stringify({ firstPaintMs: obs.firstPaintMs, inferenceMs: obs.inferenceMs }),
+    );
     if (!driverAvailable()) return;
     assert.strictEqual((await webviewQuery('[data-testid="head-thumb"]')).count, 12);
     for (const id of ['image-overlay', 'layer-select', 'head-select', 'predictions', 'raw-attention-map']) {
@@ -163,7 +176,7 @@ suite('Show Attention', () => {
     await waitFor('rendered after cancel', () => renderedCount(big) >= 1);
   });
 
-  test('a run\'s progress notification: none for a quick run, and a slow run\'s Cancel button cancels it', async function () {
+  test("a run's progress notification: none for a quick run, and a slow run's Cancel button cancels it", async function () {
     if (!driverAvailable()) return this.skip(); // the notification is workbench UI: seen and clicked through the driver
     const title = `ViT Lens: notified-${Date.now()}.png`;
     const toast = (t: string) => workbenchCount('.notification-toast', t);

@@ -8,13 +8,13 @@ import { fixture, waitFor } from '../testUtil';
 import { activateApi, workspaceImage } from '../workspaceImage';
 import { driverAvailable, runCommandFromPalette, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
 
-
 let api: VitLensApi;
 let image: string;
 
-
-const setting = (key: string, value: string) => vscode.workspace.getConfiguration('vitLens').update(key, value, vscode.ConfigurationTarget.Workspace);
-const received = (kind: 'depth' | 'segmentation', type: string) => api.panel(image, kind)?.observation.received.find((m) => m.type === type);
+const setting = (key: string, value: string) =>
+  vscode.workspace.getConfiguration('vitLens').update(key, value, vscode.ConfigurationTarget.Workspace);
+const received = (kind: 'depth' | 'segmentation', type: string) =>
+  api.panel(image, kind)?.observation.received.find((m) => m.type === type);
 
 suite('DPT depth and segmentation', () => {
   suiteSetup(async () => {
@@ -34,10 +34,14 @@ suite('DPT depth and segmentation', () => {
     await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(image), { preserveFocus: true });
     await vscode.commands.executeCommand('workbench.action.focusSideBar');
     // The extension host learns about tabs asynchronously: wait until it sees the image as the active tab.
-    await waitFor('the image as the active tab', () => {
-      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-      return (input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText) && input.uri.fsPath === image;
-    }, 20_000);
+    await waitFor(
+      'the image as the active tab',
+      () => {
+        const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+        return (input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText) && input.uri.fsPath === image;
+      },
+      20_000,
+    );
     // The image preview is a webview too: let it finish starting before ours is created. In the headless
     // web workbench two webviews starting together can leave the second blank (a service-worker race).
     await new Promise((r) => setTimeout(r, 2000));
@@ -46,7 +50,9 @@ suite('DPT depth and segmentation', () => {
     const rendered = await waitFor('depth rendered', () => received('depth', 'rendered')).catch(async (e) => {
       if (driverAvailable()) await screenshot(screenshotPath('dpt-depth-timeout.png')); // what the workbench showed instead
       const o = api.panel(image, 'depth')?.observation;
-      throw new Error(`${(e as Error).message}; the panel sent ${JSON.stringify(o?.sent)} and received ${JSON.stringify(o?.received.map((m) => m.type))}`);
+      throw new Error(
+        `${(e as Error).message}; the panel sent ${JSON.stringify(o?.sent)} and received ${JSON.stringify(o?.received.map((m) => m.type))}`,
+      );
     });
     assert.strictEqual(rendered.task, 'depth');
     assert.strictEqual(rendered.features, 4, JSON.stringify(rendered));

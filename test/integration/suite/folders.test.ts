@@ -8,11 +8,21 @@ import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
 import { fixture, waitFor } from '../testUtil';
 import { activateApi, workspaceImage } from '../workspaceImage';
-import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewEval, webviewQuery, workbenchClick, workbenchCount } from '../driver';
+import {
+  driverAvailable,
+  screenshot,
+  screenshotPath,
+  webviewClick,
+  webviewEval,
+  webviewQuery,
+  workbenchClick,
+  workbenchCount,
+} from '../driver';
 
 let api: VitLensApi;
 let root: string;
-const setModel = (value: string) => vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
+const setModel = (value: string) =>
+  vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 suite('Folders, compare and image links', () => {
@@ -21,7 +31,10 @@ suite('Folders, compare and image links', () => {
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
   });
   setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
-  suiteTeardown(async () => { await setModel(''); await vscode.commands.executeCommand('workbench.action.closeAllEditors'); });
+  suiteTeardown(async () => {
+    await setModel('');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
 
   test('Show Attention Gallery on a folder: one card per image, broken ones with their error; a click opens the attention panel', async function () {
     this.timeout(180_000);
@@ -39,11 +52,19 @@ suite('Folders, compare and image links', () => {
     if (!driverAvailable()) return;
     await waitFor('4 cards', async () => (await webviewQuery('[data-testid="gallery-item"]')).count === 4, 30_000);
     assert.strictEqual((await webviewQuery('[data-testid="gallery-item"][data-failed="true"]')).count, 1);
-    await waitFor('thumbnails painted', async () => (await webviewQuery('[data-testid="gallery-item"] canvas[data-painted="1"]')).count === 3, 30_000);
+    await waitFor(
+      'thumbnails painted',
+      async () => (await webviewQuery('[data-testid="gallery-item"] canvas[data-painted="1"]')).count === 3,
+      30_000,
+    );
     assert.match(await webviewEval<string>('[data-testid="gallery-progress"]', 'el.textContent'), /4 of 4 images · 1 failed/);
     await screenshot(screenshotPath('gallery.png'));
     await webviewClick('[data-testid="gallery-item"][data-index="0"]');
-    await waitFor('attention panel of the first image', () => api.panel(first, 'attention')?.observation.received.find((m) => m.type === 'rendered'), 60_000);
+    await waitFor(
+      'attention panel of the first image',
+      () => api.panel(first, 'attention')?.observation.received.find((m) => m.type === 'rendered'),
+      60_000,
+    );
   });
 
   test('Compare With Model…: both models side by side with the difference; a rewritten model is compared with its previous checkpoint', async function () {
@@ -53,12 +74,14 @@ suite('Folders, compare and image links', () => {
     fs.mkdirSync(ckptDir, { recursive: true });
     const modelA = path.join(ckptDir, 'model.onnx');
     fs.copyFileSync(fixture('vit-tiny-batch'), modelA);
-    for (const f of ['config.json', 'preprocessor_config.json']) fs.copyFileSync(path.join(path.dirname(path.dirname(fixture('vit-tiny-batch'))), f), path.join(root, 'ckpt', f));
+    for (const f of ['config.json', 'preprocessor_config.json'])
+      fs.copyFileSync(path.join(path.dirname(path.dirname(fixture('vit-tiny-batch'))), f), path.join(root, 'ckpt', f));
     await setModel(modelA);
     await vscode.commands.executeCommand('vitLens.compareWithModel', vscode.Uri.file(image), fixture('vit-tiny-batch-b'));
     await waitFor('compare result', () => api.panel(image, 'compare')?.observation.sent.includes('result'), 120_000);
     if (driverAvailable()) {
-      for (const id of ['compare-a', 'compare-b', 'compare-diff', 'layer-change', 'head-deltas']) assert.strictEqual((await webviewQuery(`[data-testid="${id}"]`)).count, 1, id);
+      for (const id of ['compare-a', 'compare-b', 'compare-diff', 'layer-change', 'head-deltas'])
+        assert.strictEqual((await webviewQuery(`[data-testid="${id}"]`)).count, 1, id);
       await waitFor('maps painted', async () => (await webviewQuery('canvas[data-painted="1"]')).count === 3, 30_000);
       assert.match(await webviewEval<string>('[data-testid="compare-b"]', 'el.textContent'), /vit-tiny-batch-b/);
       await screenshot(screenshotPath('compare.png'));
@@ -68,9 +91,19 @@ suite('Folders, compare and image links', () => {
     await sleep(1100); // a new mtime
     fs.writeFileSync(modelA + '.tmp', fs.readFileSync(fixture('vit-tiny-batch-b')));
     fs.renameSync(modelA + '.tmp', modelA);
-    await waitFor('the checkpoint run', () => api.panel(image, 'compare')!.observation.runs > runs && api.panel(image, 'compare')!.observation.sent.filter((t) => t === 'result').length >= 2, 60_000);
+    await waitFor(
+      'the checkpoint run',
+      () =>
+        api.panel(image, 'compare')!.observation.runs > runs &&
+        api.panel(image, 'compare')!.observation.sent.filter((t) => t === 'result').length >= 2,
+      60_000,
+    );
     if (driverAvailable()) {
-      await waitFor('B is the previous checkpoint', async () => /previous checkpoint/.test(await webviewEval<string>('[data-testid="compare-b"]', 'el.textContent')), 30_000);
+      await waitFor(
+        'B is the previous checkpoint',
+        async () => /previous checkpoint/.test(await webviewEval<string>('[data-testid="compare-b"]', 'el.textContent')),
+        30_000,
+      );
       await screenshot(screenshotPath('compare-checkpoint.png'));
     }
   });
@@ -90,7 +123,10 @@ suite('Folders, compare and image links', () => {
     assert.match(text, /command:vitLens\.runDptDepth\?/);
     assert.match(text, /Run DPT Segmentation/);
     const none = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(3, 12));
-    assert.ok(!none.some((h) => h.contents.some((c) => typeof c !== 'string' && 'value' in c && c.value.includes('vitLens'))), 'no link on a non-image string');
+    assert.ok(
+      !none.some((h) => h.contents.some((c) => typeof c !== 'string' && 'value' in c && c.value.includes('vitLens'))),
+      'no link on a non-image string',
+    );
     if (!driverAvailable()) {
       await vscode.commands.executeCommand('vitLens.showAttention', image); // what the link runs
     } else {
@@ -101,7 +137,11 @@ suite('Folders, compare and image links', () => {
       await screenshot(screenshotPath('hover.png'));
       await workbenchClick('.monaco-hover a', 'Show Attention', { timeoutMs: 20_000 });
     }
-    await waitFor('attention panel from the hover', () => api.panel(image, 'attention')?.observation.received.find((m) => m.type === 'rendered'), 60_000);
+    await waitFor(
+      'attention panel from the hover',
+      () => api.panel(image, 'attention')?.observation.received.find((m) => m.type === 'rendered'),
+      60_000,
+    );
     if (driverAvailable()) await screenshot(screenshotPath('hover-show-attention.png'));
   });
 });

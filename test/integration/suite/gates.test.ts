@@ -7,12 +7,11 @@ import { fixture, waitFor } from '../testUtil';
 import { activateApi, workspaceImage } from '../workspaceImage';
 import { driverAvailable, screenshot, screenshotPath, webviewQuery } from '../driver';
 
-
 let api: VitLensApi;
 let image: string;
 
-
-const setModel = (value: string) => vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
+const setModel = (value: string) =>
+  vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
 
 suite('Gates (SE / CBAM)', () => {
   suiteSetup(async () => {
@@ -20,13 +19,18 @@ suite('Gates (SE / CBAM)', () => {
     api = await activateApi();
   });
   setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
-  suiteTeardown(async () => { await setModel(''); await vscode.commands.executeCommand('workbench.action.closeAllEditors'); });
+  suiteTeardown(async () => {
+    await setModel('');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
 
   for (const name of ['se-cnn-tiny', 'cbam-cnn-tiny']) {
     test(`Show Attention with ${name} opens the gates panel with every gate`, async function () {
       await setModel(fixture(name));
       await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-      const rendered = await waitFor('gates rendered', () => api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'));
+      const rendered = await waitFor('gates rendered', () =>
+        api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'),
+      );
       assert.ok(typeof rendered.gates === 'number' && rendered.gates >= 2, JSON.stringify(rendered));
       assert.strictEqual(api.panel(image, 'attention'), undefined, 'no attention panel for a CNN');
       if (!driverAvailable()) return;
@@ -42,12 +46,19 @@ suite('Gates (SE / CBAM)', () => {
     await waitFor('gates rendered', () => api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'));
     await setModel(fixture('vit-tiny'));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    const rendered = await waitFor('attention rendered', () => api.panel(image, 'attention')?.observation.received.find((m) => m.type === 'rendered'));
+    const rendered = await waitFor('attention rendered', () =>
+      api.panel(image, 'attention')?.observation.received.find((m) => m.type === 'rendered'),
+    );
     assert.strictEqual(rendered.thumbnails, 12);
     await setModel(fixture('cbam-cnn-tiny'));
     const gatesRuns = api.panel(image, 'gates')!.observation.runs;
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    await waitFor('the gates panel runs again', () => api.panel(image, 'gates')!.observation.runs > gatesRuns && !api.panel(image, 'gates')!.observation.lastError?.startsWith('MODEL_NOT_CONFIGURED'));
+    await waitFor(
+      'the gates panel runs again',
+      () =>
+        api.panel(image, 'gates')!.observation.runs > gatesRuns &&
+        !api.panel(image, 'gates')!.observation.lastError?.startsWith('MODEL_NOT_CONFIGURED'),
+    );
   });
 
   test('a CNN with neither attention nor gates: the message lists what ViT Lens can show', async () => {

@@ -3,7 +3,17 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import { driverAvailable, ping, pressKey, runCommandFromPalette, screenshot, screenshotPath, webviewClick, webviewEval, webviewQuery } from '../driver';
+import {
+  driverAvailable,
+  ping,
+  pressKey,
+  runCommandFromPalette,
+  screenshot,
+  screenshotPath,
+  webviewClick,
+  webviewEval,
+  webviewQuery,
+} from '../driver';
 
 const EXTENSION_ID = 'vit-lens.vit-lens';
 const BUTTON = '[data-testid="harness-btn"]';
@@ -19,9 +29,16 @@ suite('harness: real VS Code extension host', () => {
     const seen = messages.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { sub.dispose(); reject(new Error(`no matching webview message within ${timeoutMs} ms; got ${JSON.stringify(messages)}`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        sub.dispose();
+        reject(new Error(`no matching webview message within ${timeoutMs} ms; got ${JSON.stringify(messages)}`));
+      }, timeoutMs);
       const sub = panel!.webview.onDidReceiveMessage((m: PanelMessage) => {
-        if (pred(m)) { clearTimeout(timer); sub.dispose(); resolve(m); }
+        if (pred(m)) {
+          clearTimeout(timer);
+          sub.dispose();
+          resolve(m);
+        }
       });
     });
   }
@@ -31,7 +48,9 @@ suite('harness: real VS Code extension host', () => {
   test('runs in a Node extension host', () => {
     assert.ok(process.versions.node, 'process.versions.node');
     assert.strictEqual(typeof fs.readFileSync, 'function');
-    console.log(`vscode ${vscode.version}, extension host node ${process.versions.node}, uiKind ${vscode.UIKind[vscode.env.uiKind]}, remoteName ${vscode.env.remoteName}`);
+    console.log(
+      `vscode ${vscode.version}, extension host node ${process.versions.node}, uiKind ${vscode.UIKind[vscode.env.uiKind]}, remoteName ${vscode.env.remoteName}`,
+    );
   });
 
   test('the test driver is reachable', async function () {
@@ -103,7 +122,10 @@ suite('harness: real VS Code extension host', () => {
     assert.strictEqual(await webviewEval<number>('body', 'document.querySelectorAll("button").length'), 1);
     const disposed = new Promise<void>((resolve) => panel!.onDidDispose(() => resolve()));
     await runCommandFromPalette('View: Close All Editors');
-    await Promise.race([disposed, new Promise((_, reject) => setTimeout(() => reject(new Error('panel not closed by the palette command')), 20000))]);
+    await Promise.race([
+      disposed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('panel not closed by the palette command')), 20000)),
+    ]);
     panel = undefined;
   });
 });

@@ -25,7 +25,10 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 120_000 });
   const grep = process.env.VITLENS_TEST_GREP;
   if (grep) mocha.grep(grep);
-  const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort();
+  const files = fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort();
   for (const f of files) mocha.addFile(path.join(__dirname, f));
 
   const results: Results = { complete: false, passed: 0, failed: 0, skipped: 0, failures: [] };
@@ -39,8 +42,14 @@ export function run(): Promise<void> {
         else resolve();
       });
       // rewritten after every test, so a crash mid-run still reports what ran before it
-      runner.on('pass', () => { results.passed++; writeResults(results); });
-      runner.on('pending', () => { results.skipped++; writeResults(results); });
+      runner.on('pass', () => {
+        results.passed++;
+        writeResults(results);
+      });
+      runner.on('pending', () => {
+        results.skipped++;
+        writeResults(results);
+      });
       runner.on('fail', (test, err: unknown) => {
         results.failed++;
         const e = err as { stack?: string; message?: string } | undefined;

@@ -11,11 +11,9 @@ import { defaultFixtureDir, ensureFixture } from '../../fixtures/builders/writeF
 import { repoRoot, waitFor } from '../testUtil';
 import { driverAvailable, pressKey, screenshot, screenshotPath } from '../driver';
 
-
 let api: VitLensApi;
 let hub: HubServer;
 let image: string;
-
 
 const config = () => vscode.workspace.getConfiguration('vitLens');
 
@@ -46,7 +44,10 @@ suite('Models: download from the hub, then use', () => {
     const onnx = await done;
     assert.ok(onnx && onnx.startsWith(api.cacheDir), `downloaded into the cache: ${onnx}`);
     assert.ok(fs.existsSync(onnx!) && fs.existsSync(path.join(path.dirname(path.dirname(onnx!)), 'config.json')));
-    assert.ok(hub.requests.some((r) => r.file === 'onnx/model.onnx' && r.status < 400), 'the onnx file came from the local hub');
+    assert.ok(
+      hub.requests.some((r) => r.file === 'onnx/model.onnx' && r.status < 400),
+      'the onnx file came from the local hub',
+    );
     assert.strictEqual(config().get('model'), onnx, 'set as the attention model');
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
     const rendered = await waitFor('rendered', () => api.panel(image)?.observation.received.find((m) => m.type === 'rendered'));

@@ -40,7 +40,10 @@ function configuredModel(key: 'model' | 'depthModel'): string {
   const raw = vscode.workspace.getConfiguration('vitLens').get<string>(key, '');
   assert.ok(raw, `vitLens.${key} is not set in the run's user settings (scripts/test.mjs writes it)`);
   const value = raw.startsWith('demo:') ? path.join(ext.extensionPath, 'models', 'demo', raw.slice('demo:'.length)) : raw;
-  assert.ok(fs.existsSync(path.join(value, 'onnx', 'model.onnx')) || fs.existsSync(value), `vitLens.${key} = ${raw}: ${value} does not exist (a demo model missing from the VSIX?)`);
+  assert.ok(
+    fs.existsSync(path.join(value, 'onnx', 'model.onnx')) || fs.existsSync(value),
+    `vitLens.${key} = ${raw}: ${value} does not exist (a demo model missing from the VSIX?)`,
+  );
   return value;
 }
 
@@ -56,10 +59,14 @@ function expectedThumbnails(model: string): number {
 /** Makes the image the active editor (the image preview), as a user clicking its tab would. */
 async function focusImage(file = image): Promise<void> {
   await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { preview: false, viewColumn: vscode.ViewColumn.One });
-  await waitFor('the image preview to be the active editor', () => {
-    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    return input instanceof vscode.TabInputCustom && input.uri.fsPath === file;
-  }, 30_000);
+  await waitFor(
+    'the image preview to be the active editor',
+    () => {
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      return input instanceof vscode.TabInputCustom && input.uri.fsPath === file;
+    },
+    30_000,
+  );
 }
 
 /** VS Code's extension-host performance marks for this extension (epoch ms): code loading and activate(). */
@@ -67,7 +74,12 @@ function activationMarks(): Record<'willLoad' | 'didLoad' | 'willActivate' | 'di
   type Marks = { getMarks(): { name: string; startTime: number }[] };
   const marks = (globalThis as { MonacoPerformanceMarks?: Marks }).MonacoPerformanceMarks?.getMarks() ?? [];
   const at = (what: string) => marks.find((m) => m.name === `code/extHost/${what}/${EXTENSION_ID}`)?.startTime;
-  return { willLoad: at('willLoadExtensionCode'), didLoad: at('didLoadExtensionCode'), willActivate: at('willActivateExtension'), didActivate: at('didActivateExtension') };
+  return {
+    willLoad: at('willLoadExtensionCode'),
+    didLoad: at('didLoadExtensionCode'),
+    willActivate: at('willActivateExtension'),
+    didActivate: at('didActivateExtension'),
+  };
 }
 
 /** Files of a process's memory map whose names match `re` (Linux /proc). */
@@ -78,8 +90,10 @@ function mappedFiles(pid: number, re: RegExp): string[] {
 
 suite('installed VSIX', () => {
   suiteSetup(async function () {
-    assert.ok(driverAvailable() && process.env.VITLENS_EXTENSIONS_DIR,
-      'this suite runs against an installed VSIX: run it through scripts/test.mjs (or run-vscode-tests.mjs with VSIX=…)');
+    assert.ok(
+      driverAvailable() && process.env.VITLENS_EXTENSIONS_DIR,
+      'this suite runs against an installed VSIX: run it through scripts/test.mjs (or run-vscode-tests.mjs with VSIX=…)',
+    );
     const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
     const images = fs.readdirSync(ws).filter((f) => /\.(png|jpe?g)$/i.test(f));
     assert.ok(images.length > 0, `no image in the workspace ${ws} (scripts/test.mjs copies one there)`);
@@ -102,7 +116,8 @@ suite('installed VSIX', () => {
     const extensionPath = fs.realpathSync(ext.extensionPath);
     assert.ok(extensionPath.startsWith(installedIn + path.sep), `${extensionPath} is not under the VSIX install folder ${installedIn}`);
     metrics.extensionPath = extensionPath;
-    for (const dev of ['src', 'test', 'webview', 'scripts']) assert.ok(!fs.existsSync(path.join(extensionPath, dev)), `development folder ${dev}/ was shipped`);
+    for (const dev of ['src', 'test', 'webview', 'scripts'])
+      assert.ok(!fs.existsSync(path.join(extensionPath, dev)), `development folder ${dev}/ was shipped`);
     assert.ok(fs.existsSync(path.join(extensionPath, 'dist', 'engine.js')), 'dist/engine.js is missing');
     assert.strictEqual(ext.isActive, false, 'activation is lazy: nothing should have activated the extension at startup');
   });
@@ -116,17 +131,29 @@ suite('installed VSIX', () => {
     const entered = Date.now(); // the driver replies within ~50 ms of pressing Enter
     await waitFor('the extension to activate', () => ext.isActive, 30_000, 25);
     const api = ext.exports;
-    const outcome = await waitFor('the attention panel to render (or report an error)', () => {
-      const obs = api.panel(image)?.observation;
-      return obs && (obs.received.some((m) => m.type === 'rendered') || obs.lastError !== undefined) ? obs : undefined;
-    }, 90_000, 25);
+    const outcome = await waitFor(
+      'the attention panel to render (or report an error)',
+      () => {
+        const obs = api.panel(image)?.observation;
+        return obs && (obs.received.some((m) => m.type === 'rendered') || obs.lastError !== undefined) ? obs : undefined;
+      },
+      90_000,
+      25,
+    );
     assert.strictEqual(outcome.lastError, undefined, `the panel reports an error: ${outcome.lastError}`);
     const rendered = Date.now();
 
     // the webview really shows it
     const overlay = await webviewQuery('[data-testid="image-overlay"]', { timeoutMs: 20_000 });
-    assert.ok(overlay.count >= 1 && overlay.boundingBox && overlay.boundingBox.width > 0 && overlay.boundingBox.height > 0, `image overlay: ${JSON.stringify(overlay)}`);
-    assert.strictEqual((await webviewQuery('[data-testid="head-thumb"]')).count, heads, `${heads} head thumbnails (layers × heads of ${model})`);
+    assert.ok(
+      overlay.count >= 1 && overlay.boundingBox && overlay.boundingBox.width > 0 && overlay.boundingBox.height > 0,
+      `image overlay: ${JSON.stringify(overlay)}`,
+    );
+    assert.strictEqual(
+      (await webviewQuery('[data-testid="head-thumb"]')).count,
+      heads,
+      `${heads} head thumbnails (layers × heads of ${model})`,
+    );
 
     // the engine is dist/engine.js of the installed copy, with the VSIX's own onnxruntime and libvips loaded;
     // the extension host itself never loads them
@@ -134,9 +161,16 @@ suite('installed VSIX', () => {
     assert.ok(pid && pid !== process.pid, 'inference runs in an engine process');
     const extensionPath = fs.realpathSync(ext.extensionPath);
     if (process.platform === 'linux') {
-      assert.deepStrictEqual(mappedFiles(process.pid, /onnxruntime|libvips|sharp-[^/]*\.node/), [], 'the extension host has loaded native inference libraries');
+      assert.deepStrictEqual(
+        mappedFiles(process.pid, /onnxruntime|libvips|sharp-[^/]*\.node/),
+        [],
+        'the extension host has loaded native inference libraries',
+      );
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      assert.ok(cmdline.some((a) => fs.existsSync(a) && fs.realpathSync(a) === path.join(extensionPath, 'dist', 'engine.js')), `engine command line: ${cmdline.join(' ')}`);
+      assert.ok(
+        cmdline.some((a) => fs.existsSync(a) && fs.realpathSync(a) === path.join(extensionPath, 'dist', 'engine.js')),
+        `engine command line: ${cmdline.join(' ')}`,
+      );
       for (const lib of [/libonnxruntime\.so/, /onnxruntime_binding\.node/, /libvips-cpp\.so/, /sharp-linux-[^/]*\.node/]) {
         const files = mappedFiles(pid, lib);
         assert.ok(files.length > 0, `the engine has not loaded ${lib}`);
@@ -165,14 +199,22 @@ suite('installed VSIX', () => {
 
   test('Run DPT Depth from the command palette on the open image: the depth panel renders its map', async function () {
     configuredModel('depthModel');
-    assert.ok((await vscode.commands.getCommands(true)).includes('vitLens.runDptDepth'), 'the installed extension does not register vitLens.runDptDepth');
+    assert.ok(
+      (await vscode.commands.getCommands(true)).includes('vitLens.runDptDepth'),
+      'the installed extension does not register vitLens.runDptDepth',
+    );
     await focusImage(depthImage);
     await runCommandFromPalette('ViT Lens: Run DPT Depth');
     const entered = Date.now();
-    const outcome = await waitFor('the depth panel to render (or report an error)', () => {
-      const obs = ext.exports.panel(depthImage, 'depth')?.observation;
-      return obs && (obs.received.some((m) => m.type === 'rendered') || obs.lastError !== undefined) ? obs : undefined;
-    }, 90_000, 25);
+    const outcome = await waitFor(
+      'the depth panel to render (or report an error)',
+      () => {
+        const obs = ext.exports.panel(depthImage, 'depth')?.observation;
+        return obs && (obs.received.some((m) => m.type === 'rendered') || obs.lastError !== undefined) ? obs : undefined;
+      },
+      90_000,
+      25,
+    );
     assert.strictEqual(outcome.lastError, undefined, `the depth panel reports an error: ${outcome.lastError}`);
     const depth = await webviewQuery('[data-testid="depth-map"]', { timeoutMs: 20_000 });
     assert.ok(depth.count >= 1, 'no depth-map in any webview');

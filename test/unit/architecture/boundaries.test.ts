@@ -37,7 +37,11 @@ test('the checker catches planted violations', () => {
     ['webview/shell/x.ts', "import * as vscode from 'vscode';", /may not use the package vscode/],
     ['webview/shell/x.ts', "import { EngineClient } from '../../src/client/engineClient';", /webview code may not import client/],
     ['src/maths/x.ts', "const m = require('../core/onnx/threads');", /maths code may not import core/],
-    ['src/core/image/x.ts', "import { attentionEngine } from '../../analyses/attention/engine';", /core code does not reach into an analysis/],
+    [
+      'src/core/image/x.ts',
+      "import { attentionEngine } from '../../analyses/attention/engine';",
+      /core code does not reach into an analysis/,
+    ],
     ['src/models/x.ts', "import * as vscode from 'vscode';", /models code may not use the package vscode/],
     ['src/core/x.ts', "import { fixture } from '../../test/fixtures/builders/tinyModels';", /product code does not import test code/],
   ];
@@ -53,7 +57,8 @@ test('the checker catches planted violations', () => {
     ['src/host/x.ts', "import { EngineClient } from '../client/engineClient';"],
     ['src/core/engine/engine.ts', "import { analysisHandlers } from '../../analyses/engine';"],
     ['src/analyses/gates/engine.ts', "import * as ort from 'onnxruntime-node';"],
-  ]) assert.deepEqual(importsOf(file, line).map(violation).filter(Boolean), [], line);
+  ])
+    assert.deepEqual(importsOf(file, line).map(violation).filter(Boolean), [], line);
 });
 
 const tsc = path.join(repoRoot, 'node_modules', '.bin', 'tsc');
@@ -64,7 +69,11 @@ function typecheckPlanted(project: string, code: string): string {
   // Inside the repository (test-results/ is ignored) so the project's type roots resolve from node_modules.
   const dir = fs.mkdtempSync(path.join(repoRoot, 'test-results', 'planted-'));
   fs.writeFileSync(path.join(dir, 'planted.ts'), code);
-  const config = { extends: path.join(repoRoot, project), include: [path.join(dir, 'planted.ts')], compilerOptions: { noUnusedLocals: false } };
+  const config = {
+    extends: path.join(repoRoot, project),
+    include: [path.join(dir, 'planted.ts')],
+    compilerOptions: { noUnusedLocals: false },
+  };
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
   const r = spawnSync(tsc, ['-p', path.join(dir, 'tsconfig.json')], { encoding: 'utf8', cwd: repoRoot });
   fs.rmSync(dir, { recursive: true, force: true });
@@ -72,11 +81,18 @@ function typecheckPlanted(project: string, code: string): string {
 }
 
 test('the Node-side type check fails on a file that touches the DOM', { skip: !fs.existsSync(tsc) && 'no tsc in node_modules' }, () => {
-  assert.match(typecheckPlanted('tsconfig.json', "export const title = document.title;\n"), /Cannot find name 'document'/);
+  assert.match(typecheckPlanted('tsconfig.json', 'export const title = document.title;\n'), /Cannot find name 'document'/);
   assert.equal(typecheckPlanted('tsconfig.json', "import fs from 'node:fs';\nexport const ok = fs.existsSync('.');\n"), '');
 });
 
-test('the browser-side type check fails on a file that imports Node', { skip: (!fs.existsSync(tsc) || !fs.existsSync(path.join(repoRoot, 'tsconfig.web.json'))) && 'no tsc or no tsconfig.web.json' }, () => {
-  assert.match(typecheckPlanted('tsconfig.web.json', "import fs from 'node:fs';\nexport const ok = fs.existsSync('.');\n"), /Cannot find (module|name) 'node:fs'|TS2307|TS2591/);
-  assert.equal(typecheckPlanted('tsconfig.web.json', "export const title = document.title;\n"), '');
-});
+test(
+  'the browser-side type check fails on a file that imports Node',
+  { skip: (!fs.existsSync(tsc) || !fs.existsSync(path.join(repoRoot, 'tsconfig.web.json'))) && 'no tsc or no tsconfig.web.json' },
+  () => {
+    assert.match(
+      typecheckPlanted('tsconfig.web.json', "import fs from 'node:fs';\nexport const ok = fs.existsSync('.');\n"),
+      /Cannot find (module|name) 'node:fs'|TS2307|TS2591/,
+    );
+    assert.equal(typecheckPlanted('tsconfig.web.json', 'export const title = document.title;\n'), '');
+  },
+);

@@ -20,7 +20,19 @@ export interface ImportRef {
   typeOnly: boolean;
 }
 
-export type Room = 'scenes' | 'core' | 'engine-analysis' | 'host' | 'cli' | 'models' | 'client' | 'maths' | 'shared' | 'neutral-analysis' | 'registry' | 'webview';
+export type Room =
+  | 'scenes'
+  | 'core'
+  | 'engine-analysis'
+  | 'host'
+  | 'cli'
+  | 'models'
+  | 'client'
+  | 'maths'
+  | 'shared'
+  | 'neutral-analysis'
+  | 'registry'
+  | 'webview';
 
 const NEUTRAL_ANALYSIS_FILES = new Set(['descriptor', 'types', 'messages', 'json']);
 
@@ -64,7 +76,14 @@ const MAY_IMPORT: Record<Room, readonly Room[]> = {
 
 /** Packages each room may import (node:* built-ins aside). */
 const MAY_USE_PACKAGE: Record<Room, readonly string[]> = {
-  shared: [], maths: [], scenes: [], 'neutral-analysis': [], registry: [], webview: [], client: [], models: [],
+  shared: [],
+  maths: [],
+  scenes: [],
+  'neutral-analysis': [],
+  registry: [],
+  webview: [],
+  client: [],
+  models: [],
   core: ['onnxruntime-node', 'sharp'],
   'engine-analysis': ['onnxruntime-node', 'sharp'],
   host: ['vscode'],
@@ -84,8 +103,10 @@ export function violation(ref: ImportRef): string | undefined {
   const where = `${ref.from} imports '${ref.spec}'`;
   if (!ref.target) {
     const pkg = ref.spec.startsWith('@') ? ref.spec.split('/').slice(0, 2).join('/') : ref.spec.split('/')[0];
-    if (pkg.startsWith('node:') || /^[a-z_]+$/.test(pkg) && NODE_BUILTINS.has(pkg)) {
-      return BROWSER_ROOMS.includes(fromRoom) && !ref.typeOnly ? `${where}: ${fromRoom} code runs in the browser too, no Node built-ins` : undefined;
+    if (pkg.startsWith('node:') || (/^[a-z_]+$/.test(pkg) && NODE_BUILTINS.has(pkg))) {
+      return BROWSER_ROOMS.includes(fromRoom) && !ref.typeOnly
+        ? `${where}: ${fromRoom} code runs in the browser too, no Node built-ins`
+        : undefined;
     }
     if (ref.typeOnly) return undefined;
     return MAY_USE_PACKAGE[fromRoom].includes(pkg) ? undefined : `${where}: ${fromRoom} code may not use the package ${pkg}`;
@@ -94,21 +115,60 @@ export function violation(ref: ImportRef): string | undefined {
   if (!toRoom) return ref.target.startsWith('test/') && !ref.typeOnly ? `${where}: product code does not import test code` : undefined;
   if (fromRoom === 'shared') return ref.typeOnly ? undefined : `${where}: shared contracts import nothing at run time (use import type)`;
   if (ref.typeOnly && (toRoom === 'shared' || toRoom === 'neutral-analysis' || toRoom === 'registry')) return undefined;
-  if (toRoom === 'engine-analysis' && fromRoom === 'core' && !ENGINE_TABLE_USERS.has(ref.from.replace(/\.ts$/, ''))) return `${where}: core code does not reach into an analysis (only the engine's dispatcher reads the analyses' table)`;
-  if (ref.typeOnly && fromRoom !== 'webview' && toRoom !== 'webview' && !(fromRoom === 'host' && (toRoom === 'core' || toRoom === 'engine-analysis'))) return undefined;
+  if (toRoom === 'engine-analysis' && fromRoom === 'core' && !ENGINE_TABLE_USERS.has(ref.from.replace(/\.ts$/, '')))
+    return `${where}: core code does not reach into an analysis (only the engine's dispatcher reads the analyses' table)`;
+  if (
+    ref.typeOnly &&
+    fromRoom !== 'webview' &&
+    toRoom !== 'webview' &&
+    !(fromRoom === 'host' && (toRoom === 'core' || toRoom === 'engine-analysis'))
+  )
+    return undefined;
   return MAY_IMPORT[fromRoom].includes(toRoom) ? undefined : `${where}: ${fromRoom} code may not import ${toRoom} code (${ref.target})`;
 }
 
-const NODE_BUILTINS = new Set(['fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'tls', 'url', 'util', 'stream', 'zlib', 'events', 'worker_threads', 'module', 'buffer', 'assert', 'readline', 'dns', 'perf_hooks', 'process', 'timers']);
+const NODE_BUILTINS = new Set([
+  'fs',
+  'path',
+  'os',
+  'child_process',
+  'crypto',
+  'http',
+  'https',
+  'net',
+  'tls',
+  'url',
+  'util',
+  'stream',
+  'zlib',
+  'events',
+  'worker_threads',
+  'module',
+  'buffer',
+  'assert',
+  'readline',
+  'dns',
+  'perf_hooks',
+  'process',
+  'timers',
+]);
 
 /** The imports of one source text (static, re-exports, dynamic import(), require()). */
 export function importsOf(from: string, text: string): ImportRef[] {
   const refs: ImportRef[] = [];
-  const re = /(?:^|[\s;])(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|(?:\bimport|\brequire)\s*\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  const re =
+    /(?:^|[\s;])(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|(?:\bimport|\brequire)\s*\(\s*['"]([^'"]+)['"]\s*\)/gm;
   for (const m of text.matchAll(re)) {
     const spec = m[3] ?? m[4];
     const typeOnly = !!m[2] || (!!m[3] && /import\s+\{\s*(?:type\s+[^,}]+,?\s*)+\}\s+from/.test(m[0]));
-    refs.push({ from, spec, typeOnly, target: spec.startsWith('.') ? path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\.(ts|js|json|css|wat)$/, '') : undefined });
+    refs.push({
+      from,
+      spec,
+      typeOnly,
+      target: spec.startsWith('.')
+        ? path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\.(ts|js|json|css|wat)$/, '')
+        : undefined,
+    });
   }
   return refs;
 }
@@ -118,11 +178,17 @@ export function sourceFiles(root: string, dirs: readonly string[]): string[] {
   return dirs.flatMap((d) => {
     const abs = path.join(root, d);
     if (!fs.existsSync(abs)) return [];
-    return (fs.readdirSync(abs, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.posix.join(d, f.split(path.sep).join('/')));
+    return (fs.readdirSync(abs, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+      .map((f) => path.posix.join(d, f.split(path.sep).join('/')));
   });
 }
 
 /** Every violation in the tree under `root`. */
 export function checkTree(root: string): string[] {
-  return sourceFiles(root, ['src', 'webview']).flatMap((f) => importsOf(f, fs.readFileSync(path.join(root, f), 'utf8')).map(violation).filter((v): v is string => !!v));
+  return sourceFiles(root, ['src', 'webview']).flatMap((f) =>
+    importsOf(f, fs.readFileSync(path.join(root, f), 'utf8'))
+      .map(violation)
+      .filter((v): v is string => !!v),
+  );
 }

@@ -11,7 +11,9 @@ import { distDir, repoRoot } from '../support';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
 const contributed = new Set<string>(pkg.contributes.commands.map((c: { command: string }) => c.command));
-const webviewEvents = (pkg.activationEvents as string[]).filter((e) => e.startsWith('onWebviewPanel:')).map((e) => e.slice('onWebviewPanel:'.length));
+const webviewEvents = (pkg.activationEvents as string[])
+  .filter((e) => e.startsWith('onWebviewPanel:'))
+  .map((e) => e.slice('onWebviewPanel:'.length));
 
 test('every panel command is contributed, with an Explorer menu entry for images', () => {
   const explorer = new Set(pkg.contributes.menus['explorer/context'].map((m: { command: string }) => m.command));
@@ -22,12 +24,19 @@ test('every panel command is contributed, with an Explorer menu entry for images
 });
 
 test('every panel view type, and only those, activates the extension when a panel is restored', () => {
-  assert.deepEqual([...webviewEvents].sort(), allPanels().map((p) => p.panel.viewType).sort());
+  assert.deepEqual(
+    [...webviewEvents].sort(),
+    allPanels()
+      .map((p) => p.panel.viewType)
+      .sort(),
+  );
 });
 
-test('every analysis has its webview page and its panels\' bundles are built', () => {
-  for (const a of analyses) assert.ok(fs.existsSync(path.join(repoRoot, 'webview', 'panels', a.id, 'main.ts')), `webview/panels/${a.id}/main.ts`);
-  for (const { panel } of allPanels()) assert.ok(fs.existsSync(path.join(distDir, `${panel.bundle}.js`)), `dist/${panel.bundle}.js (scripts/build.mjs)`);
+test("every analysis has its webview page and its panels' bundles are built", () => {
+  for (const a of analyses)
+    assert.ok(fs.existsSync(path.join(repoRoot, 'webview', 'panels', a.id, 'main.ts')), `webview/panels/${a.id}/main.ts`);
+  for (const { panel } of allPanels())
+    assert.ok(fs.existsSync(path.join(distDir, `${panel.bundle}.js`)), `dist/${panel.bundle}.js (scripts/build.mjs)`);
 });
 
 test('each analysis serves exactly the engine calls its descriptor names, and they are unique', () => {
@@ -35,13 +44,20 @@ test('each analysis serves exactly the engine calls its descriptor names, and th
   for (const a of analyses) {
     const served = Object.keys(analysisEngines[a.id]).sort();
     assert.deepEqual(served, [...a.engineCalls].sort(), a.id);
-    for (const k of served) { assert.ok(!seen.has(k), `${k} is served twice`); seen.add(k); }
+    for (const k of served) {
+      assert.ok(!seen.has(k), `${k} is served twice`);
+      seen.add(k);
+    }
   }
 });
 
 test('each analysis runs exactly the CLI subcommands its descriptor lists, and their names are unique', () => {
   const names = analyses.flatMap((a) => {
-    assert.deepEqual(analysisCommands[a.id].map((c) => c.name), a.cli.map((c) => c.name), a.id);
+    assert.deepEqual(
+      analysisCommands[a.id].map((c) => c.name),
+      a.cli.map((c) => c.name),
+      a.id,
+    );
     return a.cli.map((c) => c.name);
   });
   assert.equal(new Set(names).size, names.length);

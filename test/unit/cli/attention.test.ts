@@ -10,7 +10,8 @@ import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../support';
 
 let dir: string;
 let image: string;
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 before(async () => {
   dir = tempDir('vit-lens-cli-');
@@ -18,7 +19,14 @@ before(async () => {
   fs.writeFileSync(image, await sampleScenePng());
 });
 
-const ATTENTION_MODELS = ['vit-tiny', 'vit-tiny-attn', 'deit-tiny-distilled', 'vit-tiny-registers', 'vit-tiny-nonsquare', 'vit-tiny-external'];
+const ATTENTION_MODELS = [
+  'vit-tiny',
+  'vit-tiny-attn',
+  'deit-tiny-distilled',
+  'vit-tiny-registers',
+  'vit-tiny-nonsquare',
+  'vit-tiny-external',
+];
 
 for (const name of ATTENTION_MODELS) {
   test(`attention --json on ${name} follows the contract`, () => {
@@ -41,7 +49,10 @@ for (const name of ATTENTION_MODELS) {
     assert.equal(j.predictions.length, 3);
     assert.deepEqual(Object.keys(j.predictions[0]), ['index', 'label', 'probability']);
     assert.equal(j.headStats.length, j.model.numLayers * j.model.numHeads);
-    assert.deepEqual(Object.keys(j.timingsMs).filter((k) => k !== 'modelLoad'), ['decode', 'preprocess', 'inference', 'analysis', 'total']);
+    assert.deepEqual(
+      Object.keys(j.timingsMs).filter((k) => k !== 'modelLoad'),
+      ['decode', 'preprocess', 'inference', 'analysis', 'total'],
+    );
     assert.equal(j.model.attentionSource, name === 'vit-tiny-attn' ? 'outputs' : 'tapped');
     // CLS → patches is part of a row that sums to 1: the patch part is at most 1.
     for (const layer of j.clsAttention) for (const head of layer) assert.ok(head.reduce((a: number, b: number) => a + b, 0) <= 1 + 1e-4);
@@ -64,7 +75,7 @@ test('attention without --model: raw attention, no predictions; --html writes a 
   assert.doesNotMatch(page, /<script[^>]+src=/i, 'scripts are inline');
 });
 
-test('--threads sets onnxruntime\'s threads per run, for any command, and changes no result', () => {
+test("--threads sets onnxruntime's threads per run, for any command, and changes no result", () => {
   const model = fixtureModels()['vit-tiny'];
   const results = ['1', '2'].map((threads) => {
     const out = path.join(dir, `threads-${threads}.json`);
@@ -74,7 +85,10 @@ test('--threads sets onnxruntime\'s threads per run, for any command, and change
     return JSON.parse(fs.readFileSync(out, 'utf8'));
   });
   assert.ok(maxAbsDiff(results[0].clsAttention.flat(2), results[1].clsAttention.flat(2)) < 1e-6);
-  assert.deepEqual(results[0].predictions.map((p: { index: number }) => p.index), results[1].predictions.map((p: { index: number }) => p.index));
+  assert.deepEqual(
+    results[0].predictions.map((p: { index: number }) => p.index),
+    results[1].predictions.map((p: { index: number }) => p.index),
+  );
   for (const bad of ['0', '1.5', 'all']) {
     const r = cli('attention', image, `--threads=${bad}`);
     assert.equal(r.status, 2, bad);

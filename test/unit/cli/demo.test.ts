@@ -12,7 +12,17 @@ test('vit-lens demo writes the scenes with their truth, the attention and depth 
   const out = tempDir('vitlens-demo-');
   const r = spawnSync(process.execPath, [path.join(distDir, 'cli.js'), 'demo', '--out', out], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  for (const f of ['scene.png', 'scene.json', 'attention.json', 'attention.html', 'depth-scene.png', 'depth-truth.npy', 'depth.json', 'depth.npy', 'depth.html']) {
+  for (const f of [
+    'scene.png',
+    'scene.json',
+    'attention.json',
+    'attention.html',
+    'depth-scene.png',
+    'depth-truth.npy',
+    'depth.json',
+    'depth.npy',
+    'depth.html',
+  ]) {
     assert.ok(fs.existsSync(path.join(out, f)), f);
   }
   const scene = JSON.parse(fs.readFileSync(path.join(out, 'scene.json'), 'utf8'));
@@ -25,12 +35,19 @@ test('vit-lens demo writes the scenes with their truth, the attention and depth 
   assert.equal(attention.model.attentionSource, 'tapped');
   assert.match(r.stdout, new RegExp(`predicted ${o.label} .*truth: ${o.label} ✓`));
   // depth.npy (the model's output) and depth-truth.npy (1/z) order the pixels alike: both are 128×96 float32.
-  const npy = (f: string) => { const b = fs.readFileSync(path.join(out, f)); const n = b.readUInt16LE(8); return new Float32Array(b.buffer.slice(b.byteOffset + 10 + n, b.byteOffset + b.length)); };
+  const npy = (f: string) => {
+    const b = fs.readFileSync(path.join(out, f));
+    const n = b.readUInt16LE(8);
+    return new Float32Array(b.buffer.slice(b.byteOffset + 10 + n, b.byteOffset + b.length));
+  };
   const predicted = npy('depth.npy');
   const truth = npy('depth-truth.npy');
   assert.equal(predicted.length, truth.length);
   assert.ok(spearman(predicted, truth) > 0.9, `Spearman ${spearman(predicted, truth)}`);
-  assert.ok(fs.readFileSync(path.join(out, 'attention.html'), 'utf8').includes('Trained on procedurally generated shapes'), 'the report says what the model was trained on');
+  assert.ok(
+    fs.readFileSync(path.join(out, 'attention.html'), 'utf8').includes('Trained on procedurally generated shapes'),
+    'the report says what the model was trained on',
+  );
 });
 
 test('spearman: ties share their mean rank; equals a hand-computed value', () => {

@@ -13,7 +13,16 @@ function result(imagePath: string): AttentionResult {
   const data = new Float32Array(tokens * tokens).map((_, i) => (i % tokens === 0 ? 0.6 : 0.1));
   return {
     image: { path: imagePath, width: 32, height: 32 },
-    model: { path: null, name: 'raw </script><!-- x', inputSize: [32, 32], patchSize: 16, numLayers: 1, numHeads: 1, specialTokens: { cls: true, distillation: false, registers: 0 }, attentionSource: 'raw' },
+    model: {
+      path: null,
+      name: 'raw </script><!-- x',
+      inputSize: [32, 32],
+      patchSize: 16,
+      numLayers: 1,
+      numHeads: 1,
+      specialTokens: { cls: true, distillation: false, registers: 0 },
+      attentionSource: 'raw',
+    },
     grid: [2, 2],
     firstPatchToken: 1,
     attention: { layers: 1, heads: 1, tokens, data },
@@ -30,7 +39,11 @@ const evilBundle = {
 };
 
 // Script elements outside the <style> element (whose raw text may mention "<script>" harmlessly).
-const scripts = (html: string) => [...html.replace(/<style>[\s\S]*?<\/style>/i, '').matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].map((m) => ({ attrs: m[1], body: m[2] }));
+const scripts = (html: string) =>
+  [...html.replace(/<style>[\s\S]*?<\/style>/i, '').matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].map((m) => ({
+    attrs: m[1],
+    body: m[2],
+  }));
 
 test('renderReportHtml escapes </script in the data, the JS and the CSS', () => {
   const html = renderReportHtml({ result: result('/img/</script><script>alert(3)</script>.png'), settings }, evilBundle, 'Report <b>&</b>');

@@ -10,19 +10,46 @@ import { HubServer, hubModelFromDir, startHubServer } from '../../fixtures/build
 import { sampleScenePng } from '../../fixtures/builders/sampleImages';
 import { distDir, fixtureModels, tempDir } from '../support';
 
-interface Run { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the CLI without blocking this process (the hub server lives here). */
 function cli(args: string[], o: { onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Run> {
   const env = { ...process.env };
-  for (const k of ['HF_ENDPOINT', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'VITLENS_CACHE', 'HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'ALL_PROXY', 'all_proxy']) delete env[k];
+  for (const k of [
+    'HF_ENDPOINT',
+    'HF_TOKEN',
+    'HUGGING_FACE_HUB_TOKEN',
+    'VITLENS_CACHE',
+    'HTTPS_PROXY',
+    'HTTP_PROXY',
+    'https_proxy',
+    'http_proxy',
+    'ALL_PROXY',
+    'all_proxy',
+  ])
+    delete env[k];
   const child = spawn(process.execPath, [path.join(distDir, 'cli.js'), ...args], { env });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; o.onStderr?.(stderr, (s) => child.kill(s)); });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    o.onStderr?.(stderr, (s) => child.kill(s));
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) => child.on('close', (status, signal) => { clearTimeout(timer); resolve({ status, signal, stdout, stderr }); }));
+  return new Promise((resolve) =>
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    }),
+  );
 }
 
 let hub: HubServer;
@@ -32,10 +59,12 @@ const fixtureDir = (name: string) => path.dirname(path.dirname(fixtureModels()[n
 
 before(async () => {
   // The catalogue's own repositories and revisions, with the fixtures' files behind them.
-  hub = await startHubServer({ models: [
-    hubModelFromDir('Xenova/vit-base-patch16-224', fixtureDir('vit-tiny')),
-    hubModelFromDir('Xenova/deit-tiny-distilled-patch16-224', fixtureDir('deit-tiny-distilled')),
-  ] });
+  hub = await startHubServer({
+    models: [
+      hubModelFromDir('Xenova/vit-base-patch16-224', fixtureDir('vit-tiny')),
+      hubModelFromDir('Xenova/deit-tiny-distilled-patch16-224', fixtureDir('deit-tiny-distilled')),
+    ],
+  });
   cache = tempDir('vit-lens-cli-cache-');
   image = path.join(cache, '..', `${path.basename(cache)}-scene.png`);
   fs.writeFileSync(image, await sampleScenePng());
@@ -106,7 +135,12 @@ test('Ctrl-C during a pull cancels it and leaves nothing behind', async () => {
     const dir = tempDir('vit-lens-cli-cache-');
     let sent = false;
     const r = await cli(['models', 'pull', 'vit-base-patch16-224', '--endpoint', hub.endpoint, '--cache', dir], {
-      onStderr: (text, kill) => { if (!sent && /onnx\/model\.onnx .*[1-9]\d*\.\d%/.test(text)) { sent = true; kill('SIGINT'); } },
+      onStderr: (text, kill) => {
+        if (!sent && /onnx\/model\.onnx .*[1-9]\d*\.\d%/.test(text)) {
+          sent = true;
+          kill('SIGINT');
+        }
+      },
     });
     assert.ok(sent, r.stderr);
     assert.equal(r.status, 130, r.stderr);
@@ -127,7 +161,10 @@ test('bad model ids, endpoints and usage give specific errors', async () => {
   assert.match(endpoint.stderr, /not an http\(s\) URL/);
   const notFound = await cli(['models', 'pull', 'dino-vits16', '--cache', cache, '--endpoint', hub.endpoint]);
   assert.equal(notFound.status, 1);
-  assert.match(notFound.stderr, new RegExp(`Repository not found: ${hub.endpoint.replace(/[.]/g, '\\.')}/Xenova/dino-vits16/resolve/main/onnx/model\\.onnx`));
+  assert.match(
+    notFound.stderr,
+    new RegExp(`Repository not found: ${hub.endpoint.replace(/[.]/g, '\\.')}/Xenova/dino-vits16/resolve/main/onnx/model\\.onnx`),
+  );
   assert.equal((await cli(['models'])).status, 2);
   assert.equal((await cli(['models', 'pull'])).status, 2);
   const flag = await cli(['models', 'list', '--jsn']);

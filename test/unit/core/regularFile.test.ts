@@ -30,8 +30,14 @@ test('a folder named like an image, and a device, are refused (IMAGE_NOT_A_FILE)
   fs.mkdirSync(folder);
   await assert.rejects(readImageFile(folder), (e: Error & { code?: string }) => e.code === 'IMAGE_NOT_A_FILE' && /folder/.test(e.message));
   if (fs.existsSync('/dev/zero')) {
-    await assert.rejects(readImageFile('/dev/zero'), (e: Error & { code?: string }) => e.code === 'IMAGE_NOT_A_FILE' && /device/.test(e.message));
-    assert.throws(() => readRegularFile('/dev/zero'), (e) => e instanceof NotRegularFileError && e.kind === 'device');
+    await assert.rejects(
+      readImageFile('/dev/zero'),
+      (e: Error & { code?: string }) => e.code === 'IMAGE_NOT_A_FILE' && /device/.test(e.message),
+    );
+    assert.throws(
+      () => readRegularFile('/dev/zero'),
+      (e) => e instanceof NotRegularFileError && e.kind === 'device',
+    );
   }
   await assert.rejects(readImageFile(path.join(dir, 'missing.png')), (e: Error & { code?: string }) => e.code === 'IMAGE_NOT_FOUND');
 });

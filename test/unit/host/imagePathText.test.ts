@@ -18,9 +18,12 @@ test('a quoted image path under the cursor is found, with its range inside the q
   assert.equal(imagePathAt(two, two.indexOf('y.jpg'))?.text, 'y.jpg');
 });
 
-test('relative paths resolve against the file\'s folder, then each workspace root; absolute ones stay', () => {
+test("relative paths resolve against the file's folder, then each workspace root; absolute ones stay", () => {
   const root = path.resolve('/ws');
-  assert.deepEqual(candidatePaths('data/cat.png', path.join(root, 'src'), [root]), [path.join(root, 'src', 'data', 'cat.png'), path.join(root, 'data', 'cat.png')]);
+  assert.deepEqual(candidatePaths('data/cat.png', path.join(root, 'src'), [root]), [
+    path.join(root, 'src', 'data', 'cat.png'),
+    path.join(root, 'data', 'cat.png'),
+  ]);
   assert.deepEqual(candidatePaths(path.join(root, 'a.png'), path.join(root, 'src'), [root]), [path.join(root, 'a.png')]);
   assert.deepEqual(candidatePaths('a.png', undefined, [root, root]), [path.join(root, 'a.png')]);
 });

@@ -2,7 +2,16 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
-  attentionRow, clsMaps, discardLowest, fuseHeads, headStatistics, massThresholdMask, rawAttention, rolloutMap, rolloutRow, topK,
+  attentionRow,
+  clsMaps,
+  discardLowest,
+  fuseHeads,
+  headStatistics,
+  massThresholdMask,
+  rawAttention,
+  rolloutMap,
+  rolloutRow,
+  topK,
 } from '../../../src/maths/attention';
 import type { AttentionTensor, HeadFusion } from '../../../src/shared/attentionTypes';
 import { assertRowsSumToOne, maxAbsDiff, randomAttention } from '../support';
@@ -19,7 +28,10 @@ function bruteRollout(t: AttentionTensor, fusion: HeadFusion, discard: number, s
       for (const idx of order.slice(0, Math.floor(n * n * discard))) if (idx !== 0) f[idx] = 0;
     }
     const a = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => 0.5 * f[i * n + j] + (i === j ? 0.5 : 0)));
-    for (const row of a) { const s = row.reduce((x, y) => x + y, 0); row.forEach((_, j) => (row[j] /= s)); }
+    for (const row of a) {
+      const s = row.reduce((x, y) => x + y, 0);
+      row.forEach((_, j) => (row[j] /= s));
+    }
     r = a.map((row) => r[0].map((_, j) => row.reduce((acc, v, k) => acc + v * r[k][j], 0)));
   }
   return r;
@@ -32,8 +44,24 @@ test('attention rows of the test tensors sum to 1', () => {
 test('attentionRow and clsMaps pick the right entries; head mean averages', () => {
   // 1 layer, 2 heads, 3 tokens [CLS, p0, p1]
   const data = Float32Array.from([
-    0.5, 0.3, 0.2, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6, // head 0
-    0.1, 0.6, 0.3, 0.3, 0.3, 0.4, 0.0, 0.5, 0.5, // head 1
+    0.5,
+    0.3,
+    0.2,
+    0.1,
+    0.8,
+    0.1,
+    0.2,
+    0.2,
+    0.6, // head 0
+    0.1,
+    0.6,
+    0.3,
+    0.3,
+    0.3,
+    0.4,
+    0.0,
+    0.5,
+    0.5, // head 1
   ]);
   const t = { layers: 1, heads: 2, tokens: 3, data };
   assert.deepEqual(Array.from(attentionRow(t, 0, 1, 1)), Array.from(Float32Array.from([0.3, 0.3, 0.4])));
@@ -81,18 +109,23 @@ test('discard zeroes exactly the k smallest entries, never CLS→CLS, ties in in
 });
 
 test('raw attention: rows sum to 1 and match a brute-force softmax(X·Xᵀ/√d)', () => {
-  const c = 3, h = 4, w = 6, p = 2;
+  const c = 3,
+    h = 4,
+    w = 6,
+    p = 2;
   const pixels = Float32Array.from({ length: c * h * w }, (_, i) => Math.sin(i * 1.7) * 0.9);
   const t = rawAttention(pixels, c, h, w, p);
   assert.equal(t.tokens, 1 + (h / p) * (w / p));
   assertRowsSumToOne(t, 1e-5);
   // Brute force: patch vectors in (channel, y, x) order, mean vector first.
   const patches: number[][] = [];
-  for (let r = 0; r < h / p; r++) for (let cc = 0; cc < w / p; cc++) {
-    const v: number[] = [];
-    for (let ch = 0; ch < c; ch++) for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) v.push(pixels[ch * h * w + (r * p + y) * w + cc * p + x]);
-    patches.push(v);
-  }
+  for (let r = 0; r < h / p; r++)
+    for (let cc = 0; cc < w / p; cc++) {
+      const v: number[] = [];
+      for (let ch = 0; ch < c; ch++)
+        for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) v.push(pixels[ch * h * w + (r * p + y) * w + cc * p + x]);
+      patches.push(v);
+    }
   const mean = patches[0].map((_, k) => patches.reduce((a, v) => a + v[k], 0) / patches.length);
   const xs = [mean, ...patches];
   const d = c * p * p;
@@ -101,17 +134,18 @@ test('raw attention: rows sum to 1 and match a brute-force softmax(X·Xᵀ/√d)
     const m = Math.max(...logits);
     const e = logits.map((l) => Math.exp(l - m));
     const s = e.reduce((a, b) => a + b, 0);
-    assert.ok(maxAbsDiff(t.data.subarray(i * t.tokens, (i + 1) * t.tokens), e.map((v) => v / s)) < 1e-6);
+    assert.ok(
+      maxAbsDiff(
+        t.data.subarray(i * t.tokens, (i + 1) * t.tokens),
+        e.map((v) => v / s),
+      ) < 1e-6,
+    );
   }
 });
 
 test('head statistics: hand-computed distance and entropy', () => {
   // grid 1×2, patch 10 px, tokens [CLS, p0, p1]. Head attends p0→p1 with 0.5, p1→p0 with 0.25.
-  const data = Float32Array.from([
-    1 / 3, 1 / 3, 1 / 3,
-    0.25, 0.25, 0.5,
-    0.5, 0.25, 0.25,
-  ]);
+  const data = Float32Array.from([1 / 3, 1 / 3, 1 / 3, 0.25, 0.25, 0.5, 0.5, 0.25, 0.25]);
   const [s] = headStatistics({ layers: 1, heads: 1, tokens: 3, data }, [1, 2], 10, 1);
   // distance: p0: 0.5·10 = 5; p1: 0.25·10 = 2.5 → mean 3.75
   assert.ok(Math.abs(s.meanDistance - 3.75) < 1e-6);
@@ -128,7 +162,10 @@ test('head statistics: entropies of peaked and flat rows equal a Math.log brute 
     for (const s of stats) {
       let e = 0;
       const o = (s.layer * t.heads + s.head) * t.tokens * t.tokens;
-      for (let k = 0; k < t.tokens * t.tokens; k++) { const a = t.data[o + k]; if (a > 0) e -= a * Math.log(a); }
+      for (let k = 0; k < t.tokens * t.tokens; k++) {
+        const a = t.data[o + k];
+        if (a > 0) e -= a * Math.log(a);
+      }
       assert.ok(Math.abs(s.entropy - e / t.tokens) < 3.1e-5, `T=${temperature} L${s.layer}H${s.head}: ${s.entropy} vs ${e / t.tokens}`);
     }
   }
@@ -136,7 +173,13 @@ test('head statistics: entropies of peaked and flat rows equal a Math.log brute 
 
 test('topK: softmax probabilities, order, labels', () => {
   const preds = topK([1, 3, 2], 2, { '1': 'cat' });
-  assert.deepEqual(preds.map((p) => [p.index, p.label]), [[1, 'cat'], [2, 'class 2']]);
+  assert.deepEqual(
+    preds.map((p) => [p.index, p.label]),
+    [
+      [1, 'cat'],
+      [2, 'class 2'],
+    ],
+  );
   const z = Math.exp(1) + Math.exp(3) + Math.exp(2);
   assert.ok(Math.abs(preds[0].probability - Math.exp(3) / z) < 1e-12);
 });

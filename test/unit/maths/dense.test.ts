@@ -7,8 +7,19 @@ import path from 'node:path';
 import test from 'node:test';
 import { ADE20K_CLASSES, ADE20K_PALETTE, ade20kId2Label } from '../../../src/maths/ade20k';
 import {
-  classColor, cubicWeights, depthStats, depthToUint16, jacobiEigen, pcaRgb, percentileOfSorted, resizeBicubic, resizeBilinear,
-  segmentClasses, topEigenpairs, unitRange, upsampledArgmax,
+  classColor,
+  cubicWeights,
+  depthStats,
+  depthToUint16,
+  jacobiEigen,
+  pcaRgb,
+  percentileOfSorted,
+  resizeBicubic,
+  resizeBilinear,
+  segmentClasses,
+  topEigenpairs,
+  unitRange,
+  upsampledArgmax,
 } from '../../../src/maths/dense';
 import { selectKth } from '../../../src/maths/attention';
 import { maxAbsDiff, repoRoot } from '../support';
@@ -18,7 +29,10 @@ const expected = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'fixture
 /** Deterministic uniform numbers in [-1, 1). */
 function noise(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s / 2 ** 32) * 2 - 1; });
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
 }
 
 test('cubic weights: Keys kernel with a = −0.75, a partition of unity; hand-computed upsampling of [0, 1]', () => {
@@ -58,7 +72,11 @@ test('segmentation argmax of upsampled logits equals torch, and brute force (mat
   // Brute force: every class upsampled separately, then argmax with ties to the lower id.
   const brute = (l: Float32Array, k: number, sh: number, sw: number, dh: number, dw: number) => {
     const up = Array.from({ length: k }, (_, ci) => resizeBilinear(l.subarray(ci * sh * sw, (ci + 1) * sh * sw), sh, sw, dh, dw));
-    return Array.from({ length: dh * dw }, (_, p) => { let best = 0; for (let ci = 1; ci < k; ci++) if (up[ci][p] > up[best][p]) best = ci; return best; });
+    return Array.from({ length: dh * dw }, (_, p) => {
+      let best = 0;
+      for (let ci = 1; ci < k; ci++) if (up[ci][p] > up[best][p]) best = ci;
+      return best;
+    });
   };
   const big = noise(12 * 9 * 11, 5);
   assert.deepEqual(Array.from(upsampledArgmax(big, 12, 9, 11, 40, 23)), brute(big, 12, 9, 11, 40, 23));
@@ -66,9 +84,14 @@ test('segmentation argmax of upsampled logits equals torch, and brute force (mat
   // Region-structured logits (what real models give: most pixels decided by their corners' best classes),
   // with near-ties along the region borders.
   const regions = new Float32Array(20 * 30 * 40);
-  for (let c = 0; c < 20; c++) for (let y = 0; y < 30; y++) for (let x = 0; x < 40; x++) {
-    regions[(c * 30 + y) * 40 + x] = (c < 6 ? 0 : -2) - Math.hypot(y - 15 - 12 * Math.sin(c), x - 20 - 18 * Math.cos(c)) / 10 + 1e-4 * noise(1, c * 1200 + y * 40 + x)[0];
-  }
+  for (let c = 0; c < 20; c++)
+    for (let y = 0; y < 30; y++)
+      for (let x = 0; x < 40; x++) {
+        regions[(c * 30 + y) * 40 + x] =
+          (c < 6 ? 0 : -2) -
+          Math.hypot(y - 15 - 12 * Math.sin(c), x - 20 - 18 * Math.cos(c)) / 10 +
+          1e-4 * noise(1, c * 1200 + y * 40 + x)[0];
+      }
   const fast = upsampledArgmax(regions, 20, 30, 40, 97, 113);
   assert.deepEqual(Array.from(fast), brute(regions, 20, 30, 40, 97, 113));
   assert.ok(new Set(fast).size >= 4, 'several regions');
@@ -91,7 +114,13 @@ test('depth statistics: finite values only, numpy-style percentiles, NaN/∞ cou
 });
 
 test('depth statistics by selection equal the sort-based percentiles on random maps (ties, tiny and odd sizes)', () => {
-  for (const [n, seed] of [[1, 1], [2, 2], [7, 3], [1000, 4], [40_001, 5]]) {
+  for (const [n, seed] of [
+    [1, 1],
+    [2, 2],
+    [7, 3],
+    [1000, 4],
+    [40_001, 5],
+  ]) {
     const values = noise(n, seed).map((v) => Math.round(v * 50) / 10); // many ties
     const sorted = Float32Array.from(values).sort();
     const s = depthStats(values);
@@ -135,7 +164,14 @@ test('ADE20K: 150 classes, class 0 "wall" drawn [120,120,120] (no DPT off-by-one
 test('segment classes: area shares sum to 1, sorted by area then id, names from id2label else "class N"', () => {
   const labels = Uint16Array.of(3, 3, 0, 1, 1, 3, 0, 1);
   const classes = segmentClasses(labels, 5, { 0: 'wall', 3: 'floor' });
-  assert.deepEqual(classes.map((c) => [c.id, c.name, c.area]), [[1, 'class 1', 3 / 8], [3, 'floor', 3 / 8], [0, 'wall', 2 / 8]]);
+  assert.deepEqual(
+    classes.map((c) => [c.id, c.name, c.area]),
+    [
+      [1, 'class 1', 3 / 8],
+      [3, 'floor', 3 / 8],
+      [0, 'wall', 2 / 8],
+    ],
+  );
   assert.deepEqual(classes[2].color, [120, 120, 120]);
   assert.equal(segmentClasses(new Uint16Array(4), 150).length, 1);
 });
@@ -161,19 +197,33 @@ test('eigen-solvers: Jacobi on a known matrix; subspace iteration equals Jacobi 
 test('PCA of a feature map: points on a line explain 100%; deterministic; sign fixed; fitting subsample', () => {
   // 3 channels, 4×5 pixels; pixel p is 5 + (p − 7)/2 · (1, −2, 3): one direction, d = (1, −2, 3)/√14
   // (its largest |entry|, 3, is positive, so the sign rule keeps it).
-  const h = 4, w = 5, n = h * w;
+  const h = 4,
+    w = 5,
+    n = h * w;
   const dir = [1, -2, 3];
   const line = new Float32Array(3 * n);
-  for (let p = 0; p < n; p++) dir.forEach((d, c) => { line[c * n + p] = 5 + d * (p - 7) * 0.5; });
+  for (let p = 0; p < n; p++)
+    dir.forEach((d, c) => {
+      line[c * n + p] = 5 + d * (p - 7) * 0.5;
+    });
   const r = pcaRgb(line, 3, h, w);
   assert.ok(Math.abs(r.explained[0] - 1) < 1e-9 && r.explained[1] < 1e-9 && r.explained[2] < 1e-9, `explained ${r.explained}`);
-  assert.ok(maxAbsDiff(r.components[0], dir.map((d) => d / Math.sqrt(14))) < 1e-9, 'unit component, largest |entry| positive');
+  assert.ok(
+    maxAbsDiff(
+      r.components[0],
+      dir.map((d) => d / Math.sqrt(14)),
+    ) < 1e-9,
+    'unit component, largest |entry| positive',
+  );
   // Score of pixel p = (p − 9.5)/2 · √14: increasing, so red runs from 0 to 255 between the 1st and 99th
   // percentiles; components 2 and 3 are flat (zero variance) → 0.
   const red = Array.from({ length: n }, (_, p) => r.rgb[p * 3]);
   assert.equal(red[0], 0);
   assert.equal(red[n - 1], 255);
-  assert.ok(red.every((v, i) => i === 0 || v >= red[i - 1]), 'monotone');
+  assert.ok(
+    red.every((v, i) => i === 0 || v >= red[i - 1]),
+    'monotone',
+  );
   assert.ok(Array.from({ length: n }, (_, p) => r.rgb[p * 3 + 1] + r.rgb[p * 3 + 2]).every((v) => v === 0));
   // Fewer channels than 3: missing components are 0.
   const two = pcaRgb(line.subarray(0, 2 * n), 2, h, w);
@@ -187,7 +237,10 @@ test('PCA of a feature map: points on a line explain 100%; deterministic; sign f
 test('PCA: the Gram path (fewer pixels than channels) equals the covariance path; both equal numpy', () => {
   // 40 channels × 30 pixels → Gram (30×30) is used; the same data transposed in roles is not needed:
   // compare with a covariance computed here and Jacobi.
-  const c = 40, h = 5, w = 6, n = h * w;
+  const c = 40,
+    h = 5,
+    w = 6,
+    n = h * w;
   const f = noise(c * n, 21);
   for (let p = 0; p < n; p++) for (let k = 0; k < c; k++) f[k * n + p] += (k % 3 === 0 ? 2 : 0.3) * Math.sin(p * 0.4 + k); // some structure
   const r = pcaRgb(f, c, h, w);
@@ -198,11 +251,17 @@ test('PCA: the Gram path (fewer pixels than channels) equals the covariance path
     for (let p = 0; p < n; p++) x[p * c + k] = f[k * n + p] - m;
   }
   const cov = new Float64Array(c * c);
-  for (let p = 0; p < n; p++) for (let a = 0; a < c; a++) for (let b = 0; b < c; b++) cov[a * c + b] += (x[p * c + a] * x[p * c + b]) / (n - 1);
+  for (let p = 0; p < n; p++)
+    for (let a = 0; a < c; a++) for (let b = 0; b < c; b++) cov[a * c + b] += (x[p * c + a] * x[p * c + b]) / (n - 1);
   const ref = jacobiEigen(cov, c);
   const trace = ref.values.reduce((s, v) => s + v, 0);
   // The centred samples are float32: agreement to float32 precision.
-  assert.ok(maxAbsDiff(r.explained, ref.values.slice(0, 3).map((v) => v / trace)) < 1e-6);
+  assert.ok(
+    maxAbsDiff(
+      r.explained,
+      ref.values.slice(0, 3).map((v) => v / trace),
+    ) < 1e-6,
+  );
   r.components.forEach((v, i) => assert.ok(Math.abs(Math.abs(v.reduce((s, vi, k) => s + vi * ref.vectors[i][k], 0)) - 1) < 1e-6));
 
   // numpy (export_dpt.py) on PyTorch's neck levels: explained variance and sign-fixed components.

@@ -4,19 +4,39 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  DEPTH_SCENE_HEIGHT, DEPTH_SCENE_WIDTH, DepthSceneSpec, NONE_CLASS, NUM_SHAPE_CLASSES, Rng, SHAPE_CLASSES, depthScene, heldOutShapeScene,
-  patchCoverage, renderDepthScene, shapeScene, trainingShapeScene,
+  DEPTH_SCENE_HEIGHT,
+  DEPTH_SCENE_WIDTH,
+  DepthSceneSpec,
+  NONE_CLASS,
+  NUM_SHAPE_CLASSES,
+  Rng,
+  SHAPE_CLASSES,
+  depthScene,
+  heldOutShapeScene,
+  patchCoverage,
+  renderDepthScene,
+  shapeScene,
+  trainingShapeScene,
 } from '../../../src/scenes';
 import { averageRanks, spearman } from './metrics';
 
-const equalBytes = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
+const equalBytes = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
 
 test('the PRNG is deterministic, in [0, 1), and seeds give different streams', () => {
-  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+  const a = new Rng(42),
+    b = new Rng(42),
+    c = new Rng(43);
   const xs = Array.from({ length: 1000 }, () => a.next());
-  assert.deepEqual(xs, Array.from({ length: 1000 }, () => b.next()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 1000 }, () => b.next()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
-  assert.notDeepEqual(xs.slice(0, 10), Array.from({ length: 10 }, () => c.next()));
+  assert.notDeepEqual(
+    xs.slice(0, 10),
+    Array.from({ length: 10 }, () => c.next()),
+  );
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
   // Pinned values: the same in every JavaScript engine (32-bit integer maths only).
@@ -26,33 +46,48 @@ test('the PRNG is deterministic, in [0, 1), and seeds give different streams', (
 
 test('shape scenes: the same seed gives the same bytes and truth, another seed another scene', () => {
   for (const seed of [0, 1, 77, 1_000_003]) {
-    const a = shapeScene(seed), b = shapeScene(seed);
+    const a = shapeScene(seed),
+      b = shapeScene(seed);
     assert.ok(equalBytes(a.rgb, b.rgb));
     assert.equal(a.label, b.label);
-    assert.deepEqual(a.objects.map((o) => o.box), b.objects.map((o) => o.box));
+    assert.deepEqual(
+      a.objects.map((o) => o.box),
+      b.objects.map((o) => o.box),
+    );
     assert.ok(a.objects.every((o, i) => equalBytes(o.mask, b.objects[i].mask)));
   }
   assert.ok(!equalBytes(shapeScene(5).rgb, shapeScene(6).rgb));
   assert.ok(equalBytes(trainingShapeScene(123).rgb, trainingShapeScene(123).rgb));
 });
 
-test('shape scenes: label, target, box and mask agree; the box is the mask\'s tight bounds', () => {
+test("shape scenes: label, target, box and mask agree; the box is the mask's tight bounds", () => {
   for (let i = 0; i < 60; i++) {
     const s = heldOutShapeScene(i);
     assert.equal(s.rgb.length, s.width * s.height * 3);
     assert.equal(s.label, i % NUM_SHAPE_CLASSES);
     assert.equal(s.target[s.label], 1);
-    if (s.label === NONE_CLASS) { assert.equal(s.objects.length, 0); continue; }
+    if (s.label === NONE_CLASS) {
+      assert.equal(s.objects.length, 0);
+      continue;
+    }
     assert.equal(s.objects.length, 1);
     const o = s.objects[0];
     assert.equal(o.classIndex, s.label);
     assert.equal(o.label, SHAPE_CLASSES[s.label]);
-    let x0 = s.width, y0 = s.height, x1 = 0, y1 = 0, area = 0;
-    for (let y = 0; y < s.height; y++) for (let x = 0; x < s.width; x++) {
-      if (!o.mask[y * s.width + x]) continue;
-      area++;
-      x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + 1); y1 = Math.max(y1, y + 1);
-    }
+    let x0 = s.width,
+      y0 = s.height,
+      x1 = 0,
+      y1 = 0,
+      area = 0;
+    for (let y = 0; y < s.height; y++)
+      for (let x = 0; x < s.width; x++) {
+        if (!o.mask[y * s.width + x]) continue;
+        area++;
+        x0 = Math.min(x0, x);
+        y0 = Math.min(y0, y);
+        x1 = Math.max(x1, x + 1);
+        y1 = Math.max(y1, y + 1);
+      }
     assert.ok(area > 100, `scene ${i}: mask of ${area} px`);
     assert.deepEqual(o.box, [x0, y0, x1, y1]);
     assert.ok(x0 > 0 && y0 > 0 && x1 < s.width && y1 < s.height, 'the object lies inside the image');
@@ -66,14 +101,22 @@ test('shape scenes: the mask covers pixels of one colour that differ from the pi
     const s = shapeScene(2000 + i, { classIndex: i % NONE_CLASS });
     const { mask } = s.objects[0];
     const w = s.width;
-    const inner: number[] = [], band: number[] = [];
-    for (let y = 2; y < s.height - 2; y++) for (let x = 2; x < w - 2; x++) {
-      const k = y * w + x;
-      let all = true, any = false;
-      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) { const m = mask[k + dy * w + dx]; all &&= !!m; any ||= !!m; }
-      if (all) inner.push(k);
-      else if (!mask[k] && any) band.push(k);
-    }
+    const inner: number[] = [],
+      band: number[] = [];
+    for (let y = 2; y < s.height - 2; y++)
+      for (let x = 2; x < w - 2; x++) {
+        const k = y * w + x;
+        let all = true,
+          any = false;
+        for (let dy = -2; dy <= 2; dy++)
+          for (let dx = -2; dx <= 2; dx++) {
+            const m = mask[k + dy * w + dx];
+            all &&= !!m;
+            any ||= !!m;
+          }
+        if (all) inner.push(k);
+        else if (!mask[k] && any) band.push(k);
+      }
     const mean = [0, 1, 2].map((c) => inner.reduce((a, k) => a + s.rgb[k * 3 + c], 0) / inner.length);
     const near = (k: number, r: number) => Math.hypot(s.rgb[k * 3] - mean[0], s.rgb[k * 3 + 1] - mean[1], s.rgb[k * 3 + 2] - mean[2]) < r;
     const innerShare = inner.filter((k) => near(k, 70)).length / inner.length;
@@ -92,13 +135,22 @@ test('two-object scenes: two different classes, both masks non-empty and disjoin
     assert.ok(a.classIndex !== NONE_CLASS && b.classIndex !== NONE_CLASS);
     assert.equal(s.target[a.classIndex], 0.5);
     assert.equal(s.target[b.classIndex], 0.5);
-    let na = 0, nb = 0, both = 0;
-    for (let k = 0; k < a.mask.length; k++) { na += a.mask[k]; nb += b.mask[k]; both += a.mask[k] & b.mask[k]; }
+    let na = 0,
+      nb = 0,
+      both = 0;
+    for (let k = 0; k < a.mask.length; k++) {
+      na += a.mask[k];
+      nb += b.mask[k];
+      both += a.mask[k] & b.mask[k];
+    }
     assert.ok(na > 50 && nb > 50, `scene ${i}: masks of ${na} and ${nb} px`);
     assert.equal(both, 0);
   }
   const fixed = shapeScene(9, { twoObjects: [1, 3] });
-  assert.deepEqual(fixed.objects.map((o) => o.label), ['square', 'cross']);
+  assert.deepEqual(
+    fixed.objects.map((o) => o.label),
+    ['square', 'cross'],
+  );
   assert.throws(() => shapeScene(9, { twoObjects: [2, 2] }));
 });
 
@@ -112,7 +164,8 @@ test('token labels: per patch, class shares that sum to 1 and match the masks', 
     assert.ok(Math.abs(sum - 1) < 1e-5, `patch ${p}: ${sum}`);
   }
   for (const o of s.objects) {
-    let area = 0, shares = 0;
+    let area = 0,
+      shares = 0;
     for (const m of o.mask) area += m;
     for (let p = 0; p < 64; p++) shares += cov[p * NUM_SHAPE_CLASSES + o.classIndex] * 256;
     assert.ok(Math.abs(shares - area) < 1e-2, `${o.label}: ${shares} vs ${area}`);
@@ -129,17 +182,33 @@ test('the training mix: every class, about 15 % two-object scenes, none scenes w
     if (s.label === NONE_CLASS) assert.equal(s.objects.length, 0);
   }
   assert.ok(two > 50 && two < 130, `${two} two-object scenes of 600`);
-  assert.ok(counts.every((c) => c > 60), counts.join(','));
+  assert.ok(
+    counts.every((c) => c > 60),
+    counts.join(','),
+  );
 });
 
 // ---- 3D scenes
 
 /** An empty room: ground y = 0, back wall z = wallZ, camera level (pitch 0). */
 function room(extra: Partial<DepthSceneSpec> = {}): DepthSceneSpec {
-  const plain = { kind: 'plain' as const, a: [120, 120, 120] as [number, number, number], b: [120, 120, 120] as [number, number, number], period: 1 };
+  const plain = {
+    kind: 'plain' as const,
+    a: [120, 120, 120] as [number, number, number],
+    b: [120, 120, 120] as [number, number, number],
+    period: 1,
+  };
   return {
-    width: DEPTH_SCENE_WIDTH, height: DEPTH_SCENE_HEIGHT, camera: { height: 1.5, pitch: 0, hfov: Math.PI / 3 }, wallZ: 10,
-    ground: plain, wall: plain, objects: [], light: [0, 1, -0.5], ambient: 0.3, ...extra,
+    width: DEPTH_SCENE_WIDTH,
+    height: DEPTH_SCENE_HEIGHT,
+    camera: { height: 1.5, pitch: 0, hfov: Math.PI / 3 },
+    wallZ: 10,
+    ground: plain,
+    wall: plain,
+    objects: [],
+    light: [0, 1, -0.5],
+    ambient: 0.3,
+    ...extra,
   };
 }
 
@@ -152,7 +221,8 @@ function rayOf(spec: DepthSceneSpec, u: number, v: number): [number, number, num
 const near = (a: number, b: number, rel = 1e-5) => Math.abs(a - b) <= rel * Math.abs(b);
 
 test('3D scenes: deterministic by seed; every pixel has a finite, positive depth', () => {
-  const a = depthScene(11), b = depthScene(11);
+  const a = depthScene(11),
+    b = depthScene(11);
   assert.ok(equalBytes(a.rgb, b.rgb) && equalBytes(a.depth, b.depth));
   assert.ok(!equalBytes(a.depth, depthScene(12).depth));
   for (const seed of [0, 1, 2, 3]) {
@@ -167,7 +237,15 @@ test('3D scenes: the back wall is at its z and the ground at height·f / (row of
   const spec = room();
   const s = renderDepthScene(spec);
   const f = spec.width / 2 / Math.tan(spec.camera.hfov / 2);
-  for (const [u, v] of [[0, 0], [64, 10], [127, 40], [30, 47], [5, 60], [64, 95], [127, 95]]) {
+  for (const [u, v] of [
+    [0, 0],
+    [64, 10],
+    [127, 40],
+    [30, 47],
+    [5, 60],
+    [64, 95],
+    [127, 95],
+  ]) {
     const below = v + 0.5 - spec.height / 2;
     const ground = below > 0 ? (spec.camera.height * f) / below : Infinity;
     const expected = Math.min(ground, spec.wallZ);
@@ -175,9 +253,13 @@ test('3D scenes: the back wall is at its z and the ground at height·f / (row of
   }
 });
 
-test('3D scenes: a sphere centred on a pixel\'s ray is hit at z = z₀ − r/|d| there, and owns that pixel', () => {
+test("3D scenes: a sphere centred on a pixel's ray is hit at z = z₀ − r/|d| there, and owns that pixel", () => {
   const spec = room();
-  for (const [u, v, z0, r] of [[64, 48, 5, 1], [20, 30, 4, 0.5], [100, 70, 3, 0.4]] as const) {
+  for (const [u, v, z0, r] of [
+    [64, 48, 5, 1],
+    [20, 30, 4, 0.5],
+    [100, 70, 3, 0.4],
+  ] as const) {
     const d = rayOf(spec, u, v);
     const centre: [number, number, number] = [d[0] * z0, spec.camera.height + d[1] * z0, z0];
     const s = renderDepthScene({ ...spec, objects: [{ kind: 'sphere', centre, radius: r, colour: [200, 50, 50] }] });
@@ -192,13 +274,21 @@ test('3D scenes: a sphere centred on a pixel\'s ray is hit at z = z₀ − r/|d|
   }
 });
 
-test('3D scenes: a box facing the camera has its front face\'s z; turned by 90° the same', () => {
+test("3D scenes: a box facing the camera has its front face's z; turned by 90° the same", () => {
   const spec = room();
   for (const yaw of [0, Math.PI / 2]) {
     const half: [number, number, number] = yaw === 0 ? [1, 0.8, 0.5] : [0.5, 0.8, 1];
-    const s = renderDepthScene({ ...spec, objects: [{ kind: 'box', centre: [0, spec.camera.height, 4], half, yaw, colour: [50, 200, 50] }] });
+    const s = renderDepthScene({
+      ...spec,
+      objects: [{ kind: 'box', centre: [0, spec.camera.height, 4], half, yaw, colour: [50, 200, 50] }],
+    });
     const front = 4 - 0.5;
-    for (const [u, v] of [[63, 47], [64, 48], [60, 45]]) assert.ok(near(s.depth[v * spec.width + u], front, 1e-4), `yaw ${yaw} (${u}, ${v}): ${s.depth[v * spec.width + u]}`);
+    for (const [u, v] of [
+      [63, 47],
+      [64, 48],
+      [60, 45],
+    ])
+      assert.ok(near(s.depth[v * spec.width + u], front, 1e-4), `yaw ${yaw} (${u}, ${v}): ${s.depth[v * spec.width + u]}`);
     assert.equal(s.objects[0].label, 'box');
   }
 });

@@ -23,19 +23,26 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const rb = averageRanks(b);
   const n = a.length;
   const mean = (n + 1) / 2;
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < n; i++) {
-    const x = ra[i] - mean, y = rb[i] - mean;
-    sab += x * y; saa += x * x; sbb += y * y;
+    const x = ra[i] - mean,
+      y = rb[i] - mean;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
   }
   return sab / Math.sqrt(saa * sbb);
 }
 
 /** Patches (row-major over the grid) holding at least one pixel of a width × height mask. */
 export function patchMask(mask: Uint8Array, width: number, height: number, patch: number): Uint8Array {
-  const gw = Math.floor(width / patch), gh = Math.floor(height / patch);
+  const gw = Math.floor(width / patch),
+    gh = Math.floor(height / patch);
   const out = new Uint8Array(gw * gh);
-  for (let y = 0; y < gh * patch; y++) for (let x = 0; x < gw * patch; x++) if (mask[y * width + x]) out[Math.floor(y / patch) * gw + Math.floor(x / patch)] = 1;
+  for (let y = 0; y < gh * patch; y++)
+    for (let x = 0; x < gw * patch; x++) if (mask[y * width + x]) out[Math.floor(y / patch) * gw + Math.floor(x / patch)] = 1;
   return out;
 }
 
@@ -45,10 +52,12 @@ export function dilate(m: Uint8Array, gh: number, gw: number): Uint8Array {
   for (let r = 0; r < gh; r++) {
     for (let c = 0; c < gw; c++) {
       if (!m[r * gw + c]) continue;
-      for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
-        const rr = r + dr, cc = c + dc;
-        if (rr >= 0 && rr < gh && cc >= 0 && cc < gw) out[rr * gw + cc] = 1;
-      }
+      for (let dr = -1; dr <= 1; dr++)
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr,
+            cc = c + dc;
+          if (rr >= 0 && rr < gh && cc >= 0 && cc < gw) out[rr * gw + cc] = 1;
+        }
     }
   }
   return out;
@@ -56,8 +65,12 @@ export function dilate(m: Uint8Array, gh: number, gw: number): Uint8Array {
 
 /** Share of a map's mass on the patches of a mask. */
 export function massIn(map: ArrayLike<number>, m: Uint8Array): number {
-  let inside = 0, total = 0;
-  for (let i = 0; i < m.length; i++) { total += map[i]; if (m[i]) inside += map[i]; }
+  let inside = 0,
+    total = 0;
+  for (let i = 0; i < m.length; i++) {
+    total += map[i];
+    if (m[i]) inside += map[i];
+  }
   return inside / total;
 }
 

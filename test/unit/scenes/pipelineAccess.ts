@@ -53,7 +53,13 @@ export class ScenePipelines {
   async depth(imagePath: string, modelPath: string): Promise<DepthRun> {
     const r = await runDensePipeline({ imagePath, modelPath, task: 'depth' }, (p) => this.cache.get(p));
     if (!r.depth) throw new Error('no depth in the dense result');
-    return { raw: r.depth.raw, height: r.depth.rawHeight, width: r.depth.rawWidth, attentionSource: r.model.attentionSource, neckLevels: r.features.length };
+    return {
+      raw: r.depth.raw,
+      height: r.depth.rawHeight,
+      width: r.depth.rawWidth,
+      attentionSource: r.model.attentionSource,
+      neckLevels: r.features.length,
+    };
   }
 
   dispose(): Promise<void> {

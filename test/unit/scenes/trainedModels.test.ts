@@ -33,11 +33,17 @@ let dir: string;
 const pipelines = new ScenePipelines();
 
 async function writePng(file: string, rgb: Uint8Array, width: number, height: number): Promise<string> {
-  await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
   return file;
 }
 
-interface Classified { label: number; objectMask?: Uint8Array; run: ClassifiedScene }
+interface Classified {
+  label: number;
+  objectMask?: Uint8Array;
+  run: ClassifiedScene;
+}
 const classified: Classified[] = [];
 
 before(async () => {
@@ -63,7 +69,11 @@ test('shapes-vit: HF layout, readable labels, a description, under 5 MB; attenti
     const pre = JSON.parse(fs.readFileSync(path.join(vitModel, 'preprocessor_config.json'), 'utf8'));
     assert.deepEqual([pre.do_rescale, pre.do_normalize, pre.image_mean, pre.image_std], [true, true, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]);
     for (const m of [vitModel, depthModel]) {
-      const bytes = fs.readdirSync(m, { recursive: true }).map((f) => path.join(m, String(f))).filter((f) => fs.statSync(f).isFile()).reduce((a, f) => a + fs.statSync(f).size, 0);
+      const bytes = fs
+        .readdirSync(m, { recursive: true })
+        .map((f) => path.join(m, String(f)))
+        .filter((f) => fs.statSync(f).isFile())
+        .reduce((a, f) => a + fs.statSync(f).size, 0);
       assert.ok(bytes <= 5 * 2 ** 20, `${m}: ${bytes} bytes`);
     }
   }
@@ -81,13 +91,23 @@ test(`shapes-vit: top-1 accuracy ≥ 95 % on ${CLASSIFY_SCENES} held-out scenes 
     return `${name} ${of.filter((c) => c.run.predictions[0].index === k).length}/${of.length}`;
   });
   t.diagnostic(`accuracy ${(100 * accuracy).toFixed(1)} % (${perClass.join(', ')})`);
-  assert.ok(accuracy >= 0.95, `accuracy ${accuracy}; misread: ${wrong.slice(0, 10).map((c) => `${SHAPE_CLASSES[c.label]}→${c.run.predictions[0].label}`).join(', ')}`);
+  assert.ok(
+    accuracy >= 0.95,
+    `accuracy ${accuracy}; misread: ${wrong
+      .slice(0, 10)
+      .map((c) => `${SHAPE_CLASSES[c.label]}→${c.run.predictions[0].label}`)
+      .join(', ')}`,
+  );
 });
 
-test('shapes-vit: rollout mass inside the object (dilated by one patch) ≥ 2× the raw baseline\'s; its top patch on the object in ≥ 80 %', (t) => {
+test("shapes-vit: rollout mass inside the object (dilated by one patch) ≥ 2× the raw baseline's; its top patch on the object in ≥ 80 %", (t) => {
   const objects = classified.filter((c) => c.label !== NONE_CLASS);
   assert.ok(objects.length >= 200, `${objects.length} object scenes`);
-  let rollout = 0, plain = 0, baseline = 0, hits = 0, area = 0;
+  let rollout = 0,
+    plain = 0,
+    baseline = 0,
+    hits = 0,
+    area = 0;
   for (const c of objects) {
     const [gh, gw] = c.run.grid;
     const onObject = patchMask(c.objectMask!, gw * PATCH, gh * PATCH, PATCH);
@@ -100,7 +120,9 @@ test('shapes-vit: rollout mass inside the object (dilated by one patch) ≥ 2× 
     if (onObject[argmax(map)]) hits++;
   }
   [rollout, plain, baseline, area] = [rollout, plain, baseline, area].map((v) => v / objects.length);
-  t.diagnostic(`mean mass in the dilated mask (${(100 * area).toFixed(0)} % of the grid): rollout (discard 0.9) ${rollout.toFixed(3)}, raw baseline ${baseline.toFixed(3)} (×${(rollout / baseline).toFixed(2)}); rollout without discarding ${plain.toFixed(3)} (×${(plain / baseline).toFixed(2)}); top patch on the object in ${hits}/${objects.length}`);
+  t.diagnostic(
+    `mean mass in the dilated mask (${(100 * area).toFixed(0)} % of the grid): rollout (discard 0.9) ${rollout.toFixed(3)}, raw baseline ${baseline.toFixed(3)} (×${(rollout / baseline).toFixed(2)}); rollout without discarding ${plain.toFixed(3)} (×${(plain / baseline).toFixed(2)}); top patch on the object in ${hits}/${objects.length}`,
+  );
   assert.ok(rollout >= 2 * baseline, `rollout ${rollout} vs baseline ${baseline}`);
   assert.ok(hits >= 0.8 * objects.length, `top patch on the object in ${hits} of ${objects.length}`);
 });
@@ -110,8 +132,18 @@ test(`shapes-vit: in ${TWO_OBJECT_SCENES} two-object scenes both classes are the
   for (let i = 0; i < TWO_OBJECT_SCENES; i++) {
     const s = shapeScene(2_000_000 + i, { twoObjects: true });
     const file = await writePng(path.join(dir, `two-${i}.png`), s.rgb, s.width, s.height);
-    const top2 = (await pipelines.classify(file, vitModel)).predictions.slice(0, 2).map((p) => p.index).sort();
-    if (top2.join() === s.objects.map((o) => o.classIndex).sort().join()) both++;
+    const top2 = (await pipelines.classify(file, vitModel)).predictions
+      .slice(0, 2)
+      .map((p) => p.index)
+      .sort();
+    if (
+      top2.join() ===
+      s.objects
+        .map((o) => o.classIndex)
+        .sort()
+        .join()
+    )
+      both++;
   }
   t.diagnostic(`both objects' classes are the top two in ${both}/${TWO_OBJECT_SCENES}`);
   assert.ok(both >= 0.7 * TWO_OBJECT_SCENES, `${both} of ${TWO_OBJECT_SCENES}`);
@@ -133,7 +165,9 @@ test(`scenes-depth: Spearman ρ(predicted_depth, true inverse depth) ≥ 0.9 on 
   const sorted = [...rhos].sort((a, b) => a - b);
   const mean = rhos.reduce((a, b) => a + b, 0) / rhos.length;
   const median = sorted[Math.floor(sorted.length / 2)];
-  t.diagnostic(`Spearman mean ${mean.toFixed(4)}, median ${median.toFixed(4)}, min ${sorted[0].toFixed(4)}; ≥ 0.9 in ${rhos.filter((r) => r >= 0.9).length}/${rhos.length}`);
+  t.diagnostic(
+    `Spearman mean ${mean.toFixed(4)}, median ${median.toFixed(4)}, min ${sorted[0].toFixed(4)}; ≥ 0.9 in ${rhos.filter((r) => r >= 0.9).length}/${rhos.length}`,
+  );
   assert.ok(mean >= 0.9 && median >= 0.9, `mean ${mean}, median ${median}`);
   assert.ok(sorted[0] >= 0.5, `worst scene ${sorted[0]}`);
 });

@@ -7,7 +7,16 @@ import { colormapAt, colormapFloat, colormapLut, relativeLuminance } from '../..
 import { normalize, rasterize, valueRange } from '../../../webview/shell/raster';
 import { formatValue } from '../../../webview/shell/format';
 import {
-  applySettings, baselineQuery, defaultState, fitStateToResult, moveQuery, parseUiState, patchOfToken, safeStem, stepHead, tokenOfPatch,
+  applySettings,
+  baselineQuery,
+  defaultState,
+  fitStateToResult,
+  moveQuery,
+  parseUiState,
+  patchOfToken,
+  safeStem,
+  stepHead,
+  tokenOfPatch,
 } from '../../../webview/shell/state';
 import { buildViewExport, exportFileName } from '../../../webview/panels/attention/exportData';
 import { niceTicks } from '../../../webview/panels/attention/statsChart';
@@ -82,14 +91,43 @@ test('parseUiState keeps valid fields and drops garbage', () => {
   const d = defaultState();
   assert.deepEqual(parseUiState(undefined), d);
   assert.deepEqual(parseUiState('nonsense'), d);
-  const s = parseUiState({ view: 'rollout', layer: 3, head: 'mean', query: 17, opacity: 0.3, colormap: 'magma', upsampling: 'smooth', threshold: true, tau: 0.4, fusion: 'max', discardRatio: 0.5, startLayer: 2, followMouse: true, metric: 'entropy' });
+  const s = parseUiState({
+    view: 'rollout',
+    layer: 3,
+    head: 'mean',
+    query: 17,
+    opacity: 0.3,
+    colormap: 'magma',
+    upsampling: 'smooth',
+    threshold: true,
+    tau: 0.4,
+    fusion: 'max',
+    discardRatio: 0.5,
+    startLayer: 2,
+    followMouse: true,
+    metric: 'entropy',
+  });
   assert.equal(s.view, 'rollout');
   assert.equal(s.layer, 3);
   assert.equal(s.query, 17);
   assert.equal(s.colormap, 'magma');
   assert.equal(s.fusion, 'max');
   assert.equal(s.metric, 'entropy');
-  const bad = parseUiState({ view: 'x', layer: 1.5, head: -2, query: -1, opacity: 3, colormap: 'rainbow', upsampling: 'cubic', tau: 0, fusion: 'sum', discardRatio: 1, startLayer: 'a', metric: 7, settingsSeen: { colormap: 'x' } });
+  const bad = parseUiState({
+    view: 'x',
+    layer: 1.5,
+    head: -2,
+    query: -1,
+    opacity: 3,
+    colormap: 'rainbow',
+    upsampling: 'cubic',
+    tau: 0,
+    fusion: 'sum',
+    discardRatio: 1,
+    startLayer: 'a',
+    metric: 7,
+    settingsSeen: { colormap: 'x' },
+  });
   assert.deepEqual(bad, d);
 });
 
@@ -99,7 +137,16 @@ function fakeResult(layers = 2, heads = 3, grid: [number, number] = [2, 3], firs
   const bt = 1 + grid[0] * grid[1];
   return {
     image: { path: 'C:\\pics\\my cat<1>.jpg', width: 30, height: 20 },
-    model: { path: null, name: 'm', inputSize: [32, 48], patchSize: 16, numLayers: layers, numHeads: heads, specialTokens: { cls: firstPatch > 0, distillation: false, registers: 0 }, attentionSource: 'outputs' },
+    model: {
+      path: null,
+      name: 'm',
+      inputSize: [32, 48],
+      patchSize: 16,
+      numLayers: layers,
+      numHeads: heads,
+      specialTokens: { cls: firstPatch > 0, distillation: false, registers: 0 },
+      attentionSource: 'outputs',
+    },
     grid,
     firstPatchToken: firstPatch,
     attention: { layers, heads, tokens, data },
@@ -163,8 +210,14 @@ test('view export: numbers of the current view and a host-acceptable file name',
   const st = { ...fitStateToResult(defaultState(), r), query: 5 };
   const map = new Float32Array([1, 2, 3, 4, 5, 6]);
   const e = buildViewExport(r, st, map, new Uint8Array([0, 0, 0, 1, 1, 1]));
-  assert.deepEqual(e.map, [[1, 2, 3], [4, 5, 6]]);
-  assert.deepEqual(e.threshold?.kept, [[0, 0, 0], [1, 1, 1]]);
+  assert.deepEqual(e.map, [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assert.deepEqual(e.threshold?.kept, [
+    [0, 0, 0],
+    [1, 1, 1],
+  ]);
   assert.deepEqual(e.query, { token: 5, row: 1, col: 1, kind: 'patch' });
   assert.equal(e.min, 1);
   assert.equal(e.max, 6);

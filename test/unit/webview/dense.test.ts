@@ -10,13 +10,35 @@ import { parseDenseWebviewMessage, type DensePanelSettings } from '../../../src/
 import { parseWebviewMessage } from '../../../src/analyses/attention/messages';
 import { colormapAt, colormapLut } from '../../../src/maths/colormaps';
 import {
-  colorizeDepth, displayRange, displayValue, finiteRange, rawCellOf, trustedStats,
+  colorizeDepth,
+  displayRange,
+  displayValue,
+  finiteRange,
+  rawCellOf,
+  trustedStats,
 } from '../../../webview/panels/dense/depthDisplay';
 import { crc32, encodePng16, filteredScanlines16, pngChunk } from '../../../src/maths/png16';
 import { encodeNpyFloat32 } from '../../../src/maths/npy';
-import { colorizeLabels, fitLegend, formatShare, isClassVisible, isolateClass, sortLegend, toggleHidden } from '../../../webview/panels/dense/legend';
 import {
-  buildReliefMesh, clampOrbit, lookAt, multiply, orbitEye, orbitMatrices, perspective, reliefGridSize, sampleBilinear, transformPoint,
+  colorizeLabels,
+  fitLegend,
+  formatShare,
+  isClassVisible,
+  isolateClass,
+  sortLegend,
+  toggleHidden,
+} from '../../../webview/panels/dense/legend';
+import {
+  buildReliefMesh,
+  clampOrbit,
+  lookAt,
+  multiply,
+  orbitEye,
+  orbitMatrices,
+  perspective,
+  reliefGridSize,
+  sampleBilinear,
+  transformPoint,
 } from '../../../webview/panels/dense/mesh';
 import { applyDenseSettings, defaultDenseState, fitDenseState, parseDenseState, viewsFor } from '../../../webview/panels/dense/denseState';
 import { reviveDenseResult } from '../../../webview/panels/dense/denseData';
@@ -25,8 +47,25 @@ import { denseExportName } from '../../../webview/panels/dense/denseExport';
 import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
 
 /** The panel's Save JSON as the page builds it: the CLI's document plus the display mapping. */
-const panelJson = (r: Parameters<typeof denseJson>[0], st: { normalization: string; invert: boolean; depthColormap: string }, range: { used: string; lo: number; hi: number; flat: boolean } | null, png16: { min: number; max: number } | null) =>
-  denseJsonText(denseJson(r, { display: { normalization: range?.used ?? st.normalization, lo: range?.lo ?? NaN, hi: range?.hi ?? NaN, invert: st.invert, colormap: st.depthColormap, flat: range?.flat ?? false }, png16: png16 ?? { min: r.depth?.min ?? NaN, max: r.depth?.max ?? NaN } }));
+const panelJson = (
+  r: Parameters<typeof denseJson>[0],
+  st: { normalization: string; invert: boolean; depthColormap: string },
+  range: { used: string; lo: number; hi: number; flat: boolean } | null,
+  png16: { min: number; max: number } | null,
+) =>
+  denseJsonText(
+    denseJson(r, {
+      display: {
+        normalization: range?.used ?? st.normalization,
+        lo: range?.lo ?? NaN,
+        hi: range?.hi ?? NaN,
+        invert: st.invert,
+        colormap: st.depthColormap,
+        flat: range?.flat ?? false,
+      },
+      png16: png16 ?? { min: r.depth?.min ?? NaN, max: r.depth?.max ?? NaN },
+    }),
+  );
 
 const close = (a: number, b: number, tol = 1e-6) => Math.abs(a - b) <= tol;
 const hex = (rgb: readonly number[]) => '#' + rgb.map((v) => v.toString(16).padStart(2, '0')).join('');
@@ -90,7 +129,10 @@ test('colorizeDepth: LUT colour of round(t·255), transparent for non-finite val
   const r = displayRange({ min: 2, max: 6, p2: 2, p98: 6 }, 'minmax');
   const gray = colormapLut('gray');
   // t = 0, 0.5, 1 → LUT entries 0, 128 (round(127.5)), 255 → gray 0, 128, 255.
-  assert.deepEqual(Array.from(colorizeDepth([2, 4, 6, NaN], r, false, gray)), [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255, 0, 0, 0, 0]);
+  assert.deepEqual(
+    Array.from(colorizeDepth([2, 4, 6, NaN], r, false, gray)),
+    [0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255, 0, 0, 0, 0],
+  );
   assert.deepEqual(Array.from(colorizeDepth([2, 6], r, true, gray)), [255, 255, 255, 255, 0, 0, 0, 255]);
   const inferno = colormapLut('inferno');
   assert.deepEqual(Array.from(colorizeDepth([6], r, false, inferno).slice(0, 3)), [0xfc, 0xff, 0xa4]);
@@ -120,7 +162,7 @@ test('rawCellOf maps view pixels to model-resolution cells by pixel centres', ()
 
 // ---------------------------------------------------------------- PNG 16
 
-test('crc32 matches the standard check value and PNG\'s IEND CRC', () => {
+test("crc32 matches the standard check value and PNG's IEND CRC", () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
   const iend = pngChunk('IEND', new Uint8Array(0));
   assert.deepEqual(Array.from(iend), [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
@@ -143,7 +185,10 @@ test('encodePng16 writes a 16-bit grayscale PNG that sharp decodes to the same v
   assert.equal(meta.height, 2);
   assert.equal(meta.depth, 'ushort');
   assert.equal(meta.channels, 1);
-  assert.deepEqual(meta.comments?.map((c) => `${c.keyword}=${c.text}`), ['Software=ViT Lens', 'Description=scale = 1']);
+  assert.deepEqual(
+    meta.comments?.map((c) => `${c.keyword}=${c.text}`),
+    ['Software=ViT Lens', 'Description=scale = 1'],
+  );
   const decode = async (bytes: Uint8Array) => {
     const { data, info } = await sharp(bytes).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
     assert.equal(info.channels, 1);
@@ -161,14 +206,26 @@ test('encodePng16 writes a 16-bit grayscale PNG that sharp decodes to the same v
 // ---------------------------------------------------------------- npy
 
 /** An independent reader of the .npy v1.0 layout. */
-function readNpy(bytes: Uint8Array): { version: [number, number]; header: string; descr: string; fortran: string; shape: number[]; offset: number; data: Float32Array } {
+function readNpy(bytes: Uint8Array): {
+  version: [number, number];
+  header: string;
+  descr: string;
+  fortran: string;
+  shape: number[];
+  offset: number;
+  data: Float32Array;
+} {
   assert.deepEqual(Array.from(bytes.subarray(0, 6)), [0x93, ...Array.from('NUMPY', (c) => c.charCodeAt(0))]);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getUint16(8, true);
   const header = String.fromCharCode(...bytes.subarray(10, 10 + headerLen));
   const descr = header.match(/'descr':\s*'([^']+)'/)?.[1] ?? '';
   const fortran = header.match(/'fortran_order':\s*(True|False)/)?.[1] ?? '';
-  const shape = (header.match(/'shape':\s*\(([^)]*)\)/)?.[1] ?? '').split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  const shape = (header.match(/'shape':\s*\(([^)]*)\)/)?.[1] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map(Number);
   const offset = 10 + headerLen;
   const count = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(count);
@@ -204,7 +261,10 @@ test('encodeNpyFloat32 writes a valid .npy 1.0: header dict, 64-byte alignment, 
 const cls = (id: number, area: number, name = `c${id}`): SegmentClass => ({ id, name, color: [id, 2 * id, 3 * id], area });
 
 test('legend: sorted by area (ties by id), isolate and hide', () => {
-  assert.deepEqual(sortLegend([cls(3, 0.1), cls(1, 0.5), cls(7, 0.1), cls(0, 0.3)]).map((c) => c.id), [1, 0, 3, 7]);
+  assert.deepEqual(
+    sortLegend([cls(3, 0.1), cls(1, 0.5), cls(7, 0.1), cls(0, 0.3)]).map((c) => c.id),
+    [1, 0, 3, 7],
+  );
   let s = { isolated: null as number | null, hidden: [] as number[] };
   s = toggleHidden(s, 5);
   s = toggleHidden(s, 2);
@@ -267,13 +327,26 @@ test('relief mesh of a ramp: positions, heights, normals, winding', () => {
   assert.equal(m.rows, 2);
   // The long side (3 px) spans x ∈ [−1, 1]; the short side y ∈ [−2/3, 2/3], top row at +2/3.
   const v = (i: number) => Array.from(m.positions.subarray(i * 3, i * 3 + 3));
-  assert.ok(v(0).every((x, k) => close(x, [-1, 2 / 3, 0][k])), String(v(0)));
-  assert.ok(v(1).every((x, k) => close(x, [0, 2 / 3, 0.5][k])), String(v(1)));
-  assert.ok(v(5).every((x, k) => close(x, [1, -2 / 3, 1][k])), String(v(5)));
+  assert.ok(
+    v(0).every((x, k) => close(x, [-1, 2 / 3, 0][k])),
+    String(v(0)),
+  );
+  assert.ok(
+    v(1).every((x, k) => close(x, [0, 2 / 3, 0.5][k])),
+    String(v(1)),
+  );
+  assert.ok(
+    v(5).every((x, k) => close(x, [1, -2 / 3, 1][k])),
+    String(v(5)),
+  );
   assert.deepEqual(Array.from(m.uvs.subarray(10, 12)), [1, 1]);
   // dz/dx = 0.5 everywhere → n = (−0.5, 0, 1)/√1.25.
   for (let i = 0; i < 6; i++) {
-    assert.ok(close(m.normals[i * 3], -0.5 / Math.sqrt(1.25), 1e-6) && close(m.normals[i * 3 + 1], 0, 1e-6) && close(m.normals[i * 3 + 2], 1 / Math.sqrt(1.25), 1e-6));
+    assert.ok(
+      close(m.normals[i * 3], -0.5 / Math.sqrt(1.25), 1e-6) &&
+        close(m.normals[i * 3 + 1], 0, 1e-6) &&
+        close(m.normals[i * 3 + 2], 1 / Math.sqrt(1.25), 1e-6),
+    );
   }
   assert.ok(m.indices instanceof Uint16Array);
   assert.deepEqual(Array.from(m.indices), [0, 3, 1, 1, 3, 4, 1, 4, 2, 2, 4, 5]);
@@ -327,10 +400,48 @@ function denseResult(task: 'depth' | 'segmentation', over: Partial<DenseResult> 
   return {
     task,
     image: { path: 'imgs/My photo (1).jpg', width: 8, height: 4 },
-    model: { path: 'm/dpt.onnx', name: 'dpt', inputSize: [32, 32], patchSize: 16, numLayers: 2, numHeads: 2, specialTokens: { cls: true, distillation: false, registers: 0 }, attentionSource: 'tapped' },
-    depth: task === 'depth' ? { raw: new Float32Array([1, 2, 3, 4]), rawHeight: 2, rawWidth: 2, view: new Float32Array(w * hgt).fill(2), min: 1, max: 4, p2: 1.06, p98: 3.94 } : undefined,
-    segmentation: task === 'segmentation' ? { labels: new Uint16Array([0, 0, 2, 2, 0, 0, 2, 5]), numClasses: 6, classes: [cls(0, 0.5, 'wall'), cls(2, 0.375, 'sky'), cls(5, 0.125, 'tree')] } : undefined,
-    features: [{ name: 'reassemble 1/4 (layer 2)', stride: 4, channels: 8, height: 2, width: 2, rgb: new Uint8Array(12), explained: [0.5, 0.2, 0.1] }],
+    model: {
+      path: 'm/dpt.onnx',
+      name: 'dpt',
+      inputSize: [32, 32],
+      patchSize: 16,
+      numLayers: 2,
+      numHeads: 2,
+      specialTokens: { cls: true, distillation: false, registers: 0 },
+      attentionSource: 'tapped',
+    },
+    depth:
+      task === 'depth'
+        ? {
+            raw: new Float32Array([1, 2, 3, 4]),
+            rawHeight: 2,
+            rawWidth: 2,
+            view: new Float32Array(w * hgt).fill(2),
+            min: 1,
+            max: 4,
+            p2: 1.06,
+            p98: 3.94,
+          }
+        : undefined,
+    segmentation:
+      task === 'segmentation'
+        ? {
+            labels: new Uint16Array([0, 0, 2, 2, 0, 0, 2, 5]),
+            numClasses: 6,
+            classes: [cls(0, 0.5, 'wall'), cls(2, 0.375, 'sky'), cls(5, 0.125, 'tree')],
+          }
+        : undefined,
+    features: [
+      {
+        name: 'reassemble 1/4 (layer 2)',
+        stride: 4,
+        channels: 8,
+        height: 2,
+        width: 2,
+        rgb: new Uint8Array(12),
+        explained: [0.5, 0.2, 0.1],
+      },
+    ],
     attention: { layers: 2, heads: 2, tokens, data: new Float32Array(2 * 2 * tokens * tokens).fill(1 / tokens) },
     grid: [2, 2],
     firstPatchToken: 1,
@@ -341,13 +452,43 @@ function denseResult(task: 'depth' | 'segmentation', over: Partial<DenseResult> 
   };
 }
 
-const settings: DensePanelSettings = { depthColormap: 'Spectral_r', normalization: 'minmax', opacity: 0.4, attentionColormap: 'viridis', fusion: 'max', discardRatio: 0.5 };
+const settings: DensePanelSettings = {
+  depthColormap: 'Spectral_r',
+  normalization: 'minmax',
+  opacity: 0.4,
+  attentionColormap: 'viridis',
+  fusion: 'max',
+  discardRatio: 0.5,
+};
 
 test('dense UI state: restored fields validated, settings applied once, fitted to a result', () => {
   const d = defaultDenseState();
   assert.deepEqual(parseDenseState(undefined), d);
-  assert.deepEqual(parseDenseState({ view: 'x', depthColormap: 'jet', normalization: 'zscore', opacity: 2, swipe: -1, orbit: { yaw: 'a' }, legend: { isolated: -3, hidden: [1] }, attention: { mode: 'flow', layer: 1.5, head: -1 }, reliefHeight: 7 }), d);
-  const s = parseDenseState({ view: 'relief', depthColormap: 'gray', invert: true, swipe: 0.3, orbit: { yaw: 400, pitch: 10, distance: 3 }, legend: { isolated: null, hidden: [4, 1, 4] }, attention: { mode: 'rollout', layer: 2, head: 'mean', query: 3, colormap: 'magma', fusion: 'min', discardRatio: 0.2 }, imagePath: 'a.png', task: 'depth' });
+  assert.deepEqual(
+    parseDenseState({
+      view: 'x',
+      depthColormap: 'jet',
+      normalization: 'zscore',
+      opacity: 2,
+      swipe: -1,
+      orbit: { yaw: 'a' },
+      legend: { isolated: -3, hidden: [1] },
+      attention: { mode: 'flow', layer: 1.5, head: -1 },
+      reliefHeight: 7,
+    }),
+    d,
+  );
+  const s = parseDenseState({
+    view: 'relief',
+    depthColormap: 'gray',
+    invert: true,
+    swipe: 0.3,
+    orbit: { yaw: 400, pitch: 10, distance: 3 },
+    legend: { isolated: null, hidden: [4, 1, 4] },
+    attention: { mode: 'rollout', layer: 2, head: 'mean', query: 3, colormap: 'magma', fusion: 'min', discardRatio: 0.2 },
+    imagePath: 'a.png',
+    task: 'depth',
+  });
   assert.equal(s.view, 'relief');
   assert.equal(s.depthColormap, 'gray');
   assert.equal(s.invert, true);
@@ -388,18 +529,43 @@ test('dense UI state: restored fields validated, settings applied once, fitted t
 test('parseDenseWebviewMessage accepts the protocol and rejects anything else', () => {
   const bytes = new Uint8Array([1, 2]);
   assert.deepEqual(parseDenseWebviewMessage({ type: 'ready', junk: 1 }), { type: 'ready' });
-  assert.deepEqual(parseDenseWebviewMessage({ type: 'rendered', task: 'segmentation', view: 'overlay', classes: 8, features: 4 }),
-    { type: 'rendered', task: 'segmentation', view: 'overlay', classes: 8, features: 4 });
-  assert.deepEqual(parseDenseWebviewMessage({ type: 'rendered', task: 'depth', view: 'relief', features: 0 }), { type: 'rendered', task: 'depth', view: 'relief', features: 0 });
-  for (const [format, name] of [['png', 'a-depth-map.png'], ['png16', 'a-depth16.png'], ['npy', 'a-depth-raw.npy'], ['json', 'a-depth.json']]) {
-    assert.deepEqual(parseDenseWebviewMessage({ type: 'export', requestId: 3, format, suggestedName: name, bytes }), { type: 'export', requestId: 3, format, suggestedName: name, bytes });
+  assert.deepEqual(parseDenseWebviewMessage({ type: 'rendered', task: 'segmentation', view: 'overlay', classes: 8, features: 4 }), {
+    type: 'rendered',
+    task: 'segmentation',
+    view: 'overlay',
+    classes: 8,
+    features: 4,
+  });
+  assert.deepEqual(parseDenseWebviewMessage({ type: 'rendered', task: 'depth', view: 'relief', features: 0 }), {
+    type: 'rendered',
+    task: 'depth',
+    view: 'relief',
+    features: 0,
+  });
+  for (const [format, name] of [
+    ['png', 'a-depth-map.png'],
+    ['png16', 'a-depth16.png'],
+    ['npy', 'a-depth-raw.npy'],
+    ['json', 'a-depth.json'],
+  ]) {
+    assert.deepEqual(parseDenseWebviewMessage({ type: 'export', requestId: 3, format, suggestedName: name, bytes }), {
+      type: 'export',
+      requestId: 3,
+      format,
+      suggestedName: name,
+      bytes,
+    });
   }
   assert.deepEqual(parseDenseWebviewMessage({ type: 'action', action: 'chooseModel' }), { type: 'action', action: 'chooseModel' });
   assert.equal(parseDenseWebviewMessage({ type: 'log', level: 'warn', message: 'x'.repeat(5000) })?.type, 'log');
-  assert.deepEqual(parseDenseWebviewMessage({ type: 'needSlice', resultId: 2, query: 7, rollout: { fusion: 'max', discardRatio: 0.9, startLayer: 0 } }),
-    { type: 'needSlice', resultId: 2, query: 7, rollout: { fusion: 'max', discardRatio: 0.9, startLayer: 0 } });
+  assert.deepEqual(
+    parseDenseWebviewMessage({ type: 'needSlice', resultId: 2, query: 7, rollout: { fusion: 'max', discardRatio: 0.9, startLayer: 0 } }),
+    { type: 'needSlice', resultId: 2, query: 7, rollout: { fusion: 'max', discardRatio: 0.9, startLayer: 0 } },
+  );
   const bad: unknown[] = [
-    null, 'ready', { type: 'nope' },
+    null,
+    'ready',
+    { type: 'nope' },
     { type: 'rendered', task: 'classify', view: 'side', features: 1 },
     { type: 'rendered', task: 'depth', view: '3d', features: 1 },
     { type: 'rendered', task: 'depth', view: 'side', features: -1 },
@@ -426,51 +592,96 @@ test('parseDenseWebviewMessage accepts the protocol and rejects anything else', 
 test('reviveDenseResult revives typed arrays, checks shapes, drops broken optional parts with a note', () => {
   // Labels as little-endian bytes (how typed JSON carries them) and as a plain array.
   const labels = new Uint16Array([0, 0, 2, 2, 0, 0, 2, 300]);
-  const asBytes = reviveDenseResult(denseResult('segmentation', { segmentation: { labels: new Uint8Array(labels.buffer) as unknown as Uint16Array, numClasses: 301, classes: [] } }));
+  const asBytes = reviveDenseResult(
+    denseResult('segmentation', {
+      segmentation: { labels: new Uint8Array(labels.buffer) as unknown as Uint16Array, numClasses: 301, classes: [] },
+    }),
+  );
   assert.ok(asBytes.segmentation!.labels instanceof Uint16Array);
   assert.deepEqual(Array.from(asBytes.segmentation!.labels), Array.from(labels));
-  const plain = reviveDenseResult(denseResult('segmentation', { segmentation: { labels: Array.from(labels) as unknown as Uint16Array, numClasses: 301, classes: [] } }));
+  const plain = reviveDenseResult(
+    denseResult('segmentation', { segmentation: { labels: Array.from(labels) as unknown as Uint16Array, numClasses: 301, classes: [] } }),
+  );
   assert.deepEqual(Array.from(plain.segmentation!.labels), Array.from(labels));
   // A depth map posted as an object of numbers (lenient), and one of the wrong length (an error naming the field).
   const r = denseResult('depth');
   const obj = reviveDenseResult({ ...r, depth: { ...r.depth!, raw: { 0: 1, 1: 2, 2: 3, 3: 4 } as unknown as Float32Array } });
   assert.ok(obj.depth!.raw instanceof Float32Array);
-  assert.throws(() => reviveDenseResult({ ...r, depth: { ...r.depth!, view: new Float32Array(5) } }), /depth\.view has 5 values; its shape \[2, 4\] needs 8/);
+  assert.throws(
+    () => reviveDenseResult({ ...r, depth: { ...r.depth!, view: new Float32Array(5) } }),
+    /depth\.view has 5 values; its shape \[2, 4\] needs 8/,
+  );
   assert.throws(() => reviveDenseResult({ ...r, depth: undefined }), /without a depth map/);
   assert.throws(() => reviveDenseResult({ ...r, task: 'classify' as 'depth' }), /unknown task/);
   assert.throws(() => reviveDenseResult(null), /empty/);
   // Attention that does not fit the grid, a feature level with the wrong byte count: left out, with notes.
-  const broken = reviveDenseResult(denseResult('depth', {
-    attention: { layers: 1, heads: 1, tokens: 3, data: new Float32Array(9) },
-    features: [{ name: 'x', stride: 8, channels: 4, height: 2, width: 2, rgb: new Uint8Array(5), explained: [0.1, 0.1, 0.1] }],
-  }));
+  const broken = reviveDenseResult(
+    denseResult('depth', {
+      attention: { layers: 1, heads: 1, tokens: 3, data: new Float32Array(9) },
+      features: [{ name: 'x', stride: 8, channels: 4, height: 2, width: 2, rgb: new Uint8Array(5), explained: [0.1, 0.1, 0.1] }],
+    }),
+  );
   assert.equal(broken.attention, undefined);
   assert.equal(broken.features.length, 0);
   assert.equal(broken.notes.length, 2);
   assert.match(broken.notes.join(' '), /3 tokens do not fit a 2×2 grid after 1 special tokens/);
   assert.match(broken.notes.join(' '), /features\[0\]\.rgb has 5 values/);
   // The host may keep the tensor: a shape without data is accepted as it is.
-  const shapeOnly = reviveDenseResult(denseResult('depth', { attention: { layers: 2, heads: 2, tokens: 5 } as unknown as DenseResult['attention'] }));
+  const shapeOnly = reviveDenseResult(
+    denseResult('depth', { attention: { layers: 2, heads: 2, tokens: 5 } as unknown as DenseResult['attention'] }),
+  );
   assert.deepEqual(shapeOnly.attention, { layers: 2, heads: 2, tokens: 5 });
   assert.equal(shapeOnly.notes.length, 0);
 });
 
 test('reviveSlice checks a host slice against the attention shape', () => {
   const shape = { layers: 2, heads: 2, tokens: 5 };
-  const ok = reviveSlice({ query: 3, rows: Array.from({ length: 20 }, () => 0.2) as unknown as Float32Array, rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0, map: new Float32Array(4) } }, shape, 4);
+  const ok = reviveSlice(
+    {
+      query: 3,
+      rows: Array.from({ length: 20 }, () => 0.2) as unknown as Float32Array,
+      rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0, map: new Float32Array(4) },
+    },
+    shape,
+    4,
+  );
   assert.ok(ok.rows instanceof Float32Array);
   assert.equal(ok.query, 3);
-  assert.throws(() => reviveSlice({ query: 3, rows: new Float32Array(19), rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0, map: new Float32Array(4) } }, shape, 4), /slice\.rows has 19 values; its shape \[2, 2, 5\] needs 20/);
-  assert.throws(() => reviveSlice({ query: 3, rows: new Float32Array(20), rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0, map: new Float32Array(5) } }, shape, 4), /rollout\.map/);
+  assert.throws(
+    () =>
+      reviveSlice(
+        { query: 3, rows: new Float32Array(19), rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0, map: new Float32Array(4) } },
+        shape,
+        4,
+      ),
+    /slice\.rows has 19 values; its shape \[2, 2, 5\] needs 20/,
+  );
+  assert.throws(
+    () =>
+      reviveSlice(
+        { query: 3, rows: new Float32Array(20), rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0, map: new Float32Array(5) } },
+        shape,
+        4,
+      ),
+    /rollout\.map/,
+  );
 });
 
-test('export names pass the host\'s validator; the JSON (the CLI\'s document plus the display) holds sizes, ranges, classes and timings (no NaN)', () => {
+test("export names pass the host's validator; the JSON (the CLI's document plus the display) holds sizes, ranges, classes and timings (no NaN)", () => {
   const r = denseResult('depth');
   const st = defaultDenseState();
   const names = (['png', 'png16', 'npy', 'json'] as const).map((f) => denseExportName(r, st, f));
-  assert.deepEqual(names, ['My photo _1_-depth-map.png', 'My photo _1_-depth16.png', 'My photo _1_-depth-raw.npy', 'My photo _1_-depth.json']);
+  assert.deepEqual(names, [
+    'My photo _1_-depth-map.png',
+    'My photo _1_-depth16.png',
+    'My photo _1_-depth-raw.npy',
+    'My photo _1_-depth.json',
+  ]);
   for (const [i, f] of (['png', 'png16', 'npy', 'json'] as const).entries()) {
-    assert.ok(parseDenseWebviewMessage({ type: 'export', requestId: 1, format: f, suggestedName: names[i], bytes: new Uint8Array(1) }), names[i]);
+    assert.ok(
+      parseDenseWebviewMessage({ type: 'export', requestId: 1, format: f, suggestedName: names[i], bytes: new Uint8Array(1) }),
+      names[i],
+    );
   }
   assert.equal(denseExportName(r, { view: 'swipe' }, 'png'), 'My photo _1_-depth-swipe.png');
   const range = displayRange({ min: 1, max: 4, p2: 1.06, p98: 3.94 }, 'percentile');
@@ -488,7 +699,10 @@ test('export names pass the host\'s validator; the JSON (the CLI\'s document plu
   const seg = JSON.parse(panelJson(denseResult('segmentation'), st, null, null));
   assert.equal(seg.depth, undefined);
   assert.equal(seg.segmentation.outputSize, null);
-  assert.deepEqual(seg.segmentation.classes.map((c: SegmentClass) => `${c.id}:${c.name}:${c.area}`), ['0:wall:0.5', '2:sky:0.375', '5:tree:0.125']);
+  assert.deepEqual(
+    seg.segmentation.classes.map((c: SegmentClass) => `${c.id}:${c.name}:${c.area}`),
+    ['0:wall:0.5', '2:sky:0.375', '5:tree:0.125'],
+  );
   // JSON has no NaN: non-finite numbers are written as null.
   const nan = JSON.parse(panelJson(r, st, null, { min: NaN, max: NaN }));
   assert.equal(nan.depth.display.lo, null);

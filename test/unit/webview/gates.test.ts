@@ -7,21 +7,42 @@ import { parseGatesWebviewMessage } from '../../../src/analyses/gates/messages';
 import { isExportName } from '../../../src/shared/panelProtocol';
 import { gatesJson } from '../../../src/analyses/gates/json';
 import {
-  applyGatesSettings, blockLabel, channelOrder, defaultGatesState, fitGatesState, gateExportName, parseGatesUiState, shortNode, summarize,
+  applyGatesSettings,
+  blockLabel,
+  channelOrder,
+  defaultGatesState,
+  fitGatesState,
+  gateExportName,
+  parseGatesUiState,
+  shortNode,
+  summarize,
 } from '../../../webview/panels/gates/gatesState';
 
 const bytes = Uint8Array.of(1, 2, 3);
 
 test('parseGatesWebviewMessage accepts well-formed messages and rejects everything else', () => {
   assert.deepEqual(parseGatesWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready' });
-  assert.deepEqual(parseGatesWebviewMessage({ type: 'rendered', gates: 4, block: 3, kind: 'spatial' }), { type: 'rendered', gates: 4, block: 3, kind: 'spatial' });
+  assert.deepEqual(parseGatesWebviewMessage({ type: 'rendered', gates: 4, block: 3, kind: 'spatial' }), {
+    type: 'rendered',
+    gates: 4,
+    block: 3,
+    kind: 'spatial',
+  });
   assert.equal(parseGatesWebviewMessage({ type: 'rendered', gates: 4, block: 4, kind: 'spatial' }), undefined, 'block out of range');
-  assert.equal(parseGatesWebviewMessage({ type: 'rendered', gates: 0, block: 0, kind: 'channel' }), undefined, 'a result always has a gate');
+  assert.equal(
+    parseGatesWebviewMessage({ type: 'rendered', gates: 0, block: 0, kind: 'channel' }),
+    undefined,
+    'a result always has a gate',
+  );
   assert.equal(parseGatesWebviewMessage({ type: 'rendered', gates: 2, block: 0, kind: 'element' }), undefined);
   assert.equal(parseGatesWebviewMessage({ type: 'rendered', gates: 2, block: -1, kind: 'channel' }), undefined);
   const exp = { type: 'export', requestId: 3, format: 'png', suggestedName: 'cat-gate2-spatial.png', bytes };
   assert.deepEqual(parseGatesWebviewMessage(exp), exp);
-  assert.deepEqual(parseGatesWebviewMessage({ ...exp, format: 'json', suggestedName: 'cat.json' }), { ...exp, format: 'json', suggestedName: 'cat.json' });
+  assert.deepEqual(parseGatesWebviewMessage({ ...exp, format: 'json', suggestedName: 'cat.json' }), {
+    ...exp,
+    format: 'json',
+    suggestedName: 'cat.json',
+  });
   assert.equal(parseGatesWebviewMessage({ ...exp, suggestedName: 'cat.json' }), undefined, 'name must end with the format');
   assert.equal(parseGatesWebviewMessage({ ...exp, suggestedName: '../../etc/cat.png' }), undefined, 'no paths');
   assert.equal(parseGatesWebviewMessage({ ...exp, format: 'npy', suggestedName: 'cat.npy' }), undefined);
@@ -31,11 +52,28 @@ test('parseGatesWebviewMessage accepts well-formed messages and rejects everythi
   assert.equal(parseGatesWebviewMessage({ type: 'action', action: 'rm -rf' }), undefined);
   const log = parseGatesWebviewMessage({ type: 'log', level: 'warn', message: 'x'.repeat(5000) });
   assert.equal(log?.type === 'log' && log.message.length, 2000);
-  for (const bad of [null, 'ready', 42, {}, { type: 'queryChanged', query: 1, layer: 0, head: 0 }, { type: 'needSlice' }]) assert.equal(parseGatesWebviewMessage(bad), undefined, JSON.stringify(bad));
+  for (const bad of [null, 'ready', 42, {}, { type: 'queryChanged', query: 1, layer: 0, head: 0 }, { type: 'needSlice' }])
+    assert.equal(parseGatesWebviewMessage(bad), undefined, JSON.stringify(bad));
 });
 
-function gate(index: number, kind: 'channel' | 'spatial', node: string, values: number[], featureShape: [number, number, number, number]): Gate {
-  return { index, node, op: 'Sigmoid', kind, mulNode: `${node}/Mul`, featureTensor: 'u', shape: kind === 'channel' ? [1, values.length, 1, 1] : [1, 1, featureShape[2], featureShape[3]], featureShape, values: Float32Array.from(values) };
+function gate(
+  index: number,
+  kind: 'channel' | 'spatial',
+  node: string,
+  values: number[],
+  featureShape: [number, number, number, number],
+): Gate {
+  return {
+    index,
+    node,
+    op: 'Sigmoid',
+    kind,
+    mulNode: `${node}/Mul`,
+    featureTensor: 'u',
+    shape: kind === 'channel' ? [1, values.length, 1, 1] : [1, 1, featureShape[2], featureShape[3]],
+    featureShape,
+    values: Float32Array.from(values),
+  };
 }
 
 const result = (gates: Gate[]): GatesResult => ({
@@ -49,7 +87,18 @@ const result = (gates: Gate[]): GatesResult => ({
 test('UI state: restored state validated field by field; host settings win only when they change', () => {
   const base = defaultGatesState({ colormap: 'viridis', opacity: 0.4 });
   assert.deepEqual(parseGatesUiState('garbage', base), base);
-  const s = parseGatesUiState({ block: 3, colormap: 'rainbow', opacity: 2, smooth: true, order: 'index', imagePath: '/a.png', settingsSeen: { colormap: 'jet', opacity: 0.5 } }, base);
+  const s = parseGatesUiState(
+    {
+      block: 3,
+      colormap: 'rainbow',
+      opacity: 2,
+      smooth: true,
+      order: 'index',
+      imagePath: '/a.png',
+      settingsSeen: { colormap: 'jet', opacity: 0.5 },
+    },
+    base,
+  );
   assert.deepEqual([s.block, s.colormap, s.opacity, s.smooth, s.order, s.imagePath], [3, 'viridis', 0.4, true, 'index', '/a.png']);
   assert.deepEqual(s.settingsSeen, { colormap: 'jet', opacity: 0.5 });
   assert.equal(parseGatesUiState({ block: -1 }, base).block, 0);
@@ -60,7 +109,10 @@ test('UI state: restored state validated field by field; host settings win only 
 });
 
 test('fitGatesState keeps the block of a re-run of the same model and resets it for another model', () => {
-  const a = result([gate(0, 'channel', '/l1/se/Sigmoid', [0.1, 0.9], [1, 2, 4, 4]), gate(1, 'spatial', '/l1/sp/Sigmoid', [0.5, 0.2, 0.1, 0.7], [1, 2, 2, 2])]);
+  const a = result([
+    gate(0, 'channel', '/l1/se/Sigmoid', [0.1, 0.9], [1, 2, 4, 4]),
+    gate(1, 'spatial', '/l1/sp/Sigmoid', [0.5, 0.2, 0.1, 0.7], [1, 2, 2, 2]),
+  ]);
   const s1 = fitGatesState({ ...defaultGatesState(), block: 1 }, a);
   assert.equal(s1.block, 0, 'first result of a model starts at the first gate');
   const s2 = fitGatesState({ ...s1, block: 1 }, a);
@@ -82,7 +134,11 @@ test('channel order, summaries, labels and exports', () => {
   const j = gatesJson(result([sp]), sp) as { gates: { values: number[]; kind: string; shape: number[] }[] };
   assert.equal(j.gates.length, 1);
   assert.equal(j.gates[0].kind, 'spatial');
-  assert.deepEqual(j.gates[0].values.map((v) => Number(v.toFixed(2))), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 'H·W row-major');
+  assert.deepEqual(
+    j.gates[0].values.map((v) => Number(v.toFixed(2))),
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+    'H·W row-major',
+  );
   const name = gateExportName(result([sp]), sp, 'png');
   assert.equal(name, 'My Cat _1_-gate2-spatial-layer2-spatial-Sigmoid.png');
   assert.ok(isExportName(name), 'the host accepts the suggested name');

@@ -27,7 +27,8 @@ export interface ViewExport {
 
 export function buildViewExport(r: PanelResult, st: UiState, map: Float32Array, mask: Uint8Array | null): ViewExport {
   const [gh, gw] = r.grid;
-  const rows = (a: ArrayLike<number>) => Array.from({ length: gh }, (_, i) => Array.from(Array.prototype.slice.call(a, i * gw, (i + 1) * gw) as number[]));
+  const rows = (a: ArrayLike<number>) =>
+    Array.from({ length: gh }, (_, i) => Array.from(Array.prototype.slice.call(a, i * gw, (i + 1) * gw) as number[]));
   const p = patchOfToken(r, st.query);
   const { min, max } = valueRange(map);
   return {
@@ -54,8 +55,11 @@ export function exportFileName(r: PanelResult, st: UiState, ext: 'png' | 'json')
   const stem = safeStem(r.image.path);
   const p = patchOfToken(r, st.query);
   const q = p ? `q${p.row}-${p.col}` : 'cls';
-  const what = st.view === 'attention'
-    ? `L${st.layer + 1}-${st.head === 'mean' ? 'mean' : `H${st.head + 1}`}`
-    : st.view === 'rollout' ? `rollout-${st.fusion}-${st.discardRatio.toFixed(2)}` : 'raw';
+  const what =
+    st.view === 'attention'
+      ? `L${st.layer + 1}-${st.head === 'mean' ? 'mean' : `H${st.head + 1}`}`
+      : st.view === 'rollout'
+        ? `rollout-${st.fusion}-${st.discardRatio.toFixed(2)}`
+        : 'raw';
   return `${stem}-${what}-${q}.${ext}`.slice(0, 120);
 }

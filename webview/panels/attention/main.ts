@@ -23,8 +23,19 @@ import { ModelView, type HeadSel } from '../../shell/modelView';
 import { MapStage } from '../../shell/stage';
 import { HeadStatsChart } from './statsChart';
 import {
-  applySettings, baselineQuery, defaultState, fitStateToResult, moveQuery, parseSettings, parseUiState, patchOfToken,
-  stepHead, tokenOfPatch, type Patch, type UiState, type ViewId,
+  applySettings,
+  baselineQuery,
+  defaultState,
+  fitStateToResult,
+  moveQuery,
+  parseSettings,
+  parseUiState,
+  patchOfToken,
+  stepHead,
+  tokenOfPatch,
+  type Patch,
+  type UiState,
+  type ViewId,
 } from '../../shell/state';
 
 const viewLabels: Record<ViewId, string> = { attention: 'Attention', rollout: 'Rollout', raw: 'Raw attention' };
@@ -45,9 +56,22 @@ const shortcuts: [string, string][] = [
 
 // ---------------------------------------------------------------- page and state
 
-const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the main view (image + overlay) as PNG' }, 'Save PNG');
-const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the numbers of the current view as JSON' }, 'Save JSON');
-const page = createPage<WebviewMessage>({ label: 'webview', shortcuts, buttons: [pngButton, jsonButton], emptyTitle: 'No attention run yet' });
+const pngButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the main view (image + overlay) as PNG' },
+  'Save PNG',
+);
+const jsonButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the numbers of the current view as JSON' },
+  'Save JSON',
+);
+const page = createPage<WebviewMessage>({
+  label: 'webview',
+  shortcuts,
+  buttons: [pngButton, jsonButton],
+  emptyTitle: 'No attention run yet',
+});
 const { app, post } = page;
 
 let state: UiState = page.restoreState(parseUiState, defaultState());
@@ -73,7 +97,19 @@ function saveState(): void {
 const tabButtons = new Map<ViewId, HTMLButtonElement>();
 const tablist = h('div', { className: 'vl-tabs', role: 'tablist', 'aria-label': 'View' });
 for (const v of ['attention', 'rollout', 'raw'] as ViewId[]) {
-  const b = h('button', { type: 'button', role: 'tab', className: 'vl-tab', id: `vl-tab-${v}`, 'aria-controls': 'vl-viewer', 'data-view': v, title: `${viewLabels[v]} (${['attention', 'rollout', 'raw'].indexOf(v) + 1})` }, viewLabels[v]);
+  const b = h(
+    'button',
+    {
+      type: 'button',
+      role: 'tab',
+      className: 'vl-tab',
+      id: `vl-tab-${v}`,
+      'aria-controls': 'vl-viewer',
+      'data-view': v,
+      title: `${viewLabels[v]} (${['attention', 'rollout', 'raw'].indexOf(v) + 1})`,
+    },
+    viewLabels[v],
+  );
   b.addEventListener('click', () => setView(v));
   tabButtons.set(v, b);
   tablist.append(b);
@@ -98,16 +134,39 @@ const headSelect = h('select', { id: 'vl-head', 'data-testid': 'head-select', ti
 layerSelect.addEventListener('change', () => selectLayerHead(Number(layerSelect.value), state.head));
 headSelect.addEventListener('change', () => selectLayerHead(state.layer, headSelect.value === 'mean' ? 'mean' : Number(headSelect.value)));
 const queryOut = h('output', { className: 'vl-query-out', 'aria-live': 'polite', 'data-testid': 'query-label' });
-const clsButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'data-testid': 'cls-button', title: 'Query the CLS token (c)' }, 'CLS');
+const clsButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'data-testid': 'cls-button', title: 'Query the CLS token (c)' },
+  'CLS',
+);
 clsButton.addEventListener('click', () => setQuery(globalQuery()));
-const followButton = h('button', { type: 'button', className: 'vl-toggle', 'aria-pressed': 'false', 'data-testid': 'follow-mouse', title: 'The query follows the mouse over the image (f); Shift + hover does it once' }, 'Follow mouse');
+const followButton = h(
+  'button',
+  {
+    type: 'button',
+    className: 'vl-toggle',
+    'aria-pressed': 'false',
+    'data-testid': 'follow-mouse',
+    title: 'The query follows the mouse over the image (f); Shift + hover does it once',
+  },
+  'Follow mouse',
+);
 followButton.addEventListener('click', () => update({ followMouse: !state.followMouse }));
 
-const toolbar = h('div', { className: 'vl-toolbar' },
+const toolbar = h(
+  'div',
+  { className: 'vl-toolbar' },
   tablist,
   h('div', { className: 'vl-toolbar-group' }, field('Layer', layerSelect), field('Head', headSelect)),
-  h('div', { className: 'vl-toolbar-group vl-query-group', role: 'group', 'aria-label': 'Query token' },
-    h('span', { className: 'vl-field-label' }, 'Query'), queryOut, clsButton, followButton));
+  h(
+    'div',
+    { className: 'vl-toolbar-group vl-query-group', role: 'group', 'aria-label': 'Query token' },
+    h('span', { className: 'vl-field-label' }, 'Query'),
+    queryOut,
+    clsButton,
+    followButton,
+  ),
+);
 
 // Main viewer.
 const mainStage = new MapStage({ primary: true, ariaLabel: 'Image with attention overlay', maxHeight: '64vh' });
@@ -117,9 +176,19 @@ const readout = h('div', { className: 'vl-readout', 'aria-live': 'off' });
 
 const opacityInput = slider('vl-opacity', 0, 1, 0.05, 'Overlay opacity');
 const opacityOut = h('output', { className: 'vl-value', for: 'vl-opacity' });
-const colormapSelect = h('select', { id: 'vl-colormap', 'data-testid': 'colormap-select' },
-  ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])));
-const upsampling = segmented<UiState['upsampling']>('Upsampling', [['nearest', 'Nearest'], ['smooth', 'Smooth']], (v) => update({ upsampling: v }));
+const colormapSelect = h(
+  'select',
+  { id: 'vl-colormap', 'data-testid': 'colormap-select' },
+  ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])),
+);
+const upsampling = segmented<UiState['upsampling']>(
+  'Upsampling',
+  [
+    ['nearest', 'Nearest'],
+    ['smooth', 'Smooth'],
+  ],
+  (v) => update({ upsampling: v }),
+);
 const thresholdCheck = h('input', { type: 'checkbox', id: 'vl-threshold', 'data-testid': 'threshold-toggle' });
 const tauInput = slider('vl-tau', 0.05, 0.95, 0.05, 'Attention mass kept (τ)');
 tauInput.setAttribute('data-testid', 'threshold-slider');
@@ -135,15 +204,28 @@ colormapSelect.addEventListener('change', () => update({ colormap: colormapSelec
 thresholdCheck.addEventListener('change', () => update({ threshold: thresholdCheck.checked }));
 tauInput.addEventListener('input', () => update({ tau: Number(tauInput.value), threshold: true }));
 
-const displayControls = h('div', { className: 'vl-controls', role: 'group', 'aria-label': 'Display' },
+const displayControls = h(
+  'div',
+  { className: 'vl-controls', role: 'group', 'aria-label': 'Display' },
   h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vl-opacity' }, 'Opacity'), opacityInput, opacityOut),
   field('Colormap', colormapSelect),
   h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Upsampling'), upsampling.el),
-  h('div', { className: 'vl-field vl-field-slider', title: 'DINO: keep the patches holding the top τ of the attention mass (t)' },
-    h('label', { className: 'vl-check', for: 'vl-threshold' }, thresholdCheck, h('span', {}, 'Mass τ')), tauInput, tauOut));
+  h(
+    'div',
+    { className: 'vl-field vl-field-slider', title: 'DINO: keep the patches holding the top τ of the attention mass (t)' },
+    h('label', { className: 'vl-check', for: 'vl-threshold' }, thresholdCheck, h('span', {}, 'Mass τ')),
+    tauInput,
+    tauOut,
+  ),
+);
 
-const fusionSelect = h('select', { id: 'vl-fusion', 'data-testid': 'fusion-select' },
-  h('option', { value: 'mean' }, 'Mean'), h('option', { value: 'max' }, 'Max'), h('option', { value: 'min' }, 'Min'));
+const fusionSelect = h(
+  'select',
+  { id: 'vl-fusion', 'data-testid': 'fusion-select' },
+  h('option', { value: 'mean' }, 'Mean'),
+  h('option', { value: 'max' }, 'Max'),
+  h('option', { value: 'min' }, 'Min'),
+);
 const discardInput = slider('vl-discard', 0, 0.99, 0.01, 'Discard ratio');
 discardInput.setAttribute('data-testid', 'discard-slider');
 const discardOut = h('output', { className: 'vl-value', for: 'vl-discard' });
@@ -151,44 +233,82 @@ const startSelect = h('select', { id: 'vl-start', 'data-testid': 'start-layer-se
 fusionSelect.addEventListener('change', () => update({ fusion: fusionSelect.value as UiState['fusion'] }));
 discardInput.addEventListener('input', () => update({ discardRatio: Number(discardInput.value) }));
 startSelect.addEventListener('change', () => update({ startLayer: Number(startSelect.value) }));
-const rolloutControls = h('div', { className: 'vl-controls vl-rollout-controls', role: 'group', 'aria-label': 'Rollout' },
+const rolloutControls = h(
+  'div',
+  { className: 'vl-controls vl-rollout-controls', role: 'group', 'aria-label': 'Rollout' },
   field('Head fusion', fusionSelect),
   h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vl-discard' }, 'Discard'), discardInput, discardOut),
-  field('From layer', startSelect));
+  field('From layer', startSelect),
+);
 
-const viewer = h('section', { className: 'vl-card vl-viewer', id: 'vl-viewer', role: 'tabpanel' },
+const viewer = h(
+  'section',
+  { className: 'vl-card vl-viewer', id: 'vl-viewer', role: 'tabpanel' },
   h('div', { className: 'vl-card-head' }, viewerTitle, viewerHint),
   mainStage.el,
   readout,
-  h('div', { className: 'vl-controls-stack' }, displayControls, rolloutControls));
+  h('div', { className: 'vl-controls-stack' }, displayControls, rolloutControls),
+);
 
 // Side: comparison stage and predictions.
 const compareStage = new MapStage({ primary: false, ariaLabel: 'Comparison map', maxHeight: '40vh' });
 const compareTitle = h('h2', { className: 'vl-card-title' });
 const compareNote = h('p', { className: 'vl-card-note' });
-const compareCard = h('section', { className: 'vl-card vl-compare' }, h('div', { className: 'vl-card-head' }, compareTitle), compareStage.el, compareNote);
-const predictions = predictionsCard('vl-pred-title', 'predictions', 'No predictions: this run has no classifier logits (raw attention or a headless model).');
+const compareCard = h(
+  'section',
+  { className: 'vl-card vl-compare' },
+  h('div', { className: 'vl-card-head' }, compareTitle),
+  compareStage.el,
+  compareNote,
+);
+const predictions = predictionsCard(
+  'vl-pred-title',
+  'predictions',
+  'No predictions: this run has no classifier logits (raw attention or a headless model).',
+);
 const side = h('div', { className: 'vl-side' }, compareCard, predictions.el);
 
 // Bottom: model view and head statistics.
 const modelView = new ModelView();
-const modelCard = h('section', { className: 'vl-card vl-model', 'aria-labelledby': 'vl-model-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vl-model-title' }, 'Model view'),
-    h('span', { className: 'vl-card-hint' }, 'rows = layers, columns = heads · current query · each tile scaled on its own')),
-  modelView.el);
+const modelCard = h(
+  'section',
+  { className: 'vl-card vl-model', 'aria-labelledby': 'vl-model-title' },
+  h(
+    'div',
+    { className: 'vl-card-head' },
+    h('h2', { className: 'vl-card-title', id: 'vl-model-title' }, 'Model view'),
+    h('span', { className: 'vl-card-hint' }, 'rows = layers, columns = heads · current query · each tile scaled on its own'),
+  ),
+  modelView.el,
+);
 const chart = new HeadStatsChart();
 // No arrow keys here (yet): the chart beside it takes ← → for its own cursor.
-const metric = segmented<UiState['metric']>('Statistic', [['distance', 'Mean distance'], ['entropy', 'Entropy']], (v) => update({ metric: v }), false);
+const metric = segmented<UiState['metric']>(
+  'Statistic',
+  [
+    ['distance', 'Mean distance'],
+    ['entropy', 'Entropy'],
+  ],
+  (v) => update({ metric: v }),
+  false,
+);
 const metricGroup = metric.el;
 const statsNote = h('p', { className: 'vl-card-note', hidden: true }, 'No head statistics in this result.');
-const statsCard = h('section', { className: 'vl-card vl-stats', 'aria-labelledby': 'vl-stats-title' },
+const statsCard = h(
+  'section',
+  { className: 'vl-card vl-stats', 'aria-labelledby': 'vl-stats-title' },
   h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vl-stats-title' }, 'Head statistics'), metricGroup),
-  chart.el, statsNote);
+  chart.el,
+  statsNote,
+);
 
-const content = h('main', { className: 'vl-content', hidden: true },
+const content = h(
+  'main',
+  { className: 'vl-content', hidden: true },
   toolbar,
   h('div', { className: 'vl-layout' }, viewer, side),
-  h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard));
+  h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard),
+);
 page.mount(content);
 
 // ---------------------------------------------------------------- helpers
@@ -329,7 +449,9 @@ function paint(): void {
   if (map) mainStage.render({ map, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(map), query });
   else mainStage.showQuery(query);
   viewerTitle.textContent = viewTitle(state.view);
-  mainStage.setAriaLabel(`${viewTitle(state.view)}. Click a patch or use the arrow keys to move the query; c returns to ${globalQueryLabel(r)}.`);
+  mainStage.setAriaLabel(
+    `${viewTitle(state.view)}. Click a patch or use the arrow keys to move the query; c returns to ${globalQueryLabel(r)}.`,
+  );
   if (!hovering) readout.textContent = defaultReadout();
   if (firstFramePending && map) {
     // Let the browser show the main map now; 144 thumbnails and the chart follow in the next frame.
@@ -353,10 +475,14 @@ function paint(): void {
     const cmap = mapFor(compareView);
     if (cmap) compareStage.render({ map: cmap, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(cmap), query });
     compareCard.setAttribute('data-testid', viewTestIds[compareView]);
-    compareTitle.textContent = compareView === 'raw' ? 'Raw attention baseline' : `Model · layer ${state.layer + 1} · ${headText(state.head, r.attention.heads)}`;
-    compareNote.textContent = compareView === 'raw'
-      ? (isRawRun(r) ? 'This run has no model: the main view shows this same baseline.' : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.')
-      : 'The model\'s attention for the same query, for comparison.';
+    compareTitle.textContent =
+      compareView === 'raw' ? 'Raw attention baseline' : `Model · layer ${state.layer + 1} · ${headText(state.head, r.attention.heads)}`;
+    compareNote.textContent =
+      compareView === 'raw'
+        ? isRawRun(r)
+          ? 'This run has no model: the main view shows this same baseline.'
+          : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.'
+        : "The model's attention for the same query, for comparison.";
     compareStage.setAriaLabel(`${compareTitle.textContent}. Click a patch to query it.`);
   }
 
@@ -395,7 +521,12 @@ function defaultReadout(): string {
 
 // ---------------------------------------------------------------- result
 
-function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings | undefined, shownNotice?: { message: string; actions: PanelActionId[] }): void {
+function showResult(
+  r: PanelResult,
+  store: SliceStore,
+  settings: PanelSettings | undefined,
+  shownNotice?: { message: string; actions: PanelActionId[] },
+): void {
   result = reviveResult(r);
   slices = store;
   slices.onSlice = () => paint();
@@ -408,16 +539,35 @@ function showResult(r: PanelResult, store: SliceStore, settings: PanelSettings |
   const name = fileName(r.image.path);
   const t = r.timingsMs;
   showModelNote(page.noteEl, r.model.description);
-  page.setHeader(r.image.path, [
-    h('span', { className: 'vl-model-name', title: r.model.path ?? 'no model' }, isRawRun(r) ? 'No model' : r.model.name),
-    h('span', { className: `vl-badge vl-badge-${r.model.attentionSource}`, title: 'Where the attention came from' }, sourceLabels[r.model.attentionSource] ?? r.model.attentionSource),
-  ], [
-    chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
-    chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
-    chip('layers × heads', `${layers}×${heads}`),
-    chip('tokens', String(result.attention.tokens), `first patch token ${r.firstPatchToken}`),
-    chip('time', fmtMs(t.total), timingsText([['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]])),
-  ], `ViT Lens — ${name}`);
+  page.setHeader(
+    r.image.path,
+    [
+      h('span', { className: 'vl-model-name', title: r.model.path ?? 'no model' }, isRawRun(r) ? 'No model' : r.model.name),
+      h(
+        'span',
+        { className: `vl-badge vl-badge-${r.model.attentionSource}`, title: 'Where the attention came from' },
+        sourceLabels[r.model.attentionSource] ?? r.model.attentionSource,
+      ),
+    ],
+    [
+      chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
+      chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
+      chip('layers × heads', `${layers}×${heads}`),
+      chip('tokens', String(result.attention.tokens), `first patch token ${r.firstPatchToken}`),
+      chip(
+        'time',
+        fmtMs(t.total),
+        timingsText([
+          ['decode', t.decode],
+          ['model load', t.modelLoad],
+          ['preprocess', t.preprocess],
+          ['inference', t.inference],
+          ['analysis', t.analysis],
+        ]),
+      ),
+    ],
+    `ViT Lens — ${name}`,
+  );
 
   // Notice.
   if (shownNotice) page.notice.show(shownNotice.message, shownNotice.actions);
@@ -493,7 +643,7 @@ function onStageHover(stage: MapStage, p: Patch | null, ev: PointerEvent | null)
   }
   const view: ViewId = stage === mainStage ? state.view : state.view === 'raw' ? 'attention' : 'raw';
   const v = mapFor(view)?.[p.row * result.grid[1] + p.col];
-  readout.textContent = `Patch (${p.row + 1}, ${p.col + 1}) · token ${tokenOfPatch(result, p.row, p.col)} · ${viewLabels[view].toLowerCase()} ${v === undefined ? "…" : formatValue(v)}`;
+  readout.textContent = `Patch (${p.row + 1}, ${p.col + 1}) · token ${tokenOfPatch(result, p.row, p.col)} · ${viewLabels[view].toLowerCase()} ${v === undefined ? '…' : formatValue(v)}`;
   if (state.followMouse || ev?.shiftKey) setQuery(tokenOfPatch(result, p.row, p.col));
 }
 
@@ -503,7 +653,12 @@ for (const stage of [mainStage, compareStage]) {
   stage.stage.addEventListener('keydown', (ev) => {
     if (!result || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     const step = ev.shiftKey ? 3 : 1;
-    const moves: Record<string, [number, number]> = { ArrowUp: [-step, 0], ArrowDown: [step, 0], ArrowLeft: [0, -step], ArrowRight: [0, step] };
+    const moves: Record<string, [number, number]> = {
+      ArrowUp: [-step, 0],
+      ArrowDown: [step, 0],
+      ArrowLeft: [0, -step],
+      ArrowRight: [0, step],
+    };
     const m = moves[ev.key];
     if (m) {
       ev.preventDefault();
@@ -531,14 +686,30 @@ page.onShortcut((ev) => {
   const { layers, heads } = result.attention;
   const views: Record<string, ViewId> = { '1': 'attention', '2': 'rollout', '3': 'raw' };
   switch (ev.key) {
-    case '[': selectLayerHead(Math.max(0, state.layer - 1), state.head); break;
-    case ']': selectLayerHead(Math.min(layers - 1, state.layer + 1), state.head); break;
-    case ',': selectLayerHead(state.layer, stepHead(state.head, heads, -1)); break;
-    case '.': selectLayerHead(state.layer, stepHead(state.head, heads, 1)); break;
-    case 'm': if (heads > 1) selectLayerHead(state.layer, 'mean'); break;
-    case 'c': setQuery(globalQuery()); break;
-    case 'f': update({ followMouse: !state.followMouse }); break;
-    case 't': update({ threshold: !state.threshold }); break;
+    case '[':
+      selectLayerHead(Math.max(0, state.layer - 1), state.head);
+      break;
+    case ']':
+      selectLayerHead(Math.min(layers - 1, state.layer + 1), state.head);
+      break;
+    case ',':
+      selectLayerHead(state.layer, stepHead(state.head, heads, -1));
+      break;
+    case '.':
+      selectLayerHead(state.layer, stepHead(state.head, heads, 1));
+      break;
+    case 'm':
+      if (heads > 1) selectLayerHead(state.layer, 'mean');
+      break;
+    case 'c':
+      setQuery(globalQuery());
+      break;
+    case 'f':
+      update({ followMouse: !state.followMouse });
+      break;
+    case 't':
+      update({ threshold: !state.threshold });
+      break;
     default:
       if (views[ev.key]) setView(views[ev.key]);
       else return false;
@@ -547,7 +718,6 @@ page.onShortcut((ev) => {
 });
 
 // ---------------------------------------------------------------- exports
-
 
 async function doExport(format: 'png' | 'json'): Promise<void> {
   const r = result;
@@ -561,7 +731,10 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
     const clsRows = slices?.rows(0, settings);
     const clsRollout = slices?.rollout(0, settings);
     if (!map || !clsRows || !clsRollout) throw new Error('the maps are still loading; try again in a moment');
-    const doc = { ...attentionJson(r, { query: 0, rows: clsRows, rollout: { ...settings, map: clsRollout } }, settings), view: buildViewExport(r, state, map, maskFor(map)) };
+    const doc = {
+      ...attentionJson(r, { query: 0, rows: clsRows, rollout: { ...settings, map: clsRollout } }, settings),
+      view: buildViewExport(r, state, map, maskFor(map)),
+    };
     return { name, bytes: new TextEncoder().encode(JSON.stringify(doc, null, 1) + '\n') };
   });
 }
@@ -593,6 +766,8 @@ function onHostMessage(m: HostMessage): void {
 }
 
 // A report whose data cannot be read keeps its empty state beside the error.
-page.start<HostMessage, { result: AttentionResult; settings?: PanelSettings }>(onHostMessage,
+page.start<HostMessage, { result: AttentionResult; settings?: PanelSettings }>(
+  onHostMessage,
   (d) => showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings),
-  (message) => page.error.show(message, []));
+  (message) => page.error.show(message, []),
+);

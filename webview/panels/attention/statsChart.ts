@@ -43,12 +43,34 @@ export class HeadStatsChart {
     });
     this.tip = h('div', { className: 'vl-tooltip', hidden: true, role: 'status' });
     this.tableBody = h('tbody');
-    const table = h('table', { className: 'vl-table' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Layer'), h('th', { scope: 'col' }, 'Head'), h('th', { scope: 'col' }, 'Mean distance (px)'), h('th', { scope: 'col' }, 'Entropy (nats)'))),
-      this.tableBody);
-    this.el = h('div', { className: 'vl-chart-wrap' },
+    const table = h(
+      'table',
+      { className: 'vl-table' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Layer'),
+          h('th', { scope: 'col' }, 'Head'),
+          h('th', { scope: 'col' }, 'Mean distance (px)'),
+          h('th', { scope: 'col' }, 'Entropy (nats)'),
+        ),
+      ),
+      this.tableBody,
+    );
+    this.el = h(
+      'div',
+      { className: 'vl-chart-wrap' },
       h('div', { className: 'vl-chart-box' }, this.svg, this.tip),
-      h('details', { className: 'vl-details' }, h('summary', {}, 'Table of head statistics'), h('div', { className: 'vl-table-scroll' }, table)));
+      h(
+        'details',
+        { className: 'vl-details' },
+        h('summary', {}, 'Table of head statistics'),
+        h('div', { className: 'vl-table-scroll' }, table),
+      ),
+    );
     this.svg.addEventListener('keydown', (ev) => this.onKey(ev));
     this.svg.addEventListener('blur', () => (this.tip.hidden = true));
   }
@@ -59,9 +81,16 @@ export class HeadStatsChart {
     this.heads = heads;
     clear(this.tableBody);
     for (const st of stats) {
-      this.tableBody.append(h('tr', {},
-        h('td', {}, String(st.layer + 1)), h('td', {}, String(st.head + 1)),
-        h('td', {}, st.meanDistance.toFixed(1)), h('td', {}, st.entropy.toFixed(3))));
+      this.tableBody.append(
+        h(
+          'tr',
+          {},
+          h('td', {}, String(st.layer + 1)),
+          h('td', {}, String(st.head + 1)),
+          h('td', {}, st.meanDistance.toFixed(1)),
+          h('td', {}, st.entropy.toFixed(3)),
+        ),
+      );
     }
   }
 
@@ -88,7 +117,7 @@ export class HeadStatsChart {
     const band = pw / L;
     const x = (layer: number) => M.l + band * (layer + 0.5);
     const y = (v: number) => M.t + ph - (v / top) * ph;
-    const jitter = (hd: number) => (this.heads > 1 ? ((hd / (this.heads - 1)) - 0.5) * band * 0.5 : 0);
+    const jitter = (hd: number) => (this.heads > 1 ? (hd / (this.heads - 1) - 0.5) * band * 0.5 : 0);
 
     // Selected layer band, grid lines, axes.
     if (this.sel.layer >= 0 && this.sel.layer < L) {
@@ -100,20 +129,31 @@ export class HeadStatsChart {
     }
     const every = L > 16 ? Math.ceil(L / 12) : 1;
     for (let l = 0; l < L; l++) {
-      if (l % every === 0 || l === L - 1) this.svg.append(s('text', { className: 'vl-chart-tick', x: x(l), y: H - M.b + 15, 'text-anchor': 'middle' }, String(l + 1)));
+      if (l % every === 0 || l === L - 1)
+        this.svg.append(s('text', { className: 'vl-chart-tick', x: x(l), y: H - M.b + 15, 'text-anchor': 'middle' }, String(l + 1)));
     }
     this.svg.append(s('line', { className: 'vl-chart-axis', x1: M.l, x2: W - M.r, y1: M.t + ph, y2: M.t + ph }));
     this.svg.append(s('line', { className: 'vl-chart-axis', x1: M.l, x2: M.l, y1: M.t, y2: M.t + ph }));
     this.svg.append(s('text', { className: 'vl-chart-label', x: M.l + pw / 2, y: H - 6, 'text-anchor': 'middle' }, 'Layer'));
-    this.svg.append(s('text', { className: 'vl-chart-label', x: 12, y: M.t + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${M.t + ph / 2})` },
-      this.metric === 'distance' ? 'Mean distance (px)' : 'Entropy (nats)'));
+    this.svg.append(
+      s(
+        'text',
+        { className: 'vl-chart-label', x: 12, y: M.t + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${M.t + ph / 2})` },
+        this.metric === 'distance' ? 'Mean distance (px)' : 'Entropy (nats)',
+      ),
+    );
 
     // The selected head across layers.
     const selHead = this.sel.head;
     if (selHead !== 'mean') {
       const pts = this.stats.filter((st) => st.head === selHead).sort((a, b) => a.layer - b.layer);
       if (pts.length > 1) {
-        this.svg.append(s('polyline', { className: 'vl-chart-trace', points: pts.map((st) => `${x(st.layer) + jitter(st.head)},${y(this.value(st))}`).join(' ') }));
+        this.svg.append(
+          s('polyline', {
+            className: 'vl-chart-trace',
+            points: pts.map((st) => `${x(st.layer) + jitter(st.head)},${y(this.value(st))}`).join(' '),
+          }),
+        );
       }
     }
     const selected: SVGCircleElement[] = [];
@@ -154,11 +194,20 @@ export class HeadStatsChart {
     let { layer } = this.sel;
     let head = this.sel.head === 'mean' ? 0 : this.sel.head;
     switch (ev.key) {
-      case 'ArrowLeft': layer = Math.max(0, layer - 1); break;
-      case 'ArrowRight': layer = Math.min(this.layers - 1, layer + 1); break;
-      case 'ArrowUp': head = Math.min(this.heads - 1, head + 1); break;
-      case 'ArrowDown': head = Math.max(0, head - 1); break;
-      default: return;
+      case 'ArrowLeft':
+        layer = Math.max(0, layer - 1);
+        break;
+      case 'ArrowRight':
+        layer = Math.min(this.layers - 1, layer + 1);
+        break;
+      case 'ArrowUp':
+        head = Math.min(this.heads - 1, head + 1);
+        break;
+      case 'ArrowDown':
+        head = Math.max(0, head - 1);
+        break;
+      default:
+        return;
     }
     ev.preventDefault();
     ev.stopPropagation();

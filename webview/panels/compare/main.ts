@@ -18,14 +18,35 @@ import { fileName } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
 
-const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the comparison as JSON' }, 'Save JSON');
-const page = createPage<CompareWebviewMessage>({ label: 'compare', classes: ['vl-compare'], shortcuts: [['?', 'show / hide this help']], buttons: [jsonButton], emptyTitle: 'No comparison yet' });
+const jsonButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the comparison as JSON' },
+  'Save JSON',
+);
+const page = createPage<CompareWebviewMessage>({
+  label: 'compare',
+  classes: ['vl-compare'],
+  shortcuts: [['?', 'show / hide this help']],
+  buttons: [jsonButton],
+  emptyTitle: 'No comparison yet',
+});
 
-interface UiState { imagePath: string; modelB: string | null; view: string }
-let state: UiState = page.restoreState((raw, base: UiState) => {
-  const o = (raw ?? {}) as Record<string, unknown>;
-  return { imagePath: typeof o.imagePath === 'string' ? o.imagePath : base.imagePath, modelB: typeof o.modelB === 'string' ? o.modelB : base.modelB, view: typeof o.view === 'string' ? o.view : base.view };
-}, { imagePath: '', modelB: null, view: 'rollout' });
+interface UiState {
+  imagePath: string;
+  modelB: string | null;
+  view: string;
+}
+let state: UiState = page.restoreState(
+  (raw, base: UiState) => {
+    const o = (raw ?? {}) as Record<string, unknown>;
+    return {
+      imagePath: typeof o.imagePath === 'string' ? o.imagePath : base.imagePath,
+      modelB: typeof o.modelB === 'string' ? o.modelB : base.modelB,
+      view: typeof o.view === 'string' ? o.view : base.view,
+    };
+  },
+  { imagePath: '', modelB: null, view: 'rollout' },
+);
 let current: { r: CompareResult; settings: PanelSettings } | undefined;
 
 const viewSelect = h('select', { id: 'vl-compare-view' }) as HTMLSelectElement;
@@ -37,19 +58,36 @@ const titleB = h('div', { className: 'vl-compare-title' });
 const subA = h('div', { className: 'vl-compare-sub' });
 const subB = h('div', { className: 'vl-compare-sub' });
 const diffSub = h('div', { className: 'vl-compare-sub' });
-const diffBox = h('div', { className: 'vl-compare-view', 'data-testid': compareTestIds.diff }, h('div', { className: 'vl-compare-title' }, 'Difference A − B'), canvasD, diffSub);
+const diffBox = h(
+  'div',
+  { className: 'vl-compare-view', 'data-testid': compareTestIds.diff },
+  h('div', { className: 'vl-compare-title' }, 'Difference A − B'),
+  canvasD,
+  diffSub,
+);
 const noteEl = h('p', { className: 'vl-compare-note', 'data-testid': compareTestIds.note, hidden: true });
 const bars = h('div', { className: 'vl-compare-bars' });
 const table = h('table', { className: 'vl-compare-table' });
-const main = h('main', { hidden: true },
+const main = h(
+  'main',
+  { hidden: true },
   h('div', { className: 'vl-gallery-controls' }, field('View', viewSelect)),
   noteEl,
-  h('div', { className: 'vl-compare-row' },
+  h(
+    'div',
+    { className: 'vl-compare-row' },
     h('div', { className: 'vl-compare-view', 'data-testid': compareTestIds.a }, titleA, canvasA, subA),
     h('div', { className: 'vl-compare-view', 'data-testid': compareTestIds.b }, titleB, canvasB, subB),
-    diffBox),
-  h('section', { className: 'vl-card', 'data-testid': compareTestIds.layerChange }, h('h3', {}, 'Layers whose attention changed most (mean total variation of the rows)'), bars),
-  h('section', { className: 'vl-card', 'data-testid': compareTestIds.headDeltas }, h('h3', {}, 'Per-head deltas, A − B'), table));
+    diffBox,
+  ),
+  h(
+    'section',
+    { className: 'vl-card', 'data-testid': compareTestIds.layerChange },
+    h('h3', {}, 'Layers whose attention changed most (mean total variation of the rows)'),
+    bars,
+  ),
+  h('section', { className: 'vl-card', 'data-testid': compareTestIds.headDeltas }, h('h3', {}, 'Per-head deltas, A − B'), table),
+);
 page.mount(main);
 
 /** The CLS map of one side for the chosen view: rollout, `l:h` (a head) or `l:mean`. */
@@ -62,7 +100,15 @@ function mapOf(r: PanelResult, s: AttentionSlice, view: string): Float32Array {
 }
 
 /** Paints an image (blob PNG) with a [gh, gw] map over it; `signed` maps −m..m to blue–white–red. */
-function paint(canvas: HTMLCanvasElement, png: Uint8Array | null, size: [number, number], grid: [number, number], map: Float32Array, settings: PanelSettings, signed: boolean): void {
+function paint(
+  canvas: HTMLCanvasElement,
+  png: Uint8Array | null,
+  size: [number, number],
+  grid: [number, number],
+  map: Float32Array,
+  settings: PanelSettings,
+  signed: boolean,
+): void {
   const [w, hgt] = size;
   canvas.width = w;
   canvas.height = hgt;
@@ -79,7 +125,12 @@ function paint(canvas: HTMLCanvasElement, png: Uint8Array | null, size: [number,
     const t = max > 0 ? map[i] / max : 0;
     if (signed) {
       const a = Math.abs(t);
-      id.data.set(t >= 0 ? [255, Math.round(255 * (1 - a)), Math.round(255 * (1 - a)), 255] : [Math.round(255 * (1 - a)), Math.round(255 * (1 - a)), 255, 255], i * 4);
+      id.data.set(
+        t >= 0
+          ? [255, Math.round(255 * (1 - a)), Math.round(255 * (1 - a)), 255]
+          : [Math.round(255 * (1 - a)), Math.round(255 * (1 - a)), 255, 255],
+        i * 4,
+      );
     } else {
       const k = Math.max(0, Math.min(255, Math.round(t * 255)));
       id.data.set([lut[k * 4], lut[k * 4 + 1], lut[k * 4 + 2], 255], i * 4);
@@ -93,10 +144,17 @@ function paint(canvas: HTMLCanvasElement, png: Uint8Array | null, size: [number,
     ctx.globalAlpha = 1;
     canvas.dataset.painted = '1';
   };
-  if (!png) { overlay(); return; }
+  if (!png) {
+    overlay();
+    return;
+  }
   const img = new Image();
   const url = URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));
-  img.onload = () => { ctx.drawImage(img, 0, 0, w, hgt); URL.revokeObjectURL(url); overlay(); };
+  img.onload = () => {
+    ctx.drawImage(img, 0, 0, w, hgt);
+    URL.revokeObjectURL(url);
+    overlay();
+  };
   img.src = url;
 }
 
@@ -115,7 +173,8 @@ function fillViews(r: CompareResult): void {
   state.view = viewSelect.value;
 }
 
-const top1 = (x: PanelResult) => (x.predictions?.[0] ? `${x.predictions[0].label} ${(x.predictions[0].probability * 100).toFixed(1)}%` : 'no predictions');
+const top1 = (x: PanelResult) =>
+  x.predictions?.[0] ? `${x.predictions[0].label} ${(x.predictions[0].probability * 100).toFixed(1)}%` : 'no predictions';
 
 function draw(): void {
   if (!current) return;
@@ -129,9 +188,16 @@ function draw(): void {
   const same = r.comparison.sameGrid && ma.length === mb.length;
   diffBox.hidden = !same;
   if (same) {
-    const d = view === 'rollout' && r.comparison.rolloutDifference ? asFloat32(r.comparison.rolloutDifference, 'rolloutDifference') : Float32Array.from(ma, (v, i) => v - mb[i]);
-    let lo = 0, hi = 0;
-    for (const v of d) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const d =
+      view === 'rollout' && r.comparison.rolloutDifference
+        ? asFloat32(r.comparison.rolloutDifference, 'rolloutDifference')
+        : Float32Array.from(ma, (v, i) => v - mb[i]);
+    let lo = 0,
+      hi = 0;
+    for (const v of d) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     paint(canvasD, null, [r.a.view.width, r.a.view.height], r.a.grid, d, settings, true);
     diffSub.textContent = `from ${lo.toExponential(2)} to ${hi.toExponential(2)}`;
   }
@@ -142,7 +208,12 @@ function show(r: CompareResult, settings: PanelSettings, modelB: string | null):
   state = { ...state, imagePath: r.a.image.path, modelB };
   page.saveState(state);
   page.clearStatus();
-  page.setHeader(r.a.image.path, [`${r.a.model.name} vs ${r.bIsPrevious ? 'its previous checkpoint' : r.b.model.name}`], [], `Compare — ${fileName(r.a.image.path)}`);
+  page.setHeader(
+    r.a.image.path,
+    [`${r.a.model.name} vs ${r.bIsPrevious ? 'its previous checkpoint' : r.b.model.name}`],
+    [],
+    `Compare — ${fileName(r.a.image.path)}`,
+  );
   titleA.textContent = `A: ${r.a.model.name}`;
   titleB.textContent = r.bIsPrevious ? `B: ${r.b.model.name} (previous checkpoint)` : `B: ${r.b.model.name}`;
   subA.textContent = `${r.a.model.numLayers}×${r.a.model.numHeads} · grid ${r.a.grid.join('×')} · ${top1(r.a)}`;
@@ -153,28 +224,56 @@ function show(r: CompareResult, settings: PanelSettings, modelB: string | null):
   const lc = r.comparison.layerChange;
   if (lc) {
     const max = Math.max(1e-12, ...lc);
-    for (const l of layersByChange(lc)) bars.append(h('span', {}, `layer ${l}`), h('div', { className: 'vl-compare-bar', style: `width:${(100 * lc[l] / max).toFixed(1)}%` }), h('span', {}, lc[l].toFixed(4)));
+    for (const l of layersByChange(lc))
+      bars.append(
+        h('span', {}, `layer ${l}`),
+        h('div', { className: 'vl-compare-bar', style: `width:${((100 * lc[l]) / max).toFixed(1)}%` }),
+        h('span', {}, lc[l].toFixed(4)),
+      );
   } else bars.append(h('span', {}, 'Not available: the attention shapes differ.'));
   clear(table);
-  table.append(h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'head'), h('th', {}, 'Δ mean distance (px)'), h('th', {}, 'Δ entropy (nats)')));
-  for (const d of r.comparison.headDeltas) table.append(h('tr', {}, h('td', {}, String(d.layer)), h('td', {}, String(d.head)), h('td', {}, d.meanDistance.toFixed(2)), h('td', {}, d.entropy.toFixed(3))));
+  table.append(
+    h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'head'), h('th', {}, 'Δ mean distance (px)'), h('th', {}, 'Δ entropy (nats)')),
+  );
+  for (const d of r.comparison.headDeltas)
+    table.append(
+      h(
+        'tr',
+        {},
+        h('td', {}, String(d.layer)),
+        h('td', {}, String(d.head)),
+        h('td', {}, d.meanDistance.toFixed(2)),
+        h('td', {}, d.entropy.toFixed(3)),
+      ),
+    );
   fillViews(r);
   jsonButton.disabled = false;
   page.showContent();
   draw();
 }
 
-viewSelect.addEventListener('change', () => { state = { ...state, view: viewSelect.value }; page.saveState(state); draw(); });
+viewSelect.addEventListener('change', () => {
+  state = { ...state, view: viewSelect.value };
+  page.saveState(state);
+  draw();
+});
 jsonButton.addEventListener('click', () => {
   if (!current) return;
   const { r, settings } = current;
   void page.exportFile('json', 'application/json', async () => ({
-    name: `${fileName(r.a.image.path).replace(/\.[^.]+$/, '').replace(/[^\w.\- ]/g, '_')}-compare.json`,
-    bytes: new TextEncoder().encode(JSON.stringify(compareJson(r, { fusion: settings.fusion, discardRatio: settings.discardRatio }), null, 1)),
+    name: `${fileName(r.a.image.path)
+      .replace(/\.[^.]+$/, '')
+      .replace(/[^\w.\- ]/g, '_')}-compare.json`,
+    bytes: new TextEncoder().encode(
+      JSON.stringify(compareJson(r, { fusion: settings.fusion, discardRatio: settings.discardRatio }), null, 1),
+    ),
   }));
 });
 page.onShortcut(() => false);
 
-page.start<CompareHostMessage, { compare: CompareResult; settings: PanelSettings }>((m) => {
-  if (m.type === 'result') show(m.compare, m.settings, m.modelB);
-}, (d) => show(d.compare, d.settings, null));
+page.start<CompareHostMessage, { compare: CompareResult; settings: PanelSettings }>(
+  (m) => {
+    if (m.type === 'result') show(m.compare, m.settings, m.modelB);
+  },
+  (d) => show(d.compare, d.settings, null),
+);

@@ -49,7 +49,10 @@ export class BackboneAttentionView {
 
   constructor() {
     const modeGroup = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': 'Attention view' });
-    for (const [mode, label, title] of [['attention', 'Query attention', 'The query token\'s attention in one layer and head'], ['rollout', 'Rollout', 'Attention rollout over all layers (r)']] as const) {
+    for (const [mode, label, title] of [
+      ['attention', 'Query attention', "The query token's attention in one layer and head"],
+      ['rollout', 'Rollout', 'Attention rollout over all layers (r)'],
+    ] as const) {
       const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': mode, title }, label);
       b.addEventListener('click', () => this.onChange({ mode }));
       this.modeButtons.set(mode, b);
@@ -67,38 +70,89 @@ export class BackboneAttentionView {
     this.headSelect = h('select', { id: 'vd-head', 'data-testid': 'attention-head-select', title: 'Head ( , and . )' });
     this.colormapSelect = h('select', { id: 'vd-att-colormap' }, ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])));
     this.layerSelect.addEventListener('change', () => this.onChange({ layer: Number(this.layerSelect.value), mode: 'attention' }));
-    this.headSelect.addEventListener('change', () => this.onChange({ head: this.headSelect.value === 'mean' ? 'mean' : Number(this.headSelect.value), mode: 'attention' }));
+    this.headSelect.addEventListener('change', () =>
+      this.onChange({ head: this.headSelect.value === 'mean' ? 'mean' : Number(this.headSelect.value), mode: 'attention' }),
+    );
     this.colormapSelect.addEventListener('change', () => this.onChange({ colormap: this.colormapSelect.value as AttentionUi['colormap'] }));
-    this.fusionSelect = h('select', { id: 'vd-fusion' }, h('option', { value: 'mean' }, 'Mean'), h('option', { value: 'max' }, 'Max'), h('option', { value: 'min' }, 'Min'));
+    this.fusionSelect = h(
+      'select',
+      { id: 'vd-fusion' },
+      h('option', { value: 'mean' }, 'Mean'),
+      h('option', { value: 'max' }, 'Max'),
+      h('option', { value: 'min' }, 'Min'),
+    );
     this.fusionSelect.addEventListener('change', () => this.onChange({ fusion: this.fusionSelect.value as HeadFusion }));
-    this.discardInput = h('input', { type: 'range', id: 'vd-discard', min: '0', max: '0.99', step: '0.01', 'aria-label': 'Rollout discard ratio' });
+    this.discardInput = h('input', {
+      type: 'range',
+      id: 'vd-discard',
+      min: '0',
+      max: '0.99',
+      step: '0.01',
+      'aria-label': 'Rollout discard ratio',
+    });
     this.discardOut = h('output', { className: 'vl-value', for: 'vd-discard' });
     this.discardInput.addEventListener('input', () => this.onChange({ discardRatio: Number(this.discardInput.value) }));
     this.queryOut = h('output', { className: 'vl-query-out', 'aria-live': 'polite' });
-    this.clsButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', title: 'Query the CLS token (c)' }, 'CLS');
+    this.clsButton = h(
+      'button',
+      { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', title: 'Query the CLS token (c)' },
+      'CLS',
+    );
     this.clsButton.addEventListener('click', () => this.onChange({ query: 0 }));
-    const field = (label: string, control: HTMLElement) => h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control);
-    this.rolloutControls = h('div', { className: 'vl-controls', role: 'group', 'aria-label': 'Rollout' },
+    const field = (label: string, control: HTMLElement) =>
+      h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control);
+    this.rolloutControls = h(
+      'div',
+      { className: 'vl-controls', role: 'group', 'aria-label': 'Rollout' },
       field('Head fusion', this.fusionSelect),
-      h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vd-discard' }, 'Discard'), this.discardInput, this.discardOut));
+      h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vd-discard' }, 'Discard'), this.discardInput, this.discardOut),
+    );
 
     this.title = h('span', { className: 'vl-card-hint' });
     this.readout = h('div', { className: 'vl-readout', 'aria-live': 'off' });
     this.badge = h('span', { className: 'vl-badge' });
     this.missing = h('p', { className: 'vl-card-note', hidden: true });
-    this.body = h('div', { className: 'vl-att-body' },
-      h('div', { className: 'vl-controls' }, modeGroup, field('Layer', this.layerSelect), field('Head', this.headSelect), field('Colormap', this.colormapSelect),
-        h('div', { className: 'vl-field', role: 'group', 'aria-label': 'Query token' }, h('span', { className: 'vl-field-label' }, 'Query'), this.queryOut, this.clsButton)),
+    this.body = h(
+      'div',
+      { className: 'vl-att-body' },
+      h(
+        'div',
+        { className: 'vl-controls' },
+        modeGroup,
+        field('Layer', this.layerSelect),
+        field('Head', this.headSelect),
+        field('Colormap', this.colormapSelect),
+        h(
+          'div',
+          { className: 'vl-field', role: 'group', 'aria-label': 'Query token' },
+          h('span', { className: 'vl-field-label' }, 'Query'),
+          this.queryOut,
+          this.clsButton,
+        ),
+      ),
       this.rolloutControls,
       h('div', { className: 'vl-att-title' }, this.title),
       this.stage.el,
       this.readout,
-      h('details', { className: 'vl-details vl-att-thumbs', open: true },
+      h(
+        'details',
+        { className: 'vl-details vl-att-thumbs', open: true },
         h('summary', {}, 'Every layer and head (rows = layers, columns = heads; each tile scaled on its own)'),
-        this.modelView.el));
-    this.el = h('section', { className: 'vl-card vl-att', 'data-testid': 'attention-map', 'aria-labelledby': 'vd-att-title' },
-      h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-att-title' }, 'Backbone attention'), this.badge),
-      this.missing, this.body);
+        this.modelView.el,
+      ),
+    );
+    this.el = h(
+      'section',
+      { className: 'vl-card vl-att', 'data-testid': 'attention-map', 'aria-labelledby': 'vd-att-title' },
+      h(
+        'div',
+        { className: 'vl-card-head' },
+        h('h2', { className: 'vl-card-title', id: 'vd-att-title' }, 'Backbone attention'),
+        this.badge,
+      ),
+      this.missing,
+      this.body,
+    );
 
     this.stage.onPick = (p) => this.result && this.onChange({ query: tokenOfPatch(this.result, p.row, p.col), mode: this.ui?.mode });
     this.stage.onHover = (p) => this.showReadout(p);
@@ -106,7 +160,12 @@ export class BackboneAttentionView {
       const r = this.result;
       if (!r || !this.ui || ev.altKey || ev.ctrlKey || ev.metaKey) return;
       const step = ev.shiftKey ? 3 : 1;
-      const moves: Record<string, [number, number]> = { ArrowUp: [-step, 0], ArrowDown: [step, 0], ArrowLeft: [0, -step], ArrowRight: [0, step] };
+      const moves: Record<string, [number, number]> = {
+        ArrowUp: [-step, 0],
+        ArrowDown: [step, 0],
+        ArrowLeft: [0, -step],
+        ArrowRight: [0, step],
+      };
       const m = moves[ev.key];
       if (!m && !(ev.key === 'Home' && r.firstPatchToken > 0)) return;
       ev.preventDefault();
@@ -124,14 +183,29 @@ export class BackboneAttentionView {
     if (!r?.attention || !ui || ev.ctrlKey || ev.metaKey || ev.altKey || t.tagName === 'SELECT') return;
     const { layers, heads } = r.attention;
     switch (ev.key) {
-      case '[': this.onChange({ layer: Math.max(0, ui.layer - 1), mode: 'attention' }); break;
-      case ']': this.onChange({ layer: Math.min(layers - 1, ui.layer + 1), mode: 'attention' }); break;
-      case ',': this.onChange({ head: stepHead(ui.head, heads, -1), mode: 'attention' }); break;
-      case '.': this.onChange({ head: stepHead(ui.head, heads, 1), mode: 'attention' }); break;
-      case 'm': if (heads > 1) this.onChange({ head: 'mean', mode: 'attention' }); break;
-      case 'r': this.onChange({ mode: ui.mode === 'rollout' ? 'attention' : 'rollout' }); break;
-      case 'c': if (r.firstPatchToken > 0) this.onChange({ query: 0 }); break;
-      default: return;
+      case '[':
+        this.onChange({ layer: Math.max(0, ui.layer - 1), mode: 'attention' });
+        break;
+      case ']':
+        this.onChange({ layer: Math.min(layers - 1, ui.layer + 1), mode: 'attention' });
+        break;
+      case ',':
+        this.onChange({ head: stepHead(ui.head, heads, -1), mode: 'attention' });
+        break;
+      case '.':
+        this.onChange({ head: stepHead(ui.head, heads, 1), mode: 'attention' });
+        break;
+      case 'm':
+        if (heads > 1) this.onChange({ head: 'mean', mode: 'attention' });
+        break;
+      case 'r':
+        this.onChange({ mode: ui.mode === 'rollout' ? 'attention' : 'rollout' });
+        break;
+      case 'c':
+        if (r.firstPatchToken > 0) this.onChange({ query: 0 });
+        break;
+      default:
+        return;
     }
     ev.preventDefault();
     ev.stopPropagation();
@@ -148,7 +222,9 @@ export class BackboneAttentionView {
     this.missing.hidden = !!t;
     this.body.hidden = !t;
     this.badge.hidden = !t;
-    this.missing.textContent = t ? '' : 'This run has no backbone attention: the graph had no attention probabilities to tap (see the notes above).';
+    this.missing.textContent = t
+      ? ''
+      : 'This run has no backbone attention: the graph had no attention probabilities to tap (see the notes above).';
     if (!t) return;
     this.badge.textContent = sourceLabels[r.model.attentionSource] ?? r.model.attentionSource;
     this.badge.className = `vl-badge vl-badge-${r.model.attentionSource}`;
@@ -213,12 +289,22 @@ export class BackboneAttentionView {
     const lut = colormapLut(ui.colormap);
     const map = this.mapFor(ui);
     // While a slice is on its way the stage keeps its last map.
-    if (map) this.stage.render({ map, grid: r.grid, lut, smooth: false, opacity: this.opacity, mask: null, query: p ? { ...p, token: ui.query } : null });
+    if (map)
+      this.stage.render({
+        map,
+        grid: r.grid,
+        lut,
+        smooth: false,
+        opacity: this.opacity,
+        mask: null,
+        query: p ? { ...p, token: ui.query } : null,
+      });
     this.el.toggleAttribute('aria-busy', !map);
     const headText = ui.head === 'mean' ? `mean of ${t.heads} heads` : `head ${ui.head + 1}`;
-    this.title.textContent = ui.mode === 'rollout'
-      ? `Rollout over ${t.layers} layers · ${ui.fusion} fusion · discard ${Math.round(ui.discardRatio * 100)}% · ${this.queryLabel(ui.query)} query`
-      : `Layer ${ui.layer + 1} · ${headText} · ${this.queryLabel(ui.query)} query`;
+    this.title.textContent =
+      ui.mode === 'rollout'
+        ? `Rollout over ${t.layers} layers · ${ui.fusion} fusion · discard ${Math.round(ui.discardRatio * 100)}% · ${this.queryLabel(ui.query)} query`
+        : `Layer ${ui.layer + 1} · ${headText} · ${this.queryLabel(ui.query)} query`;
     this.stage.setAriaLabel(`${this.title.textContent}. Click a patch or use the arrow keys to move the query; c returns to CLS.`);
     this.showReadout(null);
 
@@ -235,7 +321,7 @@ export class BackboneAttentionView {
     const r = this.result;
     if (!r?.attention || !this.ui) return;
     if (this.el.hasAttribute('aria-busy')) {
-      this.readout.textContent = 'Fetching this query\'s attention…';
+      this.readout.textContent = "Fetching this query's attention…";
       return;
     }
     if (!p) {

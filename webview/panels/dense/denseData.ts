@@ -23,7 +23,7 @@ export function reviveDenseResult(input: unknown): DensePanelResult {
   if (r.task === 'depth' && !r.depth) throw new Error('a depth result without a depth map');
   if (r.depth) {
     const d = r.depth;
-    if (!isPosInt(d.rawWidth) || !isPosInt(d.rawHeight)) throw new Error('the result\'s depth has no raw size');
+    if (!isPosInt(d.rawWidth) || !isPosInt(d.rawHeight)) throw new Error("the result's depth has no raw size");
     d.raw = asFloat32(d.raw, 'depth.raw');
     expectLength(d.raw, d.rawHeight * d.rawWidth, 'depth.raw', `[${d.rawHeight}, ${d.rawWidth}]`);
     d.view = asFloat32(d.view, 'depth.view');
@@ -33,10 +33,11 @@ export function reviveDenseResult(input: unknown): DensePanelResult {
   if (r.task === 'segmentation' && !r.segmentation) throw new Error('a segmentation result without a label map');
   if (r.segmentation) {
     const s = r.segmentation;
-    if (!isPosInt(s.numClasses)) throw new Error('the result\'s segmentation has no class count');
+    if (!isPosInt(s.numClasses)) throw new Error("the result's segmentation has no class count");
     s.labels = asUint16(s.labels, h * w, 'segmentation.labels');
     expectLength(s.labels, h * w, 'segmentation.labels', `[${h}, ${w}]`);
-    s.classes = (Array.isArray(s.classes) ? s.classes : []).filter((c) => c && Number.isInteger(c.id) && c.id >= 0 && Array.isArray(c.color) && c.color.length === 3)
+    s.classes = (Array.isArray(s.classes) ? s.classes : [])
+      .filter((c) => c && Number.isInteger(c.id) && c.id >= 0 && Array.isArray(c.color) && c.color.length === 3)
       .map((c) => ({ ...c, name: typeof c.name === 'string' ? c.name : `class ${c.id}`, area: Number.isFinite(c.area) ? c.area : 0 }));
   }
 
@@ -71,7 +72,9 @@ function checkAttention<T extends NonNullable<DensePanelResult['attention']>>(t:
     t.data = asFloat32(t.data, 'attention.data');
     expectLength(t.data, t.layers * t.heads * t.tokens * t.tokens, 'attention.data', `[${t.layers}, ${t.heads}, ${t.tokens}, ${t.tokens}]`);
   }
-  if (!Array.isArray(grid) || !isPosInt(grid[0]) || !isPosInt(grid[1]) || !Number.isInteger(firstPatch) || firstPatch < 0) throw new Error('no patch grid');
-  if (firstPatch + grid[0] * grid[1] !== t.tokens) throw new Error(`${t.tokens} tokens do not fit a ${grid[0]}×${grid[1]} grid after ${firstPatch} special tokens`);
+  if (!Array.isArray(grid) || !isPosInt(grid[0]) || !isPosInt(grid[1]) || !Number.isInteger(firstPatch) || firstPatch < 0)
+    throw new Error('no patch grid');
+  if (firstPatch + grid[0] * grid[1] !== t.tokens)
+    throw new Error(`${t.tokens} tokens do not fit a ${grid[0]}×${grid[1]} grid after ${firstPatch} special tokens`);
   return t;
 }

@@ -7,7 +7,13 @@ import type { DenseUiState } from './denseState';
 
 export function denseExportName(r: DensePanelResult, st: Pick<DenseUiState, 'view'>, format: DenseExportFormat): string {
   const stem = safeStem(r.image.path);
-  const what = format === 'png16' ? 'depth16' : format === 'npy' ? 'depth-raw' : format === 'json' ? r.task
-    : `${r.task}-${st.view === 'side' ? 'map' : st.view}`;
+  const what =
+    format === 'png16'
+      ? 'depth16'
+      : format === 'npy'
+        ? 'depth-raw'
+        : format === 'json'
+          ? r.task
+          : `${r.task}-${st.view === 'side' ? 'map' : st.view}`;
   return `${stem.slice(0, 100)}-${what}.${denseExportExtension[format]}`;
 }

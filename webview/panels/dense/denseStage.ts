@@ -49,11 +49,21 @@ export class DenseStage {
     this.imgB = h('img', { className: 'vl-dstage-img', alt: '', draggable: 'false', 'aria-hidden': 'true' });
     this.canvas = h('canvas', { className: 'vl-dstage-map', 'data-testid': opts.testId, role: 'img', 'aria-label': `${opts.mapName} map` });
     this.ctx = this.canvas.getContext('2d') as CanvasRenderingContext2D;
-    this.divider = h('div', {
-      className: 'vl-swipe-divider', role: 'slider', tabindex: '0', 'aria-orientation': 'horizontal',
-      'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-label': `Swipe divider: ${opts.mapName} on the left, image on the right`,
-      'data-testid': 'swipe-divider', hidden: true,
-    }, h('span', { className: 'vl-swipe-handle', 'aria-hidden': 'true' }));
+    this.divider = h(
+      'div',
+      {
+        className: 'vl-swipe-divider',
+        role: 'slider',
+        tabindex: '0',
+        'aria-orientation': 'horizontal',
+        'aria-valuemin': '0',
+        'aria-valuemax': '100',
+        'aria-label': `Swipe divider: ${opts.mapName} on the left, image on the right`,
+        'data-testid': 'swipe-divider',
+        hidden: true,
+      },
+      h('span', { className: 'vl-swipe-handle', 'aria-hidden': 'true' }),
+    );
     this.markers = [0, 1].map(() => h('div', { className: 'vl-dstage-marker', hidden: true, 'aria-hidden': 'true' }));
     this.frameImage = h('div', { className: 'vl-dstage-frame' }, this.imgA, this.markers[0]);
     this.frameMap = h('div', { className: 'vl-dstage-frame' }, this.imgB, this.canvas, this.divider, this.markers[1]);
@@ -89,7 +99,14 @@ export class DenseStage {
     this.frameMap.addEventListener('pointercancel', endDrag);
     this.divider.addEventListener('keydown', (ev) => {
       const big = ev.shiftKey ? 0.1 : 0.02;
-      const steps: Record<string, number> = { ArrowLeft: -big, ArrowDown: -big, ArrowRight: big, ArrowUp: big, PageDown: -0.1, PageUp: 0.1 };
+      const steps: Record<string, number> = {
+        ArrowLeft: -big,
+        ArrowDown: -big,
+        ArrowRight: big,
+        ArrowUp: big,
+        PageDown: -0.1,
+        PageUp: 0.1,
+      };
       let f: number | null = null;
       if (ev.key in steps) f = this.swipe + steps[ev.key];
       else if (ev.key === 'Home') f = 0;
@@ -123,7 +140,11 @@ export class DenseStage {
 
   /** Paint the map: RGBA bytes of the view image's size. */
   paint(rgba: Uint8ClampedArray): void {
-    const img = new ImageData(new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, this.width * this.height * 4), this.width, this.height);
+    const img = new ImageData(
+      new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, this.width * this.height * 4),
+      this.width,
+      this.height,
+    );
     this.ctx.putImageData(img, 0, 0);
   }
 

@@ -4,8 +4,14 @@
 import type { HeadFusion } from '../../../src/shared/attentionTypes';
 import type { DenseTask } from '../../../src/analyses/dense/types';
 import {
-  denseViewIds, depthColormapNames, depthNormalizations,
-  type DensePanelResult, type DensePanelSettings, type DenseViewId, type DepthColormapName, type DepthNormalization,
+  denseViewIds,
+  depthColormapNames,
+  depthNormalizations,
+  type DensePanelResult,
+  type DensePanelSettings,
+  type DenseViewId,
+  type DepthColormapName,
+  type DepthNormalization,
 } from '../../../src/analyses/dense/messages';
 import { colormapNames, type ColormapName } from '../../../src/shared/panelProtocol';
 import { clampOrbit, type Orbit } from './mesh';
@@ -73,7 +79,14 @@ export function parseDensePanelSettings(raw: unknown): DensePanelSettings | unde
   if (!o) return undefined;
   if (!oneOf(depthColormapNames, o.depthColormap) || !oneOf(depthNormalizations, o.normalization) || !inUnit(o.opacity)) return undefined;
   if (!oneOf(colormapNames, o.attentionColormap) || !oneOf(fusions, o.fusion) || !inUnit(o.discardRatio, true)) return undefined;
-  return { depthColormap: o.depthColormap, normalization: o.normalization, opacity: o.opacity, attentionColormap: o.attentionColormap, fusion: o.fusion, discardRatio: o.discardRatio };
+  return {
+    depthColormap: o.depthColormap,
+    normalization: o.normalization,
+    opacity: o.opacity,
+    attentionColormap: o.attentionColormap,
+    fusion: o.fusion,
+    discardRatio: o.discardRatio,
+  };
 }
 
 /** A state restored from vscode.getState(): every valid field kept, everything else from `base`. */
@@ -93,8 +106,14 @@ export function parseDenseState(raw: unknown, base: DenseUiState = defaultDenseS
     s.orbit = clampOrbit({ yaw: orbit.yaw, pitch: orbit.pitch, distance: orbit.distance });
   }
   const lg = o.legend as Record<string, unknown> | null;
-  if (lg && typeof lg === 'object' && (lg.isolated === null || (isInt(lg.isolated) && lg.isolated >= 0))
-    && Array.isArray(lg.hidden) && lg.hidden.length <= 4096 && lg.hidden.every((x) => isInt(x) && x >= 0)) {
+  if (
+    lg &&
+    typeof lg === 'object' &&
+    (lg.isolated === null || (isInt(lg.isolated) && lg.isolated >= 0)) &&
+    Array.isArray(lg.hidden) &&
+    lg.hidden.length <= 4096 &&
+    lg.hidden.every((x) => isInt(x) && x >= 0)
+  ) {
     s.legend = { isolated: lg.isolated as number | null, hidden: [...new Set(lg.hidden as number[])].sort((a, b) => a - b) };
   }
   const at = o.attention as Record<string, unknown> | null;
@@ -162,7 +181,8 @@ export function fitDenseState(s: DenseUiState, r: DensePanelResult): DenseUiStat
     if (out.attention.layer < 0 || out.attention.layer >= a.layers) out.attention.layer = a.layers - 1;
     if (a.heads === 1) out.attention.head = 0;
     else if (out.attention.head !== 'mean' && out.attention.head >= a.heads) out.attention.head = 'mean';
-    if (out.attention.query >= a.tokens || (out.attention.query > 0 && out.attention.query < r.firstPatchToken)) out.attention.query = defaultQuery(r);
+    if (out.attention.query >= a.tokens || (out.attention.query > 0 && out.attention.query < r.firstPatchToken))
+      out.attention.query = defaultQuery(r);
   }
   out.legend = fitLegend(out.legend, r.segmentation ? r.segmentation.classes.map((c) => c.id) : []);
   out.imagePath = r.image.path;

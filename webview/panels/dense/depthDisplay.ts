@@ -50,11 +50,24 @@ export function displayRange(s: Pick<DepthStats, 'min' | 'max' | 'p2' | 'p98'>, 
     return { lo: 0, hi: 1, used: 'minmax', flat: true, note: 'The depth map has no finite values: nothing to show.' };
   }
   if (isFlat(s.min, s.max)) {
-    return { lo: s.min, hi: s.max, used: 'minmax', flat: true, note: `The depth map is flat (every value ≈ ${fmt(s.min)}): shown in one colour.` };
+    return {
+      lo: s.min,
+      hi: s.max,
+      used: 'minmax',
+      flat: true,
+      note: `The depth map is flat (every value ≈ ${fmt(s.min)}): shown in one colour.`,
+    };
   }
   if (mode === 'percentile') {
-    if (Number.isFinite(s.p2) && Number.isFinite(s.p98) && !isFlat(s.p2, s.p98)) return { lo: s.p2, hi: s.p98, used: 'percentile', flat: false, note: null };
-    return { lo: s.min, hi: s.max, used: 'minmax', flat: false, note: 'The 2nd–98th percentile range is flat (a few outliers hold all the spread): min–max is used instead.' };
+    if (Number.isFinite(s.p2) && Number.isFinite(s.p98) && !isFlat(s.p2, s.p98))
+      return { lo: s.p2, hi: s.p98, used: 'percentile', flat: false, note: null };
+    return {
+      lo: s.min,
+      hi: s.max,
+      used: 'minmax',
+      flat: false,
+      note: 'The 2nd–98th percentile range is flat (a few outliers hold all the spread): min–max is used instead.',
+    };
   }
   return { lo: s.min, hi: s.max, used: 'minmax', flat: false, note: null };
 }
@@ -73,8 +86,13 @@ export function displayValue(v: number, r: DisplayRange, invert: boolean): numbe
  * RGBA pixels of a depth map: colour = lut[round(t·255)] with t = displayValue; non-finite values are
  * transparent. `out` has 4 bytes per value.
  */
-export function colorizeDepth(values: ArrayLike<number>, r: DisplayRange, invert: boolean, lut: Uint8ClampedArray,
-  out: Uint8ClampedArray = new Uint8ClampedArray(values.length * 4)): Uint8ClampedArray {
+export function colorizeDepth(
+  values: ArrayLike<number>,
+  r: DisplayRange,
+  invert: boolean,
+  lut: Uint8ClampedArray,
+  out: Uint8ClampedArray = new Uint8ClampedArray(values.length * 4),
+): Uint8ClampedArray {
   for (let i = 0, o = 0; i < values.length; i++, o += 4) {
     const t = displayValue(values[i], r, invert);
     if (Number.isNaN(t)) {

@@ -25,7 +25,9 @@ export class FeaturesView {
     clear(this.el);
     this.count = 0;
     this.note.hidden = levels.length > 0;
-    this.note.textContent = levels.length ? '' : 'No neck features in this result: the reassemble stage of the DPT neck was not found in the graph (see the notes above).';
+    this.note.textContent = levels.length
+      ? ''
+      : 'No neck features in this result: the reassemble stage of the DPT neck was not found in the graph (see the notes above).';
     for (const f of levels) {
       const canvas = h('canvas', { width: String(f.width), height: String(f.height), 'aria-hidden': 'true' });
       canvas.style.aspectRatio = aspect;
@@ -40,16 +42,35 @@ export class FeaturesView {
       ctx.putImageData(img, 0, 0);
       const [e1, e2, e3] = f.explained;
       const total = [e1, e2, e3].every(Number.isFinite) ? e1 + e2 + e3 : NaN;
-      const label = `${f.name}: stride ${f.stride} (1/${f.stride} of the input), ${f.width}×${f.height}, ${f.channels} channels; `
-        + `the first three principal components (red, green, blue) explain ${pct(e1)}, ${pct(e2)} and ${pct(e3)} % of the variance.`;
-      this.el.append(h('figure', { className: 'vl-feature', role: 'listitem', 'data-testid': 'feature-level', 'data-stride': String(f.stride), 'aria-label': label, title: label },
-        h('div', { className: 'vl-feature-img' }, canvas),
-        h('figcaption', {},
-          h('span', { className: 'vl-feature-name' }, `1/${f.stride} · stride\u00a0${f.stride}`),
-          h('span', { className: 'vl-feature-meta' }, `${f.width}×${f.height} · ${f.channels}\u00a0ch`),
-          h('span', { className: 'vl-feature-meta', title: 'Variance explained by principal components 1, 2, 3 (shown as red, green, blue)' },
-            `PC1–3 ${pct(total)}\u00a0% (${pct(e1)}\u00a0·\u00a0${pct(e2)}\u00a0·\u00a0${pct(e3)})`),
-          h('span', { className: 'vl-feature-sub' }, f.name))));
+      const label =
+        `${f.name}: stride ${f.stride} (1/${f.stride} of the input), ${f.width}×${f.height}, ${f.channels} channels; ` +
+        `the first three principal components (red, green, blue) explain ${pct(e1)}, ${pct(e2)} and ${pct(e3)} % of the variance.`;
+      this.el.append(
+        h(
+          'figure',
+          {
+            className: 'vl-feature',
+            role: 'listitem',
+            'data-testid': 'feature-level',
+            'data-stride': String(f.stride),
+            'aria-label': label,
+            title: label,
+          },
+          h('div', { className: 'vl-feature-img' }, canvas),
+          h(
+            'figcaption',
+            {},
+            h('span', { className: 'vl-feature-name' }, `1/${f.stride} · stride\u00a0${f.stride}`),
+            h('span', { className: 'vl-feature-meta' }, `${f.width}×${f.height} · ${f.channels}\u00a0ch`),
+            h(
+              'span',
+              { className: 'vl-feature-meta', title: 'Variance explained by principal components 1, 2, 3 (shown as red, green, blue)' },
+              `PC1–3 ${pct(total)}\u00a0% (${pct(e1)}\u00a0·\u00a0${pct(e2)}\u00a0·\u00a0${pct(e3)})`,
+            ),
+            h('span', { className: 'vl-feature-sub' }, f.name),
+          ),
+        ),
+      );
       this.count++;
     }
   }

@@ -59,8 +59,13 @@ export interface LabelPaint {
  * one is emphasised), transparent for hidden classes and out-of-range ids. Ids without an entry in
  * `classes` are grey.
  */
-export function colorizeLabels(labels: ArrayLike<number>, classes: readonly SegmentClass[], numClasses: number, paint: LabelPaint,
-  out: Uint8ClampedArray = new Uint8ClampedArray(labels.length * 4)): Uint8ClampedArray {
+export function colorizeLabels(
+  labels: ArrayLike<number>,
+  classes: readonly SegmentClass[],
+  numClasses: number,
+  paint: LabelPaint,
+  out: Uint8ClampedArray = new Uint8ClampedArray(labels.length * 4),
+): Uint8ClampedArray {
   const n = Math.max(numClasses, ...classes.map((c) => c.id + 1));
   // One RGBA entry per class id, looked up per pixel.
   const table = new Uint8ClampedArray(4 * (n + 1));

@@ -15,10 +15,13 @@ interface Row {
 }
 
 function eyeIcon(): SVGSVGElement {
-  return s('svg', { viewBox: '0 0 16 16', width: '14', height: '14', 'aria-hidden': 'true', className: 'vl-eye-icon' },
+  return s(
+    'svg',
+    { viewBox: '0 0 16 16', width: '14', height: '14', 'aria-hidden': 'true', className: 'vl-eye-icon' },
     s('path', { d: 'M1 8s2.6-4.5 7-4.5S15 8 15 8s-2.6 4.5-7 4.5S1 8 1 8z', fill: 'none', stroke: 'currentColor', 'stroke-width': '1.3' }),
     s('circle', { cx: '8', cy: '8', r: '2.1', fill: 'currentColor' }),
-    s('path', { className: 'vl-eye-slash', d: 'M2.5 13.5l11-11', stroke: 'currentColor', 'stroke-width': '1.5' }));
+    s('path', { className: 'vl-eye-slash', d: 'M2.5 13.5l11-11', stroke: 'currentColor', 'stroke-width': '1.5' }),
+  );
 }
 
 export class LegendView {
@@ -35,14 +38,37 @@ export class LegendView {
 
   constructor() {
     this.countEl = h('span', { className: 'vl-card-hint' });
-    this.showAllButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'data-testid': 'legend-show-all', title: 'Show every class (Escape in the list)' }, 'Show all');
+    this.showAllButton = h(
+      'button',
+      {
+        type: 'button',
+        className: 'vl-btn vl-btn-secondary vl-btn-small',
+        'data-testid': 'legend-show-all',
+        title: 'Show every class (Escape in the list)',
+      },
+      'Show all',
+    );
     this.showAllButton.addEventListener('click', () => this.change({ isolated: null, hidden: [] }));
     const hintId = 'vl-legend-hint';
-    this.list = h('ul', { className: 'vl-legend', 'data-testid': 'segmentation-legend', 'aria-label': 'Classes, largest first', 'aria-describedby': hintId });
-    this.el = h('div', { className: 'vl-legend-box' },
+    this.list = h('ul', {
+      className: 'vl-legend',
+      'data-testid': 'segmentation-legend',
+      'aria-label': 'Classes, largest first',
+      'aria-describedby': hintId,
+    });
+    this.el = h(
+      'div',
+      { className: 'vl-legend-box' },
       h('div', { className: 'vl-legend-head' }, h('span', { className: 'vl-field-label' }, 'Classes'), this.countEl, this.showAllButton),
       this.list,
-      h('p', { className: 'vl-card-note', id: hintId }, 'Click a class to show it alone, Alt+click or ', eyeIcon(), ' to hide it. Keys: ↑ ↓, Enter, H, Esc.'));
+      h(
+        'p',
+        { className: 'vl-card-note', id: hintId },
+        'Click a class to show it alone, Alt+click or ',
+        eyeIcon(),
+        ' to hide it. Keys: ↑ ↓, Enter, H, Esc.',
+      ),
+    );
     this.list.addEventListener('keydown', (ev) => this.onKey(ev));
     this.list.addEventListener('pointerleave', () => this.onEmphasis(null));
   }
@@ -57,11 +83,19 @@ export class LegendView {
       const fill = h('span', { className: 'vl-legend-fill' });
       fill.style.width = `${Math.max(0.5, (cls.area / top) * 100)}%`;
       const share = formatShare(cls.area);
-      const main = h('button', {
-        type: 'button', className: 'vl-legend-main', tabindex: i === 0 ? '0' : '-1',
-        title: `${cls.name} (class ${cls.id}): ${share} of the image. Click: show it alone; Alt+click: hide it.`,
-      }, swatch, h('span', { className: 'vl-legend-name' }, cls.name), h('span', { className: 'vl-legend-share' }, share),
-      h('span', { className: 'vl-legend-bar', 'aria-hidden': 'true' }, fill));
+      const main = h(
+        'button',
+        {
+          type: 'button',
+          className: 'vl-legend-main',
+          tabindex: i === 0 ? '0' : '-1',
+          title: `${cls.name} (class ${cls.id}): ${share} of the image. Click: show it alone; Alt+click: hide it.`,
+        },
+        swatch,
+        h('span', { className: 'vl-legend-name' }, cls.name),
+        h('span', { className: 'vl-legend-share' }, share),
+        h('span', { className: 'vl-legend-bar', 'aria-hidden': 'true' }, fill),
+      );
       const eye = h('button', { type: 'button', className: 'vl-legend-eye', tabindex: '-1' }, eyeIcon());
       const li = h('li', { className: 'vl-legend-item', 'data-testid': 'legend-item', 'data-class-id': String(cls.id) }, main, eye);
       main.addEventListener('click', (ev) => {
@@ -98,7 +132,10 @@ export class LegendView {
       r.li.classList.toggle('vl-legend-hover', hoverId === r.cls.id);
       r.li.dataset.state = isolated ? 'isolated' : visible ? 'shown' : 'hidden';
       r.main.setAttribute('aria-pressed', String(isolated));
-      r.main.setAttribute('aria-label', `${r.cls.name}, ${formatShare(r.cls.area)}${visible ? '' : ', not shown'}${isolated ? ', shown alone' : ''}`);
+      r.main.setAttribute(
+        'aria-label',
+        `${r.cls.name}, ${formatShare(r.cls.area)}${visible ? '' : ', not shown'}${isolated ? ', shown alone' : ''}`,
+      );
       r.eye.setAttribute('aria-pressed', String(hidden));
       r.eye.setAttribute('aria-label', hidden ? `Show ${r.cls.name}` : `Hide ${r.cls.name}`);
       r.eye.title = hidden ? `Show ${r.cls.name}` : `Hide ${r.cls.name} (H)`;
@@ -125,18 +162,35 @@ export class LegendView {
     if (i < 0 || ev.ctrlKey || ev.metaKey) return;
     const row = this.rows[i];
     switch (ev.key) {
-      case 'ArrowDown': this.focusRow(i + 1); break;
-      case 'ArrowUp': this.focusRow(i - 1); break;
-      case 'Home': this.focusRow(0); break;
-      case 'End': this.focusRow(this.rows.length - 1); break;
-      case 'ArrowRight': row.eye.focus(); break;
-      case 'ArrowLeft': row.main.focus(); break;
-      case 'h': case 'H': case 'Delete': this.change(toggleHidden(this.state, row.cls.id)); break;
+      case 'ArrowDown':
+        this.focusRow(i + 1);
+        break;
+      case 'ArrowUp':
+        this.focusRow(i - 1);
+        break;
+      case 'Home':
+        this.focusRow(0);
+        break;
+      case 'End':
+        this.focusRow(this.rows.length - 1);
+        break;
+      case 'ArrowRight':
+        row.eye.focus();
+        break;
+      case 'ArrowLeft':
+        row.main.focus();
+        break;
+      case 'h':
+      case 'H':
+      case 'Delete':
+        this.change(toggleHidden(this.state, row.cls.id));
+        break;
       case 'Escape':
         if (this.state.isolated === null && !this.state.hidden.length) return;
         this.change({ isolated: null, hidden: [] });
         break;
-      default: return;
+      default:
+        return;
     }
     ev.preventDefault();
     ev.stopPropagation();

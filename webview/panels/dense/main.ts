@@ -10,13 +10,31 @@ import './dense.css';
 import type { AttentionSlice, RolloutSettings } from '../../../src/shared/attentionTypes';
 import type { PanelActionId } from '../../../src/shared/panelProtocol';
 import {
-  depthColormapNames, type DenseExportFormat, type DenseHostMessage, type DensePanelResult, type DensePanelSettings, type DenseViewId, type DenseWebviewMessage,
+  depthColormapNames,
+  type DenseExportFormat,
+  type DenseHostMessage,
+  type DensePanelResult,
+  type DensePanelSettings,
+  type DenseViewId,
+  type DenseWebviewMessage,
 } from '../../../src/analyses/dense/messages';
 import { depthToUint16, segmentClasses } from '../../../src/maths/dense';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { append, clear, h } from '../../shell/dom';
 import { showModelNote } from '../../shell/controls';
-import { actionLabels as sharedActionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, panelHeader, startPage } from '../../shell/shell';
+import {
+  actionLabels as sharedActionLabels,
+  connectVsCode,
+  createBanner,
+  createBusyIndicator,
+  createToast,
+  downloadFile,
+  exportedText,
+  helpPopover,
+  isTypingTarget,
+  panelHeader,
+  startPage,
+} from '../../shell/shell';
 import { fmtMs, formatValue, timingsText } from '../../shell/format';
 import { BackboneAttentionView } from './attentionView';
 import { denseExportName } from './denseExport';
@@ -26,7 +44,13 @@ import { reviveSlice } from '../../shell/sliceStore';
 import { SliceStore } from '../../shell/sliceStore';
 import { DenseStage, type PixelPos } from './denseStage';
 import {
-  applyDenseSettings, defaultDenseState, defaultOrbit, fitDenseState, parseDenseState, viewsFor, type DenseUiState,
+  applyDenseSettings,
+  defaultDenseState,
+  defaultOrbit,
+  fitDenseState,
+  parseDenseState,
+  viewsFor,
+  type DenseUiState,
 } from './denseState';
 import { colorizeDepth, displayRange, finiteRange, rawCellOf, trustedStats, type DepthStats, type DisplayRange } from './depthDisplay';
 import { FeaturesView } from './featuresView';
@@ -89,7 +113,7 @@ const exportButtons = new Map<DenseExportFormat, HTMLButtonElement>();
 for (const [format, label, title] of [
   ['png', 'Save PNG', 'Save the current view as a colour PNG'],
   ['png16', '16-bit PNG', 'Save the depth as a 16-bit grayscale PNG (min–max of the map → 0…65535)'],
-  ['npy', '.npy', 'Save predicted_depth at the model\'s output resolution as a NumPy float32 array'],
+  ['npy', '.npy', "Save predicted_depth at the model's output resolution as a NumPy float32 array"],
   ['json', 'JSON', 'Save the numbers: sizes, value range, classes, timings'],
 ] as const) {
   const b = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title, 'data-export': format }, label);
@@ -99,22 +123,41 @@ for (const [format, label, title] of [
 const { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl } = panelHeader(shortcuts, [...exportButtons.values()], 'vd-help');
 
 const notesList = h('ul', { className: 'vl-notes-list' });
-const notesEl = h('div', { className: 'vl-banner vl-notice', role: 'note', 'aria-label': 'Notes', 'data-testid': 'notes', hidden: true },
-  h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, 'i'), h('div', { className: 'vl-banner-text' }, notesList));
+const notesEl = h(
+  'div',
+  { className: 'vl-banner vl-notice', role: 'note', 'aria-label': 'Notes', 'data-testid': 'notes', hidden: true },
+  h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, 'i'),
+  h('div', { className: 'vl-banner-text' }, notesList),
+);
 
 const error = createBanner('error', actionLabels, vscode && ((a) => post({ type: 'action', action: a })), { 'data-testid': 'error' });
 
 const busy = createBusyIndicator();
 
-const emptyEl = h('div', { className: 'vl-empty' },
+const emptyEl = h(
+  'div',
+  { className: 'vl-empty' },
   h('div', { className: 'vl-empty-title' }, 'No DPT run yet'),
-  h('p', {}, vscode ? 'Waiting for the extension to send a result…' : 'This report contains no data.'));
+  h('p', {}, vscode ? 'Waiting for the extension to send a result…' : 'This report contains no data.'),
+);
 
 // View tabs.
 const tabButtons = new Map<DenseViewId, HTMLButtonElement>();
 const tablist = h('div', { className: 'vl-tabs', role: 'tablist', 'aria-label': 'View' });
 (['side', 'overlay', 'swipe', 'relief'] as DenseViewId[]).forEach((v, i) => {
-  const b = h('button', { type: 'button', role: 'tab', className: 'vl-tab', id: `vd-tab-${v}`, 'aria-controls': 'vd-viewer', 'data-view': v, title: `${viewLabels[v]} (${i + 1})` }, viewLabels[v]);
+  const b = h(
+    'button',
+    {
+      type: 'button',
+      role: 'tab',
+      className: 'vl-tab',
+      id: `vd-tab-${v}`,
+      'aria-controls': 'vd-viewer',
+      'data-view': v,
+      title: `${viewLabels[v]} (${i + 1})`,
+    },
+    viewLabels[v],
+  );
   b.addEventListener('click', () => setView(v));
   tabButtons.set(v, b);
   tablist.append(b);
@@ -123,8 +166,16 @@ tablist.addEventListener('keydown', (ev) => {
   if (!result) return;
   const order = viewsFor(result.task);
   const i = order.indexOf(state.view);
-  const next = ev.key === 'ArrowRight' ? order[(i + 1) % order.length] : ev.key === 'ArrowLeft' ? order[(i + order.length - 1) % order.length]
-    : ev.key === 'Home' ? order[0] : ev.key === 'End' ? order[order.length - 1] : null;
+  const next =
+    ev.key === 'ArrowRight'
+      ? order[(i + 1) % order.length]
+      : ev.key === 'ArrowLeft'
+        ? order[(i + order.length - 1) % order.length]
+        : ev.key === 'Home'
+          ? order[0]
+          : ev.key === 'End'
+            ? order[order.length - 1]
+            : null;
   if (!next) return;
   ev.preventDefault();
   ev.stopPropagation();
@@ -140,7 +191,13 @@ const viewerHint = h('span', { className: 'vl-card-hint' });
 const barCanvas = h('canvas', { className: 'vl-colorbar-ramp', width: '256', height: '1', 'aria-hidden': 'true' });
 const barLo = h('span', { className: 'vl-colorbar-label' });
 const barHi = h('span', { className: 'vl-colorbar-label' });
-const colorbar = h('div', { className: 'vl-colorbar vl-depth-colorbar', role: 'img', 'data-testid': 'depth-colorbar' }, barLo, barCanvas, barHi);
+const colorbar = h(
+  'div',
+  { className: 'vl-colorbar vl-depth-colorbar', role: 'img', 'data-testid': 'depth-colorbar' },
+  barLo,
+  barCanvas,
+  barHi,
+);
 const readout = h('div', { className: 'vl-readout', 'aria-live': 'off', 'data-testid': 'readout' });
 const displayNote = h('p', { className: 'vl-card-note', role: 'status', hidden: true, 'data-testid': 'display-note' });
 
@@ -151,7 +208,10 @@ const field = (label: string, control: HTMLElement, extra?: Node) =>
 
 const normButtons = new Map<string, HTMLButtonElement>();
 const normGroup = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': 'Normalisation' });
-for (const [v, label, title] of [['percentile', 'Percentiles', 'Colours span the 2nd–98th percentile: a few extreme pixels do not wash out the rest (n)'], ['minmax', 'Min–max', 'Colours span the whole range (n)']] as const) {
+for (const [v, label, title] of [
+  ['percentile', 'Percentiles', 'Colours span the 2nd–98th percentile: a few extreme pixels do not wash out the rest (n)'],
+  ['minmax', 'Min–max', 'Colours span the whole range (n)'],
+] as const) {
   const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v, title }, label);
   b.addEventListener('click', () => update({ normalization: v }));
   normButtons.set(v, b);
@@ -165,61 +225,137 @@ normGroup.addEventListener('keydown', (ev) => {
   update({ normalization: v });
   normButtons.get(v)?.focus();
 });
-const colormapSelect = h('select', { id: 'vd-colormap', 'data-testid': 'depth-colormap-select' },
-  ...depthColormapNames.map((n) => h('option', { value: n }, colormapLabels[n])));
+const colormapSelect = h(
+  'select',
+  { id: 'vd-colormap', 'data-testid': 'depth-colormap-select' },
+  ...depthColormapNames.map((n) => h('option', { value: n }, colormapLabels[n])),
+);
 colormapSelect.addEventListener('change', () => update({ depthColormap: colormapSelect.value as DenseUiState['depthColormap'] }));
-const invertButton = h('button', { type: 'button', className: 'vl-toggle', 'aria-pressed': 'false', 'data-testid': 'invert-toggle', title: 'Swap the colours (and relief heights) of near and far (i)' }, 'Invert');
+const invertButton = h(
+  'button',
+  {
+    type: 'button',
+    className: 'vl-toggle',
+    'aria-pressed': 'false',
+    'data-testid': 'invert-toggle',
+    title: 'Swap the colours (and relief heights) of near and far (i)',
+  },
+  'Invert',
+);
 invertButton.addEventListener('click', () => update({ invert: !state.invert }));
 const opacityInput = slider('vd-opacity', 0, 1, 0.05, 'Overlay opacity');
 opacityInput.setAttribute('data-testid', 'opacity-slider');
 const opacityOut = h('output', { className: 'vl-value', for: 'vd-opacity' });
 opacityInput.addEventListener('input', () => update({ opacity: Number(opacityInput.value) }));
-const heightInput = slider('vd-height', 0, 0.6, 0.02, 'Relief height (share of the image\'s long side)');
+const heightInput = slider('vd-height', 0, 0.6, 0.02, "Relief height (share of the image's long side)");
 const heightOut = h('output', { className: 'vl-value', for: 'vd-height' });
 heightInput.addEventListener('input', () => update({ reliefHeight: Number(heightInput.value) }));
-const resetViewButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', title: 'Back to the starting camera (0)' }, 'Reset view');
+const resetViewButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', title: 'Back to the starting camera (0)' },
+  'Reset view',
+);
 resetViewButton.addEventListener('click', () => resetOrbit());
 
-const depthControls = h('div', { className: 'vl-controls', role: 'group', 'aria-label': 'Depth display' },
+const depthControls = h(
+  'div',
+  { className: 'vl-controls', role: 'group', 'aria-label': 'Depth display' },
   h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Range'), normGroup),
   field('Colormap', colormapSelect),
-  invertButton);
-const opacityField = h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vd-opacity' }, 'Opacity'), opacityInput, opacityOut);
-const reliefControls = h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vd-height' }, 'Relief height'), heightInput, heightOut, resetViewButton);
-const controls = h('div', { className: 'vl-controls-stack' }, depthControls, h('div', { className: 'vl-controls' }, opacityField, reliefControls));
+  invertButton,
+);
+const opacityField = h(
+  'div',
+  { className: 'vl-field vl-field-slider' },
+  h('label', { for: 'vd-opacity' }, 'Opacity'),
+  opacityInput,
+  opacityOut,
+);
+const reliefControls = h(
+  'div',
+  { className: 'vl-field vl-field-slider' },
+  h('label', { for: 'vd-height' }, 'Relief height'),
+  heightInput,
+  heightOut,
+  resetViewButton,
+);
+const controls = h(
+  'div',
+  { className: 'vl-controls-stack' },
+  depthControls,
+  h('div', { className: 'vl-controls' }, opacityField, reliefControls),
+);
 
-const viewer = h('section', { className: 'vl-card vl-viewer', id: 'vd-viewer', role: 'tabpanel', 'aria-labelledby': 'vd-viewer-title' },
+const viewer = h(
+  'section',
+  { className: 'vl-card vl-viewer', id: 'vd-viewer', role: 'tabpanel', 'aria-labelledby': 'vd-viewer-title' },
   h('div', { className: 'vl-card-head' }, viewerTitle, viewerHint),
-  stage.el, relief.el, colorbar, readout, displayNote, controls);
+  stage.el,
+  relief.el,
+  colorbar,
+  readout,
+  displayNote,
+  controls,
+);
 
 // Side: legend (segmentation) or depth values, and the run summary.
 const legend = new LegendView();
-const legendCard = h('section', { className: 'vl-card vl-legend-card', 'aria-labelledby': 'vd-legend-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-legend-title' }, 'Legend')), legend.el);
+const legendCard = h(
+  'section',
+  { className: 'vl-card vl-legend-card', 'aria-labelledby': 'vd-legend-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-legend-title' }, 'Legend')),
+  legend.el,
+);
 const valuesList = h('dl', { className: 'vl-kv', 'data-testid': 'depth-values' });
-const valuesCard = h('section', { className: 'vl-card', 'aria-labelledby': 'vd-values-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-values-title' }, 'Depth values'),
-    h('span', { className: 'vl-card-hint' }, 'relative inverse depth: larger = nearer')),
-  valuesList);
+const valuesCard = h(
+  'section',
+  { className: 'vl-card', 'aria-labelledby': 'vd-values-title' },
+  h(
+    'div',
+    { className: 'vl-card-head' },
+    h('h2', { className: 'vl-card-title', id: 'vd-values-title' }, 'Depth values'),
+    h('span', { className: 'vl-card-hint' }, 'relative inverse depth: larger = nearer'),
+  ),
+  valuesList,
+);
 const summaryList = h('dl', { className: 'vl-kv', 'data-testid': 'summary' });
-const summaryCard = h('section', { className: 'vl-card', 'aria-labelledby': 'vd-summary-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-summary-title' }, 'Run')), summaryList);
+const summaryCard = h(
+  'section',
+  { className: 'vl-card', 'aria-labelledby': 'vd-summary-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-summary-title' }, 'Run')),
+  summaryList,
+);
 const side = h('div', { className: 'vl-side' }, legendCard, valuesCard, summaryCard);
 
 // Inside the transformer.
 const attentionView = new BackboneAttentionView();
 const features = new FeaturesView();
-const featuresCard = h('section', { className: 'vl-card vl-features-card', 'aria-labelledby': 'vd-features-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vd-features-title' }, 'Neck feature levels'),
-    h('span', { className: 'vl-card-hint' }, 'reassembled tokens, first 3 principal components → RGB')),
-  features.el, features.noteEl);
+const featuresCard = h(
+  'section',
+  { className: 'vl-card vl-features-card', 'aria-labelledby': 'vd-features-title' },
+  h(
+    'div',
+    { className: 'vl-card-head' },
+    h('h2', { className: 'vl-card-title', id: 'vd-features-title' }, 'Neck feature levels'),
+    h('span', { className: 'vl-card-hint' }, 'reassembled tokens, first 3 principal components → RGB'),
+  ),
+  features.el,
+  features.noteEl,
+);
 const insideHeading = h('h2', { className: 'vl-section-title', id: 'vd-inside' }, 'Inside the transformer');
 
-const content = h('main', { className: 'vl-content', hidden: true },
+const content = h(
+  'main',
+  { className: 'vl-content', hidden: true },
   h('div', { className: 'vl-toolbar' }, tablist),
   h('div', { className: 'vl-layout' }, viewer, side),
-  h('section', { className: 'vl-inside', 'aria-labelledby': 'vd-inside' }, insideHeading,
-    h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard)));
+  h(
+    'section',
+    { className: 'vl-inside', 'aria-labelledby': 'vd-inside' },
+    insideHeading,
+    h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard),
+  ),
+);
 const toast = createToast();
 app.append(header, notesEl, error.el, busy.el, emptyEl, content, toast.el);
 
@@ -290,10 +426,14 @@ function syncControls(): void {
   reliefControls.hidden = !is3d;
   const what = isDepth ? 'depth' : 'classes';
   viewerTitle.textContent = `${taskLabels[r.task]} · ${viewTitles[state.view]}`;
-  viewerHint.textContent = state.view === 'side' ? `image and ${what}; hover either for the values`
-    : state.view === 'overlay' ? `${what} over the image at ${Math.round(state.opacity * 100)}%`
-      : state.view === 'swipe' ? `${what} left of the divider, image right of it; drag it or focus it and use ← →`
-        : 'the image draped over the depth; drag to orbit, wheel to zoom';
+  viewerHint.textContent =
+    state.view === 'side'
+      ? `image and ${what}; hover either for the values`
+      : state.view === 'overlay'
+        ? `${what} over the image at ${Math.round(state.opacity * 100)}%`
+        : state.view === 'swipe'
+          ? `${what} left of the divider, image right of it; drag it or focus it and use ← →`
+          : 'the image draped over the depth; drag to orbit, wheel to zoom';
 }
 
 function paint(): void {
@@ -312,10 +452,18 @@ function paint(): void {
     colorizeDepth(r.depth.view, range, state.invert, lut, mapBuffer);
     stage.paint(mapBuffer);
     paintColorbar(lut, range);
-    const notes = [range.note, stats.nonFinite ? `${stats.nonFinite} values of the raw map are NaN or infinite: they are left out of the range and drawn transparent.` : null].filter(Boolean);
+    const notes = [
+      range.note,
+      stats.nonFinite
+        ? `${stats.nonFinite} values of the raw map are NaN or infinite: they are left out of the range and drawn transparent.`
+        : null,
+    ].filter(Boolean);
     displayNote.textContent = notes.join(' ');
     displayNote.hidden = notes.length === 0;
-    stage.setMapLabel(`Depth map, ${colormapLabels[state.depthColormap]}, ${range.used === 'percentile' ? '2nd–98th percentile' : 'min–max'} range ${formatValue(range.lo)} to ${formatValue(range.hi)}${state.invert ? ', inverted' : ''}`, 'depth');
+    stage.setMapLabel(
+      `Depth map, ${colormapLabels[state.depthColormap]}, ${range.used === 'percentile' ? '2nd–98th percentile' : 'min–max'} range ${formatValue(range.lo)} to ${formatValue(range.hi)}${state.invert ? ', inverted' : ''}`,
+      'depth',
+    );
     fillDepthValues(r);
   } else if (r.segmentation && recolour) {
     const s = r.segmentation;
@@ -323,7 +471,12 @@ function paint(): void {
     stage.paint(mapBuffer);
     legend.update(state.legend, hoverClass);
     const lg = state.legend;
-    const shown = lg.isolated !== null ? `only ${s.classes.find((c) => c.id === lg.isolated)?.name ?? `class ${lg.isolated}`}` : lg.hidden.length ? `${s.classes.length - lg.hidden.length} of ${s.classes.length} classes` : `${s.classes.length} classes`;
+    const shown =
+      lg.isolated !== null
+        ? `only ${s.classes.find((c) => c.id === lg.isolated)?.name ?? `class ${lg.isolated}`}`
+        : lg.hidden.length
+          ? `${s.classes.length - lg.hidden.length} of ${s.classes.length} classes`
+          : `${s.classes.length} classes`;
     stage.setMapLabel(`Class map, ${shown} shown; the legend lists them by area`, 'classes');
     displayNote.hidden = true;
   }
@@ -346,7 +499,10 @@ function paintColorbar(lut: Uint8ClampedArray, rg: DisplayRange): void {
   ctx.putImageData(img, 0, 0);
   barLo.textContent = `far ${formatValue(rg.lo)}`;
   barHi.textContent = `${formatValue(rg.hi)} near`;
-  colorbar.setAttribute('aria-label', `Colour scale: ${formatValue(rg.lo)} (far) to ${formatValue(rg.hi)} (near)${rg.used === 'percentile' ? ', 2nd–98th percentile; values beyond are clamped' : ''}`);
+  colorbar.setAttribute(
+    'aria-label',
+    `Colour scale: ${formatValue(rg.lo)} (far) to ${formatValue(rg.hi)} (near)${rg.used === 'percentile' ? ', 2nd–98th percentile; values beyond are clamped' : ''}`,
+  );
 }
 
 function paintRelief(r: DensePanelResult): void {
@@ -389,7 +545,11 @@ function fillDepthValues(r: DensePanelResult): void {
   fillKv(valuesList, [
     ['min … max', `${formatValue(stats.min)} … ${formatValue(stats.max)}`, `${stats.min} … ${stats.max}`],
     ['2nd … 98th pct', `${formatValue(stats.p2)} … ${formatValue(stats.p98)}`, `${stats.p2} … ${stats.p98}`],
-    ['colours span', `${formatValue(range.lo)} … ${formatValue(range.hi)}${range.flat ? ' (flat)' : ''}`, range.used === 'percentile' ? 'robust percentiles' : 'min–max'],
+    [
+      'colours span',
+      `${formatValue(range.lo)} … ${formatValue(range.hi)}${range.flat ? ' (flat)' : ''}`,
+      range.used === 'percentile' ? 'robust percentiles' : 'min–max',
+    ],
     ['model output', `${d.rawWidth}×${d.rawHeight}`, 'predicted_depth [h, w]: the .npy export'],
     ['shown at', `${r.view.width}×${r.view.height}`, 'upsampled bicubically'],
   ]);
@@ -406,7 +566,9 @@ function showReadout(p: PixelPos | null): void {
   if (r.depth) {
     const d = r.depth;
     if (!p) {
-      readout.textContent = range ? `Hover the image for values · ${d.rawWidth}×${d.rawHeight} model output shown at ${r.view.width}×${r.view.height}` : '';
+      readout.textContent = range
+        ? `Hover the image for values · ${d.rawWidth}×${d.rawHeight} model output shown at ${r.view.width}×${r.view.height}`
+        : '';
       return;
     }
     const v = d.view[p.y * r.view.width + p.x];
@@ -450,7 +612,11 @@ attentionView.onChange = (patch) => update({ attention: { ...state.attention, ..
  * Render a result. Its attention slices come from the host (`resultId` and the first `slice`, when the
  * host keeps the tensor) or are cut locally from the tensor the result carries.
  */
-function showResult(input: DensePanelResult, settings: DensePanelSettings | undefined, remote?: { resultId: number; slice?: AttentionSlice }): void {
+function showResult(
+  input: DensePanelResult,
+  settings: DensePanelSettings | undefined,
+  remote?: { resultId: number; slice?: AttentionSlice },
+): void {
   let r: DensePanelResult;
   let store: SliceStore | null = null;
   try {
@@ -460,8 +626,9 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
       store = SliceStore.local({ layers: a.layers, heads: a.heads, tokens: a.tokens, data: a.data }, r.firstPatchToken);
     } else if (a && remote?.slice) {
       const resultId = remote.resultId;
-      store = SliceStore.remote(reviveSlice(remote.slice, a, r.grid[0] * r.grid[1]),
-        (query: number, rollout: RolloutSettings) => post({ type: 'needSlice', resultId, query, rollout }));
+      store = SliceStore.remote(reviveSlice(remote.slice, a, r.grid[0] * r.grid[1]), (query: number, rollout: RolloutSettings) =>
+        post({ type: 'needSlice', resultId, query, rollout }),
+      );
     } else if (a) {
       r.notes.push('The backbone attention is held by the extension but no slice of it arrived: it cannot be shown.');
       r.attention = undefined;
@@ -495,15 +662,33 @@ function showResult(input: DensePanelResult, settings: DensePanelSettings | unde
   clear(subtitleEl);
   subtitleEl.append(
     h('span', { className: 'vl-model-name', title: r.model.path ?? '' }, r.model.name),
-    h('span', { className: `vl-badge vl-badge-task vl-badge-${r.task}` }, taskLabels[r.task]));
+    h('span', { className: `vl-badge vl-badge-task vl-badge-${r.task}` }, taskLabels[r.task]),
+  );
   const t = r.timingsMs;
   clear(metaEl);
   append(metaEl, [
-    chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}; the model ran on ${r.model.inputSize[1]}×${r.model.inputSize[0]}`),
-    r.depth ? chip('output', `${r.depth.rawWidth}×${r.depth.rawHeight}`, 'predicted_depth') : chip('classes', `${r.segmentation?.classes.length ?? 0} / ${r.segmentation?.numClasses ?? 0}`, 'present / in the model'),
+    chip(
+      'input',
+      `${r.model.inputSize[1]}×${r.model.inputSize[0]}`,
+      `image ${r.image.width}×${r.image.height}; the model ran on ${r.model.inputSize[1]}×${r.model.inputSize[0]}`,
+    ),
+    r.depth
+      ? chip('output', `${r.depth.rawWidth}×${r.depth.rawHeight}`, 'predicted_depth')
+      : chip('classes', `${r.segmentation?.classes.length ?? 0} / ${r.segmentation?.numClasses ?? 0}`, 'present / in the model'),
     chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
     r.attention ? chip('layers × heads', `${r.attention.layers}×${r.attention.heads}`) : null,
-    chip('time', fmtMs(t.total), timingsText([['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['post-process', t.postprocess]]))]);
+    chip(
+      'time',
+      fmtMs(t.total),
+      timingsText([
+        ['decode', t.decode],
+        ['model load', t.modelLoad],
+        ['preprocess', t.preprocess],
+        ['inference', t.inference],
+        ['post-process', t.postprocess],
+      ]),
+    ),
+  ]);
   document.title = `ViT Lens — ${taskLabels[r.task]} — ${name}`;
 
   clear(notesList);
@@ -582,7 +767,6 @@ document.addEventListener('keydown', (ev) => {
 
 // ---------------------------------------------------------------- exports
 
-
 async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Promise<Uint8Array> {
   const d = r.depth;
   switch (format) {
@@ -601,7 +785,14 @@ async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Prom
       return encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth]);
     case 'json': {
       const fr = d ? finiteRange(d.view) : null;
-      const display = { normalization: range?.used ?? state.normalization, lo: range?.lo ?? NaN, hi: range?.hi ?? NaN, invert: state.invert, colormap: state.depthColormap, flat: range?.flat ?? false };
+      const display = {
+        normalization: range?.used ?? state.normalization,
+        lo: range?.lo ?? NaN,
+        hi: range?.hi ?? NaN,
+        invert: state.invert,
+        colormap: state.depthColormap,
+        flat: range?.flat ?? false,
+      };
       return new TextEncoder().encode(denseJsonText(denseJson(r, { display, png16: fr ?? { min: d?.min ?? NaN, max: d?.max ?? NaN } })));
     }
   }
@@ -657,5 +848,10 @@ function onHostMessage(m: DenseHostMessage): void {
   }
 }
 
-startPage<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings }>(vscode, 'dense webview', onHostMessage,
-  (d) => showResult(d.result, d.settings), (message) => showError(message, []));
+startPage<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings }>(
+  vscode,
+  'dense webview',
+  onHostMessage,
+  (d) => showResult(d.result, d.settings),
+  (message) => showError(message, []),
+);

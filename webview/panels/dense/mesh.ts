@@ -47,7 +47,15 @@ export interface ReliefMesh {
  * The relief: vertex (c, r) sits over image pixel (c/(cols−1)·(w−1), r/(rows−1)·(h−1)); its height is the
  * display value of the depth there (0..1, near = high unless inverted) × `height` (non-finite → 0).
  */
-export function buildReliefMesh(depth: ArrayLike<number>, w: number, h: number, range: DisplayRange, invert: boolean, height: number, maxVerts = 256): ReliefMesh {
+export function buildReliefMesh(
+  depth: ArrayLike<number>,
+  w: number,
+  h: number,
+  range: DisplayRange,
+  invert: boolean,
+  height: number,
+  maxVerts = 256,
+): ReliefMesh {
   const [cols, rows] = reliefGridSize(w, h, maxVerts);
   const long = Math.max(w, h);
   const sx = w / long;
@@ -80,8 +88,12 @@ export function buildReliefMesh(depth: ArrayLike<number>, w: number, h: number, 
       const d = a + cols; // bottom-left
       const e = d + 1; // bottom-right
       // y points up and rows go down, so (a, d, b) is counter-clockwise seen from +z.
-      indices[k++] = a; indices[k++] = d; indices[k++] = b;
-      indices[k++] = b; indices[k++] = d; indices[k++] = e;
+      indices[k++] = a;
+      indices[k++] = d;
+      indices[k++] = b;
+      indices[k++] = b;
+      indices[k++] = d;
+      indices[k++] = e;
     }
   }
   return { cols, rows, positions, uvs, normals, indices };
@@ -137,9 +149,15 @@ export function lookAt(eye: Vec3, target: Vec3, up: Vec3): Mat4 {
   const s = normalize3(cross(f, up));
   const u = cross(s, f);
   const m = new Float32Array(16);
-  m[0] = s[0]; m[4] = s[1]; m[8] = s[2];
-  m[1] = u[0]; m[5] = u[1]; m[9] = u[2];
-  m[2] = -f[0]; m[6] = -f[1]; m[10] = -f[2];
+  m[0] = s[0];
+  m[4] = s[1];
+  m[8] = s[2];
+  m[1] = u[0];
+  m[5] = u[1];
+  m[9] = u[2];
+  m[2] = -f[0];
+  m[6] = -f[1];
+  m[10] = -f[2];
   m[12] = -dot(s, eye);
   m[13] = -dot(u, eye);
   m[14] = dot(f, eye);

@@ -44,7 +44,14 @@ interface GlState {
   texture: WebGLTexture;
   count: number;
   indexType: number;
-  loc: { pos: number; uv: number; normal: number; mvp: WebGLUniformLocation | null; light: WebGLUniformLocation | null; tex: WebGLUniformLocation | null };
+  loc: {
+    pos: number;
+    uv: number;
+    normal: number;
+    mvp: WebGLUniformLocation | null;
+    light: WebGLUniformLocation | null;
+    tex: WebGLUniformLocation | null;
+  };
 }
 
 function compile(gl: WebGLRenderingContext, type: number, src: string): WebGLShader {
@@ -78,11 +85,19 @@ function initGl(canvas: HTMLCanvasElement): GlState | null {
   gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
   gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, 1, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array([128, 128, 128, 255]));
   return {
-    gl, program, texture, count: 0, indexType: gl.UNSIGNED_SHORT,
+    gl,
+    program,
+    texture,
+    count: 0,
+    indexType: gl.UNSIGNED_SHORT,
     buffers: { pos: buf(), uv: buf(), normal: buf(), index: buf() },
     loc: {
-      pos: gl.getAttribLocation(program, 'aPos'), uv: gl.getAttribLocation(program, 'aUv'), normal: gl.getAttribLocation(program, 'aNormal'),
-      mvp: gl.getUniformLocation(program, 'uMvp'), light: gl.getUniformLocation(program, 'uLight'), tex: gl.getUniformLocation(program, 'uTex'),
+      pos: gl.getAttribLocation(program, 'aPos'),
+      uv: gl.getAttribLocation(program, 'aUv'),
+      normal: gl.getAttribLocation(program, 'aNormal'),
+      mvp: gl.getUniformLocation(program, 'uMvp'),
+      light: gl.getUniformLocation(program, 'uLight'),
+      tex: gl.getUniformLocation(program, 'uTex'),
     },
   };
 }
@@ -109,12 +124,36 @@ export class ReliefView {
 
   constructor() {
     this.canvas = h('canvas', {
-      className: 'vl-relief-canvas', tabindex: '0', role: 'img', 'aria-roledescription': '3D relief',
-      'aria-label': '3D relief of the depth with the image draped over it. Drag or use the arrow keys to orbit; the wheel or + and − zoom; 0 resets the view.',
+      className: 'vl-relief-canvas',
+      tabindex: '0',
+      role: 'img',
+      'aria-roledescription': '3D relief',
+      'aria-label':
+        '3D relief of the depth with the image draped over it. Drag or use the arrow keys to orbit; the wheel or + and − zoom; 0 resets the view.',
     });
     this.note = h('p', { className: 'vl-card-note vl-relief-note', hidden: true, role: 'status' });
-    const hint = h('p', { className: 'vl-relief-hint' }, 'Drag or ', h('kbd', {}, '←'), h('kbd', {}, '→'), h('kbd', {}, '↑'), h('kbd', {}, '↓'), ' to orbit · wheel or ', h('kbd', {}, '+'), h('kbd', {}, '−'), ' to zoom · ', h('kbd', {}, '0'), ' resets');
-    this.el = h('div', { className: 'vl-relief', 'data-testid': 'depth-3d' }, h('div', { className: 'vl-relief-frame' }, this.canvas), hint, this.note);
+    const hint = h(
+      'p',
+      { className: 'vl-relief-hint' },
+      'Drag or ',
+      h('kbd', {}, '←'),
+      h('kbd', {}, '→'),
+      h('kbd', {}, '↑'),
+      h('kbd', {}, '↓'),
+      ' to orbit · wheel or ',
+      h('kbd', {}, '+'),
+      h('kbd', {}, '−'),
+      ' to zoom · ',
+      h('kbd', {}, '0'),
+      ' resets',
+    );
+    this.el = h(
+      'div',
+      { className: 'vl-relief', 'data-testid': 'depth-3d' },
+      h('div', { className: 'vl-relief-frame' }, this.canvas),
+      hint,
+      this.note,
+    );
 
     let gl: GlState | null = null;
     let why = '';
@@ -129,9 +168,11 @@ export class ReliefView {
     this.el.dataset.renderer = this.renderer;
     if (!gl) {
       this.ctx2d = this.canvas.getContext('2d');
-      this.showNote(this.ctx2d
-        ? `${why}: a simpler 2D rendering of the relief is shown (coarser, flat-shaded).`
-        : `${why}, and no 2D canvas either: the 3D relief cannot be drawn.`);
+      this.showNote(
+        this.ctx2d
+          ? `${why}: a simpler 2D rendering of the relief is shown (coarser, flat-shaded).`
+          : `${why}, and no 2D canvas either: the 3D relief cannot be drawn.`,
+      );
     }
     this.canvas.addEventListener('webglcontextlost', (ev) => {
       ev.preventDefault();
@@ -157,27 +198,47 @@ export class ReliefView {
     };
     this.canvas.addEventListener('pointerup', end);
     this.canvas.addEventListener('pointercancel', end);
-    this.canvas.addEventListener('wheel', (ev) => {
-      ev.preventDefault();
-      this.setOrbit({ ...this.orbit, distance: this.orbit.distance * Math.exp(Math.max(-1, Math.min(1, ev.deltaY * 0.0015))) }, true);
-    }, { passive: false });
+    this.canvas.addEventListener(
+      'wheel',
+      (ev) => {
+        ev.preventDefault();
+        this.setOrbit({ ...this.orbit, distance: this.orbit.distance * Math.exp(Math.max(-1, Math.min(1, ev.deltaY * 0.0015))) }, true);
+      },
+      { passive: false },
+    );
     this.canvas.addEventListener('keydown', (ev) => {
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
       const step = ev.shiftKey ? 15 : 5;
       const o = { ...this.orbit };
       switch (ev.key) {
-        case 'ArrowLeft': o.yaw += step; break;
-        case 'ArrowRight': o.yaw -= step; break;
-        case 'ArrowUp': o.pitch += step; break;
-        case 'ArrowDown': o.pitch -= step; break;
-        case '+': case '=': o.distance /= 1.15; break;
-        case '-': case '_': o.distance *= 1.15; break;
-        case '0': case 'Home':
+        case 'ArrowLeft':
+          o.yaw += step;
+          break;
+        case 'ArrowRight':
+          o.yaw -= step;
+          break;
+        case 'ArrowUp':
+          o.pitch += step;
+          break;
+        case 'ArrowDown':
+          o.pitch -= step;
+          break;
+        case '+':
+        case '=':
+          o.distance /= 1.15;
+          break;
+        case '-':
+        case '_':
+          o.distance *= 1.15;
+          break;
+        case '0':
+        case 'Home':
           ev.preventDefault();
           ev.stopPropagation();
           this.onReset();
           return;
-        default: return;
+        default:
+          return;
       }
       ev.preventDefault();
       ev.stopPropagation();

@@ -2,7 +2,11 @@
 import type { GalleryEntry } from '../../../src/analyses/gallery/types';
 import { gallerySorts, type GallerySort } from '../../../src/analyses/gallery/messages';
 
-export interface GalleryUiState { imagePath: string; sort: GallerySort; filter: string }
+export interface GalleryUiState {
+  imagePath: string;
+  sort: GallerySort;
+  filter: string;
+}
 
 export function parseGalleryUiState(raw: unknown, base: GalleryUiState): GalleryUiState {
   const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -19,7 +23,10 @@ const name = (p: string) => p.split(/[\\/]/).pop() ?? p;
 /** The predicted classes (top-1 labels) with their counts, most frequent first. */
 export function classCounts(entries: readonly GalleryEntry[]): [string, number][] {
   const m = new Map<string, number>();
-  for (const e of entries) { const p = top1(e); if (p) m.set(p.label, (m.get(p.label) ?? 0) + 1); }
+  for (const e of entries) {
+    const p = top1(e);
+    if (p) m.set(p.label, (m.get(p.label) ?? 0) + 1);
+  }
   return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
 }
 
@@ -33,7 +40,7 @@ export function visibleEntries(entries: readonly GalleryEntry[], sort: GallerySo
   const byIndex = (a: GalleryEntry, b: GalleryEntry) => a.index - b.index;
   const failedLast = (a: GalleryEntry, b: GalleryEntry) => Number('error' in a) - Number('error' in b);
   const conf = (e: GalleryEntry) => top1(e)?.probability ?? -1;
-  const ent = (e: GalleryEntry) => ('error' in e ? -1 : e.predictionEntropy ?? -1);
+  const ent = (e: GalleryEntry) => ('error' in e ? -1 : (e.predictionEntropy ?? -1));
   const cmp: Record<GallerySort, (a: GalleryEntry, b: GalleryEntry) => number> = {
     name: (a, b) => (name(a.path) < name(b.path) ? -1 : name(a.path) > name(b.path) ? 1 : byIndex(a, b)),
     confidence: (a, b) => failedLast(a, b) || conf(b) - conf(a) || byIndex(a, b),

@@ -6,7 +6,15 @@ import '../../shell/styles.css';
 import './gallery.css';
 import { colormapLut } from '../../../src/maths/colormaps';
 import { galleryJson } from '../../../src/analyses/gallery/json';
-import { galleryTestIds, gallerySorts, type GalleryData, type GalleryHostMessage, type GallerySettings, type GallerySort, type GalleryWebviewMessage } from '../../../src/analyses/gallery/messages';
+import {
+  galleryTestIds,
+  gallerySorts,
+  type GalleryData,
+  type GalleryHostMessage,
+  type GallerySettings,
+  type GallerySort,
+  type GalleryWebviewMessage,
+} from '../../../src/analyses/gallery/messages';
 import type { GalleryEntry, GalleryStart } from '../../../src/analyses/gallery/types';
 import { clear, h } from '../../shell/dom';
 import { field } from '../../shell/controls';
@@ -15,8 +23,18 @@ import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
 import { classCounts, parseGalleryUiState, visibleEntries, type GalleryUiState } from './galleryState';
 
-const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save every entry as JSON' }, 'Save JSON');
-const page = createPage<GalleryWebviewMessage>({ label: 'gallery', classes: ['vl-gallery'], shortcuts: [['?', 'show / hide this help']], buttons: [jsonButton], emptyTitle: 'No gallery run yet' });
+const jsonButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save every entry as JSON' },
+  'Save JSON',
+);
+const page = createPage<GalleryWebviewMessage>({
+  label: 'gallery',
+  classes: ['vl-gallery'],
+  shortcuts: [['?', 'show / hide this help']],
+  buttons: [jsonButton],
+  emptyTitle: 'No gallery run yet',
+});
 
 let state: GalleryUiState = page.restoreState(parseGalleryUiState, { imagePath: '', sort: 'name', filter: '' });
 let settings: GallerySettings = { colormap: 'inferno', opacity: 0.6 };
@@ -25,16 +43,25 @@ const entries = new Map<number, GalleryEntry>();
 const cards = new Map<number, HTMLElement>();
 
 const sortSelect = h('select', { id: 'vl-gallery-sort', 'data-testid': galleryTestIds.sort }) as HTMLSelectElement;
-for (const s of gallerySorts) sortSelect.append(h('option', { value: s }, { name: 'Name', confidence: 'Confidence', entropy: 'Entropy (uncertain first)', class: 'Class' }[s]));
+for (const s of gallerySorts)
+  sortSelect.append(
+    h('option', { value: s }, { name: 'Name', confidence: 'Confidence', entropy: 'Entropy (uncertain first)', class: 'Class' }[s]),
+  );
 const filterSelect = h('select', { id: 'vl-gallery-filter', 'data-testid': galleryTestIds.filter }) as HTMLSelectElement;
 const progressEl = h('div', { className: 'vl-gallery-progress', 'data-testid': galleryTestIds.progress });
 const summaryEl = h('div', { className: 'vl-gallery-progress', 'data-testid': galleryTestIds.summary });
 const grid = h('div', { className: 'vl-gallery-grid' });
-const main = h('main', { className: 'vl-gallery-main', hidden: true },
-  h('div', { className: 'vl-gallery-controls' }, field('Sort', sortSelect), field('Class', filterSelect), progressEl, summaryEl), grid);
+const main = h(
+  'main',
+  { className: 'vl-gallery-main', hidden: true },
+  h('div', { className: 'vl-gallery-controls' }, field('Sort', sortSelect), field('Class', filterSelect), progressEl, summaryEl),
+  grid,
+);
 page.mount(main);
 
-function save(): void { page.saveState(state); }
+function save(): void {
+  page.saveState(state);
+}
 
 /** Thumbnail with the rollout map (normalised to its max, colormapped) drawn over it. */
 function drawCard(canvas: HTMLCanvasElement, e: Extract<GalleryEntry, { rollout: Float32Array }>): void {
@@ -73,17 +100,42 @@ function drawCard(canvas: HTMLCanvasElement, e: Extract<GalleryEntry, { rollout:
 function card(e: GalleryEntry): HTMLElement {
   const name = fileName(e.path);
   if ('error' in e) {
-    return h('div', { className: 'vl-gallery-item vl-failed', 'data-testid': galleryTestIds.item, 'data-index': String(e.index), 'data-failed': 'true', title: e.path },
-      h('div', { className: 'vl-gallery-name' }, name), h('div', { className: 'vl-gallery-error' }, `${e.error.code}: ${e.error.message}`));
+    return h(
+      'div',
+      {
+        className: 'vl-gallery-item vl-failed',
+        'data-testid': galleryTestIds.item,
+        'data-index': String(e.index),
+        'data-failed': 'true',
+        title: e.path,
+      },
+      h('div', { className: 'vl-gallery-name' }, name),
+      h('div', { className: 'vl-gallery-error' }, `${e.error.code}: ${e.error.message}`),
+    );
   }
   const canvas = h('canvas', {});
   drawCard(canvas, e);
   const p = e.predictions[0];
-  const el = h('button', { type: 'button', className: 'vl-gallery-item', 'data-testid': galleryTestIds.item, 'data-index': String(e.index), title: `${e.path}\n${e.image.width}×${e.image.height}` },
+  const el = h(
+    'button',
+    {
+      type: 'button',
+      className: 'vl-gallery-item',
+      'data-testid': galleryTestIds.item,
+      'data-index': String(e.index),
+      title: `${e.path}\n${e.image.width}×${e.image.height}`,
+    },
     canvas,
     h('div', { className: 'vl-gallery-top1' }, p ? `${p.label} · ${(p.probability * 100).toFixed(1)}%` : 'raw attention'),
-    h('div', { className: 'vl-gallery-meta' }, e.predictionEntropy === null ? `${e.timingsMs.total.toFixed(0)} ms` : `entropy ${e.predictionEntropy.toFixed(2)} nats · ${e.timingsMs.total.toFixed(0)} ms`),
-    h('div', { className: 'vl-gallery-name' }, name));
+    h(
+      'div',
+      { className: 'vl-gallery-meta' },
+      e.predictionEntropy === null
+        ? `${e.timingsMs.total.toFixed(0)} ms`
+        : `entropy ${e.predictionEntropy.toFixed(2)} nats · ${e.timingsMs.total.toFixed(0)} ms`,
+    ),
+    h('div', { className: 'vl-gallery-name' }, name),
+  );
   if (page.vscode) el.addEventListener('click', () => page.post({ type: 'openImage', index: e.index }));
   return el;
 }
@@ -121,11 +173,20 @@ let pending = false;
 function scheduleLayout(): void {
   if (pending) return;
   pending = true;
-  requestAnimationFrame(() => { pending = false; layout(); });
+  requestAnimationFrame(() => {
+    pending = false;
+    layout();
+  });
 }
 
 function begin(s: GalleryStart | undefined, src: string, set: GallerySettings | undefined): void {
-  if (s && start && s.paths.length === start.paths.length && s.paths.every((p, i) => p === start!.paths[i]) && start.model.path === s.model.path) {
+  if (
+    s &&
+    start &&
+    s.paths.length === start.paths.length &&
+    s.paths.every((p, i) => p === start!.paths[i]) &&
+    start.model.path === s.model.path
+  ) {
     // the same run again (resync): keep what is shown
   } else {
     entries.clear();
@@ -146,30 +207,48 @@ function showData(d: GalleryData, s?: GalleryStart): void {
   begin(s ?? start, d.source, d.settings);
   for (const e of d.entries) entries.set(e.index, e);
   cards.clear();
-  if (d.summary) summaryEl.textContent = `${d.summary.count} images · ${d.summary.failed} failed · ${d.summary.imagesPerSecond.toFixed(1)} images/s${d.summary.cancelled ? ' · cancelled' : ''}`;
+  if (d.summary)
+    summaryEl.textContent = `${d.summary.count} images · ${d.summary.failed} failed · ${d.summary.imagesPerSecond.toFixed(1)} images/s${d.summary.cancelled ? ' · cancelled' : ''}`;
   jsonButton.disabled = false;
   lastData = d;
   layout();
 }
 let lastData: GalleryData | undefined;
 
-sortSelect.addEventListener('change', () => { state = { ...state, sort: sortSelect.value as GallerySort }; save(); layout(); });
-filterSelect.addEventListener('change', () => { state = { ...state, filter: filterSelect.value }; save(); layout(); });
+sortSelect.addEventListener('change', () => {
+  state = { ...state, sort: sortSelect.value as GallerySort };
+  save();
+  layout();
+});
+filterSelect.addEventListener('change', () => {
+  state = { ...state, filter: filterSelect.value };
+  save();
+  layout();
+});
 jsonButton.addEventListener('click', () => {
   const d = lastData;
   if (!d) return;
   void page.exportFile('json', 'application/json', async () => ({
     name: `${fileName(d.source).replace(/[^\w.\- ]/g, '_') || 'gallery'}-gallery.json`,
-    bytes: new TextEncoder().encode(JSON.stringify(galleryJson(d.model, d.entries, d.summary ?? { count: d.entries.length, failed: 0, imagesPerSecond: 0 }), null, 1)),
+    bytes: new TextEncoder().encode(
+      JSON.stringify(galleryJson(d.model, d.entries, d.summary ?? { count: d.entries.length, failed: 0, imagesPerSecond: 0 }), null, 1),
+    ),
   }));
 });
 page.onShortcut(() => false);
 
 function onHostMessage(m: GalleryHostMessage): void {
   switch (m.type) {
-    case 'galleryStart': begin(m.start, m.source, m.settings); return;
-    case 'galleryEntry': entries.set(m.entry.index, m.entry); scheduleLayout(); return;
-    case 'result': showData(m.data, m.start); return;
+    case 'galleryStart':
+      begin(m.start, m.source, m.settings);
+      return;
+    case 'galleryEntry':
+      entries.set(m.entry.index, m.entry);
+      scheduleLayout();
+      return;
+    case 'result':
+      showData(m.data, m.start);
+      return;
   }
 }
 

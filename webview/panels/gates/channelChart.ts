@@ -25,20 +25,45 @@ export class ChannelChart {
   private cursor = -1;
 
   constructor(testId: string) {
-    this.svg = s('svg', { className: 'vl-gchart', viewBox: `0 0 ${W} ${H}`, tabindex: '0', role: 'group', 'aria-roledescription': 'bar chart' });
+    this.svg = s('svg', {
+      className: 'vl-gchart',
+      viewBox: `0 0 ${W} ${H}`,
+      tabindex: '0',
+      role: 'group',
+      'aria-roledescription': 'bar chart',
+    });
     this.readout = h('div', { className: 'vl-readout', 'aria-live': 'polite' });
     this.tableBody = h('tbody');
-    const table = h('table', { className: 'vl-table' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Channel'), h('th', { scope: 'col' }, 'Weight'))),
-      this.tableBody);
-    this.el = h('div', { className: 'vl-gchart-wrap', 'data-testid': testId },
+    const table = h(
+      'table',
+      { className: 'vl-table' },
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Channel'), h('th', { scope: 'col' }, 'Weight')),
+      ),
+      this.tableBody,
+    );
+    this.el = h(
+      'div',
+      { className: 'vl-gchart-wrap', 'data-testid': testId },
       h('div', { className: 'vl-chart-box' }, this.svg),
       this.readout,
-      h('details', { className: 'vl-details' }, h('summary', {}, 'Table of channel weights'), h('div', { className: 'vl-table-scroll' }, table)));
+      h(
+        'details',
+        { className: 'vl-details' },
+        h('summary', {}, 'Table of channel weights'),
+        h('div', { className: 'vl-table-scroll' }, table),
+      ),
+    );
     this.svg.addEventListener('keydown', (ev) => this.onKey(ev));
     this.svg.addEventListener('pointermove', (ev) => this.onPointer(ev));
-    this.svg.addEventListener('pointerleave', () => { if (document.activeElement !== this.svg) this.setCursor(-1); });
-    this.svg.addEventListener('focus', () => { if (this.cursor < 0 && this.order.length) this.setCursor(0); });
+    this.svg.addEventListener('pointerleave', () => {
+      if (document.activeElement !== this.svg) this.setCursor(-1);
+    });
+    this.svg.addEventListener('focus', () => {
+      if (this.cursor < 0 && this.order.length) this.setCursor(0);
+    });
     this.svg.addEventListener('blur', () => this.setCursor(-1));
   }
 
@@ -53,8 +78,15 @@ export class ChannelChart {
     channelOrder(values, 'sorted').forEach((c, r) => (this.rankOf[c] = r));
     clear(this.tableBody);
     for (const c of channelOrder(values, 'sorted')) {
-      this.tableBody.append(h('tr', { className: this.highlighted.has(c) ? 'vl-gtable-top' : null },
-        h('td', {}, String(this.rankOf[c] + 1)), h('td', {}, String(c)), h('td', {}, values[c].toFixed(4))));
+      this.tableBody.append(
+        h(
+          'tr',
+          { className: this.highlighted.has(c) ? 'vl-gtable-top' : null },
+          h('td', {}, String(this.rankOf[c] + 1)),
+          h('td', {}, String(c)),
+          h('td', {}, values[c].toFixed(4)),
+        ),
+      );
     }
     this.cursor = -1;
     this.setOrder(mode);
@@ -95,7 +127,10 @@ export class ChannelChart {
       if (this.highlighted.has(c)) top += d;
       else plain += d;
     });
-    this.svg.append(s('path', { className: 'vl-gchart-bar', d: plain || 'M0 0' }), s('path', { className: 'vl-gchart-bar vl-gchart-bar-top', d: top || 'M0 0' }));
+    this.svg.append(
+      s('path', { className: 'vl-gchart-bar', d: plain || 'M0 0' }),
+      s('path', { className: 'vl-gchart-bar vl-gchart-bar-top', d: top || 'M0 0' }),
+    );
     this.svg.append(s('line', { className: 'vl-chart-axis', x1: M.l, x2: W - M.r, y1: base, y2: base }));
     this.svg.append(s('line', { className: 'vl-chart-axis', x1: M.l, x2: M.l, y1: M.t, y2: base }));
     // X ticks: a few channel numbers (index order) or ranks (sorted order).
@@ -105,9 +140,20 @@ export class ChannelChart {
       const label = this.mode === 'index' ? String(i) : `#${i + 1}`;
       this.svg.append(s('text', { className: 'vl-chart-tick', x: x(i) + band / 2, y: base + 14, 'text-anchor': 'middle' }, label));
     }
-    this.svg.append(s('text', { className: 'vl-chart-label', x: M.l + (W - M.l - M.r) / 2, y: H - 6, 'text-anchor': 'middle' },
-      this.mode === 'sorted' ? `${n} channels, largest weight first` : `channel index (0 … ${n - 1})`));
-    this.svg.append(s('text', { className: 'vl-chart-label', x: 12, y: M.t + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${M.t + ph / 2})` }, 'gate weight'));
+    this.svg.append(
+      s(
+        'text',
+        { className: 'vl-chart-label', x: M.l + (W - M.l - M.r) / 2, y: H - 6, 'text-anchor': 'middle' },
+        this.mode === 'sorted' ? `${n} channels, largest weight first` : `channel index (0 … ${n - 1})`,
+      ),
+    );
+    this.svg.append(
+      s(
+        'text',
+        { className: 'vl-chart-label', x: 12, y: M.t + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${M.t + ph / 2})` },
+        'gate weight',
+      ),
+    );
     this.drawCursor();
   }
 
@@ -120,7 +166,9 @@ export class ChannelChart {
     const { band, x, y } = this.geometry();
     const c = this.order[this.cursor];
     const w = Math.max(band, 3);
-    this.svg.append(s('rect', { className: 'vl-gchart-cursor', x: x(this.cursor) + band / 2 - w / 2, y: y(1), width: w, height: y(0) - y(1) }));
+    this.svg.append(
+      s('rect', { className: 'vl-gchart-cursor', x: x(this.cursor) + band / 2 - w / 2, y: y(1), width: w, height: y(0) - y(1) }),
+    );
     this.readout.textContent = `Channel ${c} · weight ${this.values[c].toFixed(3)} · rank ${this.rankOf[c] + 1} of ${this.order.length}${this.highlighted.has(c) ? ' · map shown below' : ''}`;
   }
 
@@ -144,11 +192,20 @@ export class ChannelChart {
     const step = ev.shiftKey ? Math.max(1, Math.round(n / 10)) : 1;
     let i = this.cursor < 0 ? 0 : this.cursor;
     switch (ev.key) {
-      case 'ArrowLeft': i = Math.max(0, i - step); break;
-      case 'ArrowRight': i = Math.min(n - 1, i + step); break;
-      case 'Home': i = 0; break;
-      case 'End': i = n - 1; break;
-      default: return;
+      case 'ArrowLeft':
+        i = Math.max(0, i - step);
+        break;
+      case 'ArrowRight':
+        i = Math.min(n - 1, i + step);
+        break;
+      case 'Home':
+        i = 0;
+        break;
+      case 'End':
+        i = n - 1;
+        break;
+      default:
+        return;
     }
     ev.preventDefault();
     ev.stopPropagation();
@@ -162,7 +219,8 @@ export class ChannelChart {
     const live = this.svg.querySelectorAll('*');
     clone.querySelectorAll('*').forEach((el, i) => {
       const cs = getComputedStyle(live[i]);
-      for (const p of ['fill', 'fill-opacity', 'stroke', 'stroke-width', 'stroke-dasharray', 'stroke-opacity', 'font-size', 'font-family']) el.setAttribute(p, cs.getPropertyValue(p));
+      for (const p of ['fill', 'fill-opacity', 'stroke', 'stroke-width', 'stroke-dasharray', 'stroke-opacity', 'font-size', 'font-family'])
+        el.setAttribute(p, cs.getPropertyValue(p));
     });
     clone.setAttribute('width', String(W * 2));
     clone.setAttribute('height', String(H * 2));

@@ -74,7 +74,11 @@ export function channelOrder(values: ArrayLike<number>, order: ChannelOrder): nu
   return order === 'index' ? idx : idx.sort((a, b) => values[b] - values[a] || a - b);
 }
 
-export interface GateSummary { min: number; mean: number; max: number }
+export interface GateSummary {
+  min: number;
+  mean: number;
+  max: number;
+}
 
 export function summarize(values: ArrayLike<number>): GateSummary {
   let min = Infinity;

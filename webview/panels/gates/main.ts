@@ -8,18 +8,44 @@ import { segmented } from '../../shell/controls';
 import { gatesJson } from '../../../src/analyses/gates/json';
 import './gates.css';
 import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
-import { gatesTestIds, type GatesHostMessage, type GatesPanelSettings, type GatesWebviewMessage } from '../../../src/analyses/gates/messages';
+import {
+  gatesTestIds,
+  type GatesHostMessage,
+  type GatesPanelSettings,
+  type GatesWebviewMessage,
+} from '../../../src/analyses/gates/messages';
 import { colormapNames, type PanelActionId } from '../../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { actionLabels, connectVsCode, createBanner, createBusyIndicator, createToast, downloadFile, exportedText, helpPopover, isTypingTarget, listenToHost, panelHeader } from '../../shell/shell';
+import {
+  actionLabels,
+  connectVsCode,
+  createBanner,
+  createBusyIndicator,
+  createToast,
+  downloadFile,
+  exportedText,
+  helpPopover,
+  isTypingTarget,
+  listenToHost,
+  panelHeader,
+} from '../../shell/shell';
 import { fmtMs, formatValue, timingsText } from '../../shell/format';
 import { MapStage } from '../../shell/stage';
 import { BlockList } from './blockList';
 import { ChannelChart } from './channelChart';
 import {
-  applyGatesSettings, blockLabel, defaultGatesState, fitGatesState, gateExportName, gateScope, parseGatesUiState,
-  shortNode, summarize, type ChannelOrder, type GatesUiState,
+  applyGatesSettings,
+  blockLabel,
+  defaultGatesState,
+  fitGatesState,
+  gateExportName,
+  gateScope,
+  parseGatesUiState,
+  shortNode,
+  summarize,
+  type ChannelOrder,
+  type GatesUiState,
 } from './gatesState';
 import { TopChannelMaps } from './topMaps';
 
@@ -51,8 +77,16 @@ function saveState(): void {
 const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
 app.classList.add('vl-app', 'vl-gates');
 
-const pngButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate as PNG' }, 'Save PNG');
-const jsonButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate\'s numbers as JSON' }, 'Save JSON');
+const pngButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate as PNG' },
+  'Save PNG',
+);
+const jsonButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: "Save the shown gate's numbers as JSON" },
+  'Save JSON',
+);
 const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
 
 const runAction = vscode && ((a: PanelActionId) => post({ type: 'action', action: a }));
@@ -61,19 +95,40 @@ const error = createBanner('error', actionLabels, runAction, { 'data-testid': ga
 
 const busy = createBusyIndicator(gatesTestIds.busy);
 
-const emptyEl = h('div', { className: 'vl-empty' },
+const emptyEl = h(
+  'div',
+  { className: 'vl-empty' },
   h('div', { className: 'vl-empty-title' }, 'No gates run yet'),
-  h('p', {}, vscode ? 'Waiting for the extension to send a result…' : 'Open this panel from VS Code: ViT Lens: Show Attention on a CNN with SE or CBAM gates.'));
+  h(
+    'p',
+    {},
+    vscode
+      ? 'Waiting for the extension to send a result…'
+      : 'Open this panel from VS Code: ViT Lens: Show Attention on a CNN with SE or CBAM gates.',
+  ),
+);
 
 // Toolbar: block selector, display controls.
-const prevButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'aria-label': 'Previous block', title: 'Previous block ([)' }, '‹');
-const nextButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'aria-label': 'Next block', title: 'Next block (])' }, '›');
+const prevButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'aria-label': 'Previous block', title: 'Previous block ([)' },
+  '‹',
+);
+const nextButton = h(
+  'button',
+  { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', 'aria-label': 'Next block', title: 'Next block (])' },
+  '›',
+);
 const blockSelect = h('select', { id: 'vg-block', 'data-testid': gatesTestIds.blockSelect, title: 'Block, in depth order ([ and ])' });
 blockSelect.addEventListener('change', () => selectBlock(Number(blockSelect.value)));
 prevButton.addEventListener('click', () => selectBlock(state.block - 1));
 nextButton.addEventListener('click', () => selectBlock(state.block + 1));
 
-const colormapSelect = h('select', { id: 'vg-colormap', 'data-testid': 'colormap-select' }, ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])));
+const colormapSelect = h(
+  'select',
+  { id: 'vg-colormap', 'data-testid': 'colormap-select' },
+  ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])),
+);
 colormapSelect.addEventListener('change', () => update({ colormap: colormapSelect.value as GatesUiState['colormap'] }));
 const opacityInput = h('input', { type: 'range', id: 'vg-opacity', min: '0', max: '1', step: '0.05', 'aria-label': 'Overlay opacity' });
 const opacityOut = h('output', { className: 'vl-value', for: 'vg-opacity' });
@@ -85,20 +140,46 @@ opacityInput.addEventListener('input', () => {
   saveState();
 });
 
-const upsampling = segmented<'nearest' | 'smooth'>('Upsampling', [['nearest', 'Nearest'], ['smooth', 'Smooth']], (v) => update({ smooth: v === 'smooth' }));
-const orderControl = segmented<ChannelOrder>('Channel order', [['sorted', 'By weight'], ['index', 'By index']], (v) => update({ order: v }));
+const upsampling = segmented<'nearest' | 'smooth'>(
+  'Upsampling',
+  [
+    ['nearest', 'Nearest'],
+    ['smooth', 'Smooth'],
+  ],
+  (v) => update({ smooth: v === 'smooth' }),
+);
+const orderControl = segmented<ChannelOrder>(
+  'Channel order',
+  [
+    ['sorted', 'By weight'],
+    ['index', 'By index'],
+  ],
+  (v) => update({ order: v }),
+);
 
 const field = (label: string, control: HTMLElement, extra?: Node) =>
   h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
 const orderField = h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Channels'), orderControl.el);
-const toolbar = h('div', { className: 'vl-toolbar' },
-  h('div', { className: 'vl-toolbar-group vl-gblock-nav', role: 'group', 'aria-label': 'Block' },
-    h('label', { className: 'vl-field-label', for: 'vg-block' }, 'Block'), prevButton, blockSelect, nextButton),
-  h('div', { className: 'vl-toolbar-group', role: 'group', 'aria-label': 'Display' },
+const toolbar = h(
+  'div',
+  { className: 'vl-toolbar' },
+  h(
+    'div',
+    { className: 'vl-toolbar-group vl-gblock-nav', role: 'group', 'aria-label': 'Block' },
+    h('label', { className: 'vl-field-label', for: 'vg-block' }, 'Block'),
+    prevButton,
+    blockSelect,
+    nextButton,
+  ),
+  h(
+    'div',
+    { className: 'vl-toolbar-group', role: 'group', 'aria-label': 'Display' },
     field('Colormap', colormapSelect),
     h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vg-opacity' }, 'Opacity'), opacityInput, opacityOut),
     h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Upsampling'), upsampling.el),
-    orderField));
+    orderField,
+  ),
+);
 
 // Viewer: the selected gate.
 const viewerTitle = h('h2', { className: 'vl-card-title', id: 'vg-viewer-title' });
@@ -107,25 +188,63 @@ const gateChips = h('div', { className: 'vl-meta vl-gchips' });
 const chart = new ChannelChart(gatesTestIds.channelChart);
 const tiles = new TopChannelMaps();
 const tilesTitle = h('h3', { className: 'vl-gsubtitle' });
-const channelSection = h('div', { className: 'vl-gchannel', hidden: true }, chart.el, tilesTitle, tiles.el,
-  h('p', { className: 'vl-card-note' }, 'Each map is the channel\'s activation U[c] before the gate, min–max scaled on its own, over the image the model saw.'));
+const channelSection = h(
+  'div',
+  { className: 'vl-gchannel', hidden: true },
+  chart.el,
+  tilesTitle,
+  tiles.el,
+  h(
+    'p',
+    { className: 'vl-card-note' },
+    "Each map is the channel's activation U[c] before the gate, min–max scaled on its own, over the image the model saw.",
+  ),
+);
 const stage = new MapStage({ primary: false, ariaLabel: 'Spatial gate over the image', maxHeight: '62vh' });
 stage.stage.setAttribute('data-testid', gatesTestIds.spatialMap);
 const stageReadout = h('div', { className: 'vl-readout', 'aria-live': 'off' });
-const spatialSection = h('div', { className: 'vl-gspatial', hidden: true }, stage.el, stageReadout,
-  h('p', { className: 'vl-card-note' }, 'The gate\'s weight per position (CBAM\'s σ(conv7×7([max_c; mean_c]))), stretched over the image; colours min–max scaled, the colour bar shows the real range.'));
-const viewer = h('section', { className: 'vl-card vl-viewer', 'aria-labelledby': 'vg-viewer-title' },
-  h('div', { className: 'vl-card-head' }, viewerTitle, viewerHint), gateChips, channelSection, spatialSection);
+const spatialSection = h(
+  'div',
+  { className: 'vl-gspatial', hidden: true },
+  stage.el,
+  stageReadout,
+  h(
+    'p',
+    { className: 'vl-card-note' },
+    "The gate's weight per position (CBAM's σ(conv7×7([max_c; mean_c]))), stretched over the image; colours min–max scaled, the colour bar shows the real range.",
+  ),
+);
+const viewer = h(
+  'section',
+  { className: 'vl-card vl-viewer', 'aria-labelledby': 'vg-viewer-title' },
+  h('div', { className: 'vl-card-head' }, viewerTitle, viewerHint),
+  gateChips,
+  channelSection,
+  spatialSection,
+);
 
 // Side: the blocks in depth order, and the predictions.
 const blocks = new BlockList(gatesTestIds.block);
-const blocksCard = h('section', { className: 'vl-card vl-gblocks-card', 'aria-labelledby': 'vg-blocks-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vg-blocks-title' }, 'Gates by depth'), h('span', { className: 'vl-card-hint' }, 'input → output')),
-  blocks.el);
+const blocksCard = h(
+  'section',
+  { className: 'vl-card vl-gblocks-card', 'aria-labelledby': 'vg-blocks-title' },
+  h(
+    'div',
+    { className: 'vl-card-head' },
+    h('h2', { className: 'vl-card-title', id: 'vg-blocks-title' }, 'Gates by depth'),
+    h('span', { className: 'vl-card-hint' }, 'input → output'),
+  ),
+  blocks.el,
+);
 const predList = h('ol', { className: 'vl-preds' });
 const predNote = h('p', { className: 'vl-card-note', hidden: true }, 'No predictions: the model has no classifier logits.');
-const predCard = h('section', { className: 'vl-card vl-predictions', 'data-testid': gatesTestIds.predictions, 'aria-labelledby': 'vg-pred-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vg-pred-title' }, 'Predictions')), predList, predNote);
+const predCard = h(
+  'section',
+  { className: 'vl-card vl-predictions', 'data-testid': gatesTestIds.predictions, 'aria-labelledby': 'vg-pred-title' },
+  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vg-pred-title' }, 'Predictions')),
+  predList,
+  predNote,
+);
 const side = h('div', { className: 'vl-side' }, blocksCard, predCard);
 
 const content = h('main', { className: 'vl-content', hidden: true }, toolbar, h('div', { className: 'vl-layout' }, viewer, side));
@@ -135,7 +254,8 @@ app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
 // ---------------------------------------------------------------- rendering
 
 const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
-const chip = (label: string, value: string, title?: string) => h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
+const chip = (label: string, value: string, title?: string) =>
+  h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
 
 /** Applies a state change and repaints what depends on it. */
 function update(patch: Partial<GatesUiState> = {}): void {
@@ -169,17 +289,32 @@ function renderGate(): void {
   const { min, mean, max } = summarize(g.values);
   clear(gateChips);
   gateChips.append(
-    chip('op', g.op === 'HardSigmoid' ? 'HardSigmoid' : 'σ', g.op === 'HardSigmoid' ? 'max(0, min(1, x/6 + 1/2)) (MobileNetV3)' : 'sigmoid'),
+    chip(
+      'op',
+      g.op === 'HardSigmoid' ? 'HardSigmoid' : 'σ',
+      g.op === 'HardSigmoid' ? 'max(0, min(1, x/6 + 1/2)) (MobileNetV3)' : 'sigmoid',
+    ),
     chip('gates', gateScope(g)),
     chip('shape', `[${g.shape.join(', ')}]`, `feature map U [${g.featureShape.join(', ')}]`),
-    chip('min', min.toFixed(3)), chip('mean', mean.toFixed(3)), chip('max', max.toFixed(3)));
+    chip('min', min.toFixed(3)),
+    chip('mean', mean.toFixed(3)),
+    chip('max', max.toFixed(3)),
+  );
   orderField.hidden = g.kind !== 'channel';
   channelSection.hidden = g.kind !== 'channel';
   spatialSection.hidden = g.kind !== 'spatial';
   if (g.kind === 'channel') {
-    chart.setData(g.values, g.topChannels?.channels ?? [], state.order, `Weights of the ${g.values.length} channels of ${shortNode(g.node)}`);
+    chart.setData(
+      g.values,
+      g.topChannels?.channels ?? [],
+      state.order,
+      `Weights of the ${g.values.length} channels of ${shortNode(g.node)}`,
+    );
     const top = g.topChannels;
-    tilesTitle.textContent = top && top.channels.length ? `Top ${top.channels.length} channels (${top.height}×${top.width} maps)` : 'No channel maps in this result';
+    tilesTitle.textContent =
+      top && top.channels.length
+        ? `Top ${top.channels.length} channels (${top.height}×${top.width} maps)`
+        : 'No channel maps in this result';
     if (top && imageUrl) tiles.setData(top, imageUrl, `${result.view.width} / ${result.view.height}`, lut, state.opacity, state.smooth);
   } else {
     const [, , hgt, w] = g.featureShape;
@@ -228,7 +363,10 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
   titleEl.textContent = name;
   titleEl.title = r.image.path;
   clear(subtitleEl);
-  subtitleEl.append(h('span', { className: 'vl-model-name', title: r.model.path }, r.model.name), h('span', { className: 'vl-badge vl-badge-gates', title: 'Channel and spatial gates (SE-Net, CBAM)' }, 'gates'));
+  subtitleEl.append(
+    h('span', { className: 'vl-model-name', title: r.model.path }, r.model.name),
+    h('span', { className: 'vl-badge vl-badge-gates', title: 'Channel and spatial gates (SE-Net, CBAM)' }, 'gates'),
+  );
   const channel = r.gates.filter((g) => g.kind === 'channel').length;
   const t = r.timingsMs;
   clear(metaEl);
@@ -236,7 +374,18 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
     chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
     chip('channel gates', String(channel)),
     chip('spatial gates', String(r.gates.length - channel)),
-    chip('time', fmtMs(t.total), timingsText([['decode', t.decode], ['model load', t.modelLoad], ['preprocess', t.preprocess], ['inference', t.inference], ['analysis', t.analysis]])));
+    chip(
+      'time',
+      fmtMs(t.total),
+      timingsText([
+        ['decode', t.decode],
+        ['model load', t.modelLoad],
+        ['preprocess', t.preprocess],
+        ['inference', t.inference],
+        ['analysis', t.analysis],
+      ]),
+    ),
+  );
   document.title = `ViT Lens gates — ${name}`;
   if (n) notice.show(n.message, n.actions);
   else notice.hide();
@@ -259,10 +408,15 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
   preds.forEach((p, i) => {
     const fill = h('span', { className: 'vl-pred-fill' });
     fill.style.width = `${Math.max(0.5, (p.probability / top) * 100)}%`;
-    predList.append(h('li', { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` },
-      h('span', { className: 'vl-pred-label' }, p.label),
-      h('span', { className: 'vl-pred-pct' }, `${(p.probability * 100).toFixed(p.probability >= 0.1 ? 1 : 2)}%`),
-      h('span', { className: 'vl-pred-bar', 'aria-hidden': 'true' }, fill)));
+    predList.append(
+      h(
+        'li',
+        { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` },
+        h('span', { className: 'vl-pred-label' }, p.label),
+        h('span', { className: 'vl-pred-pct' }, `${(p.probability * 100).toFixed(p.probability >= 0.1 ? 1 : 2)}%`),
+        h('span', { className: 'vl-pred-bar', 'aria-hidden': 'true' }, fill),
+      ),
+    );
   });
 
   emptyEl.hidden = true;
@@ -281,17 +435,25 @@ document.addEventListener('keydown', (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (isTypingTarget(ev.target)) return;
   switch (ev.key) {
-    case '[': selectBlock(state.block - 1); break;
-    case ']': selectBlock(state.block + 1); break;
-    case 'o': if (result?.gates[state.block].kind === 'channel') update({ order: state.order === 'sorted' ? 'index' : 'sorted' }); break;
-    case 's': update({ smooth: !state.smooth }); break;
-    default: return;
+    case '[':
+      selectBlock(state.block - 1);
+      break;
+    case ']':
+      selectBlock(state.block + 1);
+      break;
+    case 'o':
+      if (result?.gates[state.block].kind === 'channel') update({ order: state.order === 'sorted' ? 'index' : 'sorted' });
+      break;
+    case 's':
+      update({ smooth: !state.smooth });
+      break;
+    default:
+      return;
   }
   ev.preventDefault();
 });
 
 // ---------------------------------------------------------------- exports
-
 
 /** A channel gate as one picture: the bar chart, and the top channels' maps in a row beneath it. */
 async function channelPng(): Promise<Uint8Array> {
@@ -326,9 +488,12 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
   const g = result.gates[state.block];
   try {
     const name = gateExportName(result, g, format);
-    const bytes = format === 'json'
-      ? new TextEncoder().encode(JSON.stringify(gatesJson(result, g), null, 1) + '\n') // the CLI's document, for the gate shown
-      : g.kind === 'spatial' ? await stage.toPng(result.view.width, result.view.height) : await channelPng();
+    const bytes =
+      format === 'json'
+        ? new TextEncoder().encode(JSON.stringify(gatesJson(result, g), null, 1) + '\n') // the CLI's document, for the gate shown
+        : g.kind === 'spatial'
+          ? await stage.toPng(result.view.width, result.view.height)
+          : await channelPng();
     if (vscode) {
       post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
       toast.show(`Saving ${name}…`);

@@ -6,7 +6,11 @@ import { clear, h } from '../../shell/dom';
 import { rasterize, valueRange } from '../../shell/raster';
 import { formatValue } from '../../shell/format';
 
-interface Tile { img: HTMLImageElement; canvas: HTMLCanvasElement; caption: [string, string] }
+interface Tile {
+  img: HTMLImageElement;
+  canvas: HTMLCanvasElement;
+  caption: [string, string];
+}
 
 export class TopChannelMaps {
   readonly el: HTMLDivElement;
@@ -26,7 +30,12 @@ export class TopChannelMaps {
     top.channels.forEach((c, i) => {
       const map = top.maps.subarray(i * plane, (i + 1) * plane);
       const range = valueRange(map);
-      const canvas = h('canvas', { className: 'vl-stage-heat', width: String(width * scale), height: String(height * scale), 'aria-hidden': 'true' });
+      const canvas = h('canvas', {
+        className: 'vl-stage-heat',
+        width: String(width * scale),
+        height: String(height * scale),
+        'aria-hidden': 'true',
+      });
       const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
       const img = ctx.createImageData(canvas.width, canvas.height);
       rasterize(map, [height, width], canvas.width, canvas.height, lut, smooth, img.data);
@@ -37,9 +46,19 @@ export class TopChannelMaps {
       const frame = h('div', { className: 'vl-gtile-frame' }, image, canvas);
       frame.style.aspectRatio = aspect;
       const label = `Channel ${c}, weight ${top.weights[i].toFixed(3)}, rank ${i + 1}; activations ${formatValue(range.min)} to ${formatValue(range.max)}`;
-      this.el.append(h('figure', { className: 'vl-gtile', role: 'listitem', 'aria-label': label, title: label, 'data-channel': String(c) },
-        frame,
-        h('figcaption', {}, h('span', { className: 'vl-gtile-ch' }, `#${c}`), h('span', { className: 'vl-gtile-w' }, top.weights[i].toFixed(2)))));
+      this.el.append(
+        h(
+          'figure',
+          { className: 'vl-gtile', role: 'listitem', 'aria-label': label, title: label, 'data-channel': String(c) },
+          frame,
+          h(
+            'figcaption',
+            {},
+            h('span', { className: 'vl-gtile-ch' }, `#${c}`),
+            h('span', { className: 'vl-gtile-w' }, top.weights[i].toFixed(2)),
+          ),
+        ),
+      );
       this.tiles.push({ img: image, canvas, caption: [`#${c}`, top.weights[i].toFixed(2)] });
     });
   }
@@ -52,7 +71,17 @@ export class TopChannelMaps {
    * Paints the tiles in a row into a 2D context (PNG export): image, the map at `opacity`, and the caption
    * (channel, weight) in `colors` [text, weight] below, `captionH` px high.
    */
-  paint(ctx: CanvasRenderingContext2D, x: number, y: number, tileW: number, tileH: number, gap: number, opacity: number, captionH: number, colors: [string, string]): void {
+  paint(
+    ctx: CanvasRenderingContext2D,
+    x: number,
+    y: number,
+    tileW: number,
+    tileH: number,
+    gap: number,
+    opacity: number,
+    captionH: number,
+    colors: [string, string],
+  ): void {
     this.tiles.forEach((t, i) => {
       const tx = x + i * (tileW + gap);
       if (t.img.complete && t.img.naturalWidth > 0) ctx.drawImage(t.img, tx, y, tileW, tileH);

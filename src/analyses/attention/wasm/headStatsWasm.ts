@@ -28,7 +28,8 @@ const PAGE = 65536;
 export function headStatisticsWasm(t: AttentionTensor, grid: [number, number], patchSize: number, firstPatch: number): HeadStat[] {
   const n = t.tokens;
   const p = grid[0] * grid[1];
-  if (firstPatch + p > n) throw new RangeError(`a ${grid[0]}×${grid[1]} grid after ${firstPatch} special tokens needs more than the ${n} tokens`);
+  if (firstPatch + p > n)
+    throw new RangeError(`a ${grid[0]}×${grid[1]} grid after ${firstPatch} special tokens needs more than the ${n} tokens`);
   const k = getKernel();
   const headFloats = n * n;
   const stride = Math.ceil(headFloats / 4) * 4;
@@ -47,7 +48,12 @@ export function headStatisticsWasm(t: AttentionTensor, grid: [number, number], p
     }
     for (let h = 0; h < t.heads; h++) {
       const head = layerPtr + h * stride * 4;
-      stats.push({ layer: l, head: h, meanDistance: k.distance(head, n, firstPatch, p, distPtr) / p, entropy: k.entropy(head, stride) / n });
+      stats.push({
+        layer: l,
+        head: h,
+        meanDistance: k.distance(head, n, firstPatch, p, distPtr) / p,
+        entropy: k.entropy(head, stride) / n,
+      });
     }
   }
   return stats;

@@ -9,7 +9,12 @@ import type { AttentionTensor } from '../../../../src/shared/attentionTypes';
 import { assertRowsSumToOne, randomAttention } from '../../support';
 
 /** Float64 brute force of the definitions on headStatistics. */
-function bruteForce(t: AttentionTensor, grid: [number, number], patchSize: number, firstPatch: number): { meanDistance: number; entropy: number }[] {
+function bruteForce(
+  t: AttentionTensor,
+  grid: [number, number],
+  patchSize: number,
+  firstPatch: number,
+): { meanDistance: number; entropy: number }[] {
   const [gh, gw] = grid;
   const n = t.tokens;
   const p = gh * gw;
@@ -26,7 +31,11 @@ function bruteForce(t: AttentionTensor, grid: [number, number], patchSize: numbe
         }
       }
       let entropy = 0;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { const a = at(i, j); if (a > 0) entropy -= a * Math.log(a); }
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const a = at(i, j);
+          if (a > 0) entropy -= a * Math.log(a);
+        }
       out.push({ meanDistance: distance / p, entropy: entropy / n });
     }
   }
@@ -39,7 +48,10 @@ function withEntries(t: AttentionTensor, value: (row: number, column: number) =>
   const data = t.data.slice();
   for (let r = 0; r < data.length / n; r++) {
     let sum = 0;
-    for (let j = 0; j < n; j++) { data[r * n + j] = value(r, j) ?? data[r * n + j]; sum += data[r * n + j]; }
+    for (let j = 0; j < n; j++) {
+      data[r * n + j] = value(r, j) ?? data[r * n + j];
+      sum += data[r * n + j];
+    }
     for (let j = 0; j < n; j++) data[r * n + j] /= sum;
   }
   return { ...t, data };
@@ -55,7 +67,13 @@ const cases: { name: string; t: AttentionTensor; grid: [number, number]; patch: 
   { name: 'CLS + 4×6 (non-square), N² = 625', t: randomAttention(3, 2, 25, 3, 0.3), grid: [4, 6], patch: 8, first: 1 },
   { name: 'CLS + 4 registers + 3×5, N² = 400', t: randomAttention(1, 4, 20, 11, 6), grid: [3, 5], patch: 14, first: 5 },
   { name: 'no CLS, 3×3 with zeros, N² = 81', t: withZeros(randomAttention(2, 2, 9, 5)), grid: [3, 3], patch: 16, first: 0 },
-  { name: 'CLS + 5×5 with subnormals (read as 0), N² = 676', t: withSubnormals(randomAttention(2, 3, 26, 17)), grid: [5, 5], patch: 16, first: 1 },
+  {
+    name: 'CLS + 5×5 with subnormals (read as 0), N² = 676',
+    t: withSubnormals(randomAttention(2, 3, 26, 17)),
+    grid: [5, 5],
+    patch: 16,
+    first: 1,
+  },
   { name: 'ViT-B shape 12×12×197 peaked', t: randomAttention(2, 12, 197, 13, 8), grid: [14, 14], patch: 16, first: 1 },
 ];
 
@@ -70,7 +88,10 @@ for (const c of cases) {
       assert.equal(s.layer, ref[i].layer);
       assert.equal(s.head, ref[i].head);
       // float32 products summed in float32 lanes: relative 1e-5 on distance, 1e-5 nats on entropy
-      assert.ok(Math.abs(s.meanDistance - want[i].meanDistance) <= 1e-5 * Math.max(1, want[i].meanDistance), `L${s.layer}H${s.head} distance ${s.meanDistance} vs ${want[i].meanDistance}`);
+      assert.ok(
+        Math.abs(s.meanDistance - want[i].meanDistance) <= 1e-5 * Math.max(1, want[i].meanDistance),
+        `L${s.layer}H${s.head} distance ${s.meanDistance} vs ${want[i].meanDistance}`,
+      );
       assert.ok(Math.abs(s.entropy - want[i].entropy) < 1e-5, `L${s.layer}H${s.head} entropy ${s.entropy} vs ${want[i].entropy}`);
     });
   });
@@ -84,5 +105,8 @@ test('head statistics in WebAssembly: a smaller tensor after a larger one reads 
 });
 
 test('head statistics in WebAssembly: a grid larger than the tokens is refused', () => {
-  assert.throws(() => headStatisticsWasm(randomAttention(1, 1, 5, 1), [3, 3], 16, 1), /3×3 grid after 1 special tokens needs more than the 5 tokens/);
+  assert.throws(
+    () => headStatisticsWasm(randomAttention(1, 1, 5, 1), [3, 3], 16, 1),
+    /3×3 grid after 1 special tokens needs more than the 5 tokens/,
+  );
 });

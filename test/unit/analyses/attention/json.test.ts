@@ -8,21 +8,40 @@ import { attentionJson } from '../../../../src/analyses/attention/json';
 import type { PanelResult } from '../../../../src/shared/attentionTypes';
 import { randomAttention } from '../../support';
 
-test('attentionJson from the CLS slice holds the full tensor\'s CLS maps and rollout, rounded to 7 digits', () => {
+test("attentionJson from the CLS slice holds the full tensor's CLS maps and rollout, rounded to 7 digits", () => {
   const t = randomAttention(3, 2, 1 + 2 + 12, 7); // CLS, 2 registers, 3×4 patches
   const firstPatch = 3;
   const opts = { fusion: 'max' as const, discardRatio: 0.2 };
   const r = {
-    image: { path: '/a.png', width: 64, height: 48 }, grid: [3, 4], firstPatchToken: firstPatch,
-    model: { path: '/m.onnx', name: 'm', inputSize: [48, 64], patchSize: 16, numLayers: 3, numHeads: 2, specialTokens: { cls: true, distillation: false, registers: 2 }, attentionSource: 'tapped' },
-    attention: { layers: 3, heads: 2, tokens: 15 }, headStats: [], timingsMs: { decode: 1, modelLoad: 0, preprocess: 1, inference: 2, analysis: 1, total: 5 },
+    image: { path: '/a.png', width: 64, height: 48 },
+    grid: [3, 4],
+    firstPatchToken: firstPatch,
+    model: {
+      path: '/m.onnx',
+      name: 'm',
+      inputSize: [48, 64],
+      patchSize: 16,
+      numLayers: 3,
+      numHeads: 2,
+      specialTokens: { cls: true, distillation: false, registers: 2 },
+      attentionSource: 'tapped',
+    },
+    attention: { layers: 3, heads: 2, tokens: 15 },
+    headStats: [],
+    timingsMs: { decode: 1, modelLoad: 0, preprocess: 1, inference: 2, analysis: 1, total: 5 },
   } as unknown as PanelResult;
-  const doc = attentionJson(r, attentionSlice(t, firstPatch, 0, { ...opts, startLayer: 0 }), opts) as { clsAttention: number[][][]; rollout: { map: number[]; fusion: string; discardRatio: number } };
+  const doc = attentionJson(r, attentionSlice(t, firstPatch, 0, { ...opts, startLayer: 0 }), opts) as {
+    clsAttention: number[][][];
+    rollout: { map: number[]; fusion: string; discardRatio: number };
+  };
   const maps = clsMaps(t, firstPatch);
-  for (let l = 0; l < 3; l++) for (let h = 0; h < 2; h++) {
-    assert.equal(doc.clsAttention[l][h].length, 12);
-    doc.clsAttention[l][h].forEach((v, j) => assert.ok(Math.abs(v - maps[l][h][j]) <= 1e-6 * Math.max(1, Math.abs(v)), `L${l} H${h} patch ${j}`));
-  }
+  for (let l = 0; l < 3; l++)
+    for (let h = 0; h < 2; h++) {
+      assert.equal(doc.clsAttention[l][h].length, 12);
+      doc.clsAttention[l][h].forEach((v, j) =>
+        assert.ok(Math.abs(v - maps[l][h][j]) <= 1e-6 * Math.max(1, Math.abs(v)), `L${l} H${h} patch ${j}`),
+      );
+    }
   const roll = rolloutMap(t, firstPatch, opts);
   doc.rollout.map.forEach((v, j) => assert.ok(Math.abs(v - roll[j]) <= 1e-6 * Math.max(1, Math.abs(v)), `rollout patch ${j}`));
   assert.equal(doc.rollout.fusion, 'max');

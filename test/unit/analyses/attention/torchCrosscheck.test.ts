@@ -34,7 +34,13 @@ for (const variant of ['with-attentions', 'logits-only'] as const) {
       assert.ok(maxAbsDiff(att.data, expected.attentions.flat(3)) < 1e-4, 'attention tensors');
 
       const maps = clsMaps(att, 1);
-      assert.ok(maxAbsDiff(maps.flat().flatMap((m) => Array.from(m)), expected.clsAttention.flat(2)) < 1e-4, 'CLS maps');
+      assert.ok(
+        maxAbsDiff(
+          maps.flat().flatMap((m) => Array.from(m)),
+          expected.clsAttention.flat(2),
+        ) < 1e-4,
+        'CLS maps',
+      );
 
       for (const r of expected.rollout as { fusion: HeadFusion; discardRatio: number; map: number[] }[]) {
         const got = rolloutMap(att, 1, { fusion: r.fusion, discardRatio: r.discardRatio });
@@ -52,7 +58,10 @@ for (const variant of ['with-attentions', 'logits-only'] as const) {
       }
       assert.ok(logits && maxAbsDiff(logits, expected.logits) < 1e-4, 'logits');
       const top = topK(logits, 5, model.files.config.id2label);
-      assert.deepEqual(top.map((p) => p.label), expected.topk.map((p: { label: string }) => p.label));
+      assert.deepEqual(
+        top.map((p) => p.label),
+        expected.topk.map((p: { label: string }) => p.label),
+      );
     }
     await model.session.release();
   });

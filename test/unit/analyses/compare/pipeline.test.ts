@@ -16,7 +16,8 @@ import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 let dir: string;
 let image: string;
 let client: EngineClient;
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 before(async () => {
   dir = tempDir('vit-lens-compare-');
@@ -31,15 +32,17 @@ function bruteLayerChange(a: AttentionResult, b: AttentionResult): number[] {
   const { layers, heads, tokens: n } = a.attention;
   return Array.from({ length: layers }, (_, l) => {
     let s = 0;
-    for (let hd = 0; hd < heads; hd++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      const k = ((l * heads + hd) * n + i) * n + j;
-      s += 0.5 * Math.abs(a.attention.data[k] - b.attention.data[k]);
-    }
+    for (let hd = 0; hd < heads; hd++)
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const k = ((l * heads + hd) * n + i) * n + j;
+          s += 0.5 * Math.abs(a.attention.data[k] - b.attention.data[k]);
+        }
     return s / (heads * n);
   });
 }
 
-test('compare --json equals a brute-force comparison of the two models\' full attention', async () => {
+test("compare --json equals a brute-force comparison of the two models' full attention", async () => {
   const [ma, mb] = [fixtureModels()['vit-tiny-batch'], fixtureModels()['vit-tiny-batch-b']];
   const out = path.join(dir, 'cmp.json');
   const html = path.join(dir, 'cmp.html');
@@ -54,7 +57,12 @@ test('compare --json equals a brute-force comparison of the two models\' full at
   const ra = rolloutMap(a.attention, a.firstPatchToken, opts);
   const rb = rolloutMap(b.attention, b.firstPatchToken, opts);
   assert.ok(maxAbsDiff(j.a.rollout.map, ra) < 1e-6);
-  assert.ok(maxAbsDiff(j.rolloutDifference, Array.from(ra, (v, i) => v - rb[i])) < 1e-6);
+  assert.ok(
+    maxAbsDiff(
+      j.rolloutDifference,
+      Array.from(ra, (v, i) => v - rb[i]),
+    ) < 1e-6,
+  );
   assert.equal(j.headDeltas.length, a.headStats.length);
   j.headDeltas.forEach((d: { layer: number; head: number; meanDistance: number; entropy: number }, i: number) => {
     assert.deepEqual([d.layer, d.head], [a.headStats[i].layer, a.headStats[i].head]);
@@ -63,7 +71,10 @@ test('compare --json equals a brute-force comparison of the two models\' full at
   });
   const brute = bruteLayerChange(a, b);
   assert.equal(j.layerChange.length, 3);
-  j.layerChange.forEach((v: number, l: number) => { assert.ok(Math.abs(v - brute[l]) < 1e-6, `layer ${l}: ${v} vs ${brute[l]}`); assert.ok(v > 0.01); });
+  j.layerChange.forEach((v: number, l: number) => {
+    assert.ok(Math.abs(v - brute[l]) < 1e-6, `layer ${l}: ${v} vs ${brute[l]}`);
+    assert.ok(v > 0.01);
+  });
   const page = fs.readFileSync(html, 'utf8');
   assert.match(page, /id="vit-lens-data"/);
   assert.doesNotMatch(page, /<script[^>]+src=/i);
@@ -84,13 +95,24 @@ test('models on different grids: no difference map or layer change, a note, the 
 test('a checkpoint: A against its own previous run; the same model gives zero change', async () => {
   const m = fixtureModels()['vit-tiny-batch'];
   const rollout = { fusion: 'mean' as const, discardRatio: 0, startLayer: 0 };
-  const first = await client.request('compare', { imagePath: image, modelPath: m, modelPathB: fixtureModels()['vit-tiny-batch-b'], rollout });
+  const first = await client.request('compare', {
+    imagePath: image,
+    modelPath: m,
+    modelPathB: fixtureModels()['vit-tiny-batch-b'],
+    rollout,
+  });
   const again = await client.request('compare', { imagePath: image, modelPath: m, againstKey: first.runKey, rollout });
   assert.equal(again.bIsPrevious, true);
   assert.deepEqual(again.comparison.layerChange, [0, 0, 0]);
   assert.ok(again.comparison.rolloutDifference!.every((v) => v === 0));
-  await assert.rejects(client.request('compare', { imagePath: image, modelPath: m, againstKey: 'c999', rollout }), (e: VitLensError) => e.code === 'RESULT_EXPIRED');
-  await assert.rejects(client.request('compare', { imagePath: image, modelPath: m, rollout }), (e: VitLensError) => e.code === 'BAD_REQUEST');
+  await assert.rejects(
+    client.request('compare', { imagePath: image, modelPath: m, againstKey: 'c999', rollout }),
+    (e: VitLensError) => e.code === 'RESULT_EXPIRED',
+  );
+  await assert.rejects(
+    client.request('compare', { imagePath: image, modelPath: m, rollout }),
+    (e: VitLensError) => e.code === 'BAD_REQUEST',
+  );
 });
 
 test('compare: bad arguments exit 2, a bad model exits 1 with its message', () => {

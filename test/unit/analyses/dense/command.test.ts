@@ -13,7 +13,8 @@ import { distDir, fixtureModels, tempDir } from '../../support';
 
 let dir: string;
 let image: string;
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 before(async () => {
   dir = tempDir('vit-lens-dense-cli-');
@@ -35,7 +36,20 @@ function readNpy(file: string): { header: string; values: Float32Array } {
 
 test('depth: --png (inferno), --png16 (16-bit gray) at the original size, --npy raw map, --json contract', async () => {
   const out = (f: string) => path.join(dir, f);
-  const r = cli('depth', image, '--model', fixtureModels()['dpt-tiny-depth'], '--png', out('d.png'), '--png16', out('d16.png'), '--npy', out('d.npy'), '--json', out('d.json'));
+  const r = cli(
+    'depth',
+    image,
+    '--model',
+    fixtureModels()['dpt-tiny-depth'],
+    '--png',
+    out('d.png'),
+    '--png16',
+    out('d16.png'),
+    '--npy',
+    out('d.npy'),
+    '--json',
+    out('d.json'),
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /depth 128×128 \(relative inverse depth\): min [\d.]+ · p2/);
   assert.match(r.stdout, /neck: reassemble 1\/4 \(layer 1\) 16×32×32/);
@@ -59,7 +73,15 @@ test('depth: --png (inferno), --png16 (16-bit gray) at the original size, --npy 
   assert.deepEqual(j.viewSize, [227, 301]);
   assert.deepEqual(Object.keys(j.depth), ['outputSize', 'min', 'max', 'p2', 'p98']);
   assert.deepEqual(j.depth.outputSize, [128, 128]);
-  assert.deepEqual(j.features.map((f: { stride: number; size: number[] }) => [f.stride, ...f.size]), [[4, 32, 32], [8, 16, 16], [16, 8, 8], [32, 4, 4]]);
+  assert.deepEqual(
+    j.features.map((f: { stride: number; size: number[] }) => [f.stride, ...f.size]),
+    [
+      [4, 32, 32],
+      [8, 16, 16],
+      [16, 8, 8],
+      [32, 4, 4],
+    ],
+  );
   assert.deepEqual(Object.keys(j.timingsMs), ['decode', 'modelLoad', 'preprocess', 'inference', 'postprocess', 'total']);
 
   const npy = readNpy(out('d.npy'));
@@ -71,11 +93,22 @@ test('depth: --png (inferno), --png16 (16-bit gray) at the original size, --npy 
 
 test('depth --npy loads in numpy (when the system Python has it) with the same values', (t) => {
   const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0);
-  if (!python) { t.skip('no Python with numpy'); return; }
+  if (!python) {
+    t.skip('no Python with numpy');
+    return;
+  }
   const file = path.join(dir, 'np.npy');
   assert.equal(cli('depth', image, '--model', fixtureModels()['dpt-tiny-depth-dynamic'], '--npy', file).status, 0);
   const own = readNpy(file);
-  const py = spawnSync(python, ['-c', `import numpy as np, sys; a = np.load(sys.argv[1]); print(a.dtype, a.shape, a.flags['C_CONTIGUOUS'], repr(float(a[0, 0])), repr(float(a[-1, -1])))`, file], { encoding: 'utf8' });
+  const py = spawnSync(
+    python,
+    [
+      '-c',
+      `import numpy as np, sys; a = np.load(sys.argv[1]); print(a.dtype, a.shape, a.flags['C_CONTIGUOUS'], repr(float(a[0, 0])), repr(float(a[-1, -1])))`,
+      file,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(py.status, 0, py.stderr);
   const [dtype, ...rest] = py.stdout.trim().split(' ');
   assert.equal(dtype, 'float32');
@@ -100,13 +133,17 @@ test('segment: --png palette colours at the original size, classes with area sha
   assert.ok(Math.abs(classes.reduce((a, c) => a + c.area, 0) - 1) < 1e-5);
   for (let i = 1; i < classes.length; i++) assert.ok(classes[i - 1].area >= classes[i].area);
   for (const c of classes) assert.deepEqual(c.color, classColor(c.id));
-  for (const c of classes.slice(0, 10)) assert.match(r.stdout, new RegExp(`${c.name.replace(/[()]/g, '.')} \\(${c.id}\\)`), 'the ten largest on stdout');
+  for (const c of classes.slice(0, 10))
+    assert.match(r.stdout, new RegExp(`${c.name.replace(/[()]/g, '.')} \\(${c.id}\\)`), 'the ten largest on stdout');
   if (classes.length > 10) assert.match(r.stdout, new RegExp(`… ${classes.length - 10} more \\(see --json\\)`));
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([info.width, info.height, info.channels], [301, 227, 3]);
   const allowed = new Set(classes.map((c) => c.color.join()));
   const seen = new Map<string, number>();
-  for (let i = 0; i < data.length; i += 3) { const k = `${data[i]},${data[i + 1]},${data[i + 2]}`; seen.set(k, (seen.get(k) ?? 0) + 1); }
+  for (let i = 0; i < data.length; i += 3) {
+    const k = `${data[i]},${data[i + 1]},${data[i + 2]}`;
+    seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
   for (const k of seen.keys()) assert.ok(allowed.has(k), `pixel colour ${k} is a listed class's colour`);
   // The largest class covers about its share of the PNG too (nearest-neighbour scaling of the view labels).
   assert.ok(Math.abs(seen.get(classes[0].color.join())! / (301 * 227) - classes[0].area) < 0.02);

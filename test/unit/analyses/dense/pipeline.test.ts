@@ -19,15 +19,21 @@ import { assertRowsSumToOne, fixtureModels, maxAbsDiff, tempDir } from '../../su
 let dir: string;
 let scene: string;
 const loaded = new Map<string, Promise<LoadedModel>>();
-const get = (p: string) => { if (!loaded.has(p)) loaded.set(p, loadVitModel(p)); return loaded.get(p)!; };
-const run = (modelPath: string, task: DenseTask, imagePath = scene, opts = {}) => runDensePipeline({ imagePath, modelPath, task }, get, undefined, opts);
+const get = (p: string) => {
+  if (!loaded.has(p)) loaded.set(p, loadVitModel(p));
+  return loaded.get(p)!;
+};
+const run = (modelPath: string, task: DenseTask, imagePath = scene, opts = {}) =>
+  runDensePipeline({ imagePath, modelPath, task }, get, undefined, opts);
 
 before(async () => {
   dir = tempDir('vit-lens-dense-');
   scene = path.join(dir, 'scene.png');
   fs.writeFileSync(scene, await sampleScenePng());
 });
-after(async () => { for (const m of loaded.values()) await (await m.catch(() => undefined))?.session.release(); });
+after(async () => {
+  for (const m of loaded.values()) await (await m.catch(() => undefined))?.session.release();
+});
 
 async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -63,8 +69,18 @@ function brightness(png: Buffer, w: number, h: number): Promise<Buffer> {
 /** Pearson correlation. */
 function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
-  for (let i = 0; i < n; i++) { sa += a[i]; sb += b[i]; saa += a[i] * a[i]; sbb += b[i] * b[i]; sab += a[i] * b[i]; }
+  let sa = 0,
+    sb = 0,
+    saa = 0,
+    sbb = 0,
+    sab = 0;
+  for (let i = 0; i < n; i++) {
+    sa += a[i];
+    sb += b[i];
+    saa += a[i] * a[i];
+    sbb += b[i] * b[i];
+    sab += a[i] * b[i];
+  }
   return (sab - (sa * sb) / n) / Math.sqrt((saa - (sa * sa) / n) * (sbb - (sb * sb) / n));
 }
 
@@ -137,14 +153,29 @@ test('dynamic input: the image keeps its aspect ratio (multiples of 32), outputs
   checkFeatures(r, [128, 160]);
   // A tall image: portrait input.
   const tall = path.join(dir, 'tall.png');
-  await sharp(await sampleScenePng()).rotate(90).toFile(tall);
+  await sharp(await sampleScenePng())
+    .rotate(90)
+    .toFile(tall);
   const rt = await run(fixtureModels()['dpt-tiny-depth-dynamic'], 'depth', tall);
   assert.deepEqual(rt.model.inputSize, [160, 128]);
   assert.deepEqual([rt.view.width, rt.view.height], [336, 448]);
 });
 
 test('neck by shape (generic node names) gives exactly the features found by name on the same model', async () => {
-  const spec: DptSpec = { height: 96, width: 128, patch: 16, dim: 32, depth: 4, heads: 2, mlp: 64, outIndices: [0, 1, 2, 3], neck: [16, 32, 48, 64], fusion: 32, task: 'depth', seed: 7 };
+  const spec: DptSpec = {
+    height: 96,
+    width: 128,
+    patch: 16,
+    dim: 32,
+    depth: 4,
+    heads: 2,
+    mlp: 64,
+    outIndices: [0, 1, 2, 3],
+    neck: [16, 32, 48, 64],
+    fusion: 32,
+    task: 'depth',
+    seed: 7,
+  };
   const write = (name: string, names: 'hf' | 'generic') => {
     const built = buildDpt({ ...spec, names });
     fs.mkdirSync(path.join(dir, name), { recursive: true });
@@ -163,13 +194,19 @@ test('neck by shape (generic node names) gives exactly the features found by nam
   assert.ok(maxAbsDiff(a.depth!.raw, b.depth!.raw) < 1e-5);
   assert.equal(b.features.length, 4);
   a.features.forEach((f, i) => {
-    assert.deepEqual([b.features[i].stride, b.features[i].channels, b.features[i].height, b.features[i].width], [f.stride, f.channels, f.height, f.width]);
+    assert.deepEqual(
+      [b.features[i].stride, b.features[i].channels, b.features[i].height, b.features[i].width],
+      [f.stride, f.channels, f.height, f.width],
+    );
     assert.ok(maxAbsDiff(b.features[i].rgb, f.rgb) <= 1, `level ${i} RGB`);
     assert.ok(maxAbsDiff(b.features[i].explained, f.explained) < 1e-5);
   });
   // A second run uses only the four chosen outputs and gives the same result.
   const b2 = await run(generic, 'depth');
-  assert.deepEqual(b2.features.map((f) => f.rgb), b.features.map((f) => f.rgb));
+  assert.deepEqual(
+    b2.features.map((f) => f.rgb),
+    b.features.map((f) => f.rgb),
+  );
   // The registered generic fixture (96×128) works too.
   checkFeatures(await run(fixtureModels()['dpt-tiny-depth-generic'], 'depth'), [96, 128]);
 });
@@ -185,7 +222,10 @@ test('repeated runs write into fresh buffers (results are kept by the engine) an
   assert.deepEqual(second.attention!.data, firstAttention, 'an earlier result is not overwritten by a later run');
   assert.notEqual(third.attention!.data.buffer, second.attention!.data.buffer);
   assertRowsSumToOne(third.attention!, 1e-4);
-  assert.deepEqual(third.features.map((f) => f.rgb), first.features.map((f) => f.rgb));
+  assert.deepEqual(
+    third.features.map((f) => f.rgb),
+    first.features.map((f) => f.rgb),
+  );
   const small = await run(model, 'depth', scene, { attentionBudgetBytes: 1000 });
   assert.equal(small.attention, undefined);
   assert.match(small.notes.join(' '), /attention is left out: 4 layers × 2 heads × 65² tokens/);
@@ -200,13 +240,21 @@ test('wrong models: a ViT classifier, a CNN, a depth model for segmentation and 
   await rejectsWith(run(m['cnn-tiny'], 'depth'), 'MODEL_WRONG_TASK', /no transformer backbone/);
   await rejectsWith(run(m['dpt-tiny-depth'], 'segmentation'), 'MODEL_WRONG_TASK', /is a depth model.*Run DPT Depth/s);
   await rejectsWith(run(m['dpt-tiny-segmentation'], 'depth'), 'MODEL_WRONG_TASK', /is a segmentation model.*Run DPT Segmentation/s);
-  await rejectsWith(runDensePipeline({ imagePath: scene, modelPath: m['dpt-tiny-depth'], task: 'normals' as DenseTask }, get), 'BAD_REQUEST');
+  await rejectsWith(
+    runDensePipeline({ imagePath: scene, modelPath: m['dpt-tiny-depth'], task: 'normals' as DenseTask }, get),
+    'BAD_REQUEST',
+  );
 });
 
 test('broken outputs: unexpected rank and all-NaN → MODEL_BAD_OUTPUT; a graph without attention or neck still gives depth, with notes', async () => {
   const rank5 = depthGraph('rank5', (g, mean) => g.op1('Unsqueeze', [mean, g.ints('axes', [0])]), [1, 1, 1, 32, 32]);
   await rejectsWith(run(rank5, 'depth'), 'MODEL_BAD_OUTPUT', /shape \[1, 1, 1, 32, 32\].*expected \[batch, height, width\]/);
-  const nan = depthGraph('nan', (g, mean) => g.op1('Squeeze', [g.op1('Sqrt', [g.op1('Sub', [g.op1('Neg', [g.op1('Abs', [mean])]), g.scalar('one', 1)])]), g.ints('axes', [1])]), [1, 32, 32]);
+  const nan = depthGraph(
+    'nan',
+    (g, mean) =>
+      g.op1('Squeeze', [g.op1('Sqrt', [g.op1('Sub', [g.op1('Neg', [g.op1('Abs', [mean])]), g.scalar('one', 1)])]), g.ints('axes', [1])]),
+    [1, 32, 32],
+  );
   await rejectsWith(run(nan, 'depth'), 'MODEL_BAD_OUTPUT', /entirely NaN or infinite \(1024 values\)/);
   // [1,1,32,32] (rank 4, one channel) is accepted and squeezed.
   const plain = depthGraph('plain', (g, mean) => g.op1('Add', [mean, g.scalar('two', 2)]), [1, 1, 32, 32]);
@@ -225,7 +273,9 @@ test('NaN and ±∞ in part of the depth: statistics over finite values, the vie
   const img = path.join(dir, 'half.png');
   const rgb = Buffer.alloc(32 * 32 * 3);
   for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) rgb.fill(x < 16 ? 20 : 150 + 3 * y, (y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
-  await sharp(rgb, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(img);
+  await sharp(rgb, { raw: { width: 32, height: 32, channels: 3 } })
+    .png()
+    .toFile(img);
   const r = await run(log, 'depth', img);
   const d = r.depth!;
   const finite = Array.from(d.raw).filter(Number.isFinite);
@@ -233,11 +283,18 @@ test('NaN and ±∞ in part of the depth: statistics over finite values, the vie
   assert.ok(d.raw.slice(0, 16).every(Number.isNaN), 'the raw map keeps the NaNs');
   assert.equal(d.min, Math.min(...finite));
   assert.equal(d.max, Math.max(...finite));
-  assert.ok(d.view.every((v) => Number.isFinite(v)), 'the view has no NaN');
+  assert.ok(
+    d.view.every((v) => Number.isFinite(v)),
+    'the view has no NaN',
+  );
   assert.ok(d.view.every((v) => v >= d.min - 1e-3 && v <= d.max + 1e-3 + 0.2 * (d.max - d.min)));
   assert.match(r.notes.join(' '), /512 of 1024 depth values are NaN or infinite/);
   // A flat map: handled, with a note.
-  const flat = depthGraph('flat', (g, mean) => g.op1('Squeeze', [g.op1('Add', [g.op1('Mul', [mean, g.scalar('zero', 0)]), g.scalar('three', 3)]), g.ints('axes', [1])]), [1, 32, 32]);
+  const flat = depthGraph(
+    'flat',
+    (g, mean) => g.op1('Squeeze', [g.op1('Add', [g.op1('Mul', [mean, g.scalar('zero', 0)]), g.scalar('three', 3)]), g.ints('axes', [1])]),
+    [1, 32, 32],
+  );
   const rf = await run(flat, 'depth');
   assert.deepEqual([rf.depth!.min, rf.depth!.max, rf.depth!.p2, rf.depth!.p98], [3, 3, 3, 3]);
   assert.ok(rf.depth!.view.every((v) => Math.abs(v - 3) < 1e-6));
@@ -251,10 +308,15 @@ test('segmentation logits with NaN → MODEL_BAD_OUTPUT; an image over the pixel
   g.op('Identity', [logits], {}, { outputNames: ['logits'] });
   g.output('logits', [1, 6, 16, 16]);
   await rejectsWith(run(writeGraph('nan-logits', g), 'segmentation'), 'MODEL_BAD_OUTPUT', /contain \d+ NaN or infinite values/);
-  await rejectsWith(runDensePipeline({ imagePath: scene, modelPath: fixtureModels()['dpt-tiny-depth'], task: 'depth', maxPixels: 1000 }, get), 'IMAGE_TOO_LARGE');
+  await rejectsWith(
+    runDensePipeline({ imagePath: scene, modelPath: fixtureModels()['dpt-tiny-depth'], task: 'depth', maxPixels: 1000 }, get),
+    'IMAGE_TOO_LARGE',
+  );
   // 4000×250 on the dynamic model: capped at 4× the configured area, aspect ratio kept as far as possible.
   const wide = path.join(dir, 'wide.png');
-  await sharp(await sampleScenePng()).resize(4000, 250, { fit: 'fill' }).toFile(wide);
+  await sharp(await sampleScenePng())
+    .resize(4000, 250, { fit: 'fill' })
+    .toFile(wide);
   const r = await run(fixtureModels()['dpt-tiny-depth-dynamic'], 'depth', wide);
   const [h, w] = r.model.inputSize;
   assert.ok(h * w <= 4 * 128 * 128 && h % 32 === 0 && w % 32 === 0 && w / h >= 8, `${w}×${h}`);
@@ -271,9 +333,16 @@ test('neck PCA with the scatter matrix from onnxruntime equals the all-JS PCA (c
   const { pcaRgbOrt } = await import('../../../../src/analyses/dense/featurePca');
   const { pcaRgb } = await import('../../../../src/maths/dense');
   let s = 99;
-  const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
-  for (const [c, h, w] of [[24, 12, 10], [200, 6, 5], [16, 80, 70]]) {
-    const f = Float32Array.from({ length: c * h * w }, (_, i) => rand() + (i % (h * w)) / (h * w) * ((Math.floor(i / (h * w)) % 3) - 1));
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  for (const [c, h, w] of [
+    [24, 12, 10],
+    [200, 6, 5],
+    [16, 80, 70],
+  ]) {
+    const f = Float32Array.from({ length: c * h * w }, (_, i) => rand() + ((i % (h * w)) / (h * w)) * ((Math.floor(i / (h * w)) % 3) - 1));
     const js = pcaRgb(f, c, h, w);
     const ort = await pcaRgbOrt(f, c, h, w);
     assert.ok(maxAbsDiff(ort.explained, js.explained) < 1e-5, `${c}×${h}×${w} explained`);
@@ -284,7 +353,14 @@ test('neck PCA with the scatter matrix from onnxruntime equals the all-JS PCA (c
 
 test('graph reading: neck names of HF DPT / Depth Anything and MiDaS, dense outputs by name and by shape, not ViT sequences', async () => {
   const { findNeckByName, findDenseOutputs, pickNeckByShape } = await import('../../../../src/core/model/dptModel');
-  const node = (name: string, opType: string, inputs: string[], outputs: string[]) => ({ name, opType, domain: '', inputs, outputs, attributes: {} });
+  const node = (name: string, opType: string, inputs: string[], outputs: string[]) => ({
+    name,
+    opType,
+    domain: '',
+    inputs,
+    outputs,
+    attributes: {},
+  });
   const hf = [0, 1, 2, 3].flatMap((i) => [
     node(`/neck/reassemble_stage/layers.${i}/projection/Conv`, 'Conv', [`t${i}`], [`p${i}`]),
     ...(i === 2 ? [] : [node(`/neck/reassemble_stage/layers.${i}/resize/Conv`, 'Conv', [`p${i}`], [`r${i}`])]),
@@ -295,30 +371,76 @@ test('graph reading: neck names of HF DPT / Depth Anything and MiDaS, dense outp
     node(`/pretrained/act_postprocess${i}/act_postprocess${i}.3/Conv`, 'Conv', [`g${i}`], [`c${i}`]),
   ]);
   assert.deepEqual(findNeckByName(midas), ['c1', 'c2', 'c3', 'c4']);
-  assert.equal(findNeckByName(hf.filter((n) => !n.name.includes('layers.0'))), undefined, 'DPT-hybrid (identity levels 0, 1): no names, shape fallback');
+  assert.equal(
+    findNeckByName(hf.filter((n) => !n.name.includes('layers.0'))),
+    undefined,
+    'DPT-hybrid (identity levels 0, 1): no names, shape fallback',
+  );
 
-  const graph = (outputs: { name: string; dims: (number | string)[] }[]) => ({ irVersion: 8, opsets: {}, inputs: [], nodes: [], initializerNames: new Set<string>(), externalDataFiles: [], outputs: outputs.map((o) => ({ ...o, elemType: 1 })) });
+  const graph = (outputs: { name: string; dims: (number | string)[] }[]) => ({
+    irVersion: 8,
+    opsets: {},
+    inputs: [],
+    nodes: [],
+    initializerNames: new Set<string>(),
+    externalDataFiles: [],
+    outputs: outputs.map((o) => ({ ...o, elemType: 1 })),
+  });
   const input = { name: 'pixel_values', elemType: 1, dims: [1, 3, 384, 384] };
-  assert.deepEqual(findDenseOutputs(graph([{ name: 'predicted_depth', dims: [1, 384, 384] }]), input, []), { depthOutput: 'predicted_depth', segmentationOutput: undefined });
-  assert.deepEqual(findDenseOutputs(graph([{ name: 'out', dims: [1, 1, 192, 192] }]), input, []), { depthOutput: 'out', segmentationOutput: undefined });
-  assert.deepEqual(findDenseOutputs(graph([{ name: 'logits', dims: [1, 150, 384, 384] }]), input, []), { depthOutput: undefined, segmentationOutput: 'logits' });
+  assert.deepEqual(findDenseOutputs(graph([{ name: 'predicted_depth', dims: [1, 384, 384] }]), input, []), {
+    depthOutput: 'predicted_depth',
+    segmentationOutput: undefined,
+  });
+  assert.deepEqual(findDenseOutputs(graph([{ name: 'out', dims: [1, 1, 192, 192] }]), input, []), {
+    depthOutput: 'out',
+    segmentationOutput: undefined,
+  });
+  assert.deepEqual(findDenseOutputs(graph([{ name: 'logits', dims: [1, 150, 384, 384] }]), input, []), {
+    depthOutput: undefined,
+    segmentationOutput: 'logits',
+  });
   assert.equal(findDenseOutputs(graph([{ name: 'logits', dims: [1, 1000] }]), input, []), undefined, 'a classifier');
-  assert.equal(findDenseOutputs(graph([{ name: 'last_hidden_state', dims: [1, 577, 768] }]), input, []), undefined, 'a ViT feature extractor');
-  assert.equal(findDenseOutputs(graph([{ name: 'features', dims: [1, 'sequence', 768] }]), { ...input, dims: [1, 3, 'h', 'w'] }, []), undefined);
-  assert.deepEqual(findDenseOutputs(graph([{ name: 'depth', dims: [1, 'h', 'w'] }]), { ...input, dims: [1, 3, 'h', 'w'] }, []), { depthOutput: 'depth', segmentationOutput: undefined });
+  assert.equal(
+    findDenseOutputs(graph([{ name: 'last_hidden_state', dims: [1, 577, 768] }]), input, []),
+    undefined,
+    'a ViT feature extractor',
+  );
+  assert.equal(
+    findDenseOutputs(graph([{ name: 'features', dims: [1, 'sequence', 768] }]), { ...input, dims: [1, 3, 'h', 'w'] }, []),
+    undefined,
+  );
+  assert.deepEqual(findDenseOutputs(graph([{ name: 'depth', dims: [1, 'h', 'w'] }]), { ...input, dims: [1, 3, 'h', 'w'] }, []), {
+    depthOutput: 'depth',
+    segmentationOutput: undefined,
+  });
 
   // By shape: the inputs of the size-preserving convs that follow each level (not the projections inside).
   const shapeNodes = [
     node('sm', 'Softmax', ['a'], ['s']),
-    node('proj0', 'Conv', ['img0'], ['p0']), node('up0', 'ConvTranspose', ['p0'], ['u0']),
-    node('proj1', 'Conv', ['img1'], ['p1']), node('up1', 'ConvTranspose', ['p1'], ['u1']),
+    node('proj0', 'Conv', ['img0'], ['p0']),
+    node('up0', 'ConvTranspose', ['p0'], ['u0']),
+    node('proj1', 'Conv', ['img1'], ['p1']),
+    node('up1', 'ConvTranspose', ['p1'], ['u1']),
     node('proj2', 'Conv', ['img2'], ['p2']),
-    node('proj3', 'Conv', ['img3'], ['p3']), node('down3', 'Conv', ['p3'], ['d3']),
-    node('nc0', 'Conv', ['u0'], ['n0']), node('nc1', 'Conv', ['u1'], ['n1']), node('nc2', 'Conv', ['p2'], ['n2']), node('nc3', 'Conv', ['d3'], ['n3']),
+    node('proj3', 'Conv', ['img3'], ['p3']),
+    node('down3', 'Conv', ['p3'], ['d3']),
+    node('nc0', 'Conv', ['u0'], ['n0']),
+    node('nc1', 'Conv', ['u1'], ['n1']),
+    node('nc2', 'Conv', ['p2'], ['n2']),
+    node('nc3', 'Conv', ['d3'], ['n3']),
   ];
   const dims = new Map<string, number[]>([
-    ['p0', [1, 8, 4, 6]], ['u0', [1, 8, 16, 24]], ['p1', [1, 16, 4, 6]], ['u1', [1, 16, 8, 12]], ['p2', [1, 24, 4, 6]], ['p3', [1, 32, 4, 6]], ['d3', [1, 32, 2, 3]],
-    ['n0', [1, 8, 16, 24]], ['n1', [1, 8, 8, 12]], ['n2', [1, 8, 4, 6]], ['n3', [1, 8, 2, 3]],
+    ['p0', [1, 8, 4, 6]],
+    ['u0', [1, 8, 16, 24]],
+    ['p1', [1, 16, 4, 6]],
+    ['u1', [1, 16, 8, 12]],
+    ['p2', [1, 24, 4, 6]],
+    ['p3', [1, 32, 4, 6]],
+    ['d3', [1, 32, 2, 3]],
+    ['n0', [1, 8, 16, 24]],
+    ['n1', [1, 8, 8, 12]],
+    ['n2', [1, 8, 4, 6]],
+    ['n3', [1, 8, 2, 3]],
   ]);
   assert.deepEqual(pickNeckByShape(shapeNodes, dims, [4, 6]), ['u0', 'u1', 'p2', 'd3']);
   assert.equal(pickNeckByShape(shapeNodes.slice(0, 9), dims, [4, 6]), undefined, 'levels without a following conv: not found');

@@ -7,7 +7,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { depthFromOutput, featureLevels, planDenseFetches, runDenseModel, runDensePipeline, denseOutputFor } from '../../../../src/analyses/dense/pipeline';
+import {
+  depthFromOutput,
+  featureLevels,
+  planDenseFetches,
+  runDenseModel,
+  runDensePipeline,
+  denseOutputFor,
+} from '../../../../src/analyses/dense/pipeline';
 import { stackAttention } from '../../../../src/core/pipeline/attentionOutputs';
 import { LoadedModel, loadVitModel } from '../../../../src/core/model/vitModel';
 import { assertRowsSumToOne, distDir, maxAbsDiff, repoRoot, tempDir } from '../../support';
@@ -21,13 +28,20 @@ const f32 = (file: string) => {
 const modelPath = path.join(dir, 'model', 'model.onnx');
 let model: LoadedModel;
 
-before(async () => { model = await loadVitModel(modelPath); });
-after(async () => { await model.session.release(); });
+before(async () => {
+  model = await loadVitModel(modelPath);
+});
+after(async () => {
+  await model.session.release();
+});
 
 test('the torch.onnx export is read as a DPT: predicted_depth, 4 tapped Softmax nodes, the neck by HF node names', () => {
   assert.equal(model.dense?.depthOutput, 'predicted_depth');
   assert.equal(model.dense?.neckSource, 'names');
-  assert.deepEqual(model.dense?.neckOutputs, expected.neckNodes.map((n: { output: string }) => n.output));
+  assert.deepEqual(
+    model.dense?.neckOutputs,
+    expected.neckNodes.map((n: { output: string }) => n.output),
+  );
   assert.equal(model.attentionSource, 'tapped');
   assert.equal(model.attentionOutputs.length, 4);
   assert.deepEqual(model.fixedSize, [64, 96]);
@@ -68,7 +82,10 @@ test('same pixel tensor: depth, attention and neck levels equal PyTorch to 1e-4;
     offset += n;
   });
   const levels = await featureLevels(outputs, plan.neck, [64, 96], model.files.config.backbone_out_indices, notes);
-  assert.deepEqual(levels.map((l) => l.stride), [4, 8, 16, 32]);
+  assert.deepEqual(
+    levels.map((l) => l.stride),
+    [4, 8, 16, 32],
+  );
   levels.forEach((l, i) => assert.ok(maxAbsDiff(l.explained, expected.pca[i].explained) < 1e-4, `PCA level ${i}`));
 });
 
@@ -82,7 +99,11 @@ test('from the image file: the pipeline and `vit-lens depth --npy` equal PyTorch
   assert.ok(maxAbsDiff(r.attention!.data, f32('attentions.f32')) < 1e-4);
 
   const out = path.join(tempDir('vit-lens-torch-dpt-'), 'depth.npy');
-  const cli = spawnSync(process.execPath, [path.join(distDir, 'cli.js'), 'depth', image, '--model', path.join(dir, 'model'), '--npy', out], { encoding: 'utf8', timeout: 120_000 });
+  const cli = spawnSync(
+    process.execPath,
+    [path.join(distDir, 'cli.js'), 'depth', image, '--model', path.join(dir, 'model'), '--npy', out],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   assert.equal(cli.status, 0, cli.stderr);
   const npy = fs.readFileSync(out);
   const headerLength = npy.readUInt16LE(8);

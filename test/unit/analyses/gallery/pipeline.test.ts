@@ -16,9 +16,15 @@ import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 
 let dir: string;
 let client: EngineClient;
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 180_000 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 180_000 });
 const GOOD = ['a-scene.png', 'b-small.jpg', 'c-wide.webp', 'd-tall.png', 'e-bmp.bmp'];
-const BAD: Record<string, string> = { 'bad-corrupt.png': 'IMAGE_UNSUPPORTED', 'bad-empty.jpg': 'IMAGE_EMPTY', 'bad-folder.png': 'IMAGE_NOT_A_FILE', 'bad-vector.svg': 'IMAGE_UNSUPPORTED' };
+const BAD: Record<string, string> = {
+  'bad-corrupt.png': 'IMAGE_UNSUPPORTED',
+  'bad-empty.jpg': 'IMAGE_EMPTY',
+  'bad-folder.png': 'IMAGE_NOT_A_FILE',
+  'bad-vector.svg': 'IMAGE_UNSUPPORTED',
+};
 
 before(async () => {
   dir = tempDir('vit-lens-gallery-');
@@ -27,7 +33,10 @@ before(async () => {
   fs.writeFileSync(path.join(dir, 'b-small.jpg'), await sharp(scene).resize(90, 70).jpeg().toBuffer());
   fs.writeFileSync(path.join(dir, 'c-wide.webp'), await sharp(scene).resize(300, 100, { fit: 'fill' }).webp().toBuffer());
   fs.writeFileSync(path.join(dir, 'd-tall.png'), await sharp(scene).rotate(90).png().toBuffer());
-  fs.writeFileSync(path.join(dir, 'e-bmp.bmp'), (await import('../../../fixtures/builders/sampleImages')).bmp24(40, 30, (x, y) => [x * 6, y * 8, 128]));
+  fs.writeFileSync(
+    path.join(dir, 'e-bmp.bmp'),
+    (await import('../../../fixtures/builders/sampleImages')).bmp24(40, 30, (x, y) => [x * 6, y * 8, 128]),
+  );
   fs.writeFileSync(path.join(dir, 'bad-corrupt.png'), Buffer.from('\x89PNG\r\n\x1a\nnot really a png'));
   fs.writeFileSync(path.join(dir, 'bad-empty.jpg'), Buffer.alloc(0));
   fs.mkdirSync(path.join(dir, 'bad-folder.png'));
@@ -40,12 +49,18 @@ after(() => client?.dispose());
 test('a folder lists its image-named entries sorted; globs match across folders', () => {
   const listed = listGallery(dir).map((p) => path.basename(p));
   assert.deepEqual(listed, [...GOOD, ...Object.keys(BAD)].sort());
-  assert.deepEqual(listGallery(path.join(dir, '*.png')).map((p) => path.basename(p)), ['a-scene.png', 'bad-corrupt.png', 'd-tall.png']);
+  assert.deepEqual(
+    listGallery(path.join(dir, '*.png')).map((p) => path.basename(p)),
+    ['a-scene.png', 'bad-corrupt.png', 'd-tall.png'],
+  );
   assert.ok(globToRegExp('**/*.{png,jpg}').test('x/y/z.jpg'));
   assert.ok(globToRegExp('**/*.{png,jpg}').test('z.png'));
   assert.ok(!globToRegExp('*.png').test('x/z.png'));
   assert.ok(globToRegExp('img[0-9].png').test('img3.png') && !globToRegExp('img[!0-9].png').test('img3.png'));
-  assert.throws(() => listGallery(path.join(dir, 'nope')), (e: VitLensError) => e.code === 'IMAGE_NOT_FOUND');
+  assert.throws(
+    () => listGallery(path.join(dir, 'nope')),
+    (e: VitLensError) => e.code === 'IMAGE_NOT_FOUND',
+  );
 });
 
 test('vit-lens attention <dir> --json follows the contract: entries in sorted order, errors listed, the run goes on', () => {
@@ -55,7 +70,10 @@ test('vit-lens attention <dir> --json follows the contract: entries in sorted or
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.deepEqual(Object.keys(j), ['model', 'images', 'summary']);
-  assert.deepEqual(j.images.map((e: { path: string }) => path.basename(e.path)), [...GOOD, ...Object.keys(BAD)].sort());
+  assert.deepEqual(
+    j.images.map((e: { path: string }) => path.basename(e.path)),
+    [...GOOD, ...Object.keys(BAD)].sort(),
+  );
   for (const e of j.images) {
     const name = path.basename(e.path);
     if (BAD[name]) {
@@ -99,8 +117,16 @@ test('batched runs equal one-by-one runs and the single-image attention command'
   const s = JSON.parse(fs.readFileSync(single, 'utf8'));
   const g = docs[1].images.find((e: { path: string }) => e.path.endsWith('c-wide.webp'));
   assert.ok(maxAbsDiff(g.rollout, s.rollout.map) < 1e-5);
-  assert.deepEqual(g.predictions.map((p: { index: number }) => p.index), s.predictions.map((p: { index: number }) => p.index));
-  assert.ok(maxAbsDiff(g.predictions.map((p: { probability: number }) => p.probability), s.predictions.map((p: { probability: number }) => p.probability)) < 1e-5);
+  assert.deepEqual(
+    g.predictions.map((p: { index: number }) => p.index),
+    s.predictions.map((p: { index: number }) => p.index),
+  );
+  assert.ok(
+    maxAbsDiff(
+      g.predictions.map((p: { probability: number }) => p.probability),
+      s.predictions.map((p: { probability: number }) => p.probability),
+    ) < 1e-5,
+  );
 });
 
 test('a fixed-batch model runs one by one; raw attention needs no model; a glob works', () => {
@@ -109,7 +135,10 @@ test('a fixed-batch model runs one by one; raw attention needs no model; a glob 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /batch 1/);
   const j = JSON.parse(fs.readFileSync(out, 'utf8'));
-  assert.deepEqual(j.images.map((e: { path: string }) => path.basename(e.path)), ['a-scene.png', 'bad-corrupt.png', 'c-wide.webp', 'd-tall.png']);
+  assert.deepEqual(
+    j.images.map((e: { path: string }) => path.basename(e.path)),
+    ['a-scene.png', 'bad-corrupt.png', 'c-wide.webp', 'd-tall.png'],
+  );
   assert.equal(j.images[0].rollout.length, 196);
   const raw = path.join(dir, 'raw.json');
   assert.equal(cli('attention', dir, '--json', raw).status, 0);
@@ -128,10 +157,17 @@ test('entries stream as they finish; a cancel keeps what was done and the engine
   for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(many, `img${String(i).padStart(3, '0')}.png`), png);
   const parts: GalleryPartial[] = [];
   const abort = new AbortController();
-  const run = client.request('gallery', { source: many, modelPath: fixtureModels()['vit-tiny'], topK: 1 }, {
-    signal: abort.signal,
-    onPartial: (p) => { parts.push(p as GalleryPartial); if (parts.length === 6) abort.abort(); },
-  });
+  const run = client.request(
+    'gallery',
+    { source: many, modelPath: fixtureModels()['vit-tiny'], topK: 1 },
+    {
+      signal: abort.signal,
+      onPartial: (p) => {
+        parts.push(p as GalleryPartial);
+        if (parts.length === 6) abort.abort();
+      },
+    },
+  );
   await assert.rejects(run, (e: VitLensError) => e.code === 'CANCELLED');
   assert.equal(parts[0].kind, 'start');
   assert.equal((parts[0] as Extract<GalleryPartial, { kind: 'start' }>).paths.length, 60);

@@ -13,11 +13,25 @@ import { EngineClient } from '../../../../src/client/engineClient';
 import { runGatesPipeline, topChannelMaps, topIndices } from '../../../../src/analyses/gates/pipeline';
 import { VitLensError } from '../../../../src/shared/errors';
 import { decodeImage, preprocess, type PreprocessorConfig } from '../../../../src/core/image/image';
-import { classifyGate, detectModelKind, findGateCandidates, loadGatesModel, topologicalRank, type LoadedGatesModel } from '../../../../src/analyses/gates/gatesModel';
+import {
+  classifyGate,
+  detectModelKind,
+  findGateCandidates,
+  loadGatesModel,
+  topologicalRank,
+  type LoadedGatesModel,
+} from '../../../../src/analyses/gates/gatesModel';
 import { readOnnxModel, type OnnxModelInfo } from '../../../../src/core/onnx/onnxModel';
 import { GraphBuilder } from '../../../../src/core/onnx/onnxWriter';
 import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
-import { HARD_SIGMOID, buildCbamCnn, buildSeCnn, type BuiltGateModel, type GateMlp, type GateReference } from '../../../fixtures/builders/tinyGates';
+import {
+  HARD_SIGMOID,
+  buildCbamCnn,
+  buildSeCnn,
+  type BuiltGateModel,
+  type GateMlp,
+  type GateReference,
+} from '../../../fixtures/builders/tinyGates';
 import type { GatesResult } from '../../../../src/analyses/gates/types';
 import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 
@@ -121,7 +135,12 @@ function referenceGate(ref: GateReference, u: Float32Array, [, c, h, w]: readonl
 
 /** U of every gate: the fixture built with exposeFeatures, run directly in onnxruntime on the same pixels. */
 async function featureMaps(built: BuiltGateModel, image: string): Promise<ort.Tensor[]> {
-  const pre = await preprocess(await decodeImage(fs.readFileSync(image), path.basename(image)), built.preprocessor as PreprocessorConfig, [128, 128], true);
+  const pre = await preprocess(
+    await decodeImage(fs.readFileSync(image), path.basename(image)),
+    built.preprocessor as PreprocessorConfig,
+    [128, 128],
+    true,
+  );
   const session = await ort.InferenceSession.create(built.model);
   try {
     const out = await session.run({ pixel_values: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) });
@@ -132,7 +151,11 @@ async function featureMaps(built: BuiltGateModel, image: string): Promise<ort.Te
 }
 
 /** Runs the pipeline on a fixture and checks every gate against the reference recomputed from U. */
-async function checkAgainstReference(fixture: string, build: (o: { exposeFeatures: boolean }) => BuiltGateModel, image: string): Promise<GatesResult> {
+async function checkAgainstReference(
+  fixture: string,
+  build: (o: { exposeFeatures: boolean }) => BuiltGateModel,
+  image: string,
+): Promise<GatesResult> {
   const model = await load(fixtureModels()[fixture]);
   const r = await runGatesPipeline({ imagePath: image, modelPath: fixtureModels()[fixture], topChannels: 4 }, async () => model);
   const built = build({ exposeFeatures: true });
@@ -150,7 +173,12 @@ async function checkAgainstReference(fixture: string, build: (o: { exposeFeature
       const tc = g.topChannels!;
       assert.deepEqual(tc.channels, topIndices(expected, 4), 'top channels are the largest weights');
       const [, , h, w] = u.dims;
-      tc.channels.forEach((c, i) => assert.equal(maxAbsDiff(tc.maps.subarray(i * h * w, (i + 1) * h * w), (u.data as Float32Array).subarray(c * h * w, (c + 1) * h * w)), 0));
+      tc.channels.forEach((c, i) =>
+        assert.equal(
+          maxAbsDiff(tc.maps.subarray(i * h * w, (i + 1) * h * w), (u.data as Float32Array).subarray(c * h * w, (c + 1) * h * w)),
+          0,
+        ),
+      );
     } else {
       assert.equal(g.topChannels, undefined);
     }
@@ -165,7 +193,10 @@ function assertInformative(r: GatesResult): void {
     const mean = v.reduce((a, b) => a + b, 0) / v.length;
     const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
     assert.ok(sd > 0.1, `${g.node}: sd ${sd.toFixed(3)} — the gate barely varies`);
-    assert.ok(v.some((x) => x > 0.02 && x < 0.98), `${g.node}: every value saturated`);
+    assert.ok(
+      v.some((x) => x > 0.02 && x < 0.98),
+      `${g.node}: every value saturated`,
+    );
   }
 }
 
@@ -176,7 +207,14 @@ test('SE-CNN: three channel gates in depth order; SiLU and hard-swish (x·σ(x),
   const sigmoids = info.nodes.filter((n) => n.opType === 'Sigmoid' || n.opType === 'HardSigmoid');
   assert.equal(sigmoids.length, 6, 'three gates + SiLU body + SiLU in the excitation + hard-swish body');
   const c = findGateCandidates(info);
-  assert.deepEqual(c.map((g) => [g.node.replace(/_\d+$/, ''), g.op]), [['/layer1/se/Sigmoid', 'Sigmoid'], ['/layer2/se/Sigmoid', 'Sigmoid'], ['/layer3/se/HardSigmoid', 'HardSigmoid']]);
+  assert.deepEqual(
+    c.map((g) => [g.node.replace(/_\d+$/, ''), g.op]),
+    [
+      ['/layer1/se/Sigmoid', 'Sigmoid'],
+      ['/layer2/se/Sigmoid', 'Sigmoid'],
+      ['/layer3/se/HardSigmoid', 'HardSigmoid'],
+    ],
+  );
   // The gate-first Mul of block 2 (Expand(Reshape(σ)) · U) still finds U as the feature map.
   const producer = new Map(info.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   assert.equal(producer.get(c[1].featureTensor)?.opType, 'Mul', 'block 2 gates the SiLU output');
@@ -186,7 +224,10 @@ test('SE-CNN: three channel gates in depth order; SiLU and hard-swish (x·σ(x),
 
 test('CBAM-CNN: channel then spatial gate per block; Unsqueeze·Unsqueeze·Expand paths and gate-first Muls', () => {
   const c = findGateCandidates(readOnnxModel(buildCbamCnn().model));
-  assert.deepEqual(c.map((g) => g.node.replace(/_\d+$/, '')), ['/layer1/channel/Sigmoid', '/layer1/spatial/Sigmoid', '/layer2/channel/Sigmoid', '/layer2/spatial/Sigmoid']);
+  assert.deepEqual(
+    c.map((g) => g.node.replace(/_\d+$/, '')),
+    ['/layer1/channel/Sigmoid', '/layer1/spatial/Sigmoid', '/layer2/channel/Sigmoid', '/layer2/spatial/Sigmoid'],
+  );
   // The spatial gate multiplies the channel-gated map F' = F·Mc.
   assert.equal(c[1].featureTensor.startsWith('/layer1/channel/Mul'), true, c[1].featureTensor);
 });
@@ -226,7 +267,10 @@ test('depth order comes from the graph, not the file order', () => {
       if (p) assert.ok(rank.get(p)! < rank.get(n)!, `${p.name} before ${n.name}`);
     }
   }
-  assert.deepEqual(findGateCandidates(reversed).map((g) => g.node), findGateCandidates(info).map((g) => g.node));
+  assert.deepEqual(
+    findGateCandidates(reversed).map((g) => g.node),
+    findGateCandidates(info).map((g) => g.node),
+  );
 });
 
 test('detectModelKind: ViTs (tapped, outputs, fused) → vit; SE/CBAM → gates; a plain CNN → none with what ViT Lens can show', () => {
@@ -236,16 +280,26 @@ test('detectModelKind: ViTs (tapped, outputs, fused) → vit; SE/CBAM → gates;
   assert.deepEqual([detectModelKind(m['fused-attention']).kind, detectModelKind(m['fused-attention']).attention], ['vit', 'fused']);
   assert.deepEqual([detectModelKind(m['se-cnn-tiny']).kind, detectModelKind(m['se-cnn-tiny']).gateCandidates], ['gates', 3]);
   // An HF folder resolves like the other loaders.
-  assert.deepEqual([detectModelKind(path.dirname(path.dirname(m['cbam-cnn-tiny']))).kind, detectModelKind(m['cbam-cnn-tiny']).gateCandidates], ['gates', 4]);
+  assert.deepEqual(
+    [detectModelKind(path.dirname(path.dirname(m['cbam-cnn-tiny']))).kind, detectModelKind(m['cbam-cnn-tiny']).gateCandidates],
+    ['gates', 4],
+  );
   const none = detectModelKind(m['cnn-tiny']);
   assert.equal(none.kind, 'none');
   assert.match(none.message!, /no attention and no SE\/CBAM gates/);
   assert.match(none.message!, /Softmax.*DPT.*SE-Net.*CBAM/s, 'lists the kinds of attention ViT Lens shows');
-  assert.throws(() => detectModelKind(path.join(dir, 'missing.onnx')), (e: unknown) => e instanceof VitLensError && e.code === 'MODEL_NOT_FOUND');
+  assert.throws(
+    () => detectModelKind(path.join(dir, 'missing.onnx')),
+    (e: unknown) => e instanceof VitLensError && e.code === 'MODEL_NOT_FOUND',
+  );
 });
 
 test('a CNN with no gates and a ViT get MODEL_NO_GATES with a message that says what to do', async () => {
-  await rejectsCode(loadGatesModel(fixtureModels()['cnn-tiny']), 'MODEL_NO_GATES', /no attention and no SE\/CBAM gates.*ViT Lens shows: self-attention.*DPT.*gates of CNNs/s);
+  await rejectsCode(
+    loadGatesModel(fixtureModels()['cnn-tiny']),
+    'MODEL_NO_GATES',
+    /no attention and no SE\/CBAM gates.*ViT Lens shows: self-attention.*DPT.*gates of CNNs/s,
+  );
   await rejectsCode(loadGatesModel(fixtureModels()['vit-tiny']), 'MODEL_NO_GATES', /It has self-attention: use "ViT Lens: Show Attention"/);
 });
 
@@ -253,14 +307,21 @@ test('Sigmoid products that gate neither channels nor positions (GLU) are droppe
   // x [1,3,16,16] → a = Conv(x), b = Conv(x) → a·σ(b): shapes equal, a GLU, not attention.
   const g = new GraphBuilder();
   const x = g.input('pixel_values', [1, 3, 16, 16]);
-  const conv = (p: string) => g.op1('Conv', [x, g.weight(`${p}.w`, [4, 3, 1, 1], new Float32Array(12).fill(0.1)), g.weight(`${p}.b`, [4], new Float32Array(4))], { kernel_shape: [1, 1] });
+  const conv = (p: string) =>
+    g.op1('Conv', [x, g.weight(`${p}.w`, [4, 3, 1, 1], new Float32Array(12).fill(0.1)), g.weight(`${p}.b`, [4], new Float32Array(4))], {
+      kernel_shape: [1, 1],
+    });
   const y = g.op('Mul', [conv('a'), g.op1('Sigmoid', [conv('b')])], {}, { outputNames: ['y'] })[0];
   g.output(y, [1, 4, 16, 16]);
   const file = path.join(dir, 'glu.onnx');
   fs.writeFileSync(file, g.build().model);
   const model = await load(file);
   assert.equal(model.candidates.length, 1);
-  await rejectsCode(runGatesPipeline({ imagePath: scene, modelPath: file }, async () => model), 'MODEL_NO_GATES', /neither channels.*\[1, 4, 16, 16\] × \[1, 4, 16, 16\]/s);
+  await rejectsCode(
+    runGatesPipeline({ imagePath: scene, modelPath: file }, async () => model),
+    'MODEL_NO_GATES',
+    /neither channels.*\[1, 4, 16, 16\] × \[1, 4, 16, 16\]/s,
+  );
 });
 
 // ---------------------------------------------------------------- values
@@ -268,7 +329,14 @@ test('Sigmoid products that gate neither channels nor positions (GLU) are droppe
 test('SE gates match σ(W₂·ReLU(W₁·GAP(U))) (and SiLU / HardSigmoid variants) computed independently, on two images', async () => {
   const a = await checkAgainstReference('se-cnn-tiny', buildSeCnn, scene);
   const b = await checkAgainstReference('se-cnn-tiny', buildSeCnn, stripes);
-  assert.deepEqual(a.gates.map((g) => [g.kind, g.op, g.shape]), [['channel', 'Sigmoid', [1, 16, 1, 1]], ['channel', 'Sigmoid', [1, 24]], ['channel', 'HardSigmoid', [1, 32, 1, 1]]]);
+  assert.deepEqual(
+    a.gates.map((g) => [g.kind, g.op, g.shape]),
+    [
+      ['channel', 'Sigmoid', [1, 16, 1, 1]],
+      ['channel', 'Sigmoid', [1, 24]],
+      ['channel', 'HardSigmoid', [1, 32, 1, 1]],
+    ],
+  );
   assertInformative(a);
   assertInformative(b);
   // The gates depend on the image.
@@ -281,7 +349,15 @@ test('SE gates match σ(W₂·ReLU(W₁·GAP(U))) (and SiLU / HardSigmoid varian
 test('CBAM gates match σ(MLP(avg) + MLP(max)) and σ(conv7×7([max_c; mean_c])) computed independently', async () => {
   const a = await checkAgainstReference('cbam-cnn-tiny', buildCbamCnn, scene);
   const b = await checkAgainstReference('cbam-cnn-tiny', buildCbamCnn, stripes);
-  assert.deepEqual(a.gates.map((g) => [g.kind, g.shape]), [['channel', [1, 16, 1, 1]], ['spatial', [1, 1, 64, 64]], ['channel', [1, 24]], ['spatial', [1, 1, 32, 32]]]);
+  assert.deepEqual(
+    a.gates.map((g) => [g.kind, g.shape]),
+    [
+      ['channel', [1, 16, 1, 1]],
+      ['spatial', [1, 1, 64, 64]],
+      ['channel', [1, 24]],
+      ['spatial', [1, 1, 32, 32]],
+    ],
+  );
   assertInformative(a);
   assertInformative(b);
   a.gates.forEach((g, k) => assert.ok(maxAbsDiff(g.values, b.gates[k].values) > 0.05, `${g.node} is the same on both images`));
@@ -293,7 +369,10 @@ test('top channels: the k largest weights, largest first, with their maps', () =
   const u = Float32Array.from({ length: 4 * 2 * 3 }, (_, i) => i); // [1, 4, 2, 3]
   const t = topChannelMaps(Float32Array.of(0.2, 0.9, 0.2, 0.5), u, [1, 4, 2, 3], 3);
   assert.deepEqual(t.channels, [1, 3, 0]);
-  assert.deepEqual(t.weights.map((w) => Number(w.toFixed(2))), [0.9, 0.5, 0.2]);
+  assert.deepEqual(
+    t.weights.map((w) => Number(w.toFixed(2))),
+    [0.9, 0.5, 0.2],
+  );
   assert.deepEqual([t.height, t.width], [2, 3]);
   assert.deepEqual(Array.from(t.maps), [6, 7, 8, 9, 10, 11, 18, 19, 20, 21, 22, 23, 0, 1, 2, 3, 4, 5]);
 });
@@ -310,13 +389,17 @@ test('engine: modelKind and gates calls through the engine process', async () =>
     assert.ok(r.gates[1].values instanceof Float32Array, 'typed arrays cross the process boundary');
     assert.equal(r.gates[0].topChannels?.channels.length, 2);
     assert.ok(r.view.png.length > 1000);
-    await assert.rejects(client.request('gates', { imagePath: scene, modelPath: fixtureModels()['cnn-tiny'] }), (e: Error & { code?: string }) => e.code === 'MODEL_NO_GATES');
+    await assert.rejects(
+      client.request('gates', { imagePath: scene, modelPath: fixtureModels()['cnn-tiny'] }),
+      (e: Error & { code?: string }) => e.code === 'MODEL_NO_GATES',
+    );
   } finally {
     client.dispose();
   }
 });
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 test('CLI: vit-lens gates --json writes node, kind, shape and values per gate; no gates → exit 1 with the message', () => {
   const out = path.join(dir, 'cbam.json');
@@ -326,10 +409,17 @@ test('CLI: vit-lens gates --json writes node, kind, shape and values per gate; n
   const j = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.deepEqual(Object.keys(j), ['image', 'model', 'predictions', 'gates', 'timingsMs']);
   assert.equal(j.predictions.length, 3);
-  assert.deepEqual(j.gates.map((g: { kind: string }) => g.kind), ['channel', 'spatial', 'channel', 'spatial']);
+  assert.deepEqual(
+    j.gates.map((g: { kind: string }) => g.kind),
+    ['channel', 'spatial', 'channel', 'spatial'],
+  );
   for (const g of j.gates) {
     for (const key of ['node', 'kind', 'shape', 'values']) assert.ok(key in g, `gate has ${key}`);
-    assert.equal(g.values.length, g.shape.reduce((a: number, b: number) => a * b, 1), `${g.node}: values cover the shape`);
+    assert.equal(
+      g.values.length,
+      g.shape.reduce((a: number, b: number) => a * b, 1),
+      `${g.node}: values cover the shape`,
+    );
     assert.ok(g.values.every((v: number) => v >= 0 && v <= 1));
   }
   assert.deepEqual(j.gates[1].shape, [1, 1, 64, 64]);

@@ -36,7 +36,9 @@ test('local slice store (report): computes on demand, synchronously, without rep
   let repaints = 0;
   store.onSlice = () => repaints++;
   assert.ok(maxAbsDiff(store.rows(3, settings)!, attentionSlice(t, 1, 3, settings).rows) === 0);
-  assert.ok(maxAbsDiff(store.rollout(3, { ...settings, fusion: 'max' })!, rolloutMap(t, 1, { ...settings, fusion: 'max', query: 3 })) === 0);
+  assert.ok(
+    maxAbsDiff(store.rollout(3, { ...settings, fusion: 'max' })!, rolloutMap(t, 1, { ...settings, fusion: 'max', query: 3 })) === 0,
+  );
   assert.equal(repaints, 0);
 });
 
@@ -67,9 +69,14 @@ test('needSlice messages are validated', () => {
   const ok = { type: 'needSlice', resultId: 3, query: 5, rollout: { fusion: 'max', discardRatio: 0.5, startLayer: 0 } };
   assert.deepEqual(parseWebviewMessage(ok), ok);
   for (const bad of [
-    { ...ok, query: -1 }, { ...ok, resultId: 1.5 }, { ...ok, rollout: null }, { ...ok, rollout: { ...ok.rollout, fusion: 'sum' } },
-    { ...ok, rollout: { ...ok.rollout, discardRatio: 1 } }, { ...ok, rollout: { ...ok.rollout, startLayer: '0' } },
-  ]) assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
+    { ...ok, query: -1 },
+    { ...ok, resultId: 1.5 },
+    { ...ok, rollout: null },
+    { ...ok, rollout: { ...ok.rollout, fusion: 'sum' } },
+    { ...ok, rollout: { ...ok.rollout, discardRatio: 1 } },
+    { ...ok, rollout: { ...ok.rollout, startLayer: '0' } },
+  ])
+    assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
 });
 
 test('retained-result budget: the least recently used result is dropped (logged), its slice answers RESULT_EXPIRED, a re-run re-creates it; a lower budget drops at once', async () => {
@@ -88,7 +95,10 @@ test('retained-result budget: the least recently used result is dropped (logged)
   assert.equal(lines.length, 1);
   assert.match(lines[0], new RegExp(`dropped ${b.key} .*least recently used.*within 0\\.0 MB`));
   assert.ok(store.bytes <= 2.5 * per);
-  assert.throws(() => store.slice(b.key, 0, settings), (e) => e instanceof VitLensError && e.code === 'RESULT_EXPIRED');
+  assert.throws(
+    () => store.slice(b.key, 0, settings),
+    (e) => e instanceof VitLensError && e.code === 'RESULT_EXPIRED',
+  );
   // The panel re-runs: the same tensor kept anew serves the slice the dropped one would have.
   const again = store.keep(make(2), 1, 0, settings);
   const expected = attentionSlice(make(2), 1, 5, settings);

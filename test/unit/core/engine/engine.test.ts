@@ -174,7 +174,10 @@ test('panel runs: the engine keeps the tensor and serves slices equal to the ful
   assert.notEqual(a.attentionKey, b.attentionKey);
   const expect = (full: AttentionResult, q: number) => attentionSlice(full.attention, full.firstPatchToken, q, rollout);
   assert.ok(maxAbsDiff(a.slice.rows, expect(fullA, 0).rows) < 1e-6 && maxAbsDiff(a.slice.rollout.map, expect(fullA, 0).rollout.map) < 1e-6);
-  for (const [kept, full] of [[a, fullA], [b, fullB]] as const) {
+  for (const [kept, full] of [
+    [a, fullA],
+    [b, fullB],
+  ] as const) {
     const s = await client.request('slice', { attentionKey: kept.attentionKey, query: 50, rollout });
     assert.ok(maxAbsDiff(s.rows, expect(full, 50).rows) < 1e-6, 'rows of query 50');
     assert.ok(maxAbsDiff(s.rollout.map, expect(full, 50).rollout.map) < 1e-6, 'rollout of query 50');
@@ -192,7 +195,10 @@ test('panel runs: the engine keeps the tensor and serves slices equal to the ful
   const fullA2 = await run(models['vit-tiny']);
   assert.ok(maxAbsDiff(fullA2.attention.data, fullA.attention.data) < 1e-6, 'a run in a recycled array equals the first run');
   assertRowsSumToOne(fullA2.attention);
-  for (const [kept, full] of [[b, fullB], [c, fullA]] as const) {
+  for (const [kept, full] of [
+    [b, fullB],
+    [c, fullA],
+  ] as const) {
     const s = await client.request('slice', { attentionKey: kept.attentionKey, query: 77, rollout });
     assert.ok(maxAbsDiff(s.rows, expect(full, 77).rows) < 1e-6, 'kept rows of query 77 after later runs');
   }

@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import sharp from 'sharp';
 import { decodeImage } from '../../../../src/core/image/image';
-import { MAX_AREA_FACTOR, constrainToMultipleOf, dptResizeOutputSize, planDenseInput, preprocessDense, pyRound } from '../../../../src/core/image/dptPreprocess';
+import {
+  MAX_AREA_FACTOR,
+  constrainToMultipleOf,
+  dptResizeOutputSize,
+  planDenseInput,
+  preprocessDense,
+  pyRound,
+} from '../../../../src/core/image/dptPreprocess';
 
 test('pyRound is Python 3 round(): halves go to the even neighbour', () => {
   assert.deepEqual([0.5, 1.5, 2.5, 3.5, 20.5, 21.5, 1.4999, 2.5001, 7].map(pyRound), [0, 2, 2, 4, 20, 22, 1, 3, 7]);
@@ -50,10 +57,16 @@ test('input plan: fixed graphs use their size (with a note when stretched); dyna
   // ensure_multiple_of 1 (or absent): 2 × patch, so DPT's stride-2 level sees an even grid.
   assert.deepEqual(planDenseInput(480, 640, { size: { height: 384, width: 384 }, ensure_multiple_of: 1 }, dynamic).size, [384, 512]);
   // Depth Anything: patch 14, multiple 14.
-  assert.deepEqual(planDenseInput(480, 640, { size: { height: 518, width: 518 }, ensure_multiple_of: 14 }, { inputSize: [518, 518], patchSize: 14 }).size, [518, 686]);
+  assert.deepEqual(
+    planDenseInput(480, 640, { size: { height: 518, width: 518 }, ensure_multiple_of: 14 }, { inputSize: [518, 518], patchSize: 14 }).size,
+    [518, 686],
+  );
   // A multiple that is not a multiple of the patch: the least common multiple (lcm(12, 16) = 48).
   const lcm = planDenseInput(480, 640, { size: { height: 384, width: 384 }, ensure_multiple_of: 12 }, dynamic).size;
-  assert.ok(lcm.every((s) => s % 48 === 0), `${lcm}`);
+  assert.ok(
+    lcm.every((s) => s % 48 === 0),
+    `${lcm}`,
+  );
   // Without a size in the config: the model's nominal size.
   assert.deepEqual(planDenseInput(480, 640, {}, dynamic).size, [384, 512]);
 });
@@ -75,10 +88,13 @@ test('input plan: a far larger or extremely long image is handled: capped area, 
 });
 
 test('preprocessDense: exact size, bicubic resize, rescale and normalise to CHW; no resampling at the same size', async () => {
-  const w = 6, h = 4;
+  const w = 6,
+    h = 4;
   const rgb = Buffer.alloc(w * h * 3);
   for (let i = 0; i < w * h; i++) rgb.set([i * 10, 255 - i * 10, 128], i * 3);
-  const png = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  const png = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
   const img = await decodeImage(png, 'x.png');
   const cfg = { image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] };
   const same = await preprocessDense(img, cfg, [h, w]);

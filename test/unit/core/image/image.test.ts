@@ -14,7 +14,8 @@ import { bmp24 } from '../../../fixtures/builders/sampleImages';
 import { hasSharedImages, sharedImages } from '../../support';
 
 const red = { r: 255, g: 0, b: 0 };
-const solid = (w: number, h: number, channels: 3 | 4 = 3, background: Color = red) => sharp({ create: { width: w, height: h, channels, background } });
+const solid = (w: number, h: number, channels: 3 | 4 = 3, background: Color = red) =>
+  sharp({ create: { width: w, height: h, channels, background } });
 
 async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -44,7 +45,10 @@ test('decodes PNG, JPEG, WebP, GIF (first frame), TIFF and AVIF to 8-bit RGB', a
 });
 
 test('decodes 24-bit BMP (bottom-up rows, BGR order, padded rows)', async () => {
-  const img = await decodeImage(bmp24(3, 2, (x, y) => [x * 100, y * 200, 7]), 'x.bmp');
+  const img = await decodeImage(
+    bmp24(3, 2, (x, y) => [x * 100, y * 200, 7]),
+    'x.bmp',
+  );
   assert.equal(img.format, 'bmp');
   assert.deepEqual([img.width, img.height], [3, 2]);
   assert.deepEqual(Array.from(img.rgb), [0, 0, 7, 100, 0, 7, 200, 0, 7, 0, 200, 7, 100, 200, 7, 200, 200, 7]);
@@ -75,7 +79,14 @@ test('flattens alpha onto white, converts grayscale and 16-bit to 8-bit RGB', as
 test('rescale and normalise follow (x·rescale_factor − mean)/std, CHW order', () => {
   const hwc = Uint8Array.from([0, 128, 255, 255, 0, 51]); // 2 pixels
   const out = toNormalisedChw(hwc, 2, 1, { image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225] });
-  const expect = [(0 - 0.485) / 0.229, (1 - 0.485) / 0.229, (128 / 255 - 0.456) / 0.224, (0 - 0.456) / 0.224, (1 - 0.406) / 0.225, (0.2 - 0.406) / 0.225];
+  const expect = [
+    (0 - 0.485) / 0.229,
+    (1 - 0.485) / 0.229,
+    (128 / 255 - 0.456) / 0.224,
+    (0 - 0.456) / 0.224,
+    (1 - 0.406) / 0.225,
+    (0.2 - 0.406) / 0.225,
+  ];
   expect.forEach((v, i) => assert.ok(Math.abs(out[i] - v) < 1e-5, `${i}: ${out[i]} vs ${v}`));
   const defaults = toNormalisedChw(Uint8Array.from([255, 0, 0]), 1, 1, {});
   assert.deepEqual(Array.from(defaults), [1, -1, -1]); // mean = std = 0.5
@@ -83,14 +94,27 @@ test('rescale and normalise follow (x·rescale_factor − mean)/std, CHW order',
 
 test('resize to {height,width}; shortest_edge + center crop covers the middle of the image', async () => {
   // 300×200 image: left half black, right half white
-  const img = await decodeImage(await sharp({ create: { width: 300, height: 200, channels: 3, background: 'black' } })
-    .composite([{ input: await solid(150, 200, 3, { r: 255, g: 255, b: 255 }).png().toBuffer(), left: 150, top: 0 }]).png().toBuffer(), 'half.png');
+  const img = await decodeImage(
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: 'black' } })
+      .composite([{ input: await solid(150, 200, 3, { r: 255, g: 255, b: 255 }).png().toBuffer(), left: 150, top: 0 }])
+      .png()
+      .toBuffer(),
+    'half.png',
+  );
   const exact = await preprocess(img, { size: { height: 32, width: 48 } }, [32, 48], true);
   assert.deepEqual([exact.height, exact.width, exact.pixels.length], [32, 48, 3 * 32 * 48]);
   // shortest_edge 100 → 150×100, crop 100×100 → x from 25 to 125 of 150 (source: 50..250)
-  const cropped = await preprocess(img, { size: { shortest_edge: 100 }, do_center_crop: true, crop_size: { height: 100, width: 100 } }, [100, 100], true);
+  const cropped = await preprocess(
+    img,
+    { size: { shortest_edge: 100 }, do_center_crop: true, crop_size: { height: 100, width: 100 } },
+    [100, 100],
+    true,
+  );
   assert.deepEqual([cropped.height, cropped.width], [100, 100]);
-  assert.deepEqual(cropped.sourceRect.map((v) => Math.round(v)), [50, 0, 200, 200]);
+  assert.deepEqual(
+    cropped.sourceRect.map((v) => Math.round(v)),
+    [50, 0, 200, 200],
+  );
   const row = 50 * 100;
   assert.ok(cropped.pixels[row + 5] < -0.9 && cropped.pixels[row + 95] > 0.9, 'black on the left, white on the right');
   // A config that disagrees with a fixed graph size: the graph wins.
@@ -101,9 +125,17 @@ test('resize to {height,width}; shortest_edge + center crop covers the middle of
 test('bad images get specific errors', async () => {
   await rejectsWith(decodeImage(Buffer.alloc(0), 'empty.png'), 'IMAGE_EMPTY', /empty/);
   await rejectsWith(decodeImage(Buffer.from('this is not an image at all'), 'fake.png'), 'IMAGE_UNSUPPORTED', /fake\.png/);
-  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian' as const, mean: 128, sigma: 30 } } }).png().toBuffer();
+  const png = await sharp({
+    create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian' as const, mean: 128, sigma: 30 } },
+  })
+    .png()
+    .toBuffer();
   await rejectsWith(decodeImage(png.subarray(0, Math.floor(png.length / 2)), 'cut.png'), 'IMAGE_CORRUPT', /corrupt or truncated/);
-  const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian' as const, mean: 128, sigma: 30 } } }).jpeg().toBuffer();
+  const jpeg = await sharp({
+    create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian' as const, mean: 128, sigma: 30 } },
+  })
+    .jpeg()
+    .toBuffer();
   await rejectsWith(decodeImage(jpeg.subarray(0, Math.floor(jpeg.length / 2)), 'cut.jpg'), 'IMAGE_CORRUPT');
   await rejectsWith(decodeImage(png, 'big.png', 1000), 'IMAGE_TOO_LARGE', /megapixels/);
   // A decompression bomb: a small PNG whose header claims 30000×30000 pixels (IHDR patched, CRC fixed).
@@ -132,7 +164,11 @@ test('colour profiles: an sRGB one is skipped (sRGB → sRGB is the identity), o
   const height = 16;
   const raw = Buffer.alloc(width * height * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 37 + (i >> 5)) % 256;
-  const tagged = (profile: string) => sharp(raw, { raw: { width, height, channels: 3 } }).withIccProfile(profile).png().toBuffer();
+  const tagged = (profile: string) =>
+    sharp(raw, { raw: { width, height, channels: 3 } })
+      .withIccProfile(profile)
+      .png()
+      .toBuffer();
   const srgb = await tagged('srgb');
   const p3 = await tagged('p3');
   // Descriptions: libvips' own profiles are ICC v4 ('mluc' text), the classic HP sRGB profile is v2 ('desc').

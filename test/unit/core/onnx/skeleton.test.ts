@@ -21,10 +21,16 @@ async function compareWithWholeBytes(modelPath: string): Promise<{ outputs: numb
   const original = new Set(readOnnxModel(whole).outputs.map((o) => o.name));
   const added = model.session.outputNames.filter((n) => !original.has(n));
   // The previous loader: the file's bytes with the graph outputs appended, from memory.
-  const old = await ort.InferenceSession.create(addGraphOutputs(whole, added.map((name) => ({ name, elemType: ElemType.FLOAT }))), {
-    graphOptimizationLevel: 'all',
-    extra: { session: { model_external_initializers_file_folder_path: path.dirname(model.files.onnxPath) } },
-  } as ort.InferenceSession.SessionOptions);
+  const old = await ort.InferenceSession.create(
+    addGraphOutputs(
+      whole,
+      added.map((name) => ({ name, elemType: ElemType.FLOAT })),
+    ),
+    {
+      graphOptimizationLevel: 'all',
+      extra: { session: { model_external_initializers_file_folder_path: path.dirname(model.files.onnxPath) } },
+    } as ort.InferenceSession.SessionOptions,
+  );
   const [h, w] = model.inputSize;
   const x = new ort.Tensor('float32', new Rng(7).normals(3 * h * w, 1), [1, 3, h, w]);
   const a = await model.session.run({ [model.inputName]: x });
@@ -41,7 +47,14 @@ async function compareWithWholeBytes(modelPath: string): Promise<{ outputs: numb
   return { outputs: model.session.outputNames.length, maxDiff };
 }
 
-for (const name of ['vit-tiny', 'vit-tiny-external', 'deit-tiny-distilled', 'vit-tiny-registers', 'dpt-tiny-depth', 'torch-vit logits-only']) {
+for (const name of [
+  'vit-tiny',
+  'vit-tiny-external',
+  'deit-tiny-distilled',
+  'vit-tiny-registers',
+  'dpt-tiny-depth',
+  'torch-vit logits-only',
+]) {
   test(`skeleton-loaded tapped model equals the whole-bytes tapped model to 1e-6: ${name}`, async () => {
     const file = name === 'torch-vit logits-only' ? torchVit : fixtureModels()[name];
     const { outputs, maxDiff } = await compareWithWholeBytes(file);
@@ -50,7 +63,7 @@ for (const name of ['vit-tiny', 'vit-tiny-external', 'deit-tiny-distilled', 'vit
   });
 }
 
-test('the skeleton has the model\'s structure, its large payloads as references into the file, and is small', () => {
+test("the skeleton has the model's structure, its large payloads as references into the file, and is small", () => {
   const file = fixtureModels()['vit-tiny'];
   const whole = fs.readFileSync(file);
   const sk = readSkeleton(file);

@@ -100,7 +100,10 @@ test('the engine starts with the requested thread count and takes a new one whil
   client = new EngineClient({ enginePath: path.join(distDir, 'engine.js'), threads: 1, log: (l) => logs.push(l) });
   assert.equal((await client.request('ping', {})).threads, 1);
   assert.equal(client.threads, 1, 'the client keeps the count the engine reported when it started');
-  assert.ok(logs.some((l) => /engine started \(pid \d+, onnxruntime threads per run: 1\)/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /engine started \(pid \d+, onnxruntime threads per run: 1\)/.test(l)),
+    logs.join('\n'),
+  );
   const image = path.join(tempDir(), 'scene.png');
   fs.writeFileSync(image, await sampleScenePng());
   const model = fixtureModels()['vit-tiny'];
@@ -114,7 +117,10 @@ test('the engine starts with the requested thread count and takes a new one whil
   assert.ok(afterChange.timingsMs.modelLoad > 1, `model load ${afterChange.timingsMs.modelLoad} ms`);
   assert.ok(maxAbsDiff(afterChange.attention.data, before.attention.data) < 1e-6);
   // The retained-result budget through configure: a bad value is refused, a good one taken, threads untouched.
-  await assert.rejects(client.request('configure', { retainedResultsMB: -1 }), (e: Error & { code?: string }) => e.code === 'BAD_REQUEST' && /retainedResultsMB/.test(e.message));
+  await assert.rejects(
+    client.request('configure', { retainedResultsMB: -1 }),
+    (e: Error & { code?: string }) => e.code === 'BAD_REQUEST' && /retainedResultsMB/.test(e.message),
+  );
   assert.deepEqual(await client.request('configure', { retainedResultsMB: 64 }), { threads: 2, retainedResultsMB: 64 });
   await assert.rejects(client.request('configure', { threads: -1 }), (e: unknown) => e instanceof VitLensError && e.code === 'BAD_REQUEST');
   // 0 is the automatic count, even though this engine's environment still says 1.
