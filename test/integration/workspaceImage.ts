@@ -9,11 +9,12 @@ import { sampleScenePng } from '../fixtures/builders/sampleImages';
 import { sharedImages } from './testUtil';
 
 /**
- * Writes an image into the test workspace as `name`: the CC0 photo `photo` when ../shared is there, else
+ * Writes an image into the test workspace as `name` (folders made as needed): the CC0 photo `photo` when ../shared is there, else
  * the generated sample scene. Returns its path.
  */
 export async function workspaceImage(name: string, photo: string): Promise<string> {
   const file = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const shared = path.join(sharedImages, photo);
   fs.writeFileSync(file, fs.existsSync(shared) ? fs.readFileSync(shared) : await sampleScenePng());
   return file;
