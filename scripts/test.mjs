@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm test` runner (after `npm run build` and `npm run typecheck`):
 //   1. unit tests:        node --test dist/test/unit/   (built from test/unit/*.test.ts)
-//   1b. UI tests:        the panel pages in headless chromium (dist/test/ui/preview*.js, built from test/ui/): each
-//      renders synthetic and real results, clicks through the views, checks its data-testids and exports, fails on
-//      any page error, and leaves screenshots in test-results/preview*/; one test each.
+//   1b. UI tests:        the panel pages in headless chromium (dist/test/ui/preview*.js, built from test/ui/), in their
+//      --quick mode (~20 s for the three): each renders its pages once, checks its data-testids and the VS Code messages,
+//      fails on any page or console error, and leaves a few screenshots in test-results/preview*/; one test each
+//      (`npm run test:ui` runs them with every screenshot).
 //   2. integration tests: mocha suites (dist/test/integration/suite/index.js) inside a REAL VS Code extension host,
 //      through @vscode/test-electron's standard runTests(). Offline by default: VS Code = code-server 4.100.3 +
 //      headless Debian chromium (scripts/vscode-offline/, installed on first use by setup.sh into .vscode-test/).
@@ -105,7 +106,7 @@ async function uiTests() {
   for (const f of files) {
     const t = Date.now();
     const code = await new Promise((res) =>
-      spawn(process.execPath, [path.join(dir, f)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', (c, sig) =>
+      spawn(process.execPath, [path.join(dir, f), '--quick'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', (c, sig) =>
         res(c ?? (sig ? 1 : 0)),
       ),
     );

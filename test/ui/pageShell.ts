@@ -1,7 +1,8 @@
 // The preview scripts' stand-in for a VS Code webview: a page served from a fake origin with the strict
 // CSP the extension uses (scripts by nonce, styles from the origin only), loading one webview bundle.
-// Part of the UI tests (test/ui/preview*.ts); playwright-core only.
-import type { BrowserContext } from 'playwright-core';
+// Part of the UI tests (test/ui/preview*.ts): also their --quick switch and the checks every one makes
+// (test ids present, no page or console error). playwright-core only.
+import type { BrowserContext, Page } from 'playwright-core';
 
 /** Where the page and its bundle are served; goto `${WEBVIEW_ORIGIN}/index.html`. */
 export const WEBVIEW_ORIGIN = 'https://webview.invalid';
@@ -24,4 +25,21 @@ export async function routeWebview(
       p === `/${name}.js` ? [bundle.js, 'text/javascript'] : p === `/${name}.css` ? [bundle.css, 'text/css'] : [shell, 'text/html'];
     return route.fulfill({ status: 200, contentType: type, body });
   });
+}
+
+/** `--quick` (the npm test stage): render each page once and check it, without the screenshot tour. */
+export const quick = process.argv.includes('--quick');
+
+/** Records in `errors` every data-testid of `testIds` that the page does not have. */
+export async function expectTestIds(page: Page, where: string, testIds: readonly string[], errors: string[]): Promise<void> {
+  for (const id of testIds) {
+    if ((await page.locator(`[data-testid="${id}"]`).count()) === 0) errors.push(`${where}: no element with data-testid="${id}"`);
+  }
+}
+
+/** Ends a UI test: exit code 1 with the list when the pages threw, logged console errors or missed a test id. */
+export function reportErrors(errors: string[]): void {
+  if (!errors.length) return;
+  console.error('page errors:\n' + errors.join('\n'));
+  process.exitCode = 1;
 }

@@ -1,10 +1,13 @@
-// Preview of the panel without a model: a synthetic but realistic AttentionResult (a generated image,
-// its real raw-attention baseline, a fabricated 4-layer × 3-head attention tensor whose rows sum to 1),
-// written as test-results/preview/report.html with renderReportHtml, then screenshotted with
-// playwright-core + Debian chromium in dark/light looks, wide and narrow, after clicking a patch and a
-// thumbnail, and in a simulated VS Code webview (stubbed acquireVsCodeApi, strict CSP).
+// UI test of the attention page without a model: a synthetic but realistic AttentionResult (a generated
+// image, its real raw-attention baseline, a fabricated 4-layer × 3-head attention tensor whose rows sum
+// to 1), written as test-results/preview/report.html with renderReportHtml, then driven and screenshotted
+// with playwright-core + Debian chromium in dark/light looks, wide and narrow, after clicking a patch and
+// a thumbnail, and in a simulated VS Code webview (stubbed acquireVsCodeApi, strict CSP). Exits 1 on a
+// page or console error, a missing data-testid or a bad export.
 //
-//   npm run test:ui    (all three pages; also a stage of npm test). Alone: npm run build && node dist/test/ui/previewAttention.js
+//   npm run test:ui                                   all three UI tests with every screenshot
+//   node dist/test/ui/previewAttention.js --quick     the report once and the VS Code messages (npm test's UI stage)
+//   node dist/test/ui/previewAttention.js --no-shots  only write the reports        (after npm run build, from the repository root)
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +19,7 @@ import type { PanelSettings } from '../../src/analyses/attention/messages';
 import { attentionSlice, headStatistics, rawAttention, topK } from '../../src/maths/attention';
 import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
 import { stringifyTyped } from '../../src/shared/typedJson';
-import { WEBVIEW_ORIGIN, routeWebview } from './pageShell';
+import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview');
@@ -227,16 +230,12 @@ const shot = async (page: Page, name: string, fullPage = false) => {
   console.log(`  ${name}`);
 };
 
-async function screenshots(
-  reportHtml: string,
-  data: { result: AttentionResult; settings: PanelSettings },
-  bundle: { js: string; css: string },
-): Promise<void> {
+function launchBrowser() {
   const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
     (p): p is string => !!p && fs.existsSync(p),
   );
   if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: exe,
     args: [
       '--no-sandbox',
@@ -248,6 +247,60 @@ async function screenshots(
       '--disable-sync',
     ],
   });
+}
+
+/** The test ids the integration tests and the tour rely on, present once a result is shown. */
+const pageTestIds = [
+  'attention-map',
+  'raw-attention-map',
+  'image-overlay',
+  'query-patch',
+  'layer-select',
+  'head-select',
+  'query-label',
+  'cls-button',
+  'follow-mouse',
+  'colormap-select',
+  'threshold-toggle',
+  'threshold-slider',
+  'fusion-select',
+  'discard-slider',
+  'start-layer-select',
+  'predictions',
+  'head-thumb',
+  'busy',
+  'error',
+];
+
+/** --quick: the report once (its test ids, a view switch, one screenshot), then the VS Code webview's messages. */
+async function quickCheck(data: { result: AttentionResult; settings: PanelSettings }, bundle: { js: string; css: string }): Promise<void> {
+  const browser = await launchBrowser();
+  const errors: string[] = [];
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark', deviceScaleFactor: 1 });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`report: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && errors.push(`report: console: ${m.text()}`));
+    await page.goto('file://' + path.join(outDir, 'report.html'));
+    await page.waitForSelector('[data-testid="head-thumb"]', { timeout: 15000 });
+    await expectTestIds(page, 'report', pageTestIds, errors);
+    await page.keyboard.press('2');
+    await expectTestIds(page, 'report, key 2', ['rollout-map'], errors);
+    await shot(page, 'quick-dark-1400.png');
+    await ctx.close();
+    await vscodeMode(browser, data, bundle, errors);
+  } finally {
+    await browser.close();
+  }
+  reportErrors(errors);
+}
+
+async function screenshots(
+  reportHtml: string,
+  data: { result: AttentionResult; settings: PanelSettings },
+  bundle: { js: string; css: string },
+): Promise<void> {
+  const browser = await launchBrowser();
   const errors: string[] = [];
   try {
     const lightHtml = reportHtml.replace('<body>', '<body class="vscode-light">');
@@ -356,10 +409,7 @@ async function screenshots(
   } finally {
     await browser.close();
   }
-  if (errors.length) {
-    console.error('page errors:\n' + errors.join('\n'));
-    process.exitCode = 1;
-  }
+  reportErrors(errors);
 }
 
 /** The webview as VS Code hosts it: strict CSP (no inline styles), a stubbed acquireVsCodeApi, messages. */
@@ -450,6 +500,7 @@ async function vscodeMode(
     return m?.bytes ? Array.from(m.bytes.slice(0, 8)) : [];
   });
   console.log('  vscode: PNG export signature', pngHead.join(',') === '137,80,78,71,13,10,26,10' ? 'ok' : `BAD ${pngHead}`);
+  if (pngHead.join(',') !== '137,80,78,71,13,10,26,10') errors.push(`vscode: the PNG export is not a PNG (${pngHead})`);
   await page.evaluate(() =>
     window.postMessage({ type: 'exported', requestId: 2, savedTo: 'exports/red-ball-in-the-park-L4-mean.png' }, '*'),
   );
@@ -462,6 +513,7 @@ async function vscodeMode(
     exp?.suggestedName,
     exp?.bytes instanceof Uint8Array || (exp?.bytes && typeof exp.bytes === 'object') ? 'bytes ok' : 'NO BYTES',
   );
+  if (!(exp?.bytes && typeof exp.bytes === 'object')) errors.push('vscode: an export message without bytes');
   await ctx.close();
 }
 
@@ -478,6 +530,7 @@ async function main(): Promise<void> {
     return { data, html };
   };
   const demo = await write('demo', 'report.html');
+  if (quick) return quickCheck(demo.data, bundle);
   await write('vitb', 'report-vitb.html');
   await write('raw', 'report-raw.html');
   if (!process.argv.includes('--no-shots')) await screenshots(demo.html, demo.data, bundle);

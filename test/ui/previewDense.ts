@@ -1,4 +1,4 @@
-// Preview of the DPT panel (webview/panels/dense) without a model: a synthetic but realistic DenseResult — a
+// UI test of the DPT page (webview/panels/dense) without a model: a synthetic but realistic DenseResult — a
 // procedurally drawn street scene whose depth is that of a real ground plane (inverse depth linear in the
 // image row below the horizon) with objects standing on it, ADE20K labels and palette, four neck levels
 // made by real PCA of multi-scale features, and a 4-layer × 3-head attention tensor whose rows sum to 1 —
@@ -10,7 +10,11 @@
 // Last, real results: the engine (dist/engine.js, through EngineClient as the host uses it) runs the tiny
 // DPT fixture models (`npm run models`) on the same image, and those pages are screenshotted too.
 //
-//   npm run test:ui    (all three pages; also a stage of npm test). Alone: npm run build && node dist/test/ui/previewDense.js
+// Exits 1 on a page or console error or a missing data-testid.
+//
+//   npm run test:ui                                the three UI tests with every screenshot
+//   node dist/test/ui/previewDense.js --quick      depth and segmentation pages once, and the VS Code messages (npm test's UI stage)
+//   node dist/test/ui/previewDense.js --no-shots   only write the pages       (after npm run build, from the repository root)
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +32,7 @@ import { denseReportData } from '../../src/analyses/dense/command';
 import { stringifyTyped } from '../../src/shared/typedJson';
 import { EngineClient } from '../../src/client/engineClient';
 import { sampleBilinear } from '../../webview/panels/dense/mesh';
-import { WEBVIEW_ORIGIN, routeWebview } from './pageShell';
+import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-dense');
@@ -765,22 +769,59 @@ async function realShots(image: Uint8Array, bundle: { js: string; css: string },
   }
 }
 
+/** Test ids of a result's page (both tasks), and those of each task. */
+const commonTestIds = [
+  'readout',
+  'summary',
+  'attention-map',
+  'attention-layer-select',
+  'attention-head-select',
+  'feature-level',
+  'error',
+  'busy',
+];
+const depthTestIds = ['depth-map', 'depth-colorbar', 'depth-values', 'depth-colormap-select', 'invert-toggle', 'opacity-slider'];
+const segmentationTestIds = ['segmentation-map', 'segmentation-legend', 'legend-item', 'legend-show-all'];
+
+/** --quick: each task's page once (its test ids, one screenshot), then the VS Code webview's messages and exports. */
+async function quickCheck(depth: DenseResult, bundle: { js: string; css: string }): Promise<void> {
+  const errors: string[] = [];
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: baseArgs });
+  try {
+    for (const [file, ids] of [
+      ['depth.html', depthTestIds],
+      ['segmentation.html', segmentationTestIds],
+    ] as const) {
+      const page = await openPage(browser, file, 'dark', 1400, errors);
+      await expectTestIds(page, file, [...commonTestIds, ...ids], errors);
+      await shot(page, `quick-${file.replace('.html', '')}.png`);
+      await page.context().close();
+    }
+    await vscodeMode(browser, depth, bundle, errors);
+  } finally {
+    await browser.close();
+  }
+  reportErrors(errors);
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const bundle = await buildBundle();
   const depth = await buildResult('depth');
   const seg = await buildResult('segmentation');
-  const flat = await buildResult('depth', { flat: true });
+  const flat = quick ? null : await buildResult('depth', { flat: true });
   for (const [file, r] of [
     ['depth.html', depth],
     ['segmentation.html', seg],
     ['depth-flat.html', flat],
   ] as const) {
+    if (!r) continue;
     const html = pageHtml(r, bundle);
     fs.writeFileSync(path.join(outDir, file), html);
     console.log(`wrote ${path.relative(root, path.join(outDir, file))} (${(html.length / 1024).toFixed(0)} KiB)`);
   }
   if (process.argv.includes('--no-shots')) return;
+  if (quick) return quickCheck(depth, bundle);
   const errors: string[] = [];
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: baseArgs });
   try {
@@ -792,10 +833,7 @@ async function main(): Promise<void> {
   }
   await fallbackShots(errors);
   await realShots(depth.view.png, bundle, errors);
-  if (errors.length) {
-    console.error('page errors:\n' + errors.join('\n'));
-    process.exitCode = 1;
-  }
+  reportErrors(errors);
 }
 
 main().catch((e) => {

@@ -1,10 +1,14 @@
-// Preview of the gates panel with real results: the fixture SE-CNN and CBAM-CNN run (in process) on a
+// UI test of the gates page with real results: the fixture SE-CNN and CBAM-CNN run (in process) on a
 // photo (the CC0 images next to the repository when present, else the generated sample scene), then the
 // panel is loaded as VS Code hosts it (strict CSP, stubbed acquireVsCodeApi, messages posted to it) in
 // headless chromium via playwright-core, driven with mouse and keyboard, and screenshotted in dark and
 // light themes, wide and narrow, into test-results/preview-gates/. Exports (PNG, JSON) are saved there too.
 //
-//   npm run test:ui    (all three pages; also a stage of npm test). Alone: npm run build && node dist/test/ui/previewGates.js
+// Exits 1 on a page or console error, a missing data-testid or horizontal overflow.
+//
+//   npm run test:ui                              the three UI tests with every screenshot
+//   node dist/test/ui/previewGates.js --quick    SE and CBAM results once each, busy and error lines (npm test's UI stage)
+//                                                (after npm run build, from the repository root)
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -16,7 +20,7 @@ import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixt
 import type { GatesResult } from '../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../src/analyses/gates/messages';
 import { stringifyTyped } from '../../src/shared/typedJson';
-import { WEBVIEW_ORIGIN, routeWebview } from './pageShell';
+import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-gates');
@@ -138,6 +142,31 @@ async function main(): Promise<void> {
   });
   const errors: string[] = [];
   try {
+    if (quick) {
+      // One page: busy line, the SE result (channel gates), the CBAM one (a spatial gate), an error.
+      const page = await openPanel(browser, 'vscode-dark', 1400, errors);
+      await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running se-cnn-tiny…', progress: 0.3 }, '*'));
+      await expectTestIds(page, 'busy', ['busy'], errors);
+      await postResult(page, se);
+      await expectTestIds(
+        page,
+        'se',
+        ['block-select', 'gate-block', 'channel-chart', 'spatial-map', 'predictions', 'error', 'busy'],
+        errors,
+      );
+      await shot(page, 'quick-se-dark.png');
+      await postResult(page, cbam);
+      await page.locator('[data-testid="gate-block"][data-index="1"]').click();
+      await page.waitForFunction(() =>
+        (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1),
+      );
+      if (!(await page.locator('[data-testid="spatial-map"]').isVisible())) errors.push('cbam: block 2 shows no spatial map');
+      await page.evaluate((msg) => window.postMessage({ type: 'error', message: msg, actions: ['chooseModel'] }, '*'), noGates);
+      if (!(await page.locator('[data-testid="error"]').isVisible())) errors.push('error message: no error banner');
+      await shot(page, 'quick-cbam-error-dark.png');
+      await page.context().close();
+      return;
+    }
     // Dark, wide: the SE-CNN, every block.
     let page = await openPanel(browser, 'vscode-dark', 1400, errors);
     console.log('  first message:', JSON.stringify((await sent(page))[0]));
@@ -217,10 +246,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await browser.close();
-  }
-  if (errors.length) {
-    console.error('page errors:\n' + errors.join('\n'));
-    process.exitCode = 1;
+    reportErrors(errors);
   }
 }
 

@@ -113,3 +113,24 @@ export function predictionsCard(
     },
   };
 }
+
+/** A header button that saves something; disabled until there is a result to save. */
+export function exportButton(label: string, title: string, attrs: Record<string, string> = {}): HTMLButtonElement {
+  return h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title, ...attrs }, label);
+}
+
+/**
+ * `paint` at the next animation frame, once however often it is asked for before then: a burst of state
+ * changes (a dragged slider) repaints once per frame, and the controls can follow each change at once.
+ */
+export function framePainter(paint: () => void): () => void {
+  let requested = false;
+  return () => {
+    if (requested) return;
+    requested = true;
+    requestAnimationFrame(() => {
+      requested = false;
+      paint();
+    });
+  };
+}

@@ -1,5 +1,5 @@
-// Tiny DOM builder. Attributes only (no inline handlers, no style attributes: CSP-safe); listeners are
-// attached with addEventListener by the callers.
+// Tiny DOM builder every page uses. Attributes only (no inline handlers, no style attributes: CSP-safe);
+// listeners are attached with addEventListener by the callers. Must not import vscode or Node.
 type AttrValue = string | number | boolean | null | undefined;
 export type Child = Node | string | null | undefined | false;
 

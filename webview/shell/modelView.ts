@@ -1,6 +1,7 @@
 // "Model view": every layer × head as a small heat thumbnail of the current query's map (rows = layers),
 // plus a per-layer mean column. Thumbnails are buttons with a roving tabindex (arrow keys move, Enter /
 // Space select) and one tiny canvas each (gw × gh pixels, scaled by CSS), so even 144 of them are cheap.
+// Shared by the attention page and the DPT page's backbone attention. DOM only; must not import vscode or Node.
 import { clear, h } from './dom';
 import { normalize } from './raster';
 

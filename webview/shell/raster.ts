@@ -1,5 +1,6 @@
 // Turning a patch map (gh·gw values, row-major) into pixels: min–max scaling for display, nearest or
-// bilinear upsampling, colormap lookup. Pure (typed arrays in, typed arrays out) so it is unit-testable.
+// bilinear upsampling, colormap lookup. Pure (typed arrays in, typed arrays out) so it is unit-testable;
+// must not import vscode or Node. Number labels are format.ts's.
 
 export interface Range {
   min: number;

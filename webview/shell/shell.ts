@@ -1,7 +1,7 @@
 // What every ViT Lens panel script does alike (attention, DPT, gates): find out whether it runs in a VS
 // Code webview or as a standalone page, the action-button labels, the help popover and its keys,
 // which key presses belong to text fields, and saving an export as a download in the standalone page.
-// DOM only; no vscode or Node.
+// The pages reach most of it through page.ts. DOM only; must not import vscode or Node.
 import { type PanelActionId, QUIET_RUN_MS } from '../../src/shared/panelProtocol';
 import { parseTyped } from '../../src/shared/typedJson';
 import { h } from './dom';

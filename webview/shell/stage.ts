@@ -1,6 +1,8 @@
 // One image + attention overlay: the view image, a heat canvas (colormap, opacity via CSS), a mask
 // canvas (DINO attention-mass threshold: dims the rest and outlines the kept patches), the hovered
 // and the query patch outlines, and a colour bar with the map's real min/max.
+// Shared by the attention page, the DPT page's backbone attention and the gates page's spatial gates.
+// DOM only; must not import vscode or Node.
 import { h } from './dom';
 import { rasterize, valueRange, type Range } from './raster';
 import { formatValue } from './format';

@@ -1,5 +1,6 @@
-// The panel's small UI state (what the user picked), its defaults, validation of a restored state
-// (vscode.getState() may hold anything from an older version) and query/patch index helpers. Pure.
+// The attention page's small UI state (what the user picked), its defaults, validation of a restored
+// state (vscode.getState() may hold anything from an older version) and the query/patch index helpers
+// the DPT page's attention uses too. Pure: no DOM; must not import vscode or Node (unit-tested).
 import type { HeadFusion, PanelResult } from '../../src/shared/attentionTypes';
 import { colormapNames, type ColormapName } from '../../src/shared/panelProtocol';
 import type { PanelSettings } from '../../src/analyses/attention/messages';

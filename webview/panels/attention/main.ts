@@ -13,7 +13,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/a
 import { reviveSlice, SliceStore } from '../../shell/sliceStore';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { chip, field, predictionsCard, segmented, showModelNote, slider } from '../../shell/controls';
+import { chip, exportButton, field, framePainter, predictionsCard, segmented, showModelNote, slider } from '../../shell/controls';
 import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
@@ -56,16 +56,8 @@ const shortcuts: [string, string][] = [
 
 // ---------------------------------------------------------------- page and state
 
-const pngButton = h(
-  'button',
-  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the main view (image + overlay) as PNG' },
-  'Save PNG',
-);
-const jsonButton = h(
-  'button',
-  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the numbers of the current view as JSON' },
-  'Save JSON',
-);
+const pngButton = exportButton('Save PNG', 'Save the main view (image + overlay) as PNG');
+const jsonButton = exportButton('Save JSON', 'Save the numbers of the current view as JSON');
 const page = createPage<WebviewMessage>({
   label: 'webview',
   shortcuts,
@@ -380,7 +372,7 @@ function viewTitle(view: ViewId): string {
 
 // ---------------------------------------------------------------- rendering
 
-let frameRequested = false;
+const schedulePaint = framePainter(() => paint());
 let thumbsKey = '';
 let statsKey = '';
 
@@ -389,13 +381,7 @@ function update(patch: Partial<UiState> = {}): void {
   state = { ...state, ...patch };
   saveState();
   if (result) syncControls();
-  if (!frameRequested) {
-    frameRequested = true;
-    requestAnimationFrame(() => {
-      frameRequested = false;
-      paint();
-    });
-  }
+  schedulePaint();
 }
 
 function syncControls(): void {

@@ -1,6 +1,7 @@
 // Head statistics (ViT paper, Fig. 7): one point per head, x = layer, y = mean attention distance in
 // pixels or mean entropy in nats. The selected head's points are joined across layers; click or arrow
 // keys select a layer/head. A <details> table gives the same numbers to screen readers.
+// DOM only (SVG); must not import vscode or Node.
 import type { HeadStat } from '../../../src/shared/attentionTypes';
 import { clear, h, s } from '../../shell/dom';
 import type { HeadSel } from '../../shell/modelView';

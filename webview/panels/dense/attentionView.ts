@@ -1,8 +1,9 @@
 // "Inside the transformer", part 1: the DPT backbone's attention, with the attention panel's own parts —
 // MapStage (image + patch overlay, click/arrow-key query), ModelView (layers × heads thumbnails), the
 // SliceStore (one query's rows and rollout at a time: from the host, or sliced locally when the result
-// carries the tensor) and src/analysis's maths. Keys inside this card: [ ] layer, , . head, m mean,
+// carries the tensor) and src/maths. Keys inside this card: [ ] layer, , . head, m mean,
 // r rollout, c CLS; arrows on the image move the query. DOM only; state lives in the owner (main.ts).
+// Must not import vscode or Node.
 import type { HeadFusion, RolloutSettings } from '../../../src/shared/attentionTypes';
 import type { DensePanelResult } from '../../../src/analyses/dense/messages';
 import { colormapNames } from '../../../src/shared/panelProtocol';

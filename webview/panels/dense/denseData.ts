@@ -3,7 +3,8 @@
 // which is how the report's typed JSON carries a Uint16Array), and every length must match its shape
 // before any canvas is painted. Problems in the essential parts throw an Error naming the field; broken
 // optional parts (attention, a feature level) are dropped with a note. The attention may be a shape only
-// (the host keeps the tensor and sends slices) or carry its data. Pure: no DOM.
+// (the host keeps the tensor and sends slices) or carry its data. The typed-array helpers are the shell's
+// (revive.ts). Pure: no DOM; must not import vscode or Node (the unit tests run it).
 import type { FeatureLevel } from '../../../src/analyses/dense/types';
 import type { DensePanelResult } from '../../../src/analyses/dense/messages';
 import { asFloat32, asUint16, asUint8, expectLength } from '../../shell/revive';

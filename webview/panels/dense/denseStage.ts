@@ -1,7 +1,8 @@
 // The image and a per-pixel map (depth colours or segmentation classes) in three arrangements: side by
 // side (linked cursor), the map over the image (opacity), and a swipe divider (drag, or the keyboard on
 // the divider, which is a slider). The map canvas has the view image's own size, so one canvas pixel is
-// one image pixel and the hover position maps straight to an index. DOM only; no data logic.
+// one image pixel and the hover position maps straight to an index. DOM only; no data logic; must not
+// import vscode or Node.
 import { h } from '../../shell/dom';
 
 export type StageMode = 'side' | 'overlay' | 'swipe';

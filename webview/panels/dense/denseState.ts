@@ -1,6 +1,6 @@
 // The DPT panel's small UI state (what the user picked — never the data), its defaults, validation of a
 // restored state (vscode.getState() may hold anything from an older version), and how host settings and
-// a new result are folded in. Pure: no DOM; imports only other pure modules.
+// a new result are folded in. Pure: no DOM; imports only other pure modules, never vscode or Node.
 import type { HeadFusion } from '../../../src/shared/attentionTypes';
 import type { DenseTask } from '../../../src/analyses/dense/types';
 import {

@@ -1,7 +1,8 @@
 // Depth (relative inverse depth, larger = nearer) to display values: the min–max or robust-percentile
 // display range (flat and non-finite maps handled), the 0..1 mapping with invert, colouring through a
 // 256-entry LUT, and the model-resolution cell under a view pixel. The statistics themselves (min, max,
-// numpy-style percentiles) are src/maths/dense's, shared with the engine. Pure: no DOM.
+// numpy-style percentiles) are src/maths/dense's, shared with the engine. Pure: no DOM; must not import
+// vscode or Node (the unit tests run it).
 import { depthStats, type DepthStats } from '../../../src/maths/dense';
 import type { DepthMap } from '../../../src/analyses/dense/types';
 import type { DepthNormalization } from '../../../src/analyses/dense/messages';

@@ -1,7 +1,8 @@
 // The four reassembled levels of the DPT neck (1/4, 1/8, 1/16, 1/32 of the input), each shown as an
 // image: the engine projects the channels on their first three principal components → RGB. One figure per
 // level with its stride, size, channel count and explained variance, finest first, all at the same
-// displayed size so the loss of resolution from level to level is visible. DOM only.
+// displayed size so the loss of resolution from level to level is visible. DOM only; must not import
+// vscode or Node.
 import type { FeatureLevel } from '../../../src/analyses/dense/types';
 import { clear, h } from '../../shell/dom';
 

@@ -1,6 +1,6 @@
 // Segmentation legend logic: order (by area), which classes are shown (isolate one / hide some), and
 // painting the label map with the palette. Pure: typed arrays and plain objects, no DOM, no imports at
-// run time.
+// run time (never vscode or Node).
 import type { SegmentClass } from '../../../src/analyses/dense/types';
 
 /** What the user picked in the legend. Kept in the webview state, so plain JSON (no Set). */

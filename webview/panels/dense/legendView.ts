@@ -2,7 +2,7 @@
 // first. Click a row to show that class alone (again: show all), Alt+click or its eye button to hide it.
 // Keyboard: one tab stop (roving tabindex); ↑ ↓ Home End move, Enter/Space isolate, H or Delete hide,
 // → / ← reach the eye button, Escape shows all. Pointing at a row emphasises its class on the map.
-// DOM only; the state logic is in legend.ts.
+// DOM only; the state logic is in legend.ts. Must not import vscode or Node.
 import type { SegmentClass } from '../../../src/analyses/dense/types';
 import { clear, h, s } from '../../shell/dom';
 import { formatShare, isClassVisible, isolateClass, sortLegend, toggleHidden, type LegendState } from './legend';

@@ -1,10 +1,9 @@
-// ViT Lens DPT panel: the result of Run DPT Depth / Run DPT Segmentation, in VS Code's webview and as a
-// standalone HTML page (same bundle, dist/denseWebview.js + .css). In VS Code `acquireVsCodeApi` exists:
-// we post `ready`, render what the host sends (densePanelProtocol) and keep the small UI state with
-// setState. Standalone, the data is embedded in <script id="vit-lens-data"> (typed JSON) and exports
-// download as files. Depth: side by side / overlay / swipe / 3D relief, colormaps, normalisation, invert;
+// ViT Lens DPT page: the result of Run DPT Depth / Run DPT Segmentation, in VS Code's webview and as a
+// standalone HTML page (same bundle, dist/denseWebview.js + .css). The frame (VS Code or report, state,
+// error, busy line, exports, shortcut filter) is the shell's page.ts; this file holds what the dense
+// analysis shows. Depth: side by side / overlay / swipe / 3D relief, colormaps, normalisation, invert;
 // segmentation: class map and legend; both: the backbone's attention and the neck's feature levels.
-// Must not import vscode or Node modules.
+// Browser code: must not import vscode or Node modules.
 import '../../shell/styles.css';
 import './dense.css';
 import type { AttentionSlice, RolloutSettings } from '../../../src/shared/attentionTypes';
@@ -20,28 +19,16 @@ import {
 } from '../../../src/analyses/dense/messages';
 import { depthToUint16, segmentClasses } from '../../../src/maths/dense';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
-import { append, clear, h } from '../../shell/dom';
-import { showModelNote } from '../../shell/controls';
-import {
-  actionLabels as sharedActionLabels,
-  connectVsCode,
-  createBanner,
-  createBusyIndicator,
-  createToast,
-  downloadFile,
-  exportedText,
-  helpPopover,
-  isTypingTarget,
-  panelHeader,
-  startPage,
-} from '../../shell/shell';
-import { fmtMs, formatValue, timingsText } from '../../shell/format';
+import { clear, h } from '../../shell/dom';
+import { chip, exportButton, field, framePainter, segmented, showModelNote, slider } from '../../shell/controls';
+import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
+import { createPage } from '../../shell/page';
+import { actionLabels as sharedActionLabels } from '../../shell/shell';
 import { BackboneAttentionView } from './attentionView';
 import { denseExportName } from './denseExport';
 import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
 import { reviveDenseResult } from './denseData';
-import { reviveSlice } from '../../shell/sliceStore';
-import { SliceStore } from '../../shell/sliceStore';
+import { reviveSlice, SliceStore } from '../../shell/sliceStore';
 import { DenseStage, type PixelPos } from './denseStage';
 import {
   applyDenseSettings,
@@ -61,9 +48,6 @@ import { encodeNpyFloat32 } from '../../../src/maths/npy';
 import { encodePng16 } from '../../../src/maths/png16';
 import { ReliefView } from './relief';
 
-const vscode = connectVsCode();
-const post = (m: DenseWebviewMessage) => vscode?.postMessage(m);
-
 const actionLabels: Record<PanelActionId, string> = { ...sharedActionLabels, chooseModel: 'Choose DPT model…' };
 const viewLabels: Record<DenseViewId, string> = { side: 'Side by side', overlay: 'Overlay', swipe: 'Swipe', relief: '3D relief' };
 const viewTitles: Record<DenseViewId, string> = { side: 'side by side', overlay: 'overlay', swipe: 'swipe', relief: '3D relief' };
@@ -79,35 +63,7 @@ const shortcuts: [string, string][] = [
   ['?', 'show / hide this help'],
 ];
 
-// ---------------------------------------------------------------- state
-
-let state: DenseUiState = parseDenseState(vscode?.getState(), defaultDenseState());
-let result: DensePanelResult | null = null;
-let stats: DepthStats | null = null;
-let range: DisplayRange | null = null;
-let imageUrl: string | null = null;
-let resultSeq = 0;
-/** The host's id of the result shown: slices of an older one are ignored. */
-let currentResultId = -1;
-/** The current result's attention, one query at a time (see sliceStore.ts); null without attention. */
-let attentionSlices: SliceStore | null = null;
-let exportSeq = 0;
-let renderedPending = false;
-let hoverClass: number | null = null;
-let emphasisClass: number | null = null;
-let mapBuffer: Uint8ClampedArray | null = null;
-let meshKey = '';
-let mapKey = '';
-
-function saveState(): void {
-  vscode?.setState(state);
-}
-
-// ---------------------------------------------------------------- DOM
-
-const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
-app.classList.add('vl-app', 'vl-dense');
-if (!vscode) app.classList.add('vl-standalone');
+// ---------------------------------------------------------------- page and state
 
 const exportButtons = new Map<DenseExportFormat, HTMLButtonElement>();
 for (const [format, label, title] of [
@@ -116,29 +72,50 @@ for (const [format, label, title] of [
   ['npy', '.npy', "Save predicted_depth at the model's output resolution as a NumPy float32 array"],
   ['json', 'JSON', 'Save the numbers: sizes, value range, classes, timings'],
 ] as const) {
-  const b = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title, 'data-export': format }, label);
+  const b = exportButton(label, title, { 'data-export': format });
   b.addEventListener('click', () => void doExport(format));
   exportButtons.set(format, b);
 }
-const { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl } = panelHeader(shortcuts, [...exportButtons.values()], 'vd-help');
+const page = createPage<DenseWebviewMessage>({
+  label: 'dense webview',
+  classes: ['vl-dense'],
+  shortcuts,
+  buttons: [...exportButtons.values()],
+  helpId: 'vd-help',
+  actionLabels,
+  emptyTitle: 'No DPT run yet',
+});
+const { app, post } = page;
 
+let state: DenseUiState = page.restoreState(parseDenseState, defaultDenseState());
+let result: DensePanelResult | null = null;
+let stats: DepthStats | null = null;
+let range: DisplayRange | null = null;
+let resultSeq = 0;
+/** The host's id of the result shown: slices of an older one are ignored. */
+let currentResultId = -1;
+/** The current result's attention, one query at a time (see sliceStore.ts); null without attention. */
+let attentionSlices: SliceStore | null = null;
+let renderedPending = false;
+let hoverClass: number | null = null;
+let emphasisClass: number | null = null;
+let mapBuffer: Uint8ClampedArray | null = null;
+let meshKey = '';
+let mapKey = '';
+
+function saveState(): void {
+  page.saveState(state);
+}
+
+// ---------------------------------------------------------------- DOM
+
+// The run's notes (a list, not one message) take the notice banner's place.
 const notesList = h('ul', { className: 'vl-notes-list' });
 const notesEl = h(
   'div',
   { className: 'vl-banner vl-notice', role: 'note', 'aria-label': 'Notes', 'data-testid': 'notes', hidden: true },
   h('span', { className: 'vl-banner-icon', 'aria-hidden': 'true' }, 'i'),
   h('div', { className: 'vl-banner-text' }, notesList),
-);
-
-const error = createBanner('error', actionLabels, vscode && ((a) => post({ type: 'action', action: a })), { 'data-testid': 'error' });
-
-const busy = createBusyIndicator();
-
-const emptyEl = h(
-  'div',
-  { className: 'vl-empty' },
-  h('div', { className: 'vl-empty-title' }, 'No DPT run yet'),
-  h('p', {}, vscode ? 'Waiting for the extension to send a result…' : 'This report contains no data.'),
 );
 
 // View tabs.
@@ -201,30 +178,14 @@ const colorbar = h(
 const readout = h('div', { className: 'vl-readout', 'aria-live': 'off', 'data-testid': 'readout' });
 const displayNote = h('p', { className: 'vl-card-note', role: 'status', hidden: true, 'data-testid': 'display-note' });
 
-const slider = (id: string, min: number, max: number, step: number, label: string) =>
-  h('input', { type: 'range', id, min: String(min), max: String(max), step: String(step), 'aria-label': label });
-const field = (label: string, control: HTMLElement, extra?: Node) =>
-  h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
-
-const normButtons = new Map<string, HTMLButtonElement>();
-const normGroup = h('div', { className: 'vl-segmented', role: 'radiogroup', 'aria-label': 'Normalisation' });
-for (const [v, label, title] of [
-  ['percentile', 'Percentiles', 'Colours span the 2nd–98th percentile: a few extreme pixels do not wash out the rest (n)'],
-  ['minmax', 'Min–max', 'Colours span the whole range (n)'],
-] as const) {
-  const b = h('button', { type: 'button', role: 'radio', className: 'vl-seg', 'data-value': v, title }, label);
-  b.addEventListener('click', () => update({ normalization: v }));
-  normButtons.set(v, b);
-  normGroup.append(b);
-}
-normGroup.addEventListener('keydown', (ev) => {
-  if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
-  ev.preventDefault();
-  ev.stopPropagation();
-  const v = state.normalization === 'percentile' ? 'minmax' : 'percentile';
-  update({ normalization: v });
-  normButtons.get(v)?.focus();
-});
+const normalization = segmented<DenseUiState['normalization']>(
+  'Normalisation',
+  [
+    ['percentile', 'Percentiles', 'Colours span the 2nd–98th percentile: a few extreme pixels do not wash out the rest (n)'],
+    ['minmax', 'Min–max', 'Colours span the whole range (n)'],
+  ],
+  (v) => update({ normalization: v }),
+);
 const colormapSelect = h(
   'select',
   { id: 'vd-colormap', 'data-testid': 'depth-colormap-select' },
@@ -260,7 +221,7 @@ resetViewButton.addEventListener('click', () => resetOrbit());
 const depthControls = h(
   'div',
   { className: 'vl-controls', role: 'group', 'aria-label': 'Depth display' },
-  h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Range'), normGroup),
+  h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Range'), normalization.el),
   field('Colormap', colormapSelect),
   invertButton,
 );
@@ -356,14 +317,9 @@ const content = h(
     h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard),
   ),
 );
-const toast = createToast();
-app.append(header, notesEl, error.el, busy.el, emptyEl, content, toast.el);
+page.mount(content, notesEl);
 
 // ---------------------------------------------------------------- helpers
-
-const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
-const chip = (label: string, value: string, title?: string) =>
-  h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
 
 function fillKv(dl: HTMLElement, rows: [string, string, string?][]): void {
   clear(dl);
@@ -372,7 +328,7 @@ function fillKv(dl: HTMLElement, rows: [string, string, string?][]): void {
 
 // ---------------------------------------------------------------- rendering
 
-let frameRequested = false;
+const schedulePaint = framePainter(() => paint());
 
 /** Apply a state change: controls follow at once, pixels on the next frame. */
 function update(patch: Partial<DenseUiState> = {}): void {
@@ -380,13 +336,7 @@ function update(patch: Partial<DenseUiState> = {}): void {
   saveState();
   if (!result) return;
   syncControls();
-  if (!frameRequested) {
-    frameRequested = true;
-    requestAnimationFrame(() => {
-      frameRequested = false;
-      paint();
-    });
-  }
+  schedulePaint();
 }
 
 function syncControls(): void {
@@ -412,10 +362,7 @@ function syncControls(): void {
   readout.hidden = is3d;
   depthControls.hidden = !isDepth;
   controls.hidden = !isDepth && state.view !== 'overlay';
-  for (const [v, b] of normButtons) {
-    b.setAttribute('aria-checked', String(v === state.normalization));
-    b.tabIndex = v === state.normalization ? 0 : -1;
-  }
+  normalization.set(state.normalization);
   colormapSelect.value = state.depthColormap;
   invertButton.setAttribute('aria-pressed', String(state.invert));
   opacityInput.value = String(state.opacity);
@@ -635,7 +582,7 @@ function showResult(
     }
     if (remote) currentResultId = remote.resultId;
   } catch (e) {
-    showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
+    page.showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
     post({ type: 'log', level: 'error', message: `dense webview: bad result: ${String(e)}` });
     return;
   }
@@ -656,50 +603,47 @@ function showResult(
 
   // Header.
   const name = fileName(r.image.path);
-  titleEl.textContent = name;
-  titleEl.title = r.image.path;
-  showModelNote(noteEl, r.model.description);
-  clear(subtitleEl);
-  subtitleEl.append(
-    h('span', { className: 'vl-model-name', title: r.model.path ?? '' }, r.model.name),
-    h('span', { className: `vl-badge vl-badge-task vl-badge-${r.task}` }, taskLabels[r.task]),
-  );
   const t = r.timingsMs;
-  clear(metaEl);
-  append(metaEl, [
-    chip(
-      'input',
-      `${r.model.inputSize[1]}×${r.model.inputSize[0]}`,
-      `image ${r.image.width}×${r.image.height}; the model ran on ${r.model.inputSize[1]}×${r.model.inputSize[0]}`,
-    ),
-    r.depth
-      ? chip('output', `${r.depth.rawWidth}×${r.depth.rawHeight}`, 'predicted_depth')
-      : chip('classes', `${r.segmentation?.classes.length ?? 0} / ${r.segmentation?.numClasses ?? 0}`, 'present / in the model'),
-    chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
-    r.attention ? chip('layers × heads', `${r.attention.layers}×${r.attention.heads}`) : null,
-    chip(
-      'time',
-      fmtMs(t.total),
-      timingsText([
-        ['decode', t.decode],
-        ['model load', t.modelLoad],
-        ['preprocess', t.preprocess],
-        ['inference', t.inference],
-        ['post-process', t.postprocess],
-      ]),
-    ),
-  ]);
-  document.title = `ViT Lens — ${taskLabels[r.task]} — ${name}`;
+  showModelNote(page.noteEl, r.model.description);
+  page.setHeader(
+    r.image.path,
+    [
+      h('span', { className: 'vl-model-name', title: r.model.path ?? '' }, r.model.name),
+      h('span', { className: `vl-badge vl-badge-task vl-badge-${r.task}` }, taskLabels[r.task]),
+    ],
+    [
+      chip(
+        'input',
+        `${r.model.inputSize[1]}×${r.model.inputSize[0]}`,
+        `image ${r.image.width}×${r.image.height}; the model ran on ${r.model.inputSize[1]}×${r.model.inputSize[0]}`,
+      ),
+      r.depth
+        ? chip('output', `${r.depth.rawWidth}×${r.depth.rawHeight}`, 'predicted_depth')
+        : chip('classes', `${r.segmentation?.classes.length ?? 0} / ${r.segmentation?.numClasses ?? 0}`, 'present / in the model'),
+      chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
+      r.attention ? chip('layers × heads', `${r.attention.layers}×${r.attention.heads}`) : null,
+      chip(
+        'time',
+        fmtMs(t.total),
+        timingsText([
+          ['decode', t.decode],
+          ['model load', t.modelLoad],
+          ['preprocess', t.preprocess],
+          ['inference', t.inference],
+          ['post-process', t.postprocess],
+        ]),
+      ),
+    ],
+    `ViT Lens — ${taskLabels[r.task]} — ${name}`,
+  );
 
   clear(notesList);
   for (const note of r.notes) notesList.append(h('li', {}, note));
   notesEl.hidden = r.notes.length === 0;
-  error.hide();
-  busy.hide();
+  page.clearStatus();
 
   // Image.
-  if (imageUrl) URL.revokeObjectURL(imageUrl);
-  imageUrl = URL.createObjectURL(new Blob([r.view.png as BlobPart], { type: 'image/png' }));
+  const imageUrl = page.imageUrl(r.view.png);
   const isDepth = r.task === 'depth';
   stage.canvas.setAttribute('data-testid', isDepth ? 'depth-map' : 'segmentation-map');
   stage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
@@ -730,16 +674,9 @@ function showResult(
   exportButtons.get('png16')!.hidden = !isDepth;
   exportButtons.get('npy')!.hidden = !isDepth;
   for (const b of exportButtons.values()) b.disabled = false;
-  emptyEl.hidden = true;
-  content.hidden = false;
+  page.showContent();
   renderedPending = true;
   update();
-}
-
-function showError(message: string, actions: PanelActionId[]): void {
-  busy.hide();
-  emptyEl.hidden = true;
-  error.show(message, actions);
 }
 
 // ---------------------------------------------------------------- interactions
@@ -749,21 +686,17 @@ function setView(v: DenseViewId): void {
   update({ view: v });
 }
 
-const help = helpPopover(helpEl, helpButton);
-
-document.addEventListener('keydown', (ev) => {
-  if (help.handleKey(ev)) return;
-  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
-  if (isTypingTarget(ev.target)) return;
-  if (!result) return;
+// Keys a focused control already used (the relief's +/−, the attention card's [ ]) are not shortcuts here.
+page.onShortcut((ev) => {
+  if (!result) return false;
   const views: Record<string, DenseViewId> = { 1: 'side', 2: 'overlay', 3: 'swipe', 4: 'relief' };
   const isDepth = result.task === 'depth';
   if (views[ev.key]) setView(views[ev.key]);
   else if (ev.key === 'i' && isDepth) update({ invert: !state.invert });
   else if (ev.key === 'n' && isDepth) update({ normalization: state.normalization === 'percentile' ? 'minmax' : 'percentile' });
-  else return;
-  ev.preventDefault();
-});
+  else return false;
+  return true;
+}, true);
 
 // ---------------------------------------------------------------- exports
 
@@ -801,32 +734,15 @@ async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Prom
 async function doExport(format: DenseExportFormat): Promise<void> {
   const r = result;
   if (!r) return;
-  try {
-    const name = denseExportName(r, state, format);
-    const bytes = await exportBytes(r, format);
-    if (vscode) {
-      post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
-      toast.show(`Saving ${name}…`);
-    } else {
-      const type = format === 'json' ? 'application/json' : format === 'npy' ? 'application/octet-stream' : 'image/png';
-      downloadFile(bytes, name, type);
-      toast.show(`Downloaded ${name}`);
-    }
-  } catch (e) {
-    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
-    post({ type: 'log', level: 'error', message: `export ${format} failed: ${String(e)}` });
-  }
+  const type = format === 'json' ? 'application/json' : format === 'npy' ? 'application/octet-stream' : 'image/png';
+  await page.exportFile(format, type, async () => ({ name: denseExportName(r, state, format), bytes: await exportBytes(r, format) }));
 }
 
 // ---------------------------------------------------------------- messages
 
+/** The DPT page's own host messages (running, error and exported are the frame's). */
 function onHostMessage(m: DenseHostMessage): void {
   switch (m.type) {
-    case 'running':
-      busy.show(m.message, m.progress);
-      error.hide();
-      emptyEl.hidden = true;
-      break;
     case 'result':
       showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice });
       break;
@@ -839,19 +755,9 @@ function onHostMessage(m: DenseHostMessage): void {
         }
       }
       break;
-    case 'error':
-      showError(m.message, Array.isArray(m.actions) ? m.actions : []);
-      break;
-    case 'exported':
-      toast.show(exportedText(m));
-      break;
   }
 }
 
-startPage<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings }>(
-  vscode,
-  'dense webview',
-  onHostMessage,
-  (d) => showResult(d.result, d.settings),
-  (message) => showError(message, []),
+page.start<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings }>(onHostMessage, (d) =>
+  showResult(d.result, d.settings),
 );

@@ -1,6 +1,7 @@
 // Geometry and camera maths of the 3D relief view: a displacement mesh of the depth map (the image draped
 // over it), its normals, and the orbit camera's matrices (column-major 4×4, as WebGL expects). Shared by
-// the WebGL renderer and the canvas-2D fallback. Pure: no DOM, no imports at run time.
+// the WebGL renderer and the canvas-2D fallback. Pure: no DOM, no imports at run time (never vscode or
+// Node).
 import { displayValue, type DisplayRange } from './depthDisplay';
 
 export type Mat4 = Float32Array;

@@ -2,7 +2,7 @@
 // orbited with the mouse (drag), the wheel (zoom) and the keyboard (arrows, + / −, 0 to reset). WebGL 1
 // with two tiny shaders, no libraries and no network; where WebGL is unavailable (some headless or
 // remote setups) the same mesh is drawn with canvas 2D (painter's algorithm on a coarser grid) and a note
-// says so. DOM only; the geometry and camera maths live in mesh.ts.
+// says so. DOM only; the geometry and camera maths live in mesh.ts. Must not import vscode or Node.
 import { h } from '../../shell/dom';
 import { canvasToPng } from './denseStage';
 import { clampOrbit, normalize3, orbitMatrices, transformPoint, type Orbit, type ReliefMesh } from './mesh';

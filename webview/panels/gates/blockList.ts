@@ -1,6 +1,7 @@
 // Every gate of the model in depth order, one button each (data-testid="gate-block", data-kind), with a
 // thumbnail: a channel gate's weights sorted as a tiny bar profile, a spatial gate's map as a tiny heat
 // image. A roving tabindex makes the list one tab stop: arrow keys move, Home/End jump, Enter/Space select.
+// DOM only; must not import vscode or Node.
 import type { Gate } from '../../../src/analyses/gates/types';
 import { clear, h, s } from '../../shell/dom';
 import { rasterize } from '../../shell/raster';

@@ -3,6 +3,7 @@
 // activation maps are shown below are highlighted. Pointer hover or arrow keys (chart focused) move a
 // cursor whose channel, weight and rank are read out below the chart (aria-live); a <details> table
 // gives every number to screen readers. Bars are drawn as two <path>s (plain and highlighted), so 2048 channels cost two elements.
+// DOM only (SVG); must not import vscode or Node.
 import { clear, h, s } from '../../shell/dom';
 import { channelOrder, type ChannelOrder } from './gatesState';
 

@@ -1,6 +1,7 @@
 // The gates panel's small UI state (which block, display choices), validation of a restored state
 // (vscode.getState() may hold anything from an older version), and the pure helpers the view and its
-// exports share: channel order, summaries, labels, the JSON of the shown gate. No DOM: unit-tested.
+// exports share: channel order, summaries, labels, the JSON of the shown gate. No DOM: unit-tested;
+// must not import vscode or Node.
 import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../../src/analyses/gates/messages';
 import { colormapNames, type ColormapName } from '../../../src/shared/panelProtocol';

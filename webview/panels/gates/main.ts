@@ -1,10 +1,10 @@
-// ViT Lens gates panel: the SE-Net / CBAM gates of a CNN, in the VS Code webview. Per block (depth
+// ViT Lens gates page: the SE-Net / CBAM gates of a CNN, in the VS Code webview. Per block (depth
 // order): a channel gate's weights as a sorted bar chart with the activation maps of its strongest
 // channels, or a spatial gate as an overlay on the image like an attention map; a block selector; the
-// predictions. We post `ready`, render what the host sends (src/shared/gatesPanelProtocol.ts) and keep
-// the UI state with setState/getState. Browser code: imports the shared contract and DOM helpers only.
+// predictions. The frame (VS Code connection, state, banners, busy line, exports, shortcut filter) is
+// the shell's page.ts; the messages are src/analyses/gates/messages.ts. Browser code: must not import
+// vscode or Node modules.
 import '../../shell/styles.css';
-import { segmented } from '../../shell/controls';
 import { gatesJson } from '../../../src/analyses/gates/json';
 import './gates.css';
 import type { Gate, GatesResult } from '../../../src/analyses/gates/types';
@@ -17,20 +17,9 @@ import {
 import { colormapNames, type PanelActionId } from '../../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import {
-  actionLabels,
-  connectVsCode,
-  createBanner,
-  createBusyIndicator,
-  createToast,
-  downloadFile,
-  exportedText,
-  helpPopover,
-  isTypingTarget,
-  listenToHost,
-  panelHeader,
-} from '../../shell/shell';
-import { fmtMs, formatValue, timingsText } from '../../shell/format';
+import { chip, exportButton, field, predictionsCard, segmented } from '../../shell/controls';
+import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
+import { createPage } from '../../shell/page';
 import { MapStage } from '../../shell/stage';
 import { BlockList } from './blockList';
 import { ChannelChart } from './channelChart';
@@ -49,9 +38,6 @@ import {
 } from './gatesState';
 import { TopChannelMaps } from './topMaps';
 
-const vscode = connectVsCode();
-const post = (m: GatesWebviewMessage) => vscode?.postMessage(m);
-
 const shortcuts: [string, string][] = [
   ['[  ]', 'previous / next block'],
   ['Home  End', 'first / last block (block list focused)'],
@@ -61,52 +47,32 @@ const shortcuts: [string, string][] = [
   ['?', 'show / hide this help'],
 ];
 
-// ---------------------------------------------------------------- state
+// ---------------------------------------------------------------- page and state
 
-let state: GatesUiState = parseGatesUiState(vscode?.getState(), defaultGatesState());
+const pngButton = exportButton('Save PNG', 'Save the shown gate as PNG');
+const jsonButton = exportButton('Save JSON', "Save the shown gate's numbers as JSON");
+const page = createPage<GatesWebviewMessage>({
+  label: 'gates webview',
+  classes: ['vl-gates'],
+  shortcuts,
+  buttons: [pngButton, jsonButton],
+  errorTestId: gatesTestIds.error,
+  busyTestId: gatesTestIds.busy,
+  emptyTitle: 'No gates run yet',
+  standaloneText: 'Open this panel from VS Code: ViT Lens: Show Attention on a CNN with SE or CBAM gates.',
+  exportLog: 'gates export',
+});
+const { post } = page;
+
+let state: GatesUiState = page.restoreState(parseGatesUiState, defaultGatesState());
 let result: GatesResult | null = null;
 let imageUrl: string | null = null;
-let exportSeq = 0;
 
 function saveState(): void {
-  vscode?.setState(state);
+  page.saveState(state);
 }
 
 // ---------------------------------------------------------------- DOM
-
-const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
-app.classList.add('vl-app', 'vl-gates');
-
-const pngButton = h(
-  'button',
-  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the shown gate as PNG' },
-  'Save PNG',
-);
-const jsonButton = h(
-  'button',
-  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: "Save the shown gate's numbers as JSON" },
-  'Save JSON',
-);
-const { header, titleEl, subtitleEl, metaEl, helpButton, helpEl } = panelHeader(shortcuts, [pngButton, jsonButton]);
-
-const runAction = vscode && ((a: PanelActionId) => post({ type: 'action', action: a }));
-const notice = createBanner('notice', actionLabels, runAction);
-const error = createBanner('error', actionLabels, runAction, { 'data-testid': gatesTestIds.error });
-
-const busy = createBusyIndicator(gatesTestIds.busy);
-
-const emptyEl = h(
-  'div',
-  { className: 'vl-empty' },
-  h('div', { className: 'vl-empty-title' }, 'No gates run yet'),
-  h(
-    'p',
-    {},
-    vscode
-      ? 'Waiting for the extension to send a result…'
-      : 'Open this panel from VS Code: ViT Lens: Show Attention on a CNN with SE or CBAM gates.',
-  ),
-);
 
 // Toolbar: block selector, display controls.
 const prevButton = h(
@@ -157,8 +123,6 @@ const orderControl = segmented<ChannelOrder>(
   (v) => update({ order: v }),
 );
 
-const field = (label: string, control: HTMLElement, extra?: Node) =>
-  h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
 const orderField = h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Channels'), orderControl.el);
 const toolbar = h(
   'div',
@@ -236,26 +200,13 @@ const blocksCard = h(
   ),
   blocks.el,
 );
-const predList = h('ol', { className: 'vl-preds' });
-const predNote = h('p', { className: 'vl-card-note', hidden: true }, 'No predictions: the model has no classifier logits.');
-const predCard = h(
-  'section',
-  { className: 'vl-card vl-predictions', 'data-testid': gatesTestIds.predictions, 'aria-labelledby': 'vg-pred-title' },
-  h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: 'vg-pred-title' }, 'Predictions')),
-  predList,
-  predNote,
-);
-const side = h('div', { className: 'vl-side' }, blocksCard, predCard);
+const predictions = predictionsCard('vg-pred-title', gatesTestIds.predictions, 'No predictions: the model has no classifier logits.');
+const side = h('div', { className: 'vl-side' }, blocksCard, predictions.el);
 
 const content = h('main', { className: 'vl-content', hidden: true }, toolbar, h('div', { className: 'vl-layout' }, viewer, side));
-const toast = createToast();
-app.append(header, notice.el, error.el, busy.el, emptyEl, content, toast.el);
+page.mount(content);
 
 // ---------------------------------------------------------------- rendering
-
-const fileName = (p: string) => p.split(/[\\/]/).pop() || p;
-const chip = (label: string, value: string, title?: string) =>
-  h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
 
 /** Applies a state change and repaints what depends on it. */
 function update(patch: Partial<GatesUiState> = {}): void {
@@ -360,67 +311,46 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
   if (settings) state = applyGatesSettings(state, settings);
   state = fitGatesState(state, r);
   const name = fileName(r.image.path);
-  titleEl.textContent = name;
-  titleEl.title = r.image.path;
-  clear(subtitleEl);
-  subtitleEl.append(
-    h('span', { className: 'vl-model-name', title: r.model.path }, r.model.name),
-    h('span', { className: 'vl-badge vl-badge-gates', title: 'Channel and spatial gates (SE-Net, CBAM)' }, 'gates'),
-  );
   const channel = r.gates.filter((g) => g.kind === 'channel').length;
   const t = r.timingsMs;
-  clear(metaEl);
-  metaEl.append(
-    chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
-    chip('channel gates', String(channel)),
-    chip('spatial gates', String(r.gates.length - channel)),
-    chip(
-      'time',
-      fmtMs(t.total),
-      timingsText([
-        ['decode', t.decode],
-        ['model load', t.modelLoad],
-        ['preprocess', t.preprocess],
-        ['inference', t.inference],
-        ['analysis', t.analysis],
-      ]),
-    ),
+  page.setHeader(
+    r.image.path,
+    [
+      h('span', { className: 'vl-model-name', title: r.model.path }, r.model.name),
+      h('span', { className: 'vl-badge vl-badge-gates', title: 'Channel and spatial gates (SE-Net, CBAM)' }, 'gates'),
+    ],
+    [
+      chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
+      chip('channel gates', String(channel)),
+      chip('spatial gates', String(r.gates.length - channel)),
+      chip(
+        'time',
+        fmtMs(t.total),
+        timingsText([
+          ['decode', t.decode],
+          ['model load', t.modelLoad],
+          ['preprocess', t.preprocess],
+          ['inference', t.inference],
+          ['analysis', t.analysis],
+        ]),
+      ),
+    ],
+    `ViT Lens gates — ${name}`,
   );
-  document.title = `ViT Lens gates — ${name}`;
-  if (n) notice.show(n.message, n.actions);
-  else notice.hide();
-  error.hide();
-  busy.hide();
+  if (n) page.notice.show(n.message, n.actions);
+  else page.notice.hide();
+  page.clearStatus();
 
-  if (imageUrl) URL.revokeObjectURL(imageUrl);
-  imageUrl = URL.createObjectURL(new Blob([r.view.png as BlobPart], { type: 'image/png' }));
+  imageUrl = page.imageUrl(r.view.png);
   stage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
 
   clear(blockSelect);
   for (const g of r.gates) blockSelect.append(h('option', { value: String(g.index) }, blockLabel(g)));
   blocks.build(r.gates, colormapLut(state.colormap));
 
-  clear(predList);
-  const preds = r.predictions ?? [];
-  predList.hidden = preds.length === 0;
-  predNote.hidden = preds.length > 0;
-  const top = preds.reduce((m, p) => Math.max(m, p.probability), 0) || 1;
-  preds.forEach((p, i) => {
-    const fill = h('span', { className: 'vl-pred-fill' });
-    fill.style.width = `${Math.max(0.5, (p.probability / top) * 100)}%`;
-    predList.append(
-      h(
-        'li',
-        { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` },
-        h('span', { className: 'vl-pred-label' }, p.label),
-        h('span', { className: 'vl-pred-pct' }, `${(p.probability * 100).toFixed(p.probability >= 0.1 ? 1 : 2)}%`),
-        h('span', { className: 'vl-pred-bar', 'aria-hidden': 'true' }, fill),
-      ),
-    );
-  });
+  predictions.show(r.predictions);
 
-  emptyEl.hidden = true;
-  content.hidden = false;
+  page.showContent();
   pngButton.disabled = false;
   jsonButton.disabled = false;
   update(); // paints the selected gate
@@ -428,12 +358,7 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
 
 // ---------------------------------------------------------------- keyboard and help
 
-const help = helpPopover(helpEl, helpButton);
-
-document.addEventListener('keydown', (ev) => {
-  if (help.handleKey(ev)) return;
-  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if (isTypingTarget(ev.target)) return;
+page.onShortcut((ev) => {
   switch (ev.key) {
     case '[':
       selectBlock(state.block - 1);
@@ -448,9 +373,9 @@ document.addEventListener('keydown', (ev) => {
       update({ smooth: !state.smooth });
       break;
     default:
-      return;
+      return false;
   }
-  ev.preventDefault();
+  return true;
 });
 
 // ---------------------------------------------------------------- exports
@@ -486,53 +411,29 @@ async function canvasPng(c: HTMLCanvasElement): Promise<Uint8Array> {
 async function doExport(format: 'png' | 'json'): Promise<void> {
   if (!result) return;
   const g = result.gates[state.block];
-  try {
-    const name = gateExportName(result, g, format);
-    const bytes =
+  const r = result;
+  await page.exportFile(format, format === 'png' ? 'image/png' : 'application/json', async () => ({
+    name: gateExportName(r, g, format),
+    bytes:
       format === 'json'
-        ? new TextEncoder().encode(JSON.stringify(gatesJson(result, g), null, 1) + '\n') // the CLI's document, for the gate shown
+        ? new TextEncoder().encode(JSON.stringify(gatesJson(r, g), null, 1) + '\n')
         : g.kind === 'spatial'
-          ? await stage.toPng(result.view.width, result.view.height)
-          : await channelPng();
-    if (vscode) {
-      post({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
-      toast.show(`Saving ${name}…`);
-    } else {
-      downloadFile(bytes, name, format === 'png' ? 'image/png' : 'application/json');
-      toast.show(`Downloaded ${name}`);
-    }
-  } catch (e) {
-    toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
-    post({ type: 'log', level: 'error', message: `gates export ${format} failed: ${String(e)}` });
-  }
+          ? await stage.toPng(r.view.width, r.view.height)
+          : await channelPng(),
+  }));
 }
 pngButton.addEventListener('click', () => void doExport('png'));
 jsonButton.addEventListener('click', () => void doExport('json'));
 
 // ---------------------------------------------------------------- messages
 
+/** The gates page's own host messages (running, error and exported are the frame's). */
 function onHostMessage(m: GatesHostMessage): void {
-  switch (m.type) {
-    case 'running':
-      busy.show(m.message, m.progress);
-      error.hide();
-      emptyEl.hidden = true;
-      break;
-    case 'result':
-      showResult(m.result, m.settings, m.notice);
-      break;
-    case 'error':
-      busy.hide();
-      emptyEl.hidden = true;
-      error.show(m.message, m.actions ?? []);
-      break;
-    case 'exported':
-      toast.show(exportedText(m));
-      break;
-  }
+  if (m.type === 'result') showResult(m.result, m.settings, m.notice);
 }
 
 update();
-if (vscode) {
-  listenToHost<GatesHostMessage>(vscode, 'gates webview', onHostMessage);
-}
+// No standalone gates report is written yet; one with the usual embedded data would show as the others do.
+page.start<GatesHostMessage, { result: GatesResult; settings?: GatesPanelSettings }>(onHostMessage, (d) =>
+  showResult(d.result, d.settings),
+);

@@ -1,6 +1,7 @@
 // The activation maps of the channels a channel gate keeps most (U[0, c] for the largest weights), each
 // over the image at the panel's opacity and colormap, each min–max scaled on its own, captioned with
 // its channel, weight and rank. One small canvas per map (rasterized at most 4× the map, scaled by CSS).
+// DOM only; must not import vscode or Node.
 import type { TopChannels } from '../../../src/analyses/gates/types';
 import { clear, h } from '../../shell/dom';
 import { rasterize, valueRange } from '../../shell/raster';
