@@ -5,6 +5,7 @@ import { denseCommands } from './dense/command';
 import { gatesCommands } from './gates/command';
 import { galleryCommands } from './gallery/command';
 import { compareCommands } from './compare/command';
+import { explainCommands } from './explain/command';
 import type { CliCommand } from '../cli/context';
 import type { AnalysisId } from './index';
 
@@ -13,5 +14,6 @@ export const analysisCommands = {
   dense: denseCommands,
   gates: gatesCommands,
   gallery: galleryCommands,
+  explain: explainCommands,
   compare: compareCommands,
 } satisfies Record<AnalysisId, CliCommand[]>;

@@ -5,6 +5,7 @@ import { denseEngine } from './dense/engine';
 import { gatesEngine } from './gates/engine';
 import { galleryEngine } from './gallery/engine';
 import { compareEngine } from './compare/engine';
+import { explainEngine } from './explain/engine';
 import type { AnalysisId } from './index';
 
 export const analysisEngines = {
@@ -12,6 +13,7 @@ export const analysisEngines = {
   dense: denseEngine,
   gates: gatesEngine,
   gallery: galleryEngine,
+  explain: explainEngine,
   compare: compareEngine,
 } satisfies Record<AnalysisId, object>;
 

@@ -1,13 +1,13 @@
 // The extension-host side of every registered analysis: what opens and restores its panels. The host
 // loops over the registry and looks each analysis up here; `satisfies` makes the type checker ask for
-// an entry per analysis. Host side (imports vscode through the panels).
+// an entry per analysis that has panels (explain's view is the attention panel's). Host side (imports vscode through the panels).
 import { attentionHost } from './attention/panel';
 import { denseHost } from './dense/panel';
 import { gatesHost } from './gates/panel';
 import { galleryHost } from './gallery/panel';
 import { compareHost } from './compare/panel';
 import type { HostFacet } from '../host/panelBase';
-import type { AnalysisId } from './index';
+import type { PanelAnalysisId } from './index';
 
 export const analysisHosts = {
   attention: attentionHost,
@@ -15,4 +15,4 @@ export const analysisHosts = {
   gates: gatesHost,
   gallery: galleryHost,
   compare: compareHost,
-} satisfies Record<AnalysisId, HostFacet>;
+} satisfies Record<PanelAnalysisId, HostFacet>;

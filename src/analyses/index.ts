@@ -7,13 +7,16 @@ import { dense } from './dense/descriptor';
 import { gates } from './gates/descriptor';
 import { gallery } from './gallery/descriptor';
 import { compare } from './compare/descriptor';
+import { explain } from './explain/descriptor';
 import type { AnalysisDescriptor, PanelDescriptor } from './registry';
 
-export const analyses = [attention, dense, gates, gallery, compare] as const satisfies readonly AnalysisDescriptor[];
+export const analyses = [attention, explain, dense, gates, gallery, compare] as const satisfies readonly AnalysisDescriptor[];
 
 export type AnalysisId = (typeof analyses)[number]['id'];
+/** The analyses that open panels of their own (explain's view lives in the attention panel). */
+export type PanelAnalysisId = Extract<(typeof analyses)[number], { panels: readonly [unknown, ...unknown[]] }>['id'];
 
 /** Every panel of every analysis, with the analysis it belongs to. */
-export function allPanels(): { analysis: AnalysisId; panel: PanelDescriptor }[] {
-  return analyses.flatMap((a) => a.panels.map((panel) => ({ analysis: a.id as AnalysisId, panel })));
+export function allPanels(): { analysis: PanelAnalysisId; panel: PanelDescriptor }[] {
+  return analyses.flatMap((a) => a.panels.map((panel) => ({ analysis: a.id as PanelAnalysisId, panel })));
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient, threadsLabel } from '../client/engineClient';
 import type { ModelKindInfo } from '../analyses/gates/types';
-import { allPanels, type AnalysisId } from '../analyses/index';
+import { allPanels, type PanelAnalysisId } from '../analyses/index';
 import { analysisHosts } from '../analyses/host';
 import type { PanelDescriptor } from '../analyses/registry';
 import { findCatalogueEntry } from '../models/catalogue';
@@ -112,8 +112,8 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
    * gates), the one whose model kinds include the configured model's kind, else the default one.
    */
   async function panelFor(
-    candidates: { analysis: AnalysisId; panel: PanelDescriptor }[],
-  ): Promise<{ analysis: AnalysisId; panel: PanelDescriptor }> {
+    candidates: { analysis: PanelAnalysisId; panel: PanelDescriptor }[],
+  ): Promise<{ analysis: PanelAnalysisId; panel: PanelDescriptor }> {
     const fallback = candidates.find((c) => !c.panel.modelKinds) ?? candidates[0];
     if (candidates.length === 1) return fallback;
     const model = configuredModel(fallback.panel.task);
@@ -126,7 +126,7 @@ export function activate(context: vscode.ExtensionContext): VitLensApi {
     (context.extension.packageJSON as { contributes?: { commands?: { command: string; title: string }[] } }).contributes?.commands ?? [];
   const commandTitles = new Map(contributed.map((c) => [c.command, c.title]));
   // One command per panel command of the registry (some panels share one, see panelFor).
-  const commands = new Map<string, { analysis: AnalysisId; panel: PanelDescriptor }[]>();
+  const commands = new Map<string, { analysis: PanelAnalysisId; panel: PanelDescriptor }[]>();
   for (const entry of allPanels()) commands.set(entry.panel.command, [...(commands.get(entry.panel.command) ?? []), entry]);
   const panelCommands = [...commands].map(([command, candidates]) =>
     vscode.commands.registerCommand(command, async (uri?: vscode.Uri | string, arg?: unknown) => {

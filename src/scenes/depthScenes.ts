@@ -7,7 +7,7 @@
 // Frames: world y is up, the camera sits at (0, height, 0) looking along +z, pitched down by `pitch`.
 // The ray of pixel (u, v) in camera coordinates is ((u + ½ − W/2)/f, −(v + ½ − H/2)/f, 1), so its hit
 // parameter t is the camera-space z directly.
-import { Rng } from './rng';
+import { Rng } from '../maths/rng';
 import type { Box } from './shapes';
 
 export const DEPTH_SCENE_WIDTH = 128;

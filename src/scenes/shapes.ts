@@ -8,7 +8,7 @@
 // colour alone. Shapes are drawn with signed distance functions: a pixel's
 // coverage is clamp(0.5 − sdf, 0, 1) (sdf in pixels at the pixel centre), and it belongs to the mask when
 // its centre is inside (sdf < 0). Clutter is drawn first and targets on top, so a mask is never occluded.
-import { Rng, seedFraction } from './rng';
+import { Rng, seedFraction } from '../maths/rng';
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross', 'ring', 'none'] as const;
 export type ShapeLabel = (typeof SHAPE_CLASSES)[number];

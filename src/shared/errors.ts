@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'MODEL_BAD_OUTPUT'
   | 'MODEL_NO_GATES'
   | 'INFERENCE_FAILED'
+  // class-specific maps: a target class the model does not have
+  | 'CLASS_OUT_OF_RANGE'
+  | 'CLASS_UNKNOWN'
   // runs and the engine process
   | 'CANCELLED'
   | 'ENGINE_CRASHED'

@@ -23,6 +23,7 @@ import { VitLensError } from '../../shared/errors';
 import type { PanelSettings } from './messages';
 import { attentionJson } from './json';
 import { isGallerySource, runGalleryCommand } from '../gallery/command';
+import type { ExplainResult } from '../explain/types';
 
 /** --model: a file or folder, or a catalogue id / "owner/name" resolved in --cache (default cache); null without --model. */
 export function modelFromFlags(f: Flags): string | null {
@@ -63,11 +64,24 @@ async function runAttention(
   }
 }
 
-/** The self-contained HTML report: the attention panel's page with the full result embedded. */
-export function writeAttentionReport(file: string, result: AttentionResult, settings: PanelSettings, bundleDir: string): string {
+/**
+ * The self-contained HTML report: the attention panel's page with the full result embedded, and with an
+ * explain result its "Why this class" view.
+ */
+export function writeAttentionReport(
+  file: string,
+  result: AttentionResult,
+  settings: PanelSettings,
+  bundleDir: string,
+  explain?: ExplainResult,
+): string {
   return writeOutput(
     file,
-    renderReportHtml({ result, settings }, loadWebviewBundle(bundleDir), `ViT Lens — ${path.basename(result.image.path)}`),
+    renderReportHtml(
+      { result, settings, ...(explain ? { explain } : {}) },
+      loadWebviewBundle(bundleDir),
+      `ViT Lens — ${path.basename(result.image.path)}`,
+    ),
   );
 }
 

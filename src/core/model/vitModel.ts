@@ -175,7 +175,7 @@ export function pixelInput(info: OnnxModelInfo, file: string): ValueInfo {
 }
 
 /** Patch size: config.json, else the kernel of a Conv with kernel = stride (the patch embedding). */
-function findPatchSize(info: OnnxModelInfo, config: HfConfig): number | undefined {
+export function findPatchSize(info: OnnxModelInfo, config: HfConfig): number | undefined {
   if (isNum(config.patch_size)) return config.patch_size;
   for (const n of info.nodes) {
     const k = n.attributes.kernel_shape?.ints;
@@ -213,6 +213,17 @@ export function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [
   const fromConfig: [number, number] | undefined =
     typeof img === 'number' ? [img, img] : Array.isArray(img) && img.length === 2 ? [img[0], img[1]] : undefined;
   return { size: fromSize(crop) ?? fromSize(p.size) ?? fromConfig ?? [224, 224] };
+}
+
+/**
+ * The output with the image's class scores: `logits`, else the first rank-2 output, never one of `not`
+ * (attention outputs; a segmentation model's `logits`, which are [B,C,h,w], not class scores).
+ */
+export function classLogitsOutput(info: OnnxModelInfo, not: readonly (string | undefined)[] = []): string | undefined {
+  return (
+    info.outputs.find((o) => o.name === 'logits' && !not.includes(o.name))?.name ??
+    info.outputs.find((o) => o.dims?.length === 2 && !not.includes(o.name))?.name
+  );
 }
 
 /**
@@ -306,10 +317,7 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
           added.map((name) => ({ name, elemType })),
         )
       : bytes;
-  // A segmentation model's `logits` are [B,C,h,w], not class scores of the whole image.
-  const logitsOutput =
-    info.outputs.find((o) => o.name === 'logits' && o.name !== dense?.segmentationOutput)?.name ??
-    info.outputs.find((o) => o.dims?.length === 2 && !attentionOutputs.includes(o.name))?.name;
+  const logitsOutput = classLogitsOutput(info, [...attentionOutputs, ...(dense ? [dense.segmentationOutput] : [])]);
 
   const session = await createSession(sessionBytes, files.onnxPath);
   const patchSize = findPatchSize(info, files.config) ?? 16;

@@ -178,9 +178,16 @@ export function feedInputs(info: OnnxModelInfo): ValueInfo[] {
   return info.inputs.filter((i) => !info.initializerNames.has(i.name));
 }
 
-/** A ValueInfoProto for a tensor of the given element type and unknown shape. */
-export function encodeValueInfo(name: string, elemType: number): Buffer {
-  const tensorType = messageField(1, intField(1, elemType));
+/**
+ * A ValueInfoProto for a tensor of the given element type; its shape when `dims` is given (a number is a
+ * fixed dim, a string a symbolic one), else unknown. TypeProto.tensor_type = 1: elem_type = 1, shape = 2;
+ * TensorShapeProto.dim = 1: dim_value = 1, dim_param = 2.
+ */
+export function encodeValueInfo(name: string, elemType: number, dims?: (number | string)[]): Buffer {
+  const shape = dims
+    ? [messageField(2, ...dims.map((d) => messageField(1, typeof d === 'number' ? intField(1, d) : bytesField(2, d))))]
+    : [];
+  const tensorType = messageField(1, intField(1, elemType), ...shape);
   return Buffer.concat([bytesField(1, name), messageField(2, tensorType)]);
 }
 

@@ -2,7 +2,7 @@
 // bytes directly (field numbers of onnx/onnx.proto3); weights inline or in an external-data file.
 // Node-free apart from Buffer; never imported by the host or the webview.
 import { bytesField, floatField, intField, messageField } from './protobuf';
-import { ElemType } from './onnxModel';
+import { ElemType, encodeValueInfo } from './onnxModel';
 
 export type Attr = number | number[] | string | { f: number };
 type Dim = number | string;
@@ -39,12 +39,6 @@ function encodeAttr(name: string, v: Attr): Buffer {
   return Buffer.concat([bytesField(1, name), floatField(2, v.f), intField(20, 1)]);
 }
 
-function encodeValueInfoWithShape(name: string, elemType: number, dims: Dim[]): Buffer {
-  const dimMsgs = dims.map((d) => messageField(1, typeof d === 'number' ? intField(1, d) : bytesField(2, d)));
-  const tensorType = messageField(1, intField(1, elemType), messageField(2, ...dimMsgs));
-  return Buffer.concat([bytesField(1, name), messageField(2, tensorType)]);
-}
-
 interface Initializer {
   name: string;
   dims: number[];
@@ -65,12 +59,12 @@ export class GraphBuilder {
   }
 
   input(name: string, dims: Dim[], elemType: number = ElemType.FLOAT): string {
-    this.inputs.push(encodeValueInfoWithShape(name, elemType, dims));
+    this.inputs.push(encodeValueInfo(name, elemType, dims));
     return name;
   }
 
   output(name: string, dims: Dim[], elemType: number = ElemType.FLOAT): void {
-    this.outputs.push(encodeValueInfoWithShape(name, elemType, dims));
+    this.outputs.push(encodeValueInfo(name, elemType, dims));
   }
 
   /** A float32 initializer. */

@@ -22,16 +22,27 @@ export interface Field {
 export class ProtobufError extends Error {}
 
 function readVarint(buf: Buffer, pos: number): [value: number, next: number] {
+  const start = pos;
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
     if (pos >= buf.length) throw new ProtobufError('truncated varint');
     const b = buf[pos++];
     value += (b & 0x7f) * scale; // float maths: exact up to 2^53, enough for sizes and dims
-    if ((b & 0x80) === 0) return [value, pos];
+    if ((b & 0x80) === 0) return [i < 9 ? value : tenByteVarint(buf, start), pos];
     scale *= 128;
   }
   throw new ProtobufError('varint longer than 10 bytes');
+}
+
+/**
+ * A 10-byte varint is a negative int64 (two's complement, e.g. an attribute axis = −1): decoded exactly
+ * as a signed number, since 2^64 − 1 has no float64 of its own.
+ */
+function tenByteVarint(buf: Buffer, start: number): number {
+  let v = 0n;
+  for (let i = 0; i < 10; i++) v |= BigInt(buf[start + i] & 0x7f) << BigInt(7 * i);
+  return Number(BigInt.asIntN(64, v));
 }
 
 /** Iterates the fields of one message. Throws ProtobufError on malformed input. */
@@ -83,7 +94,7 @@ export function readPackedVarints(f: Field): number[] {
   return out;
 }
 
-/** Varints of negative int64 values arrive as 2^64 − |v|; map them back (exact for small |v|). */
+/** Varints of negative int64 values read as 2^64 − |v| (fixed64); map them back. 10-byte varints arrive signed already. */
 export function toSigned64(v: number): number {
   return v >= 2 ** 63 ? v - 2 ** 64 : v;
 }

@@ -62,7 +62,7 @@ export function roomOf(p: string): Room | undefined {
 const MAY_IMPORT: Record<Room, readonly Room[]> = {
   shared: [], // types only (checked separately: no runtime import at all)
   maths: ['maths', 'shared'],
-  scenes: ['scenes', 'shared'], // procedural scenes with ground truth: pure, shared by the demo, the tests and the trainers' export
+  scenes: ['scenes', 'maths', 'shared'], // procedural scenes with ground truth: pure, shared by the demo, the tests and the trainers' export
   'neutral-analysis': ['neutral-analysis', 'maths', 'shared'],
   registry: ['neutral-analysis', 'registry', 'shared'],
   webview: ['webview', 'neutral-analysis', 'maths', 'shared'],

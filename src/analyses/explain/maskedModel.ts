@@ -1,0 +1,150 @@
+// The explain analysis's own session: the model with the key mask input (src/core/onnx/keyMask.ts) and
+// no attention taps (a masked run fetches the logits only, so it costs what a bare run costs). Loaded
+// from the model's skeleton like the attention session, cached by the engine beside it. Engine side.
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ElemType, NotOnnxError, readOnnxModel, type OnnxModelInfo } from '../../core/onnx/onnxModel';
+import { KEY_MASK_INPUT, KeyMaskError, addKeyMask, attentionSoftmaxes, keyMaskData, pooledPatchHead } from '../../core/onnx/keyMask';
+import {
+  FUSED_OPS,
+  classLogitsOutput,
+  createSession,
+  findPatchSize,
+  modelInputSize,
+  pixelInput,
+  readModelSkeleton,
+  resolveModelFiles,
+  type SessionModel,
+} from '../../core/model/vitModel';
+import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
+import fs from 'node:fs';
+
+export interface MaskedModel extends SessionModel {
+  logitsOutput: string;
+  patchSize: number;
+  /** The key mask's element type (the pixel input's: float or float16). */
+  maskType: number;
+  /** The export's batch axis is symbolic: many masks per run. Set to false when a batched run fails. */
+  dynamicBatch: boolean;
+  /** The head pools patch outputs (key masking does not take removed tokens out of that pool). */
+  pooledHead: boolean;
+}
+
+function refuse(info: OnnxModelInfo, file: string): never {
+  const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
+  if (fused.length)
+    throw new VitLensError(
+      'MODEL_FUSED_ATTENTION',
+      `${file} computes attention with fused com.microsoft.${fused[0].opType} nodes: there is no Softmax whose keys ViT Lens could mask, so tokens cannot be removed exactly.`,
+      'Re-export without ORT\'s transformer optimiser and with attn_implementation="eager".',
+    );
+  throw new VitLensError(
+    'MODEL_NOT_VIT',
+    `${file} has no attention Softmax, so it has no tokens to remove: class-specific maps by token removal need a vision transformer.`,
+    `${SHOWABLE_ATTENTION} For a CNN with gates, use Show Attention (its gates).`,
+  );
+}
+
+export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
+  const files = resolveModelFiles(modelPath);
+  const file = path.basename(files.onnxPath);
+  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
+  const bytes = readModelSkeleton(files.onnxPath);
+  let info: OnnxModelInfo;
+  try {
+    info = readOnnxModel(bytes);
+  } catch (e) {
+    if (e instanceof NotOnnxError) throw new VitLensError('MODEL_NOT_ONNX', `${file} is not an ONNX model: ${e.message}.`);
+    throw e;
+  }
+  const input = pixelInput(info, file);
+  if (attentionSoftmaxes(info).length === 0) refuse(info, file);
+  const logitsOutput = classLogitsOutput(info, []);
+  if (!logitsOutput)
+    throw new VitLensError(
+      'MODEL_WRONG_TASK',
+      `${file} has no class logits (no rank-2 output): class-specific maps need a classifier.`,
+      'Choose an image-classification ViT (ViTForImageClassification, DeiT, DINOv2 with a classifier head).',
+    );
+  const maskType = input.elemType === ElemType.FLOAT16 ? ElemType.FLOAT16 : ElemType.FLOAT;
+  let masked: Buffer;
+  try {
+    masked = addKeyMask(bytes, info, maskType);
+  } catch (e) {
+    if (e instanceof KeyMaskError)
+      throw new VitLensError(
+        'MODEL_NOT_VIT',
+        `${file}: cannot remove tokens by key masking: ${e.message}.`,
+        'Export the model with eager attention.',
+      );
+    throw e;
+  }
+  const { fixed, size } = modelInputSize(input, files);
+  const batchDim = input.dims?.[0];
+  return {
+    files,
+    info,
+    session: await createSession(masked, files.onnxPath),
+    inputName: input.name,
+    fixedSize: fixed,
+    inputSize: size,
+    logitsOutput,
+    mtimeMs,
+    patchSize: findPatchSize(info, files.config) ?? 16,
+    maskType,
+    dynamicBatch: !(typeof batchDim === 'number' && batchDim > 0),
+    pooledHead: pooledPatchHead(info),
+  };
+}
+
+/**
+ * Logits of one masked run per row of `removed` (removed[b][t]: token t removed in run b), in batches of
+ * up to `batch` when the batch axis is dynamic, else one by one. `pixels` is the [1, 3, H, W] image.
+ * A batched run that fails (an export whose Reshapes fix batch 1) turns batching off for this model.
+ * Returns [runs][classes].
+ */
+export async function maskedLogits(
+  model: MaskedModel,
+  pixels: Float32Array,
+  height: number,
+  width: number,
+  tokens: number,
+  removed: ArrayLike<boolean | number>[],
+  batch: number,
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  const per = 3 * height * width;
+  for (let start = 0; start < removed.length;) {
+    const b = model.dynamicBatch ? Math.min(batch, removed.length - start) : 1;
+    const rows = removed.slice(start, start + b);
+    let x = pixels;
+    if (b > 1) {
+      x = new Float32Array(b * per);
+      for (let i = 0; i < b; i++) x.set(pixels.subarray(0, per), i * per);
+    }
+    const maskType = model.maskType === ElemType.FLOAT16 ? 'float16' : 'float32';
+    const feeds = {
+      [model.inputName]: new ort.Tensor('float32', x, [b, 3, height, width]),
+      [KEY_MASK_INPUT]: new ort.Tensor(maskType, keyMaskData(rows, tokens, model.maskType), [b, 1, 1, tokens]),
+    };
+    let logits: ort.Tensor;
+    try {
+      logits = (await model.session.run(feeds, [model.logitsOutput]))[model.logitsOutput];
+    } catch (e) {
+      if (b > 1) {
+        model.dynamicBatch = false; // retry this chunk one mask at a time
+        continue;
+      }
+      throw new VitLensError(
+        'INFERENCE_FAILED',
+        `onnxruntime failed on the masked ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
+        'The input size may not match the model; check preprocessor_config.json.',
+      );
+    }
+    const data = logits.data as Float32Array;
+    const classes = data.length / b;
+    for (let i = 0; i < b; i++) out.push(data.slice(i * classes, (i + 1) * classes));
+    start += b;
+  }
+  return out;
+}

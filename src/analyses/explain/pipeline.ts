@@ -1,0 +1,255 @@
+// The explain pipeline: why the model predicts class c, from forward passes alone. Stages: the attention
+// run (predictions, the rollout / attention / raw maps the perturbation test scores), the masked session,
+// occlusion (a coarse pass of non-overlapping windows first, then the rest of the stride-1 windows),
+// RISE, then the perturbation test of every map. Removing tokens = masking their keys before every
+// Softmax (src/core/onnx/keyMask.ts); CLS, distillation and register tokens are never removed. Partial
+// maps stream through ctl.emit; a cancel stops between batches (what was emitted stays). Engine side.
+import { patchMap, rolloutMap, topK } from '../../maths/attention';
+import { preprocess } from '../../core/image/image';
+import type { LoadedModel } from '../../core/model/vitModel';
+import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
+import type { Prediction } from '../../shared/attentionTypes';
+import { VitLensError } from '../../shared/errors';
+import { decodeStage } from '../../core/pipeline/decode';
+import { runAttentionPipeline } from '../attention/pipeline';
+import {
+  OcclusionMap,
+  PERTURBATION_FRACTIONS,
+  RiseMap,
+  classProbability,
+  classScore,
+  coarseWindows,
+  perturbationAuc,
+  perturbationCounts,
+  randomMap,
+  removalOrder,
+  riseKeeps,
+  slidingWindows,
+  stepCurveAuc,
+  windowPatches,
+  type Window,
+} from '../../maths/explain';
+import { maskedLogits, type MaskedModel } from './maskedModel';
+import {
+  EXPLAIN_DEFAULTS,
+  FAITHFULNESS_MAPS,
+  type ExplainParams,
+  type ExplainPartial,
+  type ExplainResult,
+  type FaithfulnessCurves,
+} from './types';
+
+/** The target class: an index, a label of id2label (case-insensitive), or the top-1. */
+export function resolveTarget(target: number | string | undefined, labels: string[], logits: ArrayLike<number>): number {
+  if (target === undefined || target === '') {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    return best;
+  }
+  if (typeof target === 'number' || /^\d+$/.test(target)) {
+    const c = Number(target);
+    if (!Number.isInteger(c) || c < 0 || c >= labels.length)
+      throw new VitLensError(
+        'CLASS_OUT_OF_RANGE',
+        `Class ${target} is out of range: the model has ${labels.length} classes (0 to ${labels.length - 1}).`,
+        'Pick a class index in that range, or a label.',
+      );
+    return c;
+  }
+  const want = target.trim().toLowerCase();
+  const c = labels.findIndex((l) => l.toLowerCase() === want);
+  if (c < 0) {
+    const near = labels.filter((l) => l.toLowerCase().includes(want)).slice(0, 5);
+    throw new VitLensError(
+      'CLASS_UNKNOWN',
+      `The model has no class labelled "${target}".`,
+      near.length ? `Did you mean: ${near.join(', ')}?` : "Use a label from the model's config.json id2label, or a class index.",
+    );
+  }
+  return c;
+}
+
+/** Checks what a request asks for before any work; BAD_REQUEST names the field. */
+function checkParams(p: ExplainParams): void {
+  const bad = (what: string) => {
+    throw new VitLensError('BAD_REQUEST', `explain: ${what}`);
+  };
+  if (!Array.isArray(p.methods) || p.methods.some((m) => m !== 'occlusion' && m !== 'rise')) bad('methods must be occlusion and/or rise');
+  if (p.window !== undefined && !(Number.isInteger(p.window) && p.window >= 1)) bad('window must be a whole number ≥ 1');
+  if (p.samples !== undefined && !(Number.isInteger(p.samples) && p.samples >= 1 && p.samples <= 100_000))
+    bad('samples must be a whole number from 1 to 100000');
+  if (p.batch !== undefined && !(Number.isInteger(p.batch) && p.batch >= 1 && p.batch <= 256)) bad('batch must be from 1 to 256');
+  if (p.score !== undefined && p.score !== 'probability' && p.score !== 'logOdds') bad('score must be probability or logOdds');
+}
+
+export async function runExplainPipeline(
+  p: ExplainParams,
+  getModel: (path: string) => Promise<LoadedModel>,
+  getMasked: (path: string) => Promise<MaskedModel>,
+  ctl: RunControl = noControl,
+): Promise<ExplainResult> {
+  checkParams(p);
+  const window = p.window ?? EXPLAIN_DEFAULTS.window;
+  const samples = p.samples ?? EXPLAIN_DEFAULTS.samples;
+  const seed = p.seed ?? EXPLAIN_DEFAULTS.seed;
+  const scoreKind = p.score ?? EXPLAIN_DEFAULTS.score;
+  const emit = (x: ExplainPartial) => ctl.emit?.(x);
+  const timer = new StageTimer(['decode', 'modelLoad', 'attention', 'occlusion', 'rise', 'faithfulness'] as const);
+
+  // The masked session first: a CNN or a fused model is refused before anything runs.
+  const img = await decodeStage(p);
+  timer.mark('decode');
+  ctl.progress('Loading the masked model', 0.02);
+  const masked = await getMasked(p.modelPath);
+  timer.mark('modelLoad');
+  ctl.checkCancelled();
+
+  // The attention run: predictions, the maps to score, the token layout.
+  const att = await runAttentionPipeline({ ...p, topK: p.topK ?? 5 }, getModel, {
+    progress: () => {},
+    checkCancelled: () => ctl.checkCancelled(),
+  });
+  const pre = await preprocess(img, masked.files.preprocessor, masked.inputSize, !!masked.fixedSize);
+  const grid = att.grid;
+  const P = grid[0] * grid[1];
+  const first = att.firstPatchToken;
+  const tokens = att.attention.tokens;
+  if (window > Math.min(grid[0], grid[1]))
+    throw new VitLensError('BAD_REQUEST', `explain: window ${window} is larger than the ${grid[0]}×${grid[1]} patch grid`);
+  const numLayers = att.attention.layers;
+  const view = p.attentionView ?? { layer: numLayers - 1, head: 'mean' as const };
+  if (!(Number.isInteger(view.layer) && view.layer >= 0 && view.layer < numLayers))
+    throw new VitLensError('BAD_REQUEST', `explain: attention layer ${view.layer} is not in 0…${numLayers - 1}`);
+  const maps: ExplainResult['maps'] = {
+    rollout: rolloutMap(att.attention, first, { fusion: p.rollout?.fusion ?? 'mean', discardRatio: p.rollout?.discardRatio ?? 0 }),
+    attention: patchMap(att.attention, view.layer, view.head, 0, first),
+    raw: patchMap(att.baseline, 0, 0, 0, 1),
+    random: randomMap(P, seed),
+  };
+  timer.mark('attention');
+
+  const batch = p.batch ?? EXPLAIN_DEFAULTS.batch;
+  let runs = 0;
+  /** Logits with these patch sets removed (patch indices → token indices). */
+  const run = async (patchSets: ArrayLike<number>[]): Promise<Float32Array[]> => {
+    ctl.checkCancelled();
+    const removed = patchSets.map((set) => {
+      const r = new Uint8Array(tokens);
+      for (let i = 0; i < set.length; i++) r[first + set[i]] = 1;
+      return r;
+    });
+    runs += removed.length;
+    return maskedLogits(masked, pre.pixels, pre.height, pre.width, tokens, removed, batch);
+  };
+
+  // The mask-free run: the model's own logits (the key mask adds zeros).
+  const [base] = await run([[]]);
+  const labels = Array.from({ length: base.length }, (_, i) => masked.files.config.id2label?.[String(i)] ?? `class ${i}`);
+  const c = resolveTarget(p.target, labels, base);
+  const score = (logits: ArrayLike<number>) => classScore(logits, c, scoreKind);
+  const s0 = score(base);
+
+  if (p.methods.includes('occlusion')) {
+    const all = slidingWindows(grid, window);
+    const coarse = coarseWindows(grid, window);
+    const key = (w: Window) => w.row * grid[1] + w.col;
+    const coarseKeys = new Set(coarse.map(key));
+    const rest = all.filter((w) => !coarseKeys.has(key(w)));
+    const occ = new OcclusionMap(grid, window);
+    const passes: ['coarse' | 'fine', Window[]][] = [
+      ['coarse', coarse],
+      ['fine', rest],
+    ];
+    let done = 0;
+    for (const [pass, wins] of passes) {
+      for (let i = 0; i < wins.length; i += batch) {
+        const chunk = wins.slice(i, i + batch);
+        const logits = await run(chunk.map((w) => windowPatches(w, window, grid[1])));
+        chunk.forEach((w, k) => occ.add(w, s0 - score(logits[k])));
+        done += chunk.length;
+        ctl.progress(`Occlusion (${pass} pass): ${done} / ${all.length} windows`, 0.05 + 0.45 * (done / all.length));
+        if (pass === 'fine' || i + batch >= wins.length) emit({ kind: 'occlusion', pass, done, total: all.length, map: occ.values() });
+      }
+    }
+    maps.occlusion = occ.values();
+  }
+  timer.mark('occlusion');
+
+  if (p.methods.includes('rise')) {
+    const keeps = riseKeeps(samples, P, seed);
+    const rise = new RiseMap(P, 0.5);
+    for (let i = 0; i < keeps.length; i += batch) {
+      const chunk = keeps.slice(i, i + batch);
+      const sets = chunk.map((keep) => keep.reduce<number[]>((a, k, j) => (k ? a : (a.push(j), a)), []));
+      const logits = await run(sets);
+      chunk.forEach((keep, k) => rise.add(keep, score(logits[k])));
+      ctl.progress(`RISE: ${rise.samples} / ${samples} samples`, 0.5 + 0.25 * (rise.samples / samples));
+      emit({ kind: 'rise', done: rise.samples, total: samples, map: rise.values() });
+    }
+    maps.rise = rise.values();
+  }
+  timer.mark('rise');
+
+  // The perturbation test: p_c (always the probability) after removing the first k_i patches of each order.
+  const pc = (logits: ArrayLike<number>) => classProbability(logits, c);
+  const counts = perturbationCounts(P);
+  const faithfulness: ExplainResult['faithfulness'] = {};
+  const names = FAITHFULNESS_MAPS.filter((m) => maps[m] !== undefined);
+  for (const [n, name] of names.entries()) {
+    const map = maps[name]!;
+    // k_0 = 0 is the mask-free run.
+    const curve = async (order: number[]) => [pc(base), ...(await run(counts.slice(1).map((k) => order.slice(0, k)))).map(pc)];
+    const positive = await curve(removalOrder(map, 'positive'));
+    const negative = await curve(removalOrder(map, 'negative'));
+    const f: FaithfulnessCurves = {
+      fractions: [...PERTURBATION_FRACTIONS],
+      positive,
+      negative,
+      positiveAuc: perturbationAuc(positive),
+      negativeAuc: perturbationAuc(negative),
+    };
+    if (p.stepCurves) {
+      const order = removalOrder(map, 'positive');
+      const steps = Array.from({ length: P + 1 }, (_, k) => k);
+      f.deletion = (await run(steps.map((k) => order.slice(0, k)))).map(pc);
+      // Insertion: everything removed, then the most relevant patches put back first.
+      f.insertion = (await run(steps.map((k) => order.slice(k)))).map(pc);
+      f.deletionAuc = stepCurveAuc(f.deletion);
+      f.insertionAuc = stepCurveAuc(f.insertion);
+    }
+    faithfulness[name] = f;
+    ctl.progress(`Faithfulness: ${n + 1} / ${names.length} maps`, 0.75 + 0.25 * ((n + 1) / names.length));
+  }
+  timer.mark('faithfulness');
+
+  const target: Prediction = { index: c, label: labels[c], probability: classProbability(base, c) };
+  const predictions = topK(base, p.topK ?? 5, masked.files.config.id2label);
+  return {
+    image: att.image,
+    model: att.model,
+    grid,
+    firstPatchToken: first,
+    tokens,
+    target,
+    predictions,
+    labels,
+    removal: 'key-mask',
+    removalExact: !masked.pooledHead,
+    ...(masked.pooledHead
+      ? {
+          removalNote:
+            'The classifier pools the patch outputs (e.g. a mean of the patch tokens beside CLS): removed tokens are kept out of every attention but still reach that pool, so removal is not exact.',
+        }
+      : {}),
+    score: scoreKind,
+    window,
+    samples: p.methods.includes('rise') ? samples : 0,
+    seed,
+    maps,
+    faithfulness,
+    runs,
+    batch: masked.dynamicBatch ? batch : 1,
+    timingsMs: timer.timings(),
+    view: att.view,
+  };
+}

@@ -1,0 +1,171 @@
+// The explain pipeline end to end (decode → attention run → masked runs → maps → perturbation test) on
+// fixture models, against brute force: every occlusion window and every perturbation step run on its own
+// (batch 1, a separate session) and averaged / ordered from the definitions. With a fixed batch axis
+// (the PyTorch export) and a dynamic one (shapes-vit). Then the bad inputs and a cancel mid-way.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { runExplainPipeline } from '../../../../src/analyses/explain/pipeline';
+import { loadMaskedModel, maskedLogits, type MaskedModel } from '../../../../src/analyses/explain/maskedModel';
+import type { ExplainParams, ExplainPartial } from '../../../../src/analyses/explain/types';
+import { ModelCache } from '../../../../src/core/engine/modelCache';
+import { preprocess, decodeImage } from '../../../../src/core/image/image';
+import { classProbability } from '../../../../src/maths/explain';
+import { shapeScene } from '../../../../src/scenes';
+import { VitLensError } from '../../../../src/shared/errors';
+import { fixtureModels, maxAbsDiff, repoRoot, tempDir } from '../../support';
+
+const torchVit = path.join(repoRoot, 'test', 'fixtures', 'torch-token-removal', 'vit');
+const shapesVit = path.join(repoRoot, 'models', 'demo', 'shapes-vit');
+const models = new ModelCache();
+const masked = new ModelCache<MaskedModel>(2, loadMaskedModel);
+let dir: string;
+let image: string;
+const run = (p: Partial<ExplainParams> & { modelPath: string }, emit?: (x: ExplainPartial) => void, cancelAfter = Infinity) => {
+  let n = 0;
+  return runExplainPipeline(
+    { imagePath: image, methods: ['occlusion'], ...p },
+    (m) => models.get(m),
+    (m) => masked.get(m),
+    {
+      progress: () => {},
+      checkCancelled: () => {
+        if (++n > cancelAfter) throw new VitLensError('CANCELLED', 'Cancelled.');
+      },
+      emit: (x) => emit?.(x as ExplainPartial),
+    },
+  );
+};
+
+before(async () => {
+  dir = tempDir('vit-lens-explain-');
+  const s = shapeScene(2_000_003, { twoObjects: true });
+  image = path.join(dir, 'scene.png');
+  await sharp(Buffer.from(s.rgb), { raw: { width: s.width, height: s.height, channels: 3 } })
+    .png()
+    .toFile(image);
+});
+after(async () => {
+  await models.clear();
+  await masked.clear();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Brute force with its own session: p_c with each set of patches removed, one run each. */
+async function bruteScores(modelPath: string, sets: number[][], target: number): Promise<number[]> {
+  const m = await loadMaskedModel(modelPath);
+  try {
+    const img = await decodeImage(fs.readFileSync(image), 'scene.png');
+    const pre = await preprocess(img, m.files.preprocessor, m.inputSize, !!m.fixedSize);
+    const P = (pre.height / m.patchSize) * (pre.width / m.patchSize);
+    const tokens = P + 1; // both models: CLS + patches
+    const out: number[] = [];
+    for (const s of sets) {
+      const r = new Uint8Array(tokens);
+      for (const j of s) r[1 + j] = 1;
+      const [l] = await maskedLogits(m, pre.pixels, pre.height, pre.width, tokens, [r], 1);
+      out.push(classProbability(l, target));
+    }
+    return out;
+  } finally {
+    await m.session.release();
+  }
+}
+
+for (const [name, modelPath, w] of [
+  ['PyTorch export, batch axis fixed', torchVit, 2],
+  ['shapes-vit, batch axis dynamic', shapesVit, 3],
+] as const) {
+  test(`occlusion (w=${w}) and the perturbation curves equal brute force: ${name}`, async () => {
+    const partial: ExplainPartial[] = [];
+    const r = await run({ modelPath, window: w, target: 1 }, (x) => partial.push(x));
+    assert.equal(r.removalExact, true);
+    assert.equal(r.batch, modelPath === torchVit ? 1 : 16);
+    const [gh, gw] = r.grid;
+    const P = gh * gw;
+    // Occlusion from the definition.
+    const windows: number[][] = [];
+    for (let i = 0; i + w <= gh; i++)
+      for (let j = 0; j + w <= gw; j++) {
+        const s: number[] = [];
+        for (let a = i; a < i + w; a++) for (let b = j; b < j + w; b++) s.push(a * gw + b);
+        windows.push(s);
+      }
+    const [p0, ...pw] = await bruteScores(modelPath, [[], ...windows], 1);
+    assert.ok(Math.abs(p0 - r.target.probability) < 1e-6);
+    const sum = new Float64Array(P);
+    const cnt = new Float64Array(P);
+    windows.forEach((s, k) => s.forEach((j) => ((sum[j] += p0 - pw[k]), cnt[j]++)));
+    const occ = Array.from(sum, (v, j) => v / cnt[j]);
+    assert.ok(maxAbsDiff(r.maps.occlusion!, occ) < 1e-5, `occlusion vs brute force: ${maxAbsDiff(r.maps.occlusion!, occ)}`);
+    // The coarse pass came first, and partial maps ended on the full one.
+    assert.equal(partial[0].kind === 'occlusion' && partial[0].pass, 'coarse');
+    assert.ok(maxAbsDiff(partial[partial.length - 1].map, r.maps.occlusion!) === 0);
+    // Perturbation curves of the occlusion and rollout maps from the definition.
+    for (const m of ['occlusion', 'rollout'] as const) {
+      const map = r.maps[m]!;
+      const order = Array.from({ length: P }, (_, j) => j).sort((a, b) => map[b] - map[a] || a - b);
+      const ks = Array.from({ length: 10 }, (_, i) => Math.floor((i * P) / 10));
+      const pos = await bruteScores(
+        modelPath,
+        ks.map((k) => order.slice(0, k)),
+        1,
+      );
+      const asc = Array.from({ length: P }, (_, j) => j).sort((a, b) => map[a] - map[b] || a - b);
+      const neg = await bruteScores(
+        modelPath,
+        ks.map((k) => asc.slice(0, k)),
+        1,
+      );
+      const f = r.faithfulness[m]!;
+      assert.ok(maxAbsDiff(f.positive, pos) < 1e-5, `${m} positive`);
+      assert.ok(maxAbsDiff(f.negative, neg) < 1e-5, `${m} negative`);
+      const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, i) => a + (0.1 * (v + y[i + 1])) / 2, 0);
+      assert.ok(Math.abs(f.positiveAuc - auc(pos)) < 1e-3);
+      assert.ok(Math.abs(f.negativeAuc - auc(neg)) < 1e-3);
+    }
+    assert.deepEqual(Object.keys(r.faithfulness).sort(), ['attention', 'occlusion', 'random', 'raw', 'rollout']);
+  });
+}
+
+test('RISE and the one-patch deletion / insertion curves run, seeded (same seed, same map)', async () => {
+  const a = await run({ modelPath: shapesVit, methods: ['rise'], samples: 64, seed: 3, stepCurves: true });
+  const b = await run({ modelPath: shapesVit, methods: ['rise'], samples: 64, seed: 3 });
+  assert.deepEqual(Array.from(a.maps.rise!), Array.from(b.maps.rise!));
+  const f = a.faithfulness.rise!;
+  assert.equal(f.deletion!.length, 65);
+  assert.ok(Math.abs(f.deletion![0] - a.target.probability) < 1e-6, 'deletion starts from the full image');
+  assert.ok(Math.abs(f.insertion![64] - a.target.probability) < 1e-6, 'insertion ends on the full image');
+});
+
+test('bad input: a CNN, a fused model, a class out of range, an unknown label, samples 0, a cancel mid-way', async () => {
+  const fx = fixtureModels();
+  const code = async (p: Promise<unknown>, c: string) =>
+    assert.equal(
+      (
+        (await p.then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as VitLensError | undefined
+      )?.code,
+      c,
+    );
+  await code(run({ modelPath: fx['cnn-tiny'] }), 'MODEL_NOT_VIT');
+  await code(run({ modelPath: fx['fused-attention'] }), 'MODEL_FUSED_ATTENTION');
+  await code(run({ modelPath: shapesVit, target: 6 }), 'CLASS_OUT_OF_RANGE');
+  await code(run({ modelPath: shapesVit, target: 'hexagon' }), 'CLASS_UNKNOWN');
+  await code(run({ modelPath: shapesVit, methods: ['rise'], samples: 0 }), 'BAD_REQUEST');
+  await code(run({ modelPath: shapesVit, window: 9 }), 'BAD_REQUEST');
+  // Labels are case-insensitive; a cancel after the coarse pass keeps what was emitted.
+  const seen: ExplainPartial[] = [];
+  await code(
+    run({ modelPath: shapesVit, target: 'Ring', batch: 4 }, (x) => seen.push(x), 12),
+    'CANCELLED',
+  );
+  assert.ok(seen.length >= 1 && seen[0].kind === 'occlusion' && seen[0].pass === 'coarse', 'the coarse map arrived before the cancel');
+  // The sessions still work after all that.
+  const ok = await run({ modelPath: shapesVit, target: 'ring', window: 4 });
+  assert.equal(ok.target.label, 'ring');
+});
