@@ -270,6 +270,9 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   }
   /** Messages beyond the common ones (ready/action/log/export/needSlice). */
   protected onMessage(_m: WebviewMsg): void | Promise<void> {}
+
+  /** A (re)loaded webview has had the snapshot: re-send what else it showed (e.g. an explanation). */
+  protected afterSnapshot(): void {}
   /** A setting changed: re-run when it is one the panel's descriptor names (`rerun`); panels may also redisplay. */
   onSettingsChanged(rerun: boolean): void {
     if (rerun) void this.run('setting changed');
@@ -484,6 +487,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
       case 'ready':
         this.observation.readyAtMs ??= performance.now();
         if (this.snapshot) this.post(this.snapshot);
+        this.afterSnapshot();
         return;
       case 'log':
         this.services.log(`[${this.kind.title} panel ${common.level}] ${common.message}`);

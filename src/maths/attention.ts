@@ -345,6 +345,16 @@ export function headStatistics(t: AttentionTensor, grid: [number, number], patch
   return stats;
 }
 
+/** The label of class i: config.json's id2label, else "class i". */
+export function classLabel(i: number, id2label?: Record<string, string>): string {
+  return id2label?.[String(i)] ?? `class ${i}`;
+}
+
+/** Every class's label, for a model with `count` classes. */
+export function classLabels(count: number, id2label?: Record<string, string>): string[] {
+  return Array.from({ length: count }, (_, i) => classLabel(i, id2label));
+}
+
 /** Softmax of the logits, the k most probable classes, labels from id2label (or "class N"). */
 export function topK(logits: ArrayLike<number>, k: number, id2label?: Record<string, string>): Prediction[] {
   let max = -Infinity;
@@ -358,7 +368,7 @@ export function topK(logits: ArrayLike<number>, k: number, id2label?: Record<str
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
   return order.slice(0, Math.max(0, k)).map((index) => ({
     index,
-    label: id2label?.[String(index)] ?? `class ${index}`,
+    label: classLabel(index, id2label),
     probability: probs[index] / sum,
   }));
 }

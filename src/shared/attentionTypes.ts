@@ -81,6 +81,8 @@ export interface AttentionResult {
   baseline: AttentionTensor;
   /** Omitted when the model has no logits. */
   predictions?: Prediction[];
+  /** Every class's label (id2label, else "class i"), for the class picker; omitted without logits. */
+  labels?: string[];
   headStats: HeadStat[];
   timingsMs: Timings;
   view: ViewImage;

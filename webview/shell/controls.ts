@@ -77,11 +77,15 @@ export function showModelNote(el: HTMLElement, description: string | undefined):
   el.hidden = !description;
 }
 
-/** The predictions card of a classifier run: top-k labels with bars scaled to the top one, or a note when there are none. */
+/**
+ * The predictions card of a classifier run: top-k labels with bars scaled to the top one, or a note when
+ * there are none. With `onPick`, each prediction is a button (the attention page explains that class).
+ */
 export function predictionsCard(
   titleId: string,
   testId: string,
   emptyNote: string,
+  onPick?: (p: Prediction) => void,
 ): { el: HTMLElement; show(preds: Prediction[] | undefined): void } {
   const list = h('ol', { className: 'vl-preds' });
   const note = h('p', { className: 'vl-card-note', hidden: true }, emptyNote);
@@ -108,7 +112,21 @@ export function predictionsCard(
           h('span', { className: 'vl-pred-pct' }, `${(p.probability * 100).toFixed(p.probability >= 0.1 ? 1 : 2)}%`),
           h('span', { className: 'vl-pred-bar', 'aria-hidden': 'true' }, fill),
         ];
-        list.append(h('li', { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` }, ...row));
+        const item = h('li', { className: i === 0 ? 'vl-pred vl-pred-top' : 'vl-pred', title: `class ${p.index}` }, ...row);
+        if (onPick) {
+          item.classList.add('vl-pred-pick');
+          item.tabIndex = 0;
+          item.setAttribute('role', 'button');
+          item.title = `class ${p.index}: why this class? (Enter)`;
+          item.addEventListener('click', () => onPick(p));
+          item.addEventListener('keydown', (ev) => {
+            if (ev.key === 'Enter' || ev.key === ' ') {
+              ev.preventDefault();
+              onPick(p);
+            }
+          });
+        }
+        list.append(item);
       });
     },
   };

@@ -6,7 +6,7 @@ import { colormapNames, type ColormapName } from '../../src/shared/panelProtocol
 import type { PanelSettings } from '../../src/analyses/attention/messages';
 import { asRecord, inUnit, isInt, isNum, oneOf } from './validate';
 
-export const viewIds = ['attention', 'rollout', 'raw'] as const;
+export const viewIds = ['attention', 'rollout', 'raw', 'explain'] as const;
 export type ViewId = (typeof viewIds)[number];
 export type Upsampling = 'nearest' | 'smooth';
 export type StatMetric = 'distance' | 'entropy';

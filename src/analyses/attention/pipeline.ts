@@ -3,7 +3,7 @@
 // cancellation checks between stages (onnxruntime's run itself cannot be interrupted).
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { topK } from '../../maths/attention';
+import { classLabels, topK } from '../../maths/attention';
 import type { AttentionResult, AttentionTensor } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import { PreprocessorConfig, preprocess, viewImage } from '../../core/image/image';
@@ -142,6 +142,7 @@ export async function runAttentionPipeline(
     attention,
     baseline,
     predictions,
+    ...(logits ? { labels: classLabels(logits.length, model?.files.config.id2label) } : {}),
     headStats,
     timingsMs: timer.timings(),
     view,

@@ -2,7 +2,7 @@
 // this class" view): one builder for both. Maps are row-major over the patch grid, values not rescaled.
 // Pure: runs in Node and in the webview.
 import { round7, round7All } from '../../shared/jsonNumbers';
-import type { ExplainResult, FaithfulnessCurves } from './types';
+import type { FaithfulnessCurves, PanelExplainResult } from './types';
 
 const curves = (f: FaithfulnessCurves) => ({
   fractions: f.fractions,
@@ -20,7 +20,7 @@ const curves = (f: FaithfulnessCurves) => ({
     : {}),
 });
 
-export function explainJson(r: ExplainResult): Record<string, unknown> {
+export function explainJson(r: PanelExplainResult): Record<string, unknown> {
   const maps: Record<string, number[]> = {};
   if (r.maps.occlusion) maps.occlusion = round7All(r.maps.occlusion);
   if (r.maps.rise) maps.rise = round7All(r.maps.rise);

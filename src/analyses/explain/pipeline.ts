@@ -4,7 +4,7 @@
 // RISE, then the perturbation test of every map. Removing tokens = masking their keys before every
 // Softmax (src/core/onnx/keyMask.ts); CLS, distillation and register tokens are never removed. Partial
 // maps stream through ctl.emit; a cancel stops between batches (what was emitted stays). Engine side.
-import { patchMap, rolloutMap, topK } from '../../maths/attention';
+import { classLabels, patchMap, rolloutMap, topK } from '../../maths/attention';
 import { preprocess } from '../../core/image/image';
 import type { LoadedModel } from '../../core/model/vitModel';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
@@ -144,7 +144,7 @@ export async function runExplainPipeline(
 
   // The mask-free run: the model's own logits (the key mask adds zeros).
   const [base] = await run([[]]);
-  const labels = Array.from({ length: base.length }, (_, i) => masked.files.config.id2label?.[String(i)] ?? `class ${i}`);
+  const labels = classLabels(base.length, masked.files.config.id2label);
   const c = resolveTarget(p.target, labels, base);
   const score = (logits: ArrayLike<number>) => classScore(logits, c, scoreKind);
   const s0 = score(base);

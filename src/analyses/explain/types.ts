@@ -89,6 +89,9 @@ export interface ExplainResult {
   view: ViewImage;
 }
 
+/** A result as the attention panel receives it: without the view image (the panel has it). */
+export type PanelExplainResult = Omit<ExplainResult, 'view'>;
+
 /** What the pipeline streams while it works (ctl.emit). */
 export type ExplainPartial =
   | { kind: 'occlusion'; pass: 'coarse' | 'fine'; done: number; total: number; map: Float32Array }

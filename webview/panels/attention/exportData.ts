@@ -60,6 +60,8 @@ export function exportFileName(r: PanelResult, st: UiState, ext: 'png' | 'json')
       ? `L${st.layer + 1}-${st.head === 'mean' ? 'mean' : `H${st.head + 1}`}`
       : st.view === 'rollout'
         ? `rollout-${st.fusion}-${st.discardRatio.toFixed(2)}`
-        : 'raw';
-  return `${stem}-${what}-${q}.${ext}`.slice(0, 120);
+        : st.view === 'explain'
+          ? 'why-this-class'
+          : 'raw';
+  return `${stem}-${what}${st.view === 'explain' ? '' : `-${q}`}.${ext}`.slice(0, 120);
 }

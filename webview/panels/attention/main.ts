@@ -22,6 +22,8 @@ import { attentionJson } from '../../../src/analyses/attention/json';
 import { ModelView, type HeadSel } from '../../shell/modelView';
 import { MapStage } from '../../shell/stage';
 import { HeadStatsChart } from './statsChart';
+import { ExplainView, explainTestIds } from '../explain/explainView';
+import type { PanelExplainResult } from '../../../src/analyses/explain/types';
 import {
   applySettings,
   baselineQuery,
@@ -38,14 +40,20 @@ import {
   type ViewId,
 } from '../../shell/state';
 
-const viewLabels: Record<ViewId, string> = { attention: 'Attention', rollout: 'Rollout', raw: 'Raw attention' };
-const viewTestIds: Record<ViewId, string> = { attention: 'attention-map', rollout: 'rollout-map', raw: 'raw-attention-map' };
+const viewLabels: Record<ViewId, string> = { attention: 'Attention', rollout: 'Rollout', raw: 'Raw attention', explain: 'Why this class' };
+const viewTestIds: Record<ViewId, string> = {
+  attention: 'attention-map',
+  rollout: 'rollout-map',
+  raw: 'raw-attention-map',
+  explain: explainTestIds.map,
+};
+const viewOrder: ViewId[] = ['attention', 'rollout', 'raw', 'explain'];
 const sourceLabels = { outputs: 'model outputs', tapped: 'tapped Softmax', raw: 'raw baseline' } as const;
 const shortcuts: [string, string][] = [
   ['[  ]', 'previous / next layer'],
   [',  .', 'previous / next head (incl. mean)'],
   ['m', 'mean of heads'],
-  ['1  2  3', 'Attention / Rollout / Raw attention'],
+  ['1  2  3  4', 'Attention / Rollout / Raw attention / Why this class'],
   ['Click', 'query a patch (Shift + hover follows the mouse)'],
   ['Arrows', 'move the query patch (image focused; Shift: 3 patches)'],
   ['c  Home', 'back to the CLS query'],
@@ -88,7 +96,7 @@ function saveState(): void {
 // Toolbar: view tabs, layer/head, query.
 const tabButtons = new Map<ViewId, HTMLButtonElement>();
 const tablist = h('div', { className: 'vl-tabs', role: 'tablist', 'aria-label': 'View' });
-for (const v of ['attention', 'rollout', 'raw'] as ViewId[]) {
+for (const v of viewOrder) {
   const b = h(
     'button',
     {
@@ -98,7 +106,7 @@ for (const v of ['attention', 'rollout', 'raw'] as ViewId[]) {
       id: `vl-tab-${v}`,
       'aria-controls': 'vl-viewer',
       'data-view': v,
-      title: `${viewLabels[v]} (${['attention', 'rollout', 'raw'].indexOf(v) + 1})`,
+      title: `${viewLabels[v]} (${viewOrder.indexOf(v) + 1})`,
     },
     viewLabels[v],
   );
@@ -107,18 +115,18 @@ for (const v of ['attention', 'rollout', 'raw'] as ViewId[]) {
   tablist.append(b);
 }
 tablist.addEventListener('keydown', (ev) => {
-  const order: ViewId[] = ['attention', 'rollout', 'raw'];
-  const i = order.indexOf(state.view);
+  const n = viewOrder.length;
+  const i = viewOrder.indexOf(state.view);
   let next = -1;
-  if (ev.key === 'ArrowRight') next = (i + 1) % 3;
-  else if (ev.key === 'ArrowLeft') next = (i + 2) % 3;
+  if (ev.key === 'ArrowRight') next = (i + 1) % n;
+  else if (ev.key === 'ArrowLeft') next = (i + n - 1) % n;
   else if (ev.key === 'Home') next = 0;
-  else if (ev.key === 'End') next = 2;
+  else if (ev.key === 'End') next = n - 1;
   if (next < 0) return;
   ev.preventDefault();
   ev.stopPropagation();
-  setView(order[next]);
-  tabButtons.get(order[next])?.focus();
+  setView(viewOrder[next]);
+  tabButtons.get(viewOrder[next])?.focus();
 });
 
 const layerSelect = h('select', { id: 'vl-layer', 'data-testid': 'layer-select', title: 'Layer ( [ and ] )' });
@@ -233,13 +241,19 @@ const rolloutControls = h(
   field('From layer', startSelect),
 );
 
+// "Why this class" (the explain analysis): its options under the stage, its faithfulness chart below.
+const explain = new ExplainView(!!page.vscode);
+explain.onRun = (req) => post({ type: 'explain', resultId: currentResultId, request: { ...req, layer: state.layer, head: state.head } });
+explain.onCancel = () => post({ type: 'cancelExplain' });
+explain.onChange = () => schedulePaint();
+
 const viewer = h(
   'section',
   { className: 'vl-card vl-viewer', id: 'vl-viewer', role: 'tabpanel' },
   h('div', { className: 'vl-card-head' }, viewerTitle, viewerHint),
   mainStage.el,
   readout,
-  h('div', { className: 'vl-controls-stack' }, displayControls, rolloutControls),
+  h('div', { className: 'vl-controls-stack' }, displayControls, rolloutControls, explain.el),
 );
 
 // Side: comparison stage and predictions.
@@ -257,6 +271,10 @@ const predictions = predictionsCard(
   'vl-pred-title',
   'predictions',
   'No predictions: this run has no classifier logits (raw attention or a headless model).',
+  (p) => {
+    setView('explain');
+    explain.pick(p.index);
+  },
 );
 const side = h('div', { className: 'vl-side' }, compareCard, predictions.el);
 
@@ -299,6 +317,7 @@ const content = h(
   { className: 'vl-content', hidden: true },
   toolbar,
   h('div', { className: 'vl-layout' }, viewer, side),
+  explain.chartCard,
   h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard),
 );
 page.mount(content);
@@ -347,6 +366,7 @@ function rolloutSettings(): RolloutSettings {
 function mapFor(view: ViewId): Float32Array | undefined {
   const r = result as PanelResult;
   if (view === 'raw') return patchMap(r.baseline, 0, 0, baselineQuery(r, state.query), 1);
+  if (view === 'explain') return explain.map();
   if (view === 'rollout') return slices?.rollout(state.query, rolloutSettings());
   const rows = slices?.rows(state.query, rolloutSettings());
   return rows && slicePatchMap(rows, r.attention, state.layer, state.head, r.firstPatchToken);
@@ -363,6 +383,7 @@ function viewTitle(view: ViewId): string {
     if (isRawRun(r)) return `Raw attention (no model) · ${q}`;
     return `Layer ${state.layer + 1} · ${headText(state.head, r.attention.heads)} · ${q}`;
   }
+  if (view === 'explain') return explain.title();
   if (view === 'rollout') {
     const layers = state.startLayer > 0 ? `layers ${state.startLayer + 1}–${r.attention.layers}` : `all ${r.attention.layers} layers`;
     return `Attention rollout · ${state.fusion} fusion · discard ${Math.round(state.discardRatio * 100)}% · ${layers}`;
@@ -419,6 +440,8 @@ function syncControls(): void {
   discardOut.textContent = `${Math.round(state.discardRatio * 100)}%`;
   startSelect.value = String(state.startLayer);
   rolloutControls.hidden = state.view !== 'rollout';
+  explain.el.hidden = state.view !== 'explain';
+  explain.chartCard.hidden = state.view !== 'explain';
   metric.set(state.metric);
 }
 
@@ -433,6 +456,8 @@ function paint(): void {
 
   const map = mapFor(state.view); // undefined while a slice is on its way: the stage keeps its last map
   if (map) mainStage.render({ map, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(map), query });
+  else if (state.view === 'explain')
+    mainStage.render({ map: new Float32Array(r.grid[0] * r.grid[1]), grid: r.grid, lut, smooth, opacity: 0, mask: null, query });
   else mainStage.showQuery(query);
   viewerTitle.textContent = viewTitle(state.view);
   mainStage.setAriaLabel(
@@ -455,20 +480,28 @@ function paint(): void {
   }
 
   // The comparison: the raw baseline beside the model's views; the model's attention beside raw.
-  const compareView: ViewId | null = state.view === 'raw' ? (isRawRun(r) ? null : 'attention') : 'raw';
+  // "Why this class" sits beside "where it looks": the rollout.
+  const compareView: ViewId | null =
+    state.view === 'raw' ? (isRawRun(r) ? null : 'attention') : state.view === 'explain' ? 'rollout' : 'raw';
   compareCard.hidden = compareView === null;
   if (compareView) {
     const cmap = mapFor(compareView);
     if (cmap) compareStage.render({ map: cmap, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(cmap), query });
     compareCard.setAttribute('data-testid', viewTestIds[compareView]);
     compareTitle.textContent =
-      compareView === 'raw' ? 'Raw attention baseline' : `Model · layer ${state.layer + 1} · ${headText(state.head, r.attention.heads)}`;
-    compareNote.textContent =
       compareView === 'raw'
-        ? isRawRun(r)
-          ? 'This run has no model: the main view shows this same baseline.'
-          : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.'
-        : "The model's attention for the same query, for comparison.";
+        ? 'Raw attention baseline'
+        : compareView === 'rollout'
+          ? 'Attention rollout'
+          : `Model · layer ${state.layer + 1} · ${headText(state.head, r.attention.heads)}`;
+    compareNote.textContent =
+      compareView === 'rollout'
+        ? 'Where the model looks (not class-specific), beside why it predicts the class.'
+        : compareView === 'raw'
+          ? isRawRun(r)
+            ? 'This run has no model: the main view shows this same baseline.'
+            : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.'
+          : "The model's attention for the same query, for comparison.";
     compareStage.setAriaLabel(`${compareTitle.textContent}. Click a patch to query it.`);
   }
 
@@ -575,6 +608,7 @@ function showResult(
   for (let l = 0; l < layers; l++) startSelect.append(h('option', { value: String(l) }, `${l + 1}`));
 
   predictions.show(r.predictions);
+  explain.reset(r);
 
   // Model view and statistics.
   modelView.build(layers, heads, r.grid, `${r.view.width} / ${r.view.height}`);
@@ -670,7 +704,7 @@ chart.onSelect = (layer, head) => selectLayerHead(layer, head);
 page.onShortcut((ev) => {
   if (!result) return false;
   const { layers, heads } = result.attention;
-  const views: Record<string, ViewId> = { '1': 'attention', '2': 'rollout', '3': 'raw' };
+  const views: Record<string, ViewId> = { '1': 'attention', '2': 'rollout', '3': 'raw', '4': 'explain' };
   switch (ev.key) {
     case '[':
       selectLayerHead(Math.max(0, state.layer - 1), state.head);
@@ -711,6 +745,12 @@ async function doExport(format: 'png' | 'json'): Promise<void> {
   await page.exportFile(format, format === 'png' ? 'image/png' : 'application/json', async () => {
     const name = exportFileName(r, state, format);
     if (format === 'png') return { name, bytes: await mainStage.toPng(r.view.width, r.view.height) };
+    if (state.view === 'explain') {
+      // The document of `vit-lens explain --json`.
+      const doc = explain.json();
+      if (!doc) throw new Error('nothing explained yet: press Explain first');
+      return { name, bytes: new TextEncoder().encode(JSON.stringify(doc, null, 1) + '\n') };
+    }
     const map = mapFor(state.view);
     // The document of `vit-lens attention --json` (CLS maps and rollout from query 0's slice), plus the view shown.
     const settings = { fusion: state.fusion, discardRatio: state.discardRatio, startLayer: 0 };
@@ -748,12 +788,27 @@ function onHostMessage(m: HostMessage): void {
       if (s) update(applySettings(state, s));
       break;
     }
+    case 'explainProgress':
+      if (m.resultId === currentResultId) explain.progress(m.message);
+      break;
+    case 'explainPartial':
+      if (m.resultId === currentResultId) explain.partial(m.partial);
+      break;
+    case 'explainResult':
+      if (m.resultId === currentResultId) explain.result(m.result);
+      break;
+    case 'explainError':
+      if (m.resultId === currentResultId) explain.error(m.message, m.cancelled);
+      break;
   }
 }
 
 // A report whose data cannot be read keeps its empty state beside the error.
-page.start<HostMessage, { result: AttentionResult; settings?: PanelSettings }>(
+page.start<HostMessage, { result: AttentionResult; settings?: PanelSettings; explain?: PanelExplainResult }>(
   onHostMessage,
-  (d) => showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings),
+  (d) => {
+    showResult(d.result, SliceStore.local(d.result.attention, d.result.firstPatchToken), d.settings);
+    if (d.explain) explain.showEmbedded(d.explain); // a `vit-lens explain --html` report
+  },
   (message) => page.error.show(message, []),
 );
