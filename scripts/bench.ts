@@ -7,8 +7,9 @@
 // default neck (96/192/384/768, fusion 256), random weights, built on demand (≈ 480 MB, not committed).
 // First, cold figures: whole `vit-lens attention` (single-file ViT-B/16) and `vit-lens depth` (DPT) processes
 // alternated with bare onnxruntime-node processes (session from the path, one run), wall time and peak RSS.
-// Last, the gallery's images per second on a folder of 64 images against bare session.run on the same batches.
-//   node dist/bench.js [--runs N] [--cold-runs N] [--image PATH] [--json out.json] [--only attention|dense|cold|gallery]
+// Then the gallery's images per second on a folder of 64 images against bare session.run on the same batches.
+// Last, class-specific maps: key-masked runs against bare runs of the same batch, and the occlusion map's time.
+//   node dist/bench.js [--runs N] [--cold-runs N] [--image PATH] [--json out.json] [--only attention|dense|cold|gallery|explain]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { loadVitModel } from '../src/core/model/vitModel';
 import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writeFixtures';
 import { inferenceThreads } from '../src/core/onnx/threads';
 import { benchGallery } from './benchGallery';
+import { benchExplain } from './benchExplain';
 import {
   arg,
   bareColdArgv,
@@ -123,6 +125,12 @@ async function main(): Promise<void> {
     return;
   }
   const only = arg('--only');
+  if (only === 'explain') {
+    const explain = await benchExplain(await benchImage());
+    const out = arg('--json');
+    if (out) fs.writeFileSync(out, JSON.stringify({ explain }, null, 2));
+    return;
+  }
   if (only === 'gallery') {
     const gallery = await benchGallery(await benchImage());
     const out = arg('--json');
@@ -193,6 +201,7 @@ async function main(): Promise<void> {
   console.log(`engine round trip (IPC incl.) ${fmt(median(e2e))}   ratio ${e2eRatio.toFixed(3)}`);
   const dense = only === 'attention' ? undefined : await benchDense(image);
   const gallery = only === 'attention' ? undefined : await benchGallery(image);
+  const explain = only === 'attention' ? undefined : await benchExplain(image);
 
   const out = arg('--json');
   if (out) {
@@ -210,6 +219,7 @@ async function main(): Promise<void> {
           dense,
           cold,
           gallery,
+          explain,
         },
         null,
         2,

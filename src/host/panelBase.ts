@@ -46,6 +46,8 @@ export interface PanelObservation {
   readyAtMs?: number;
   /** The engine's stage timings of the last result. */
   timingsMs?: Record<string, number>;
+  /** The last "Why this class" explanation sent to the webview (attention panels). */
+  explained?: { target: number; label: string; runs: number; removalExact: boolean; partials: number; totalMs: number };
 }
 
 /** The host side of an analysis (src/analyses/<name>/panel.ts): opens and restores its panels. */

@@ -413,6 +413,105 @@ async function screenshots(
 }
 
 /** The webview as VS Code hosts it: strict CSP (no inline styles), a stubbed acquireVsCodeApi, messages. */
+/**
+ * "Why this class" in the VS Code webview: a click on a prediction asks the host to explain that class;
+ * the host's partial (coarse) map, then its result are painted, with the faithfulness chart; Save JSON
+ * writes the explain document. The maps and curves here are made up (the numerics have their own tests).
+ */
+async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Promise<void> {
+  const sentOf = <T>(type: string) =>
+    page.evaluate((t) => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === t), type) as Promise<T[]>;
+  const target = r.predictions![1];
+  await page.locator('[data-testid="predictions"] li').nth(1).click();
+  const asked = (await sentOf<{ resultId: number; request: { target?: number; methods: string[]; window: number } }>('explain'))[0];
+  console.log('  vscode: explain request', JSON.stringify(asked));
+  if (asked?.request.target !== target.index || asked.resultId !== 1)
+    errors.push(`vscode: a prediction click asked ${JSON.stringify(asked)}`);
+  await expectTestIds(page, 'vscode, explain view', ['explain-map', 'explain-class-select', 'faithfulness-chart'], errors);
+  const [gh, gw] = r.grid;
+  const P = gh * gw;
+  // An occlusion-like blob around patch (2, 5), a RISE-like smoother one; curves that fall at different speeds.
+  const blob = (cr: number, cc: number, s2: number) =>
+    Array.from({ length: P }, (_, j) => Math.exp(-(((Math.floor(j / gw) - cr) ** 2 + ((j % gw) - cc) ** 2) / s2)));
+  const curve = (k: number) => Array.from({ length: 10 }, (_, i) => target.probability * Math.exp(-k * i));
+  const names = ['rollout', 'attention', 'raw', 'occlusion', 'rise', 'random'];
+  const faithfulness = Object.fromEntries(
+    names.map((n, i) => {
+      const positive = curve([0.5, 0.3, 0.05, 0.9, 0.6, 0.08][i]);
+      const negative = curve([0.02, 0.03, 0.2, 0.01, 0.02, 0.08][i]);
+      const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, k) => a + (0.1 * (v + y[k + 1])) / 2, 0);
+      return [
+        n,
+        {
+          fractions: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+          positive,
+          negative,
+          positiveAuc: auc(positive),
+          negativeAuc: auc(negative),
+        },
+      ];
+    }),
+  );
+  await page.evaluate(
+    ({ occ, rise, grid, faithfulness, target, labels, image, model }) => {
+      const f32 = (a: number[]) => Float32Array.from(a);
+      window.postMessage(
+        { type: 'explainPartial', resultId: 1, partial: { kind: 'occlusion', pass: 'coarse', done: 12, total: 40, map: f32(occ) } },
+        '*',
+      );
+      window.postMessage(
+        {
+          type: 'explainResult',
+          resultId: 1,
+          result: {
+            image,
+            model,
+            grid,
+            target,
+            labels,
+            removal: 'key-mask',
+            removalExact: true,
+            score: 'probability',
+            window: 2,
+            samples: 500,
+            seed: 0,
+            maps: { occlusion: f32(occ), rise: f32(rise), rollout: f32(rise), attention: f32(rise), raw: f32(rise), random: f32(rise) },
+            faithfulness,
+            predictions: [target],
+            runs: 412,
+            batch: 16,
+            timingsMs: { decode: 3, modelLoad: 0, attention: 40, occlusion: 300, rise: 900, faithfulness: 200, total: 1443 },
+          },
+        },
+        '*',
+      );
+    },
+    {
+      occ: blob(2, 5, 1.5),
+      rise: blob(2, 5, 6),
+      grid: r.grid,
+      faithfulness,
+      target,
+      labels: r.labels ?? [],
+      image: r.image,
+      model: r.model,
+    },
+  );
+  await page.waitForSelector('.vl-faith-legend li');
+  const legend = await page.locator('.vl-faith-legend li').count();
+  if (legend !== 6) errors.push(`vscode: the faithfulness legend has ${legend} maps, not 6`);
+  const title = await page.locator('.vl-viewer .vl-card-title').first().textContent();
+  if (!title?.includes(target.label)) errors.push(`vscode: the explain view's title "${title}" does not name ${target.label}`);
+  await shot(page, 'vscode-explain.png', true);
+  await page.locator('button', { hasText: 'Save JSON' }).click();
+  const exp = (await sentOf<{ format: string; suggestedName: string; bytes: Uint8Array }>('export')).find((m) => m.format === 'json');
+  const doc = exp ? JSON.parse(new TextDecoder().decode(Uint8Array.from(Object.values(exp.bytes)))) : undefined;
+  console.log('  vscode: explain JSON', exp?.suggestedName, doc ? Object.keys(doc).join(',') : 'none');
+  if (!doc || doc.removal !== 'key-mask' || doc.target?.index !== target.index || doc.maps?.occlusion?.length !== P)
+    errors.push('vscode: Save JSON in the explain view did not write the explain document');
+  await page.keyboard.press('1');
+}
+
 async function vscodeMode(
   browser: import('playwright-core').Browser,
   data: { result: AttentionResult; settings: PanelSettings },
@@ -478,6 +577,7 @@ async function vscodeMode(
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowDown');
   console.log('  vscode: after arrows', JSON.stringify((await sent()).filter((m) => m.type === 'queryChanged')));
+  await explainFlow(page, data.result, errors);
   await page.evaluate(() =>
     window.postMessage(
       {

@@ -79,6 +79,7 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
     const settings = panelSettings();
     const name = path.basename(this.imagePath);
     this.services.log(`Explain ${name}: ${q.methods.join(' + ')}, class ${q.target ?? 'top-1'}, window ${q.window}, ${q.samples} samples`);
+    let partials = 0;
     try {
       const { view: _view, ...result } = await this.services.engine().request(
         'explain',
@@ -100,11 +101,22 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
           signal: abort.signal,
           timeoutMs: 3600_000,
           onProgress: (message, fraction) => this.reply({ type: 'explainProgress', resultId, message, fraction }),
-          onPartial: (partial) => this.reply({ type: 'explainPartial', resultId, partial: partial as ExplainPartial }),
+          onPartial: (partial) => {
+            partials++;
+            this.reply({ type: 'explainPartial', resultId, partial: partial as ExplainPartial });
+          },
         },
       );
       if (abort.signal.aborted) return;
       this.lastExplain = { type: 'explainResult', resultId, result };
+      this.observation.explained = {
+        target: result.target.index,
+        label: result.target.label,
+        runs: result.runs,
+        removalExact: result.removalExact,
+        partials,
+        totalMs: result.timingsMs.total,
+      };
       this.reply(this.lastExplain);
       this.services.log(
         `Explain ${name}: ${result.runs} masked runs in ${result.timingsMs.total.toFixed(0)} ms (target ${result.target.label})`,

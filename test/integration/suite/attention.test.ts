@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
 import type { PanelObservation } from '../../../src/host/panelBase';
-import { bmp24, sampleScenePng } from '../../fixtures/builders/sampleImages';
+import { bmp24, sampleScenePng, twoObjectScenePng } from '../../fixtures/builders/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../fixtures/builders/writeFixtures';
 import { repoRoot, sharedImages, waitFor } from '../testUtil';
 import { delayedRunNotification } from '../../../src/host/runNotification';
@@ -97,6 +97,29 @@ suite('Show Attention', () => {
     await webviewClick('#vl-tab-rollout');
     assert.strictEqual((await webviewQuery('[data-testid="rollout-map"]')).count, 1, 'rollout view');
     await screenshot(screenshotPath('rollout-panel'));
+  });
+
+  test('Why this class: a click on a prediction explains that class end to end (trained demo model)', async function () {
+    this.timeout(120_000);
+    if (!driverAvailable()) this.skip();
+    const scene = path.join(ws, 'two-shapes.png');
+    fs.writeFileSync(scene, await twoObjectScenePng());
+    await setModel(path.join(repoRoot, 'models', 'demo', 'shapes-vit'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(scene));
+    await waitFor('rendered', () => observe(scene)?.received.find((m) => m.type === 'rendered'));
+    // The second prediction: one of the scene's two objects.
+    await webviewClick('[data-testid="predictions"] li:nth-child(2)');
+    const asked = await waitFor('explain request', () => observe(scene)?.received.find((m) => m.type === 'explain'));
+    const done = await waitFor('explanation', () => observe(scene)?.explained, 60000);
+    assert.strictEqual(done.target, (asked.request as { target: number }).target);
+    assert.ok(done.removalExact && done.partials >= 1 && done.runs > 40, JSON.stringify(done));
+    for (const id of ['explain-map', 'explain-class-select', 'faithfulness-chart'])
+      assert.ok((await webviewQuery(`[data-testid="${id}"]`)).count >= 1, `${id} present`);
+    await webviewQuery('.vl-faith-legend li', { timeoutMs: 10000 });
+    assert.strictEqual((await webviewQuery('.vl-faith-legend li')).count, 5, 'rollout, attention, raw, occlusion, random');
+    console.log(`explained ${done.label}: ${done.runs} masked runs, ${done.totalMs.toFixed(0)} ms`);
+    await screenshot(screenshotPath('why-this-class'));
+    await setModel(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot)));
   });
 
   test('the same image reuses its panel', async () => {
