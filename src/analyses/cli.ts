@@ -5,6 +5,7 @@ import { denseCommands } from './dense/command';
 import { gatesCommands } from './gates/command';
 import { galleryCommands } from './gallery/command';
 import { compareCommands } from './compare/command';
+import { insideCommands } from './inside/command';
 import type { CliCommand } from '../cli/context';
 import type { AnalysisId } from './index';
 
@@ -14,4 +15,5 @@ export const analysisCommands = {
   gates: gatesCommands,
   gallery: galleryCommands,
   compare: compareCommands,
+  inside: insideCommands,
 } satisfies Record<AnalysisId, CliCommand[]>;

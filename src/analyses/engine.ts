@@ -5,6 +5,7 @@ import { denseEngine } from './dense/engine';
 import { gatesEngine } from './gates/engine';
 import { galleryEngine } from './gallery/engine';
 import { compareEngine } from './compare/engine';
+import { insideEngine } from './inside/engine';
 import type { AnalysisId } from './index';
 
 export const analysisEngines = {
@@ -13,6 +14,7 @@ export const analysisEngines = {
   gates: gatesEngine,
   gallery: galleryEngine,
   compare: compareEngine,
+  inside: insideEngine,
 } satisfies Record<AnalysisId, object>;
 
 type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;

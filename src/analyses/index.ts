@@ -7,9 +7,10 @@ import { dense } from './dense/descriptor';
 import { gates } from './gates/descriptor';
 import { gallery } from './gallery/descriptor';
 import { compare } from './compare/descriptor';
+import { inside } from './inside/descriptor';
 import type { AnalysisDescriptor, PanelDescriptor } from './registry';
 
-export const analyses = [attention, dense, gates, gallery, compare] as const satisfies readonly AnalysisDescriptor[];
+export const analyses = [attention, dense, gates, gallery, compare, inside] as const satisfies readonly AnalysisDescriptor[];
 
 export type AnalysisId = (typeof analyses)[number]['id'];
 

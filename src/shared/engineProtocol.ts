@@ -7,6 +7,7 @@ import type { DenseCalls } from '../analyses/dense/types';
 import type { GatesCalls } from '../analyses/gates/types';
 import type { GalleryCalls } from '../analyses/gallery/types';
 import type { CompareCalls } from '../analyses/compare/types';
+import type { InsideCalls } from '../analyses/inside/types';
 import type { ErrorInfo } from './errors';
 
 /** The engine's own request kinds (each analysis declares its own in its types.ts). */
@@ -34,7 +35,7 @@ export interface EngineOwnCalls {
 }
 
 /** Parameters and result of each request kind: the engine's own and every analysis's. */
-export interface EngineCalls extends EngineOwnCalls, AttentionCalls, DenseCalls, GatesCalls, GalleryCalls, CompareCalls {}
+export interface EngineCalls extends EngineOwnCalls, AttentionCalls, DenseCalls, GatesCalls, GalleryCalls, CompareCalls, InsideCalls {}
 
 export type EngineKind = keyof EngineCalls;
 

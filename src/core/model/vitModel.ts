@@ -175,7 +175,7 @@ export function pixelInput(info: OnnxModelInfo, file: string): ValueInfo {
 }
 
 /** Patch size: config.json, else the kernel of a Conv with kernel = stride (the patch embedding). */
-function findPatchSize(info: OnnxModelInfo, config: HfConfig): number | undefined {
+export function findPatchSize(info: OnnxModelInfo, config: HfConfig): number | undefined {
   if (isNum(config.patch_size)) return config.patch_size;
   for (const n of info.nodes) {
     const k = n.attributes.kernel_shape?.ints;
