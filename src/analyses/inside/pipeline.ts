@@ -116,23 +116,19 @@ function layoutOf(tokens: number, grid: [number, number], config: HfConfig): { s
   return { special, firstPatch: firstPatchIndex(special) };
 }
 
-export async function runTokensPipeline(
-  req: InsideCalls['insideTokens']['params'],
-  getModel: (p: string) => Promise<InsideModel>,
-  ctl: RunControl = noControl,
-): Promise<TokensResult> {
-  const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
-  const { img, model } = await decodeAndLoad(req, () => getModel(req.modelPath), ctl, timer);
+/**
+ * One run on preprocessed pixels and its token analysis: stream norms, outliers, attention received.
+ * `afterRun` is called between the run and the analysis (timing, cancellation).
+ */
+export async function tokenRun(
+  model: InsideModel,
+  pre: Pick<Preprocessed, 'pixels' | 'height' | 'width'>,
+  afterRun: () => void = () => {},
+) {
   const stream = streamOf(model);
-  const pre = await preprocess(img, model.files.preprocessor, model.inputSize, !!model.fixedSize);
-  timer.mark('preprocess');
-  ctl.checkCancelled();
-  ctl.progress('Running the model', 0.3);
   const attentionNames = Array.isArray(model.attention) ? model.attention : [];
   const outputs = await runModel(model, pre, [...stream, ...attentionNames, ...(model.logitsOutput ? [model.logitsOutput] : [])]);
-  timer.mark('inference');
-  ctl.checkCancelled();
-  ctl.progress('Measuring the tokens', 0.85);
+  afterRun();
   const mats = stream.map((n) => streamMatrix({ dims: outputs[n].dims, data: toFloat32(outputs[n]) }, n));
   const { tokens, dim } = mats[0];
   if (mats.some((m) => m.tokens !== tokens || m.dim !== dim))
@@ -152,6 +148,38 @@ export async function runTokensPipeline(
     attention,
     special.cls,
   );
+  return { outputs, grid, special, firstPatch, tokens, dim, analysis };
+}
+
+/** The patch tokens [P·D] of one run at stream row `layer`, with the grid and width. */
+export async function patchFeatures(model: InsideModel, pre: Pick<Preprocessed, 'pixels' | 'height' | 'width'>, layer: number) {
+  const stream = streamOf(model);
+  const name = stream[layer];
+  const outputs = await runModel(model, pre, [name]);
+  const m = streamMatrix({ dims: outputs[name].dims, data: toFloat32(outputs[name]) }, name);
+  const grid: [number, number] = [Math.floor(pre.height / model.patchSize), Math.floor(pre.width / model.patchSize)];
+  const { firstPatch } = layoutOf(m.tokens, grid, model.files.config);
+  return { patches: m.data.slice(firstPatch * m.dim, (firstPatch + grid[0] * grid[1]) * m.dim), dim: m.dim, grid };
+}
+
+export async function runTokensPipeline(
+  req: InsideCalls['insideTokens']['params'],
+  getModel: (p: string) => Promise<InsideModel>,
+  ctl: RunControl = noControl,
+): Promise<TokensResult> {
+  const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
+  const { img, model } = await decodeAndLoad(req, () => getModel(req.modelPath), ctl, timer);
+  const stream = streamOf(model);
+  const pre = await preprocess(img, model.files.preprocessor, model.inputSize, !!model.fixedSize);
+  timer.mark('preprocess');
+  ctl.checkCancelled();
+  ctl.progress('Running the model', 0.3);
+  const run = await tokenRun(model, pre, () => {
+    timer.mark('inference');
+    ctl.checkCancelled();
+    ctl.progress('Measuring the tokens', 0.85);
+  });
+  const { outputs, grid, special, firstPatch, tokens, analysis } = run;
   const logits = model.logitsOutput ? outputs[model.logitsOutput] : undefined;
   const view = await viewImage(img, pre.sourceRect);
   timer.mark('analysis');
@@ -215,8 +243,7 @@ export async function runFeaturesPipeline(
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
   const model = await getModel(req.modelPath);
   timer.mark('modelLoad');
-  const stream = streamOf(model);
-  const blocks = stream.length - 1;
+  const blocks = streamOf(model).length - 1;
   const layer = featureLayer(req.layer, blocks);
   const patches: Float32Array[] = [];
   const images: { img: DecodedImage; pre: Preprocessed; path: string }[] = [];
@@ -229,20 +256,18 @@ export async function runFeaturesPipeline(
     const pre = await preprocess(img, model.files.preprocessor, model.inputSize, !!model.fixedSize);
     timer.mark('preprocess');
     ctl.checkCancelled();
-    const outputs = await runModel(model, pre, [stream[layer]]);
+    const f = await patchFeatures(model, pre, layer);
     timer.mark('inference');
-    const m = streamMatrix({ dims: outputs[stream[layer]].dims, data: toFloat32(outputs[stream[layer]]) }, stream[layer]);
-    const g: [number, number] = [Math.floor(pre.height / model.patchSize), Math.floor(pre.width / model.patchSize)];
-    if (i > 0 && (g[0] !== grid[0] || g[1] !== grid[1] || m.dim !== dim))
+    const g = f.grid;
+    if (i > 0 && (g[0] !== grid[0] || g[1] !== grid[1] || f.dim !== dim))
       throw new VitLensError(
         'BAD_REQUEST',
         `${path.basename(imagePath)} gives a ${g[0]}×${g[1]} patch grid, ${path.basename(images[0].path)} ${grid[0]}×${grid[1]}: a joint PCA needs one grid.`,
         'Use a model with a fixed input size, or images of the same aspect ratio.',
       );
     grid = g;
-    dim = m.dim;
-    const { firstPatch } = layoutOf(m.tokens, grid, model.files.config);
-    patches.push(m.data.slice(firstPatch * dim, (firstPatch + grid[0] * grid[1]) * dim));
+    dim = f.dim;
+    patches.push(f.patches);
     images.push({ img, pre, path: imagePath });
     ctl.checkCancelled();
   }
