@@ -33,7 +33,11 @@ function streamOf(model: InsideModel): string[] {
 }
 
 /** One run fetching `names` (plus the logits when asked). */
-async function runModel(model: InsideModel, pre: Preprocessed, names: string[]): Promise<Record<string, ort.Tensor>> {
+async function runModel(
+  model: InsideModel,
+  pre: Pick<Preprocessed, 'pixels' | 'height' | 'width'>,
+  names: string[],
+): Promise<Record<string, ort.Tensor>> {
   const fetches = [...new Set(names)];
   try {
     return await model.session.run({ [model.inputName]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) }, fetches);
