@@ -410,3 +410,29 @@ export function componentsToRgb(images: readonly (readonly ArrayLike<number>[])[
     return out;
   });
 }
+
+/**
+ * Attention with some tokens taken out as keys: A'_l[h][q, j] = A[q, j]·[j ∉ X] / Σ_k A[q, k]·[k ∉ X]
+ * (every row renormalised over the kept keys; a row with nothing kept stays as it was). The "exclude
+ * flagged tokens and registers" view: the map and rollout as if the artefacts were not there to soak up
+ * attention. `data` is [layers, heads, tokens, tokens]; returns a new array.
+ */
+export function excludeKeys(
+  data: ArrayLike<number>,
+  layers: number,
+  heads: number,
+  tokens: number,
+  excluded: readonly number[],
+): Float32Array {
+  const out = Float32Array.from(data);
+  const drop = new Uint8Array(tokens);
+  for (const t of excluded) if (t >= 0 && t < tokens) drop[t] = 1;
+  for (let r = 0; r < layers * heads * tokens; r++) {
+    const o = r * tokens;
+    let kept = 0;
+    for (let j = 0; j < tokens; j++) if (!drop[j]) kept += out[o + j];
+    if (!(kept > 0)) continue;
+    for (let j = 0; j < tokens; j++) out[o + j] = drop[j] ? 0 : out[o + j] / kept;
+  }
+  return out;
+}

@@ -64,6 +64,9 @@ export function tokensJson(r: TokensResult): Record<string, unknown> {
     outliersFrom: r.outliersFrom,
     attentionReceived: Array.isArray(received) ? received.map((a) => round7All(a)) : null,
     ...(Array.isArray(received) ? {} : { attentionUnavailable: received.unavailable }),
+    ...(r.rollout
+      ? { rollout: { map: round7All(r.rollout.map), excluded: round7All(r.rollout.excluded), excludedTokens: r.rollout.excludedTokens } }
+      : {}),
     ...(r.predictions ? { predictions: r.predictions } : {}),
     timingsMs: r.timingsMs,
   };

@@ -6,8 +6,17 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { attentionReceived, foregroundCut, highNormOutliers, lateLayersFrom, pca, smallestMassBox, tokenNorms } from '../../maths/inside';
-import { topK } from '../../maths/attention';
+import {
+  attentionReceived,
+  excludeKeys,
+  foregroundCut,
+  highNormOutliers,
+  lateLayersFrom,
+  pca,
+  smallestMassBox,
+  tokenNorms,
+} from '../../maths/inside';
+import { rolloutMap, topK } from '../../maths/attention';
 import { VitLensError, toErrorInfo } from '../../shared/errors';
 import type { AttentionTensor, SpecialTokens } from '../../shared/attentionTypes';
 import { DecodedImage, Preprocessed, preprocess, viewImage } from '../../core/image/image';
@@ -72,6 +81,7 @@ export interface TokenAnalysis {
   outliersFrom: number;
   attentionReceived: Float32Array[] | Unavailable;
   clsAttention?: Float32Array[];
+  rollout?: TokensResult['rollout'];
 }
 
 /**
@@ -85,6 +95,7 @@ export function analyseTokens(
   firstPatch: number,
   attention: AttentionTensor | VitLensError,
   hasCls: boolean,
+  registers = 0,
 ): TokenAnalysis {
   const norms = streams.map((x) => Float32Array.from(tokenNorms(x, tokens, dim)));
   const blocks = streams.length - 1;
@@ -112,8 +123,29 @@ export function analyseTokens(
       clsAttention.push(row);
     }
   }
-  return { norms, outliers, outliersFrom, attentionReceived: received, clsAttention };
+  // Rollout of the CLS row (mean fusion, no discard), and the same with the flagged patches and the
+  // registers taken out as keys (excludeKeys): the map without the artefacts.
+  let rollout: TokensResult['rollout'];
+  if (hasCls) {
+    const excluded = [...new Set(outliers.map((o) => o.token))];
+    excluded.push(...registerIndices(firstPatch, registers));
+    const opts = { fusion: 'mean' as const, discardRatio: 0 };
+    rollout = {
+      map: rolloutMap(attention, firstPatch, opts),
+      excluded: rolloutMap(
+        { ...attention, data: excludeKeys(attention.data, attention.layers, attention.heads, tokens, excluded) },
+        firstPatch,
+        opts,
+      ),
+      excludedTokens: excluded.sort((a, b) => a - b),
+    };
+  }
+  return { norms, outliers, outliersFrom, attentionReceived: received, clsAttention, rollout };
 }
+
+/** The registers' token indices: the `registers` tokens right before the first patch. */
+export const registerIndices = (firstPatch: number, registers: number): number[] =>
+  Array.from({ length: registers }, (_, i) => firstPatch - registers + i);
 
 function layoutOf(tokens: number, grid: [number, number], config: HfConfig): { special: SpecialTokens; firstPatch: number } {
   const special = detectSpecialTokens(tokens, grid, config);
@@ -151,6 +183,7 @@ export async function tokenRun(
     firstPatch,
     attention,
     special.cls,
+    special.registers,
   );
   return { outputs, grid, special, firstPatch, tokens, dim, analysis };
 }

@@ -83,6 +83,8 @@ export interface TokensResult {
   attentionReceived: Float32Array[] | Unavailable;
   /** The CLS row of every layer's head-mean attention [L][N] (for the "exclude artifacts" map), when there is attention and a CLS token. */
   clsAttention?: Float32Array[];
+  /** Rollout R[CLS, patches] (mean fusion; Abnar & Zuidema 2020), and with the flagged patches and registers excluded as keys; not rescaled. */
+  rollout?: { map: Float32Array; excluded: Float32Array; excludedTokens: number[] };
   predictions?: Prediction[];
   view: ViewImage;
   timingsMs: Record<string, number>;

@@ -8,6 +8,7 @@ import {
   attentionReceived,
   componentsToRgb,
   cosineSimilarity,
+  excludeKeys,
   foregroundCut,
   highNormOutliers,
   pca,
@@ -140,4 +141,21 @@ test('foregroundCut: the sign puts the border in the background', () => {
     ),
     [0, 128, 255, 255, 128, 0],
   );
+});
+
+test('excludeKeys: excluded keys get 0, every row renormalised over the kept ones', () => {
+  // 1 layer, 1 head, 3 tokens.
+  const a = [0.2, 0.3, 0.5, 0.1, 0.1, 0.8, 0, 0, 1];
+  const out = excludeKeys(a, 1, 1, 3, [2]);
+  assert.deepEqual(
+    Array.from(out.subarray(0, 3), (v) => Math.round(v * 1e6) / 1e6),
+    [0.4, 0.6, 0],
+  );
+  assert.deepEqual(
+    Array.from(out.subarray(3, 6), (v) => Math.round(v * 1e6) / 1e6),
+    [0.5, 0.5, 0],
+  );
+  // A row with all its mass on the excluded key stays as it was (nothing to renormalise over).
+  assert.deepEqual(Array.from(out.subarray(6, 9)), [0, 0, 1]);
+  assert.deepEqual(a, [0.2, 0.3, 0.5, 0.1, 0.1, 0.8, 0, 0, 1], 'input untouched');
 });

@@ -267,6 +267,22 @@ function clsPatchMap(r: TokensResult, layer: number, exclude: boolean): Float32A
   return map;
 }
 
+/** The rollout over the patches, with or without the artefacts, renormalised over the patches for display. */
+function rolloutPatchMap(r: TokensResult, exclude: boolean): Float32Array | undefined {
+  const m = r.rollout && (exclude ? r.rollout.excluded : r.rollout.map);
+  if (!m) return undefined;
+  const sum = m.reduce((a, b) => a + b, 0);
+  return sum > 0 ? m.map((v) => v / sum) : m;
+}
+
+function mapCanvas(map: Float32Array, gw: number, gh: number, scale: number): HTMLCanvasElement {
+  let hi = 0;
+  for (const v of map) hi = Math.max(hi, v);
+  const cv = pixelCanvas(gw, gh, scale, 'vi-pixels');
+  paintRgb(cv, colour(map, 0, hi, 'inferno'));
+  return cv;
+}
+
 function tokensView(r: TokensResult, layer: number, redraw: () => void): HTMLElement {
   const t = r.tokens;
   const L = r.norms.length;
@@ -374,22 +390,35 @@ function tokensView(r: TokensResult, layer: number, redraw: () => void): HTMLEle
   // The CLS attention with and without the artefacts.
   const attnBox = h('div', { className: 'vi-attn' });
   const map = clsPatchMap(r, Math.max(0, layer - 1), ui.exclude);
+  const roll = rolloutPatchMap(r, ui.exclude);
   if (map) {
-    let mhi = 0;
-    for (const v of map) mhi = Math.max(mhi, v);
-    const cv = pixelCanvas(gw, gh, scale, 'vi-pixels');
-    paintRgb(cv, colour(map, 0, mhi, 'inferno'));
     const toggle = h('input', { type: 'checkbox', id: 'vi-exclude', 'data-testid': 'exclude-artifacts' });
     toggle.checked = ui.exclude;
     toggle.addEventListener('change', () => {
       ui.exclude = toggle.checked;
+      hard = null; // another map: the crop no longer matches it
       save();
       redraw();
     });
+    const excluded = r.rollout?.excludedTokens.length ?? 0;
     attnBox.append(
-      h('div', { className: 'vi-caption' }, `CLS attention, block ${Math.max(1, layer)} (head mean)`),
-      cv,
-      h('label', { className: 'vi-check', for: 'vi-exclude' }, toggle, ' exclude flagged tokens and registers (renormalised)'),
+      h(
+        'div',
+        { className: 'vi-row' },
+        h(
+          'div',
+          {},
+          h('div', { className: 'vi-caption' }, `CLS attention, block ${Math.max(1, layer)} (head mean)`),
+          mapCanvas(map, gw, gh, scale),
+        ),
+        roll ? h('div', {}, h('div', { className: 'vi-caption' }, 'rollout (mean fusion)'), mapCanvas(roll, gw, gh, scale)) : null,
+      ),
+      h(
+        'label',
+        { className: 'vi-check', for: 'vi-exclude' },
+        toggle,
+        ` exclude flagged tokens and registers (${excluded} token${excluded === 1 ? '' : 's'}; renormalised)`,
+      ),
     );
   } else if (!received && 'unavailable' in r.attentionReceived) {
     attnBox.append(h('p', { className: 'vi-refusal' }, r.attentionReceived.unavailable.message));
@@ -451,7 +480,10 @@ function featuresView(f: FeaturesResult): HTMLElement {
 // ---------------------------------------------------------------- hard attention
 
 function hardAttentionView(r: TokensResult): HTMLElement | null {
-  const map = clsPatchMap(r, r.norms.length - 2, ui.exclude);
+  const map = rolloutPatchMap(r, ui.exclude) ?? clsPatchMap(r, r.norms.length - 2, ui.exclude);
+  const mapName = r.rollout
+    ? `rollout${ui.exclude ? ', artefacts excluded' : ''}`
+    : `CLS attention, last block${ui.exclude ? ', artefacts excluded' : ''}`;
   if (!map || !imageEl) return null;
   const [gh, gw] = r.grid;
   const tauInput = h('input', {
@@ -480,6 +512,12 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
   tauInput.addEventListener('input', () => {
     ui.tau = Number(tauInput.value);
     tauOut.textContent = `${Math.round(ui.tau * 100)}%`;
+    // The crop's predictions belong to the old box: gone with it.
+    if (hard) {
+      hard = null;
+      cropPreds.show(undefined);
+      status.textContent = '';
+    }
     place(smallestMassBox(map, gh, gw, ui.tau).box);
     save();
   });
@@ -495,7 +533,7 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
     post({
       type: 'hardAttention',
       map: Array.from(map),
-      mapName: `CLS attention, last block${ui.exclude ? ', artefacts excluded' : ''}`,
+      mapName,
       tau: ui.tau,
     });
   });
@@ -512,7 +550,7 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
   return card(
     'hard-attention',
     'Hard versus soft attention',
-    'Soft attention weighs every patch; hard attention crops. The box is the smallest one holding τ of the last block’s CLS attention; the model then runs on the crop alone.',
+    `Soft attention weighs every patch; hard attention crops. The box is the smallest one holding τ of the ${mapName}; the model then runs on the crop alone.`,
     h('div', { className: 'vi-row' }, h('div', { className: 'vl-field' }, h('label', { for: 'vi-tau' }, 'τ'), tauInput, tauOut), run),
     h(
       'div',
@@ -649,6 +687,7 @@ page.onShortcut((ev) => {
   }
   if (ev.key === 'x') {
     ui.exclude = !ui.exclude;
+    hard = null;
     save();
     render();
     return true;

@@ -62,6 +62,11 @@ test('the planted high-norm token is flagged, in the later blocks only, and noth
     for (const o of r.outliers) assert.equal(o.norm, r.norms[o.layer][o.token]);
     assert.ok(r.norms[2][5] < 3 * r.norms[2][6], 'not high before the planting block');
     assert.ok(Array.isArray(r.attentionReceived) && r.attentionReceived.length === 4);
+    // Excluding the planted patch and the registers takes them out of the rollout (R[CLS, patch 0] = 0).
+    assert.ok(r.rollout);
+    assert.deepEqual(r.rollout.excludedTokens, [1, 2, 3, 4, 5]);
+    assert.equal(r.rollout.excluded[0], 0);
+    assert.ok(r.rollout.map[0] > 0);
   }
 });
 
