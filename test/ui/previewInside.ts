@@ -22,6 +22,7 @@ import { toErrorInfo } from '../../src/shared/errors';
 import { sampleScenePng } from '../fixtures/builders/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixtures';
 import { stringifyTyped } from '../../src/shared/typedJson';
+import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
 import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
 
 const root = process.cwd();
@@ -213,6 +214,23 @@ async function main(): Promise<void> {
       if (!text.includes(phrase)) errors.push(`cnn: the page does not say "${phrase}"`);
     await shot(page, quick ? 'quick-cnn-dark.png' : 'cnn-dark.png');
     await page.context().close();
+
+    // The standalone report of `vit-lens anatomy --html`: the same page, the anatomy embedded, no host.
+    const report = path.join(outDir, 'anatomy-report.html');
+    fs.writeFileSync(
+      report,
+      renderReportHtml({ anatomy: vit.data.anatomy }, loadWebviewBundle(path.join(root, 'dist'), 'insideWebview'), 'anatomy'),
+    );
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`report: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && errors.push(`report: console: ${m.text()}`));
+    await page.goto('file://' + report);
+    await page.locator('[data-testid="anatomy-position"]').waitFor();
+    await expectTestIds(page, 'report', ids.slice(0, 2), errors);
+    if ((await page.locator('[data-testid="token-norms"]').count()) !== 0) errors.push('report: a tokens view without a run');
+    await shot(page, quick ? 'quick-anatomy-report.png' : 'anatomy-report.png');
+    await ctx.close();
     if (quick) return;
 
     for (const [theme, width, name] of [

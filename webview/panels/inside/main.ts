@@ -656,9 +656,10 @@ function show(d: InsidePageData): void {
   if (model) chips.push(chip('input', `${model.inputSize[1]}×${model.inputSize[0]}`), chip('patch', String(model.patchSize)));
   if (t) chips.push(chip('tokens', String(t.tokens.count)), chip('blocks', String(t.blocks)));
   if (t?.tokens.registers) chips.push(chip('registers', String(t.tokens.registers)));
+  // With an image: its name, and the model below it; a report of the weights alone: the model's name.
   page.setHeader(
-    t?.image.path ?? model?.path ?? 'model',
-    [model ? `Inside ${model.name}` : 'Inside the ViT'],
+    t?.image.path ?? model?.name ?? 'model',
+    [t && model ? `Inside ${model.name}` : model ? 'Inside the ViT: its weights' : 'Inside the ViT'],
     chips,
     `Inside — ${model?.name ?? ''}`,
   );
