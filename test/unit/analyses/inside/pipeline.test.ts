@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { computeAnatomy } from '../../../../src/analyses/inside/anatomy';
+import { computeAnatomy, isPositionTable, positionRows } from '../../../../src/analyses/inside/anatomy';
 import { findResidualStream } from '../../../../src/analyses/inside/graph';
 import { loadInsideModel, readModelGraph, type InsideModel } from '../../../../src/analyses/inside/insideModel';
 import { featureLayer, gridBoxToImage, runFeaturesPipeline, runTokensPipeline } from '../../../../src/analyses/inside/pipeline';
@@ -232,3 +232,21 @@ test(
     assert.match(r.stdout + r.stderr, /no patch-embedding convolution/);
   },
 );
+
+test('position tables: DINOv2’s stored 37×37 grid is kept (and differs from the run-time grid), DeiT skips two rows', () => {
+  const dim = 4;
+  const stored = 1 + 37 * 37;
+  const data = Float32Array.from({ length: stored * dim }, (_, i) => i);
+  const dino = positionRows([1, stored, dim], data, dim, [16, 16], { model_type: 'dinov2' });
+  assert.ok(dino);
+  assert.deepEqual(dino.grid, [37, 37]);
+  assert.equal(dino.leading, 1);
+  assert.equal(dino.rows[0], dim); // row 1 of the table: the CLS row is skipped
+  const deit = positionRows([1, 2 + 16, dim], Float32Array.from({ length: 18 * dim }), dim, [4, 4], { model_type: 'deit' });
+  assert.equal(deit?.leading, 2);
+  // A table that lays out on no grid, and tensors that are no position table.
+  assert.equal(positionRows([1, 1 + 7, dim], Float32Array.from({ length: 8 * dim }), dim, [4, 4], {}), undefined);
+  assert.ok(!isPositionTable({ name: 'relative_position_bias_table', dims: [732, 12], dataType: 1 }, 768), 'BEiT: relative, per head');
+  assert.ok(!isPositionTable({ name: 'register_tokens', dims: [1, 4, 768], dataType: 1 }, 768));
+  assert.ok(isPositionTable({ name: 'vision_model.embeddings.position_embedding.weight', dims: [50, 768], dataType: 1 }, 768), 'CLIP');
+});
