@@ -195,6 +195,23 @@ async function main(): Promise<void> {
       await page.keyboard.press('x');
       await page.keyboard.press('f');
       await shot(page, 'vit-dark-layer-exclude-foreground.png');
+      // Joint PCA: the page asks the host for more images; answer with this image and a second one.
+      await page.locator('[data-testid="feature-images"]').click();
+      const pick = (await sent(page)).filter((m) => m.type === 'featureImages').pop();
+      if (!pick || pick.clear !== false) errors.push(`joint PCA: featureImages ${JSON.stringify(pick)}`);
+      else {
+        const second = path.join(outDir, 'second-scene.png');
+        fs.writeFileSync(second, await sampleScenePng(320, 240));
+        const model = await loadInsideModel(vit.modelPath);
+        const features = await part(
+          runFeaturesPipeline({ imagePaths: [image, second], modelPath: vit.modelPath, layer: pick.layer as number }, async () => model),
+        );
+        await model.session.release();
+        await postMessage(page, { type: 'features', features });
+        const shown = await page.locator('[data-testid="feature-pca"] .vi-feature').count();
+        if (shown !== 2) errors.push(`joint PCA: ${shown} images shown`);
+        await shot(page, 'vit-dark-joint-pca.png');
+      }
       // Click a position of the similarity grid: its map is enlarged.
       const grid = (await page.locator('.vi-posgrid').boundingBox())!;
       await page.mouse.click(grid.x + grid.width * 0.9, grid.y + grid.height * 0.1);

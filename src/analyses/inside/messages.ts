@@ -32,8 +32,10 @@ export type InsideWebviewMessage =
   | { type: 'ready' }
   /** The views are painted: which ones show data. */
   | { type: 'rendered'; views: string[] }
-  /** Patch features at this stream row (0 = embeddings … L). */
+  /** Patch features at this stream row (0 = embeddings … L), over the images the features view has. */
   | { type: 'needFeatures'; layer: number }
+  /** Pick more images (the host asks which) for a joint PCA with this one, at this row; `clear`: back to this image alone. */
+  | { type: 'featureImages'; layer: number; clear: boolean }
   /** Crop to the smallest box holding τ of this map ([gh·gw]) and classify the crop. */
   | { type: 'hardAttention'; map: number[]; mapName: string; tau: number }
   | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
@@ -51,6 +53,10 @@ export function parseInsideWebviewMessage(m: unknown): InsideWebviewMessage | un
         : undefined;
     case 'needFeatures':
       return isIndex(o.layer) && o.layer < 10000 ? { type: 'needFeatures', layer: o.layer } : undefined;
+    case 'featureImages':
+      return isIndex(o.layer) && o.layer < 10000 && typeof o.clear === 'boolean'
+        ? { type: 'featureImages', layer: o.layer, clear: o.clear }
+        : undefined;
     case 'hardAttention':
       return Array.isArray(o.map) &&
         o.map.length > 0 &&

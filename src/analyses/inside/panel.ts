@@ -18,7 +18,15 @@ async function part<T>(p: Promise<T>, signal: AbortSignal): Promise<Part<T>> {
   }
 }
 
+/** Images a joint feature PCA may take (the Explorer menu's extensions). */
+const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'avif'];
+/** At most this many images in one joint PCA (each is a model run, and the panel shows them side by side). */
+const MAX_FEATURE_IMAGES = 8;
+
 export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMessage> {
+  /** Other images the features view's joint PCA includes besides the panel's own. */
+  private featureImages: string[] = [];
+
   constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
     super(services, kind, panel, imagePath);
   }
@@ -46,7 +54,12 @@ export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMe
       signal,
     );
     const features = await part(
-      this.request('insideFeatures', { imagePaths: [this.imagePath], modelPath, layer: -1, maxPixels: maxPixels() }, signal, onProgress),
+      this.request(
+        'insideFeatures',
+        { imagePaths: [this.imagePath, ...this.featureImages], modelPath, layer: -1, maxPixels: maxPixels() },
+        signal,
+        onProgress,
+      ),
       signal,
     );
     if ('timingsMs' in tokens) this.noteTimings(tokens.timingsMs, `${tokens.tokens.count} tokens, ${tokens.outliers.length} outlier(s)`);
@@ -59,16 +72,33 @@ export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMe
       this.services.log(
         `Inside ${path.basename(this.imagePath)}: painted after ${this.observation.renderedMs.toFixed(0)} ms (${m.views.join(', ')})`,
       );
-    } else if (m.type === 'needFeatures' || m.type === 'hardAttention') {
+    } else if (m.type === 'needFeatures' || m.type === 'hardAttention' || m.type === 'featureImages') {
       const signal = new AbortController().signal;
       const noProgress = () => {};
       try {
         const modelPath = this.modelPath();
-        if (m.type === 'needFeatures') {
+        if (m.type === 'featureImages') {
+          if (m.clear) this.featureImages = [];
+          else {
+            const picked = await vscode.window.showOpenDialog({
+              canSelectMany: true,
+              openLabel: 'Joint PCA',
+              title: `Images to compare with ${path.basename(this.imagePath)} (one PCA over all their patches)`,
+              defaultUri: vscode.Uri.file(path.dirname(this.imagePath)),
+              filters: { Images: IMAGE_EXTENSIONS },
+            });
+            if (!picked?.length) return;
+            this.featureImages = picked
+              .map((u) => u.fsPath)
+              .filter((p) => p !== this.imagePath)
+              .slice(0, MAX_FEATURE_IMAGES - 1);
+          }
+        }
+        if (m.type === 'needFeatures' || m.type === 'featureImages') {
           const features = await part(
             this.request(
               'insideFeatures',
-              { imagePaths: [this.imagePath], modelPath, layer: m.layer, maxPixels: maxPixels() },
+              { imagePaths: [this.imagePath, ...this.featureImages], modelPath, layer: m.layer, maxPixels: maxPixels() },
               signal,
               noProgress,
             ),
@@ -89,9 +119,9 @@ export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMe
         }
       } catch (e) {
         this.reply(
-          m.type === 'needFeatures'
-            ? { type: 'features', features: { error: toErrorInfo(e) } }
-            : { type: 'hardAttention', result: { error: toErrorInfo(e) } },
+          m.type === 'hardAttention'
+            ? { type: 'hardAttention', result: { error: toErrorInfo(e) } }
+            : { type: 'features', features: { error: toErrorInfo(e) } },
         );
       }
     }

@@ -468,12 +468,29 @@ function featuresView(f: FeaturesResult): HTMLElement {
     save();
     render();
   });
+  // Joint PCA (VS Code only: the host asks which images): one set of components over every image's patches.
+  const joint = h('div', { className: 'vi-row' });
+  if (page.vscode) {
+    const more = h(
+      'button',
+      { type: 'button', className: 'vl-btn vl-btn-secondary', 'data-testid': 'feature-images' },
+      'Joint PCA with other images…',
+    );
+    more.addEventListener('click', () => post({ type: 'featureImages', layer: f.layer, clear: false }));
+    joint.append(more);
+    if (f.images.length > 1) {
+      const alone = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary' }, 'This image only');
+      alone.addEventListener('click', () => post({ type: 'featureImages', layer: f.layer, clear: true }));
+      joint.append(alone);
+    }
+  }
   return card(
     insideTestIds.featurePca,
     'Features: principal components of the patch tokens',
     `Layer ${f.layer} of ${f.blocks} (0 = after the embeddings): the first three components of the patch tokens (mean-centred over ${f.images.length > 1 ? 'all images' : 'the patches'}) as R, G, B; explained variance ${f.explainedVarianceRatio.map((v) => (v * 100).toFixed(1) + '%').join(', ')}. The foreground cut thresholds the first component at 0, its sign chosen so the border is background (DINOv2).`,
     row,
     h('label', { className: 'vi-check', for: 'vi-foreground' }, toggle, ' foreground cut'),
+    joint,
   );
 }
 

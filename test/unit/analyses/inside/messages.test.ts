@@ -14,6 +14,11 @@ test('parseInsideWebviewMessage accepts the protocol and rejects anything else',
     tau: 0.9,
   });
   assert.deepEqual(parseInsideWebviewMessage({ type: 'ready' }), { type: 'ready' });
+  assert.deepEqual(parseInsideWebviewMessage({ type: 'featureImages', layer: 2, clear: false }), {
+    type: 'featureImages',
+    layer: 2,
+    clear: false,
+  });
   for (const bad of [
     null,
     'ready',
@@ -25,6 +30,8 @@ test('parseInsideWebviewMessage accepts the protocol and rejects anything else',
     { type: 'hardAttention', map: [1], mapName: 'x', tau: 1.5 },
     { type: 'hardAttention', map: [1], mapName: 7, tau: 0.5 },
     { type: 'rendered', views: [1] },
+    { type: 'featureImages', layer: 2, clear: 'yes' },
+    { type: 'featureImages', layer: -2, clear: true },
     { type: 'export', requestId: 1, format: 'exe', suggestedName: 'a.exe', bytes: new Uint8Array(1) },
     { type: 'runModel', path: '/etc/passwd' },
   ])
