@@ -75,13 +75,22 @@ export async function loadInsideModel(modelPath: string): Promise<InsideModel> {
       : info.nodes.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx')).map((n) => n.outputs[0]));
   const { softmax, fused } = countAttentionNodes(info, FUSED_OPS);
   const found = findResidualStream(info, listed.length > 0 ? listed.length : softmax || fused || undefined);
+  // ORT's transformer optimiser folds each residual Add into the next LayerNorm (SkipLayerNormalization),
+  // whose sum is no tensor of the graph: say so rather than "not a ViT".
+  const skipNorms = info.nodes.filter((n) => /^Skip(Simplified)?LayerNormalization$/.test(n.opType) && n.domain === 'com.microsoft').length;
   const stream: string[] | VitLensError = found
     ? found.tensors
-    : new VitLensError(
-        'MODEL_NOT_VIT',
-        `${file} has no transformer residual stream: no chain of blocks x ← x + f(x) (two residual Adds per block) in its graph${fused > 0 ? ' (its attention is fused)' : ''}, so there are no tokens to show.`,
-        `Token norms and patch features need a vision transformer (ViT, DeiT, DINO, DINOv2, a DPT backbone). ${SHOWABLE_ATTENTION}`,
-      );
+    : skipNorms > 0
+      ? new VitLensError(
+          'MODEL_FUSED_ATTENTION',
+          `${file} folds its residual connections into ${skipNorms} fused com.microsoft SkipLayerNormalization node(s): the residual stream is no tensor of the graph, so there are no token norms or patch features to show.`,
+          "Re-export without ORT's transformer optimiser (the plain torch.onnx / Optimum export) to see them.",
+        )
+      : new VitLensError(
+          'MODEL_NOT_VIT',
+          `${file} has no transformer residual stream: no chain of blocks x ← x + f(x) (two residual Adds per block) in its graph${fused > 0 ? ' (its attention is fused)' : ''}, so there are no tokens to show.`,
+          `Token norms and patch features need a vision transformer (ViT, DeiT, DINO, DINOv2, a DPT backbone). ${SHOWABLE_ATTENTION}`,
+        );
   const extra = [...(Array.isArray(stream) ? stream : []), ...(Array.isArray(attention) ? attention : [])];
   const existing = new Set(info.outputs.map((o) => o.name));
   const elemType = input.elemType === ElemType.FLOAT16 ? ElemType.FLOAT16 : ElemType.FLOAT;

@@ -137,6 +137,24 @@ test('a CNN and a fused-attention model: every view says what it cannot show', a
   }
 });
 
+test('fused attention with a plain residual stream: norms and features shown, attention received refused', async () => {
+  const modelPath = fixtureModels()['fused-attention-residual'];
+  const t = await runTokensPipeline({ imagePath: scene, modelPath }, get);
+  assert.equal(t.norms.length, 3);
+  assert.equal(t.tokens.count, 17);
+  assert.ok('unavailable' in t.attentionReceived);
+  assert.equal(t.attentionReceived.unavailable.code, 'MODEL_FUSED_ATTENTION');
+  assert.match(t.attentionReceived.unavailable.message, /never expose the attention probabilities/);
+  assert.equal(t.rollout, undefined);
+  const j = tokensJson(t) as Record<string, unknown>;
+  assert.equal(j.attentionReceived, null);
+  assert.equal((j.attentionUnavailable as { code: string }).code, 'MODEL_FUSED_ATTENTION');
+  const f = await runFeaturesPipeline({ imagePaths: [scene], modelPath, layer: 1 }, get);
+  assert.equal(f.images[0].components[0].length, 16);
+  const a = computeAnatomy(modelPath);
+  assert.ok(!('unavailable' in a.patchEmbedding) && !('unavailable' in a.positionEmbedding));
+});
+
 test('the residual stream is the chain of residual Adds: L + 1 tensors, the first the embeddings', () => {
   const info = readModelGraph(fixtureModels()['vit-tiny-registers']);
   const s = findResidualStream(info, 2);
