@@ -6,6 +6,7 @@
 //   dist/webview.js     panel UI (browser IIFE) + webview.css   webview/panels/attention/main.ts
 //   dist/denseWebview.js DPT panel UI + denseWebview.css      webview/panels/dense/main.ts
 //   dist/gatesWebview.js SE/CBAM gates panel + gatesWebview.css webview/panels/gates/main.ts
+//   dist/insideWebview.js "Inside the ViT" panel + insideWebview.css webview/panels/inside/main.ts
 //   dist/galleryWebview.js folder gallery + galleryWebview.css   webview/panels/gallery/main.ts
 //   dist/compareWebview.js A/B compare + compareWebview.css     webview/panels/compare/main.ts
 //   dist/buildModels.js tiny ONNX fixture builder               scripts/buildModels.ts
@@ -93,6 +94,17 @@ add('webview/panels/dense/main.ts', 'dist/denseWebview.js', {
   loader: { '.css': 'css' },
 });
 add('webview/panels/gates/main.ts', 'dist/gatesWebview.js', {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+  loader: { '.css': 'css' },
+});
+add('webview/panels/inside/main.ts', 'dist/insideWebview.js', {
   bundle: true,
   platform: 'browser',
   format: 'iife',

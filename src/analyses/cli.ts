@@ -6,6 +6,7 @@ import { gatesCommands } from './gates/command';
 import { galleryCommands } from './gallery/command';
 import { compareCommands } from './compare/command';
 import { explainCommands } from './explain/command';
+import { insideCommands } from './inside/command';
 import type { CliCommand } from '../cli/context';
 import type { AnalysisId } from './index';
 
@@ -16,4 +17,5 @@ export const analysisCommands = {
   gallery: galleryCommands,
   explain: explainCommands,
   compare: compareCommands,
+  inside: insideCommands,
 } satisfies Record<AnalysisId, CliCommand[]>;

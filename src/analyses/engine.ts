@@ -6,6 +6,7 @@ import { gatesEngine } from './gates/engine';
 import { galleryEngine } from './gallery/engine';
 import { compareEngine } from './compare/engine';
 import { explainEngine } from './explain/engine';
+import { insideEngine } from './inside/engine';
 import type { AnalysisId } from './index';
 
 export const analysisEngines = {
@@ -15,6 +16,7 @@ export const analysisEngines = {
   gallery: galleryEngine,
   explain: explainEngine,
   compare: compareEngine,
+  inside: insideEngine,
 } satisfies Record<AnalysisId, object>;
 
 type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;

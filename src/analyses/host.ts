@@ -6,6 +6,7 @@ import { denseHost } from './dense/panel';
 import { gatesHost } from './gates/panel';
 import { galleryHost } from './gallery/panel';
 import { compareHost } from './compare/panel';
+import { insideHost } from './inside/panel';
 import type { HostFacet } from '../host/panelBase';
 import type { PanelAnalysisId } from './index';
 
@@ -15,4 +16,5 @@ export const analysisHosts = {
   gates: gatesHost,
   gallery: galleryHost,
   compare: compareHost,
+  inside: insideHost,
 } satisfies Record<PanelAnalysisId, HostFacet>;

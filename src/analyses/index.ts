@@ -8,9 +8,10 @@ import { gates } from './gates/descriptor';
 import { gallery } from './gallery/descriptor';
 import { compare } from './compare/descriptor';
 import { explain } from './explain/descriptor';
+import { inside } from './inside/descriptor';
 import type { AnalysisDescriptor, PanelDescriptor } from './registry';
 
-export const analyses = [attention, explain, dense, gates, gallery, compare] as const satisfies readonly AnalysisDescriptor[];
+export const analyses = [attention, explain, dense, gates, gallery, compare, inside] as const satisfies readonly AnalysisDescriptor[];
 
 export type AnalysisId = (typeof analyses)[number]['id'];
 /** The analyses that open panels of their own (explain's view lives in the attention panel). */

@@ -8,6 +8,7 @@ import type { GatesCalls } from '../analyses/gates/types';
 import type { GalleryCalls } from '../analyses/gallery/types';
 import type { CompareCalls } from '../analyses/compare/types';
 import type { ExplainCalls } from '../analyses/explain/types';
+import type { InsideCalls } from '../analyses/inside/types';
 import type { ErrorInfo } from './errors';
 
 /** The engine's own request kinds (each analysis declares its own in its types.ts). */
@@ -35,7 +36,8 @@ export interface EngineOwnCalls {
 }
 
 /** Parameters and result of each request kind: the engine's own and every analysis's. */
-export interface EngineCalls extends EngineOwnCalls, AttentionCalls, DenseCalls, GatesCalls, GalleryCalls, CompareCalls, ExplainCalls {}
+export interface EngineCalls
+  extends EngineOwnCalls, AttentionCalls, DenseCalls, GatesCalls, GalleryCalls, CompareCalls, ExplainCalls, InsideCalls {}
 
 export type EngineKind = keyof EngineCalls;
 

@@ -22,6 +22,9 @@ export type ErrorCode =
   | 'MODEL_WRONG_TASK'
   | 'MODEL_BAD_OUTPUT'
   | 'MODEL_NO_GATES'
+  // inside the ViT: a view the model's weights cannot give
+  | 'MODEL_NO_PATCH_EMBEDDING'
+  | 'MODEL_NO_POSITION_TABLE'
   | 'INFERENCE_FAILED'
   // class-specific maps: a target class the model does not have
   | 'CLASS_OUT_OF_RANGE'

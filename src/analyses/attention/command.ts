@@ -24,6 +24,7 @@ import type { PanelSettings } from './messages';
 import { attentionJson } from './json';
 import { isGallerySource, runGalleryCommand } from '../gallery/command';
 import type { ExplainResult } from '../explain/types';
+import { hardAttentionJson } from '../inside/json';
 
 /** --model: a file or folder, or a catalogue id / "owner/name" resolved in --cache (default cache); null without --model. */
 export function modelFromFlags(f: Flags): string | null {
@@ -105,7 +106,7 @@ export interface AttentionRun {
 }
 
 export async function runAttentionCommand(argv: string[], ctx: CliContext): Promise<AttentionRun | undefined> {
-  const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard', 'jobs']);
+  const f = parseFlags(argv, ['model', 'cache', 'json', 'html', 'top', 'fusion', 'discard', 'jobs', 'hard-attention']);
   // A folder or a glob is a gallery run (src/analyses/gallery).
   if (f.positional.length === 1 && isGallerySource(f.positional[0])) {
     await runGalleryCommand(f, modelFromFlags(f), ctx);
@@ -118,19 +119,47 @@ export async function runAttentionCommand(argv: string[], ctx: CliContext): Prom
   if (!['mean', 'max', 'min'].includes(fusion)) throw usageError('--fusion must be mean, max or min');
   const discardRatio = Number(f.values.get('discard') ?? 0);
   if (!(discardRatio >= 0 && discardRatio < 1)) throw usageError('--discard must be a number in [0, 1)');
+  const tauText = f.values.get('hard-attention');
+  const tau = tauText === undefined ? undefined : Number(tauText);
+  if (tau !== undefined && !(tau > 0 && tau <= 1))
+    throw usageError('--hard-attention must be a share of the attention mass in (0, 1], e.g. 0.5');
   const model = modelFromFlags(f);
+  if (tau !== undefined && !model) throw usageError('--hard-attention needs --model (a classifier to run on the crop)');
   return withEngine(ctx, async (client) => {
     const json = f.values.get('json');
     const html = f.values.get('html');
     const rollout: RolloutSettings = { fusion, discardRatio, startLayer: 0 };
     const { result, cls } = await runAttention(client, f.positional[0], model, top, html ? null : rollout);
-    if (json) {
-      const slice = cls ?? attentionSlice((result as AttentionResult).attention, result.firstPatchToken, 0, rollout);
-      writeJson(json, attentionJson(result, slice, { fusion, discardRatio }));
-    }
+    const slice =
+      json || tau !== undefined
+        ? (cls ?? attentionSlice((result as AttentionResult).attention, result.firstPatchToken, 0, rollout))
+        : undefined;
+    // Hard attention (src/analyses/inside): crop to the smallest box holding τ of the rollout's mass, classify the crop.
+    const hard =
+      tau !== undefined && slice && model
+        ? await requestWithProgress(client, 'insideHardAttention', {
+            imagePath: path.resolve(f.positional[0]),
+            modelPath: path.resolve(model),
+            map: Array.from(slice.rollout.map),
+            mapName: 'rollout',
+            tau,
+            topK: top,
+          })
+        : undefined;
+    if (json && slice)
+      writeJson(json, {
+        ...attentionJson(result, slice, { fusion, discardRatio }),
+        ...(hard ? { hardAttention: hardAttentionJson(hard) } : {}),
+      });
     // The webview bundle is beside the CLI's own (dist/).
     if (html) writeAttentionReport(html, result as AttentionResult, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio }, __dirname);
     console.log(summary(result, client.threads ?? 0));
+    if (hard) {
+      console.log(
+        `  hard attention: the smallest box holding ${(tau! * 100).toFixed(0)}% of the rollout, [${hard.box.join(', ')}] px (${(hard.mass * 100).toFixed(1)}% of the mass); on the crop:`,
+      );
+      for (const p of hard.predictions) console.log(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label}`);
+    }
     if (ctx.engine.provider) {
       const note = (await client.request('ping', {}).catch(() => undefined))?.provider?.note;
       if (note) console.error(`vit-lens: ${note}`);

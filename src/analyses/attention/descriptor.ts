@@ -18,8 +18,9 @@ export const attention = {
     {
       name: 'attention',
       usage: `  vit-lens attention <image> [--model <file.onnx|hf-folder|model-id>] [--cache <dir>] [--json <out.json>]
-                     [--html <out.html>] [--top 5] [--fusion mean|max|min] [--discard <0..1>]
+                     [--html <out.html>] [--top 5] [--fusion mean|max|min] [--discard <0..1>] [--hard-attention <τ>]
       Per-layer/per-head attention, rollout, raw-attention baseline and predictions.
+      --hard-attention τ: also crop to the smallest box holding τ of the rollout's mass and classify the crop.
       Without --model: raw attention (softmax(X·Xᵀ/√d) over pixel patches), no download needed.
       A model id (vit-lens models list) must be in the cache first: vit-lens models pull <id>.
   vit-lens attention <dir|glob> [--model <m>] [--json <out.json>] [--html <gallery.html>] [--jobs 8] [--top 5]

@@ -17,7 +17,7 @@ import { ProtobufError, WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT, byt
 export const EXTERNAL_MIN_BYTES = 4096;
 
 /** Reads a file at positions through a sliding window, so walking thousands of small fields costs few syscalls. */
-class WindowReader {
+export class WindowReader {
   private window = Buffer.alloc(0);
   private windowStart = 0;
   constructor(
@@ -64,7 +64,7 @@ class WindowReader {
   }
 }
 
-interface FieldAt {
+export interface FieldAt {
   field: number;
   wire: number;
   /** Whole field, key included. */
@@ -75,7 +75,7 @@ interface FieldAt {
 }
 
 /** The fields of a message occupying [start, end) of the file, without reading their payloads. */
-function* fieldsAt(r: WindowReader, start: number, end: number): Generator<FieldAt> {
+export function* fieldsAt(r: WindowReader, start: number, end: number): Generator<FieldAt> {
   let pos = start;
   while (pos < end) {
     const fieldStart = pos;
