@@ -3,7 +3,7 @@
 // from the model's skeleton like the attention session, cached by the engine beside it. Engine side.
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ElemType, NotOnnxError, readOnnxModel, type OnnxModelInfo } from '../../core/onnx/onnxModel';
+import { ElemType, type OnnxModelInfo } from '../../core/onnx/onnxModel';
 import { KEY_MASK_INPUT, KeyMaskError, addKeyMask, attentionSoftmaxes, keyMaskData, pooledPatchHead } from '../../core/onnx/keyMask';
 import {
   FUSED_OPS,
@@ -11,6 +11,7 @@ import {
   createSession,
   findPatchSize,
   modelInputSize,
+  parseModelInfo,
   pixelInput,
   readModelSkeleton,
   resolveModelFiles,
@@ -50,13 +51,7 @@ export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
   const file = path.basename(files.onnxPath);
   const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
   const bytes = readModelSkeleton(files.onnxPath);
-  let info: OnnxModelInfo;
-  try {
-    info = readOnnxModel(bytes);
-  } catch (e) {
-    if (e instanceof NotOnnxError) throw new VitLensError('MODEL_NOT_ONNX', `${file} is not an ONNX model: ${e.message}.`);
-    throw e;
-  }
+  const info = parseModelInfo(bytes, file);
   const input = pixelInput(info, file);
   if (attentionSoftmaxes(info).length === 0) refuse(info, file);
   const logitsOutput = classLogitsOutput(info, []);

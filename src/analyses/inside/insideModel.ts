@@ -6,14 +6,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
-import { ElemType, NotOnnxError, OnnxModelInfo, addGraphOutputs, readOnnxModel } from '../../core/onnx/onnxModel';
+import { ElemType, OnnxModelInfo, addGraphOutputs } from '../../core/onnx/onnxModel';
+import { attentionSoftmaxes } from '../../core/onnx/keyMask';
 import {
   FUSED_OPS,
   SessionModel,
   attentionLikeOutputs,
+  classLogitsOutput,
   createSession,
   findPatchSize,
   modelInputSize,
+  parseModelInfo,
   pixelInput,
   readModelSkeleton,
   resolveModelFiles,
@@ -30,18 +33,7 @@ export interface InsideModel extends SessionModel {
 
 /** The graph of an ONNX file (its skeleton: weights not read), with MODEL_NOT_ONNX for other files. */
 export function readModelGraph(onnxPath: string): OnnxModelInfo {
-  const bytes = readModelSkeleton(onnxPath);
-  try {
-    return readOnnxModel(bytes);
-  } catch (e) {
-    if (e instanceof NotOnnxError)
-      throw new VitLensError(
-        'MODEL_NOT_ONNX',
-        `${path.basename(onnxPath)} is not an ONNX model: ${e.message}.`,
-        'Choose an .onnx file exported by torch.onnx or Optimum.',
-      );
-    throw e;
-  }
+  return parseModelInfo(readModelSkeleton(onnxPath), path.basename(onnxPath));
 }
 
 /** Why a model has no attention probabilities to show, or undefined when it has them. */
@@ -63,16 +55,13 @@ export async function loadInsideModel(modelPath: string): Promise<InsideModel> {
   const file = path.basename(files.onnxPath);
   const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
   const bytes = readModelSkeleton(files.onnxPath);
-  const info = readModelGraph(files.onnxPath);
+  const info = parseModelInfo(bytes, file);
   const input = pixelInput(info, file);
   const { fixed, size } = modelInputSize(input, files);
   const attnProblem = attentionProblem(info, file);
   const listed = attentionLikeOutputs(info);
   const attention: string[] | VitLensError =
-    attnProblem ??
-    (listed.length > 0
-      ? listed
-      : info.nodes.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx')).map((n) => n.outputs[0]));
+    attnProblem ?? (listed.length > 0 ? listed : attentionSoftmaxes(info).map((n) => n.outputs[0]));
   const { softmax, fused } = countAttentionNodes(info, FUSED_OPS);
   const found = findResidualStream(info, listed.length > 0 ? listed.length : softmax || fused || undefined);
   // ORT's transformer optimiser folds each residual Add into the next LayerNorm (SkipLayerNormalization),
@@ -102,9 +91,7 @@ export async function loadInsideModel(modelPath: string): Promise<InsideModel> {
       )
     : bytes;
   const session = await createSession(sessionBytes, files.onnxPath);
-  const logitsOutput =
-    info.outputs.find((o) => o.name === 'logits' && o.dims?.length === 2)?.name ??
-    info.outputs.find((o) => o.dims?.length === 2 && !extra.includes(o.name))?.name;
+  const logitsOutput = classLogitsOutput(info, extra);
   return {
     files,
     info,

@@ -12,6 +12,7 @@ import { ElemType, NotOnnxError, OnnxModelInfo, ValueInfo, addGraphOutputs, feed
 import { ProtobufError } from '../onnx/protobuf';
 import { NotRegularFileError } from '../regularFile';
 import { readSkeleton } from '../onnx/skeleton';
+import { attentionSoftmaxes } from '../onnx/keyMask';
 import { inferenceThreads } from '../onnx/threads';
 import { createOnProvider } from '../onnx/providers';
 import type { AttentionSource } from '../../shared/attentionTypes';
@@ -216,12 +217,12 @@ export function modelInputSize(input: ValueInfo, files: ModelFiles): { fixed?: [
 }
 
 /**
- * The output with the image's class scores: `logits`, else the first rank-2 output, never one of `not`
- * (attention outputs; a segmentation model's `logits`, which are [B,C,h,w], not class scores).
+ * The output with the image's class scores: `logits` (rank 2 or unknown: a segmentation model's `logits`
+ * are [B,C,h,w], not class scores), else the first rank-2 output; never one of `not` (attention outputs).
  */
 export function classLogitsOutput(info: OnnxModelInfo, not: readonly (string | undefined)[] = []): string | undefined {
   return (
-    info.outputs.find((o) => o.name === 'logits' && !not.includes(o.name))?.name ??
+    info.outputs.find((o) => o.name === 'logits' && (o.dims?.length ?? 2) === 2 && !not.includes(o.name))?.name ??
     info.outputs.find((o) => o.dims?.length === 2 && !not.includes(o.name))?.name
   );
 }
@@ -250,6 +251,21 @@ export function readModelSkeleton(onnxPath: string): Buffer {
   }
 }
 
+/** The structure of a model's (skeleton) bytes; bytes that are no ONNX graph give MODEL_NOT_ONNX. */
+export function parseModelInfo(bytes: Buffer, file: string): OnnxModelInfo {
+  try {
+    return readOnnxModel(bytes);
+  } catch (e) {
+    if (e instanceof NotOnnxError)
+      throw new VitLensError(
+        'MODEL_NOT_ONNX',
+        `${file} is not an ONNX model: ${e.message}.`,
+        'Choose an .onnx file exported by torch.onnx or Optimum.',
+      );
+    throw e;
+  }
+}
+
 /**
  * Loads a model and prepares the session that yields attention. The session is created from the
  * model's skeleton (tapped or not) with the model's folder as the external-data folder: onnxruntime
@@ -261,18 +277,7 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
   const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
   // The graph without the weights' bytes (they stay in the file; see skeleton.ts): a few MB however big the model.
   const bytes = readModelSkeleton(files.onnxPath);
-  let info: OnnxModelInfo;
-  try {
-    info = readOnnxModel(bytes);
-  } catch (e) {
-    if (e instanceof NotOnnxError)
-      throw new VitLensError(
-        'MODEL_NOT_ONNX',
-        `${file} is not an ONNX model: ${e.message}.`,
-        'Choose an .onnx file exported by torch.onnx or Optimum.',
-      );
-    throw e;
-  }
+  const info = parseModelInfo(bytes, file);
   const input = pixelInput(info, file);
   const { fixed, size } = modelInputSize(input, files);
 
@@ -283,7 +288,7 @@ export async function loadVitModel(modelPath: string): Promise<LoadedModel> {
   if (attentionOutputs.length > 0) {
     attentionSource = 'outputs';
   } else {
-    const softmaxes = info.nodes.filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx'));
+    const softmaxes = attentionSoftmaxes(info);
     const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
     if (softmaxes.length === 0) {
       const problem =
