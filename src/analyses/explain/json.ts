@@ -38,6 +38,7 @@ export function explainJson(r: PanelExplainResult): Record<string, unknown> {
     removal: r.removal,
     removalExact: r.removalExact,
     ...(r.removalNote ? { removalNote: r.removalNote } : {}),
+    ...(r.region ? { region: r.region } : {}),
     score: r.score,
     window: r.window,
     samples: r.samples,

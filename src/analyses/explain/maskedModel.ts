@@ -7,6 +7,7 @@ import { ElemType, type OnnxModelInfo } from '../../core/onnx/onnxModel';
 import { KEY_MASK_INPUT, KeyMaskError, addKeyMask, attentionSoftmaxes, keyMaskData, pooledPatchHead } from '../../core/onnx/keyMask';
 import {
   FUSED_OPS,
+  attentionLikeOutputs,
   classLogitsOutput,
   createSession,
   findPatchSize,
@@ -19,14 +20,20 @@ import {
 } from '../../core/model/vitModel';
 import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
 import fs from 'node:fs';
+import { findDenseOutputs } from '../../core/model/dptModel';
 
 export interface MaskedModel extends SessionModel {
-  logitsOutput: string;
+  /** What a masked run scores: a classifier's logits, or a DPT's predicted depth (its ViT backbone masked). */
+  target: 'classifier' | 'depth';
+  /** The output fetched: the class logits, or the depth map. */
+  output: string;
   patchSize: number;
   /** The key mask's element type (the pixel input's: float or float16). */
   maskType: number;
   /** The export's batch axis is symbolic: many masks per run. Set to false when a batched run fails. */
   dynamicBatch: boolean;
+  /** The output's dims without the batch axis, from the last run ([classes], or [h, w] / [1, h, w] of a depth map). */
+  outputDims?: readonly number[];
   /** The head pools patch outputs (key masking does not take removed tokens out of that pool). */
   pooledHead: boolean;
 }
@@ -54,12 +61,17 @@ export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
   const info = parseModelInfo(bytes, file);
   const input = pixelInput(info, file);
   if (attentionSoftmaxes(info).length === 0) refuse(info, file);
-  const logitsOutput = classLogitsOutput(info, []);
-  if (!logitsOutput)
+  // A DPT: its dense outputs first (a segmentation model's `logits` are no class scores of the image).
+  const dense = findDenseOutputs(info, input, attentionLikeOutputs(info));
+  const logitsOutput = dense ? undefined : classLogitsOutput(info, []);
+  const output = logitsOutput ?? dense?.depthOutput;
+  if (!output)
     throw new VitLensError(
       'MODEL_WRONG_TASK',
-      `${file} has no class logits (no rank-2 output): class-specific maps need a classifier.`,
-      'Choose an image-classification ViT (ViTForImageClassification, DeiT, DINOv2 with a classifier head).',
+      dense
+        ? `${file} is a segmentation model: explaining a segmentation is not supported yet (depth models and classifiers are).`
+        : `${file} has no class logits (no rank-2 output) and no depth output: class-specific maps need a classifier or a DPT depth model.`,
+      'Choose an image-classification ViT (ViTForImageClassification, DeiT, DINOv2 with a classifier head) or a DPT depth model.',
     );
   const maskType = input.elemType === ElemType.FLOAT16 ? ElemType.FLOAT16 : ElemType.FLOAT;
   let masked: Buffer;
@@ -83,20 +95,22 @@ export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
     inputName: input.name,
     fixedSize: fixed,
     inputSize: size,
-    logitsOutput,
+    target: logitsOutput ? 'classifier' : 'depth',
+    output,
     mtimeMs,
     patchSize: findPatchSize(info, files.config) ?? 16,
     maskType,
     dynamicBatch: !(typeof batchDim === 'number' && batchDim > 0),
-    pooledHead: pooledPatchHead(info),
+    // A DPT's neck reads every token's output, removed ones included: like a pooled head, not exact.
+    pooledHead: logitsOutput ? pooledPatchHead(info) : true,
   };
 }
 
 /**
- * Logits of one masked run per row of `removed` (removed[b][t]: token t removed in run b), in batches of
- * up to `batch` when the batch axis is dynamic, else one by one. `pixels` is the [1, 3, H, W] image.
- * A batched run that fails (an export whose Reshapes fix batch 1) turns batching off for this model.
- * Returns [runs][classes].
+ * The output (logits, or the depth map) of one masked run per row of `removed` (removed[b][t]: token t
+ * removed in run b), in batches of up to `batch` when the batch axis is dynamic, else one by one.
+ * `pixels` is the [1, 3, H, W] image. A batched run that fails (an export whose Reshapes fix batch 1)
+ * turns batching off for this model. Returns [runs][classes] (or [runs][h·w]).
  */
 export async function maskedLogits(
   model: MaskedModel,
@@ -124,7 +138,7 @@ export async function maskedLogits(
     };
     let logits: ort.Tensor;
     try {
-      logits = (await model.session.run(feeds, [model.logitsOutput]))[model.logitsOutput];
+      logits = (await model.session.run(feeds, [model.output]))[model.output];
     } catch (e) {
       if (b > 1) {
         model.dynamicBatch = false; // retry this chunk one mask at a time
@@ -137,6 +151,7 @@ export async function maskedLogits(
       );
     }
     const data = logits.data as Float32Array;
+    model.outputDims = logits.dims.slice(1);
     const classes = data.length / b;
     for (let i = 0; i < b; i++) out.push(data.slice(i * classes, (i + 1) * classes));
     start += b;

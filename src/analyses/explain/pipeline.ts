@@ -4,11 +4,13 @@
 // RISE, then the perturbation test of every map. Removing tokens = masking their keys before every
 // Softmax (src/core/onnx/keyMask.ts); CLS, distillation and register tokens are never removed. Partial
 // maps stream through ctl.emit; a cancel stops between batches (what was emitted stays). Engine side.
-import { classLabels, patchMap, rolloutMap, topK } from '../../maths/attention';
-import { preprocess } from '../../core/image/image';
+import { classLabels, patchMap, rawAttention, rolloutMap, topK } from '../../maths/attention';
+import { preprocess, type DecodedImage, type Preprocessed } from '../../core/image/image';
+import { planDenseInput, preprocessDense } from '../../core/image/dptPreprocess';
+import { runDensePipeline } from '../dense/pipeline';
 import type { LoadedModel } from '../../core/model/vitModel';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
-import type { Prediction } from '../../shared/attentionTypes';
+import type { AttentionTensor, Prediction } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import { decodeStage } from '../../core/pipeline/decode';
 import { runAttentionPipeline } from '../attention/pipeline';
@@ -82,6 +84,87 @@ function checkParams(p: ExplainParams): void {
   if (p.score !== undefined && p.score !== 'probability' && p.score !== 'logOdds') bad('score must be probability or logOdds');
 }
 
+/** What the masked runs need from one ordinary run: the maps the perturbation test scores, the token layout, the input. */
+interface Reference {
+  image: ExplainResult['image'];
+  model: ExplainResult['model'];
+  grid: [number, number];
+  firstPatchToken: number;
+  attention: AttentionTensor;
+  baseline: AttentionTensor;
+  view: ExplainResult['view'];
+  pre: Preprocessed;
+}
+
+/**
+ * A classifier: the attention pipeline (its own preprocessing, as the panel's). A DPT: the dense pipeline
+ * (the backbone's attention; DPT preprocessing keeps the whole image) and the raw baseline of its input.
+ */
+async function referenceRun(
+  p: ExplainParams,
+  masked: MaskedModel,
+  img: DecodedImage,
+  getModel: (path: string) => Promise<LoadedModel>,
+  ctl: RunControl,
+): Promise<Reference> {
+  const quiet: RunControl = { progress: () => {}, checkCancelled: () => ctl.checkCancelled() };
+  if (masked.target === 'classifier') {
+    const att = await runAttentionPipeline({ ...p, topK: p.topK ?? 5 }, getModel, quiet);
+    const pre = await preprocess(img, masked.files.preprocessor, masked.inputSize, !!masked.fixedSize);
+    return { ...att, pre };
+  }
+  const d = await runDensePipeline(
+    { imagePath: p.imagePath, modelPath: p.modelPath, task: 'depth', maxPixels: p.maxPixels },
+    getModel,
+    quiet,
+  );
+  if (!d.attention) throw new VitLensError('MODEL_FUSED_ATTENTION', `the DPT's backbone attention could not be read: ${d.notes.join(' ')}`);
+  const pre = await preprocessDense(
+    img,
+    masked.files.preprocessor,
+    planDenseInput(img.height, img.width, masked.files.preprocessor, masked).size,
+  );
+  const baseline = rawAttention(pre.pixels, 3, pre.height, pre.width, masked.patchSize);
+  return {
+    image: d.image,
+    model: d.model,
+    grid: d.grid,
+    firstPatchToken: d.firstPatchToken,
+    attention: d.attention,
+    baseline,
+    view: d.view,
+    pre,
+  };
+}
+
+/**
+ * The depth output's cells inside a region of the image ([x0, y0, x1, y1] in image pixels, x1/y1
+ * exclusive; default the whole image). DPT keeps the whole image, so image pixel x maps to x·w/W.
+ */
+export function regionCells(
+  region: [number, number, number, number] | undefined,
+  img: { width: number; height: number },
+  dims: readonly number[],
+): { box: [number, number, number, number]; cells: number[] } {
+  const [h, w] = dims.slice(-2);
+  if (!(h > 0 && w > 0)) throw new VitLensError('MODEL_BAD_OUTPUT', `the depth output has shape [${dims.join(', ')}], not [h, w]`);
+  const box = region ?? [0, 0, img.width, img.height];
+  const [x0, y0, x1, y1] = box;
+  if (!box.every(Number.isFinite) || x0 < 0 || y0 < 0 || x1 > img.width || y1 > img.height || x1 <= x0 || y1 <= y0)
+    throw new VitLensError(
+      'BAD_REQUEST',
+      `explain: the region [${box.join(', ')}] is not a box inside the ${img.width}×${img.height} image`,
+      'Give x0,y0,x1,y1 in image pixels with x0 < x1 ≤ width and y0 < y1 ≤ height.',
+    );
+  const cells: number[] = [];
+  const r0 = Math.floor((y0 * h) / img.height);
+  const r1 = Math.max(r0 + 1, Math.ceil((y1 * h) / img.height));
+  const c0 = Math.floor((x0 * w) / img.width);
+  const c1 = Math.max(c0 + 1, Math.ceil((x1 * w) / img.width));
+  for (let r = r0; r < Math.min(h, r1); r++) for (let c = c0; c < Math.min(w, c1); c++) cells.push(r * w + c);
+  return { box, cells };
+}
+
 export async function runExplainPipeline(
   p: ExplainParams,
   getModel: (path: string) => Promise<LoadedModel>,
@@ -104,12 +187,9 @@ export async function runExplainPipeline(
   timer.mark('modelLoad');
   ctl.checkCancelled();
 
-  // The attention run: predictions, the maps to score, the token layout.
-  const att = await runAttentionPipeline({ ...p, topK: p.topK ?? 5 }, getModel, {
-    progress: () => {},
-    checkCancelled: () => ctl.checkCancelled(),
-  });
-  const pre = await preprocess(img, masked.files.preprocessor, masked.inputSize, !!masked.fixedSize);
+  // The reference run: the maps to score, the token layout, the image as the model saw it.
+  const att = await referenceRun(p, masked, img, getModel, ctl);
+  const pre = att.pre;
   const grid = att.grid;
   const P = grid[0] * grid[1];
   const first = att.firstPatchToken;
@@ -123,7 +203,7 @@ export async function runExplainPipeline(
   const maps: ExplainResult['maps'] = {
     rollout: rolloutMap(att.attention, first, { fusion: p.rollout?.fusion ?? 'mean', discardRatio: p.rollout?.discardRatio ?? 0 }),
     attention: patchMap(att.attention, view.layer, view.head, 0, first),
-    raw: patchMap(att.baseline, 0, 0, 0, 1),
+    raw: patchMap(att.baseline, 0, 0, 0, 1), // the baseline's mean-patch query (first patch token 1)
     random: randomMap(P, seed),
   };
   timer.mark('attention');
@@ -142,11 +222,26 @@ export async function runExplainPipeline(
     return maskedLogits(masked, pre.pixels, pre.height, pre.width, tokens, removed, batch);
   };
 
-  // The mask-free run: the model's own logits (the key mask adds zeros).
+  // The mask-free run: the model's own output (the key mask adds zeros).
   const [base] = await run([[]]);
-  const labels = classLabels(base.length, masked.files.config.id2label);
-  const c = resolveTarget(p.target, labels, base);
-  const score = (logits: ArrayLike<number>) => classScore(logits, c, scoreKind);
+  const depth = masked.target === 'depth';
+  if (depth && p.target !== undefined && p.target !== '')
+    throw new VitLensError(
+      'BAD_REQUEST',
+      'explain: a depth model has no classes',
+      'Give a region instead (the mean depth inside it is explained).',
+    );
+  if (!depth && p.region) throw new VitLensError('BAD_REQUEST', 'explain: a region is for depth models; a classifier explains a class');
+  const labels = depth ? [] : classLabels(base.length, masked.files.config.id2label);
+  const c = depth ? -1 : resolveTarget(p.target, labels, base);
+  // A depth model's target: the mean predicted depth inside the region (image pixels), on the output's grid.
+  const region = depth ? regionCells(p.region, img, masked.outputDims ?? []) : undefined;
+  const meanIn = (out: ArrayLike<number>) => {
+    let sum = 0;
+    for (const i of region!.cells) sum += out[i];
+    return sum / region!.cells.length;
+  };
+  const score = (out: ArrayLike<number>) => (depth ? meanIn(out) : classScore(out, c, scoreKind));
   const s0 = score(base);
 
   if (p.methods.includes('occlusion')) {
@@ -190,8 +285,8 @@ export async function runExplainPipeline(
   }
   timer.mark('rise');
 
-  // The perturbation test: p_c (always the probability) after removing the first k_i patches of each order.
-  const pc = (logits: ArrayLike<number>) => classProbability(logits, c);
+  // The perturbation test: p_c (always the probability; a depth model's region mean) after removing the first k_i patches of each order.
+  const pc = (out: ArrayLike<number>) => (depth ? meanIn(out) : classProbability(out, c));
   const counts = perturbationCounts(P);
   const faithfulness: ExplainResult['faithfulness'] = {};
   const names = FAITHFULNESS_MAPS.filter((m) => maps[m] !== undefined);
@@ -222,8 +317,10 @@ export async function runExplainPipeline(
   }
   timer.mark('faithfulness');
 
-  const target: Prediction = { index: c, label: labels[c], probability: classProbability(base, c) };
-  const predictions = topK(base, p.topK ?? 5, masked.files.config.id2label);
+  const target: Prediction = depth
+    ? { index: -1, label: `mean depth in [${region!.box.join(', ')}]`, probability: s0 }
+    : { index: c, label: labels[c], probability: classProbability(base, c) };
+  const predictions = depth ? [] : topK(base, p.topK ?? 5, masked.files.config.id2label);
   return {
     image: att.image,
     model: att.model,
@@ -237,11 +334,13 @@ export async function runExplainPipeline(
     removalExact: !masked.pooledHead,
     ...(masked.pooledHead
       ? {
-          removalNote:
-            'The classifier pools the patch outputs (e.g. a mean of the patch tokens beside CLS): removed tokens are kept out of every attention but still reach that pool, so removal is not exact.',
+          removalNote: depth
+            ? "The DPT's neck reassembles every patch token's output, removed ones included: removed tokens are kept out of every attention of the backbone, not out of the neck, so removal is not exact."
+            : 'The classifier pools the patch outputs (e.g. a mean of the patch tokens beside CLS): removed tokens are kept out of every attention but still reach that pool, so removal is not exact.',
         }
       : {}),
-    score: scoreKind,
+    ...(region ? { region: region.box } : {}),
+    score: depth ? 'meanDepth' : scoreKind,
     window,
     samples: p.methods.includes('rise') ? samples : 0,
     seed,

@@ -27,6 +27,8 @@ export interface ExplainParams {
   seed?: number;
   /** What a masked run scores: p_c (default) or its log-odds. The perturbation curves always record p_c. */
   score?: ScoreKind;
+  /** A DPT depth model's target: the mean predicted depth inside this box, [x0, y0, x1, y1] in image pixels (default: the whole image). */
+  region?: [number, number, number, number];
   /** The 'rollout' map's settings (default mean fusion, no discarding). */
   rollout?: { fusion: HeadFusion; discardRatio: number };
   /** The 'attention' map: CLS attention of this layer (default the last) and head (default the mean). */
@@ -70,7 +72,9 @@ export interface ExplainResult {
   /** False when the head pools patch outputs: removed tokens still reach that pool. */
   removalExact: boolean;
   removalNote?: string;
-  score: ScoreKind;
+  /** 'meanDepth' for a DPT depth model (the target's `probability` is then the mean depth in `region`). */
+  score: ScoreKind | 'meanDepth';
+  region?: [number, number, number, number];
   window: number;
   samples: number;
   seed: number;

@@ -169,3 +169,71 @@ test('bad input: a CNN, a fused model, a class out of range, an unknown label, s
   const ok = await run({ modelPath: shapesVit, target: 'ring', window: 4 });
   assert.equal(ok.target.label, 'ring');
 });
+
+test('a DPT depth model: the mean depth inside a region is explained; occlusion equals brute force; removal is said not to be exact', async () => {
+  const dpt = fixtureModels()['dpt-tiny-depth'];
+  const region: [number, number, number, number] = [16, 16, 80, 64];
+  const r = await run({ modelPath: dpt, region, window: 2 });
+  assert.equal(r.score, 'meanDepth');
+  assert.equal(r.removalExact, false);
+  assert.match(r.removalNote ?? '', /neck/);
+  assert.deepEqual(r.region, region);
+  // Brute force: each window removed on its own, the region's mean of predicted_depth.
+  const m = await loadMaskedModel(dpt);
+  try {
+    const img = await decodeImage(fs.readFileSync(image), 'scene.png');
+    const { planDenseInput, preprocessDense } = await import('../../../../src/core/image/dptPreprocess');
+    const pre = await preprocessDense(img, m.files.preprocessor, planDenseInput(img.height, img.width, m.files.preprocessor, m).size);
+    const [gh, gw] = r.grid;
+    const tokens = r.tokens;
+    const first = r.firstPatchToken;
+    const mean = async (set: number[]) => {
+      const rm = new Uint8Array(tokens);
+      for (const j of set) rm[first + j] = 1;
+      const [out] = await maskedLogits(m, pre.pixels, pre.height, pre.width, tokens, [rm], 1);
+      const [h, w] = m.outputDims!.slice(-2);
+      let s = 0;
+      let n = 0;
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          if (
+            y >= Math.floor((16 * h) / img.height) &&
+            y < Math.ceil((64 * h) / img.height) &&
+            x >= Math.floor((16 * w) / img.width) &&
+            x < Math.ceil((80 * w) / img.width)
+          ) {
+            s += out[y * w + x];
+            n++;
+          }
+      return s / n;
+    };
+    const s0 = await mean([]);
+    assert.ok(Math.abs(s0 - r.target.probability) < 1e-5);
+    const sum = new Float64Array(gh * gw);
+    const cnt = new Float64Array(gh * gw);
+    for (let i = 0; i + 2 <= gh; i++)
+      for (let j = 0; j + 2 <= gw; j++) {
+        const set = [i * gw + j, i * gw + j + 1, (i + 1) * gw + j, (i + 1) * gw + j + 1];
+        const d = s0 - (await mean(set));
+        for (const k of set) ((sum[k] += d), cnt[k]++);
+      }
+    assert.ok(
+      maxAbsDiff(
+        r.maps.occlusion!,
+        Array.from(sum, (v, k) => v / cnt[k]),
+      ) < 1e-5,
+    );
+  } finally {
+    await m.session.release();
+  }
+  const code = async (pr: Promise<unknown>) =>
+    (
+      (await pr.then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as VitLensError | undefined
+    )?.code;
+  assert.equal(await code(run({ modelPath: dpt, target: 1 })), 'BAD_REQUEST');
+  assert.equal(await code(run({ modelPath: dpt, region: [0, 0, 999, 10] })), 'BAD_REQUEST');
+  assert.equal(await code(run({ modelPath: shapesVit, region })), 'BAD_REQUEST');
+});
