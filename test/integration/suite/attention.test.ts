@@ -99,29 +99,6 @@ suite('Show Attention', () => {
     await screenshot(screenshotPath('rollout-panel'));
   });
 
-  test('Why this class: a click on a prediction explains that class end to end (trained demo model)', async function () {
-    this.timeout(120_000);
-    if (!driverAvailable()) this.skip();
-    const scene = path.join(ws, 'two-shapes.png');
-    fs.writeFileSync(scene, await twoObjectScenePng());
-    await setModel(path.join(repoRoot, 'models', 'demo', 'shapes-vit'));
-    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(scene));
-    await waitFor('rendered', () => observe(scene)?.received.find((m) => m.type === 'rendered'));
-    // The second prediction: one of the scene's two objects.
-    await webviewClick('[data-testid="predictions"] li:nth-child(2)');
-    const asked = await waitFor('explain request', () => observe(scene)?.received.find((m) => m.type === 'explain'));
-    const done = await waitFor('explanation', () => observe(scene)?.explained, 60000);
-    assert.strictEqual(done.target, (asked.request as { target: number }).target);
-    assert.ok(done.removalExact && done.partials >= 1 && done.runs > 40, JSON.stringify(done));
-    for (const id of ['explain-map', 'explain-class-select', 'faithfulness-chart'])
-      assert.ok((await webviewQuery(`[data-testid="${id}"]`)).count >= 1, `${id} present`);
-    await webviewQuery('.vl-faith-legend li', { timeoutMs: 10000 });
-    assert.strictEqual((await webviewQuery('.vl-faith-legend li')).count, 5, 'rollout, attention, raw, occlusion, random');
-    console.log(`explained ${done.label}: ${done.runs} masked runs, ${done.totalMs.toFixed(0)} ms`);
-    await screenshot(screenshotPath('why-this-class'));
-    await setModel(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot)));
-  });
-
   test('the same image reuses its panel', async () => {
     const runs = observe(image)!.runs;
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
@@ -245,5 +222,28 @@ suite('Show Attention', () => {
     fs.rmSync(path.join(copy, 'onnx', 'model.onnx'));
     const err = await waitFor('missing-model error', () => observe(image)?.lastError, 30_000);
     assert.match(err, /MODEL_NOT_FOUND/);
+  });
+  test('Why this class: a click on a prediction explains that class end to end (trained demo model)', async function () {
+    this.timeout(120_000);
+    if (!driverAvailable()) this.skip();
+    await closeAll(); // the driver clicks in the first webview that has the selector: only this panel open
+    const scene = path.join(ws, 'two-shapes.png');
+    fs.writeFileSync(scene, await twoObjectScenePng());
+    await setModel(path.join(repoRoot, 'models', 'demo', 'shapes-vit'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(scene));
+    await waitFor('rendered', () => observe(scene)?.received.find((m) => m.type === 'rendered'));
+    // The second prediction: one of the scene's two objects.
+    await webviewClick('[data-testid="predictions"] li:nth-child(2)');
+    const asked = await waitFor('explain request', () => observe(scene)?.received.find((m) => m.type === 'explain'));
+    const done = await waitFor('explanation', () => observe(scene)?.explained, 60000);
+    assert.strictEqual(done.target, (asked.request as { target: number }).target);
+    assert.ok(done.removalExact && done.partials >= 1 && done.runs > 40, JSON.stringify(done));
+    for (const id of ['explain-map', 'explain-class-select', 'faithfulness-chart'])
+      assert.ok((await webviewQuery(`[data-testid="${id}"]`)).count >= 1, `${id} present`);
+    await webviewQuery('.vl-faith-legend li', { timeoutMs: 10000 });
+    assert.strictEqual((await webviewQuery('.vl-faith-legend li')).count, 5, 'rollout, attention, raw, occlusion, random');
+    console.log(`explained ${done.label}: ${done.runs} masked runs, ${done.totalMs.toFixed(0)} ms`);
+    await screenshot(screenshotPath('why-this-class'));
+    await setModel(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot)));
   });
 });

@@ -215,7 +215,10 @@ test('a DPT depth model: the mean depth inside a region is explained; occlusion 
       for (let j = 0; j + 2 <= gw; j++) {
         const set = [i * gw + j, i * gw + j + 1, (i + 1) * gw + j, (i + 1) * gw + j + 1];
         const d = s0 - (await mean(set));
-        for (const k of set) ((sum[k] += d), cnt[k]++);
+        for (const k of set) {
+          sum[k] += d;
+          cnt[k]++;
+        }
       }
     assert.ok(
       maxAbsDiff(
