@@ -112,13 +112,11 @@ async function runDense(
   const model = resolveModelArg(modelArg, f.values.get('cache') ?? defaultCacheDir());
   const params = { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), task };
   // The CLI asks for what it writes: only --html needs the backbone's [L, H, N, N] attention (192 MB on a
-  // DPT-B at 384²); otherwise the engine keeps it (densePanel) and the CLI releases it at once.
-  const result = await withEngine(ctx, async (client): Promise<DenseResult | DensePanelResult> => {
-    if (f.values.get('html')) return requestWithProgress(client, 'dense', params);
-    const r = await requestWithProgress(client, 'densePanel', { ...params, rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0 } });
-    if (r.attentionKey) await client.request('release', { attentionKey: r.attentionKey }).catch(() => undefined);
-    return r.result;
-  });
+  // DPT-B at 384²); otherwise the engine fetches one layer to learn its shape (denseShapes).
+  const html = !!f.values.get('html');
+  const result = await withEngine(ctx, (client): Promise<DenseResult | DensePanelResult> =>
+    requestWithProgress(client, html ? 'dense' : 'denseShapes', params),
+  );
   return { result, values: f.values };
 }
 

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { clampNonFinite, depthStats, resizeBicubic, segmentClasses, upsampledArgmax } from '../../maths/dense';
 import type { AttentionTensor, ModelSummary, SpecialTokens, ViewImage } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask, DepthMap, FeatureLevel, SegmentationMap } from './types';
+import type { DensePanelResult } from './messages';
 import { checkRowsAreProbabilities, stackAttention } from '../../core/pipeline/attentionOutputs';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
 import { decodeAndLoad } from '../../core/pipeline/decode';
@@ -282,13 +283,53 @@ export async function featureLevels(
   return levels;
 }
 
+/** What a caller wants besides the map. */
+export interface DenseOptions {
+  attentionBudgetBytes?: number;
+  /**
+   * 'full' (default): the stacked [L, H, N, N] attention. 'shape': its shape only (`runDenseShapes`), learnt
+   * from one tapped layer, so a caller that writes no attention (the CLI without --html) neither fetches
+   * nor holds the other L − 1 layers (176 MB on DPT-B at 384²: onnxruntime's buffers, node's copies and our stack).
+   */
+  attention?: 'full' | 'shape';
+  /**
+   * Called as soon as the map (depth or classes) and the view are ready, before the neck's PCA and the
+   * attention's checks: a DenseResult with `features` empty and no `attention` (timings so far). The
+   * panel paints the map from it while the rest is computed.
+   */
+  onMap?: (first: DenseResult) => void;
+}
+
+/** Post-processing in parts (the bench's breakdown): the view PNG (its wait), the map, the attention, the neck's PCA. */
+export const densePostStages = ['view', 'map', 'attention', 'features'] as const;
+export type DensePostStage = (typeof densePostStages)[number];
+
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
 export async function runDensePipeline(
   req: DenseRequest,
   getModel: (p: string) => Promise<LoadedModel>,
   ctl: RunControl = noControl,
-  opts: { attentionBudgetBytes?: number } = {},
+  opts: Omit<DenseOptions, 'attention'> = {},
 ): Promise<DenseResult> {
+  return (await denseRun(req, getModel, ctl, { ...opts, attention: 'full' })) as DenseResult;
+}
+
+/** The pipeline with the backbone attention's shape only (see DenseOptions.attention): what the CLI writes. */
+export function runDenseShapes(
+  req: DenseRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl = noControl,
+  opts: Omit<DenseOptions, 'attention'> = {},
+): Promise<DensePanelResult> {
+  return denseRun(req, getModel, ctl, { ...opts, attention: 'shape' });
+}
+
+async function denseRun(
+  req: DenseRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl,
+  opts: DenseOptions,
+): Promise<DenseResult | DensePanelResult> {
   if (req.task !== 'depth' && req.task !== 'segmentation')
     throw new VitLensError('BAD_REQUEST', `dense: task must be "depth" or "segmentation", not ${JSON.stringify(req.task)}`);
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'postprocess'] as const);
@@ -298,6 +339,12 @@ export async function runDensePipeline(
   const sizePlan = planDenseInput(img.height, img.width, model.files.preprocessor, model);
   const pre = await preprocessDense(img, model.files.preprocessor, sizePlan.size);
   const plan = planDenseFetches(model, dense, output, pre, opts.attentionBudgetBytes);
+  const attentionLayers = plan.attention.length;
+  // Shape only: one tapped Softmax is one layer, and every layer has the same [1, H, N, N].
+  const shapeOnly = opts.attention === 'shape' && model.attentionSource === 'tapped' && attentionLayers > 1;
+  if (shapeOnly) plan.attention = plan.attention.slice(-1);
+  else if (model.tappedLastOnly && attentionLayers > 0)
+    throw new VitLensError('INTERNAL', 'dense: a model loaded with its last attention layer tapped serves attention shapes only.');
   const notes = [...sizePlan.notes, ...plan.notes];
   timer.mark('preprocess');
   ctl.checkCancelled();
@@ -311,11 +358,45 @@ export async function runDensePipeline(
   ctl.checkCancelled();
 
   ctl.progress(req.task === 'depth' ? 'Post-processing depth' : 'Post-processing segmentation', 0.8);
+  const post = new StageTimer(densePostStages);
   const view = await viewPromise;
+  post.mark('view');
   const result = outputs[output];
   if (!result) throw new VitLensError('MODEL_BAD_OUTPUT', `the model did not return its ${output} output.`);
   const depth = req.task === 'depth' ? depthFromOutput(result, output, view, notes) : undefined;
   const segmentation = req.task === 'segmentation' ? segmentationFromOutput(result, output, view, model.files.config.id2label) : undefined;
+  post.mark('map');
+  const grid: [number, number] = [Math.floor(pre.height / model.patchSize), Math.floor(pre.width / model.patchSize)];
+  const summaryOf = (layers: number, heads: number, specialTokens: SpecialTokens): ModelSummary => ({
+    path: model.files.onnxPath,
+    name: model.files.name,
+    inputSize: [pre.height, pre.width],
+    patchSize: model.patchSize,
+    numLayers: layers,
+    numHeads: heads,
+    specialTokens,
+    attentionSource: model.attentionSource,
+    ...modelDescription(model.files.config),
+  });
+  const cls: SpecialTokens = { cls: true, distillation: false, registers: 0 };
+  if (opts.onMap) {
+    // The map first: the backbone's size as planned (the final result has it as found).
+    const heads = attentionLayers > 0 ? (model.files.config.num_attention_heads ?? 0) : 0;
+    timer.mark('postprocess');
+    opts.onMap({
+      task: req.task,
+      image: { path: req.imagePath, width: img.width, height: img.height },
+      model: summaryOf(attentionLayers, heads, cls),
+      depth,
+      segmentation,
+      features: [],
+      grid,
+      firstPatchToken: firstPatchIndex(cls),
+      notes: [...notes],
+      timingsMs: timer.timings(),
+      view,
+    });
+  }
 
   // Attention: written in place by onnxruntime (recorded shapes), or stacked and validated from the outputs.
   let attention: AttentionTensor | undefined;
@@ -332,8 +413,7 @@ export async function runDensePipeline(
       }
     }
   }
-  const grid: [number, number] = [Math.floor(pre.height / model.patchSize), Math.floor(pre.width / model.patchSize)];
-  let specialTokens: SpecialTokens = { cls: true, distillation: false, registers: 0 };
+  let specialTokens: SpecialTokens = cls;
   if (attention) {
     try {
       specialTokens = detectSpecialTokens(attention.tokens, grid, model.files.config);
@@ -342,6 +422,7 @@ export async function runDensePipeline(
       attention = undefined;
     }
   }
+  post.mark('attention');
 
   // Neck levels: after the first run of a shape-found neck, keep only the four chosen.
   let neckNames = plan.neck;
@@ -362,31 +443,27 @@ export async function runDensePipeline(
       ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes)
       : [];
   if (!probing && !placed) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
+  post.mark('features');
+  const postprocessMs = post.timings();
   timer.mark('postprocess');
 
-  const summary: ModelSummary = {
-    path: model.files.onnxPath,
-    name: model.files.name,
-    inputSize: [pre.height, pre.width],
-    patchSize: model.patchSize,
-    numLayers: attention?.layers ?? 0,
-    numHeads: attention?.heads ?? 0,
-    specialTokens,
-    attentionSource: model.attentionSource,
-    ...modelDescription(model.files.config),
-  };
-  return {
+  // Shape only: the one layer fetched stands for all; its array is dropped here.
+  const shape =
+    attention && shapeOnly ? { layers: attentionLayers * attention.layers, heads: attention.heads, tokens: attention.tokens } : undefined;
+  const out: DenseResult | DensePanelResult = {
     task: req.task,
     image: { path: req.imagePath, width: img.width, height: img.height },
-    model: summary,
+    model: summaryOf(shape?.layers ?? attention?.layers ?? 0, attention?.heads ?? 0, specialTokens),
     depth,
     segmentation,
     features,
-    attention,
+    attention: shape ?? attention,
     grid,
     firstPatchToken: firstPatchIndex(specialTokens),
     notes,
     timingsMs: timer.timings(),
+    postprocessMs,
     view,
   };
+  return out;
 }
