@@ -600,6 +600,42 @@ export function scatterMatrix(s: PcaSamples): Float64Array {
 }
 
 /**
+ * Scores of every pixel on each component: s_k[p] = Σ_c v_k[c]·(f[c, p] − mean[c]), features [C, n]. One
+ * pass over the features for all components (the map is read once, not once per component); each score
+ * is accumulated in float32 over the channels in order, skipping zero weights, so it equals the
+ * per-component loop bit for bit.
+ */
+export function projectScores(features: Float32Array, n: number, mean: Float64Array, components: Float64Array[]): Float32Array[] {
+  const scores = components.map(() => new Float32Array(n));
+  const channels = mean.length;
+  for (let c = 0; c < channels; c++) {
+    const o = c * n;
+    const shift = mean[c];
+    if (components.length === 3 && components.every((v) => v[c] !== 0)) {
+      // The usual case: three scores per feature value read.
+      const [s0, s1, s2] = scores;
+      const w0 = components[0][c],
+        w1 = components[1][c],
+        w2 = components[2][c];
+      for (let p = 0; p < n; p++) {
+        const f = features[o + p] - shift;
+        s0[p] += w0 * f;
+        s1[p] += w1 * f;
+        s2[p] += w2 * f;
+      }
+      continue;
+    }
+    for (let k = 0; k < components.length; k++) {
+      const w = components[k][c];
+      if (w === 0) continue;
+      const sc = scores[k];
+      for (let p = 0; p < n; p++) sc[p] += w * (features[o + p] - shift);
+    }
+  }
+  return scores;
+}
+
+/**
  * PCA → RGB from the samples and their scatter matrix (see scatterMatrix; the engine computes it with
  * onnxruntime). The top three eigenvectors are the components (from the Gram matrix, v = Xᵀu / ‖Xᵀu‖);
  * each component's sign is fixed so that its largest-magnitude entry is positive; its scores over all
@@ -644,22 +680,23 @@ export function pcaFromScatter(
   }
   const explained: [number, number, number] = [0, 0, 0];
   const rgb = new Uint8Array(n * 3);
-  const scores = new Float32Array(n);
-  components.forEach((v, ci) => {
-    if (!(values[ci] > total * 1e-9)) return;
+  const shown = components.map((_, ci) => values[ci] > total * 1e-9);
+  const scores = projectScores(
+    features,
+    n,
+    mean,
+    components.filter((_, ci) => shown[ci]),
+  );
+  let next = 0;
+  components.forEach((_, ci) => {
+    if (!shown[ci]) return;
     explained[ci] = values[ci] / total;
-    scores.fill(0);
-    for (let c = 0; c < channels; c++) {
-      const w = v[c];
-      if (w === 0) continue;
-      const o = c * n;
-      const shift = mean[c];
-      for (let p = 0; p < n; p++) scores[p] += w * (features[o + p] - shift);
-    }
-    const sorted = Float32Array.from(scores).sort();
-    const lo = percentileOfSorted(sorted, opts.lowPercentile ?? 1);
-    const hi = percentileOfSorted(sorted, opts.highPercentile ?? 99);
-    for (let p = 0; p < n; p++) rgb[p * 3 + ci] = Math.round(255 * unitRange(scores[p], lo, hi));
+    const sc = scores[next++];
+    // Percentiles by selection on a scratch copy (no sort): the same order statistics as numpy's.
+    const scratch = Float32Array.from(sc);
+    const lo = percentileBySelection(scratch, opts.lowPercentile ?? 1);
+    const hi = percentileBySelection(scratch, opts.highPercentile ?? 99);
+    for (let p = 0; p < n; p++) rgb[p * 3 + ci] = Math.round(255 * unitRange(sc[p], lo, hi));
   });
   return { rgb, explained, components };
 }

@@ -13,7 +13,9 @@ import {
   depthToUint16,
   jacobiEigen,
   pcaRgb,
+  pcaSamples,
   percentileOfSorted,
+  projectScores,
   resizeBicubic,
   resizeBilinear,
   segmentClasses,
@@ -276,4 +278,42 @@ test('PCA: the Gram path (fewer pixels than channels) equals the covariance path
     assert.ok(maxAbsDiff(got.explained, want.explained) < 1e-6, `level ${i} explained ${got.explained} vs ${want.explained}`);
     got.components.forEach((v, k) => assert.ok(maxAbsDiff(v, want.components[k]) < 1e-5, `level ${i} component ${k}`));
   });
+});
+
+test('PCA colours: the one-pass projection and selection percentiles equal the per-component loop and sort, bit for bit', () => {
+  // The previous colouring, kept here as the reference: one pass over the features per component, sorted percentiles.
+  const reference = (f: Float32Array, n: number, mean: Float64Array, comps: Float64Array[]) =>
+    comps.map((v) => {
+      const scores = new Float32Array(n);
+      for (let c = 0; c < mean.length; c++) {
+        const w = v[c];
+        if (w === 0) continue;
+        for (let p = 0; p < n; p++) scores[p] += w * (f[c * n + p] - mean[c]);
+      }
+      const sorted = Float32Array.from(scores).sort();
+      const lo = percentileOfSorted(sorted, 1);
+      const hi = percentileOfSorted(sorted, 99);
+      return { scores, bytes: Uint8Array.from(scores, (s) => Math.round(255 * unitRange(s, lo, hi))) };
+    });
+  for (const [c, h, w, seed] of [
+    [12, 17, 23, 3],
+    [40, 5, 6, 4], // Gram path
+    [96, 24, 24, 5],
+    [3, 1, 1, 6], // one pixel
+  ]) {
+    const n = h * w;
+    const f = noise(c * n, seed);
+    for (let p = 0; p < n; p++) f[p] = f[(p * 7) % n]; // ties in the first channel
+    const r = pcaRgb(f, c, h, w);
+    const mean = Float64Array.from({ length: c }, (_, k) => pcaSamples(f, c, n).mean[k]);
+    const comps = r.components.filter((_, i) => r.explained[i] > 0);
+    assert.deepEqual(
+      projectScores(f, n, mean, comps),
+      reference(f, n, mean, comps).map((x) => x.scores),
+    );
+    reference(f, n, mean, comps).forEach((want, i) => {
+      const got = Uint8Array.from({ length: n }, (_, p) => r.rgb[p * 3 + i]);
+      assert.deepEqual(got, want.bytes, `${c}×${h}×${w} component ${i}`);
+    });
+  }
 });
