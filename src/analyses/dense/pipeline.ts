@@ -297,7 +297,7 @@ export interface DenseOptions {
    * attention's checks: a DenseResult with `features` empty and no `attention` (timings so far). The
    * panel paints the map from it while the rest is computed.
    */
-  onMap?: (first: DenseResult) => void;
+  onMap?: (first: DenseResult) => void | Promise<void>;
 }
 
 /** Post-processing in parts (the bench's breakdown): the view PNG (its wait), the map, the attention, the neck's PCA. */
@@ -383,7 +383,8 @@ async function denseRun(
     // The map first: the backbone's size as planned (the final result has it as found).
     const heads = attentionLayers > 0 ? (model.files.config.num_attention_heads ?? 0) : 0;
     timer.mark('postprocess');
-    opts.onMap({
+    // Awaited: a streamed map leaves the process before the PCA's synchronous loops hold the event loop.
+    await opts.onMap({
       task: req.task,
       image: { path: req.imagePath, width: img.width, height: img.height },
       model: summaryOf(attentionLayers, heads, cls),
