@@ -17,7 +17,7 @@ import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens
 import { VitLensError } from '../../shared/errors';
 import { pcaRgbOrt } from './featurePca';
 import { planDenseInput, preprocessDense } from '../../core/image/dptPreprocess';
-import { recordShapes, runPlaced } from '../../core/placedOutputs';
+import { recordShapes, runPlaced, type AttentionGuess } from '../../core/placedOutputs';
 import { viewImage } from '../../core/image/image';
 import type { Preprocessed } from '../../core/image/image';
 import type { DenseGraph } from '../../core/model/dptModel';
@@ -125,9 +125,20 @@ export function planDenseFetches(
 const fetchNames = (plan: FetchPlan) => [...new Set([plan.output, ...plan.attention, ...plan.neck])];
 
 /**
- * Stage 3: one session.run fetching the dense output, the attention and the neck levels. After the
- * first run on this input shape, onnxruntime writes into fresh arrays and `attention` is the stacked
- * tensor, already in place (see placedOutputs.ts).
+ * The tapped attention's shape before the first run, from config.json (heads, registers) and the grid:
+ * each tapped Softmax one layer [1, H, N, N]. None when config.json does not say the heads.
+ */
+export function attentionGuess(model: LoadedModel, plan: FetchPlan, pre: Preprocessed): AttentionGuess | undefined {
+  const cfg = model.files.config;
+  if (model.attentionSource !== 'tapped' || plan.attention.length === 0 || !Number.isInteger(cfg.num_attention_heads)) return undefined;
+  const tokens = Math.floor(pre.height / model.patchSize) * Math.floor(pre.width / model.patchSize) + 1 + (cfg.num_register_tokens ?? 0);
+  return { names: plan.attention, heads: cfg.num_attention_heads as number, tokens };
+}
+
+/**
+ * Stage 3: one session.run fetching the dense output, the attention and the neck levels. onnxruntime
+ * writes the attention layers into one [L, H, N, N] array, `attention` (see placedOutputs.ts): after
+ * the first run on this input shape from the recorded shapes, on the first from `attentionGuess`.
  */
 export async function runDenseModel(
   model: LoadedModel,
@@ -135,7 +146,12 @@ export async function runDenseModel(
   pre: Preprocessed,
 ): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   try {
-    return await runPlaced(model, new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]), fetchNames(plan));
+    return await runPlaced(
+      model,
+      new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]),
+      fetchNames(plan),
+      attentionGuess(model, plan, pre),
+    );
   } catch (e) {
     throw new VitLensError(
       'INFERENCE_FAILED',
@@ -399,7 +415,7 @@ async function denseRun(
     });
   }
 
-  // Attention: written in place by onnxruntime (recorded shapes), or stacked and validated from the outputs.
+  // Attention: written in place by onnxruntime (recorded shapes, or the first run's guess), or stacked and validated from the outputs.
   let attention: AttentionTensor | undefined;
   if (plan.attention.length > 0) {
     if (placed) {
@@ -443,7 +459,7 @@ async function denseRun(
     neckNames.length > 0
       ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes)
       : [];
-  if (!probing && !placed) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
+  if (!probing) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
   post.mark('features');
   const postprocessMs = post.timings();
   timer.mark('postprocess');
