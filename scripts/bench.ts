@@ -24,6 +24,7 @@ import { inferenceThreads } from '../src/core/onnx/threads';
 import { benchGallery } from './benchGallery';
 import {
   arg,
+  alternateWithBare,
   bareColdArgv,
   bareRunMs,
   benchImage,
@@ -31,6 +32,7 @@ import {
   fmt,
   inEngineEnvironment,
   median,
+  openBareSession,
   pipelineAgainstBare,
   range,
   root,
@@ -93,31 +95,32 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   console.log(`ratio total / bare            ${ratio.toFixed(3)}`);
   console.log(`post-process, first run in this process: ${firstPost.join(', ')} ms`);
 
-  // Through the engine (IPC included), as the panel: densePanel's map partial, then the result. The
-  // engine's session runs in another process, so no bare run alternates here: the ratio uses the bare
-  // median above.
+  // Through the engine (IPC included), as the panel: densePanel's map partial, then the result; in
+  // blocks alternating with bare runs in this process (the first of each block not counted: the other
+  // side's threads may still spin).
   const client = new EngineClient({ enginePath: path.join(__dirname, 'engine.js') });
   const rollout = { fusion: 'mean' as const, discardRatio: 0, startLayer: 0 };
-  const panelRun = async () => {
+  const engineMap: number[] = [];
+  const engineDone: number[] = [];
+  const panelRun = async (counted: boolean) => {
     const t0 = performance.now();
     let mapAt = NaN;
     const r = await client.request('densePanel', { ...req, rollout }, { onPartial: () => (mapAt = performance.now() - t0) });
     const doneAt = performance.now() - t0;
     if (r.attentionKey) await client.request('release', { attentionKey: r.attentionKey });
-    return { mapAt, doneAt };
+    if (counted) {
+      engineMap.push(mapAt);
+      engineDone.push(doneAt);
+    }
   };
-  await panelRun(); // load and first run
-  const engineMap: number[] = [];
-  const engineDone: number[] = [];
-  for (let i = 0; i < denseRuns; i++) {
-    const t = await panelRun();
-    engineMap.push(t.mapAt);
-    engineDone.push(t.doneAt);
-  }
+  await panelRun(false); // load and first run
+  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
+  const engineBare = median(await alternateWithBare(bare.run, panelRun, denseRuns));
+  await bare.release();
   client.dispose();
-  const engine = { mapMs: median(engineMap), doneMs: median(engineDone) };
+  const engine = { bareMs: engineBare, mapMs: median(engineMap), doneMs: median(engineDone) };
   console.log(
-    `engine densePanel: request → map ${fmt(engine.mapMs)} (ratio ${(engine.mapMs / bareMs).toFixed(3)}), → whole result ${fmt(engine.doneMs)} (ratio ${(engine.doneMs / bareMs).toFixed(3)})`,
+    `engine densePanel (IPC incl.), against bare ${fmt(engineBare)} alternated: request → map ${fmt(engine.mapMs)} (ratio ${(engine.mapMs / engineBare).toFixed(3)}), → whole result ${fmt(engine.doneMs)} (ratio ${(engine.doneMs / engineBare).toFixed(3)})`,
   );
   return {
     model: 'dpt-b16-384',
@@ -127,7 +130,7 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
     ratio,
     mapRatio,
     firstRun: first.timingsMs,
-    engine: { ...engine, mapRatio: engine.mapMs / bareMs, doneRatio: engine.doneMs / bareMs },
+    engine: { ...engine, mapRatio: engine.mapMs / engineBare, doneRatio: engine.doneMs / engineBare },
   };
 }
 
