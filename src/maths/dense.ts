@@ -359,10 +359,12 @@ export interface PcaOptions {
   highPercentile?: number;
   /** Relative residual the eigenvectors are computed to (default 1e-7: far below what 8-bit colours show). */
   tolerance?: number;
+  /** false: components and explained variance only, `rgb` empty (a caller that draws nothing: the CLI's JSON). */
+  colours?: boolean;
 }
 
 export interface PcaResult {
-  /** [height, width, 3] bytes: components 1, 2, 3 → R, G, B. */
+  /** [height, width, 3] bytes: components 1, 2, 3 → R, G, B (empty with `colours: false`). */
   rgb: Uint8Array;
   /** Share of the total variance of each component (0 when there are fewer than 3). */
   explained: [number, number, number];
@@ -679,8 +681,12 @@ export function pcaFromScatter(
     if (v[at] < 0) for (let c = 0; c < v.length; c++) v[c] = -v[c];
   }
   const explained: [number, number, number] = [0, 0, 0];
-  const rgb = new Uint8Array(n * 3);
   const shown = components.map((_, ci) => values[ci] > total * 1e-9);
+  if (opts.colours === false) {
+    shown.forEach((on, ci) => (explained[ci] = on ? values[ci] / total : 0));
+    return { rgb: new Uint8Array(0), explained, components };
+  }
+  const rgb = new Uint8Array(n * 3);
   const scores = projectScores(
     features,
     n,

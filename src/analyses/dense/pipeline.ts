@@ -263,6 +263,7 @@ export async function featureLevels(
   input: [number, number],
   outIndices: unknown,
   notes: string[],
+  colours = true,
 ): Promise<FeatureLevel[]> {
   const levels: FeatureLevel[] = [];
   const layers =
@@ -284,7 +285,7 @@ export async function featureLevels(
       continue;
     }
     const stride = input[0] / height;
-    const pca = await pcaRgbOrt(data, channels, height, width);
+    const pca = await pcaRgbOrt(data, channels, height, width, { colours });
     const strideText = Number.isInteger(stride) ? String(stride) : stride.toFixed(1);
     levels.push({
       name: `reassemble 1/${strideText}${layers ? ` (layer ${layers[i] + 1})` : ''}`,
@@ -303,7 +304,8 @@ export async function featureLevels(
 export interface DenseOptions {
   attentionBudgetBytes?: number;
   /**
-   * 'full' (default): the stacked [L, H, N, N] attention. 'shape': its shape only (`runDenseShapes`), learnt
+   * 'full' (default): the stacked [L, H, N, N] attention. 'shape' (`runDenseShapes`, what the CLI writes):
+   * the neck levels without their PCA images (`rgb` empty), and the attention's shape only, learnt
    * from one tapped layer, so a caller that writes no attention (the CLI without --html) neither fetches
    * nor holds the other L − 1 layers (176 MB on DPT-B at 384²: onnxruntime's buffers, node's copies and our stack).
    */
@@ -457,7 +459,14 @@ async function denseRun(
   }
   const features =
     neckNames.length > 0
-      ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes)
+      ? await featureLevels(
+          outputs,
+          neckNames,
+          [pre.height, pre.width],
+          model.files.config.backbone_out_indices,
+          notes,
+          opts.attention !== 'shape', // the CLI writes the levels' numbers, never their images
+        )
       : [];
   if (!probing) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
   post.mark('features');

@@ -53,7 +53,7 @@ export interface FeatureLevel {
   channels: number;
   height: number;
   width: number;
-  /** [height, width, 3] bytes. */
+  /** [height, width, 3] bytes; empty from `denseShapes` (the CLI writes no feature images). */
   rgb: Uint8Array;
   /** Share of the variance explained by each of the three components. */
   explained: [number, number, number];

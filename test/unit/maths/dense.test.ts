@@ -317,3 +317,12 @@ test('PCA colours: the one-pass projection and selection percentiles equal the p
     });
   }
 });
+
+test('PCA without colours: the same components and explained variance, no image', () => {
+  const f = noise(20 * 9 * 11, 8);
+  const full = pcaRgb(f, 20, 9, 11);
+  const bare = pcaRgb(f, 20, 9, 11, { colours: false });
+  assert.deepEqual(bare.explained, full.explained);
+  assert.deepEqual(bare.components, full.components);
+  assert.equal(bare.rgb.length, 0);
+});
