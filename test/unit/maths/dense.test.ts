@@ -19,6 +19,7 @@ import {
   resizeBicubic,
   resizeBilinear,
   segmentClasses,
+  subspaceEigenpairs,
   topEigenpairs,
   unitRange,
   upsampledArgmax,
@@ -188,12 +189,13 @@ test('eigen-solvers: Jacobi on a known matrix; subspace iteration equals Jacobi 
   const cov = new Float64Array(n * n);
   for (let r = 0; r < 40; r++) for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) cov[a * n + b] += x[r * n + a] * x[r * n + b];
   const ref = jacobiEigen(cov, n);
-  const top = topEigenpairs(cov, n, 3);
-  assert.ok(maxAbsDiff(top.values, ref.values.slice(0, 3)) < 1e-8 * ref.values[0]);
-  top.vectors.forEach((v, i) => {
-    const d = v.reduce((s, vi, k) => s + vi * ref.vectors[i][k], 0);
-    assert.ok(Math.abs(Math.abs(d) - 1) < 1e-7, `component ${i} parallel to the reference (|cos| = ${Math.abs(d)})`);
-  });
+  for (const top of [topEigenpairs(cov, n, 3), subspaceEigenpairs(cov, n, 3)]) {
+    assert.ok(maxAbsDiff(top.values, ref.values.slice(0, 3)) < 1e-8 * ref.values[0]);
+    top.vectors.forEach((v, i) => {
+      const d = v.reduce((s, vi, k) => s + vi * ref.vectors[i][k], 0);
+      assert.ok(Math.abs(Math.abs(d) - 1) < 1e-7, `component ${i} parallel to the reference (|cos| = ${Math.abs(d)})`);
+    });
+  }
 });
 
 test('PCA of a feature map: points on a line explain 100%; deterministic; sign fixed; fitting subsample', () => {
@@ -325,4 +327,36 @@ test('PCA without colours: the same components and explained variance, no image'
   assert.deepEqual(bare.explained, full.explained);
   assert.deepEqual(bare.components, full.components);
   assert.equal(bare.rgb.length, 0);
+});
+
+test('Lanczos (topEigenpairs) equals Jacobi and the previous subspace iteration to 1e-6: slow spectra, rank below k, tiny sizes', () => {
+  const cases: [number, number, number][] = [
+    [120, 200, 31], // covariance of 200 noisy samples: a slowly decaying spectrum
+    [60, 2, 32], // rank 2 < k = 3
+    [3, 10, 33],
+    [2, 10, 34], // n < k
+    [1, 4, 35],
+  ];
+  for (const [n, m, seed] of cases) {
+    const x = noise(m * n, seed);
+    for (let r = 0; r < m; r++) for (let a = 0; a < n; a++) x[r * n + a] *= 1 + 3 / (a + 1); // decaying channel scales
+    const cov = new Float64Array(n * n);
+    for (let r = 0; r < m; r++) for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) cov[a * n + b] += x[r * n + a] * x[r * n + b];
+    const ref = jacobiEigen(cov, n);
+    const k = Math.min(3, n);
+    const lan = topEigenpairs(cov, n, 3, 1e-9);
+    const sub = subspaceEigenpairs(cov, n, 3, 1e-9);
+    assert.equal(lan.values.length, k);
+    assert.equal(lan.vectors.length, k);
+    assert.ok(maxAbsDiff(lan.values, ref.values.slice(0, k)) <= 1e-6 * ref.values[0], `n=${n} m=${m}: values`);
+    assert.ok(maxAbsDiff(lan.values, sub.values) <= 1e-6 * ref.values[0], `n=${n} m=${m}: values against subspace iteration`);
+    lan.vectors.forEach((v, i) => {
+      assert.ok(Math.abs(Math.sqrt(v.reduce((s, vi) => s + vi * vi, 0)) - 1) < 1e-9, `n=${n}: unit vector ${i}`);
+      // Only non-degenerate eigenvalues fix their vector (up to sign).
+      if (ref.values[i] > 1e-9 * ref.values[0] && (i + 1 >= n || ref.values[i] - ref.values[i + 1] > 1e-6 * ref.values[0])) {
+        const d = v.reduce((s, vi, j) => s + vi * ref.vectors[i][j], 0);
+        assert.ok(Math.abs(Math.abs(d) - 1) < 1e-6, `n=${n} m=${m} vector ${i}: |cos| ${Math.abs(d)}`);
+      }
+    });
+  }
 });
