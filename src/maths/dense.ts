@@ -391,7 +391,7 @@ export function topEigenpairs(matrix: Float64Array, n: number, k: number, tol = 
   const basis: Float64Array[] = [];
   const alpha: number[] = [];
   const beta: number[] = []; // beta[j]: the coupling of basis[j] and basis[j + 1]
-  let q = Float64Array.from({ length: n }, rand);
+  let q: Float64Array = Float64Array.from({ length: n }, rand);
   let norm = Math.sqrt(dot(q, q));
   for (let t = 0; t < n; t++) q[t] /= norm;
   let ritz: { values: number[]; vectors: Float64Array[] } | undefined;
