@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { EngineClient, threadsLabel } from '../src/client/engineClient';
 import { runAttentionPipeline } from '../src/analyses/attention/pipeline';
-import { runDensePipeline } from '../src/analyses/dense/pipeline';
+import { densePostStages, runDensePipeline } from '../src/analyses/dense/pipeline';
+import { recycleAttention } from '../src/core/placedOutputs';
 import { planDenseInput, preprocessDense } from '../src/core/image/dptPreprocess';
 import { decodeImage, preprocess } from '../src/core/image/image';
 import { loadVitModel } from '../src/core/model/vitModel';
@@ -25,6 +26,7 @@ import { benchGallery } from './benchGallery';
 import { benchExplain } from './benchExplain';
 import {
   arg,
+  alternateWithBare,
   bareColdArgv,
   bareRunMs,
   benchImage,
@@ -32,6 +34,7 @@ import {
   fmt,
   inEngineEnvironment,
   median,
+  openBareSession,
   pipelineAgainstBare,
   range,
   root,
@@ -39,7 +42,14 @@ import {
 
 const runs = Number(arg('--runs') ?? 20);
 
-/** DPT depth: pipeline stages (decode, preprocess, inference, post-process, total) against the bare session.run. */
+/** Post-processing parts as stage names (`post.view`, `post.map`, `post.attention`, `post.features`). */
+const postStages = densePostStages.map((k) => `post.${k}`);
+
+/**
+ * DPT depth: pipeline stages (decode, preprocess, inference, map = command → depth map ready, post-process
+ * and its parts, total) against the bare session.run; then the same through the engine process, as the
+ * panel gets it: request → the map's partial message, and → the whole result.
+ */
 async function benchDense(image: string): Promise<Record<string, unknown>> {
   console.log('\nbuilding/loading the DPT-sized model (ViT-B/16 at 384×384; first time ≈ 480 MB)…');
   const modelPath = ensureFixture('dpt-b16-384', defaultFixtureDir(root));
@@ -50,14 +60,29 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
     model.files.preprocessor,
     planDenseInput(img.height, img.width, model.files.preprocessor, model).size,
   );
+  const req = { imagePath: image, modelPath, task: 'depth' as const };
+  const runOnce = async () => {
+    let mapMs = NaN; // the pipeline's clock when the map was handed over
+    const r = await runDensePipeline(req, async () => model, undefined, {
+      onMap: (m) => {
+        mapMs = m.timingsMs.total;
+      },
+    });
+    const post = Object.fromEntries(densePostStages.map((k) => [`post.${k}`, r.postprocessMs?.[k] ?? NaN]));
+    return { ...r, timingsMs: { ...r.timingsMs, map: mapMs, ...post } };
+  };
+  // The pipeline's first run in this process (JIT, onnxruntime's arena and our buffers fresh: "cold" post-processing).
+  const first = await runOnce();
+  recycleAttention(first.attention!.data);
+  const firstPost = ['postprocess', ...postStages].map((k) => `${k} ${(first.timingsMs as Record<string, number>)[k].toFixed(1)}`);
   const denseRuns = Math.max(4, Math.round(runs / 2)); // a DPT run takes ~6× a ViT-B one
   const { bareMs, stages } = await pipelineAgainstBare(
     modelPath,
     pre.pixels,
     pre.height,
     pre.width,
-    () => runDensePipeline({ imagePath: image, modelPath, task: 'depth' }, async () => model),
-    ['decode', 'preprocess', 'inference', 'postprocess', 'total'],
+    runOnce,
+    ['decode', 'preprocess', 'inference', 'map', 'postprocess', ...postStages, 'total'],
     denseRuns,
   );
   await model.session.release();
@@ -67,8 +92,48 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   console.log(`bare session.run (untapped)   ${fmt(bareMs)}`);
   for (const [k, v] of Object.entries(stages)) console.log(`dense ${k.padEnd(23)} ${fmt(v)}`);
   const ratio = stages.total / bareMs;
+  const mapRatio = stages.map / bareMs;
+  console.log(`ratio command → depth map / bare ${mapRatio.toFixed(3)}   (target ≤ 1.10; the PCA and attention follow)`);
   console.log(`ratio total / bare            ${ratio.toFixed(3)}`);
-  return { model: 'dpt-b16-384', inputSize: [pre.height, pre.width], bareMs, stages, ratio };
+  console.log(`post-process, first run in this process: ${firstPost.join(', ')} ms`);
+
+  // Through the engine (IPC included), as the panel: densePanel's map partial, then the result; in
+  // blocks alternating with bare runs in this process (the first of each block not counted: the other
+  // side's threads may still spin).
+  const client = new EngineClient({ enginePath: path.join(__dirname, 'engine.js') });
+  const rollout = { fusion: 'mean' as const, discardRatio: 0, startLayer: 0 };
+  const engineMap: number[] = [];
+  const engineDone: number[] = [];
+  const panelRun = async (counted: boolean) => {
+    const t0 = performance.now();
+    let mapAt = NaN;
+    const r = await client.request('densePanel', { ...req, rollout }, { onPartial: () => (mapAt = performance.now() - t0) });
+    const doneAt = performance.now() - t0;
+    if (r.attentionKey) await client.request('release', { attentionKey: r.attentionKey });
+    if (counted) {
+      engineMap.push(mapAt);
+      engineDone.push(doneAt);
+    }
+  };
+  await panelRun(false); // load and first run
+  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
+  const engineBare = median(await alternateWithBare(bare.run, panelRun, denseRuns));
+  await bare.release();
+  client.dispose();
+  const engine = { bareMs: engineBare, mapMs: median(engineMap), doneMs: median(engineDone) };
+  console.log(
+    `engine densePanel (IPC incl.), against bare ${fmt(engineBare)} alternated: request → map ${fmt(engine.mapMs)} (ratio ${(engine.mapMs / engineBare).toFixed(3)}), → whole result ${fmt(engine.doneMs)} (ratio ${(engine.doneMs / engineBare).toFixed(3)})`,
+  );
+  return {
+    model: 'dpt-b16-384',
+    inputSize: [pre.height, pre.width],
+    bareMs,
+    stages,
+    ratio,
+    mapRatio,
+    firstRun: first.timingsMs,
+    engine: { ...engine, mapRatio: engine.mapMs / engineBare, doneRatio: engine.doneMs / engineBare },
+  };
 }
 
 /**
@@ -101,10 +166,17 @@ async function benchCold(image: string): Promise<Record<string, unknown>> {
   );
   for (const c of cases) {
     const modelPath = ensureFixture(c.fixture, defaultFixtureDir(root));
+    // Each CLI run's own stage timings (its --json): the cold post-processing.
+    const post: number[] = [];
+    const json = path.join(out, c.fixture === 'dpt-b16-384' ? 'd.json' : 'a.json');
     const r = await coldAgainstBare(
       c.argv(path.dirname(path.dirname(modelPath))),
       bareColdArgv(modelPath, c.size[0], c.size[1], inferenceThreads()),
       coldRuns,
+      () => {
+        const t = (JSON.parse(fs.readFileSync(json, 'utf8')) as { timingsMs?: Record<string, number> }).timingsMs;
+        post.push(t?.postprocess ?? t?.analysis ?? NaN);
+      },
     );
     console.log(`${c.name}`);
     console.log(`  vit-lens  ${range(r.vitLens.wallMs, 'ms')}, peak ${range(r.vitLens.peakBytes, 'MB')}`);
@@ -112,7 +184,8 @@ async function benchCold(image: string): Promise<Record<string, unknown>> {
     console.log(
       `  ratio     time ${r.timeRatio.toFixed(2)} (target ≤ ${c.targets[0]}), memory ${r.memoryRatio.toFixed(2)} (target ≤ ${c.targets[1]})`,
     );
-    results[c.fixture] = r;
+    console.log(`  its own ${c.fixture === 'dpt-b16-384' ? 'post-process' : 'analysis'} stage (cold, from --json) ${range(post, 'ms')}`);
+    results[c.fixture] = { ...r, ownPostMs: post };
   }
   fs.rmSync(out, { recursive: true, force: true });
   return results;

@@ -211,8 +211,13 @@ export interface ColdFigures {
   memoryRatio: number;
 }
 
-/** Cold figures: `runs` whole processes each side, alternated (bare, ViT Lens, bare, …); ratios of medians. */
-export async function coldAgainstBare(vitLensArgv: string[], bareArgv: string[], runs: number): Promise<ColdFigures> {
+/** Cold figures: `runs` whole processes each side, alternated (bare, ViT Lens, bare, …); ratios of medians. `afterVitLens` runs after each ViT Lens process. */
+export async function coldAgainstBare(
+  vitLensArgv: string[],
+  bareArgv: string[],
+  runs: number,
+  afterVitLens?: () => void,
+): Promise<ColdFigures> {
   const v = { wallMs: [] as number[], peakBytes: [] as number[] };
   const b = { wallMs: [] as number[], peakBytes: [] as number[] };
   for (let i = 0; i < runs; i++) {
@@ -228,6 +233,7 @@ export async function coldAgainstBare(vitLensArgv: string[], bareArgv: string[],
       const r = await coldProcess(argv);
       into.wallMs.push(r.wallMs);
       into.peakBytes.push(r.peakBytes);
+      if (into === v) afterVitLens?.();
     }
   }
   return {

@@ -4,10 +4,9 @@
 // file below and prints what the models found against the truth:
 //   scene.png, scene.json ({"objects": [{class, label, box, mask}]}), mask-<i>.png, attention.json, attention.html
 //   depth-scene.png, depth-truth.npy (1/z, larger = nearer, as the model's output), depth.json, depth.npy, depth.html
-// Node side (sharp writes the PNGs).
+// Node side (sharp writes the PNGs; loaded when the demo runs, not with every CLI command: 145 ms).
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
 import { runAttentionCommand } from '../analyses/attention/command';
 import { commandDepth } from '../analyses/dense/command';
 import { encodeNpyFloat32 } from '../maths/npy';
@@ -26,7 +25,10 @@ const DEMO_SHAPE_SEED = 3_000_001;
 const DEMO_SHAPE_CLASS = 2; // triangle
 const DEMO_DEPTH_SEED = 3_000_006; // two spheres and two boxes, half the picture
 
+const loadSharp = async () => (await import('sharp')).default;
+
 async function writeRgbPng(file: string, rgb: Uint8Array, width: number, height: number): Promise<void> {
+  const sharp = await loadSharp();
   await sharp(rgb, { raw: { width, height, channels: 3 } })
     .png()
     .toFile(file);
@@ -44,6 +46,7 @@ export const demoCommand: CliCommand = {
     const image = path.join(out, 'scene.png');
     await writeRgbPng(image, scene.rgb, scene.width, scene.height);
     const objects = [];
+    const sharp = await loadSharp();
     for (const [i, o] of scene.objects.entries()) {
       const mask = `mask-${i}.png`;
       await sharp(

@@ -645,14 +645,31 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
     settings,
     slice: first,
   });
-  await page.evaluate((t) => {
-    const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) =>
-      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
+  // The map first, as the host posts it (a partial result: no features, no attention), then the whole result.
+  const mapOnly = stringifyTyped({ result: { ...r, attention: undefined, features: [] }, settings });
+  const postResult = (t: string, partial: boolean) =>
+    page.evaluate(
+      ([t, partial]) => {
+        const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+        const d = JSON.parse(t, (_k, v) =>
+          v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
+        );
+        window.postMessage({ type: 'result', resultId: 7, result: d.result, settings: d.settings, slice: d.slice, partial }, '*');
+      },
+      [t, partial] as const,
     );
-    window.postMessage({ type: 'result', resultId: 7, result: d.result, settings: d.settings, slice: d.slice }, '*');
-  }, text);
+  await postResult(mapOnly, true);
+  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'painted'));
+  if ((await sent()).some((m) => m.type === 'rendered')) errors.push('vscode: `rendered` before the rest of a partial result');
+  const pendingNote = await page.locator('.vl-features-card .vl-card-note').textContent();
+  if (!/Computing/.test(pendingNote ?? '')) errors.push(`vscode: the features card does not say they follow: ${pendingNote}`);
+  await shot(page, 'vscode-depth-map-first.png');
+  await postResult(text, false);
   await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
+  const order = (await sent()).map((m) => m.type).filter((t) => t === 'painted' || t === 'rendered');
+  if (order.join() !== 'painted,rendered') errors.push(`vscode: painted/rendered sent as ${order.join()}`);
+  if ((await page.locator('[data-testid="feature-level"]').count()) !== r.features.length)
+    errors.push('vscode: the feature levels of the whole result are not shown');
   console.log('  vscode: rendered', JSON.stringify((await sent()).find((m) => m.type === 'rendered')));
   console.log(
     '  vscode: state',

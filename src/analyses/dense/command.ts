@@ -4,9 +4,8 @@
 // and files: --png colour (inferno depth, ADE20K-palette classes) at the original image size, --png16 the
 // depth min–max scaled to 16-bit grayscale (original size), --npy the raw predicted_depth at the model's
 // output resolution (float32, C order, .npy 1.0), --json the numbers. Imports the engine client, the pure
-// analysis and encoders, and sharp for PNG encoding; no onnxruntime.
+// analysis and encoders, and sharp for PNG encoding (loaded when a PNG is written); no onnxruntime.
 import path from 'node:path';
-import sharp from 'sharp';
 import { classColor, clampNonFinite, depthToUint16, resizeBicubic, unitRange } from '../../maths/dense';
 import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
 import type { DenseResult, DenseTask } from './types';
@@ -112,17 +111,17 @@ async function runDense(
   const model = resolveModelArg(modelArg, f.values.get('cache') ?? defaultCacheDir());
   const params = { imagePath: path.resolve(f.positional[0]), modelPath: path.resolve(model), task };
   // The CLI asks for what it writes: only --html needs the backbone's [L, H, N, N] attention (192 MB on a
-  // DPT-B at 384²); otherwise the engine keeps it (densePanel) and the CLI releases it at once.
-  const result = await withEngine(ctx, async (client): Promise<DenseResult | DensePanelResult> => {
-    if (f.values.get('html')) return requestWithProgress(client, 'dense', params);
-    const r = await requestWithProgress(client, 'densePanel', { ...params, rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0 } });
-    if (r.attentionKey) await client.request('release', { attentionKey: r.attentionKey }).catch(() => undefined);
-    return r.result;
-  });
+  // DPT-B at 384²); otherwise the engine fetches one layer to learn its shape (denseShapes).
+  const html = !!f.values.get('html');
+  const result = await withEngine(ctx, (client): Promise<DenseResult | DensePanelResult> =>
+    requestWithProgress(client, html ? 'dense' : 'denseShapes', params),
+  );
   return { result, values: f.values };
 }
 
 async function writePng(file: string, pixels: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 3): Promise<void> {
+  // Loaded here, not with the CLI: 145 ms and 19 MB of a cold `vit-lens depth` that writes no PNG.
+  const { default: sharp } = await import('sharp');
   let image = sharp(pixels, { raw: { width, height, channels } });
   if (pixels instanceof Uint16Array) image = image.toColourspace('grey16');
   await image.png().toFile(prepareOutput(file));

@@ -41,5 +41,5 @@ export const dense = {
       the image's size; the classes with their area share on stdout and in --json.`,
     },
   ],
-  engineCalls: ['dense', 'densePanel'],
+  engineCalls: ['dense', 'densePanel', 'denseShapes'],
 } as const satisfies AnalysisDescriptor;

@@ -66,7 +66,19 @@ export type DenseHostMessage =
    * this result; `slice` (query 0 = CLS, with the settings' rollout) is required when `result.attention`
    * has no data, and ignored otherwise.
    */
-  | { type: 'result'; resultId: number; result: DensePanelResult; settings: DensePanelSettings; slice?: AttentionSlice }
+  | {
+      type: 'result';
+      resultId: number;
+      result: DensePanelResult;
+      settings: DensePanelSettings;
+      slice?: AttentionSlice;
+      /**
+       * The map first: `result` has the depth / class map, the view and the timings so far, no features and no
+       * attention; the whole result follows as a second `result` with the same `resultId`, and the page
+       * then adds the neck levels and the attention beside the map it painted.
+       */
+      partial?: boolean;
+    }
   /** Reply to `needSlice`: one query's attention rows and rollout of the result `resultId`. */
   | { type: 'slice'; resultId: number; slice: AttentionSlice }
   /** A run failed: show the message (data-testid="error") with these buttons; a previous result stays visible. */
@@ -78,7 +90,9 @@ export type DenseHostMessage =
 export type DenseWebviewMessage =
   /** The script loaded and listens: the host answers with the current state (a `result`, `running` or `error`). */
   | { type: 'ready' }
-  /** The first map of a result is painted: which task and view, how many legend classes (segmentation) and feature levels. */
+  /** A result's map is on screen (`at`: Date.now() then), before its feature levels and attention when they follow. */
+  | { type: 'painted'; task: DenseTask; view: DenseViewId; at: number }
+  /** Everything of a result is painted: which task and view, how many legend classes (segmentation) and feature levels. */
   | { type: 'rendered'; task: DenseTask; view: DenseViewId; classes?: number; features: number }
   /** The panel needs a query's attention rows and rollout of the result `resultId` (the host answers with `slice`). */
   | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings }
@@ -104,6 +118,9 @@ export function parseDenseWebviewMessage(m: unknown): DenseWebviewMessage | unde
       if (o.classes !== undefined) out.classes = o.classes as number;
       return out;
     }
+    case 'painted':
+      if (!oneOf<DenseTask>(['depth', 'segmentation'], o.task) || !oneOf(denseViewIds, o.view)) return undefined;
+      return typeof o.at === 'number' && Number.isFinite(o.at) ? { type: 'painted', task: o.task, view: o.view, at: o.at } : undefined;
     case 'export':
       return parseExport(o, denseExportFormats, (f) => denseExportExtension[f]);
     case 'needSlice':

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { VitLensError } from '../../shared/errors';
 import { modelSettingKey } from '../../shared/modelTasks';
-import type { DenseTask } from './types';
+import type { DenseMapPartial, DenseTask } from './types';
 import { parseDenseWebviewMessage, type DenseHostMessage, type DenseWebviewMessage } from './messages';
 import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { configuredModel, densePanelSettings, maxPixels } from '../../host/settings';
@@ -13,6 +13,8 @@ import type { PanelDescriptor } from '../registry';
 
 export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessage> {
   readonly task: DenseTask;
+  /** Date.now() at the start of the run: the webview reports `painted` in wall-clock time. */
+  private runStartedAt = 0;
 
   constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
     super(services, kind, panel, imagePath);
@@ -37,7 +39,17 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
 
   protected async execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<DenseHostMessage> {
     const settings = densePanelSettings();
-    const run = await this.request(
+    this.runStartedAt = Date.now();
+    // The map first: the engine sends it ahead of the neck's PCA and the attention, and it is posted at
+    // once (a `partial` result); the whole result follows under the same id.
+    let resultId: number | undefined;
+    const onPartial = (data: unknown) => {
+      const p = data as DenseMapPartial | undefined;
+      if (signal.aborted || this.isDisposed || p?.kind !== 'map' || resultId !== undefined) return;
+      resultId = this.nextResult();
+      this.post({ type: 'result', resultId, result: p.result, settings, partial: true });
+    };
+    const run = await this.services.engine().request(
       'densePanel',
       {
         imagePath: this.imagePath,
@@ -46,23 +58,30 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
         maxPixels: maxPixels(),
         rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
       },
-      signal,
-      onProgress,
+      { signal, onProgress, onPartial },
     );
     const r = run.result;
     this.noteTimings(
       r.timingsMs,
       `${this.task} ${r.view.width}×${r.view.height}${r.attention ? `, backbone ${r.attention.layers}×${r.attention.heads} attention` : ''}, ${r.features.length} feature levels`,
     );
-    const resultId = this.nextResult(run.attentionKey);
+    if (resultId === undefined) resultId = this.nextResult(run.attentionKey);
+    else this.kept = run.attentionKey ? { resultId, attentionKey: run.attentionKey } : undefined;
     return { type: 'result', resultId, result: r, settings, slice: run.slice };
   }
 
   protected async onMessage(m: DenseWebviewMessage): Promise<void> {
-    if (m.type === 'rendered' && this.observation.renderedMs === undefined) {
-      this.observation.renderedMs = performance.now() - this.runStarted;
+    const o = this.observation;
+    if (m.type === 'painted' && o.firstPaintMs === undefined && this.runStartedAt) {
+      o.firstPaintMs = Math.max(0, m.at - this.runStartedAt);
       this.services.log(
-        `${this.kind.title} ${path.basename(this.imagePath)}: painted after ${this.observation.renderedMs.toFixed(0)} ms (view ${m.view}${m.classes !== undefined ? `, ${m.classes} classes` : ''}, ${m.features} feature levels)`,
+        `${this.kind.title} ${path.basename(this.imagePath)}: map on screen ${o.firstPaintMs.toFixed(0)} ms after the run started`,
+      );
+    }
+    if (m.type === 'rendered' && o.renderedMs === undefined) {
+      o.renderedMs = performance.now() - this.runStarted;
+      this.services.log(
+        `${this.kind.title} ${path.basename(this.imagePath)}: painted after ${o.renderedMs.toFixed(0)} ms (view ${m.view}${m.classes !== undefined ? `, ${m.classes} classes` : ''}, ${m.features} feature levels)`,
       );
     }
   }

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { clampNonFinite, depthStats, resizeBicubic, segmentClasses, upsampledArgmax } from '../../maths/dense';
 import type { AttentionTensor, ModelSummary, SpecialTokens, ViewImage } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask, DepthMap, FeatureLevel, SegmentationMap } from './types';
+import type { DensePanelResult } from './messages';
 import { checkRowsAreProbabilities, stackAttention } from '../../core/pipeline/attentionOutputs';
 import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
 import { decodeAndLoad } from '../../core/pipeline/decode';
@@ -16,7 +17,7 @@ import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens
 import { VitLensError } from '../../shared/errors';
 import { pcaRgbOrt } from './featurePca';
 import { planDenseInput, preprocessDense } from '../../core/image/dptPreprocess';
-import { recordShapes, runPlaced } from '../../core/placedOutputs';
+import { recordShapes, runPlaced, type AttentionGuess } from '../../core/placedOutputs';
 import { viewImage } from '../../core/image/image';
 import type { Preprocessed } from '../../core/image/image';
 import type { DenseGraph } from '../../core/model/dptModel';
@@ -124,9 +125,20 @@ export function planDenseFetches(
 const fetchNames = (plan: FetchPlan) => [...new Set([plan.output, ...plan.attention, ...plan.neck])];
 
 /**
- * Stage 3: one session.run fetching the dense output, the attention and the neck levels. After the
- * first run on this input shape, onnxruntime writes into fresh arrays and `attention` is the stacked
- * tensor, already in place (see placedOutputs.ts).
+ * The tapped attention's shape before the first run, from config.json (heads, registers) and the grid:
+ * each tapped Softmax one layer [1, H, N, N]. None when config.json does not say the heads.
+ */
+export function attentionGuess(model: LoadedModel, plan: FetchPlan, pre: Preprocessed): AttentionGuess | undefined {
+  const cfg = model.files.config;
+  if (model.attentionSource !== 'tapped' || plan.attention.length === 0 || !Number.isInteger(cfg.num_attention_heads)) return undefined;
+  const tokens = Math.floor(pre.height / model.patchSize) * Math.floor(pre.width / model.patchSize) + 1 + (cfg.num_register_tokens ?? 0);
+  return { names: plan.attention, heads: cfg.num_attention_heads as number, tokens };
+}
+
+/**
+ * Stage 3: one session.run fetching the dense output, the attention and the neck levels. onnxruntime
+ * writes the attention layers into one [L, H, N, N] array, `attention` (see placedOutputs.ts): after
+ * the first run on this input shape from the recorded shapes, on the first from `attentionGuess`.
  */
 export async function runDenseModel(
   model: LoadedModel,
@@ -134,7 +146,12 @@ export async function runDenseModel(
   pre: Preprocessed,
 ): Promise<{ outputs: Record<string, ort.Tensor>; attention?: AttentionTensor }> {
   try {
-    return await runPlaced(model, new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]), fetchNames(plan));
+    return await runPlaced(
+      model,
+      new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]),
+      fetchNames(plan),
+      attentionGuess(model, plan, pre),
+    );
   } catch (e) {
     throw new VitLensError(
       'INFERENCE_FAILED',
@@ -246,6 +263,7 @@ export async function featureLevels(
   input: [number, number],
   outIndices: unknown,
   notes: string[],
+  colours = true,
 ): Promise<FeatureLevel[]> {
   const levels: FeatureLevel[] = [];
   const layers =
@@ -267,7 +285,7 @@ export async function featureLevels(
       continue;
     }
     const stride = input[0] / height;
-    const pca = await pcaRgbOrt(data, channels, height, width);
+    const pca = await pcaRgbOrt(data, channels, height, width, { colours });
     const strideText = Number.isInteger(stride) ? String(stride) : stride.toFixed(1);
     levels.push({
       name: `reassemble 1/${strideText}${layers ? ` (layer ${layers[i] + 1})` : ''}`,
@@ -282,13 +300,54 @@ export async function featureLevels(
   return levels;
 }
 
+/** What a caller wants besides the map. */
+export interface DenseOptions {
+  attentionBudgetBytes?: number;
+  /**
+   * 'full' (default): the stacked [L, H, N, N] attention. 'shape' (`runDenseShapes`, what the CLI writes):
+   * the neck levels without their PCA images (`rgb` empty), and the attention's shape only, learnt
+   * from one tapped layer, so a caller that writes no attention (the CLI without --html) neither fetches
+   * nor holds the other L − 1 layers (176 MB on DPT-B at 384²: onnxruntime's buffers, node's copies and our stack).
+   */
+  attention?: 'full' | 'shape';
+  /**
+   * Called as soon as the map (depth or classes) and the view are ready, before the neck's PCA and the
+   * attention's checks: a DenseResult with `features` empty and no `attention` (timings so far). The
+   * panel paints the map from it while the rest is computed.
+   */
+  onMap?: (first: DenseResult) => void | Promise<void>;
+}
+
+/** Post-processing in parts (the bench's breakdown): the view PNG (its wait), the map, the attention, the neck's PCA. */
+export const densePostStages = ['view', 'map', 'attention', 'features'] as const;
+export type DensePostStage = (typeof densePostStages)[number];
+
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
 export async function runDensePipeline(
   req: DenseRequest,
   getModel: (p: string) => Promise<LoadedModel>,
   ctl: RunControl = noControl,
-  opts: { attentionBudgetBytes?: number } = {},
+  opts: Omit<DenseOptions, 'attention'> = {},
 ): Promise<DenseResult> {
+  return (await denseRun(req, getModel, ctl, { ...opts, attention: 'full' })) as DenseResult;
+}
+
+/** The pipeline with the backbone attention's shape only (see DenseOptions.attention): what the CLI writes. */
+export function runDenseShapes(
+  req: DenseRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl = noControl,
+  opts: Omit<DenseOptions, 'attention'> = {},
+): Promise<DensePanelResult> {
+  return denseRun(req, getModel, ctl, { ...opts, attention: 'shape' });
+}
+
+async function denseRun(
+  req: DenseRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl,
+  opts: DenseOptions,
+): Promise<DenseResult | DensePanelResult> {
   if (req.task !== 'depth' && req.task !== 'segmentation')
     throw new VitLensError('BAD_REQUEST', `dense: task must be "depth" or "segmentation", not ${JSON.stringify(req.task)}`);
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'postprocess'] as const);
@@ -298,6 +357,12 @@ export async function runDensePipeline(
   const sizePlan = planDenseInput(img.height, img.width, model.files.preprocessor, model);
   const pre = await preprocessDense(img, model.files.preprocessor, sizePlan.size);
   const plan = planDenseFetches(model, dense, output, pre, opts.attentionBudgetBytes);
+  const attentionLayers = plan.attention.length;
+  // Shape only: one tapped Softmax is one layer, and every layer has the same [1, H, N, N].
+  const shapeOnly = opts.attention === 'shape' && model.attentionSource === 'tapped' && attentionLayers > 1;
+  if (shapeOnly) plan.attention = plan.attention.slice(-1);
+  else if (model.tappedLastOnly && attentionLayers > 0)
+    throw new VitLensError('INTERNAL', 'dense: a model loaded with its last attention layer tapped serves attention shapes only.');
   const notes = [...sizePlan.notes, ...plan.notes];
   timer.mark('preprocess');
   ctl.checkCancelled();
@@ -311,13 +376,48 @@ export async function runDensePipeline(
   ctl.checkCancelled();
 
   ctl.progress(req.task === 'depth' ? 'Post-processing depth' : 'Post-processing segmentation', 0.8);
+  const post = new StageTimer(densePostStages);
   const view = await viewPromise;
+  post.mark('view');
   const result = outputs[output];
   if (!result) throw new VitLensError('MODEL_BAD_OUTPUT', `the model did not return its ${output} output.`);
   const depth = req.task === 'depth' ? depthFromOutput(result, output, view, notes) : undefined;
   const segmentation = req.task === 'segmentation' ? segmentationFromOutput(result, output, view, model.files.config.id2label) : undefined;
+  post.mark('map');
+  const grid: [number, number] = [Math.floor(pre.height / model.patchSize), Math.floor(pre.width / model.patchSize)];
+  const summaryOf = (layers: number, heads: number, specialTokens: SpecialTokens): ModelSummary => ({
+    path: model.files.onnxPath,
+    name: model.files.name,
+    inputSize: [pre.height, pre.width],
+    patchSize: model.patchSize,
+    numLayers: layers,
+    numHeads: heads,
+    specialTokens,
+    attentionSource: model.attentionSource,
+    ...modelDescription(model.files.config),
+  });
+  const cls: SpecialTokens = { cls: true, distillation: false, registers: 0 };
+  if (opts.onMap) {
+    // The map first: the backbone's size as planned (the final result has it as found).
+    const heads = attentionLayers > 0 ? (model.files.config.num_attention_heads ?? 0) : 0;
+    timer.mark('postprocess');
+    // Awaited: a streamed map leaves the process before the PCA's synchronous loops hold the event loop.
+    await opts.onMap({
+      task: req.task,
+      image: { path: req.imagePath, width: img.width, height: img.height },
+      model: summaryOf(attentionLayers, heads, cls),
+      depth,
+      segmentation,
+      features: [],
+      grid,
+      firstPatchToken: firstPatchIndex(cls),
+      notes: [...notes],
+      timingsMs: timer.timings(),
+      view,
+    });
+  }
 
-  // Attention: written in place by onnxruntime (recorded shapes), or stacked and validated from the outputs.
+  // Attention: written in place by onnxruntime (recorded shapes, or the first run's guess), or stacked and validated from the outputs.
   let attention: AttentionTensor | undefined;
   if (plan.attention.length > 0) {
     if (placed) {
@@ -332,8 +432,7 @@ export async function runDensePipeline(
       }
     }
   }
-  const grid: [number, number] = [Math.floor(pre.height / model.patchSize), Math.floor(pre.width / model.patchSize)];
-  let specialTokens: SpecialTokens = { cls: true, distillation: false, registers: 0 };
+  let specialTokens: SpecialTokens = cls;
   if (attention) {
     try {
       specialTokens = detectSpecialTokens(attention.tokens, grid, model.files.config);
@@ -342,6 +441,7 @@ export async function runDensePipeline(
       attention = undefined;
     }
   }
+  post.mark('attention');
 
   // Neck levels: after the first run of a shape-found neck, keep only the four chosen.
   let neckNames = plan.neck;
@@ -359,34 +459,37 @@ export async function runDensePipeline(
   }
   const features =
     neckNames.length > 0
-      ? await featureLevels(outputs, neckNames, [pre.height, pre.width], model.files.config.backbone_out_indices, notes)
+      ? await featureLevels(
+          outputs,
+          neckNames,
+          [pre.height, pre.width],
+          model.files.config.backbone_out_indices,
+          notes,
+          opts.attention !== 'shape', // the CLI writes the levels' numbers, never their images
+        )
       : [];
-  if (!probing && !placed) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
+  if (!probing) recordShapes(model, [1, 3, pre.height, pre.width], fetchNames(plan), plan.attention, outputs, attention);
+  post.mark('features');
+  const postprocessMs = post.timings();
   timer.mark('postprocess');
 
-  const summary: ModelSummary = {
-    path: model.files.onnxPath,
-    name: model.files.name,
-    inputSize: [pre.height, pre.width],
-    patchSize: model.patchSize,
-    numLayers: attention?.layers ?? 0,
-    numHeads: attention?.heads ?? 0,
-    specialTokens,
-    attentionSource: model.attentionSource,
-    ...modelDescription(model.files.config),
-  };
-  return {
+  // Shape only: the one layer fetched stands for all; its array is dropped here.
+  const shape =
+    attention && shapeOnly ? { layers: attentionLayers * attention.layers, heads: attention.heads, tokens: attention.tokens } : undefined;
+  const out: DenseResult | DensePanelResult = {
     task: req.task,
     image: { path: req.imagePath, width: img.width, height: img.height },
-    model: summary,
+    model: summaryOf(shape?.layers ?? attention?.layers ?? 0, attention?.heads ?? 0, specialTokens),
     depth,
     segmentation,
     features,
-    attention,
+    attention: shape ?? attention,
     grid,
     firstPatchToken: firstPatchIndex(specialTokens),
     notes,
     timingsMs: timer.timings(),
+    postprocessMs,
     view,
   };
+  return out;
 }

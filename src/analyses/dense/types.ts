@@ -53,7 +53,7 @@ export interface FeatureLevel {
   channels: number;
   height: number;
   width: number;
-  /** [height, width, 3] bytes. */
+  /** [height, width, 3] bytes; empty from `denseShapes` (the CLI writes no feature images). */
   rgb: Uint8Array;
   /** Share of the variance explained by each of the three components. */
   explained: [number, number, number];
@@ -80,6 +80,8 @@ export interface DenseResult {
   /** Things the user should know (e.g. "no neck features found: …"). */
   notes: string[];
   timingsMs: DenseTimings;
+  /** The post-processing stage in parts (view wait, map, attention, neck PCA; `total` = the stage), ms. */
+  postprocessMs?: StageTimings<'view' | 'map' | 'attention' | 'features'>;
   /** The whole oriented image (sourceRect covers it all: DPT keeps the aspect ratio, no crop). */
   view: ViewImage;
 }
@@ -94,6 +96,18 @@ export interface DenseCalls {
   /** `dense` for a panel: like attentionPanel, the backbone's attention (when any) stays in the engine. */
   densePanel: {
     params: DenseCalls['dense']['params'] & { rollout: RolloutSettings };
+    /** Streams one DenseMapPartial (the map, ahead of the rest) before the result. */
     result: { result: DensePanelResult; slice?: AttentionSlice; attentionKey?: string };
   };
+  /** `dense` with the backbone attention's shape only (one layer fetched to learn it): what the CLI writes without --html. */
+  denseShapes: {
+    params: DenseCalls['dense']['params'];
+    result: DensePanelResult;
+  };
+}
+
+/** densePanel's partial message: the map ready, before the neck's PCA and the attention (features empty, no attention). */
+export interface DenseMapPartial {
+  kind: 'map';
+  result: Omit<DenseResult, 'attention'>;
 }

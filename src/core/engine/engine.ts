@@ -35,7 +35,8 @@ export class Engine {
   private readonly handlers: { [K in EngineKind]: Handler<K> };
 
   /** `send` must copy a message before it returns (process IPC serialises it): sent attention arrays are recycled. */
-  constructor(private readonly send: (m: FromEngine) => void) {
+  /** `send` calls `sent` (when given) once the message is written to the channel. */
+  constructor(private readonly send: (m: FromEngine, sent?: () => void) => void) {
     this.handlers = { ...this.ownHandlers(), ...analysisHandlers };
   }
 
@@ -83,9 +84,11 @@ export class Engine {
         checkCancelled: () => {
           if (job.cancelled) throw new VitLensError('CANCELLED', 'Cancelled.');
         },
-        emit: (data: unknown) => {
-          if (!job.cancelled) this.send({ type: 'partial', id: job.id, data });
-        },
+        emit: (data: unknown) =>
+          new Promise<void>((resolve) => {
+            if (job.cancelled) return resolve();
+            this.send({ type: 'partial', id: job.id, data }, resolve);
+          }),
       },
       models: this.models,
       cache: <M extends { mtimeMs: number; session: { release(): Promise<void> } }>(id: string, create: () => ModelCache<M>) => {

@@ -9,7 +9,7 @@ if (!process.send) {
   console.error('dist/engine.js is the ViT Lens inference engine; it is started by the extension or the vit-lens CLI.');
   process.exit(2);
 }
-const send = (m: FromEngine) => process.send!(m);
+const send = (m: FromEngine, sent?: () => void) => process.send!(m, undefined, undefined, sent && (() => sent()));
 const engine = new Engine(send);
 process.on('message', (m) => engine.handle(m as ToEngine));
 // The parent went away (VS Code window closed, CLI killed): nothing left to serve.

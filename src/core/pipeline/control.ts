@@ -7,8 +7,12 @@ import type { StageTimings } from '../../shared/timings';
 export interface RunControl {
   progress(stage: string, fraction: number): void;
   checkCancelled(): void;
-  /** Streams a piece of the result to the client now (a gallery entry); absent: nobody listens. */
-  emit?(data: unknown): void;
+  /**
+   * Streams a piece of the result to the client now (a gallery entry, a DPT map); absent: nobody listens.
+   * Resolves once the piece has left the process: a big one is written to the pipe while the event
+   * loop runs, so a caller that computes on at once (sync JS) can await it to let it go first.
+   */
+  emit?(data: unknown): void | Promise<void>;
 }
 
 export const noControl: RunControl = { progress: () => {}, checkCancelled: () => {} };

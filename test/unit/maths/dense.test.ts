@@ -13,10 +13,13 @@ import {
   depthToUint16,
   jacobiEigen,
   pcaRgb,
+  pcaSamples,
   percentileOfSorted,
+  projectScores,
   resizeBicubic,
   resizeBilinear,
   segmentClasses,
+  subspaceEigenpairs,
   topEigenpairs,
   unitRange,
   upsampledArgmax,
@@ -186,12 +189,13 @@ test('eigen-solvers: Jacobi on a known matrix; subspace iteration equals Jacobi 
   const cov = new Float64Array(n * n);
   for (let r = 0; r < 40; r++) for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) cov[a * n + b] += x[r * n + a] * x[r * n + b];
   const ref = jacobiEigen(cov, n);
-  const top = topEigenpairs(cov, n, 3);
-  assert.ok(maxAbsDiff(top.values, ref.values.slice(0, 3)) < 1e-8 * ref.values[0]);
-  top.vectors.forEach((v, i) => {
-    const d = v.reduce((s, vi, k) => s + vi * ref.vectors[i][k], 0);
-    assert.ok(Math.abs(Math.abs(d) - 1) < 1e-7, `component ${i} parallel to the reference (|cos| = ${Math.abs(d)})`);
-  });
+  for (const top of [topEigenpairs(cov, n, 3), subspaceEigenpairs(cov, n, 3)]) {
+    assert.ok(maxAbsDiff(top.values, ref.values.slice(0, 3)) < 1e-8 * ref.values[0]);
+    top.vectors.forEach((v, i) => {
+      const d = v.reduce((s, vi, k) => s + vi * ref.vectors[i][k], 0);
+      assert.ok(Math.abs(Math.abs(d) - 1) < 1e-7, `component ${i} parallel to the reference (|cos| = ${Math.abs(d)})`);
+    });
+  }
 });
 
 test('PCA of a feature map: points on a line explain 100%; deterministic; sign fixed; fitting subsample', () => {
@@ -276,4 +280,83 @@ test('PCA: the Gram path (fewer pixels than channels) equals the covariance path
     assert.ok(maxAbsDiff(got.explained, want.explained) < 1e-6, `level ${i} explained ${got.explained} vs ${want.explained}`);
     got.components.forEach((v, k) => assert.ok(maxAbsDiff(v, want.components[k]) < 1e-5, `level ${i} component ${k}`));
   });
+});
+
+test('PCA colours: the one-pass projection and selection percentiles equal the per-component loop and sort, bit for bit', () => {
+  // The previous colouring, kept here as the reference: one pass over the features per component, sorted percentiles.
+  const reference = (f: Float32Array, n: number, mean: Float64Array, comps: Float64Array[]) =>
+    comps.map((v) => {
+      const scores = new Float32Array(n);
+      for (let c = 0; c < mean.length; c++) {
+        const w = v[c];
+        if (w === 0) continue;
+        for (let p = 0; p < n; p++) scores[p] += w * (f[c * n + p] - mean[c]);
+      }
+      const sorted = Float32Array.from(scores).sort();
+      const lo = percentileOfSorted(sorted, 1);
+      const hi = percentileOfSorted(sorted, 99);
+      return { scores, bytes: Uint8Array.from(scores, (s) => Math.round(255 * unitRange(s, lo, hi))) };
+    });
+  for (const [c, h, w, seed] of [
+    [12, 17, 23, 3],
+    [40, 5, 6, 4], // Gram path
+    [96, 24, 24, 5],
+    [3, 1, 1, 6], // one pixel
+  ]) {
+    const n = h * w;
+    const f = noise(c * n, seed);
+    for (let p = 0; p < n; p++) f[p] = f[(p * 7) % n]; // ties in the first channel
+    const r = pcaRgb(f, c, h, w);
+    const mean = Float64Array.from({ length: c }, (_, k) => pcaSamples(f, c, n).mean[k]);
+    const comps = r.components.filter((_, i) => r.explained[i] > 0);
+    assert.deepEqual(
+      projectScores(f, n, mean, comps),
+      reference(f, n, mean, comps).map((x) => x.scores),
+    );
+    reference(f, n, mean, comps).forEach((want, i) => {
+      const got = Uint8Array.from({ length: n }, (_, p) => r.rgb[p * 3 + i]);
+      assert.deepEqual(got, want.bytes, `${c}×${h}×${w} component ${i}`);
+    });
+  }
+});
+
+test('PCA without colours: the same components and explained variance, no image', () => {
+  const f = noise(20 * 9 * 11, 8);
+  const full = pcaRgb(f, 20, 9, 11);
+  const bare = pcaRgb(f, 20, 9, 11, { colours: false });
+  assert.deepEqual(bare.explained, full.explained);
+  assert.deepEqual(bare.components, full.components);
+  assert.equal(bare.rgb.length, 0);
+});
+
+test('Lanczos (topEigenpairs) equals Jacobi and the previous subspace iteration to 1e-6: slow spectra, rank below k, tiny sizes', () => {
+  const cases: [number, number, number][] = [
+    [120, 200, 31], // covariance of 200 noisy samples: a slowly decaying spectrum
+    [60, 2, 32], // rank 2 < k = 3
+    [3, 10, 33],
+    [2, 10, 34], // n < k
+    [1, 4, 35],
+  ];
+  for (const [n, m, seed] of cases) {
+    const x = noise(m * n, seed);
+    for (let r = 0; r < m; r++) for (let a = 0; a < n; a++) x[r * n + a] *= 1 + 3 / (a + 1); // decaying channel scales
+    const cov = new Float64Array(n * n);
+    for (let r = 0; r < m; r++) for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) cov[a * n + b] += x[r * n + a] * x[r * n + b];
+    const ref = jacobiEigen(cov, n);
+    const k = Math.min(3, n);
+    const lan = topEigenpairs(cov, n, 3, 1e-9);
+    const sub = subspaceEigenpairs(cov, n, 3, 1e-9);
+    assert.equal(lan.values.length, k);
+    assert.equal(lan.vectors.length, k);
+    assert.ok(maxAbsDiff(lan.values, ref.values.slice(0, k)) <= 1e-6 * ref.values[0], `n=${n} m=${m}: values`);
+    assert.ok(maxAbsDiff(lan.values, sub.values) <= 1e-6 * ref.values[0], `n=${n} m=${m}: values against subspace iteration`);
+    lan.vectors.forEach((v, i) => {
+      assert.ok(Math.abs(Math.sqrt(v.reduce((s, vi) => s + vi * vi, 0)) - 1) < 1e-9, `n=${n}: unit vector ${i}`);
+      // Only non-degenerate eigenvalues fix their vector (up to sign).
+      if (ref.values[i] > 1e-9 * ref.values[0] && (i + 1 >= n || ref.values[i] - ref.values[i + 1] > 1e-6 * ref.values[0])) {
+        const d = v.reduce((s, vi, j) => s + vi * ref.vectors[i][j], 0);
+        assert.ok(Math.abs(Math.abs(d) - 1) < 1e-6, `n=${n} m=${m} vector ${i}: |cos| ${Math.abs(d)}`);
+      }
+    });
+  }
 });

@@ -536,6 +536,14 @@ test('parseDenseWebviewMessage accepts the protocol and rejects anything else', 
     classes: 8,
     features: 4,
   });
+  assert.deepEqual(parseDenseWebviewMessage({ type: 'painted', task: 'depth', view: 'side', at: 1234.5, junk: 1 }), {
+    type: 'painted',
+    task: 'depth',
+    view: 'side',
+    at: 1234.5,
+  });
+  assert.equal(parseDenseWebviewMessage({ type: 'painted', task: 'depth', view: 'side', at: 'soon' }), undefined);
+  assert.equal(parseDenseWebviewMessage({ type: 'painted', task: 'depth', view: 'sideways', at: 1 }), undefined);
   assert.deepEqual(parseDenseWebviewMessage({ type: 'rendered', task: 'depth', view: 'relief', features: 0 }), {
     type: 'rendered',
     task: 'depth',

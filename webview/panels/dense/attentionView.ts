@@ -213,7 +213,8 @@ export class BackboneAttentionView {
   }
 
   /** A new result and where its attention slices come from (null: no attention). Builds the selects and thumbnails; render() paints. */
-  setResult(r: DensePanelResult, imageUrl: string, store: SliceStore | null): void {
+  /** `pending`: the attention follows (the map is shown first). */
+  setResult(r: DensePanelResult, imageUrl: string, store: SliceStore | null, pending = false): void {
     this.result = r;
     this.store = store;
     this.seq++;
@@ -225,7 +226,9 @@ export class BackboneAttentionView {
     this.badge.hidden = !t;
     this.missing.textContent = t
       ? ''
-      : 'This run has no backbone attention: the graph had no attention probabilities to tap (see the notes above).';
+      : pending
+        ? 'Preparing the backbone attention…'
+        : 'This run has no backbone attention: the graph had no attention probabilities to tap (see the notes above).';
     if (!t) return;
     this.badge.textContent = sourceLabels[r.model.attentionSource] ?? r.model.attentionSource;
     this.badge.className = `vl-badge vl-badge-${r.model.attentionSource}`;

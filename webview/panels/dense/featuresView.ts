@@ -22,13 +22,17 @@ export class FeaturesView {
     return this.note;
   }
 
-  build(levels: readonly FeatureLevel[], aspect: string): void {
+  /** `pending`: the levels follow (the map is shown first); the note says so meanwhile. */
+  build(levels: readonly FeatureLevel[], aspect: string, pending = false): void {
     clear(this.el);
     this.count = 0;
     this.note.hidden = levels.length > 0;
     this.note.textContent = levels.length
       ? ''
-      : 'No neck features in this result: the reassemble stage of the DPT neck was not found in the graph (see the notes above).';
+      : pending
+        ? 'Computing the principal components of the neck levels…'
+        : 'No neck features in this result: the reassemble stage of the DPT neck was not found in the graph (see the notes above).';
+    this.note.toggleAttribute('data-pending', pending && levels.length === 0);
     for (const f of levels) {
       const canvas = h('canvas', { width: String(f.width), height: String(f.height), 'aria-hidden': 'true' });
       canvas.style.aspectRatio = aspect;

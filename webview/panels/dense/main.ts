@@ -97,6 +97,11 @@ let currentResultId = -1;
 /** The current result's attention, one query at a time (see sliceStore.ts); null without attention. */
 let attentionSlices: SliceStore | null = null;
 let renderedPending = false;
+/** The map of the result shown is painted and the host has not been told yet (`painted`). */
+let paintedPending = false;
+/** The result shown is the map only (a `partial` result): its features and attention follow under the same id. */
+let awaitingRest = false;
+let currentImageUrl = '';
 let hoverClass: number | null = null;
 let emphasisClass: number | null = null;
 let mapBuffer: Uint8ClampedArray | null = null;
@@ -429,6 +434,10 @@ function paint(): void {
   }
   if (r.depth && state.view === 'relief') paintRelief(r);
   if (!hovering) showReadout(null);
+  if (paintedPending) {
+    paintedPending = false;
+    post({ type: 'painted', task: r.task, view: state.view, at: Date.now() });
+  }
   attentionView.render(state.attention);
   if (renderedPending) {
     renderedPending = false;
@@ -555,31 +564,38 @@ attentionView.onChange = (patch) => update({ attention: { ...state.attention, ..
 
 // ---------------------------------------------------------------- result
 
+/** The slices of a result's attention: from the host (`resultId` and the first `slice`) or cut from the tensor it carries. */
+function sliceStoreOf(r: DensePanelResult, remote?: { resultId: number; slice?: AttentionSlice }): SliceStore | null {
+  const a = r.attention;
+  if (a?.data) return SliceStore.local({ layers: a.layers, heads: a.heads, tokens: a.tokens, data: a.data }, r.firstPatchToken);
+  if (a && remote?.slice) {
+    const resultId = remote.resultId;
+    return SliceStore.remote(reviveSlice(remote.slice, a, r.grid[0] * r.grid[1]), (query: number, rollout: RolloutSettings) =>
+      post({ type: 'needSlice', resultId, query, rollout }),
+    );
+  }
+  if (a) {
+    r.notes.push('The backbone attention is held by the extension but no slice of it arrived: it cannot be shown.');
+    r.attention = undefined;
+  }
+  return null;
+}
+
 /**
  * Render a result. Its attention slices come from the host (`resultId` and the first `slice`, when the
- * host keeps the tensor) or are cut locally from the tensor the result carries.
+ * host keeps the tensor) or are cut locally from the tensor the result carries. `partial`: the map only,
+ * the rest follows (completeResult).
  */
 function showResult(
   input: DensePanelResult,
   settings: DensePanelSettings | undefined,
-  remote?: { resultId: number; slice?: AttentionSlice },
+  remote?: { resultId: number; slice?: AttentionSlice; partial?: boolean },
 ): void {
   let r: DensePanelResult;
   let store: SliceStore | null = null;
   try {
     r = reviveDenseResult(input);
-    const a = r.attention;
-    if (a?.data) {
-      store = SliceStore.local({ layers: a.layers, heads: a.heads, tokens: a.tokens, data: a.data }, r.firstPatchToken);
-    } else if (a && remote?.slice) {
-      const resultId = remote.resultId;
-      store = SliceStore.remote(reviveSlice(remote.slice, a, r.grid[0] * r.grid[1]), (query: number, rollout: RolloutSettings) =>
-        post({ type: 'needSlice', resultId, query, rollout }),
-      );
-    } else if (a) {
-      r.notes.push('The backbone attention is held by the extension but no slice of it arrived: it cannot be shown.');
-      r.attention = undefined;
-    }
+    store = sliceStoreOf(r, remote);
     if (remote) currentResultId = remote.resultId;
   } catch (e) {
     page.showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
@@ -592,6 +608,7 @@ function showResult(
   mapKey = '';
   hoverClass = null;
   emphasisClass = null;
+  awaitingRest = !!remote?.partial;
   stats = r.depth ? trustedStats(r.depth) : null;
   if (r.segmentation && r.segmentation.classes.every((c) => c.area === 0)) {
     // Areas missing: count them here.
@@ -599,9 +616,66 @@ function showResult(
     for (const c of r.segmentation.classes) c.area = areas.get(c.id) ?? 0;
   }
   if (settings) state = applyDenseSettings(state, settings);
-  state = fitDenseState(state, r);
+  // A map-only result has no attention yet: the attention's layer, head and query are fitted when it comes.
+  const fitted = fitDenseState(state, r);
+  state = awaitingRest ? { ...fitted, attention: state.attention, shapeKey: state.shapeKey } : fitted;
 
-  // Header.
+  showRunInfo(r);
+  page.clearStatus();
+
+  // Image.
+  const name = fileName(r.image.path);
+  const imageUrl = (currentImageUrl = page.imageUrl(r.view.png));
+  const isDepth = r.task === 'depth';
+  stage.canvas.setAttribute('data-testid', isDepth ? 'depth-map' : 'segmentation-map');
+  stage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
+  relief.setAspect(r.view.width, r.view.height);
+  relief.setImage(stage.image);
+
+  // Side cards.
+  legendCard.hidden = !r.segmentation;
+  valuesCard.hidden = !r.depth;
+  if (r.segmentation) legend.build(r.segmentation.classes);
+
+  showInside(r, store);
+
+  exportButtons.get('png16')!.hidden = !isDepth;
+  exportButtons.get('npy')!.hidden = !isDepth;
+  for (const b of exportButtons.values()) b.disabled = false;
+  page.showContent();
+  paintedPending = true;
+  renderedPending = !awaitingRest;
+  update();
+}
+
+/**
+ * The rest of a result whose map is shown (the second `result` of the same id): the neck levels, the
+ * attention, the notes and timings. The painted map stays as it is (same values: not recoloured).
+ */
+function completeResult(input: DensePanelResult, remote: { resultId: number; slice?: AttentionSlice }): void {
+  const shown = result as DensePanelResult;
+  let r: DensePanelResult;
+  let store: SliceStore | null;
+  try {
+    r = reviveDenseResult(input);
+    store = sliceStoreOf(r, remote);
+  } catch (e) {
+    page.showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
+    post({ type: 'log', level: 'error', message: `dense webview: bad result: ${String(e)}` });
+    return;
+  }
+  // The map's arrays stay the ones painted (their values are the same).
+  result = r = { ...r, depth: shown.depth, segmentation: shown.segmentation, view: shown.view };
+  awaitingRest = false;
+  state = fitDenseState(state, r);
+  showRunInfo(r);
+  showInside(r, store);
+  renderedPending = true;
+  update();
+}
+
+/** Header, notes and the run's summary card. */
+function showRunInfo(r: DensePanelResult): void {
   const name = fileName(r.image.path);
   const t = r.timingsMs;
   showModelNote(page.noteEl, r.model.description);
@@ -640,20 +714,7 @@ function showResult(
   clear(notesList);
   for (const note of r.notes) notesList.append(h('li', {}, note));
   notesEl.hidden = r.notes.length === 0;
-  page.clearStatus();
 
-  // Image.
-  const imageUrl = page.imageUrl(r.view.png);
-  const isDepth = r.task === 'depth';
-  stage.canvas.setAttribute('data-testid', isDepth ? 'depth-map' : 'segmentation-map');
-  stage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
-  relief.setAspect(r.view.width, r.view.height);
-  relief.setImage(stage.image);
-
-  // Side cards.
-  legendCard.hidden = !r.segmentation;
-  valuesCard.hidden = !r.depth;
-  if (r.segmentation) legend.build(r.segmentation.classes);
   fillKv(summaryList, [
     ['model', r.model.name, r.model.path ?? ''],
     ['backbone', `${r.model.numLayers} layers × ${r.model.numHeads} heads, patch ${r.model.patchSize}`],
@@ -663,20 +724,16 @@ function showResult(
     ['model load', t.modelLoad ? fmtMs(t.modelLoad) : 'cached'],
     ['preprocess', fmtMs(t.preprocess)],
     ['inference', fmtMs(t.inference)],
-    ['post-process', fmtMs(t.postprocess)],
-    ['total', fmtMs(t.total)],
+    ['post-process', awaitingRest ? `${fmtMs(t.postprocess)} so far` : fmtMs(t.postprocess)],
+    ['total', awaitingRest ? `${fmtMs(t.total)} so far` : fmtMs(t.total)],
   ]);
+}
 
+/** The attention card and the neck levels ("following" while the rest of a partial result is on its way). */
+function showInside(r: DensePanelResult, store: SliceStore | null): void {
   attentionSlices = store;
-  attentionView.setResult(r, imageUrl, store);
-  features.build(r.features, `${r.view.width} / ${r.view.height}`);
-
-  exportButtons.get('png16')!.hidden = !isDepth;
-  exportButtons.get('npy')!.hidden = !isDepth;
-  for (const b of exportButtons.values()) b.disabled = false;
-  page.showContent();
-  renderedPending = true;
-  update();
+  attentionView.setResult(r, currentImageUrl, store, awaitingRest);
+  features.build(r.features, `${r.view.width} / ${r.view.height}`, awaitingRest);
 }
 
 // ---------------------------------------------------------------- interactions
@@ -744,7 +801,10 @@ async function doExport(format: DenseExportFormat): Promise<void> {
 function onHostMessage(m: DenseHostMessage): void {
   switch (m.type) {
     case 'result':
-      showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice });
+      // The rest of the result whose map is shown, or a new result (possibly its map only).
+      if (!m.partial && awaitingRest && m.resultId === currentResultId && result)
+        completeResult(m.result, { resultId: m.resultId, slice: m.slice });
+      else showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice, partial: m.partial });
       break;
     case 'slice':
       if (m.resultId === currentResultId && result?.attention) {

@@ -8,6 +8,9 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { classColor } from '../../../../src/maths/dense';
+import { EngineClient } from '../../../../src/client/engineClient';
+import { denseJson } from '../../../../src/analyses/dense/json';
+import type { DenseMapPartial } from '../../../../src/analyses/dense/types';
 import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
 import { distDir, fixtureModels, tempDir } from '../../support';
 
@@ -165,4 +168,39 @@ test('bad arguments exit 2 with usage; wrong models exit 1 with a specific messa
   const missing = cli('depth', path.join(dir, 'nope.png'), '--model', m['dpt-tiny-depth']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /Image not found/);
+});
+
+test('engine: densePanel sends the map ahead (a partial without features or attention), then the whole result; denseShapes and dense agree', async () => {
+  const client = new EngineClient({ enginePath: path.join(distDir, 'engine.js') });
+  try {
+    const params = { imagePath: image, modelPath: fixtureModels()['dpt-tiny-depth'], task: 'depth' as const };
+    const events: string[] = [];
+    let map: DenseMapPartial | undefined;
+    const panel = await client.request(
+      'densePanel',
+      { ...params, rollout: { fusion: 'mean', discardRatio: 0, startLayer: 0 } },
+      {
+        onPartial: (p) => {
+          events.push('partial');
+          map = p as DenseMapPartial;
+        },
+      },
+    );
+    events.push('result');
+    assert.deepEqual(events, ['partial', 'result']);
+    assert.equal(map?.kind, 'map');
+    assert.deepEqual(map.result.features, []);
+    assert.equal((map.result as { attention?: unknown }).attention, undefined);
+    assert.deepEqual(map.result.depth, panel.result.depth);
+    assert.equal(panel.result.features.length, 4);
+    assert.deepEqual(panel.result.attention, { layers: 4, heads: 2, tokens: 65 });
+    if (panel.attentionKey) await client.request('release', { attentionKey: panel.attentionKey });
+    const shapes = await client.request('denseShapes', params);
+    const full = await client.request('dense', params);
+    const doc = (r: Parameters<typeof denseJson>[0]) => ({ ...denseJson(r), timingsMs: null });
+    assert.deepEqual(doc(shapes), doc(full));
+    assert.deepEqual(shapes.attention, { layers: 4, heads: 2, tokens: 65 });
+  } finally {
+    client.dispose();
+  }
 });

@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { runDensePipeline } from '../../../../src/analyses/dense/pipeline';
+import * as ort from 'onnxruntime-node';
+import { runDensePipeline, runDenseShapes } from '../../../../src/analyses/dense/pipeline';
+import { runPlaced } from '../../../../src/core/placedOutputs';
+import { stackAttention } from '../../../../src/core/pipeline/attentionOutputs';
+import { denseJson } from '../../../../src/analyses/dense/json';
+import type { DensePanelResult } from '../../../../src/analyses/dense/messages';
 import { VitLensError } from '../../../../src/shared/errors';
 import { LoadedModel, loadVitModel } from '../../../../src/core/model/vitModel';
 import { GraphBuilder } from '../../../../src/core/onnx/onnxWriter';
@@ -231,6 +236,76 @@ test('repeated runs write into fresh buffers (results are kept by the engine) an
   assert.match(small.notes.join(' '), /attention is left out: 4 layers × 2 heads × 65² tokens/);
   assert.deepEqual(small.depth!.raw, first.depth!.raw);
   assert.deepEqual([small.model.numLayers, small.model.numHeads], [0, 0]);
+});
+
+test('attention shapes only (the CLI): one layer tapped and fetched, the same document as the full run; the map first', async () => {
+  const modelPath = fixtureModels()['dpt-tiny-depth'];
+  const full = await run(modelPath, 'depth');
+  const lastOnly = await loadVitModel(modelPath, { taps: 'last' });
+  try {
+    assert.equal(lastOnly.tappedLastOnly, true);
+    assert.deepEqual(lastOnly.attentionOutputs, full.model.numLayers === 4 ? (await get(modelPath)).attentionOutputs : []);
+    assert.ok(!lastOnly.session.outputNames.includes(lastOnly.attentionOutputs[0]), 'only the last layer is an output');
+    const shapes = await runDenseShapes({ imagePath: scene, modelPath, task: 'depth' }, async () => lastOnly);
+    assert.deepEqual(shapes.attention, { layers: 4, heads: 2, tokens: 65 });
+    const withoutTimes = (r: DensePanelResult) => ({ ...denseJson(r), timingsMs: null });
+    assert.deepEqual(withoutTimes(shapes), withoutTimes(full));
+    assert.deepEqual(shapes.depth, full.depth);
+    // The neck levels' numbers, not their images (the CLI draws none).
+    assert.deepEqual(
+      shapes.features,
+      full.features.map((f) => ({ ...f, rgb: new Uint8Array(0) })),
+    );
+    // The full pipeline refuses a model that has only its last layer tapped.
+    await rejectsWith(
+      runDensePipeline({ imagePath: scene, modelPath, task: 'depth' }, async () => lastOnly),
+      'INTERNAL',
+    );
+  } finally {
+    await lastOnly.session.release();
+  }
+  // onMap: the map before the rest, equal to the final one; features and attention follow.
+  let first: Omit<DenseResult, 'attention'> | undefined;
+  const r = await runDensePipeline({ imagePath: scene, modelPath, task: 'depth' }, get, undefined, {
+    onMap: (m) => {
+      first = m;
+    },
+  });
+  assert.ok(first);
+  assert.deepEqual(first.depth, r.depth);
+  assert.deepEqual(first.features, []);
+  assert.equal((first as DenseResult).attention, undefined);
+  assert.deepEqual([first.model.numLayers, first.model.numHeads], [4, 2]);
+  assert.deepEqual(first.view, r.view);
+  assert.ok(r.postprocessMs && r.postprocessMs.features >= 0 && r.postprocessMs.total <= r.timingsMs.postprocess + 1e-6);
+});
+
+test('first run: the attention layers placed from the guessed shape equal the stacked outputs; a wrong guess runs unplaced', async () => {
+  const modelPath = fixtureModels()['dpt-tiny-depth'];
+  const model = await loadVitModel(modelPath); // fresh: no shapes recorded
+  try {
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 128 * 128 }, (_, i) => Math.sin(i / 50)),
+      [1, 3, 128, 128],
+    );
+    const names = [model.dense!.depthOutput!, ...model.attentionOutputs];
+    const guess = { names: model.attentionOutputs, heads: 2, tokens: 65 };
+    const placed = await runPlaced(model, input, names, guess);
+    const stacked = stackAttention(placed.outputs, model.attentionOutputs);
+    assert.ok(placed.attention);
+    assert.deepEqual([placed.attention.layers, placed.attention.heads, placed.attention.tokens], [4, 2, 65]);
+    assert.deepEqual(placed.attention.data, stacked.data);
+    const wrong = await runPlaced(model, input, names, { ...guess, heads: 3 });
+    assert.equal(wrong.attention, undefined);
+    assert.deepEqual(stackAttention(wrong.outputs, model.attentionOutputs).data, stacked.data);
+    assert.deepEqual(wrong.outputs[names[0]].data, placed.outputs[names[0]].data);
+    // The pipeline's guess for this model is that shape.
+    const r = await runDensePipeline({ imagePath: scene, modelPath, task: 'depth' }, async () => model);
+    assert.deepEqual([r.attention!.layers, r.attention!.heads, r.attention!.tokens], [4, 2, 65]);
+  } finally {
+    await model.session.release();
+  }
 });
 
 test('wrong models: a ViT classifier, a CNN, a depth model for segmentation and the reverse → MODEL_WRONG_TASK', async () => {
