@@ -71,7 +71,9 @@ add('scripts/buildModels.ts', 'dist/buildModels.js');
 add('scripts/bench.ts', 'dist/bench.js');
 add('scripts/scenes/exportDataset.ts', 'dist/exportDataset.js');
 add('scripts/benchWorkbench.ts', 'dist/benchWorkbench.js');
-add('webview/panels/attention/main.ts', 'dist/webview.js', {
+// Every page: webview/panels/<name>/main.ts → dist/<name>Webview.js (+ .css); the attention page keeps its
+// first name, dist/webview.js. The registry's descriptors name these bundles (a unit test checks they are built).
+const browser = {
   bundle: true,
   platform: 'browser',
   format: 'iife',
@@ -81,62 +83,9 @@ add('webview/panels/attention/main.ts', 'dist/webview.js', {
   logLevel: 'warning',
   absWorkingDir: root,
   loader: { '.css': 'css' },
-});
-add('webview/panels/dense/main.ts', 'dist/denseWebview.js', {
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  target: 'es2022',
-  sourcemap: !production,
-  minify: production,
-  logLevel: 'warning',
-  absWorkingDir: root,
-  loader: { '.css': 'css' },
-});
-add('webview/panels/gates/main.ts', 'dist/gatesWebview.js', {
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  target: 'es2022',
-  sourcemap: !production,
-  minify: production,
-  logLevel: 'warning',
-  absWorkingDir: root,
-  loader: { '.css': 'css' },
-});
-add('webview/panels/inside/main.ts', 'dist/insideWebview.js', {
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  target: 'es2022',
-  sourcemap: !production,
-  minify: production,
-  logLevel: 'warning',
-  absWorkingDir: root,
-  loader: { '.css': 'css' },
-});
-add('webview/panels/gallery/main.ts', 'dist/galleryWebview.js', {
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  target: 'es2022',
-  sourcemap: !production,
-  minify: production,
-  logLevel: 'warning',
-  absWorkingDir: root,
-  loader: { '.css': 'css' },
-});
-add('webview/panels/compare/main.ts', 'dist/compareWebview.js', {
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  target: 'es2022',
-  sourcemap: !production,
-  minify: production,
-  logLevel: 'warning',
-  absWorkingDir: root,
-  loader: { '.css': 'css' },
-});
+};
+for (const name of fs.readdirSync(path.join(root, 'webview', 'panels')).sort())
+  add(`webview/panels/${name}/main.ts`, `dist/${name === 'attention' ? 'webview' : `${name}Webview`}.js`, browser);
 const tests = [...walk('test/unit', /\.test\.ts$/), ...walk('test/integration', /\.ts$/)];
 // UI tests: the panel pages in headless Chromium (test/ui/preview*.ts), run from the repository root.
 const ui = walk('test/ui', /^test\/ui\/preview\w+\.ts$/);
