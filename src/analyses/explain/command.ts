@@ -6,12 +6,14 @@ import path from 'node:path';
 import { CliCommand, CliContext, intFlag, parseFlags, usageError, withEngine, writeJson } from '../../cli/context';
 import { modelFromFlags, writeAttentionReport } from '../attention/command';
 import { explainJson } from './json';
+import { hardAttentionJson } from '../inside/json';
 import { EXPLAIN_DEFAULTS } from './types';
 import type { ExplainMethod, ExplainParams, ExplainResult } from './types';
 
 const METHODS: Record<string, ExplainMethod[]> = { occlusion: ['occlusion'], rise: ['rise'], all: ['occlusion', 'rise'] };
 
 export function explainParamsFromArgv(argv: string[]): {
+  hardAttention?: number;
   params: Omit<ExplainParams, 'modelPath'> & { model: string | null };
   json?: string;
   html?: string;
@@ -30,6 +32,7 @@ export function explainParamsFromArgv(argv: string[]): {
     'json',
     'html',
     'top',
+    'hard-attention',
   ]);
   if (f.positional.length !== 1) throw usageError('explain takes exactly one image path');
   const model = modelFromFlags(f);
@@ -46,7 +49,13 @@ export function explainParamsFromArgv(argv: string[]): {
   const region = regionText?.split(',').map(Number);
   if (region && (region.length !== 4 || !region.every(Number.isFinite)))
     throw usageError('--region takes x0,y0,x1,y1 in image pixels (a DPT depth model: the mean depth inside it is explained)');
+  const tauText = f.values.get('hard-attention');
+  const hardAttention = tauText === undefined ? undefined : Number(tauText);
+  if (hardAttention !== undefined && !(hardAttention > 0 && hardAttention <= 1))
+    throw usageError('--hard-attention must be a share of the map’s mass in (0, 1], e.g. 0.5');
+  if (hardAttention !== undefined && region) throw usageError('--hard-attention crops for a classifier, not for a depth region');
   return {
+    hardAttention,
     params: {
       imagePath: path.resolve(f.positional[0]),
       model,
@@ -84,7 +93,7 @@ function summary(r: ExplainResult): string {
 }
 
 export async function runExplainCommand(argv: string[], ctx: CliContext): Promise<ExplainResult> {
-  const { params, json, html } = explainParamsFromArgv(argv);
+  const { params, json, html, hardAttention } = explainParamsFromArgv(argv);
   const { model, ...rest } = params;
   const abort = new AbortController();
   const onSigint = () => abort.abort();
@@ -102,13 +111,34 @@ export async function runExplainCommand(argv: string[], ctx: CliContext): Promis
         },
       );
       if (tty) process.stderr.write('\r'.padEnd(61) + '\r');
-      if (json) writeJson(json, explainJson(r));
+      // Hard attention from the class-specific map (src/analyses/inside): crop to the smallest box holding τ
+      // of its positive mass (the patches whose removal lowers the class's score), classify the crop.
+      const mapName = r.maps.occlusion ? 'occlusion' : 'rise';
+      const hard =
+        hardAttention !== undefined
+          ? await client.request('insideHardAttention', {
+              imagePath: params.imagePath,
+              modelPath: path.resolve(model!),
+              map: Array.from(r.maps[mapName]!, (v) => Math.max(0, v)),
+              mapName,
+              tau: hardAttention,
+              topK: params.topK,
+            })
+          : undefined;
+      if (json) writeJson(json, { ...explainJson(r), ...(hard ? { hardAttention: hardAttentionJson(hard) } : {}) });
       if (html && r.score === 'meanDepth') console.error('vit-lens: --html is not written for depth models yet (the JSON has everything)');
       else if (html) {
         const att = await client.request('attention', { imagePath: params.imagePath, modelPath: path.resolve(model!), topK: params.topK });
         writeAttentionReport(html, att, { colormap: 'inferno', opacity: 0.6, fusion: 'mean', discardRatio: 0 }, __dirname, r);
       }
       console.log(summary(r));
+      if (hard)
+        console.log(
+          `  hard attention: the smallest box holding ${(hardAttention! * 100).toFixed(0)}% of the ${mapName} map, [${hard.box.join(', ')}] px; on the crop: ${hard.predictions
+            .slice(0, 3)
+            .map((p) => `${p.label} ${(p.probability * 100).toFixed(1)}%`)
+            .join(', ')}`,
+        );
       if (json) console.log(`JSON:   ${json}`);
       if (html) console.log(`Report: ${html}`);
       return r;
