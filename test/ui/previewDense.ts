@@ -685,6 +685,7 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
     `  vscode: ${asked.length} needSlice → ${slicesServed} slices served; query now ${await page.locator('[data-testid="attention-map"] .vl-query-out').textContent()}`,
   );
   await shot(page, 'vscode-attention-slice.png', { selector: '[data-testid="attention-map"]' });
+  await depthExplainFlow(page, r, errors);
   for (const label of ['Save PNG', '16-bit PNG', '.npy', 'JSON'])
     await page.locator('.vl-header-actions button', { hasText: label }).click();
   await page.waitForFunction(
@@ -720,6 +721,94 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   await page.locator('[data-testid="error"] button', { hasText: 'Choose DPT model…' }).click();
   console.log('  vscode: messages', (await sent()).map((m) => m.type).join(', '));
   await ctx.close();
+}
+
+/**
+ * "Why this depth": two clicks on the card's map choose a region (patch corners), Explain asks the host
+ * with that region in image pixels; the host's partial map, then its result (inexact removal: the card
+ * says so) are painted with the faithfulness chart. The maps and curves are made up here (the numerics
+ * have their own tests); the request's region is checked against the grid.
+ */
+async function depthExplainFlow(page: Page, r: DenseResult, errors: string[]): Promise<void> {
+  const card = page.locator('.vl-depth-explain');
+  if (!(await card.isVisible())) {
+    errors.push('vscode: no "Why this depth" card on a depth result');
+    return;
+  }
+  await card.scrollIntoViewIfNeeded();
+  const stage = card.locator('[data-testid="explain-map"]');
+  const box = (await stage.boundingBox())!;
+  const [gh, gw] = r.grid;
+  // Patches (1, 1) and (3, 4): the region spans columns 1…4 and rows 1…3.
+  const at = (row: number, col: number) => ({ x: ((col + 0.5) * box.width) / gw, y: ((row + 0.5) * box.height) / gh });
+  await stage.click({ position: at(1, 1) });
+  await stage.click({ position: at(3, 4) });
+  await card.locator('[data-testid="explain-run"]').click();
+  const asked = (await page.evaluate(() =>
+    (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'explain'),
+  )) as unknown as { resultId: number; request: { region?: number[]; methods: string[] } }[];
+  const want = [1, 1, 5, 4].map((v, i) => Math.round(v * (i % 2 ? r.image.height / gh : r.image.width / gw)));
+  console.log('  vscode: depth explain request', JSON.stringify(asked[0]), 'want region', JSON.stringify(want));
+  if (asked.length !== 1 || asked[0].resultId !== 7 || JSON.stringify(asked[0].request.region) !== JSON.stringify(want))
+    errors.push(`vscode: the depth explain request is ${JSON.stringify(asked)}, not region ${JSON.stringify(want)}`);
+  const P = gh * gw;
+  const blob = Array.from({ length: P }, (_, j) => Math.exp(-((Math.floor(j / gw) - 2) ** 2 + ((j % gw) - 2.5) ** 2) / 3));
+  const curve = (k: number) => Array.from({ length: 10 }, (_, i) => 2.5 * Math.exp(-k * i));
+  const faithfulness = Object.fromEntries(
+    ['rollout', 'attention', 'raw', 'occlusion', 'random'].map((n, i) => {
+      const positive = curve([0.3, 0.2, 0.05, 0.6, 0.08][i]);
+      const negative = curve([0.02, 0.04, 0.2, 0.01, 0.08][i]);
+      const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, k) => a + (0.1 * (v + y[k + 1])) / 2, 0);
+      const fractions = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+      return [n, { fractions, positive, negative, positiveAuc: auc(positive), negativeAuc: auc(negative) }];
+    }),
+  );
+  await page.evaluate(
+    ({ blob, grid, faithfulness, region, image, model }) => {
+      const f32 = (a: number[]) => Float32Array.from(a);
+      window.postMessage({ type: 'explainProgress', resultId: 7, message: 'Occlusion: 6 of 12 windows', fraction: 0.5 }, '*');
+      window.postMessage(
+        { type: 'explainPartial', resultId: 7, partial: { kind: 'occlusion', pass: 'coarse', done: 6, total: 12, map: f32(blob) } },
+        '*',
+      );
+      window.postMessage(
+        {
+          type: 'explainResult',
+          resultId: 7,
+          result: {
+            image,
+            model,
+            grid,
+            target: { index: -1, label: 'mean depth', probability: 2.5 },
+            labels: [],
+            removal: 'key-mask',
+            removalExact: false,
+            removalNote: 'The neck reads every token’s output: removed tokens still reach the depth head.',
+            score: 'meanDepth',
+            region,
+            window: 2,
+            samples: 500,
+            seed: 0,
+            maps: { occlusion: f32(blob) },
+            faithfulness,
+            predictions: [],
+            runs: 48,
+            batch: 1,
+            timingsMs: { decode: 3, modelLoad: 0, attention: 40, occlusion: 900, faithfulness: 200, total: 1143 },
+          },
+        },
+        '*',
+      );
+    },
+    { blob, grid: r.grid, faithfulness, region: want, image: r.image, model: r.model },
+  );
+  await card.locator('.vl-faith-legend li').first().waitFor();
+  const legend = await card.locator('.vl-faith-legend li').count();
+  if (legend !== 5) errors.push(`vscode: the depth faithfulness legend has ${legend} maps, not 5`);
+  if (!(await card.locator('[data-testid="explain-inexact"]').isVisible()))
+    errors.push('vscode: the depth explain card does not say that removal is inexact');
+  console.log('  vscode: depth explain status', await card.locator('[data-testid="explain-status"]').textContent());
+  await shot(page, 'vscode-depth-explain.png', { selector: '.vl-depth-explain' });
 }
 
 async function fallbackShots(errors: string[]): Promise<void> {

@@ -3,7 +3,8 @@
 // plus one validator whose only runtime imports are the shared field checks, so the webview bundle can
 // include it. Must not import vscode, Node or DOM code.
 import type { AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
-import type { ExplainMethod, ExplainPartial, PanelExplainResult } from '../explain/types';
+import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
+export type { ExplainRequest } from '../explain/messages';
 import {
   isIndex,
   parseCommonMessage,
@@ -48,25 +49,8 @@ export type HostMessage =
   | { type: 'settings'; settings: PanelSettings }
   /** Reply to an `export` request: where it was saved, or why not. */
   | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
-  /** "Why this class" (src/analyses/explain): progress, a partial map, the result, or why it stopped. */
-  | { type: 'explainProgress'; resultId: number; message: string; fraction: number }
-  | { type: 'explainPartial'; resultId: number; partial: ExplainPartial }
-  | { type: 'explainResult'; resultId: number; result: PanelExplainResult }
-  | { type: 'explainError'; resultId: number; message: string; cancelled: boolean };
-
-/** What the panel asks to explain: the shown result's image and model, with these choices. */
-export interface ExplainRequest {
-  /** The class index; absent: the top-1. */
-  target?: number;
-  methods: ExplainMethod[];
-  window: number;
-  samples: number;
-  seed: number;
-  score: 'probability' | 'logOdds';
-  /** The shown layer and head: the 'attention' map the perturbation test scores. */
-  layer: number;
-  head: number | 'mean';
-}
+  /** "Why this class" (src/analyses/explain/messages.ts). */
+  | ExplainHostMessage;
 
 /** Webview → host. */
 export type WebviewMessage =
@@ -86,10 +70,7 @@ export type WebviewMessage =
   | { type: 'action'; action: PanelActionId }
   /** A line for the extension's output channel. */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  /** Explain the result `resultId` (answered by explainProgress / explainPartial / explainResult / explainError). */
-  | { type: 'explain'; resultId: number; request: ExplainRequest }
-  /** Stop the running explanation (what was computed stays on screen). */
-  | { type: 'cancelExplain' };
+  | ExplainWebviewMessage;
 
 /** Returns the message if it is a well-formed WebviewMessage, else undefined. Never trust a webview. */
 export function parseWebviewMessage(m: unknown): WebviewMessage | undefined {
@@ -112,35 +93,9 @@ export function parseWebviewMessage(m: unknown): WebviewMessage | undefined {
         : undefined;
     case 'export':
       return parseExport(o, ['png', 'json'] as const);
-    case 'explain': {
-      const q = (typeof o.request === 'object' && o.request !== null ? o.request : {}) as Record<string, unknown>;
-      const methods = Array.isArray(q.methods) ? q.methods.filter((x): x is ExplainMethod => x === 'occlusion' || x === 'rise') : [];
-      const ok =
-        isIndex(o.resultId) &&
-        methods.length > 0 &&
-        methods.length === (q.methods as unknown[]).length &&
-        (q.target === undefined || isIndex(q.target)) &&
-        isIndex(q.window) &&
-        isIndex(q.samples) &&
-        isIndex(q.seed) &&
-        (q.score === 'probability' || q.score === 'logOdds') &&
-        isIndex(q.layer) &&
-        (isIndex(q.head) || q.head === 'mean');
-      if (!ok) return undefined;
-      const request: ExplainRequest = {
-        ...(q.target !== undefined ? { target: q.target as number } : {}),
-        methods,
-        window: q.window as number,
-        samples: q.samples as number,
-        seed: q.seed as number,
-        score: q.score as ExplainRequest['score'],
-        layer: q.layer as number,
-        head: q.head as number | 'mean',
-      };
-      return { type: 'explain', resultId: o.resultId as number, request };
-    }
+    case 'explain':
     case 'cancelExplain':
-      return { type: 'cancelExplain' };
+      return parseExplainMessage(o) ?? undefined;
     default:
       return parseCommonMessage(o);
   }

@@ -3,9 +3,8 @@
 // Host side: imports vscode and the host's panel base, never the engine's code.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { parseWebviewMessage, type ExplainRequest, type HostMessage, type WebviewMessage } from './messages';
-import type { ExplainPartial } from '../explain/types';
-import { VitLensError } from '../../shared/errors';
+import { parseWebviewMessage, type HostMessage, type WebviewMessage } from './messages';
+import { ExplainRunner } from '../explain/panel';
 import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { maxPixels, panelSettings, topK } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
@@ -16,14 +15,12 @@ const RAW_NOTICE =
 export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
   /** Date.now() at the start of the run: the webview reports `painted` in wall-clock time. */
   private runStartedAt = 0;
-  /** The result on screen and the model it came from: an explanation is of that model. */
-  private shown: { resultId: number; modelPath: string | null } | undefined;
-  /** The running explanation, and the last finished one (re-sent to a reloaded webview). */
-  private explainAbort: AbortController | undefined;
-  private lastExplain: Extract<HostMessage, { type: 'explainResult' }> | undefined;
+  /** "Why this class": the explain analysis on the shown result. */
+  private readonly explainer: ExplainRunner;
 
   constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
     super(services, kind, panel, imagePath);
+    this.explainer = new ExplainRunner(services, imagePath, this.observation, (m) => this.reply(m));
   }
 
   protected parse(raw: unknown): WebviewMessage | undefined {
@@ -51,9 +48,7 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
     const { result, slice } = run;
     this.noteTimings(result.timingsMs, `${result.model.numLayers}×${result.model.numHeads} attention (${result.model.attentionSource})`);
     const resultId = this.nextResult(run.attentionKey);
-    this.explainAbort?.abort(); // an explanation of the previous result is of no use now
-    this.lastExplain = undefined;
-    this.shown = { resultId, modelPath };
+    this.explainer.shownResult(resultId, modelPath);
     return {
       type: 'result',
       resultId,
@@ -65,82 +60,19 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
   }
 
   protected afterSnapshot(): void {
-    if (this.lastExplain && this.lastExplain.resultId === this.shown?.resultId) this.reply(this.lastExplain);
-  }
-
-  /** "Why this class": the explain analysis on the shown result's image and model, streamed to the webview. */
-  private async explain(resultId: number, q: ExplainRequest): Promise<void> {
-    const shown = this.shown;
-    if (!shown || shown.resultId !== resultId) return; // a stale request
-    const fail = (message: string, cancelled = false) => this.reply({ type: 'explainError', resultId, message, cancelled });
-    if (!shown.modelPath) return fail('Class-specific maps need a classifier: choose a ViT model (this run shows raw attention).');
-    this.explainAbort?.abort();
-    const abort = (this.explainAbort = new AbortController());
-    const settings = panelSettings();
-    const name = path.basename(this.imagePath);
-    this.services.log(`Explain ${name}: ${q.methods.join(' + ')}, class ${q.target ?? 'top-1'}, window ${q.window}, ${q.samples} samples`);
-    let partials = 0;
-    try {
-      const { view: _view, ...result } = await this.services.engine().request(
-        'explain',
-        {
-          imagePath: this.imagePath,
-          modelPath: shown.modelPath,
-          maxPixels: maxPixels(),
-          topK: topK(),
-          ...(q.target !== undefined ? { target: q.target } : {}),
-          methods: q.methods,
-          window: q.window,
-          samples: q.samples,
-          seed: q.seed,
-          score: q.score,
-          rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio },
-          attentionView: { layer: q.layer, head: q.head },
-        },
-        {
-          signal: abort.signal,
-          timeoutMs: 3600_000,
-          onProgress: (message, fraction) => this.reply({ type: 'explainProgress', resultId, message, fraction }),
-          onPartial: (partial) => {
-            partials++;
-            this.reply({ type: 'explainPartial', resultId, partial: partial as ExplainPartial });
-          },
-        },
-      );
-      if (abort.signal.aborted) return;
-      this.lastExplain = { type: 'explainResult', resultId, result };
-      this.observation.explained = {
-        target: result.target.index,
-        label: result.target.label,
-        runs: result.runs,
-        removalExact: result.removalExact,
-        partials,
-        totalMs: result.timingsMs.total,
-      };
-      this.reply(this.lastExplain);
-      this.services.log(
-        `Explain ${name}: ${result.runs} masked runs in ${result.timingsMs.total.toFixed(0)} ms (target ${result.target.label})`,
-      );
-    } catch (e) {
-      const err = e instanceof VitLensError ? e : new VitLensError('INTERNAL', (e as Error).message);
-      this.services.log(`Explain ${name}: ${err.code}: ${err.message}`);
-      fail(
-        err.code === 'CANCELLED' ? 'Stopped: the maps so far stay on screen.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`,
-        err.code === 'CANCELLED',
-      );
-    } finally {
-      if (this.explainAbort === abort) this.explainAbort = undefined;
-    }
+    this.explainer.resend();
   }
 
   protected async onMessage(m: WebviewMessage): Promise<void> {
     const o = this.observation;
     const name = path.basename(this.imagePath);
     switch (m.type) {
-      case 'explain':
-        return this.explain(m.resultId, m.request);
+      case 'explain': {
+        const settings = panelSettings();
+        return this.explainer.run(m.resultId, m.request, { rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio } });
+      }
       case 'cancelExplain':
-        this.explainAbort?.abort();
+        this.explainer.cancel();
         return;
       case 'painted':
         if (o.firstPaintMs === undefined && this.runStartedAt) {

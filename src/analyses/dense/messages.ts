@@ -1,9 +1,10 @@
 // Messages between the extension host and the DPT panel (depth / segmentation webview), and the settings
 // the panel starts from. Shared by src/host and webview/panels/dense. Types plus one validator; its only runtime
-// import is the attention protocol's field checks, which import nothing themselves, so both the host and
-// the webview bundle can include it. Must not import vscode, Node or DOM code.
+// imports are the shared protocol's and the explain messages' field checks, which import nothing heavy, so both
+// the host and the webview bundle can include it. Must not import vscode, Node or DOM code.
 import type { AttentionShape, AttentionSlice, HeadFusion, RolloutSettings } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask } from './types';
+import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 import {
   isIndex,
   parseCommonMessage,
@@ -84,7 +85,9 @@ export type DenseHostMessage =
   /** A run failed: show the message (data-testid="error") with these buttons; a previous result stays visible. */
   | { type: 'error'; message: string; actions: PanelActionId[] }
   /** Reply to an `export` request: where it was saved, or why not (neither: the user cancelled). */
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+  | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
+  /** "Why this depth" (src/analyses/explain/messages.ts). */
+  | ExplainHostMessage;
 
 /** Webview → host. */
 export type DenseWebviewMessage =
@@ -101,7 +104,8 @@ export type DenseWebviewMessage =
   /** The user pressed one of the action buttons. */
   | { type: 'action'; action: PanelActionId }
   /** A line for the extension's output channel. */
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | ExplainWebviewMessage;
 
 const oneOf = <T extends string>(list: readonly T[], v: unknown): v is T =>
   typeof v === 'string' && (list as readonly string[]).includes(v);
@@ -111,6 +115,9 @@ export function parseDenseWebviewMessage(m: unknown): DenseWebviewMessage | unde
   if (typeof m !== 'object' || m === null) return undefined;
   const o = m as Record<string, unknown>;
   switch (o.type) {
+    case 'explain':
+    case 'cancelExplain':
+      return parseExplainMessage(o) ?? undefined;
     case 'rendered': {
       if (!oneOf<DenseTask>(['depth', 'segmentation'], o.task) || !oneOf(denseViewIds, o.view) || !isIndex(o.features)) return undefined;
       if (o.classes !== undefined && !isIndex(o.classes)) return undefined;

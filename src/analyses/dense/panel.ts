@@ -10,15 +10,24 @@ import { parseDenseWebviewMessage, type DenseHostMessage, type DenseWebviewMessa
 import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { configuredModel, densePanelSettings, maxPixels } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
+import { ExplainRunner } from '../explain/panel';
 
 export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessage> {
   readonly task: DenseTask;
   /** Date.now() at the start of the run: the webview reports `painted` in wall-clock time. */
   private runStartedAt = 0;
 
+  /** "Why this depth": the explain analysis on the shown depth result. */
+  private readonly explainer: ExplainRunner;
+
   constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
     super(services, kind, panel, imagePath);
     this.task = kind.task as DenseTask;
+    this.explainer = new ExplainRunner(services, imagePath, this.observation, (m) => this.reply(m));
+  }
+
+  protected afterSnapshot(): void {
+    this.explainer.resend();
   }
 
   protected modelPath(): string {
@@ -42,18 +51,20 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
     this.runStartedAt = Date.now();
     // The map first: the engine sends it ahead of the neck's PCA and the attention, and it is posted at
     // once (a `partial` result); the whole result follows under the same id.
+    const modelPath = this.modelPath();
     let resultId: number | undefined;
     const onPartial = (data: unknown) => {
       const p = data as DenseMapPartial | undefined;
       if (signal.aborted || this.isDisposed || p?.kind !== 'map' || resultId !== undefined) return;
       resultId = this.nextResult();
+      this.explainer.shownResult(resultId, modelPath);
       this.post({ type: 'result', resultId, result: p.result, settings, partial: true });
     };
     const run = await this.services.engine().request(
       'densePanel',
       {
         imagePath: this.imagePath,
-        modelPath: this.modelPath(),
+        modelPath,
         task: this.task,
         maxPixels: maxPixels(),
         rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
@@ -65,12 +76,16 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
       r.timingsMs,
       `${this.task} ${r.view.width}×${r.view.height}${r.attention ? `, backbone ${r.attention.layers}×${r.attention.heads} attention` : ''}, ${r.features.length} feature levels`,
     );
-    if (resultId === undefined) resultId = this.nextResult(run.attentionKey);
-    else this.kept = run.attentionKey ? { resultId, attentionKey: run.attentionKey } : undefined;
+    if (resultId === undefined) {
+      resultId = this.nextResult(run.attentionKey);
+      this.explainer.shownResult(resultId, modelPath);
+    } else this.kept = run.attentionKey ? { resultId, attentionKey: run.attentionKey } : undefined;
     return { type: 'result', resultId, result: r, settings, slice: run.slice };
   }
 
   protected async onMessage(m: DenseWebviewMessage): Promise<void> {
+    if (m.type === 'explain') return this.explainer.run(m.resultId, m.request);
+    if (m.type === 'cancelExplain') return this.explainer.cancel();
     const o = this.observation;
     if (m.type === 'painted' && o.firstPaintMs === undefined && this.runStartedAt) {
       o.firstPaintMs = Math.max(0, m.at - this.runStartedAt);

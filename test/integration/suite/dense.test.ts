@@ -1,5 +1,5 @@
 // Run DPT Depth / Segmentation in a real VS Code: the palette command opens the depth panel with its
-// map, feature levels and backbone attention; the segmentation legend lists the classes; a classifier
+// map, feature levels, backbone attention and "Why this depth"; the segmentation legend lists the classes; a classifier
 // given as a depth model and a missing model give specific errors in the panel.
 import * as assert from 'assert';
 import * as vscode from 'vscode';
@@ -66,6 +66,14 @@ suite('DPT depth and segmentation', () => {
     const box = (await webviewQuery(stage)).boundingBox!;
     await webviewClick(stage, { offsetX: box.width * 0.7, offsetY: box.height * 0.6 });
     await waitFor('needSlice', () => received('depth', 'needSlice'), 20_000);
+    // "Why this depth" on the whole image: the engine's masked runs on the DPT backbone, the card's map and chart.
+    await webviewClick('[data-testid="explain-run"]');
+    const asked = await waitFor('explain request', () => received('depth', 'explain'));
+    const done = await waitFor('explanation', () => api.panel(image, 'depth')?.observation.explained, 60_000);
+    assert.ok(asked && !done.removalExact && done.runs > 10 && /mean depth/.test(done.label), JSON.stringify(done));
+    await webviewQuery('.vl-depth-explain .vl-faith-legend li', { timeoutMs: 10_000 });
+    console.log(`explained ${done.label}: ${done.runs} masked runs, ${done.totalMs.toFixed(0)} ms`);
+    await screenshot(screenshotPath('dpt-why-this-depth.png'));
   });
 
   test('Run DPT Segmentation: the legend lists the classes with their colours and area shares', async function () {

@@ -25,6 +25,7 @@ import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { actionLabels as sharedActionLabels } from '../../shell/shell';
 import { BackboneAttentionView } from './attentionView';
+import { DepthExplainCard } from '../explain/depthExplain';
 import { denseExportName } from './denseExport';
 import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
 import { reviveDenseResult } from './denseData';
@@ -308,6 +309,10 @@ const featuresCard = h(
   features.el,
   features.noteEl,
 );
+// "Why this depth" (src/analyses/explain): depth results only.
+const depthExplain = new DepthExplainCard(!!page.vscode);
+depthExplain.onRun = (request) => post({ type: 'explain', resultId: currentResultId, request });
+depthExplain.onCancel = () => post({ type: 'cancelExplain' });
 const insideHeading = h('h2', { className: 'vl-section-title', id: 'vd-inside' }, 'Inside the transformer');
 
 const content = h(
@@ -320,6 +325,7 @@ const content = h(
     { className: 'vl-inside', 'aria-labelledby': 'vd-inside' },
     insideHeading,
     h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard),
+    depthExplain.el,
   ),
 );
 page.mount(content, notesEl);
@@ -638,6 +644,9 @@ function showResult(
   if (r.segmentation) legend.build(r.segmentation.classes);
 
   showInside(r, store);
+  // "Why this depth" explains a depth model's region; segmentation has no such target yet.
+  depthExplain.el.hidden = !isDepth;
+  if (isDepth) depthExplain.reset(imageUrl, r.view, r.image, r.grid);
 
   exportButtons.get('png16')!.hidden = !isDepth;
   exportButtons.get('npy')!.hidden = !isDepth;
@@ -805,6 +814,18 @@ function onHostMessage(m: DenseHostMessage): void {
       if (!m.partial && awaitingRest && m.resultId === currentResultId && result)
         completeResult(m.result, { resultId: m.resultId, slice: m.slice });
       else showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice, partial: m.partial });
+      break;
+    case 'explainProgress':
+      if (m.resultId === currentResultId) depthExplain.progress(m.message);
+      break;
+    case 'explainPartial':
+      if (m.resultId === currentResultId) depthExplain.partial(m.partial);
+      break;
+    case 'explainResult':
+      if (m.resultId === currentResultId) depthExplain.result(m.result);
+      break;
+    case 'explainError':
+      if (m.resultId === currentResultId) depthExplain.error(m.message);
       break;
     case 'slice':
       if (m.resultId === currentResultId && result?.attention) {

@@ -9,7 +9,7 @@ import { clear, h, s } from '../../shell/dom';
 
 const W = 460;
 const H = 210;
-const M = { l: 38, r: 10, t: 24, b: 32 };
+const M = { l: 46, r: 10, t: 24, b: 32 };
 
 const mapLabels: Record<FaithfulnessMapName, string> = {
   rollout: 'Rollout',
@@ -69,11 +69,21 @@ export class FaithfulnessChart {
     for (const p of this.panels) p.setAttribute('hidden', '');
   }
 
-  show(f: Partial<Record<FaithfulnessMapName, FaithfulnessCurves>>): void {
+  /**
+   * `yLabel`: what the curves record ('p' for a class probability; log-odds and a region's mean depth leave
+   * [0, 1], so the axis then spans the curves' own range).
+   */
+  show(f: Partial<Record<FaithfulnessMapName, FaithfulnessCurves>>, yLabel = 'p'): void {
     this.clear();
     const names = FAITHFULNESS_MAPS.filter((m) => f[m]);
     if (!names.length) return;
     this.empty.hidden = true;
+    const values = names.flatMap((n) => [...f[n]!.positive, ...f[n]!.negative]);
+    const unit = values.every((v) => v >= 0 && v <= 1);
+    const lo = unit ? 0 : Math.min(...values);
+    const hi = unit ? 1 : Math.max(...values);
+    const span = hi - lo || 1;
+    const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => lo + t * span);
     const sides = [
       ['positive', 'Most relevant removed first · lower AUC is better'],
       ['negative', 'Least relevant removed first · higher AUC is better'],
@@ -83,19 +93,24 @@ export class FaithfulnessChart {
       svg.removeAttribute('hidden');
       svg.setAttribute('aria-label', `${title}: ${names.map((n) => `${mapLabels[n]} AUC ${f[n]![`${side}Auc`].toFixed(1)}`).join(', ')}`);
       const x = (v: number) => M.l + (v / 0.9) * (W - M.l - M.r);
-      const y = (v: number) => M.t + (1 - v) * (H - M.t - M.b);
+      const y = (v: number) => M.t + (1 - (v - lo) / span) * (H - M.t - M.b);
       svg.append(s('text', { x: M.l, y: 13, className: 'vl-chart-label vl-faith-title' }, title));
-      for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+      for (const t of ticks) {
         svg.append(s('line', { x1: M.l, x2: W - M.r, y1: y(t), y2: y(t), className: 'vl-chart-grid' }));
-        svg.append(s('text', { x: M.l - 5, y: y(t) + 3, className: 'vl-chart-tick', 'text-anchor': 'end' }, String(t)));
+        const label = unit ? String(t) : String(Number(t.toPrecision(2)));
+        svg.append(s('text', { x: M.l - 5, y: y(t) + 3, className: 'vl-chart-tick', 'text-anchor': 'end' }, label));
       }
       for (const t of [0, 0.3, 0.6, 0.9])
         svg.append(s('text', { x: x(t), y: H - M.b + 13, className: 'vl-chart-tick', 'text-anchor': 'middle' }, `${Math.round(t * 100)}%`));
       svg.append(s('text', { x: (M.l + W - M.r) / 2, y: H - 3, className: 'vl-chart-label', 'text-anchor': 'middle' }, 'patches removed'));
-      svg.append(s('text', { x: 10, y: M.t - 6, className: 'vl-chart-label' }, 'p'));
+      // The y axis's name, vertical beside the ticks.
+      const yMid = (M.t + H - M.b) / 2;
+      svg.append(
+        s('text', { x: 9, y: yMid, className: 'vl-chart-label', 'text-anchor': 'middle', transform: `rotate(-90 9 ${yMid})` }, yLabel),
+      );
       for (const n of names) {
         const c = f[n]!;
-        const pts = c.fractions.map((fr, k) => `${x(fr).toFixed(1)},${y(Math.max(0, Math.min(1, c[side][k]))).toFixed(1)}`).join(' ');
+        const pts = c.fractions.map((fr, k) => `${x(fr).toFixed(1)},${y(Math.max(lo, Math.min(hi, c[side][k]))).toFixed(1)}`).join(' ');
         svg.append(s('polyline', { points: pts, className: `vl-faith-line vl-faith-${n}`, fill: 'none' }));
       }
     });

@@ -1,0 +1,200 @@
+// "Why this depth", the explain view of the DPT depth panel: the mean predicted depth inside a region
+// (click two patches for its corners; the whole image by default) explained by occlusion or RISE over
+// the backbone's tokens, with the perturbation test of every map (the faithfulness chart, whose curves
+// record the region's mean depth). Removal is not exact here (the neck reads every token's output): the
+// card says so. DOM only; must not import vscode or Node.
+import type { ExplainRequest } from '../../../src/analyses/explain/messages';
+import { EXPLAIN_DEFAULTS, type ExplainMethod, type ExplainPartial, type PanelExplainResult } from '../../../src/analyses/explain/types';
+import { colormapLut } from '../../../src/maths/colormaps';
+import { h } from '../../shell/dom';
+import { segmented } from '../../shell/controls';
+import { fmtMs, formatValue } from '../../shell/format';
+import { asFloat32 } from '../../shell/revive';
+import { MapStage } from '../../shell/stage';
+import type { Patch } from '../../shell/state';
+import { FaithfulnessChart } from './faithfulnessChart';
+import { explainTestIds } from './explainView';
+import './explain.css';
+
+export class DepthExplainCard {
+  readonly el: HTMLElement;
+  onRun: (req: ExplainRequest) => void = () => {};
+  onCancel: () => void = () => {};
+
+  private readonly stage = new MapStage({ primary: false, ariaLabel: 'Why this depth: the map over the image', maxHeight: '46vh' });
+  private readonly chart = new FaithfulnessChart();
+  private readonly status: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly runButton: HTMLButtonElement;
+  private readonly stopButton: HTMLButtonElement;
+  private methodValue: ExplainMethod = 'occlusion';
+  private readonly method = segmented<ExplainMethod>(
+    'Method',
+    [
+      ['occlusion', 'Occlusion', 'Sliding 2×2 windows of patches removed; the change of the region’s mean depth per patch'],
+      ['rise', 'RISE', 'Random halves of the patches kept; the region’s mean depth weighted by which patches stayed'],
+    ],
+    (v) => {
+      this.methodValue = v;
+      this.method.set(v);
+    },
+  );
+  private grid: [number, number] = [1, 1];
+  private image = { width: 1, height: 1 };
+  /** Region corners as patches (inclusive); null: the whole image. */
+  private corners: [Patch, Patch | null] | null = null;
+  private map: Float32Array | null = null;
+  private running = false;
+
+  constructor(interactive: boolean) {
+    this.stage.stage.setAttribute('data-testid', explainTestIds.map);
+    this.status = h('p', { className: 'vl-card-note', role: 'status', 'data-testid': 'explain-status' });
+    this.note = h('p', { className: 'vl-card-note vl-explain-inexact', hidden: true, 'data-testid': 'explain-inexact' });
+    this.runButton = h('button', { type: 'button', className: 'vl-btn', 'data-testid': 'explain-run', disabled: !interactive }, 'Explain');
+    this.stopButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', hidden: true }, 'Stop');
+    const wholeButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small' }, 'Whole image');
+    this.runButton.addEventListener('click', () => this.run());
+    this.stopButton.addEventListener('click', () => this.onCancel());
+    wholeButton.addEventListener('click', () => {
+      this.corners = null;
+      this.paint();
+    });
+    this.method.set('occlusion');
+    this.stage.onPick = (p) => {
+      // First click: one corner; second: the opposite corner; a third starts again.
+      this.corners = !this.corners || this.corners[1] ? [p, null] : [this.corners[0], p];
+      this.paint();
+    };
+    this.el = h(
+      'section',
+      { className: 'vl-card vl-depth-explain', 'aria-labelledby': 'vd-explain-title' },
+      h(
+        'div',
+        { className: 'vl-card-head' },
+        h('h2', { className: 'vl-card-title', id: 'vd-explain-title' }, 'Why this depth'),
+        h('span', { className: 'vl-card-hint' }, 'click two patches for the region’s corners; tokens removed by key masking'),
+      ),
+      this.stage.el,
+      h(
+        'div',
+        { className: 'vl-controls vl-explain-controls', role: 'group', 'aria-label': 'Why this depth' },
+        h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Method'), this.method.el),
+        wholeButton,
+        this.runButton,
+        this.stopButton,
+        this.status,
+        this.note,
+      ),
+      h('div', { 'data-testid': explainTestIds.chart }, this.chart.el),
+    );
+  }
+
+  /** A new depth result: its image and grid, nothing explained yet. */
+  reset(imageUrl: string, view: { width: number; height: number }, image: { width: number; height: number }, grid: [number, number]): void {
+    this.grid = grid;
+    this.image = image;
+    this.corners = null;
+    this.map = null;
+    this.running = false;
+    this.chart.clear();
+    this.note.hidden = true;
+    this.stage.setImage(imageUrl, view.width, view.height, 'the image, with the region and the map');
+    this.status.textContent = 'The region is the whole image; click two patches to choose one, then press Explain.';
+    this.syncButtons();
+    this.paint();
+  }
+
+  /** The region in image pixels, [x0, y0, x1, y1] (x1, y1 exclusive), from the patch corners. */
+  region(): [number, number, number, number] {
+    const [gh, gw] = this.grid;
+    if (!this.corners) return [0, 0, this.image.width, this.image.height];
+    const [a, b0] = this.corners;
+    const b = b0 ?? a;
+    const [r0, r1] = [Math.min(a.row, b.row), Math.max(a.row, b.row) + 1];
+    const [c0, c1] = [Math.min(a.col, b.col), Math.max(a.col, b.col) + 1];
+    const x = (c: number) => Math.round((c * this.image.width) / gw);
+    const y = (r: number) => Math.round((r * this.image.height) / gh);
+    return [x(c0), y(r0), x(c1), y(r1)];
+  }
+
+  private regionMask(): Uint8Array | null {
+    if (!this.corners) return null;
+    const [gh, gw] = this.grid;
+    const [x0, y0, x1, y1] = this.region();
+    const m = new Uint8Array(gh * gw);
+    for (let r = 0; r < gh; r++)
+      for (let c = 0; c < gw; c++) {
+        const cx = ((c + 0.5) * this.image.width) / gw;
+        const cy = ((r + 0.5) * this.image.height) / gh;
+        if (cx >= x0 && cx < x1 && cy >= y0 && cy < y1) m[r * gw + c] = 1;
+      }
+    return m;
+  }
+
+  private paint(): void {
+    const P = this.grid[0] * this.grid[1];
+    this.stage.render({
+      map: this.map ?? new Float32Array(P),
+      grid: this.grid,
+      lut: colormapLut('inferno'),
+      smooth: false,
+      opacity: this.map ? 0.6 : 0,
+      mask: this.regionMask(),
+      query: null,
+    });
+  }
+
+  private syncButtons(): void {
+    this.runButton.hidden = this.running;
+    this.stopButton.hidden = !this.running;
+  }
+
+  private run(): void {
+    this.map = null;
+    this.chart.clear();
+    this.running = true;
+    this.status.textContent = 'Starting…';
+    this.syncButtons();
+    this.paint();
+    this.onRun({
+      region: this.region(),
+      methods: [this.methodValue],
+      window: EXPLAIN_DEFAULTS.window,
+      samples: EXPLAIN_DEFAULTS.samples,
+      seed: EXPLAIN_DEFAULTS.seed,
+      score: 'probability',
+    });
+  }
+
+  progress(message: string): void {
+    if (this.running) this.status.textContent = message;
+  }
+
+  partial(p: ExplainPartial): void {
+    if (!this.running) return;
+    this.map = asFloat32(p.map, 'explain map');
+    this.paint();
+  }
+
+  result(r: PanelExplainResult): void {
+    this.running = false;
+    const m = r.maps.occlusion ?? r.maps.rise;
+    if (m) this.map = asFloat32(m, 'explain map');
+    this.status.textContent = `Mean depth in [${(r.region ?? this.region()).join(', ')}]: ${formatValue(r.target.probability)} · ${r.runs} masked runs in ${fmtMs(r.timingsMs.total)}`;
+    this.note.hidden = r.removalExact;
+    this.note.textContent = r.removalNote ?? '';
+    for (const f of Object.values(r.faithfulness)) {
+      f.positive = Array.from(f.positive);
+      f.negative = Array.from(f.negative);
+    }
+    this.chart.show(r.faithfulness, 'mean depth');
+    this.syncButtons();
+    this.paint();
+  }
+
+  error(message: string): void {
+    this.running = false;
+    this.status.textContent = message;
+    this.syncButtons();
+  }
+}
