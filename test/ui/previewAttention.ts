@@ -440,6 +440,11 @@ async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Pr
       const positive = curve([0.5, 0.3, 0.05, 0.9, 0.6, 0.08][i]);
       const negative = curve([0.02, 0.03, 0.2, 0.01, 0.02, 0.08][i]);
       const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, k) => a + (0.1 * (v + y[k + 1])) / 2, 0);
+      // One-patch steps (the "One-patch steps" option): P + 1 points each.
+      const k = [0.5, 0.3, 0.05, 0.9, 0.6, 0.08][i];
+      const deletion = Array.from({ length: P + 1 }, (_, j) => target.probability * Math.exp((-9 * k * j) / P));
+      const insertion = Array.from({ length: P + 1 }, (_, j) => target.probability * (1 - Math.exp((-9 * k * j) / P)));
+      const stepAuc = (y: number[]) => (100 * y.slice(1).reduce((a, v, j) => a + (v + y[j]) / 2, 0)) / P;
       return [
         n,
         {
@@ -448,6 +453,10 @@ async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Pr
           negative,
           positiveAuc: auc(positive),
           negativeAuc: auc(negative),
+          deletion,
+          insertion,
+          deletionAuc: stepAuc(deletion),
+          insertionAuc: stepAuc(insertion),
         },
       ];
     }),
@@ -503,6 +512,12 @@ async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Pr
   const title = await page.locator('.vl-viewer .vl-card-title').first().textContent();
   if (!title?.includes(target.label)) errors.push(`vscode: the explain view's title "${title}" does not name ${target.label}`);
   await shot(page, 'vscode-explain.png', true);
+  // The result has one-patch curves: the protocol switch shows deletion / insertion instead.
+  await page.locator('[data-testid="faithfulness-protocol"] .vl-seg[data-value="onePatch"]').click();
+  const stepTitle = await page.locator('.vl-faith-panel .vl-faith-title').first().textContent();
+  if (!stepTitle?.startsWith('Deletion')) errors.push(`vscode: the one-patch protocol shows "${stepTitle}"`);
+  await shot(page, 'vscode-explain-steps.png');
+  await page.locator('[data-testid="faithfulness-protocol"] .vl-seg[data-value="tenSteps"]').click();
   await page.locator('button', { hasText: 'Save JSON' }).click();
   const exp = (await sentOf<{ format: string; suggestedName: string; bytes: Uint8Array }>('export')).find((m) => m.format === 'json');
   const doc = exp ? JSON.parse(new TextDecoder().decode(Uint8Array.from(Object.values(exp.bytes)))) : undefined;

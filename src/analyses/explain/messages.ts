@@ -23,6 +23,8 @@ export interface ExplainRequest {
   samples: number;
   seed: number;
   score: 'probability' | 'logOdds';
+  /** Also RISE's deletion / insertion curves at one-patch steps (P + 1 runs per map and direction). */
+  steps?: boolean;
   /** The shown layer and head: the 'attention' map the perturbation test scores (default: the last layer's mean). */
   layer?: number;
   head?: number | 'mean';
@@ -55,6 +57,7 @@ export function parseExplainMessage(o: Record<string, unknown>): ExplainWebviewM
     isIndex(q.samples) &&
     isIndex(q.seed) &&
     (q.score === 'probability' || q.score === 'logOdds') &&
+    (q.steps === undefined || typeof q.steps === 'boolean') &&
     (q.layer === undefined || isIndex(q.layer)) &&
     (q.head === undefined || isIndex(q.head) || q.head === 'mean');
   if (!ok) return undefined;
@@ -66,6 +69,7 @@ export function parseExplainMessage(o: Record<string, unknown>): ExplainWebviewM
     samples: q.samples as number,
     seed: q.seed as number,
     score: q.score as ExplainRequest['score'],
+    ...(q.steps ? { steps: true } : {}),
     ...(q.layer !== undefined ? { layer: q.layer as number } : {}),
     ...(q.head !== undefined ? { head: q.head as number | 'mean' } : {}),
   };

@@ -66,6 +66,7 @@ export class ExplainRunner {
           samples: q.samples,
           seed: q.seed,
           score: q.score,
+          ...(q.steps ? { stepCurves: true } : {}),
           ...(q.layer !== undefined ? { attentionView: { layer: q.layer, head: q.head ?? 'mean' } } : {}),
         },
         {

@@ -59,6 +59,7 @@ export class ExplainView {
   );
   private readonly windowSelect: HTMLSelectElement;
   private readonly samplesInput: HTMLInputElement;
+  private readonly stepsInput: HTMLInputElement;
   private readonly score = segmented<'probability' | 'logOdds'>(
     'Score',
     [
@@ -105,6 +106,12 @@ export class ExplainView {
       value: String(EXPLAIN_DEFAULTS.samples),
       title: 'RISE: random masks',
     });
+    this.stepsInput = h('input', {
+      type: 'checkbox',
+      id: 'vl-explain-steps',
+      'data-testid': 'explain-steps',
+      title: 'Also the deletion / insertion curves at one-patch steps (RISE’s protocol): P + 1 runs per map and direction',
+    });
     this.score.set('probability');
     this.method.set('occlusion');
     this.shown.set('occlusion');
@@ -126,6 +133,7 @@ export class ExplainView {
       field('Window', this.windowSelect),
       field('Samples', this.samplesInput),
       h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Score'), this.score.el),
+      h('label', { className: 'vl-check', for: 'vl-explain-steps' }, this.stepsInput, 'One-patch steps'),
       this.runButton,
       this.stopButton,
       h('div', { className: 'vl-field vl-explain-show' }, h('span', { className: 'vl-field-label' }, 'Show'), this.shown.el),
@@ -220,6 +228,7 @@ export class ExplainView {
       samples,
       seed: EXPLAIN_DEFAULTS.seed,
       score: this.scoreValue,
+      ...(this.stepsInput.checked ? { steps: true } : {}),
     });
     this.onChange();
   }
