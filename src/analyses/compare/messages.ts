@@ -10,11 +10,30 @@ export type CompareHostMessage =
   /** `modelB`: the file of model B (null when B is A's previous checkpoint). */
   | { type: 'result'; compare: CompareResult; settings: PanelSettings; modelB: string | null }
   | { type: 'error'; message: string; actions: PanelActionId[] }
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+  | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
+  /** Progress of the class-specific view (an `explainBoth` request). */
+  | { type: 'explainStatus'; message: string }
+  /**
+   * The class-specific view: the occlusion map (src/analyses/explain) of A's top-1 class in A and in B
+   * (B: the same label, when B has it); `b` is null when B cannot be explained (a previous checkpoint's
+   * file is gone). `note` says what differs from that plan.
+   */
+  | {
+      type: 'explained';
+      label: string;
+      a: Float32Array;
+      b: Float32Array | null;
+      gridA: [number, number];
+      gridB: [number, number];
+      note?: string;
+    }
+  | { type: 'explainFailed'; message: string };
 
 /** Webview → host. */
 export type CompareWebviewMessage =
   | { type: 'ready' }
+  /** Compute the class-specific view (answered by explainStatus, then explained or explainFailed). */
+  | { type: 'explainBoth' }
   | { type: 'export'; requestId: number; format: 'json'; suggestedName: string; bytes: Uint8Array }
   | { type: 'action'; action: PanelActionId }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
@@ -22,6 +41,7 @@ export type CompareWebviewMessage =
 export function parseCompareWebviewMessage(m: unknown): CompareWebviewMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
   const o = m as Record<string, unknown>;
+  if (o.type === 'explainBoth') return { type: 'explainBoth' };
   return o.type === 'export' ? parseExport(o, ['json'] as const, (f) => f) : parseCommonMessage(o);
 }
 
@@ -32,4 +52,5 @@ export const compareTestIds = {
   layerChange: 'layer-change',
   headDeltas: 'head-deltas',
   note: 'compare-note',
+  explain: 'compare-explain',
 } as const;

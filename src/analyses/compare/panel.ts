@@ -9,6 +9,7 @@ import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { maxPixels, panelSettings, topK } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
 import { parseCompareWebviewMessage, type CompareHostMessage, type CompareWebviewMessage } from './messages';
+import { VitLensError } from '../../shared/errors';
 
 /** Model B per image, so a restored panel keeps it (the webview's state also carries it). */
 const modelsB = new Map<string, string>();
@@ -17,6 +18,9 @@ export class ComparePanel extends VitLensPanel<CompareHostMessage, CompareWebvie
   /** The engine's key of the last run of A, and whether the next run is a new checkpoint of A. */
   private lastRunKey: string | undefined;
   private checkpoint = false;
+  /** The comparison on screen: what its class-specific view explains (B's file is null for a previous checkpoint). */
+  private shown: { modelA: string; modelB: string | null; label: string | undefined } | undefined;
+  private explainAbort: AbortController | undefined;
 
   constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
     super(services, kind, panel, imagePath);
@@ -51,11 +55,80 @@ export class ComparePanel extends VitLensPanel<CompareHostMessage, CompareWebvie
       onProgress,
     );
     this.lastRunKey = compare.runKey;
+    this.explainAbort?.abort(); // a class-specific view of the previous comparison is of no use now
+    this.shown = {
+      modelA: this.modelPath() ?? '',
+      modelB: compare.bIsPrevious ? null : modelB,
+      label: compare.a.predictions?.[0]?.label,
+    };
     this.noteTimings(
       compare.a.timingsMs,
       `A ${compare.a.model.name} vs B ${compare.bIsPrevious ? 'previous checkpoint' : compare.b.model.name}`,
     );
     return { type: 'result', compare, settings, modelB: compare.bIsPrevious ? null : modelB };
+  }
+
+  protected async onMessage(m: CompareWebviewMessage): Promise<void> {
+    if (m.type === 'explainBoth') await this.explainBoth();
+  }
+
+  /**
+   * The class-specific view: occlusion maps (exact token removal, no perturbation test) of A's top-1
+   * class in A, then in B (the same label; B's own top-1 when B has no such label).
+   */
+  private async explainBoth(): Promise<void> {
+    const shown = this.shown;
+    if (!shown?.modelA || shown.label === undefined)
+      return this.reply({ type: 'explainFailed', message: 'The class-specific view needs a classifier as model A.' });
+    this.explainAbort?.abort();
+    const abort = (this.explainAbort = new AbortController());
+    const explain = (modelPath: string, target: string | undefined, side: string) =>
+      this.services.engine().request(
+        'explain',
+        {
+          imagePath: this.imagePath,
+          modelPath,
+          maxPixels: maxPixels(),
+          topK: topK(),
+          ...(target !== undefined ? { target } : {}),
+          methods: ['occlusion'],
+          faithfulness: false,
+        },
+        {
+          signal: abort.signal,
+          timeoutMs: 3600_000,
+          onProgress: (message) => this.reply({ type: 'explainStatus', message: `${side}: ${message}` }),
+        },
+      );
+    try {
+      const a = await explain(shown.modelA, shown.label, 'A');
+      let note: string | undefined;
+      let b = null;
+      if (shown.modelB) {
+        try {
+          b = await explain(shown.modelB, shown.label, 'B');
+        } catch (e) {
+          if (!(e instanceof VitLensError) || (e.code !== 'CLASS_UNKNOWN' && e.code !== 'CLASS_OUT_OF_RANGE')) throw e;
+          b = await explain(shown.modelB, undefined, 'B'); // B has no such label: its own top-1
+          note = `B has no class “${shown.label}”: B's map is of its own top-1, ${b.target.label}.`;
+        }
+      } else note = 'B is the previous checkpoint, whose file has been rewritten: only A can be explained.';
+      if (abort.signal.aborted) return;
+      this.reply({
+        type: 'explained',
+        label: a.target.label,
+        a: a.maps.occlusion!,
+        b: b?.maps.occlusion ?? null,
+        gridA: a.grid,
+        gridB: b?.grid ?? a.grid,
+        ...(note ? { note } : {}),
+      });
+      this.services.log(`Compare ${path.basename(this.imagePath)}: occlusion of ${a.target.label}, ${a.runs + (b?.runs ?? 0)} masked runs`);
+    } catch (e) {
+      if (abort.signal.aborted) return;
+      const err = e instanceof VitLensError ? e : new VitLensError('INTERNAL', (e as Error).message);
+      this.reply({ type: 'explainFailed', message: `${err.message}${err.hint ? ` ${err.hint}` : ''}` });
+    }
   }
 }
 

@@ -289,7 +289,7 @@ export async function runExplainPipeline(
   const pc = (out: ArrayLike<number>) => (depth ? meanIn(out) : classProbability(out, c));
   const counts = perturbationCounts(P);
   const faithfulness: ExplainResult['faithfulness'] = {};
-  const names = FAITHFULNESS_MAPS.filter((m) => maps[m] !== undefined);
+  const names = p.faithfulness === false ? [] : FAITHFULNESS_MAPS.filter((m) => maps[m] !== undefined);
   for (const [n, name] of names.entries()) {
     const map = maps[name]!;
     // k_0 = 0 is the mask-free run.

@@ -35,6 +35,8 @@ export interface ExplainParams {
   attentionView?: { layer: number; head: number | 'mean' };
   /** Also RISE's deletion / insertion curves at one-patch steps (P + 1 runs per map and direction). */
   stepCurves?: boolean;
+  /** The perturbation test of every map (default true; false: the class-specific maps only, e.g. for a comparison). */
+  faithfulness?: boolean;
   /** Masks per run when the batch axis is dynamic (default 16). */
   batch?: number;
   topK?: number;

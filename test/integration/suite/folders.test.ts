@@ -85,6 +85,18 @@ suite('Folders, compare and image links', () => {
       await waitFor('maps painted', async () => (await webviewQuery('canvas[data-painted="1"]')).count === 3, 30_000);
       assert.match(await webviewEval<string>('[data-testid="compare-b"]', 'el.textContent'), /vit-tiny-batch-b/);
       await screenshot(screenshotPath('compare.png'));
+      // The class-specific view: the host explains A's top-1 class in both models (occlusion by token removal).
+      const pick = (v: string) =>
+        webviewEval<string>('#vl-compare-view', `(el.value = '${v}', el.dispatchEvent(new Event('change')), el.value)`);
+      assert.strictEqual(await pick('occlusion'), 'occlusion');
+      await waitFor(
+        'both occlusion maps',
+        async () => /^Occlusion of/.test(await webviewEval<string>('[data-testid="compare-explain"]', 'el.textContent')),
+        60_000,
+      );
+      assert.strictEqual((await webviewQuery('[data-testid="compare-diff"]:not([hidden])')).count, 1, 'the difference of the two maps');
+      await screenshot(screenshotPath('compare-why.png'));
+      await pick('rollout');
     }
     // A training loop exports the next epoch over A's file: the panel runs again, B is A's previous result.
     const runs = api.panel(image, 'compare')!.observation.runs;

@@ -1,7 +1,9 @@
 // ViT Lens compare: model A and model B (or A's previous checkpoint) on one image. The same view side by
 // side (rollout, or one layer's head / head mean of the CLS query), their difference map (A − B: red where
 // A attends more, blue where B does), the layers whose attention changed most (mean total-variation
-// distance) and the per-head deltas. The standalone report is this page with the run embedded. Browser code.
+// distance) and the per-head deltas. In VS Code a class-specific view too: the occlusion map of A's top-1
+// class in both models (exact token removal, computed by the host on demand). The standalone report is this
+// page with the run embedded. Browser code.
 import '../../shell/styles.css';
 import './compare.css';
 import { slicePatchMap } from '../../../src/maths/attention';
@@ -48,6 +50,11 @@ let state: UiState = page.restoreState(
   { imagePath: '', modelB: null, view: 'rollout' },
 );
 let current: { r: CompareResult; settings: PanelSettings } | undefined;
+/** The class-specific view of the comparison on screen: asked for once, then kept. */
+type Explained = Extract<CompareHostMessage, { type: 'explained' }>;
+let explained: Explained | undefined;
+let explaining = false;
+const EXPLAIN_VIEW = 'occlusion';
 
 const viewSelect = h('select', { id: 'vl-compare-view' }) as HTMLSelectElement;
 const canvasA = h('canvas', {});
@@ -66,6 +73,7 @@ const diffBox = h(
   diffSub,
 );
 const noteEl = h('p', { className: 'vl-compare-note', 'data-testid': compareTestIds.note, hidden: true });
+const explainEl = h('p', { className: 'vl-compare-note', role: 'status', 'data-testid': compareTestIds.explain, hidden: true });
 const bars = h('div', { className: 'vl-compare-bars' });
 const table = h('table', { className: 'vl-compare-table' });
 const main = h(
@@ -73,6 +81,7 @@ const main = h(
   { hidden: true },
   h('div', { className: 'vl-gallery-controls' }, field('View', viewSelect)),
   noteEl,
+  explainEl,
   h(
     'div',
     { className: 'vl-compare-row' },
@@ -162,6 +171,8 @@ function fillViews(r: CompareResult): void {
   const want = state.view;
   clear(viewSelect);
   viewSelect.append(h('option', { value: 'rollout' }, 'Rollout'));
+  // The class-specific view needs the host (masked runs of both models): not in the standalone report.
+  if (page.vscode) viewSelect.append(h('option', { value: EXPLAIN_VIEW }, 'Why A’s top-1 class (occlusion)'));
   const layers = Math.min(r.a.attention.layers, r.b.attention.layers);
   const heads = Math.min(r.a.attention.heads, r.b.attention.heads);
   for (let l = 0; l < layers; l++) {
@@ -176,16 +187,38 @@ function fillViews(r: CompareResult): void {
 const top1 = (x: PanelResult) =>
   x.predictions?.[0] ? `${x.predictions[0].label} ${(x.predictions[0].probability * 100).toFixed(1)}%` : 'no predictions';
 
+/** The class-specific maps when shown: asks the host once; until they come, the images without a map. */
+function explainedMaps(r: CompareResult): { ma: Float32Array; mb: Float32Array; same: boolean } {
+  explainEl.hidden = false;
+  if (!explained) {
+    if (!explaining) {
+      explaining = true;
+      explainEl.textContent = 'Computing the occlusion maps of both models…';
+      page.post({ type: 'explainBoth' });
+    }
+    return { ma: new Float32Array(r.a.grid[0] * r.a.grid[1]), mb: new Float32Array(r.b.grid[0] * r.b.grid[1]), same: false };
+  }
+  const e = explained;
+  explainEl.textContent = `Occlusion of “${e.label}” (p of the class minus p with each 2×2 window of patches removed)${e.note ? `. ${e.note}` : ''}`;
+  const ma = asFloat32(e.a, 'occlusion A');
+  const mb = e.b ? asFloat32(e.b, 'occlusion B') : new Float32Array(r.b.grid[0] * r.b.grid[1]);
+  return { ma, mb, same: !!e.b && e.gridA.join() === e.gridB.join() };
+}
+
 function draw(): void {
   if (!current) return;
   const { r, settings } = current;
   const view = state.view;
-  const ma = mapOf(r.a, r.sliceA, view);
-  const mb = mapOf(r.b, r.sliceB, view);
+  const explainView = view === EXPLAIN_VIEW;
+  if (!explainView) explainEl.hidden = true;
+  const x = explainView
+    ? explainedMaps(r)
+    : { ma: mapOf(r.a, r.sliceA, view), mb: mapOf(r.b, r.sliceB, view), same: r.comparison.sameGrid };
+  const { ma, mb } = x;
   const png = (x: PanelResult) => asUint8(x.view.png, 'view');
   paint(canvasA, png(r.a), [r.a.view.width, r.a.view.height], r.a.grid, ma, settings, false);
   paint(canvasB, png(r.b), [r.b.view.width, r.b.view.height], r.b.grid, mb, settings, false);
-  const same = r.comparison.sameGrid && ma.length === mb.length;
+  const same = x.same && ma.length === mb.length;
   diffBox.hidden = !same;
   if (same) {
     const d =
@@ -205,6 +238,8 @@ function draw(): void {
 
 function show(r: CompareResult, settings: PanelSettings, modelB: string | null): void {
   current = { r, settings };
+  explained = undefined;
+  explaining = false;
   state = { ...state, imagePath: r.a.image.path, modelB };
   page.saveState(state);
   page.clearStatus();
@@ -274,6 +309,15 @@ page.onShortcut(() => false);
 page.start<CompareHostMessage, { compare: CompareResult; settings: PanelSettings }>(
   (m) => {
     if (m.type === 'result') show(m.compare, m.settings, m.modelB);
+    else if (m.type === 'explainStatus' && explaining) explainEl.textContent = m.message;
+    else if (m.type === 'explained') {
+      explained = m;
+      explaining = false;
+      draw();
+    } else if (m.type === 'explainFailed') {
+      explaining = false;
+      explainEl.textContent = m.message;
+    }
   },
   (d) => show(d.compare, d.settings, null),
 );

@@ -140,6 +140,16 @@ test('RISE and the one-patch deletion / insertion curves run, seeded (same seed,
   assert.ok(Math.abs(f.insertion![64] - a.target.probability) < 1e-6, 'insertion ends on the full image');
 });
 
+test('faithfulness: false (the compare view): the same occlusion map, no perturbation runs', async () => {
+  const full = await run({ modelPath: shapesVit });
+  const maps = await run({ modelPath: shapesVit, faithfulness: false });
+  assert.deepEqual(Array.from(maps.maps.occlusion!), Array.from(full.maps.occlusion!));
+  assert.deepEqual(maps.faithfulness, {});
+  // Occlusion alone: the mask-free run plus one per sliding window (7×7 windows of 2×2 on the 8×8 grid).
+  assert.equal(maps.runs, 1 + 49);
+  assert.ok(full.runs > maps.runs);
+});
+
 test('bad input: a CNN, a fused model, a class out of range, an unknown label, samples 0, a cancel mid-way', async () => {
   const fx = fixtureModels();
   const code = async (p: Promise<unknown>, c: string) =>
