@@ -5,6 +5,7 @@
 // depth min–max scaled to 16-bit grayscale (original size), --npy the raw predicted_depth at the model's
 // output resolution (float32, C order, .npy 1.0), --json the numbers. Imports the engine client, the pure
 // analysis and encoders, and sharp for PNG encoding (loaded when a PNG is written); no onnxruntime.
+import type { PanelExplainResult } from '../explain/types';
 import path from 'node:path';
 import { classColor, clampNonFinite, depthToUint16, resizeBicubic, unitRange } from '../../maths/dense';
 import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
@@ -147,13 +148,16 @@ export function denseReportData(r: DenseResult): { result: unknown; settings: De
   return { result, settings: REPORT_SETTINGS };
 }
 
-/** --html: the self-contained DPT page with the whole result (backbone attention included). */
-function writeDenseReport(file: string, r: DenseResult): string {
+/**
+ * --html: the self-contained DPT page with the whole result (backbone attention included); `explain`
+ * (vit-lens explain --region --html) fills its "Why this depth" card.
+ */
+export function writeDenseReport(file: string, r: DenseResult, explain?: PanelExplainResult): string {
   // The webview bundles are beside the CLI's own (dist/).
   return writeOutput(
     file,
     renderReportHtml(
-      denseReportData(r),
+      { ...denseReportData(r), ...(explain ? { explain } : {}) },
       loadWebviewBundle(__dirname, 'denseWebview'),
       `ViT Lens — ${r.task} · ${path.basename(r.image.path)}`,
     ),

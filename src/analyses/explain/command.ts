@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { CliCommand, CliContext, intFlag, parseFlags, usageError, withEngine, writeJson } from '../../cli/context';
 import { modelFromFlags, writeAttentionReport } from '../attention/command';
+import { writeDenseReport } from '../dense/command';
 import { explainJson } from './json';
 import { hardAttentionJson } from '../inside/json';
 import { EXPLAIN_DEFAULTS } from './types';
@@ -126,8 +127,11 @@ export async function runExplainCommand(argv: string[], ctx: CliContext): Promis
             })
           : undefined;
       if (json) writeJson(json, { ...explainJson(r), ...(hard ? { hardAttention: hardAttentionJson(hard) } : {}) });
-      if (html && r.score === 'meanDepth') console.error('vit-lens: --html is not written for depth models yet (the JSON has everything)');
-      else if (html) {
+      if (html && r.score === 'meanDepth') {
+        const { view: _view, ...shown } = r;
+        const dense = await client.request('dense', { imagePath: params.imagePath, modelPath: path.resolve(model!), task: 'depth' });
+        writeDenseReport(html, dense, shown);
+      } else if (html) {
         const att = await client.request('attention', { imagePath: params.imagePath, modelPath: path.resolve(model!), topK: params.topK });
         writeAttentionReport(html, att, { colormap: 'inferno', opacity: 0.6, fusion: 'mean', discardRatio: 0 }, __dirname, r);
       }

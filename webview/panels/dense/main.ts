@@ -26,6 +26,7 @@ import { createPage } from '../../shell/page';
 import { actionLabels as sharedActionLabels } from '../../shell/shell';
 import { BackboneAttentionView } from './attentionView';
 import { DepthExplainCard } from '../explain/depthExplain';
+import type { PanelExplainResult } from '../../../src/analyses/explain/types';
 import { denseExportName } from './denseExport';
 import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
 import { reviveDenseResult } from './denseData';
@@ -839,6 +840,11 @@ function onHostMessage(m: DenseHostMessage): void {
   }
 }
 
-page.start<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings }>(onHostMessage, (d) =>
-  showResult(d.result, d.settings),
+// The report: the result, and "Why this depth" when `vit-lens explain --region --html` wrote it.
+page.start<DenseHostMessage, { result: DensePanelResult; settings?: DensePanelSettings; explain?: PanelExplainResult }>(
+  onHostMessage,
+  (d) => {
+    showResult(d.result, d.settings);
+    if (d.explain) depthExplain.result(d.explain);
+  },
 );

@@ -117,6 +117,22 @@ export class DepthExplainCard {
     return [x(c0), y(r0), x(c1), y(r1)];
   }
 
+  /** The patches whose centres lie in `box` (image pixels) as the region's corners; the whole image: none. */
+  private showRegion([x0, y0, x1, y1]: [number, number, number, number]): void {
+    const [gh, gw] = this.grid;
+    const { width, height } = this.image;
+    if (x0 <= 0 && y0 <= 0 && x1 >= width && y1 >= height) {
+      this.corners = null;
+      return;
+    }
+    const col = (x: number) => Math.max(0, Math.min(gw - 1, Math.floor((x * gw) / width)));
+    const row = (y: number) => Math.max(0, Math.min(gh - 1, Math.floor((y * gh) / height)));
+    this.corners = [
+      { row: row(y0), col: col(x0) },
+      { row: row(y1 - 1), col: col(x1 - 1) },
+    ];
+  }
+
   private regionMask(): Uint8Array | null {
     if (!this.corners) return null;
     const [gh, gw] = this.grid;
@@ -178,6 +194,7 @@ export class DepthExplainCard {
 
   result(r: PanelExplainResult): void {
     this.running = false;
+    if (r.region) this.showRegion(r.region);
     const m = r.maps.occlusion ?? r.maps.rise;
     if (m) this.map = asFloat32(m, 'explain map');
     this.status.textContent = `Mean depth in [${(r.region ?? this.region()).join(', ')}]: ${formatValue(r.target.probability)} · ${r.runs} masked runs in ${fmtMs(r.timingsMs.total)}`;

@@ -12,7 +12,7 @@ import { segmented } from '../../shell/controls';
 
 const W = 460;
 const H = 210;
-const M = { l: 46, r: 10, t: 24, b: 32 };
+const M = { l: 56, r: 10, t: 24, b: 32 };
 
 const mapLabels: Record<FaithfulnessMapName, string> = {
   rollout: 'Rollout',
@@ -156,6 +156,13 @@ export class FaithfulnessChart {
     const hi = unit ? 1 : Math.max(...values);
     const span = hi - lo || 1;
     const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => lo + t * span);
+    // Enough significant digits that ticks a quarter of the span apart read differently (9.7104, 9.7106…).
+    const digits = Math.max(2, Math.ceil(Math.log10(Math.max(Math.abs(lo), Math.abs(hi)) / (span / 4))) + 1);
+    // Curves that barely move (a span far below their level): ticks as the change from the start (every curve's y at 0 %).
+    const relative = !unit && digits > 4;
+    const start = values[0];
+    const signed = (v: number) => (v === 0 ? '0' : `${v > 0 ? '+' : '−'}${Math.abs(v).toExponential(1)}`);
+    const axisName = relative ? `Δ ${yLabel}` : yLabel;
     sides.forEach((side, i) => {
       const svg = this.panels[i];
       svg.removeAttribute('hidden');
@@ -166,7 +173,7 @@ export class FaithfulnessChart {
       svg.append(s('text', { x: M.l, y: 13, className: 'vl-chart-label vl-faith-title' }, side.title));
       for (const t of ticks) {
         svg.append(s('line', { x1: M.l, x2: W - M.r, y1: y(t), y2: y(t), className: 'vl-chart-grid' }));
-        const label = unit ? String(t) : String(Number(t.toPrecision(2)));
+        const label = unit ? String(t) : relative ? signed(t - start) : String(Number(t.toPrecision(digits)));
         svg.append(s('text', { x: M.l - 5, y: y(t) + 3, className: 'vl-chart-tick', 'text-anchor': 'end' }, label));
       }
       for (const t of side.xMax === 1 ? [0, 0.25, 0.5, 0.75, 1] : [0, 0.3, 0.6, 0.9])
@@ -175,7 +182,7 @@ export class FaithfulnessChart {
       // The y axis's name, vertical beside the ticks.
       const yMid = (M.t + H - M.b) / 2;
       svg.append(
-        s('text', { x: 9, y: yMid, className: 'vl-chart-label', 'text-anchor': 'middle', transform: `rotate(-90 9 ${yMid})` }, yLabel),
+        s('text', { x: 9, y: yMid, className: 'vl-chart-label', 'text-anchor': 'middle', transform: `rotate(-90 9 ${yMid})` }, axisName),
       );
       for (const n of names) {
         const c = side.curve(f[n]!);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { twoObjectScenePng } from '../../../fixtures/builders/sampleImages';
-import { distDir, repoRoot, tempDir } from '../../support';
+import { distDir, fixtureModels, repoRoot, tempDir } from '../../support';
 
 const model = path.join(repoRoot, 'models', 'demo', 'shapes-vit');
 let dir: string;
@@ -61,4 +61,18 @@ test('explain: bad arguments exit 2 naming the flag; an unknown label is a speci
   const r = cli(image, '--model', model, '--class', 'hexagon');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no class labelled "hexagon"/);
+});
+
+test('explain --region --html on a DPT depth model: the DPT report with its "Why this depth" card filled in', () => {
+  const dpt = fixtureModels()['dpt-tiny-depth'];
+  const json = path.join(dir, 'depth.json');
+  const html = path.join(dir, 'depth.html');
+  const r = cli(image, '--model', dpt, '--region', '0,0,32,32', '--method', 'occlusion', '--json', json, '--html', html);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(doc.score, 'meanDepth');
+  assert.deepEqual(doc.region, [0, 0, 32, 32]);
+  const page = fs.readFileSync(html, 'utf8');
+  assert.match(page, /"explain":/);
+  assert.match(page, /"task":"depth"/);
 });
