@@ -170,3 +170,22 @@ export function stepCurveAuc(y: readonly number[]): number {
   for (let k = 0; k < n; k++) s += (y[k] + y[k + 1]) / 2;
   return (100 * s) / n;
 }
+
+/**
+ * Pixel-fill removal for a CNN (no tokens): sets the cells removed[j] ≠ 0 of a [3, H, W] normalised plane
+ * to 0, the dataset's mean colour after (x − mean) / std. Cells are `cell`-pixel squares in row-major
+ * order over a ⌈H / cell⌉ × ⌈W / cell⌉ grid (the last row and column may be narrower). In place.
+ */
+export function fillCells(plane: Float32Array, removed: ArrayLike<boolean | number>, height: number, width: number, cell: number): void {
+  const gw = Math.ceil(width / cell);
+  const area = height * width;
+  for (let j = 0; j < removed.length; j++) {
+    if (!removed[j]) continue;
+    const y0 = Math.floor(j / gw) * cell;
+    const x0 = (j % gw) * cell;
+    const y1 = Math.min(height, y0 + cell);
+    const x1 = Math.min(width, x0 + cell);
+    for (let c = 0; c < 3; c++)
+      for (let y = y0; y < y1; y++) plane.fill(0, c * area + y * width + x0, c * area + y * width + x1);
+  }
+}

@@ -34,6 +34,7 @@ export function explainParamsFromArgv(argv: string[]): {
     'html',
     'top',
     'hard-attention',
+    'removal',
   ]);
   if (f.positional.length !== 1) throw usageError('explain takes exactly one image path');
   const model = modelFromFlags(f);
@@ -55,6 +56,10 @@ export function explainParamsFromArgv(argv: string[]): {
   if (hardAttention !== undefined && !(hardAttention > 0 && hardAttention <= 1))
     throw usageError('--hard-attention must be a share of the map’s mass in (0, 1], e.g. 0.5');
   if (hardAttention !== undefined && region) throw usageError('--hard-attention crops for a classifier, not for a depth region');
+  const removal = f.values.get('removal') ?? 'key-mask';
+  if (removal !== 'key-mask' && removal !== 'pixel-fill') throw usageError('--removal must be key-mask (a ViT) or pixel-fill (a CNN)');
+  if (removal === 'pixel-fill' && (region || hardAttention !== undefined || f.values.get('html')))
+    throw usageError('--removal pixel-fill (a CNN classifier) takes no --region, --hard-attention or --html; --json has everything');
   return {
     hardAttention,
     params: {
@@ -68,6 +73,7 @@ export function explainParamsFromArgv(argv: string[]): {
       seed: intFlag(f, 'seed', EXPLAIN_DEFAULTS.seed, 0, 2 ** 31 - 1),
       score: score === 'log-odds' ? 'logOdds' : 'probability',
       stepCurves: steps === 'true',
+      ...(removal === 'pixel-fill' ? { removal } : {}),
       topK: intFlag(f, 'top', 5, 1, 1000),
     },
     json: f.values.get('json'),

@@ -21,6 +21,8 @@ import {
 import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
 import fs from 'node:fs';
 import { findDenseOutputs } from '../../core/model/dptModel';
+import { fillCells } from '../../maths/explain';
+import type { ExplainRemoval } from './types';
 
 export interface MaskedModel extends SessionModel {
   /** What a masked run scores: a classifier's logits, or a DPT's predicted depth (its ViT backbone masked). */
@@ -36,7 +38,15 @@ export interface MaskedModel extends SessionModel {
   outputDims?: readonly number[];
   /** The head pools patch outputs (key masking does not take removed tokens out of that pool). */
   pooledHead: boolean;
+  /**
+   * 'key-mask': the session has the key mask input; 'pixel-fill' (a CNN): the plain session, patches removed
+   * by filling `patchSize`-pixel cells of the input (src/maths/explain.ts fillCells).
+   */
+  removal: ExplainRemoval;
 }
+
+/** A CNN's pixel-fill cells: 16 px, the patch of a ViT-B/16 (14 × 14 cells at 224²). */
+export const PIXEL_FILL_CELL = 16;
 
 function refuse(info: OnnxModelInfo, file: string): never {
   const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
@@ -49,7 +59,7 @@ function refuse(info: OnnxModelInfo, file: string): never {
   throw new VitLensError(
     'MODEL_NOT_VIT',
     `${file} has no attention Softmax, so it has no tokens to remove: class-specific maps by token removal need a vision transformer.`,
-    `${SHOWABLE_ATTENTION} For a CNN with gates, use Show Attention (its gates).`,
+    `${SHOWABLE_ATTENTION} For a CNN, pixel-fill occlusion approximates removal: vit-lens explain --removal pixel-fill, or "Why this class" in its gates panel.`,
   );
 }
 
@@ -103,6 +113,48 @@ export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
     dynamicBatch: !(typeof batchDim === 'number' && batchDim > 0),
     // A DPT's neck reads every token's output, removed ones included: like a pooled head, not exact.
     pooledHead: logitsOutput ? pooledPatchHead(info) : true,
+    removal: 'key-mask',
+  };
+}
+
+/** A CNN classifier for pixel-fill removal: its own plain session (no taps, no key mask). */
+export async function loadPixelFillModel(modelPath: string): Promise<MaskedModel> {
+  const files = resolveModelFiles(modelPath);
+  const file = path.basename(files.onnxPath);
+  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
+  const bytes = readModelSkeleton(files.onnxPath);
+  const info = parseModelInfo(bytes, file);
+  const input = pixelInput(info, file);
+  if (attentionSoftmaxes(info).length > 0 || info.nodes.some((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft'))
+    throw new VitLensError(
+      'BAD_REQUEST',
+      `${file} is a vision transformer: its tokens are removed exactly by key masking; pixel-fill occlusion is only for CNNs, which have no tokens.`,
+      'Leave out --removal (key-mask is the default).',
+    );
+  const output = classLogitsOutput(info, []);
+  if (!output)
+    throw new VitLensError(
+      'MODEL_WRONG_TASK',
+      `${file} has no class logits (no rank-2 output): pixel-fill occlusion explains a classifier's class.`,
+      'Choose an image classifier.',
+    );
+  const { fixed, size } = modelInputSize(input, files);
+  const batchDim = input.dims?.[0];
+  return {
+    files,
+    info,
+    session: await createSession(bytes, files.onnxPath),
+    inputName: input.name,
+    fixedSize: fixed,
+    inputSize: size,
+    target: 'classifier',
+    output,
+    mtimeMs,
+    patchSize: PIXEL_FILL_CELL,
+    maskType: ElemType.FLOAT,
+    dynamicBatch: !(typeof batchDim === 'number' && batchDim > 0),
+    pooledHead: false,
+    removal: 'pixel-fill',
   };
 }
 
@@ -132,10 +184,21 @@ export async function maskedLogits(
       for (let i = 0; i < b; i++) x.set(pixels.subarray(0, per), i * per);
     }
     const maskType = model.maskType === ElemType.FLOAT16 ? 'float16' : 'float32';
-    const feeds = {
-      [model.inputName]: new ort.Tensor('float32', x, [b, 3, height, width]),
-      [KEY_MASK_INPUT]: new ort.Tensor(maskType, keyMaskData(rows, tokens, model.maskType), [b, 1, 1, tokens]),
-    };
+    let feeds: Record<string, ort.Tensor>;
+    if (model.removal === 'pixel-fill') {
+      // Each row's own copy of the image, its removed cells filled; `tokens` is the cell count.
+      x = new Float32Array(b * per);
+      for (let i = 0; i < b; i++) {
+        const plane = x.subarray(i * per, (i + 1) * per);
+        plane.set(pixels.subarray(0, per));
+        fillCells(plane, rows[i], height, width, model.patchSize);
+      }
+      feeds = { [model.inputName]: new ort.Tensor('float32', x, [b, 3, height, width]) };
+    } else
+      feeds = {
+        [model.inputName]: new ort.Tensor('float32', x, [b, 3, height, width]),
+        [KEY_MASK_INPUT]: new ort.Tensor(maskType, keyMaskData(rows, tokens, model.maskType), [b, 1, 1, tokens]),
+      };
     let logits: ort.Tensor;
     try {
       logits = (await model.session.run(feeds, [model.output]))[model.output];

@@ -3,9 +3,11 @@
 // occlusion (a coarse pass of non-overlapping windows first, then the rest of the stride-1 windows),
 // RISE, then the perturbation test of every map. Removing tokens = masking their keys before every
 // Softmax (src/core/onnx/keyMask.ts); CLS, distillation and register tokens are never removed. Partial
-// maps stream through ctl.emit; a cancel stops between batches (what was emitted stays). Engine side.
+// maps stream through ctl.emit; a cancel stops between batches (what was emitted stays). A CNN (no tokens)
+// is explained with pixel-fill removal instead, on request: cells of the input filled with the mean colour
+// (an approximation, said so), scored against the random map only (it has no attention). Engine side.
 import { classLabels, patchMap, rawAttention, rolloutMap, topK } from '../../maths/attention';
-import { preprocess, type DecodedImage, type Preprocessed } from '../../core/image/image';
+import { preprocess, viewImage, type DecodedImage, type Preprocessed } from '../../core/image/image';
 import { planDenseInput, preprocessDense } from '../../core/image/dptPreprocess';
 import { runDensePipeline } from '../dense/pipeline';
 import type { LoadedModel } from '../../core/model/vitModel';
@@ -82,6 +84,7 @@ function checkParams(p: ExplainParams): void {
     bad('samples must be a whole number from 1 to 100000');
   if (p.batch !== undefined && !(Number.isInteger(p.batch) && p.batch >= 1 && p.batch <= 256)) bad('batch must be from 1 to 256');
   if (p.score !== undefined && p.score !== 'probability' && p.score !== 'logOdds') bad('score must be probability or logOdds');
+  if (p.removal !== undefined && p.removal !== 'key-mask' && p.removal !== 'pixel-fill') bad('removal must be key-mask or pixel-fill');
 }
 
 /** What the masked runs need from one ordinary run: the maps the perturbation test scores, the token layout, the input. */
@@ -90,8 +93,11 @@ interface Reference {
   model: ExplainResult['model'];
   grid: [number, number];
   firstPatchToken: number;
-  attention: AttentionTensor;
-  baseline: AttentionTensor;
+  /** A ViT's attention and raw baseline (a CNN has neither). */
+  attention?: AttentionTensor;
+  baseline?: AttentionTensor;
+  /** Tokens of a masked run's mask: a ViT's sequence, or a CNN's cell count. */
+  tokens: number;
   view: ExplainResult['view'];
   pre: Preprocessed;
 }
@@ -108,10 +114,35 @@ async function referenceRun(
   ctl: RunControl,
 ): Promise<Reference> {
   const quiet: RunControl = { progress: () => {}, checkCancelled: () => ctl.checkCancelled() };
+  if (masked.removal === 'pixel-fill') {
+    // A CNN: its own preprocessing (as the gates panel's) and a grid of cells over the input.
+    const pre = await preprocess(img, masked.files.preprocessor, masked.inputSize, !!masked.fixedSize);
+    const cell = masked.patchSize;
+    const grid: [number, number] = [Math.ceil(pre.height / cell), Math.ceil(pre.width / cell)];
+    return {
+      image: { path: p.imagePath, width: img.width, height: img.height },
+      model: {
+        path: masked.files.onnxPath,
+        name: masked.files.name,
+        inputSize: [pre.height, pre.width],
+        patchSize: cell,
+        numLayers: 0,
+        numHeads: 0,
+        specialTokens: { cls: false, distillation: false, registers: 0 },
+        attentionSource: 'raw',
+        ...(masked.files.config.vit_lens_description ? { description: String(masked.files.config.vit_lens_description) } : {}),
+      },
+      grid,
+      firstPatchToken: 0,
+      tokens: grid[0] * grid[1],
+      view: await viewImage(img, pre.sourceRect),
+      pre,
+    };
+  }
   if (masked.target === 'classifier') {
     const att = await runAttentionPipeline({ ...p, topK: p.topK ?? 5 }, getModel, quiet);
     const pre = await preprocess(img, masked.files.preprocessor, masked.inputSize, !!masked.fixedSize);
-    return { ...att, pre };
+    return { ...att, tokens: att.attention.tokens, pre };
   }
   const d = await runDensePipeline(
     { imagePath: p.imagePath, modelPath: p.modelPath, task: 'depth', maxPixels: p.maxPixels },
@@ -132,6 +163,7 @@ async function referenceRun(
     firstPatchToken: d.firstPatchToken,
     attention: d.attention,
     baseline,
+    tokens: d.attention.tokens,
     view: d.view,
     pre,
   };
@@ -193,19 +225,19 @@ export async function runExplainPipeline(
   const grid = att.grid;
   const P = grid[0] * grid[1];
   const first = att.firstPatchToken;
-  const tokens = att.attention.tokens;
+  const tokens = att.tokens;
   if (window > Math.min(grid[0], grid[1]))
     throw new VitLensError('BAD_REQUEST', `explain: window ${window} is larger than the ${grid[0]}×${grid[1]} patch grid`);
-  const numLayers = att.attention.layers;
-  const view = p.attentionView ?? { layer: numLayers - 1, head: 'mean' as const };
-  if (!(Number.isInteger(view.layer) && view.layer >= 0 && view.layer < numLayers))
-    throw new VitLensError('BAD_REQUEST', `explain: attention layer ${view.layer} is not in 0…${numLayers - 1}`);
-  const maps: ExplainResult['maps'] = {
-    rollout: rolloutMap(att.attention, first, { fusion: p.rollout?.fusion ?? 'mean', discardRatio: p.rollout?.discardRatio ?? 0 }),
-    attention: patchMap(att.attention, view.layer, view.head, 0, first),
-    raw: patchMap(att.baseline, 0, 0, 0, 1), // the baseline's mean-patch query (first patch token 1)
-    random: randomMap(P, seed),
-  };
+  const maps: ExplainResult['maps'] = { random: randomMap(P, seed) };
+  if (att.attention && att.baseline) {
+    const numLayers = att.attention.layers;
+    const view = p.attentionView ?? { layer: numLayers - 1, head: 'mean' as const };
+    if (!(Number.isInteger(view.layer) && view.layer >= 0 && view.layer < numLayers))
+      throw new VitLensError('BAD_REQUEST', `explain: attention layer ${view.layer} is not in 0…${numLayers - 1}`);
+    maps.rollout = rolloutMap(att.attention, first, { fusion: p.rollout?.fusion ?? 'mean', discardRatio: p.rollout?.discardRatio ?? 0 });
+    maps.attention = patchMap(att.attention, view.layer, view.head, 0, first);
+    maps.raw = patchMap(att.baseline, 0, 0, 0, 1); // the baseline's mean-patch query (first patch token 1)
+  }
   timer.mark('attention');
 
   const batch = p.batch ?? EXPLAIN_DEFAULTS.batch;
@@ -330,9 +362,14 @@ export async function runExplainPipeline(
     target,
     predictions,
     labels,
-    removal: 'key-mask',
-    removalExact: !masked.pooledHead,
-    ...(masked.pooledHead
+    removal: masked.removal,
+    removalExact: masked.removal === 'key-mask' && !masked.pooledHead,
+    ...(masked.removal === 'pixel-fill'
+      ? {
+          removalNote:
+            "A CNN has no tokens: each removed cell of the input is filled with the dataset's mean colour (0 after normalisation). That approximates removal (the filled image is out of distribution); it is not exact.",
+        }
+      : masked.pooledHead
       ? {
           removalNote: depth
             ? "The DPT's neck reassembles every patch token's output, removed ones included: removed tokens are kept out of every attention of the backbone, not out of the neck, so removal is not exact."

@@ -5,6 +5,7 @@ import type { StageTimings } from '../../shared/timings';
 import type { ScoreKind } from '../../maths/explain';
 
 export type ExplainMethod = 'occlusion' | 'rise';
+export type ExplainRemoval = 'key-mask' | 'pixel-fill';
 /** The maps the perturbation test scores, the seeded random map being the floor. */
 export type FaithfulnessMapName = 'rollout' | 'attention' | 'raw' | 'occlusion' | 'rise' | 'random';
 export const FAITHFULNESS_MAPS: readonly FaithfulnessMapName[] = ['rollout', 'attention', 'raw', 'occlusion', 'rise', 'random'];
@@ -35,6 +36,11 @@ export interface ExplainParams {
   attentionView?: { layer: number; head: number | 'mean' };
   /** Also RISE's deletion / insertion curves at one-patch steps (P + 1 runs per map and direction). */
   stepCurves?: boolean;
+  /**
+   * How patches are removed: 'key-mask' (default; a ViT's tokens, exact) or 'pixel-fill' (a CNN, which has
+   * no tokens: cells of the input filled with the dataset's mean colour, an approximation).
+   */
+  removal?: ExplainRemoval;
   /** The perturbation test of every map (default true; false: the class-specific maps only, e.g. for a comparison). */
   faithfulness?: boolean;
   /** Masks per run when the batch axis is dynamic (default 16). */
@@ -70,7 +76,7 @@ export interface ExplainResult {
   predictions: Prediction[];
   /** Every class's label (id2label or "class i"), for the class picker. */
   labels: string[];
-  removal: 'key-mask';
+  removal: ExplainRemoval;
   /** False when the head pools patch outputs: removed tokens still reach that pool. */
   removalExact: boolean;
   removalNote?: string;
@@ -80,13 +86,8 @@ export interface ExplainResult {
   window: number;
   samples: number;
   seed: number;
-  /** Row-major over the patch grid, not rescaled. */
-  maps: Partial<Record<ExplainMethod, Float32Array>> & {
-    rollout: Float32Array;
-    attention: Float32Array;
-    raw: Float32Array;
-    random: Float32Array;
-  };
+  /** Row-major over the patch grid (a CNN's: its pixel-fill cells), not rescaled; a CNN has no attention maps. */
+  maps: Partial<Record<FaithfulnessMapName, Float32Array>> & { random: Float32Array };
   faithfulness: Partial<Record<FaithfulnessMapName, FaithfulnessCurves>>;
   /** Masked forward passes (images, not batches) and masks per batch. */
   runs: number;

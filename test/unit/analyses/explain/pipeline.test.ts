@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { runExplainPipeline } from '../../../../src/analyses/explain/pipeline';
-import { loadMaskedModel, maskedLogits, type MaskedModel } from '../../../../src/analyses/explain/maskedModel';
+import { loadMaskedModel, loadPixelFillModel, maskedLogits, type MaskedModel } from '../../../../src/analyses/explain/maskedModel';
+import * as ort from 'onnxruntime-node';
 import type { ExplainParams, ExplainPartial } from '../../../../src/analyses/explain/types';
 import { ModelCache } from '../../../../src/core/engine/modelCache';
 import { preprocess, decodeImage } from '../../../../src/core/image/image';
@@ -21,6 +22,7 @@ const torchVit = path.join(repoRoot, 'test', 'fixtures', 'torch-token-removal', 
 const shapesVit = path.join(repoRoot, 'models', 'demo', 'shapes-vit');
 const models = new ModelCache();
 const masked = new ModelCache<MaskedModel>(2, loadMaskedModel);
+const pixelFill = new ModelCache<MaskedModel>(1, loadPixelFillModel);
 let dir: string;
 let image: string;
 const run = (p: Partial<ExplainParams> & { modelPath: string }, emit?: (x: ExplainPartial) => void, cancelAfter = Infinity) => {
@@ -28,7 +30,7 @@ const run = (p: Partial<ExplainParams> & { modelPath: string }, emit?: (x: Expla
   return runExplainPipeline(
     { imagePath: image, methods: ['occlusion'], ...p },
     (m) => models.get(m),
-    (m) => masked.get(m),
+    (m) => (p.removal === 'pixel-fill' ? pixelFill.get(m) : masked.get(m)),
     {
       progress: () => {},
       checkCancelled: () => {
@@ -148,6 +150,44 @@ test('faithfulness: false (the compare view): the same occlusion map, no perturb
   // Occlusion alone: the mask-free run plus one per sliding window (7×7 windows of 2×2 on the 8×8 grid).
   assert.equal(maps.runs, 1 + 49);
   assert.ok(full.runs > maps.runs);
+});
+
+test('a CNN with pixel-fill removal: single-cell occlusion equals brute force on a separate session; ViTs are refused it', async () => {
+  const cnn = fixtureModels()['se-cnn-tiny'];
+  const r = await run({ modelPath: cnn, removal: 'pixel-fill', window: 1 });
+  assert.equal(r.removal, 'pixel-fill');
+  assert.equal(r.removalExact, false);
+  assert.match(r.removalNote ?? '', /mean colour/);
+  assert.deepEqual(Object.keys(r.maps).sort(), ['occlusion', 'random']);
+  assert.deepEqual(Object.keys(r.faithfulness).sort(), ['occlusion', 'random']);
+  // Brute force: the input preprocessed as the model's, each 16-px cell set to 0 by hand, one plain run each.
+  const files = (await pixelFill.get(cnn)).files;
+  const pre = await preprocess(await decodeImage(fs.readFileSync(image), 'scene.png'), files.preprocessor, [128, 128], true);
+  const session = await ort.InferenceSession.create(fs.readFileSync(cnn));
+  const p = async (x: Float32Array) => {
+    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, pre.height, pre.width]) });
+    return classProbability(out[session.outputNames[0]].data as Float32Array, r.target.index);
+  };
+  const p0 = await p(pre.pixels);
+  assert.ok(Math.abs(p0 - r.target.probability) < 1e-6, 'the fill-free run is the model’s own');
+  const [gh, gw] = r.grid;
+  assert.deepEqual(r.grid, [pre.height / 16, pre.width / 16]);
+  const want = new Float32Array(gh * gw);
+  for (let j = 0; j < gh * gw; j++) {
+    const x = Float32Array.from(pre.pixels);
+    const [r0, c0] = [Math.floor(j / gw) * 16, (j % gw) * 16];
+    for (let c = 0; c < 3; c++)
+      for (let y = r0; y < r0 + 16; y++) for (let xx = c0; xx < c0 + 16; xx++) x[c * pre.height * pre.width + y * pre.width + xx] = 0;
+    want[j] = p0 - (await p(x));
+  }
+  assert.ok(maxAbsDiff(r.maps.occlusion!, want) < 1e-5, `pixel-fill occlusion vs brute force: ${maxAbsDiff(r.maps.occlusion!, want)}`);
+  await session.release();
+  const refused = await run({ modelPath: shapesVit, removal: 'pixel-fill' }).then(
+    () => undefined,
+    (e: VitLensError) => e,
+  );
+  assert.equal(refused?.code, 'BAD_REQUEST');
+  assert.match(refused!.message, /removed exactly by key masking/);
 });
 
 test('bad input: a CNN, a fused model, a class out of range, an unknown label, samples 0, a cancel mid-way', async () => {
