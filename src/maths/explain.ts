@@ -185,7 +185,6 @@ export function fillCells(plane: Float32Array, removed: ArrayLike<boolean | numb
     const x0 = (j % gw) * cell;
     const y1 = Math.min(height, y0 + cell);
     const x1 = Math.min(width, x0 + cell);
-    for (let c = 0; c < 3; c++)
-      for (let y = y0; y < y1; y++) plane.fill(0, c * area + y * width + x0, c * area + y * width + x1);
+    for (let c = 0; c < 3; c++) for (let y = y0; y < y1; y++) plane.fill(0, c * area + y * width + x0, c * area + y * width + x1);
   }
 }

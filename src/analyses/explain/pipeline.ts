@@ -370,12 +370,12 @@ export async function runExplainPipeline(
             "A CNN has no tokens: each removed cell of the input is filled with the dataset's mean colour (0 after normalisation). That approximates removal (the filled image is out of distribution); it is not exact.",
         }
       : masked.pooledHead
-      ? {
-          removalNote: depth
-            ? "The DPT's neck reassembles every patch token's output, removed ones included: removed tokens are kept out of every attention of the backbone, not out of the neck, so removal is not exact."
-            : 'The classifier pools the patch outputs (e.g. a mean of the patch tokens beside CLS): removed tokens are kept out of every attention but still reach that pool, so removal is not exact.',
-        }
-      : {}),
+        ? {
+            removalNote: depth
+              ? "The DPT's neck reassembles every patch token's output, removed ones included: removed tokens are kept out of every attention of the backbone, not out of the neck, so removal is not exact."
+              : 'The classifier pools the patch outputs (e.g. a mean of the patch tokens beside CLS): removed tokens are kept out of every attention but still reach that pool, so removal is not exact.',
+          }
+        : {}),
     ...(region ? { region: region.box } : {}),
     score: depth ? 'meanDepth' : scoreKind,
     window,
