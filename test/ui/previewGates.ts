@@ -86,12 +86,84 @@ async function postResult(page: Page, result: GatesResult): Promise<void> {
     const d = JSON.parse(t, (_k, v) =>
       v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
     );
-    window.postMessage({ type: 'result', result: d.result, settings: d.settings }, '*');
+    window.postMessage({ type: 'result', resultId: 1, result: d.result, settings: d.settings }, '*');
   }, stringifyTyped({ result, settings }));
   await page.waitForFunction(
     (n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'rendered').length > n,
     before,
   );
+}
+
+/**
+ * "Why this class" on a CNN: the card offers the predictions, Explain asks the host for the picked class
+ * (pixel-fill removal is the host's choice for this panel), and the host's result (made up here: the
+ * numerics have their own tests) is painted with its inexact-removal note and the faithfulness chart.
+ */
+async function whyThisClass(page: Page, r: GatesResult, errors: string[]): Promise<void> {
+  const card = page.locator('.vl-class-explain');
+  if (!(await card.isVisible())) {
+    errors.push('why this class: no card on a classifier’s gates result');
+    return;
+  }
+  const second = r.predictions![1];
+  await card.locator('[data-testid="explain-class-select"]').selectOption(String(second.index));
+  await card.locator('[data-testid="explain-run"]').click();
+  const asked = (await sent(page)).filter((m) => m.type === 'explain') as unknown as { resultId: number; request: { target?: number } }[];
+  if (asked.length !== 1 || asked[0].resultId !== 1 || asked[0].request.target !== second.index)
+    errors.push(`why this class: the request is ${JSON.stringify(asked)}, not class ${second.index} of result 1`);
+  const [ih, iw] = r.model.inputSize;
+  const grid = [Math.ceil(ih / 16), Math.ceil(iw / 16)];
+  const P = grid[0] * grid[1];
+  const blob = Array.from({ length: P }, (_, j) => Math.exp(-((Math.floor(j / grid[1]) - 3) ** 2 + ((j % grid[1]) - 4) ** 2) / 4));
+  const curve = (k: number) => Array.from({ length: 10 }, (_, i) => second.probability * Math.exp(-k * i));
+  const faithfulness = Object.fromEntries(
+    (['occlusion', 'random'] as const).map((n, i) => {
+      const positive = curve([0.6, 0.1][i]);
+      const negative = curve([0.02, 0.1][i]);
+      const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, k) => a + (0.1 * (v + y[k + 1])) / 2, 0);
+      const fractions = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+      return [n, { fractions, positive, negative, positiveAuc: auc(positive), negativeAuc: auc(negative) }];
+    }),
+  );
+  await page.evaluate(
+    ({ blob, grid, faithfulness, target, image, model }) => {
+      const f32 = (a: number[]) => Float32Array.from(a);
+      window.postMessage(
+        {
+          type: 'explainResult',
+          resultId: 1,
+          result: {
+            image,
+            model,
+            grid,
+            target,
+            labels: [],
+            removal: 'pixel-fill',
+            removalExact: false,
+            removalNote: 'A CNN has no tokens: each removed cell is filled with the mean colour.',
+            score: 'probability',
+            window: 2,
+            samples: 0,
+            seed: 0,
+            maps: { occlusion: f32(blob), random: f32(blob) },
+            faithfulness,
+            predictions: [],
+            runs: 50,
+            batch: 1,
+            timingsMs: { decode: 2, modelLoad: 0, attention: 5, occlusion: 90, faithfulness: 40, total: 137 },
+          },
+        },
+        '*',
+      );
+    },
+    { blob, grid, faithfulness, target: second, image: r.image, model: r.model },
+  );
+  await card.locator('.vl-faith-legend li').first().waitFor();
+  if (!(await card.locator('[data-testid="explain-inexact"]').isVisible())) errors.push('why this class: no inexact-removal note');
+  const status = await card.locator('[data-testid="explain-status"]').textContent();
+  if (!status?.startsWith(second.label)) errors.push(`why this class: the status "${status}" does not name ${second.label}`);
+  await card.scrollIntoViewIfNeeded();
+  await shot(page, 'quick-se-why-this-class.png');
 }
 
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
@@ -155,6 +227,7 @@ async function main(): Promise<void> {
         errors,
       );
       await shot(page, 'quick-se-dark.png');
+      await whyThisClass(page, se, errors);
       await postResult(page, cbam);
       await page.locator('[data-testid="gate-block"][data-index="1"]').click();
       await page.waitForFunction(() =>

@@ -22,7 +22,7 @@ import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
 import fs from 'node:fs';
 import { findDenseOutputs } from '../../core/model/dptModel';
 import { fillCells } from '../../maths/explain';
-import type { ExplainRemoval } from './types';
+import { PIXEL_FILL_CELL, type ExplainRemoval } from './types';
 
 export interface MaskedModel extends SessionModel {
   /** What a masked run scores: a classifier's logits, or a DPT's predicted depth (its ViT backbone masked). */
@@ -44,9 +44,6 @@ export interface MaskedModel extends SessionModel {
    */
   removal: ExplainRemoval;
 }
-
-/** A CNN's pixel-fill cells: 16 px, the patch of a ViT-B/16 (14 × 14 cells at 224²). */
-export const PIXEL_FILL_CELL = 16;
 
 function refuse(info: OnnxModelInfo, file: string): never {
   const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');

@@ -43,7 +43,8 @@ export class ExplainRunner {
     const shown = this.shown;
     if (!shown || shown.resultId !== resultId) return; // a stale request
     const fail = (message: string, cancelled = false) => this.reply({ type: 'explainError', resultId, message, cancelled });
-    if (!shown.modelPath) return fail('Class-specific maps need a classifier: choose a ViT model (this run shows raw attention).');
+    if (!shown.modelPath)
+      return fail('Class-specific maps need a classifier: this result has none (raw attention, or a model without class logits).');
     this.abort?.abort();
     const abort = (this.abort = new AbortController());
     const name = path.basename(this.imagePath);

@@ -6,6 +6,8 @@ import type { ScoreKind } from '../../maths/explain';
 
 export type ExplainMethod = 'occlusion' | 'rise';
 export type ExplainRemoval = 'key-mask' | 'pixel-fill';
+/** A CNN's pixel-fill cells: 16 px, the patch of a ViT-B/16 (14 × 14 cells at 224²); the grid is ⌈H/16⌉ × ⌈W/16⌉. */
+export const PIXEL_FILL_CELL = 16;
 /** The maps the perturbation test scores, the seeded random map being the floor. */
 export type FaithfulnessMapName = 'rollout' | 'attention' | 'raw' | 'occlusion' | 'rise' | 'random';
 export const FAITHFULNESS_MAPS: readonly FaithfulnessMapName[] = ['rollout', 'attention', 'raw', 'occlusion', 'rise', 'random'];

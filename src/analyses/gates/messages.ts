@@ -4,6 +4,7 @@
 // both the host and the webview bundle can include it. Must not import vscode, Node or DOM code.
 import type { GateKind, GatesResult } from './types';
 import { isIndex, parseCommonMessage, parseExport, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 
 /** User settings the panel starts from (the host reads the attention panel's `vitLens.colormap` / `vitLens.overlayOpacity`). */
 export interface GatesPanelSettings {
@@ -17,11 +18,20 @@ export type GatesHostMessage =
   /** A run started or advanced: show the busy state (data-testid="busy") with this text (progress 0..1 when known). */
   | { type: 'running'; message: string; progress?: number }
   /** A finished run: render everything. `notice` is an inline hint with buttons (e.g. "this model has no attention: showing its gates"). */
-  | { type: 'result'; result: GatesResult; settings: GatesPanelSettings; notice?: { message: string; actions: PanelActionId[] } }
+  | {
+      type: 'result';
+      /** The result's id: "Why this class" explains this result (explain messages carry it). */
+      resultId: number;
+      result: GatesResult;
+      settings: GatesPanelSettings;
+      notice?: { message: string; actions: PanelActionId[] };
+    }
   /** A run failed: show the message (data-testid="error") with these buttons; a previous result stays visible. */
   | { type: 'error'; message: string; actions: PanelActionId[] }
   /** Reply to an `export` request: where it was saved, or why not (neither: the user cancelled). */
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+  | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
+  /** "Why this class" by pixel-fill occlusion (src/analyses/explain/messages.ts). */
+  | ExplainHostMessage;
 
 /** Webview → host. */
 export type GatesWebviewMessage =
@@ -34,7 +44,8 @@ export type GatesWebviewMessage =
   /** The user pressed one of the action buttons. */
   | { type: 'action'; action: PanelActionId }
   /** A line for the extension's output channel. */
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | ExplainWebviewMessage;
 
 /** Returns the message if it is a well-formed GatesWebviewMessage, else undefined. Never trust a webview. */
 export function parseGatesWebviewMessage(m: unknown): GatesWebviewMessage | undefined {
@@ -47,6 +58,9 @@ export function parseGatesWebviewMessage(m: unknown): GatesWebviewMessage | unde
         : undefined;
     case 'export':
       return parseExport(o, ['png', 'json'] as const, (f) => f);
+    case 'explain':
+    case 'cancelExplain':
+      return parseExplainMessage(o) ?? undefined;
     default:
       return parseCommonMessage(o);
   }

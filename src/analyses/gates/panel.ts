@@ -8,10 +8,19 @@ import { parseGatesWebviewMessage, type GatesHostMessage, type GatesWebviewMessa
 import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { configuredModel, maxPixels, panelSettings, topK } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
+import { ExplainRunner } from '../explain/panel';
 
 export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessage> {
+  /** "Why this class": the explain analysis with pixel-fill removal (a CNN has no tokens). */
+  private readonly explainer: ExplainRunner;
+
   constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
     super(services, kind, panel, imagePath);
+    this.explainer = new ExplainRunner(services, imagePath, this.observation, (m) => this.reply(m));
+  }
+
+  protected afterSnapshot(): void {
+    this.explainer.resend();
   }
 
   protected modelPath(): string {
@@ -38,8 +47,11 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
     );
     this.noteTimings(result.timingsMs, `${result.gates.length} gates (${result.gates.filter((g) => g.kind === 'spatial').length} spatial)`);
     const { colormap, opacity } = panelSettings();
+    const resultId = this.nextResult();
+    this.explainer.shownResult(resultId, result.predictions?.length ? result.model.path : null);
     return {
       type: 'result',
+      resultId,
       result,
       settings: { colormap, opacity },
       notice: {
@@ -49,7 +61,9 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
     };
   }
 
-  protected onMessage(m: GatesWebviewMessage): void {
+  protected onMessage(m: GatesWebviewMessage): void | Promise<void> {
+    if (m.type === 'explain') return this.explainer.run(m.resultId, m.request, { removal: 'pixel-fill' });
+    if (m.type === 'cancelExplain') return this.explainer.cancel();
     if (m.type === 'rendered' && this.observation.renderedMs === undefined) {
       this.observation.renderedMs = performance.now() - this.runStarted;
       this.services.log(

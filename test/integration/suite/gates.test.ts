@@ -1,11 +1,11 @@
 // Show Attention with a CNN: SE/CBAM gates open the gates panel (same command, chosen by model kind);
-// a CNN without gates gets a message listing what ViT Lens can show.
+// "Why this class" by pixel-fill occlusion; a CNN without gates gets a message listing what ViT Lens can show.
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
 import { fixture, waitFor } from '../testUtil';
 import { activateApi, workspaceImage } from '../workspaceImage';
-import { driverAvailable, screenshot, screenshotPath, webviewQuery } from '../driver';
+import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
 
 let api: VitLensApi;
 let image: string;
@@ -39,6 +39,20 @@ suite('Gates (SE / CBAM)', () => {
       if (name === 'cbam-cnn-tiny') await screenshot(screenshotPath('gates-cbam.png'));
     });
   }
+
+  test('Why this class on a CNN: pixel-fill occlusion of the top-1 class, end to end', async function () {
+    if (!driverAvailable()) this.skip();
+    await setModel(fixture('se-cnn-tiny'));
+    await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
+    await waitFor('gates rendered', () => api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'));
+    await webviewClick('.vl-class-explain [data-testid="explain-run"]');
+    const done = await waitFor('explanation', () => api.panel(image, 'gates')?.observation.explained, 60_000);
+    assert.ok(!done.removalExact && done.runs > 40, JSON.stringify(done));
+    await webviewQuery('.vl-class-explain .vl-faith-legend li', { timeoutMs: 10_000 });
+    assert.strictEqual((await webviewQuery('.vl-class-explain .vl-faith-legend li')).count, 2, 'occlusion and the random floor');
+    console.log(`explained ${done.label} by pixel fill: ${done.runs} runs, ${done.totalMs.toFixed(0)} ms`);
+    await screenshot(screenshotPath('gates-why-this-class.png'));
+  });
 
   test('switching the model between a CNN and a ViT: Show Attention opens the panel the new model needs', async () => {
     await setModel(fixture('se-cnn-tiny'));

@@ -25,7 +25,7 @@ import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { actionLabels as sharedActionLabels } from '../../shell/shell';
 import { BackboneAttentionView } from './attentionView';
-import { DepthExplainCard } from '../explain/depthExplain';
+import { ExplainCard } from '../explain/explainCard';
 import type { PanelExplainResult } from '../../../src/analyses/explain/types';
 import { denseExportName } from './denseExport';
 import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
@@ -311,7 +311,7 @@ const featuresCard = h(
   features.noteEl,
 );
 // "Why this depth" (src/analyses/explain): depth results only.
-const depthExplain = new DepthExplainCard(!!page.vscode);
+const depthExplain = new ExplainCard(!!page.vscode, 'region');
 depthExplain.onRun = (request) => post({ type: 'explain', resultId: currentResultId, request });
 depthExplain.onCancel = () => post({ type: 'cancelExplain' });
 const insideHeading = h('h2', { className: 'vl-section-title', id: 'vd-inside' }, 'Inside the transformer');

@@ -4,6 +4,8 @@
 // predictions. The frame (VS Code connection, state, banners, busy line, exports, shortcut filter) is
 // the shell's page.ts; the messages are src/analyses/gates/messages.ts. Browser code: must not import
 // vscode or Node modules.
+import { ExplainCard } from '../explain/explainCard';
+import { PIXEL_FILL_CELL } from '../../../src/analyses/explain/types';
 import '../../shell/styles.css';
 import { gatesJson } from '../../../src/analyses/gates/json';
 import './gates.css';
@@ -203,7 +205,19 @@ const blocksCard = h(
 const predictions = predictionsCard('vg-pred-title', gatesTestIds.predictions, 'No predictions: the model has no classifier logits.');
 const side = h('div', { className: 'vl-side' }, blocksCard, predictions.el);
 
-const content = h('main', { className: 'vl-content', hidden: true }, toolbar, h('div', { className: 'vl-layout' }, viewer, side));
+// "Why this class": the explain analysis over pixel-fill cells (a CNN has no tokens), on the result shown.
+let currentResultId = 0;
+const whyClass = new ExplainCard(!!page.vscode, 'class');
+whyClass.onRun = (request) => page.post({ type: 'explain', resultId: currentResultId, request });
+whyClass.onCancel = () => page.post({ type: 'cancelExplain' });
+
+const content = h(
+  'main',
+  { className: 'vl-content', hidden: true },
+  toolbar,
+  h('div', { className: 'vl-layout' }, viewer, side),
+  whyClass.el,
+);
 page.mount(content);
 
 // ---------------------------------------------------------------- rendering
@@ -343,6 +357,11 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
 
   imageUrl = page.imageUrl(r.view.png);
   stage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
+  // Pixel-fill cells over the input the model saw; only a classifier has a class to explain.
+  whyClass.el.hidden = !r.predictions?.length;
+  const [ih, iw] = r.model.inputSize;
+  whyClass.reset(imageUrl, r.view, r.image, [Math.ceil(ih / PIXEL_FILL_CELL), Math.ceil(iw / PIXEL_FILL_CELL)]);
+  whyClass.setClasses(r.predictions ?? []);
 
   clear(blockSelect);
   for (const g of r.gates) blockSelect.append(h('option', { value: String(g.index) }, blockLabel(g)));
@@ -429,7 +448,15 @@ jsonButton.addEventListener('click', () => void doExport('json'));
 
 /** The gates page's own host messages (running, error and exported are the frame's). */
 function onHostMessage(m: GatesHostMessage): void {
-  if (m.type === 'result') showResult(m.result, m.settings, m.notice);
+  if (m.type === 'result') {
+    currentResultId = m.resultId;
+    showResult(m.result, m.settings, m.notice);
+  } else if ('resultId' in m && m.resultId !== currentResultId)
+    return; // an explanation of an older result
+  else if (m.type === 'explainProgress') whyClass.progress(m.message);
+  else if (m.type === 'explainPartial') whyClass.partial(m.partial);
+  else if (m.type === 'explainResult') whyClass.result(m.result);
+  else if (m.type === 'explainError') whyClass.error(m.message);
 }
 
 update();

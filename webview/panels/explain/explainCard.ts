@@ -1,8 +1,9 @@
-// "Why this depth", the explain view of the DPT depth panel: the mean predicted depth inside a region
-// (click two patches for its corners; the whole image by default) explained by occlusion or RISE over
-// the backbone's tokens, with the perturbation test of every map (the faithfulness chart, whose curves
-// record the region's mean depth). Removal is not exact here (the neck reads every token's output): the
-// card says so. DOM only; must not import vscode or Node.
+// The explain card of the panels without a viewer of their own for it. "Why this depth" (the DPT depth
+// panel): the mean predicted depth inside a region (click two patches for its corners; the whole image by
+// default) explained by occlusion or RISE over the backbone's tokens. "Why this class" (the gates panel of
+// a CNN): a class of the predictions explained over pixel-fill cells. Both with the perturbation test of
+// every map (the faithfulness chart). Removal is not exact in either (the DPT's neck reads every token's
+// output; a CNN has no tokens): the card says so. DOM only; must not import vscode or Node.
 import type { ExplainRequest } from '../../../src/analyses/explain/messages';
 import { EXPLAIN_DEFAULTS, type ExplainMethod, type ExplainPartial, type PanelExplainResult } from '../../../src/analyses/explain/types';
 import { colormapLut } from '../../../src/maths/colormaps';
@@ -12,16 +13,21 @@ import { fmtMs, formatValue } from '../../shell/format';
 import { asFloat32 } from '../../shell/revive';
 import { MapStage } from '../../shell/stage';
 import type { Patch } from '../../shell/state';
+import type { Prediction } from '../../../src/shared/attentionTypes';
 import { FaithfulnessChart } from './faithfulnessChart';
 import { explainTestIds } from './explainView';
 import './explain.css';
 
-export class DepthExplainCard {
+/** 'region': a depth model's region (DPT panel); 'class': a classifier's class over pixel-fill cells (gates panel). */
+export type ExplainCardMode = 'region' | 'class';
+
+export class ExplainCard {
   readonly el: HTMLElement;
   onRun: (req: ExplainRequest) => void = () => {};
   onCancel: () => void = () => {};
 
-  private readonly stage = new MapStage({ primary: false, ariaLabel: 'Why this depth: the map over the image', maxHeight: '46vh' });
+  private readonly stage = new MapStage({ primary: false, ariaLabel: 'The explanation’s map over the image', maxHeight: '46vh' });
+  private readonly classSelect: HTMLSelectElement;
   private readonly chart = new FaithfulnessChart();
   private readonly status: HTMLElement;
   private readonly note: HTMLElement;
@@ -31,8 +37,8 @@ export class DepthExplainCard {
   private readonly method = segmented<ExplainMethod>(
     'Method',
     [
-      ['occlusion', 'Occlusion', 'Sliding 2×2 windows of patches removed; the change of the region’s mean depth per patch'],
-      ['rise', 'RISE', 'Random halves of the patches kept; the region’s mean depth weighted by which patches stayed'],
+      ['occlusion', 'Occlusion', 'Sliding 2×2 windows of patches removed; the change of the score per patch'],
+      ['rise', 'RISE', 'Random halves of the patches kept; the score weighted by which patches stayed'],
     ],
     (v) => {
       this.methodValue = v;
@@ -46,13 +52,23 @@ export class DepthExplainCard {
   private map: Float32Array | null = null;
   private running = false;
 
-  constructor(interactive: boolean) {
+  constructor(
+    interactive: boolean,
+    private readonly mode: ExplainCardMode = 'region',
+  ) {
+    const region = mode === 'region';
     this.stage.stage.setAttribute('data-testid', explainTestIds.map);
+    this.classSelect = h('select', {
+      id: 'vl-card-explain-class',
+      'data-testid': explainTestIds.classSelect,
+      title: 'The class to explain',
+      hidden: region,
+    });
     this.status = h('p', { className: 'vl-card-note', role: 'status', 'data-testid': 'explain-status' });
     this.note = h('p', { className: 'vl-card-note vl-explain-inexact', hidden: true, 'data-testid': 'explain-inexact' });
     this.runButton = h('button', { type: 'button', className: 'vl-btn', 'data-testid': 'explain-run', disabled: !interactive }, 'Explain');
     this.stopButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary', hidden: true }, 'Stop');
-    const wholeButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small' }, 'Whole image');
+    const wholeButton = h('button', { type: 'button', className: 'vl-btn vl-btn-secondary vl-btn-small', hidden: !region }, 'Whole image');
     this.runButton.addEventListener('click', () => this.run());
     this.stopButton.addEventListener('click', () => this.onCancel());
     wholeButton.addEventListener('click', () => {
@@ -61,23 +77,29 @@ export class DepthExplainCard {
     });
     this.method.set('occlusion');
     this.stage.onPick = (p) => {
+      if (!region) return;
       // First click: one corner; second: the opposite corner; a third starts again.
       this.corners = !this.corners || this.corners[1] ? [p, null] : [this.corners[0], p];
       this.paint();
     };
+    const title = region ? 'Why this depth' : 'Why this class';
+    const hint = region
+      ? 'click two patches for the region’s corners; tokens removed by key masking'
+      : 'cells of the image filled with the mean colour: a CNN has no tokens';
     this.el = h(
       'section',
-      { className: 'vl-card vl-depth-explain', 'aria-labelledby': 'vd-explain-title' },
+      { className: `vl-card vl-card-explain ${region ? 'vl-depth-explain' : 'vl-class-explain'}`, 'aria-labelledby': 'vd-explain-title' },
       h(
         'div',
         { className: 'vl-card-head' },
-        h('h2', { className: 'vl-card-title', id: 'vd-explain-title' }, 'Why this depth'),
-        h('span', { className: 'vl-card-hint' }, 'click two patches for the region’s corners; tokens removed by key masking'),
+        h('h2', { className: 'vl-card-title', id: 'vd-explain-title' }, title),
+        h('span', { className: 'vl-card-hint' }, hint),
       ),
       this.stage.el,
       h(
         'div',
         { className: 'vl-controls vl-explain-controls', role: 'group', 'aria-label': 'Why this depth' },
+        h('div', { className: 'vl-field', hidden: region }, h('label', { for: 'vl-card-explain-class' }, 'Class'), this.classSelect),
         h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Method'), this.method.el),
         wholeButton,
         this.runButton,
@@ -99,9 +121,19 @@ export class DepthExplainCard {
     this.chart.clear();
     this.note.hidden = true;
     this.stage.setImage(imageUrl, view.width, view.height, 'the image, with the region and the map');
-    this.status.textContent = 'The region is the whole image; click two patches to choose one, then press Explain.';
+    this.status.textContent =
+      this.mode === 'region'
+        ? 'The region is the whole image; click two patches to choose one, then press Explain.'
+        : 'Press Explain for the top-1 class, or pick another.';
     this.syncButtons();
     this.paint();
+  }
+
+  /** The classes offered (a gates result's predictions; the explanation's labels add every class). */
+  setClasses(predictions: readonly Prediction[]): void {
+    this.classSelect.replaceChildren(
+      ...predictions.map((p) => h('option', { value: String(p.index) }, `${p.label} (${(p.probability * 100).toFixed(1)}%)`)),
+    );
   }
 
   /** The region in image pixels, [x0, y0, x1, y1] (x1, y1 exclusive), from the patch corners. */
@@ -172,8 +204,9 @@ export class DepthExplainCard {
     this.status.textContent = 'Starting…';
     this.syncButtons();
     this.paint();
+    const target = this.mode === 'class' && this.classSelect.value !== '' ? { target: Number(this.classSelect.value) } : {};
     this.onRun({
-      region: this.region(),
+      ...(this.mode === 'region' ? { region: this.region() } : target),
       methods: [this.methodValue],
       window: EXPLAIN_DEFAULTS.window,
       samples: EXPLAIN_DEFAULTS.samples,
@@ -194,17 +227,22 @@ export class DepthExplainCard {
 
   result(r: PanelExplainResult): void {
     this.running = false;
+    this.grid = r.grid;
     if (r.region) this.showRegion(r.region);
     const m = r.maps.occlusion ?? r.maps.rise;
     if (m) this.map = asFloat32(m, 'explain map');
-    this.status.textContent = `Mean depth in [${(r.region ?? this.region()).join(', ')}]: ${formatValue(r.target.probability)} · ${r.runs} masked runs in ${fmtMs(r.timingsMs.total)}`;
+    const what =
+      this.mode === 'region'
+        ? `Mean depth in [${(r.region ?? this.region()).join(', ')}]: ${formatValue(r.target.probability)}`
+        : `${r.target.label}: p = ${r.target.probability.toFixed(3)}`;
+    this.status.textContent = `${what} · ${r.runs} masked runs in ${fmtMs(r.timingsMs.total)}`;
     this.note.hidden = r.removalExact;
     this.note.textContent = r.removalNote ?? '';
     for (const f of Object.values(r.faithfulness)) {
       f.positive = Array.from(f.positive);
       f.negative = Array.from(f.negative);
     }
-    this.chart.show(r.faithfulness, 'mean depth');
+    this.chart.show(r.faithfulness, this.mode === 'region' ? 'mean depth' : 'p');
     this.syncButtons();
     this.paint();
   }
