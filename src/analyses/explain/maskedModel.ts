@@ -11,15 +11,10 @@ import {
   classLogitsOutput,
   createSession,
   findPatchSize,
-  modelInputSize,
-  parseModelInfo,
-  pixelInput,
-  readModelSkeleton,
-  resolveModelFiles,
+  modelGraphOf,
   type SessionModel,
 } from '../../core/model/vitModel';
 import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
-import fs from 'node:fs';
 import { findDenseOutputs } from '../../core/model/dptModel';
 import { fillCells } from '../../maths/explain';
 import { PIXEL_FILL_CELL, type ExplainRemoval } from './types';
@@ -61,12 +56,7 @@ function refuse(info: OnnxModelInfo, file: string): never {
 }
 
 export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
-  const files = resolveModelFiles(modelPath);
-  const file = path.basename(files.onnxPath);
-  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
-  const bytes = readModelSkeleton(files.onnxPath);
-  const info = parseModelInfo(bytes, file);
-  const input = pixelInput(info, file);
+  const { files, file, mtimeMs, bytes, info, input, fixed, size } = modelGraphOf(modelPath);
   if (attentionSoftmaxes(info).length === 0) refuse(info, file);
   // A DPT: its dense outputs first (a segmentation model's `logits` are no class scores of the image).
   const dense = findDenseOutputs(info, input, attentionLikeOutputs(info));
@@ -93,7 +83,6 @@ export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
       );
     throw e;
   }
-  const { fixed, size } = modelInputSize(input, files);
   const batchDim = input.dims?.[0];
   return {
     files,
@@ -116,12 +105,7 @@ export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
 
 /** A CNN classifier for pixel-fill removal: its own plain session (no taps, no key mask). */
 export async function loadPixelFillModel(modelPath: string): Promise<MaskedModel> {
-  const files = resolveModelFiles(modelPath);
-  const file = path.basename(files.onnxPath);
-  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
-  const bytes = readModelSkeleton(files.onnxPath);
-  const info = parseModelInfo(bytes, file);
-  const input = pixelInput(info, file);
+  const { files, file, mtimeMs, bytes, info, input, fixed, size } = modelGraphOf(modelPath);
   if (attentionSoftmaxes(info).length > 0 || info.nodes.some((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft'))
     throw new VitLensError(
       'BAD_REQUEST',
@@ -135,7 +119,6 @@ export async function loadPixelFillModel(modelPath: string): Promise<MaskedModel
       `${file} has no class logits (no rank-2 output): pixel-fill occlusion explains a classifier's class.`,
       'Choose an image classifier.',
     );
-  const { fixed, size } = modelInputSize(input, files);
   const batchDim = input.dims?.[0];
   return {
     files,

@@ -3,7 +3,6 @@
 // probabilities (attention outputs, or the Softmax nodes tapped). A model without a residual stream (a
 // CNN) or without attention probabilities (fused attention) still loads when it has the other: what is
 // missing is kept as a VitLensError, which the views show in their place. Engine side.
-import fs from 'node:fs';
 import path from 'node:path';
 import { SHOWABLE_ATTENTION, VitLensError } from '../../shared/errors';
 import { ElemType, OnnxModelInfo, addGraphOutputs } from '../../core/onnx/onnxModel';
@@ -15,11 +14,9 @@ import {
   classLogitsOutput,
   createSession,
   findPatchSize,
-  modelInputSize,
+  modelGraphOf,
   parseModelInfo,
-  pixelInput,
   readModelSkeleton,
-  resolveModelFiles,
 } from '../../core/model/vitModel';
 import { countAttentionNodes, findResidualStream } from './graph';
 
@@ -51,13 +48,7 @@ export function attentionProblem(info: OnnxModelInfo, file: string): VitLensErro
 }
 
 export async function loadInsideModel(modelPath: string): Promise<InsideModel> {
-  const files = resolveModelFiles(modelPath);
-  const file = path.basename(files.onnxPath);
-  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
-  const bytes = readModelSkeleton(files.onnxPath);
-  const info = parseModelInfo(bytes, file);
-  const input = pixelInput(info, file);
-  const { fixed, size } = modelInputSize(input, files);
+  const { files, file, mtimeMs, bytes, info, input, fixed, size } = modelGraphOf(modelPath);
   const attnProblem = attentionProblem(info, file);
   const listed = attentionLikeOutputs(info);
   const attention: string[] | VitLensError =

@@ -269,19 +269,28 @@ export function parseModelInfo(bytes: Buffer, file: string): OnnxModelInfo {
 }
 
 /**
+ * What every loader reads first: the model's files, its skeleton (the graph without the weights' bytes,
+ * which stay in the file; see skeleton.ts: a few MB however big the model), the parsed graph, the pixel
+ * input and its size.
+ */
+export function modelGraphOf(modelPath: string) {
+  const files = resolveModelFiles(modelPath);
+  const file = path.basename(files.onnxPath);
+  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
+  const bytes = readModelSkeleton(files.onnxPath);
+  const info = parseModelInfo(bytes, file);
+  const input = pixelInput(info, file);
+  const { fixed, size } = modelInputSize(input, files);
+  return { files, file, mtimeMs, bytes, info, input, fixed, size };
+}
+
+/**
  * Loads a model and prepares the session that yields attention. The session is created from the
  * model's skeleton (tapped or not) with the model's folder as the external-data folder: onnxruntime
  * reads the weights from the file itself (or `model.onnx.data` beside it), once, as from a path.
  */
 export async function loadVitModel(modelPath: string, opts: { taps?: 'all' | 'last' } = {}): Promise<LoadedModel> {
-  const files = resolveModelFiles(modelPath);
-  const file = path.basename(files.onnxPath);
-  const mtimeMs = fs.statSync(files.onnxPath).mtimeMs;
-  // The graph without the weights' bytes (they stay in the file; see skeleton.ts): a few MB however big the model.
-  const bytes = readModelSkeleton(files.onnxPath);
-  const info = parseModelInfo(bytes, file);
-  const input = pixelInput(info, file);
-  const { fixed, size } = modelInputSize(input, files);
+  const { files, file, mtimeMs, bytes, info, input, fixed, size } = modelGraphOf(modelPath);
 
   let attentionSource: LoadedModel['attentionSource'];
   let attentionOutputs = attentionLikeOutputs(info);
