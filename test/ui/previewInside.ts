@@ -177,6 +177,15 @@ async function main(): Promise<void> {
       await postMessage(page, { type: 'hardAttention', result });
       if ((await page.locator('[data-testid="crop-predictions"] li').count()) === 0) errors.push('hard attention: no crop predictions');
     }
+    // The class-specific map: the page asks the host to compute it (no map of its own to send).
+    await page.locator('[data-testid="hard-attention-map"]').selectOption('class');
+    await page.locator('[data-testid="hard-attention-run"]').click();
+    const askClass = (await sent(page)).filter((m) => m.type === 'hardAttention').pop();
+    if (!askClass?.classSpecific || (askClass.map as number[]).length !== 0 || !/^occlusion of /.test(String(askClass.mapName)))
+      errors.push(`hard attention, class-specific: the request is ${JSON.stringify(askClass)}`);
+    if (await page.locator('[data-testid="hard-attention-box"]').isVisible())
+      errors.push('hard attention, class-specific: a box is drawn before the host computed the map');
+    await page.locator('[data-testid="hard-attention-map"]').selectOption('soft');
     if (!quick) {
       await shot(page, 'vit-dark-hard-attention.png');
       // Layer down with the keyboard: the page asks for the features there; answer with that layer.

@@ -36,8 +36,11 @@ export type InsideWebviewMessage =
   | { type: 'needFeatures'; layer: number }
   /** Pick more images (the host asks which) for a joint PCA with this one, at this row; `clear`: back to this image alone. */
   | { type: 'featureImages'; layer: number; clear: boolean }
-  /** Crop to the smallest box holding τ of this map ([gh·gw]) and classify the crop. */
-  | { type: 'hardAttention'; map: number[]; mapName: string; tau: number }
+  /**
+   * Crop to the smallest box holding τ of this map ([gh·gw]) and classify the crop; `classSpecific`: of the
+   * top-1 class's occlusion map instead (the host computes it; `map` is then empty).
+   */
+  | { type: 'hardAttention'; map: number[]; mapName: string; tau: number; classSpecific?: true }
   | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
   | { type: 'action'; action: PanelActionId }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
@@ -59,7 +62,8 @@ export function parseInsideWebviewMessage(m: unknown): InsideWebviewMessage | un
         : undefined;
     case 'hardAttention':
       return Array.isArray(o.map) &&
-        o.map.length > 0 &&
+        (o.map.length > 0 || o.classSpecific === true) &&
+        (o.classSpecific === undefined || o.classSpecific === true) &&
         o.map.length <= 1 << 16 &&
         o.map.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
         typeof o.mapName === 'string' &&
@@ -67,7 +71,13 @@ export function parseInsideWebviewMessage(m: unknown): InsideWebviewMessage | un
         typeof o.tau === 'number' &&
         o.tau > 0 &&
         o.tau <= 1
-        ? { type: 'hardAttention', map: o.map as number[], mapName: o.mapName, tau: o.tau }
+        ? {
+            type: 'hardAttention',
+            map: o.map as number[],
+            mapName: o.mapName,
+            tau: o.tau,
+            ...(o.classSpecific ? { classSpecific: true as const } : {}),
+          }
         : undefined;
     case 'export':
       return parseExport(o, ['png', 'json'] as const, (f) => f);

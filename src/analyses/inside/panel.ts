@@ -26,6 +26,8 @@ const MAX_FEATURE_IMAGES = 8;
 export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMessage> {
   /** Other images the features view's joint PCA includes besides the panel's own. */
   private featureImages: string[] = [];
+  /** Hard attention's class-specific map of the result shown (computed on the first request). */
+  private occlusion: Promise<number[]> | undefined;
 
   constructor(services: HostServices, kind: PanelDescriptor, panel: vscode.WebviewPanel, imagePath: string) {
     super(services, kind, panel, imagePath);
@@ -48,6 +50,7 @@ export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMe
 
   protected async execute(signal: AbortSignal, onProgress: (stage: string, fraction: number) => void): Promise<InsideHostMessage> {
     const modelPath = this.modelPath();
+    this.occlusion = undefined; // of the previous result (the model or the image may have changed)
     const anatomy = await part(this.request('insideAnatomy', { modelPath }, signal, onProgress), signal);
     const tokens = await part(
       this.request('insideTokens', { imagePath: this.imagePath, modelPath, maxPixels: maxPixels(), topK: topK() }, signal, onProgress),
@@ -106,10 +109,25 @@ export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMe
           );
           this.reply({ type: 'features', features });
         } else {
+          // The class-specific map: occlusion of the top-1 class (exact token removal, no perturbation test),
+          // its positive part (patches whose removal lowers the class's score), kept while this result is shown.
+          let map = m.map;
+          if (m.classSpecific) {
+            this.occlusion ??= this.request(
+              'explain',
+              { imagePath: this.imagePath, modelPath, methods: ['occlusion'], faithfulness: false, maxPixels: maxPixels() },
+              signal,
+              noProgress,
+            ).then((x) => Array.from(x.maps.occlusion!, (v) => Math.max(0, v)));
+            map = await this.occlusion.catch((e: unknown) => {
+              this.occlusion = undefined;
+              throw e;
+            });
+          }
           const result = await part(
             this.request(
               'insideHardAttention',
-              { imagePath: this.imagePath, modelPath, map: m.map, mapName: m.mapName, tau: m.tau, topK: topK(), maxPixels: maxPixels() },
+              { imagePath: this.imagePath, modelPath, map, mapName: m.mapName, tau: m.tau, topK: topK(), maxPixels: maxPixels() },
               signal,
               noProgress,
             ),

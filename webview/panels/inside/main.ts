@@ -50,6 +50,8 @@ interface UiState {
   foreground: boolean;
   tau: number;
   position: number;
+  /** Hard attention's map: the soft map shown ('soft': rollout, else the last block's CLS) or the class-specific one. */
+  hardMap: 'soft' | 'class';
 }
 const ui: UiState = page.restoreState<UiState>(
   (raw, base) => {
@@ -60,9 +62,10 @@ const ui: UiState = page.restoreState<UiState>(
       foreground: typeof o.foreground === 'boolean' ? o.foreground : base.foreground,
       tau: typeof o.tau === 'number' && o.tau > 0 && o.tau <= 1 ? o.tau : base.tau,
       position: typeof o.position === 'number' && o.position >= 0 ? o.position : base.position,
+      hardMap: o.hardMap === 'class' ? 'class' : base.hardMap,
     };
   },
-  { layer: null, exclude: false, foreground: false, tau: 0.5, position: 0 },
+  { layer: null, exclude: false, foreground: false, tau: 0.5, position: 0, hardMap: 'soft' },
 );
 const save = () => page.saveState(ui);
 
@@ -498,10 +501,26 @@ function featuresView(f: FeaturesResult): HTMLElement {
 
 function hardAttentionView(r: TokensResult): HTMLElement | null {
   const map = rolloutPatchMap(r, ui.exclude) ?? clsPatchMap(r, r.norms.length - 2, ui.exclude);
-  const mapName = r.rollout
+  const softName = r.rollout
     ? `rollout${ui.exclude ? ', artefacts excluded' : ''}`
     : `CLS attention, last block${ui.exclude ? ', artefacts excluded' : ''}`;
   if (!map || !imageEl) return null;
+  // The class-specific map (occlusion of the top-1 class by token removal) is the host's to compute.
+  const classSpecific = ui.hardMap === 'class' && !!r.predictions?.length;
+  const mapName = classSpecific ? `occlusion of ${r.predictions![0].label}` : softName;
+  const mapSelect = h(
+    'select',
+    { id: 'vi-hard-map', 'data-testid': 'hard-attention-map', title: 'The map whose mass the box holds' },
+    h('option', { value: 'soft' }, r.rollout ? 'Rollout' : 'CLS attention, last block'),
+    r.predictions?.length ? h('option', { value: 'class' }, `Why ${r.predictions[0].label} (occlusion)`) : null,
+  ) as HTMLSelectElement;
+  mapSelect.value = classSpecific ? 'class' : 'soft';
+  mapSelect.addEventListener('change', () => {
+    ui.hardMap = mapSelect.value === 'class' ? 'class' : 'soft';
+    hard = null;
+    save();
+    render();
+  });
   const [gh, gw] = r.grid;
   const tauInput = h('input', {
     type: 'range',
@@ -525,6 +544,8 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
     rect.style.height = `${((b[2] - b[0] + 1) / gh) * 100}%`;
   };
   place(box.box);
+  // The class-specific box is known once the host has computed the map.
+  rect.hidden = classSpecific && !hard;
   frame.append(rect);
   tauInput.addEventListener('input', () => {
     ui.tau = Number(tauInput.value);
@@ -535,7 +556,8 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
       cropPreds.show(undefined);
       status.textContent = '';
     }
-    place(smallestMassBox(map, gh, gw, ui.tau).box);
+    if (!classSpecific) place(smallestMassBox(map, gh, gw, ui.tau).box);
+    else rect.hidden = true;
     save();
   });
   const run = h(
@@ -546,13 +568,14 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
   run.addEventListener('click', () => {
     hard = null;
     cropPreds.show(undefined);
-    status.textContent = 'Running the model on the crop…';
-    post({
-      type: 'hardAttention',
-      map: Array.from(map),
-      mapName,
-      tau: ui.tau,
-    });
+    status.textContent = classSpecific
+      ? 'Occlusion of the top-1 class (masked runs), then the model on the crop…'
+      : 'Running the model on the crop…';
+    post(
+      classSpecific
+        ? { type: 'hardAttention', map: [], mapName, tau: ui.tau, classSpecific: true }
+        : { type: 'hardAttention', map: Array.from(map), mapName, tau: ui.tau },
+    );
   });
   const fullPreds = predictionsCard('vi-full-preds', 'predictions', 'The model has no class scores.');
   fullPreds.show(r.predictions);
@@ -561,6 +584,7 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
   if (hard && !isError(hard)) {
     cropPreds.show(hard.predictions);
     place(hard.gridBox);
+    rect.hidden = false;
     status.textContent = `Crop [${hard.box.join(', ')}] px holds ${(hard.mass * 100).toFixed(1)}% of the ${hard.map}.`;
   } else if (hard && isError(hard)) status.textContent = hard.error.message;
   else cropPreds.show(undefined);
@@ -568,7 +592,13 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
     'hard-attention',
     'Hard versus soft attention',
     `Soft attention weighs every patch; hard attention crops. The box is the smallest one holding τ of the ${mapName}; the model then runs on the crop alone.`,
-    h('div', { className: 'vi-row' }, h('div', { className: 'vl-field' }, h('label', { for: 'vi-tau' }, 'τ'), tauInput, tauOut), run),
+    h(
+      'div',
+      { className: 'vi-row' },
+      h('div', { className: 'vl-field' }, h('label', { for: 'vi-hard-map' }, 'Map'), mapSelect),
+      h('div', { className: 'vl-field' }, h('label', { for: 'vi-tau' }, 'τ'), tauInput, tauOut),
+      run,
+    ),
     h(
       'div',
       { className: 'vi-row' },
