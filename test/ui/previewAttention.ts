@@ -546,32 +546,60 @@ async function vscodeMode(
     discardRatio: data.settings.discardRatio,
     startLayer: 0,
   });
-  const text = stringifyTyped({
-    result: { ...rest, attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens } },
-    settings: data.settings,
-    slice,
-  });
-  await page.evaluate((t) => {
-    const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) =>
-      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
-    );
-    window.postMessage(
-      {
-        type: 'result',
-        resultId: 1,
-        result: d.result,
-        slice: d.slice,
-        settings: d.settings,
-        notice: {
-          message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.',
-          actions: ['openSettings', 'showLog'],
-        },
+  const shape = { layers: attention.layers, heads: attention.heads, tokens: attention.tokens };
+  const text = stringifyTyped({ result: { ...rest, attention: shape }, settings: data.settings, slice });
+  // The first map first, as the host posts it (a partial result: no raw baseline, no head statistics), then the whole result.
+  const { baseline: _baseline, ...mapOnly } = rest;
+  const firstText = stringifyTyped({ result: { ...mapOnly, attention: shape, headStats: [] }, settings: data.settings, slice });
+  const postResult = (t: string, partial: boolean) =>
+    page.evaluate(
+      ([t, partial]) => {
+        const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+        const d = JSON.parse(t, (_k, v) =>
+          v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
+        );
+        window.postMessage(
+          {
+            type: 'result',
+            resultId: 1,
+            result: d.result,
+            slice: d.slice,
+            settings: d.settings,
+            notice: {
+              message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.',
+              actions: ['openSettings', 'showLog'],
+            },
+            partial,
+          },
+          '*',
+        );
       },
-      '*',
+      [t, partial] as const,
     );
-  }, text);
+  await postResult(firstText, true);
+  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'painted'));
+  if ((await sent()).some((m) => m.type === 'rendered')) errors.push('vscode: `rendered` before the rest of a first map');
+  const pending = await page.evaluate(() =>
+    [...document.querySelectorAll('[data-pending]')].filter((e) => !(e as HTMLElement).hidden).map((e) => e.textContent ?? ''),
+  );
+  for (const what of ['raw attention baseline', 'head statistics', 'thumbnails'])
+    if (!pending.some((t) => t.includes(what))) errors.push(`vscode: no card says the ${what} follow: ${JSON.stringify(pending)}`);
+  if ((await page.locator('[data-testid="head-thumb"]').count()) !== 0) errors.push('vscode: thumbnails painted from a first map');
+  const mapPixels = () =>
+    page
+      .locator('[data-testid="image-overlay"] canvas')
+      .first()
+      .evaluate((c) => (c as HTMLCanvasElement).toDataURL());
+  const firstMap = await mapPixels();
+  await shot(page, 'vscode-first-map.png', true);
+  await postResult(text, false);
   await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
+  const order = (await sent()).map((m) => m.type).filter((t) => t === 'painted' || t === 'rendered');
+  if (order.join() !== 'painted,rendered') errors.push(`vscode: painted/rendered sent as ${order.join()}`);
+  if ((await page.locator('[data-testid="head-thumb"]').count()) !== attention.layers * attention.heads)
+    errors.push('vscode: the thumbnails of the whole result are not shown');
+  if ((await page.locator('[data-pending]:not([hidden])').count()) !== 0) errors.push('vscode: a card still says it follows');
+  if ((await mapPixels()) !== firstMap) errors.push('vscode: the whole result recoloured the first map');
   console.log('  vscode: rendered', JSON.stringify((await sent()).find((m) => m.type === 'rendered')));
   await page.locator('[data-testid="image-overlay"]').focus();
   await page.keyboard.press('ArrowRight');

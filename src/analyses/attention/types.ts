@@ -10,10 +10,27 @@ export interface AttentionCalls {
   };
   /**
    * `attention` for a panel: the engine keeps the full tensor (key `attentionKey`) and returns its shape
-   * and the slice of query 0 with these rollout settings; later slices come from `slice`.
+   * and the slice of query 0 with these rollout settings; later slices come from `slice`. Streams one
+   * AttentionMapPartial (the first map, ahead of the rest) before the result.
    */
   attentionPanel: {
     params: AttentionCalls['attention']['params'] & { rollout: RolloutSettings };
     result: { result: PanelResult; slice: AttentionSlice; attentionKey: string };
   };
+}
+
+/**
+ * A result as the attention panel shows it: a PanelResult whose raw baseline may still be on its way
+ * (absent in the first map, AttentionMapPartial).
+ */
+export type PanelMapResult = Omit<PanelResult, 'baseline'> & { baseline?: PanelResult['baseline'] };
+
+/**
+ * attentionPanel's partial message: the first map, before the raw baseline and the head statistics
+ * (`result.headStats` empty, no `baseline`). `slice` is query 0's, as in the whole result that follows.
+ */
+export interface AttentionMapPartial {
+  kind: 'map';
+  result: PanelMapResult;
+  slice: AttentionSlice;
 }
