@@ -45,14 +45,15 @@ export type HostMessage =
     }
   /**
    * The first map: `result` has the predictions, the view and the timings so far, no raw baseline and no
-   * head statistics; the whole result follows as a second `result` with the same `resultId`, and the
-   * page then adds the baseline, the statistics and the thumbnails beside the map it painted.
+   * head statistics; `rows` is query 0's row of every layer and head ([L, H, N]). Query 0's rollout
+   * follows as a `slice`, the whole result as a second `result` with the same `resultId`, and the page
+   * then adds the baseline, the statistics and the thumbnails beside the map it painted.
    */
   | {
       type: 'result';
       resultId: number;
       result: PanelMapResult;
-      slice: AttentionSlice;
+      rows: Float32Array;
       settings: PanelSettings;
       notice?: { message: string; actions: PanelActionId[] };
       partial: true;

@@ -36,16 +36,18 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
     const notice = modelPath
       ? undefined
       : { message: RAW_NOTICE, actions: ['chooseModel', 'downloadModel', 'openSettings'] as PanelActionId[] };
-    // The first map: the engine sends it (predictions and query 0's slice) ahead of the raw baseline and
-    // the head statistics, and it is posted at once (a `partial` result); the whole result follows under
-    // the same id.
+    // The first map: the engine sends it (predictions and query 0's rows) ahead of the raw baseline and
+    // the head statistics, and it is posted at once (a `partial` result); query 0's rollout follows as a
+    // `slice`, the whole result under the same id.
     let resultId: number | undefined;
     const onPartial = (data: unknown) => {
       const p = data as AttentionMapPartial | undefined;
-      if (signal.aborted || this.isDisposed || p?.kind !== 'map' || resultId !== undefined) return;
-      resultId = this.nextResult();
-      this.explainer.shownResult(resultId, modelPath);
-      this.post({ type: 'result', resultId, result: p.result, slice: p.slice, settings, notice, partial: true });
+      if (signal.aborted || this.isDisposed) return;
+      if (p?.kind === 'map' && resultId === undefined) {
+        resultId = this.nextResult();
+        this.explainer.shownResult(resultId, modelPath);
+        this.post({ type: 'result', resultId, result: p.result, rows: p.rows, settings, notice, partial: true });
+      } else if (p?.kind === 'rollout' && resultId !== undefined) this.reply({ type: 'slice', resultId, slice: p.slice });
     };
     // The engine keeps the full tensor and sends its shape plus query 0's slice: posting 22 MB (ViT-B)
     // through the extension host to a webview took seconds and blocked this thread.

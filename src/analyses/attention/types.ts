@@ -10,8 +10,8 @@ export interface AttentionCalls {
   };
   /**
    * `attention` for a panel: the engine keeps the full tensor (key `attentionKey`) and returns its shape
-   * and the slice of query 0 with these rollout settings; later slices come from `slice`. Streams one
-   * AttentionMapPartial (the first map, ahead of the rest) before the result.
+   * and the slice of query 0 with these rollout settings; later slices come from `slice`. Streams the
+   * AttentionMapPartial messages (the first map, then its rollout, ahead of the rest) before the result.
    */
   attentionPanel: {
     params: AttentionCalls['attention']['params'] & { rollout: RolloutSettings };
@@ -26,11 +26,9 @@ export interface AttentionCalls {
 export type PanelMapResult = Omit<PanelResult, 'baseline'> & { baseline?: PanelResult['baseline'] };
 
 /**
- * attentionPanel's partial message: the first map, before the raw baseline and the head statistics
- * (`result.headStats` empty, no `baseline`). `slice` is query 0's, as in the whole result that follows.
+ * attentionPanel's partial messages, in this order. `map`: the first map, before the raw baseline and
+ * the head statistics (`result.headStats` empty, no `baseline`), with query 0's rows of every layer and
+ * head ([L, H, N]: the attention view and its thumbnails). `rollout`: query 0's whole slice, its rollout
+ * row added (a pass over the whole tensor), as in the whole result that follows.
  */
-export interface AttentionMapPartial {
-  kind: 'map';
-  result: PanelMapResult;
-  slice: AttentionSlice;
-}
+export type AttentionMapPartial = { kind: 'map'; result: PanelMapResult; rows: Float32Array } | { kind: 'rollout'; slice: AttentionSlice };

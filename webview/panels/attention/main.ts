@@ -827,7 +827,11 @@ function onHostMessage(m: HostMessage): void {
   switch (m.type) {
     case 'result': {
       const resultId = m.resultId;
-      const store = SliceStore.remote(reviveSlice(m.slice), (query, rollout) => post({ type: 'needSlice', resultId, query, rollout }));
+      const fetch = (query: number, rollout: RolloutSettings) => post({ type: 'needSlice', resultId, query, rollout });
+      // A first map has query 0's rows (its rollout follows as a `slice`); a whole result query 0's slice.
+      const store = m.partial
+        ? SliceStore.remote({ query: 0, rows: asFloat32(m.rows, 'rows') }, fetch)
+        : SliceStore.remote(reviveSlice(m.slice), fetch);
       // The rest of the result whose first map is shown, or a new result (possibly its first map only).
       if (!m.partial && awaitingRest && resultId === currentResultId && result) completeResult(m.result, store);
       else {
