@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fork, spawn } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
-import { engineProcessEnv } from '../src/client/engineClient';
+import { engineProcessEnv, type EngineClient } from '../src/client/engineClient';
 import { inferenceThreads } from '../src/core/onnx/threads';
 import { recycleAttention } from '../src/core/placedOutputs';
 import { sampleScenePng } from '../test/fixtures/builders/sampleImages';
@@ -93,6 +93,46 @@ export async function alternateWithBare(
   }
   return bareTimes;
 }
+
+/**
+ * A panel's engine request (IPC included) as the panel gets it: request → its first partial message (the
+ * map), and → the whole result; in blocks alternating with bare runs of `bareInput` in this process (the
+ * first of each block not counted: the other side's threads may still spin). `request` sends one request
+ * with this onPartial; a kept attention is released after each. Medians, and the ratios to the bare one.
+ */
+export async function panelAgainstBare(
+  client: EngineClient,
+  request: (onPartial: () => void) => Promise<{ attentionKey?: string }>,
+  bareInput: { modelPath: string; pixels: Float32Array; height: number; width: number },
+  runs: number,
+): Promise<{ bareMs: number; mapMs: number; doneMs: number; mapRatio: number; doneRatio: number }> {
+  const mapTimes: number[] = [];
+  const doneTimes: number[] = [];
+  const panelRun = async (counted: boolean) => {
+    const t0 = performance.now();
+    let mapAt = NaN;
+    const r = await request(() => {
+      if (Number.isNaN(mapAt)) mapAt = performance.now() - t0; // the first partial: the map (more may follow)
+    });
+    const doneAt = performance.now() - t0;
+    if (r.attentionKey) await client.request('release', { attentionKey: r.attentionKey });
+    if (counted) {
+      mapTimes.push(mapAt);
+      doneTimes.push(doneAt);
+    }
+  };
+  await panelRun(false); // load and first run
+  const bare = await openBareSession(bareInput.modelPath, bareInput.pixels, bareInput.height, bareInput.width);
+  const bareMs = median(await alternateWithBare(bare.run, panelRun, runs));
+  await bare.release();
+  const mapMs = median(mapTimes);
+  const doneMs = median(doneTimes);
+  return { bareMs, mapMs, doneMs, mapRatio: mapMs / bareMs, doneRatio: doneMs / bareMs };
+}
+
+/** The line of panelAgainstBare's figures. */
+export const panelLine = (what: string, e: Awaited<ReturnType<typeof panelAgainstBare>>): string =>
+  `${what} (IPC incl.), against bare ${fmt(e.bareMs)} alternated: request → map ${fmt(e.mapMs)} (ratio ${e.mapRatio.toFixed(3)}), → whole result ${fmt(e.doneMs)} (ratio ${e.doneRatio.toFixed(3)})`;
 
 /**
  * Stage medians of a pipeline against the bare run of `modelPath` on the same pixels, in alternating

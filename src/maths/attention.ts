@@ -45,15 +45,20 @@ export function clsMaps(t: AttentionTensor, firstPatch: number): Float32Array[][
   return maps;
 }
 
-/** One query's slice of the full tensor: its row in every layer and head ([L, H, N]) and its rollout row. */
-export function attentionSlice(t: AttentionTensor, firstPatch: number, query: number, rollout: RolloutSettings): AttentionSlice {
+/** One query's row in every layer and head: [L, H, N] (L·H·N values read, unlike its rollout's pass over the whole tensor). */
+export function queryRows(t: AttentionTensor, query: number): Float32Array {
   const n = t.tokens;
   const rows = new Float32Array(t.layers * t.heads * n);
   for (let l = 0; l < t.layers; l++) {
     for (let h = 0; h < t.heads; h++)
       rows.set(t.data.subarray(rowOffset(t, l, h, query), rowOffset(t, l, h, query) + n), (l * t.heads + h) * n);
   }
-  return { query, rows, rollout: { ...rollout, map: rolloutMap(t, firstPatch, { ...rollout, query }) } };
+  return rows;
+}
+
+/** One query's slice of the full tensor: its row in every layer and head ([L, H, N]) and its rollout row. */
+export function attentionSlice(t: AttentionTensor, firstPatch: number, query: number, rollout: RolloutSettings): AttentionSlice {
+  return { query, rows: queryRows(t, query), rollout: { ...rollout, map: rolloutMap(t, firstPatch, { ...rollout, query }) } };
 }
 
 /** patchMap on a slice's rows ([L, H, N]): the query's attention to the patches in one layer and head (or their mean). */

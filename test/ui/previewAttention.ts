@@ -561,32 +561,60 @@ async function vscodeMode(
     discardRatio: data.settings.discardRatio,
     startLayer: 0,
   });
-  const text = stringifyTyped({
-    result: { ...rest, attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens } },
+  const shape = { layers: attention.layers, heads: attention.heads, tokens: attention.tokens };
+  // Posts a message whose typed arrays travel as base64 (as postMessage keeps them).
+  const postTyped = (message: object) =>
+    page.evaluate((t) => {
+      const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+      const d = JSON.parse(t, (_k, v) =>
+        v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
+      );
+      window.postMessage(d, '*');
+    }, stringifyTyped(message));
+  const notice = {
+    message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.',
+    actions: ['openSettings', 'showLog'],
+  };
+  // The first map first, as the host posts it (a partial result: query 0's rows, no raw baseline, no head
+  // statistics), then query 0's rollout as a slice, then the whole result.
+  const { baseline: _baseline, ...mapOnly } = rest;
+  await postTyped({
+    type: 'result',
+    resultId: 1,
+    result: { ...mapOnly, attention: shape, headStats: [] },
+    rows: slice.rows,
     settings: data.settings,
-    slice,
+    notice,
+    partial: true,
   });
-  await page.evaluate((t) => {
-    const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) =>
-      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
-    );
-    window.postMessage(
-      {
-        type: 'result',
-        resultId: 1,
-        result: d.result,
-        slice: d.slice,
-        settings: d.settings,
-        notice: {
-          message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.',
-          actions: ['openSettings', 'showLog'],
-        },
-      },
-      '*',
-    );
-  }, text);
+  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'painted'));
+  if ((await sent()).some((m) => m.type === 'rendered')) errors.push('vscode: `rendered` before the rest of a first map');
+  const pending = await page.evaluate(() =>
+    [...document.querySelectorAll('[data-pending]')].filter((e) => !(e as HTMLElement).hidden).map((e) => e.textContent ?? ''),
+  );
+  for (const what of ['raw attention baseline', 'head statistics', 'thumbnails'])
+    if (!pending.some((t) => t.includes(what))) errors.push(`vscode: no card says the ${what} follow: ${JSON.stringify(pending)}`);
+  if ((await page.locator('[data-testid="head-thumb"]').count()) !== 0) errors.push('vscode: thumbnails painted from a first map');
+  const mapPixels = () =>
+    page
+      .locator('[data-testid="image-overlay"] canvas')
+      .first()
+      .evaluate((c) => (c as HTMLCanvasElement).toDataURL());
+  const firstMap = await mapPixels();
+  await shot(page, 'vscode-first-map.png', true);
+  await postTyped({ type: 'slice', resultId: 1, slice });
+  await page.keyboard.press('2'); // the rollout view, from the rollout that followed the first map
+  await page.waitForFunction(() => document.querySelector('[data-testid="rollout-map"]') !== null);
+  await shot(page, 'vscode-first-map-rollout.png');
+  await page.keyboard.press('1');
+  await postTyped({ type: 'result', resultId: 1, result: { ...rest, attention: shape }, slice, settings: data.settings, notice });
   await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
+  const order = (await sent()).map((m) => m.type).filter((t) => t === 'painted' || t === 'rendered');
+  if (order.join() !== 'painted,rendered') errors.push(`vscode: painted/rendered sent as ${order.join()}`);
+  if ((await page.locator('[data-testid="head-thumb"]').count()) !== attention.layers * attention.heads)
+    errors.push('vscode: the thumbnails of the whole result are not shown');
+  if ((await page.locator('[data-pending]:not([hidden])').count()) !== 0) errors.push('vscode: a card still says it follows');
+  if ((await mapPixels()) !== firstMap) errors.push('vscode: the whole result recoloured the first map');
   console.log('  vscode: rendered', JSON.stringify((await sent()).find((m) => m.type === 'rendered')));
   await page.locator('[data-testid="image-overlay"]').focus();
   await page.keyboard.press('ArrowRight');

@@ -31,9 +31,14 @@ export class SliceStore {
     private readonly local?: { tensor: AttentionTensor; firstPatch: number },
   ) {}
 
-  static remote(first: AttentionSlice, fetch: (query: number, settings: RolloutSettings) => void): SliceStore {
+  /** `first` may be one query's rows alone (a first map): its rollout then comes to `put` (or is asked for). */
+  static remote(
+    first: AttentionSlice | Pick<AttentionSlice, 'query' | 'rows'>,
+    fetch: (query: number, settings: RolloutSettings) => void,
+  ): SliceStore {
     const s = new SliceStore(fetch);
-    s.put(first);
+    if ('rollout' in first) s.put(first);
+    else remember(s.rowsByQuery, first.query, first.rows);
     return s;
   }
 

@@ -107,7 +107,7 @@ export function applySettings(s: UiState, settings: PanelSettings): UiState {
   };
 }
 
-export function shapeKey(r: PanelResult): string {
+export function shapeKey(r: Pick<PanelResult, 'attention' | 'grid' | 'firstPatchToken'>): string {
   const a = r.attention;
   return `${a.layers}x${a.heads}x${a.tokens}/${r.grid[0]}x${r.grid[1]}/${r.firstPatchToken}`;
 }
@@ -119,7 +119,7 @@ export function defaultQuery(r: Pick<PanelResult, 'grid' | 'firstPatchToken'>): 
 }
 
 /** Clamp a (restored) state to a result's shape; a result of another shape resets layer/head/query. */
-export function fitStateToResult(s: UiState, r: PanelResult): UiState {
+export function fitStateToResult(s: UiState, r: Pick<PanelResult, 'attention' | 'grid' | 'firstPatchToken'>): UiState {
   const out = { ...s };
   const { layers, heads, tokens } = r.attention;
   const key = shapeKey(r);

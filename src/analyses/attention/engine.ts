@@ -1,8 +1,10 @@
 // The attention analysis's engine requests: `attention` (the whole result, for the CLI and tests) and
 // `attentionPanel` (the engine keeps the [L, H, N, N] tensor and answers with its shape and query 0's
-// slice). Engine side.
+// slice; the first map and then its rollout go ahead as partial messages). Engine side.
 import { requireFields, type EngineHandlers } from '../../core/engine/handlers';
-import { runAttentionPipeline } from './pipeline';
+import { runAttentionPipeline, type FirstMapResult } from './pipeline';
+import type { AttentionMapPartial } from './types';
+import { queryRows } from '../../maths/attention';
 
 export const attentionEngine: EngineHandlers<'attention' | 'attentionPanel'> = {
   attention: (params, { models, ctl, recycleAfterSend }) => {
@@ -14,8 +16,30 @@ export const attentionEngine: EngineHandlers<'attention' | 'attentionPanel'> = {
   },
   attentionPanel: async (params, { models, ctl, attentions }) => {
     requireFields('attentionPanel', params, ['imagePath'], ['rollout']);
-    const { attention, ...rest } = await runAttentionPipeline(params, (p) => models.get(p), ctl);
-    const kept = attentions.keep(attention, rest.firstPatchToken, 0, params.rollout);
-    return { result: { ...rest, attention: kept.shape }, slice: kept.slice, attentionKey: kept.key };
+    // The map leaves with the predictions and query 0's rows (L·H·N values, the attention view) as soon
+    // as the tensor is checked; then query 0's rollout (a pass over the whole tensor), with the tensor
+    // kept; then the raw baseline and the head statistics (first map first).
+    let kept: ReturnType<typeof attentions.keep> | undefined;
+    const onFirstMap = async ({ attention, ...first }: FirstMapResult) => {
+      const shape = { layers: attention.layers, heads: attention.heads, tokens: attention.tokens };
+      await ctl.emit?.({
+        kind: 'map',
+        result: { ...first, attention: shape },
+        rows: queryRows(attention, 0),
+      } satisfies AttentionMapPartial);
+      ctl.checkCancelled();
+      kept = attentions.keep(attention, first.firstPatchToken, 0, params.rollout);
+      await ctl.emit?.({ kind: 'rollout', slice: kept.slice } satisfies AttentionMapPartial);
+    };
+    try {
+      const { attention, ...rest } = await runAttentionPipeline(params, (p) => models.get(p), ctl, { onFirstMap });
+      kept ??= attentions.keep(attention, rest.firstPatchToken, 0, params.rollout);
+      ctl.checkCancelled(); // synchronous up to the engine's own check: no cancel slips in between
+      return { result: { ...rest, attention: kept.shape }, slice: kept.slice, attentionKey: kept.key };
+    } catch (e) {
+      // Cancelled (or failed) after the map went: the key never reached the client, nothing else frees it.
+      if (kept) attentions.release(kept.key);
+      throw e;
+    }
   },
 };

@@ -3,6 +3,7 @@
 // plus one validator whose only runtime imports are the shared field checks, so the webview bundle can
 // include it. Must not import vscode, Node or DOM code.
 import type { AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
+import type { PanelMapResult } from './types';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 export type { ExplainRequest } from '../explain/messages';
 import {
@@ -40,6 +41,22 @@ export type HostMessage =
       slice: AttentionSlice;
       settings: PanelSettings;
       notice?: { message: string; actions: PanelActionId[] };
+      partial?: false;
+    }
+  /**
+   * The first map: `result` has the predictions, the view and the timings so far, no raw baseline and no
+   * head statistics; `rows` is query 0's row of every layer and head ([L, H, N]). Query 0's rollout
+   * follows as a `slice`, the whole result as a second `result` with the same `resultId`, and the page
+   * then adds the baseline, the statistics and the thumbnails beside the map it painted.
+   */
+  | {
+      type: 'result';
+      resultId: number;
+      result: PanelMapResult;
+      rows: Float32Array;
+      settings: PanelSettings;
+      notice?: { message: string; actions: PanelActionId[] };
+      partial: true;
     }
   /** Reply to `needSlice`: another query's rows and rollout, of the result `resultId`. */
   | { type: 'slice'; resultId: number; slice: AttentionSlice }
@@ -56,9 +73,12 @@ export type HostMessage =
 export type WebviewMessage =
   /** The script loaded and listens: the host answers with the current state. */
   | { type: 'ready' }
-  /** A new result's main map is on screen (before the thumbnails). Wall-clock times (ms since the epoch): `at` now, `receivedAt` when the result arrived. */
+  /**
+   * A new result's main map is on screen (before the thumbnails; from the first map when the rest follows).
+   * Wall-clock times (ms since the epoch): `at` now, `receivedAt` when the result arrived.
+   */
   | { type: 'painted'; view: string; at: number; receivedAt: number }
-  /** A result was painted: how many layer×head thumbnails, and which view is shown. */
+  /** Everything of a result is painted (the whole result, after a first map): how many layer×head thumbnails, and which view is shown. */
   | { type: 'rendered'; thumbnails: number; view: string }
   /** The panel needs a query's rows and rollout (of the `result` with this `resultId`): answered by `slice`. */
   | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings }

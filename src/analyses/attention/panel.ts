@@ -4,6 +4,8 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { parseWebviewMessage, type HostMessage, type WebviewMessage } from './messages';
+import type { AttentionMapPartial } from './types';
+import type { PanelActionId } from '../../shared/panelProtocol';
 import { ExplainRunner } from '../explain/panel';
 import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { maxPixels, panelSettings, topK } from '../../host/settings';
@@ -31,9 +33,25 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
     this.runStartedAt = Date.now();
     const modelPath = this.modelPath();
     const settings = panelSettings();
+    const notice = modelPath
+      ? undefined
+      : { message: RAW_NOTICE, actions: ['chooseModel', 'downloadModel', 'openSettings'] as PanelActionId[] };
+    // The first map: the engine sends it (predictions and query 0's rows) ahead of the raw baseline and
+    // the head statistics, and it is posted at once (a `partial` result); query 0's rollout follows as a
+    // `slice`, the whole result under the same id.
+    let resultId: number | undefined;
+    const onPartial = (data: unknown) => {
+      const p = data as AttentionMapPartial | undefined;
+      if (signal.aborted || this.isDisposed) return;
+      if (p?.kind === 'map' && resultId === undefined) {
+        resultId = this.nextResult();
+        this.explainer.shownResult(resultId, modelPath);
+        this.post({ type: 'result', resultId, result: p.result, rows: p.rows, settings, notice, partial: true });
+      } else if (p?.kind === 'rollout' && resultId !== undefined) this.reply({ type: 'slice', resultId, slice: p.slice });
+    };
     // The engine keeps the full tensor and sends its shape plus query 0's slice: posting 22 MB (ViT-B)
     // through the extension host to a webview took seconds and blocked this thread.
-    const run = await this.request(
+    const run = await this.services.engine().request(
       'attentionPanel',
       {
         imagePath: this.imagePath,
@@ -42,21 +60,15 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
         maxPixels: maxPixels(),
         rollout: { fusion: settings.fusion, discardRatio: settings.discardRatio, startLayer: 0 },
       },
-      signal,
-      onProgress,
+      { signal, onProgress, onPartial },
     );
     const { result, slice } = run;
     this.noteTimings(result.timingsMs, `${result.model.numLayers}×${result.model.numHeads} attention (${result.model.attentionSource})`);
-    const resultId = this.nextResult(run.attentionKey);
-    this.explainer.shownResult(resultId, modelPath);
-    return {
-      type: 'result',
-      resultId,
-      result,
-      slice,
-      settings,
-      notice: modelPath ? undefined : { message: RAW_NOTICE, actions: ['chooseModel', 'downloadModel', 'openSettings'] },
-    };
+    if (resultId === undefined) {
+      resultId = this.nextResult(run.attentionKey);
+      this.explainer.shownResult(resultId, modelPath);
+    } else this.kept = { resultId, attentionKey: run.attentionKey };
+    return { type: 'result', resultId, result, slice, settings, notice };
   }
 
   protected afterSnapshot(): void {

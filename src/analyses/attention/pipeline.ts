@@ -4,7 +4,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { classLabels, topK } from '../../maths/attention';
-import type { AttentionResult, AttentionTensor } from '../../shared/attentionTypes';
+import type { AttentionResult, AttentionTensor, ViewImage } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import { PreprocessorConfig, preprocess, viewImage } from '../../core/image/image';
 import { modelDescription, type LoadedModel } from '../../core/model/vitModel';
@@ -75,11 +75,24 @@ export function collectOutputs(
   return { attention, logits };
 }
 
+/** A run's result before the raw baseline and the head statistics (`headStats` empty): what the first map needs. */
+export type FirstMapResult = Omit<AttentionResult, 'baseline'>;
+
+export interface AttentionOptions {
+  /**
+   * The first map: called after inference with the checked attention and the predictions, before the
+   * raw baseline and the head statistics; awaited (a streamed map leaves the process before the
+   * statistics' synchronous loops hold the event loop).
+   */
+  onFirstMap?: (first: FirstMapResult) => void | Promise<void>;
+}
+
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
 export async function runAttentionPipeline(
   req: AttentionRequest,
   getModel: (p: string) => Promise<LoadedModel>,
   ctl: RunControl = noControl,
+  opts: AttentionOptions = {},
 ): Promise<AttentionResult> {
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
   const modelPath = req.modelPath;
@@ -96,6 +109,14 @@ export async function runAttentionPipeline(
   timer.mark('preprocess');
   ctl.checkCancelled();
 
+  // The view PNG (sharp, on libuv's pool) while this thread checks the attention: the first map needs
+  // it. After inference, not during it: on 2 cores they would only compete.
+  const startView = () => {
+    const p = viewImage(img, pre.sourceRect);
+    p.catch(() => {}); // awaited below; never an unhandled rejection if a later stage throws first
+    return p;
+  };
+  let viewPromise: Promise<ViewImage>;
   let attention: AttentionTensor;
   let logits: Float32Array | undefined;
   if (model) {
@@ -103,9 +124,11 @@ export async function runAttentionPipeline(
     const run = await inferenceStage(model, pre.pixels, pre.height, pre.width);
     timer.mark('inference');
     ctl.checkCancelled();
+    viewPromise = startView();
     ctl.progress('Analysing attention', 0.85);
     ({ attention, logits } = collectOutputs(model, run, [1, 3, pre.height, pre.width]));
   } else {
+    viewPromise = startView();
     attention = await rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize);
   }
   const grid: [number, number] = [Math.floor(pre.height / patchSize), Math.floor(pre.width / patchSize)];
@@ -113,36 +136,52 @@ export async function runAttentionPipeline(
     ? detectSpecialTokens(attention.tokens, grid, model.files.config)
     : { cls: true, distillation: false, registers: 0 };
   const firstPatch = firstPatchIndex(specialTokens);
-  // The raw baseline (onnxruntime) and the view PNG (sharp) run on worker threads while this thread
-  // computes the head statistics. After inference, not during it: on 2 cores they would only compete.
-  const pending = Promise.all([
-    model ? rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : attention,
-    viewImage(img, pre.sourceRect),
-  ]);
-  pending.catch(() => {}); // awaited below; never an unhandled rejection if the statistics throw first
-  const headStats = headStatisticsWasm(attention, grid, patchSize, firstPatch);
   const predictions = logits ? topK(logits, req.topK ?? 5, model?.files.config.id2label) : undefined;
-  const [baseline, view] = await pending;
+  const summary = {
+    path: model?.files.onnxPath ?? null,
+    name: model?.files.name ?? 'raw attention',
+    inputSize: [pre.height, pre.width] as [number, number],
+    patchSize,
+    numLayers: attention.layers,
+    numHeads: attention.heads,
+    specialTokens,
+    attentionSource: model?.attentionSource ?? ('raw' as const),
+    ...modelDescription(model?.files.config),
+  };
+  const labels = logits ? { labels: classLabels(logits.length, model?.files.config.id2label) } : {};
+  if (opts.onFirstMap) {
+    const view = await viewPromise;
+    timer.mark('analysis');
+    await opts.onFirstMap({
+      image: { path: req.imagePath, width: img.width, height: img.height },
+      model: summary,
+      grid,
+      firstPatchToken: firstPatch,
+      attention,
+      predictions,
+      ...labels,
+      headStats: [],
+      timingsMs: timer.timings(),
+      view,
+    });
+    ctl.checkCancelled(); // cancelled while the map was on its way: no statistics for a run nobody waits for
+  }
+  // The raw baseline (onnxruntime) runs on worker threads while this thread computes the head statistics;
+  // after the first map, which does not need it.
+  const baselinePromise = model ? rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : Promise.resolve(attention);
+  baselinePromise.catch(() => {}); // awaited below, as the view
+  const headStats = headStatisticsWasm(attention, grid, patchSize, firstPatch);
+  const [baseline, view] = await Promise.all([baselinePromise, viewPromise]);
   timer.mark('analysis');
   return {
     image: { path: req.imagePath, width: img.width, height: img.height },
-    model: {
-      path: model?.files.onnxPath ?? null,
-      name: model?.files.name ?? 'raw attention',
-      inputSize: [pre.height, pre.width],
-      patchSize,
-      numLayers: attention.layers,
-      numHeads: attention.heads,
-      specialTokens,
-      attentionSource: model?.attentionSource ?? 'raw',
-      ...modelDescription(model?.files.config),
-    },
+    model: summary,
     grid,
     firstPatchToken: firstPatch,
     attention,
     baseline,
     predictions,
-    ...(logits ? { labels: classLabels(logits.length, model?.files.config.id2label) } : {}),
+    ...labels,
     headStats,
     timingsMs: timer.timings(),
     view,

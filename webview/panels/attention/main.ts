@@ -8,6 +8,7 @@ import '../../shell/styles.css';
 import type { AttentionResult, PanelResult, RolloutSettings } from '../../../src/shared/attentionTypes';
 import type { PanelActionId } from '../../../src/shared/panelProtocol';
 import type { HostMessage, PanelSettings, WebviewMessage } from '../../../src/analyses/attention/messages';
+import type { PanelMapResult } from '../../../src/analyses/attention/types';
 import { colormapNames } from '../../../src/shared/panelProtocol';
 import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/attention';
 import { reviveSlice, SliceStore } from '../../shell/sliceStore';
@@ -75,7 +76,10 @@ const page = createPage<WebviewMessage>({
 const { app, post } = page;
 
 let state: UiState = page.restoreState(parseUiState, defaultState());
-let result: PanelResult | null = null;
+/** The result shown: a whole PanelResult, or its first map (no raw baseline, no head statistics yet). */
+let result: PanelMapResult | null = null;
+/** The result shown is its first map only (a `partial` result): the baseline, statistics and thumbnails follow under the same id. */
+let awaitingRest = false;
 /** The current result's attention, one query at a time (see sliceStore.ts). */
 let slices: SliceStore | null = null;
 let resultSeq = 0;
@@ -280,6 +284,7 @@ const side = h('div', { className: 'vl-side' }, compareCard, predictions.el);
 
 // Bottom: model view and head statistics.
 const modelView = new ModelView();
+const modelNote = h('p', { className: 'vl-card-note', hidden: true }, 'The layer × head thumbnails follow with the head statistics…');
 const modelCard = h(
   'section',
   { className: 'vl-card vl-model', 'aria-labelledby': 'vl-model-title' },
@@ -290,6 +295,7 @@ const modelCard = h(
     h('span', { className: 'vl-card-hint' }, 'rows = layers, columns = heads · current query · each tile scaled on its own'),
   ),
   modelView.el,
+  modelNote,
 );
 const chart = new HeadStatsChart();
 // No arrow keys here (yet): the chart beside it takes ← → for its own cursor.
@@ -324,7 +330,7 @@ page.mount(content);
 
 // ---------------------------------------------------------------- helpers
 
-function isRawRun(r: PanelResult): boolean {
+function isRawRun(r: PanelMapResult): boolean {
   return r.model.attentionSource === 'raw';
 }
 
@@ -333,13 +339,13 @@ function globalQuery(): number {
   return result && result.firstPatchToken > 0 ? 0 : state.query;
 }
 
-function globalQueryLabel(r: PanelResult): string {
+function globalQueryLabel(r: PanelMapResult): string {
   if (isRawRun(r)) return 'Mean';
   if (r.model.specialTokens.cls) return 'CLS';
   return 'Token 0';
 }
 
-function queryText(r: PanelResult, token: number): string {
+function queryText(r: PanelMapResult, token: number): string {
   const p = patchOfToken(r, token);
   return p ? `patch (${p.row + 1}, ${p.col + 1}) · token ${token}` : `${globalQueryLabel(r)} token`;
 }
@@ -349,8 +355,8 @@ function headText(head: HeadSel, heads: number): string {
 }
 
 /** postMessage keeps typed arrays, but be lenient if one arrives as a plain object (older hosts). */
-function reviveResult(r: PanelResult): PanelResult {
-  r.baseline.data = asFloat32(r.baseline.data, 'baseline.data');
+function reviveResult(r: PanelMapResult): PanelMapResult {
+  if (r.baseline) r.baseline.data = asFloat32(r.baseline.data, 'baseline.data');
   r.view.png = asUint8(r.view.png, 'view.png');
   r.headStats ??= [];
   return r;
@@ -364,8 +370,8 @@ function rolloutSettings(): RolloutSettings {
 
 /** The map of a view for the current query, or undefined while its slice is on its way from the host. */
 function mapFor(view: ViewId): Float32Array | undefined {
-  const r = result as PanelResult;
-  if (view === 'raw') return patchMap(r.baseline, 0, 0, baselineQuery(r, state.query), 1);
+  const r = result as PanelMapResult;
+  if (view === 'raw') return r.baseline && patchMap(r.baseline, 0, 0, baselineQuery(r, state.query), 1); // the baseline may follow
   if (view === 'explain') return explain.map();
   if (view === 'rollout') return slices?.rollout(state.query, rolloutSettings());
   const rows = slices?.rows(state.query, rolloutSettings());
@@ -377,7 +383,7 @@ function maskFor(map: Float32Array): Uint8Array | null {
 }
 
 function viewTitle(view: ViewId): string {
-  const r = result as PanelResult;
+  const r = result as PanelMapResult;
   const q = patchOfToken(r, state.query) ? 'patch query' : `${globalQueryLabel(r)} query`;
   if (view === 'attention') {
     if (isRawRun(r)) return `Raw attention (no model) · ${q}`;
@@ -406,7 +412,7 @@ function update(patch: Partial<UiState> = {}): void {
 }
 
 function syncControls(): void {
-  const r = result as PanelResult;
+  const r = result as PanelMapResult;
   for (const [v, b] of tabButtons) {
     const on = v === state.view;
     b.setAttribute('aria-selected', String(on));
@@ -487,6 +493,9 @@ function paint(): void {
   if (compareView) {
     const cmap = mapFor(compareView);
     if (cmap) compareStage.render({ map: cmap, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(cmap), query });
+    const baselineFollows = compareView === 'raw' && !r.baseline;
+    compareStage.el.hidden = baselineFollows;
+    compareCard.toggleAttribute('data-pending', baselineFollows);
     compareCard.setAttribute('data-testid', viewTestIds[compareView]);
     compareTitle.textContent =
       compareView === 'raw'
@@ -497,14 +506,18 @@ function paint(): void {
     compareNote.textContent =
       compareView === 'rollout'
         ? 'Where the model looks (not class-specific), beside why it predicts the class.'
-        : compareView === 'raw'
-          ? isRawRun(r)
-            ? 'This run has no model: the main view shows this same baseline.'
-            : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.'
-          : "The model's attention for the same query, for comparison.";
+        : baselineFollows
+          ? 'Computing the raw attention baseline…'
+          : compareView === 'raw'
+            ? isRawRun(r)
+              ? 'This run has no model: the main view shows this same baseline.'
+              : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.'
+            : "The model's attention for the same query, for comparison.";
     compareStage.setAriaLabel(`${compareTitle.textContent}. Click a patch to query it.`);
   }
 
+  // The thumbnails and the statistics wait for the whole result (its cards say so meanwhile).
+  if (awaitingRest) return;
   const tk = `${resultSeq}|${state.query}|${state.colormap}`;
   const rows = tk !== thumbsKey ? slices?.rows(state.query, rolloutSettings()) : undefined;
   if (rows) {
@@ -540,13 +553,19 @@ function defaultReadout(): string {
 
 // ---------------------------------------------------------------- result
 
+/**
+ * Render a result. `partial`: its first map only (no raw baseline, no head statistics); the rest follows
+ * under the same id (completeResult) and the cards that wait say so meanwhile.
+ */
 function showResult(
-  r: PanelResult,
+  r: PanelMapResult,
   store: SliceStore,
   settings: PanelSettings | undefined,
   shownNotice?: { message: string; actions: PanelActionId[] },
+  partial = false,
 ): void {
   result = reviveResult(r);
+  awaitingRest = partial;
   slices = store;
   slices.onSlice = () => paint();
   resultSeq++;
@@ -554,9 +573,60 @@ function showResult(
   state = { ...fitStateToResult(state, result), imagePath: r.image.path };
   const { layers, heads } = result.attention;
 
-  // Header.
+  showHeader(result);
+
+  // Notice.
+  if (shownNotice) page.notice.show(shownNotice.message, shownNotice.actions);
+  else page.notice.hide();
+  page.clearStatus();
+
+  // Image.
   const name = fileName(r.image.path);
+  const imageUrl = page.imageUrl(r.view.png);
+  mainStage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
+  compareStage.setImage(imageUrl, r.view.width, r.view.height, '');
+
+  // Selects.
+  clear(layerSelect);
+  for (let l = 0; l < layers; l++) layerSelect.append(h('option', { value: String(l) }, `${l + 1} / ${layers}`));
+  clear(headSelect);
+  if (heads > 1) headSelect.append(h('option', { value: 'mean' }, 'Mean'));
+  for (let hd = 0; hd < heads; hd++) headSelect.append(h('option', { value: String(hd) }, `${hd + 1} / ${heads}`));
+  clear(startSelect);
+  for (let l = 0; l < layers; l++) startSelect.append(h('option', { value: String(l) }, `${l + 1}`));
+
+  predictions.show(r.predictions);
+  explain.reset(result);
+  showStatsAndThumbs(result);
+
+  page.showContent();
+  renderedPending = true;
+  firstFramePending = true;
+  update();
+}
+
+/**
+ * The rest of a result whose first map is shown (the second `result` of the same id): the raw baseline,
+ * the head statistics, the thumbnails and the final timings. The painted map stays as it is: its slice
+ * has the same values (not recoloured), and the image is not loaded again.
+ */
+function completeResult(r: PanelResult, store: SliceStore): void {
+  const shown = result as PanelMapResult;
+  result = { ...reviveResult(r), view: shown.view };
+  awaitingRest = false;
+  // A fresh store: requests of the first map's store went unanswered (the host held no tensor yet).
+  slices = store;
+  slices.onSlice = () => paint();
+  showHeader(result);
+  showStatsAndThumbs(result);
+  renderedPending = true;
+  update();
+}
+
+/** Header: file, model, source and the run's figures ("so far" while the rest of a first map is on its way). */
+function showHeader(r: PanelMapResult): void {
   const t = r.timingsMs;
+  const { layers, heads, tokens } = r.attention;
   showModelNote(page.noteEl, r.model.description);
   page.setHeader(
     r.image.path,
@@ -572,10 +642,10 @@ function showResult(
       chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
       chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
       chip('layers × heads', `${layers}×${heads}`),
-      chip('tokens', String(result.attention.tokens), `first patch token ${r.firstPatchToken}`),
+      chip('tokens', String(tokens), `first patch token ${r.firstPatchToken}`),
       chip(
         'time',
-        fmtMs(t.total),
+        awaitingRest ? `${fmtMs(t.total)} so far` : fmtMs(t.total),
         timingsText([
           ['decode', t.decode],
           ['model load', t.modelLoad],
@@ -585,46 +655,29 @@ function showResult(
         ]),
       ),
     ],
-    `ViT Lens — ${name}`,
+    `ViT Lens — ${fileName(r.image.path)}`,
   );
+}
 
-  // Notice.
-  if (shownNotice) page.notice.show(shownNotice.message, shownNotice.actions);
-  else page.notice.hide();
-  page.clearStatus();
-
-  // Image.
-  const imageUrl = page.imageUrl(r.view.png);
-  mainStage.setImage(imageUrl, r.view.width, r.view.height, `${name} as the model saw it`);
-  compareStage.setImage(imageUrl, r.view.width, r.view.height, '');
-
-  // Selects.
-  clear(layerSelect);
-  for (let l = 0; l < layers; l++) layerSelect.append(h('option', { value: String(l) }, `${l + 1} / ${layers}`));
-  clear(headSelect);
-  if (heads > 1) headSelect.append(h('option', { value: 'mean' }, 'Mean'));
-  for (let hd = 0; hd < heads; hd++) headSelect.append(h('option', { value: String(hd) }, `${hd + 1} / ${heads}`));
-  clear(startSelect);
-  for (let l = 0; l < layers; l++) startSelect.append(h('option', { value: String(l) }, `${l + 1}`));
-
-  predictions.show(r.predictions);
-  explain.reset(r);
-
-  // Model view and statistics.
-  modelView.build(layers, heads, r.grid, `${r.view.width} / ${r.view.height}`);
+/** The model view and the head statistics; while they follow (a first map), their notes say so. */
+function showStatsAndThumbs(r: PanelMapResult): void {
+  const { layers, heads } = r.attention;
+  if (!awaitingRest) modelView.build(layers, heads, r.grid, `${r.view.width} / ${r.view.height}`);
+  modelView.el.hidden = awaitingRest;
+  modelNote.hidden = !awaitingRest;
+  modelNote.toggleAttribute('data-pending', awaitingRest);
   chart.setData(r.headStats, layers, heads);
-  statsNote.hidden = r.headStats.length > 0;
-  chart.el.hidden = r.headStats.length === 0;
-  metricGroup.hidden = r.headStats.length === 0;
+  const stats = r.headStats.length > 0;
+  statsNote.hidden = stats;
+  statsNote.textContent = awaitingRest ? 'Computing the head statistics…' : 'No head statistics in this result.';
+  statsNote.toggleAttribute('data-pending', awaitingRest);
+  chart.el.hidden = !stats;
+  metricGroup.hidden = !stats;
   thumbsKey = '';
   statsKey = '';
-
-  page.showContent();
-  pngButton.disabled = false;
-  jsonButton.disabled = false;
-  renderedPending = true;
-  firstFramePending = true;
-  update();
+  // Exports (the JSON has the statistics) wait for the whole result.
+  pngButton.disabled = awaitingRest;
+  jsonButton.disabled = awaitingRest;
 }
 
 // ---------------------------------------------------------------- interactions
@@ -740,8 +793,8 @@ page.onShortcut((ev) => {
 // ---------------------------------------------------------------- exports
 
 async function doExport(format: 'png' | 'json'): Promise<void> {
-  const r = result;
-  if (!r) return;
+  if (!result || awaitingRest) return; // the buttons are disabled until the whole result
+  const r = result as PanelResult;
   await page.exportFile(format, format === 'png' ? 'image/png' : 'application/json', async () => {
     const name = exportFileName(r, state, format);
     if (format === 'png') return { name, bytes: await mainStage.toPng(r.view.width, r.view.height) };
@@ -773,11 +826,19 @@ jsonButton.addEventListener('click', () => void doExport('json'));
 function onHostMessage(m: HostMessage): void {
   switch (m.type) {
     case 'result': {
-      resultReceivedAt = Date.now();
       const resultId = m.resultId;
-      currentResultId = resultId;
-      const store = SliceStore.remote(reviveSlice(m.slice), (query, rollout) => post({ type: 'needSlice', resultId, query, rollout }));
-      showResult(m.result, store, m.settings, m.notice);
+      const fetch = (query: number, rollout: RolloutSettings) => post({ type: 'needSlice', resultId, query, rollout });
+      // A first map has query 0's rows (its rollout follows as a `slice`); a whole result query 0's slice.
+      const store = m.partial
+        ? SliceStore.remote({ query: 0, rows: asFloat32(m.rows, 'rows') }, fetch)
+        : SliceStore.remote(reviveSlice(m.slice), fetch);
+      // The rest of the result whose first map is shown, or a new result (possibly its first map only).
+      if (!m.partial && awaitingRest && resultId === currentResultId && result) completeResult(m.result, store);
+      else {
+        resultReceivedAt = Date.now();
+        currentResultId = resultId;
+        showResult(m.result, store, m.settings, m.notice, m.partial);
+      }
       break;
     }
     case 'slice':

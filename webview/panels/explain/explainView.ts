@@ -155,7 +155,7 @@ export class ExplainView {
   }
 
   /** A new attention result: its labels, nothing explained yet. */
-  reset(r: PanelResult): void {
+  reset(r: Pick<PanelResult, 'labels' | 'predictions'>): void {
     this.labels = r.labels ?? r.predictions?.map((p) => p.label) ?? [];
     this.filter.value = '';
     this.fillClasses(r.predictions?.[0]?.index);

@@ -79,6 +79,20 @@ test('needSlice messages are validated', () => {
     assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
 });
 
+test('painted (the first map on screen) and rendered (everything) messages are validated', () => {
+  const painted = { type: 'painted', view: 'attention', at: 1234.5, receivedAt: 1200 };
+  assert.deepEqual(parseWebviewMessage({ ...painted, junk: 1 }), painted);
+  assert.equal(parseWebviewMessage({ ...painted, at: 'soon' }), undefined);
+  assert.equal(parseWebviewMessage({ ...painted, receivedAt: Infinity }), undefined);
+  assert.equal(parseWebviewMessage({ ...painted, view: 3 }), undefined);
+  assert.deepEqual(parseWebviewMessage({ type: 'rendered', thumbnails: 144, view: 'rollout' }), {
+    type: 'rendered',
+    thumbnails: 144,
+    view: 'rollout',
+  });
+  assert.equal(parseWebviewMessage({ type: 'rendered', thumbnails: -1, view: 'rollout' }), undefined);
+});
+
 test('retained-result budget: the least recently used result is dropped (logged), its slice answers RESULT_EXPIRED, a re-run re-creates it; a lower budget drops at once', async () => {
   const { AttentionStore } = await import('../../../../src/core/engine/attentionStore');
   const { VitLensError } = await import('../../../../src/shared/errors');
