@@ -4,6 +4,7 @@
 // layer/head/query, the main and comparison maps, predictions, model view and head statistics. Every
 // map is recomputed here with src/maths from the slices of the query shown. Browser code: must not
 // import vscode or Node modules.
+import { routeExplainMessage } from '../explain/route';
 import '../../shell/styles.css';
 import type { AttentionResult, PanelResult, RolloutSettings } from '../../../src/shared/attentionTypes';
 import type { PanelActionId } from '../../../src/shared/panelProtocol';
@@ -824,6 +825,7 @@ jsonButton.addEventListener('click', () => void doExport('json'));
 
 /** The attention page's own host messages (running, error and exported are the frame's). */
 function onHostMessage(m: HostMessage): void {
+  if (routeExplainMessage(m, currentResultId, explain)) return;
   switch (m.type) {
     case 'result': {
       const resultId = m.resultId;
@@ -849,18 +851,6 @@ function onHostMessage(m: HostMessage): void {
       if (s) update(applySettings(state, s));
       break;
     }
-    case 'explainProgress':
-      if (m.resultId === currentResultId) explain.progress(m.message);
-      break;
-    case 'explainPartial':
-      if (m.resultId === currentResultId) explain.partial(m.partial);
-      break;
-    case 'explainResult':
-      if (m.resultId === currentResultId) explain.result(m.result);
-      break;
-    case 'explainError':
-      if (m.resultId === currentResultId) explain.error(m.message, m.cancelled);
-      break;
   }
 }
 

@@ -26,6 +26,7 @@ import { createPage } from '../../shell/page';
 import { actionLabels as sharedActionLabels } from '../../shell/shell';
 import { BackboneAttentionView } from './attentionView';
 import { ExplainCard } from '../explain/explainCard';
+import { routeExplainMessage } from '../explain/route';
 import type { PanelExplainResult } from '../../../src/analyses/explain/types';
 import { denseExportName } from './denseExport';
 import { denseJson, denseJsonText } from '../../../src/analyses/dense/json';
@@ -809,24 +810,13 @@ async function doExport(format: DenseExportFormat): Promise<void> {
 
 /** The DPT page's own host messages (running, error and exported are the frame's). */
 function onHostMessage(m: DenseHostMessage): void {
+  if (routeExplainMessage(m, currentResultId, depthExplain)) return;
   switch (m.type) {
     case 'result':
       // The rest of the result whose map is shown, or a new result (possibly its map only).
       if (!m.partial && awaitingRest && m.resultId === currentResultId && result)
         completeResult(m.result, { resultId: m.resultId, slice: m.slice });
       else showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice, partial: m.partial });
-      break;
-    case 'explainProgress':
-      if (m.resultId === currentResultId) depthExplain.progress(m.message);
-      break;
-    case 'explainPartial':
-      if (m.resultId === currentResultId) depthExplain.partial(m.partial);
-      break;
-    case 'explainResult':
-      if (m.resultId === currentResultId) depthExplain.result(m.result);
-      break;
-    case 'explainError':
-      if (m.resultId === currentResultId) depthExplain.error(m.message);
       break;
     case 'slice':
       if (m.resultId === currentResultId && result?.attention) {

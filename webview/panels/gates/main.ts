@@ -5,6 +5,7 @@
 // the shell's page.ts; the messages are src/analyses/gates/messages.ts. Browser code: must not import
 // vscode or Node modules.
 import { ExplainCard } from '../explain/explainCard';
+import { routeExplainMessage } from '../explain/route';
 import { PIXEL_FILL_CELL } from '../../../src/analyses/explain/types';
 import '../../shell/styles.css';
 import { gatesJson } from '../../../src/analyses/gates/json';
@@ -451,12 +452,7 @@ function onHostMessage(m: GatesHostMessage): void {
   if (m.type === 'result') {
     currentResultId = m.resultId;
     showResult(m.result, m.settings, m.notice);
-  } else if ('resultId' in m && m.resultId !== currentResultId)
-    return; // an explanation of an older result
-  else if (m.type === 'explainProgress') whyClass.progress(m.message);
-  else if (m.type === 'explainPartial') whyClass.partial(m.partial);
-  else if (m.type === 'explainResult') whyClass.result(m.result);
-  else if (m.type === 'explainError') whyClass.error(m.message);
+  } else routeExplainMessage(m, currentResultId, whyClass);
 }
 
 update();
