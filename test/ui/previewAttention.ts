@@ -19,7 +19,7 @@ import type { PanelSettings } from '../../src/analyses/attention/messages';
 import { attentionSlice, headStatistics, rawAttention, topK } from '../../src/maths/attention';
 import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
 import { stringifyTyped } from '../../src/shared/typedJson';
-import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
+import { expectTestIds, openVscodePage, quick, reportErrors } from './pageShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview');
@@ -533,21 +533,8 @@ async function vscodeMode(
   bundle: { js: string; css: string },
   errors: string[],
 ): Promise<void> {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  await routeWebview(ctx, 'webview', bundle);
-  await ctx.addInitScript(() => {
-    const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
-    w.__sent = [];
-    w.acquireVsCodeApi = () => ({
-      postMessage: (m: unknown) => w.__sent.push(m),
-      getState: () => w.__state,
-      setState: (s: unknown) => (w.__state = s),
-    });
-  });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(`vscode: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && errors.push(`vscode: console: ${m.text()}`));
-  await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
+  const page = await openVscodePage(browser, 'webview', bundle, { label: 'vscode' }, errors);
+  const ctx = page.context();
   const sent = () => page.evaluate(() => (window as unknown as { __sent: { type: string }[] }).__sent);
   console.log('  vscode: first message', JSON.stringify((await sent())[0]));
   await page.evaluate(() =>

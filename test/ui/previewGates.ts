@@ -20,7 +20,7 @@ import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixt
 import type { GatesResult } from '../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../src/analyses/gates/messages';
 import { stringifyTyped } from '../../src/shared/typedJson';
-import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
+import { expectTestIds, openVscodePage, quick, reportErrors } from './pageShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-gates');
@@ -59,22 +59,7 @@ type Sent = { type: string; [k: string]: unknown };
 async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light', width: number, errors: string[]): Promise<Page> {
   const js = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.js'), 'utf8');
   const css = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.css'), 'utf8');
-  const ctx = await browser.newContext({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
-  await routeWebview(ctx, 'gatesWebview', { js, css }, theme);
-  await ctx.addInitScript(() => {
-    const w = window as unknown as { __sent: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
-    w.__sent = [];
-    w.acquireVsCodeApi = () => ({
-      postMessage: (m: unknown) => w.__sent.push(m),
-      getState: () => w.__state,
-      setState: (s: unknown) => (w.__state = s),
-    });
-  });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(`${theme} ${width}: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && errors.push(`${theme} ${width}: console: ${m.text()}`));
-  await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
-  return page;
+  return openVscodePage(browser, 'gatesWebview', { js, css }, { theme, width, label: `${theme} ${width}` }, errors);
 }
 
 const sent = (page: Page) => page.evaluate(() => (window as unknown as { __sent: Sent[] }).__sent);
