@@ -187,6 +187,13 @@ export async function commandDepth(argv: string[], ctx: CliContext): Promise<Den
     writeOutput(npy, encodeNpyFloat32(d.raw, [d.rawHeight, d.rawWidth]));
     written.push(`NPY:    ${npy}`);
   }
+  writeJsonAndReport(values, r, written);
+  console.log([summary(r), ...written].join('\n'));
+  return r;
+}
+
+/** --json and --html of both dense commands (the same documents for depth and segmentation). */
+function writeJsonAndReport(values: Map<string, string>, r: DenseResult | DensePanelResult, written: string[]): void {
   const json = values.get('json');
   if (json) {
     writeJson(json, denseJson(r));
@@ -197,8 +204,6 @@ export async function commandDepth(argv: string[], ctx: CliContext): Promise<Den
     writeDenseReport(html, r as DenseResult);
     written.push(`Report: ${html}`);
   }
-  console.log([summary(r), ...written].join('\n'));
-  return r;
 }
 
 /** `vit-lens segment`. */
@@ -210,16 +215,7 @@ async function commandSegment(argv: string[], ctx: CliContext): Promise<void> {
     await writePng(png, segmentationColours(r), r.image.width, r.image.height, 3);
     written.push(`PNG:    ${png}`);
   }
-  const json = values.get('json');
-  if (json) {
-    writeJson(json, denseJson(r));
-    written.push(`JSON:   ${json}`);
-  }
-  const html = values.get('html');
-  if (html) {
-    writeDenseReport(html, r as DenseResult);
-    written.push(`Report: ${html}`);
-  }
+  writeJsonAndReport(values, r, written);
   console.log([summary(r), ...written].join('\n'));
 }
 
