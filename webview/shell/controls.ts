@@ -4,6 +4,24 @@
 import type { Prediction } from '../../src/shared/attentionTypes';
 import { clear, h, type Child } from './dom';
 
+/**
+ * A card: `section.vl-card` labelled by its title (an h2 with `titleId`), its head holding the title and
+ * `hint` (a short text, or an element such as a badge), then the body. `attrs`: the section's own (extra
+ * class names, data-testid…).
+ */
+export function card(
+  opts: { titleId: string; title: string; hint?: Child; className?: string; attrs?: Record<string, string> },
+  ...body: Child[]
+): HTMLElement {
+  const hint = typeof opts.hint === 'string' ? h('span', { className: 'vl-card-hint' }, opts.hint) : (opts.hint ?? null);
+  return h(
+    'section',
+    { ...opts.attrs, className: `vl-card${opts.className ? ` ${opts.className}` : ''}`, 'aria-labelledby': opts.titleId },
+    h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: opts.titleId }, opts.title), hint),
+    ...body,
+  );
+}
+
 /** A label and its control (and an optional value output after it). */
 export function field(label: string, control: HTMLElement, extra?: Node): HTMLDivElement {
   return h('div', { className: 'vl-field' }, h('label', { for: control.id }, label), control, extra ?? null);
@@ -89,13 +107,7 @@ export function predictionsCard(
 ): { el: HTMLElement; show(preds: Prediction[] | undefined): void } {
   const list = h('ol', { className: 'vl-preds' });
   const note = h('p', { className: 'vl-card-note', hidden: true }, emptyNote);
-  const el = h(
-    'section',
-    { className: 'vl-card vl-predictions', 'data-testid': testId, 'aria-labelledby': titleId },
-    h('div', { className: 'vl-card-head' }, h('h2', { className: 'vl-card-title', id: titleId }, 'Predictions')),
-    list,
-    note,
-  );
+  const el = card({ className: 'vl-predictions', attrs: { 'data-testid': testId }, titleId, title: 'Predictions' }, list, note);
   return {
     el,
     show(predictions) {

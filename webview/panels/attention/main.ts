@@ -15,7 +15,7 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/a
 import { reviveSlice, SliceStore } from '../../shell/sliceStore';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { chip, exportButton, field, framePainter, predictionsCard, segmented, showModelNote, slider } from '../../shell/controls';
+import { card, chip, exportButton, field, framePainter, predictionsCard, segmented, showModelNote, slider } from '../../shell/controls';
 import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
@@ -286,15 +286,13 @@ const side = h('div', { className: 'vl-side' }, compareCard, predictions.el);
 // Bottom: model view and head statistics.
 const modelView = new ModelView();
 const modelNote = h('p', { className: 'vl-card-note', hidden: true }, 'The layer × head thumbnails follow with the head statistics…');
-const modelCard = h(
-  'section',
-  { className: 'vl-card vl-model', 'aria-labelledby': 'vl-model-title' },
-  h(
-    'div',
-    { className: 'vl-card-head' },
-    h('h2', { className: 'vl-card-title', id: 'vl-model-title' }, 'Model view'),
-    h('span', { className: 'vl-card-hint' }, 'rows = layers, columns = heads · current query · each tile scaled on its own'),
-  ),
+const modelCard = card(
+  {
+    className: 'vl-model',
+    titleId: 'vl-model-title',
+    title: 'Model view',
+    hint: 'rows = layers, columns = heads · current query · each tile scaled on its own',
+  },
   modelView.el,
   modelNote,
 );

@@ -10,6 +10,7 @@ import { colormapNames } from '../../../src/shared/panelProtocol';
 import { slicePatchMap } from '../../../src/maths/attention';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
+import { card } from '../../shell/controls';
 import { ModelView } from '../../shell/modelView';
 import { formatValue } from '../../shell/format';
 import { MapStage } from '../../shell/stage';
@@ -142,15 +143,14 @@ export class BackboneAttentionView {
         this.modelView.el,
       ),
     );
-    this.el = h(
-      'section',
-      { className: 'vl-card vl-att', 'data-testid': 'attention-map', 'aria-labelledby': 'vd-att-title' },
-      h(
-        'div',
-        { className: 'vl-card-head' },
-        h('h2', { className: 'vl-card-title', id: 'vd-att-title' }, 'Backbone attention'),
-        this.badge,
-      ),
+    this.el = card(
+      {
+        className: 'vl-att',
+        attrs: { 'data-testid': 'attention-map' },
+        titleId: 'vd-att-title',
+        title: 'Backbone attention',
+        hint: this.badge,
+      },
       this.missing,
       this.body,
     );

@@ -20,7 +20,7 @@ import {
 import { depthToUint16, segmentClasses } from '../../../src/maths/dense';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { chip, exportButton, field, framePainter, segmented, showModelNote, slider } from '../../shell/controls';
+import { card, chip, exportButton, field, framePainter, segmented, showModelNote, slider } from '../../shell/controls';
 import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { actionLabels as sharedActionLabels } from '../../shell/shell';
@@ -276,17 +276,7 @@ const legendCard = h(
   legend.el,
 );
 const valuesList = h('dl', { className: 'vl-kv', 'data-testid': 'depth-values' });
-const valuesCard = h(
-  'section',
-  { className: 'vl-card', 'aria-labelledby': 'vd-values-title' },
-  h(
-    'div',
-    { className: 'vl-card-head' },
-    h('h2', { className: 'vl-card-title', id: 'vd-values-title' }, 'Depth values'),
-    h('span', { className: 'vl-card-hint' }, 'relative inverse depth: larger = nearer'),
-  ),
-  valuesList,
-);
+const valuesCard = card({ titleId: 'vd-values-title', title: 'Depth values', hint: 'relative inverse depth: larger = nearer' }, valuesList);
 const summaryList = h('dl', { className: 'vl-kv', 'data-testid': 'summary' });
 const summaryCard = h(
   'section',
@@ -299,15 +289,13 @@ const side = h('div', { className: 'vl-side' }, legendCard, valuesCard, summaryC
 // Inside the transformer.
 const attentionView = new BackboneAttentionView();
 const features = new FeaturesView();
-const featuresCard = h(
-  'section',
-  { className: 'vl-card vl-features-card', 'aria-labelledby': 'vd-features-title' },
-  h(
-    'div',
-    { className: 'vl-card-head' },
-    h('h2', { className: 'vl-card-title', id: 'vd-features-title' }, 'Neck feature levels'),
-    h('span', { className: 'vl-card-hint' }, 'reassembled tokens, first 3 principal components → RGB'),
-  ),
+const featuresCard = card(
+  {
+    className: 'vl-features-card',
+    titleId: 'vd-features-title',
+    title: 'Neck feature levels',
+    hint: 'reassembled tokens, first 3 principal components → RGB',
+  },
   features.el,
   features.noteEl,
 );

@@ -8,7 +8,7 @@ import type { ExplainRequest } from '../../../src/analyses/explain/messages';
 import { EXPLAIN_DEFAULTS, type ExplainMethod, type ExplainPartial, type PanelExplainResult } from '../../../src/analyses/explain/types';
 import { colormapLut } from '../../../src/maths/colormaps';
 import { h } from '../../shell/dom';
-import { segmented } from '../../shell/controls';
+import { card, segmented } from '../../shell/controls';
 import { fmtMs, formatValue } from '../../shell/format';
 import { asFloat32 } from '../../shell/revive';
 import { MapStage } from '../../shell/stage';
@@ -86,15 +86,8 @@ export class ExplainCard {
     const hint = region
       ? 'click two patches for the region’s corners; tokens removed by key masking'
       : 'cells of the image filled with the mean colour: a CNN has no tokens';
-    this.el = h(
-      'section',
-      { className: `vl-card vl-card-explain ${region ? 'vl-depth-explain' : 'vl-class-explain'}`, 'aria-labelledby': 'vd-explain-title' },
-      h(
-        'div',
-        { className: 'vl-card-head' },
-        h('h2', { className: 'vl-card-title', id: 'vd-explain-title' }, title),
-        h('span', { className: 'vl-card-hint' }, hint),
-      ),
+    this.el = card(
+      { className: `vl-card-explain ${region ? 'vl-depth-explain' : 'vl-class-explain'}`, titleId: 'vd-explain-title', title, hint },
       this.stage.el,
       h(
         'div',

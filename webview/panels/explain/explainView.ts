@@ -8,7 +8,7 @@ import { explainJson } from '../../../src/analyses/explain/json';
 import { EXPLAIN_DEFAULTS, type ExplainMethod, type ExplainPartial, type PanelExplainResult } from '../../../src/analyses/explain/types';
 import type { PanelResult } from '../../../src/shared/attentionTypes';
 import { clear, h } from '../../shell/dom';
-import { field, segmented } from '../../shell/controls';
+import { card, field, segmented } from '../../shell/controls';
 import { fmtMs } from '../../shell/format';
 import { asFloat32 } from '../../shell/revive';
 import { FaithfulnessChart } from './faithfulnessChart';
@@ -140,15 +140,14 @@ export class ExplainView {
       this.status,
       this.exactNote,
     );
-    this.chartCard = h(
-      'section',
-      { className: 'vl-card vl-faithfulness', 'data-testid': explainTestIds.chart, 'aria-labelledby': 'vl-faith-title' },
-      h(
-        'div',
-        { className: 'vl-card-head' },
-        h('h2', { className: 'vl-card-title', id: 'vl-faith-title' }, 'Faithfulness: is the map telling the truth?'),
-        h('span', { className: 'vl-card-hint' }, 'p of the class as patches are removed in each map’s order (perturbation test)'),
-      ),
+    this.chartCard = card(
+      {
+        className: 'vl-faithfulness',
+        attrs: { 'data-testid': explainTestIds.chart },
+        titleId: 'vl-faith-title',
+        title: 'Faithfulness: is the map telling the truth?',
+        hint: 'p of the class as patches are removed in each map’s order (perturbation test)',
+      },
       this.chart.el,
     );
     this.syncOptions();

@@ -20,7 +20,7 @@ import {
 import { colormapNames, type PanelActionId } from '../../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { chip, exportButton, field, predictionsCard, segmented } from '../../shell/controls';
+import { card, chip, exportButton, field, predictionsCard, segmented } from '../../shell/controls';
 import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { MapStage } from '../../shell/stage';
@@ -192,15 +192,8 @@ const viewer = h(
 
 // Side: the blocks in depth order, and the predictions.
 const blocks = new BlockList(gatesTestIds.block);
-const blocksCard = h(
-  'section',
-  { className: 'vl-card vl-gblocks-card', 'aria-labelledby': 'vg-blocks-title' },
-  h(
-    'div',
-    { className: 'vl-card-head' },
-    h('h2', { className: 'vl-card-title', id: 'vg-blocks-title' }, 'Gates by depth'),
-    h('span', { className: 'vl-card-hint' }, 'input → output'),
-  ),
+const blocksCard = card(
+  { className: 'vl-gblocks-card', titleId: 'vg-blocks-title', title: 'Gates by depth', hint: 'input → output' },
   blocks.el,
 );
 const predictions = predictionsCard('vg-pred-title', gatesTestIds.predictions, 'No predictions: the model has no classifier logits.');
