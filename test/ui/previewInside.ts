@@ -170,6 +170,12 @@ async function main(): Promise<void> {
       errors.push(`hard attention, class-specific: the request is ${JSON.stringify(askClass)}`);
     if (await page.locator('[data-testid="hard-attention-box"]').isVisible())
       errors.push('hard attention, class-specific: a box is drawn before the host computed the map');
+    // One block's CLS attention (mean of heads): the page sends that map, named by its block.
+    await page.locator('[data-testid="hard-attention-map"]').selectOption('layer:0');
+    await page.locator('[data-testid="hard-attention-run"]').click();
+    const askLayer = (await sent(page)).filter((m) => m.type === 'hardAttention').pop();
+    if (askLayer?.mapName !== 'CLS attention, block 1' || (askLayer.map as number[]).length === 0)
+      errors.push(`hard attention, block 1: the request is ${JSON.stringify(askLayer?.mapName)}`);
     await page.locator('[data-testid="hard-attention-map"]').selectOption('soft');
     if (!quick) {
       await shot(page, 'vit-dark-hard-attention.png');

@@ -54,6 +54,7 @@ suite('Show ViT Inside', () => {
       60_000,
     );
     assert.ok((await webviewQuery('[data-testid="crop-predictions"] li')).count >= 1, 'the crop has predictions');
+    await webviewEval<number>('[data-testid="hard-attention"]', '(el.scrollIntoView(), 1)');
     await screenshot(screenshotPath('inside-hard-attention-class.png'));
   });
 });

@@ -50,8 +50,11 @@ interface UiState {
   foreground: boolean;
   tau: number;
   position: number;
-  /** Hard attention's map: the soft map shown ('soft': rollout, else the last block's CLS) or the class-specific one. */
-  hardMap: 'soft' | 'class';
+  /**
+   * Hard attention's map: 'soft' (rollout, else the last block's CLS attention), 'layer:<l>' (block l's CLS
+   * attention, mean of heads) or 'class' (the top-1 class's occlusion map, computed by the host).
+   */
+  hardMap: string;
 }
 const ui: UiState = page.restoreState<UiState>(
   (raw, base) => {
@@ -62,7 +65,7 @@ const ui: UiState = page.restoreState<UiState>(
       foreground: typeof o.foreground === 'boolean' ? o.foreground : base.foreground,
       tau: typeof o.tau === 'number' && o.tau > 0 && o.tau <= 1 ? o.tau : base.tau,
       position: typeof o.position === 'number' && o.position >= 0 ? o.position : base.position,
-      hardMap: o.hardMap === 'class' ? 'class' : base.hardMap,
+      hardMap: typeof o.hardMap === 'string' && /^(soft|class|layer:\d+)$/.test(o.hardMap) ? o.hardMap : base.hardMap,
     };
   },
   { layer: null, exclude: false, foreground: false, tau: 0.5, position: 0, hardMap: 'soft' },
@@ -500,10 +503,18 @@ function featuresView(f: FeaturesResult): HTMLElement {
 // ---------------------------------------------------------------- hard attention
 
 function hardAttentionView(r: TokensResult): HTMLElement | null {
-  const map = rolloutPatchMap(r, ui.exclude) ?? clsPatchMap(r, r.norms.length - 2, ui.exclude);
-  const softName = r.rollout
-    ? `rollout${ui.exclude ? ', artefacts excluded' : ''}`
-    : `CLS attention, last block${ui.exclude ? ', artefacts excluded' : ''}`;
+  const blocks = r.norms.length - 1;
+  const layerPick = /^layer:(\d+)$/.exec(ui.hardMap);
+  const layer = layerPick && Number(layerPick[1]) < blocks ? Number(layerPick[1]) : undefined;
+  const excluded = ui.exclude ? ', artefacts excluded' : '';
+  const map =
+    layer !== undefined ? clsPatchMap(r, layer, ui.exclude) : (rolloutPatchMap(r, ui.exclude) ?? clsPatchMap(r, blocks - 1, ui.exclude));
+  const softName =
+    layer !== undefined
+      ? `CLS attention, block ${layer + 1}${excluded}`
+      : r.rollout
+        ? `rollout${excluded}`
+        : `CLS attention, last block${excluded}`;
   if (!map || !imageEl) return null;
   // The class-specific map (occlusion of the top-1 class by token removal) is the host's to compute.
   const classSpecific = ui.hardMap === 'class' && !!r.predictions?.length;
@@ -512,11 +523,12 @@ function hardAttentionView(r: TokensResult): HTMLElement | null {
     'select',
     { id: 'vi-hard-map', 'data-testid': 'hard-attention-map', title: 'The map whose mass the box holds' },
     h('option', { value: 'soft' }, r.rollout ? 'Rollout' : 'CLS attention, last block'),
+    ...(r.clsAttention ?? []).map((_, l) => h('option', { value: `layer:${l}` }, `CLS attention, block ${l + 1} (mean of heads)`)),
     r.predictions?.length ? h('option', { value: 'class' }, `Why ${r.predictions[0].label} (occlusion)`) : null,
   ) as HTMLSelectElement;
-  mapSelect.value = classSpecific ? 'class' : 'soft';
+  mapSelect.value = classSpecific ? 'class' : layer !== undefined ? `layer:${layer}` : 'soft';
   mapSelect.addEventListener('change', () => {
-    ui.hardMap = mapSelect.value === 'class' ? 'class' : 'soft';
+    ui.hardMap = mapSelect.value;
     hard = null;
     save();
     render();
