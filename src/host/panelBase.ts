@@ -351,6 +351,16 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     return resultId;
   }
 
+  /**
+   * The whole result's id after a run: `partialId` when its first part (a partial result, the map first)
+   * is on screen already, now with the engine's key of its attention; else a new id, as nextResult.
+   */
+  protected wholeResult(partialId: number | undefined, attentionKey?: string): number {
+    if (partialId === undefined) return this.nextResult(attentionKey);
+    this.kept = attentionKey ? { resultId: partialId, attentionKey } : undefined;
+    return partialId;
+  }
+
   /** The engine may drop the shown result's attention (a newer result replaces it, or the panel closed). */
   private releaseKept(): void {
     if (this.kept)

@@ -20,6 +20,7 @@ import { attentionSlice, headStatistics, rawAttention, topK } from '../../src/ma
 import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
 import { stringifyTyped } from '../../src/shared/typedJson';
 import { expectTestIds, openVscodePage, quick, reportErrors } from './pageShell';
+import { fakeBlob, fakeFaithfulness } from './fakeExplain';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview');
@@ -430,36 +431,20 @@ async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Pr
   await expectTestIds(page, 'vscode, explain view', ['explain-map', 'explain-class-select', 'faithfulness-chart'], errors);
   const [gh, gw] = r.grid;
   const P = gh * gw;
-  // An occlusion-like blob around patch (2, 5), a RISE-like smoother one; curves that fall at different speeds.
-  const blob = (cr: number, cc: number, s2: number) =>
-    Array.from({ length: P }, (_, j) => Math.exp(-(((Math.floor(j / gw) - cr) ** 2 + ((j % gw) - cc) ** 2) / s2)));
-  const curve = (k: number) => Array.from({ length: 10 }, (_, i) => target.probability * Math.exp(-k * i));
-  const names = ['rollout', 'attention', 'raw', 'occlusion', 'rise', 'random'];
-  const faithfulness = Object.fromEntries(
-    names.map((n, i) => {
-      const positive = curve([0.5, 0.3, 0.05, 0.9, 0.6, 0.08][i]);
-      const negative = curve([0.02, 0.03, 0.2, 0.01, 0.02, 0.08][i]);
-      const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, k) => a + (0.1 * (v + y[k + 1])) / 2, 0);
-      // One-patch steps (the "One-patch steps" option): P + 1 points each.
-      const k = [0.5, 0.3, 0.05, 0.9, 0.6, 0.08][i];
-      const deletion = Array.from({ length: P + 1 }, (_, j) => target.probability * Math.exp((-9 * k * j) / P));
-      const insertion = Array.from({ length: P + 1 }, (_, j) => target.probability * (1 - Math.exp((-9 * k * j) / P)));
-      const stepAuc = (y: number[]) => (100 * y.slice(1).reduce((a, v, j) => a + (v + y[j]) / 2, 0)) / P;
-      return [
-        n,
-        {
-          fractions: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-          positive,
-          negative,
-          positiveAuc: auc(positive),
-          negativeAuc: auc(negative),
-          deletion,
-          insertion,
-          deletionAuc: stepAuc(deletion),
-          insertionAuc: stepAuc(insertion),
-        },
-      ];
-    }),
+  // An occlusion-like blob around patch (2, 5), a RISE-like smoother one; curves that fall at different
+  // speeds, with one-patch steps (the "One-patch steps" option).
+  const blob = (row: number, col: number, s2: number) => fakeBlob(r.grid, row, col, s2);
+  const faithfulness = fakeFaithfulness(
+    target.probability,
+    {
+      rollout: [0.5, 0.02],
+      attention: [0.3, 0.03],
+      raw: [0.05, 0.2],
+      occlusion: [0.9, 0.01],
+      rise: [0.6, 0.02],
+      random: [0.08, 0.08],
+    },
+    P,
   );
   await page.evaluate(
     ({ occ, rise, grid, faithfulness, target, labels, image, model }) => {

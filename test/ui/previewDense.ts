@@ -33,6 +33,7 @@ import { stringifyTyped } from '../../src/shared/typedJson';
 import { EngineClient } from '../../src/client/engineClient';
 import { sampleBilinear } from '../../webview/panels/dense/mesh';
 import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
+import { fakeBlob, fakeFaithfulness } from './fakeExplain';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-dense');
@@ -751,18 +752,14 @@ async function depthExplainFlow(page: Page, r: DenseResult, errors: string[]): P
   console.log('  vscode: depth explain request', JSON.stringify(asked[0]), 'want region', JSON.stringify(want));
   if (asked.length !== 1 || asked[0].resultId !== 7 || JSON.stringify(asked[0].request.region) !== JSON.stringify(want))
     errors.push(`vscode: the depth explain request is ${JSON.stringify(asked)}, not region ${JSON.stringify(want)}`);
-  const P = gh * gw;
-  const blob = Array.from({ length: P }, (_, j) => Math.exp(-((Math.floor(j / gw) - 2) ** 2 + ((j % gw) - 2.5) ** 2) / 3));
-  const curve = (k: number) => Array.from({ length: 10 }, (_, i) => 2.5 * Math.exp(-k * i));
-  const faithfulness = Object.fromEntries(
-    ['rollout', 'attention', 'raw', 'occlusion', 'random'].map((n, i) => {
-      const positive = curve([0.3, 0.2, 0.05, 0.6, 0.08][i]);
-      const negative = curve([0.02, 0.04, 0.2, 0.01, 0.08][i]);
-      const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, k) => a + (0.1 * (v + y[k + 1])) / 2, 0);
-      const fractions = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-      return [n, { fractions, positive, negative, positiveAuc: auc(positive), negativeAuc: auc(negative) }];
-    }),
-  );
+  const blob = fakeBlob(r.grid, 2, 2.5, 3);
+  const faithfulness = fakeFaithfulness(2.5, {
+    rollout: [0.3, 0.02],
+    attention: [0.2, 0.04],
+    raw: [0.05, 0.2],
+    occlusion: [0.6, 0.01],
+    random: [0.08, 0.08],
+  });
   await page.evaluate(
     ({ blob, grid, faithfulness, region, image, model }) => {
       const f32 = (a: number[]) => Float32Array.from(a);

@@ -21,6 +21,8 @@ import type { GatesResult } from '../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../src/analyses/gates/messages';
 import { stringifyTyped } from '../../src/shared/typedJson';
 import { expectTestIds, openVscodePage, quick, reportErrors } from './pageShell';
+import { fakeBlob, fakeFaithfulness } from './fakeExplain';
+import { PIXEL_FILL_CELL } from '../../src/analyses/explain/types';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-gates');
@@ -97,19 +99,9 @@ async function whyThisClass(page: Page, r: GatesResult, errors: string[]): Promi
   if (asked.length !== 1 || asked[0].resultId !== 1 || asked[0].request.target !== second.index)
     errors.push(`why this class: the request is ${JSON.stringify(asked)}, not class ${second.index} of result 1`);
   const [ih, iw] = r.model.inputSize;
-  const grid = [Math.ceil(ih / 16), Math.ceil(iw / 16)];
-  const P = grid[0] * grid[1];
-  const blob = Array.from({ length: P }, (_, j) => Math.exp(-((Math.floor(j / grid[1]) - 3) ** 2 + ((j % grid[1]) - 4) ** 2) / 4));
-  const curve = (k: number) => Array.from({ length: 10 }, (_, i) => second.probability * Math.exp(-k * i));
-  const faithfulness = Object.fromEntries(
-    (['occlusion', 'random'] as const).map((n, i) => {
-      const positive = curve([0.6, 0.1][i]);
-      const negative = curve([0.02, 0.1][i]);
-      const auc = (y: number[]) => 100 * y.slice(0, 9).reduce((a, v, k) => a + (0.1 * (v + y[k + 1])) / 2, 0);
-      const fractions = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-      return [n, { fractions, positive, negative, positiveAuc: auc(positive), negativeAuc: auc(negative) }];
-    }),
-  );
+  const grid = [Math.ceil(ih / PIXEL_FILL_CELL), Math.ceil(iw / PIXEL_FILL_CELL)];
+  const blob = fakeBlob(grid, 3, 4, 4);
+  const faithfulness = fakeFaithfulness(second.probability, { occlusion: [0.6, 0.02], random: [0.1, 0.1] });
   await page.evaluate(
     ({ blob, grid, faithfulness, target, image, model }) => {
       const f32 = (a: number[]) => Float32Array.from(a);

@@ -64,11 +64,9 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
     );
     const { result, slice } = run;
     this.noteTimings(result.timingsMs, `${result.model.numLayers}×${result.model.numHeads} attention (${result.model.attentionSource})`);
-    if (resultId === undefined) {
-      resultId = this.nextResult(run.attentionKey);
-      this.explainer.shownResult(resultId, modelPath);
-    } else this.kept = { resultId, attentionKey: run.attentionKey };
-    return { type: 'result', resultId, result, slice, settings, notice };
+    const wholeId = this.wholeResult(resultId, run.attentionKey);
+    if (wholeId !== resultId) this.explainer.shownResult(wholeId, modelPath); // no first map came
+    return { type: 'result', resultId: wholeId, result, slice, settings, notice };
   }
 
   protected afterSnapshot(): void {

@@ -9,7 +9,7 @@ import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
 import { maxPixels, panelSettings, topK } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
 import { parseCompareWebviewMessage, type CompareHostMessage, type CompareWebviewMessage } from './messages';
-import { VitLensError } from '../../shared/errors';
+import { VitLensError, describeError } from '../../shared/errors';
 
 /** Model B per image, so a restored panel keeps it (the webview's state also carries it). */
 const modelsB = new Map<string, string>();
@@ -126,8 +126,7 @@ export class ComparePanel extends VitLensPanel<CompareHostMessage, CompareWebvie
       this.services.log(`Compare ${path.basename(this.imagePath)}: occlusion of ${a.target.label}, ${a.runs + (b?.runs ?? 0)} masked runs`);
     } catch (e) {
       if (abort.signal.aborted) return;
-      const err = e instanceof VitLensError ? e : new VitLensError('INTERNAL', (e as Error).message);
-      this.reply({ type: 'explainFailed', message: `${err.message}${err.hint ? ` ${err.hint}` : ''}` });
+      this.reply({ type: 'explainFailed', message: describeError(e) });
     }
   }
 }

@@ -76,11 +76,9 @@ export class DensePanel extends VitLensPanel<DenseHostMessage, DenseWebviewMessa
       r.timingsMs,
       `${this.task} ${r.view.width}×${r.view.height}${r.attention ? `, backbone ${r.attention.layers}×${r.attention.heads} attention` : ''}, ${r.features.length} feature levels`,
     );
-    if (resultId === undefined) {
-      resultId = this.nextResult(run.attentionKey);
-      this.explainer.shownResult(resultId, modelPath);
-    } else this.kept = run.attentionKey ? { resultId, attentionKey: run.attentionKey } : undefined;
-    return { type: 'result', resultId, result: r, settings, slice: run.slice };
+    const wholeId = this.wholeResult(resultId, run.attentionKey);
+    if (wholeId !== resultId) this.explainer.shownResult(wholeId, modelPath); // no map came first
+    return { type: 'result', resultId: wholeId, result: r, settings, slice: run.slice };
   }
 
   protected async onMessage(m: DenseWebviewMessage): Promise<void> {

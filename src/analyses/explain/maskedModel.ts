@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { ElemType, type OnnxModelInfo } from '../../core/onnx/onnxModel';
 import { KEY_MASK_INPUT, KeyMaskError, addKeyMask, attentionSoftmaxes, keyMaskData, pooledPatchHead } from '../../core/onnx/keyMask';
 import {
-  FUSED_OPS,
+  fusedAttentionNodes,
   attentionLikeOutputs,
   classLogitsOutput,
   createSession,
@@ -41,7 +41,7 @@ export interface MaskedModel extends SessionModel {
 }
 
 function refuse(info: OnnxModelInfo, file: string): never {
-  const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
+  const fused = fusedAttentionNodes(info);
   if (fused.length)
     throw new VitLensError(
       'MODEL_FUSED_ATTENTION',
@@ -106,7 +106,7 @@ export async function loadMaskedModel(modelPath: string): Promise<MaskedModel> {
 /** A CNN classifier for pixel-fill removal: its own plain session (no taps, no key mask). */
 export async function loadPixelFillModel(modelPath: string): Promise<MaskedModel> {
   const { files, file, mtimeMs, bytes, info, input, fixed, size } = modelGraphOf(modelPath);
-  if (attentionSoftmaxes(info).length > 0 || info.nodes.some((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft'))
+  if (attentionSoftmaxes(info).length > 0 || fusedAttentionNodes(info).length > 0)
     throw new VitLensError(
       'BAD_REQUEST',
       `${file} is a vision transformer: its tokens are removed exactly by key masking; pixel-fill occlusion is only for CNNs, which have no tokens.`,

@@ -1,5 +1,5 @@
 // The messages of the explain analysis's view, shared by the panels that show it (the attention panel's
-// "Why this class", the DPT panel's "Why this depth"): the webview asks to explain its shown result, the
+// "Why this class", the DPT panel's "Why this depth", the gates panel's pixel-fill "Why this class"): the webview asks to explain its shown result, the
 // host streams progress, partial maps and the result back. Types plus one validator whose only runtime
 // import is the shared field check, so webview bundles can include it. No vscode, Node or DOM code.
 import { isIndex } from '../../shared/panelProtocol';

@@ -1,11 +1,11 @@
 // The host side of the explain view, for every panel that shows it (the attention panel's "Why this
-// class", the DPT panel's "Why this depth"): one explanation at a time per panel, of the result on
+// class", the DPT panel's "Why this depth", the gates panel's "Why this class" by pixel fill): one explanation at a time per panel, of the result on
 // screen; the engine's progress and partial maps are relayed to the webview as they come, the last
 // result is kept for a reloaded webview. Host side: imports the host's services, never engine code.
 import path from 'node:path';
 import type { ExplainHostMessage, ExplainRequest } from './messages';
 import type { ExplainParams, ExplainPartial } from './types';
-import { VitLensError } from '../../shared/errors';
+import { asVitLensError, describeError } from '../../shared/errors';
 import type { HostServices, PanelObservation } from '../../host/panelBase';
 import { maxPixels, topK } from '../../host/settings';
 
@@ -95,12 +95,9 @@ export class ExplainRunner {
         `Explain ${name}: ${result.runs} masked runs in ${result.timingsMs.total.toFixed(0)} ms (target ${result.target.label})`,
       );
     } catch (e) {
-      const err = e instanceof VitLensError ? e : new VitLensError('INTERNAL', (e as Error).message);
+      const err = asVitLensError(e);
       this.services.log(`Explain ${name}: ${err.code}: ${err.message}`);
-      fail(
-        err.code === 'CANCELLED' ? 'Stopped: the maps so far stay on screen.' : `${err.message}${err.hint ? ` ${err.hint}` : ''}`,
-        err.code === 'CANCELLED',
-      );
+      fail(err.code === 'CANCELLED' ? 'Stopped: the maps so far stay on screen.' : describeError(err), err.code === 'CANCELLED');
     } finally {
       if (this.abort === abort) this.abort = undefined;
     }

@@ -106,6 +106,11 @@ export const FUSED_OPS = new Set([
   'DecoderMaskedMultiHeadAttention',
 ]);
 
+/** The graph's fused com.microsoft attention nodes (they never expose the attention probabilities). */
+export function fusedAttentionNodes(info: OnnxModelInfo): OnnxModelInfo['nodes'] {
+  return info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
+}
+
 function readJson(file: string): Record<string, unknown> | undefined {
   if (!fs.existsSync(file)) return undefined;
   try {
@@ -300,7 +305,7 @@ export async function loadVitModel(modelPath: string, opts: { taps?: 'all' | 'la
     attentionSource = 'outputs';
   } else {
     const softmaxes = attentionSoftmaxes(info);
-    const fused = info.nodes.filter((n) => FUSED_OPS.has(n.opType) && n.domain === 'com.microsoft');
+    const fused = fusedAttentionNodes(info);
     if (softmaxes.length === 0) {
       const problem =
         fused.length > 0
