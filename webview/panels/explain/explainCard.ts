@@ -129,14 +129,20 @@ export class ExplainCard {
     );
   }
 
+  /** The region's patch rows and columns [r0, r1) × [c0, c1), from its corners; null: the whole image. */
+  private patchRange(): [number, number, number, number] | null {
+    if (!this.corners) return null;
+    const [a, b0] = this.corners;
+    const b = b0 ?? a;
+    return [Math.min(a.row, b.row), Math.max(a.row, b.row) + 1, Math.min(a.col, b.col), Math.max(a.col, b.col) + 1];
+  }
+
   /** The region in image pixels, [x0, y0, x1, y1] (x1, y1 exclusive), from the patch corners. */
   region(): [number, number, number, number] {
     const [gh, gw] = this.grid;
-    if (!this.corners) return [0, 0, this.image.width, this.image.height];
-    const [a, b0] = this.corners;
-    const b = b0 ?? a;
-    const [r0, r1] = [Math.min(a.row, b.row), Math.max(a.row, b.row) + 1];
-    const [c0, c1] = [Math.min(a.col, b.col), Math.max(a.col, b.col) + 1];
+    const range = this.patchRange();
+    if (!range) return [0, 0, this.image.width, this.image.height];
+    const [r0, r1, c0, c1] = range;
     const x = (c: number) => Math.round((c * this.image.width) / gw);
     const y = (r: number) => Math.round((r * this.image.height) / gh);
     return [x(c0), y(r0), x(c1), y(r1)];
@@ -159,16 +165,12 @@ export class ExplainCard {
   }
 
   private regionMask(): Uint8Array | null {
-    if (!this.corners) return null;
-    const [gh, gw] = this.grid;
-    const [x0, y0, x1, y1] = this.region();
-    const m = new Uint8Array(gh * gw);
-    for (let r = 0; r < gh; r++)
-      for (let c = 0; c < gw; c++) {
-        const cx = ((c + 0.5) * this.image.width) / gw;
-        const cy = ((r + 0.5) * this.image.height) / gh;
-        if (cx >= x0 && cx < x1 && cy >= y0 && cy < y1) m[r * gw + c] = 1;
-      }
+    const range = this.patchRange();
+    if (!range) return null;
+    const [r0, r1, c0, c1] = range;
+    const gw = this.grid[1];
+    const m = new Uint8Array(this.grid[0] * gw);
+    for (let r = r0; r < r1; r++) m.fill(1, r * gw + c0, r * gw + c1);
     return m;
   }
 

@@ -28,7 +28,10 @@ type Protocol = 'tenSteps' | 'onePatch';
 
 /** One of the chart's two panels: which curve of a map it draws and how it is read. */
 interface Side {
-  title: string;
+  /** What the panel removes (or puts back) first. */
+  name: string;
+  /** How its AUC reads. */
+  reading: 'lower AUC is better' | 'higher AUC is better';
   xLabel: string;
   /** The share of patches on the x axis at the curve's end (0.9 for ten steps, 1 for one-patch steps). */
   xMax: number;
@@ -37,13 +40,15 @@ interface Side {
 
 const tenSteps: Side[] = [
   {
-    title: 'Most relevant removed first · lower AUC is better',
+    name: 'Most relevant removed first',
+    reading: 'lower AUC is better',
     xLabel: 'patches removed',
     xMax: 0.9,
     curve: (c) => ({ x: c.fractions, y: c.positive, auc: c.positiveAuc }),
   },
   {
-    title: 'Least relevant removed first · higher AUC is better',
+    name: 'Least relevant removed first',
+    reading: 'higher AUC is better',
     xLabel: 'patches removed',
     xMax: 0.9,
     curve: (c) => ({ x: c.fractions, y: c.negative, auc: c.negativeAuc }),
@@ -53,13 +58,15 @@ const tenSteps: Side[] = [
 const steps = (y: number[]) => y.map((_, k) => k / (y.length - 1));
 const onePatch: Side[] = [
   {
-    title: 'Deletion: most relevant removed first · lower AUC is better',
+    name: 'Deletion: most relevant removed first',
+    reading: 'lower AUC is better',
     xLabel: 'patches removed',
     xMax: 1,
     curve: (c) => ({ x: steps(c.deletion!), y: c.deletion!, auc: c.deletionAuc! }),
   },
   {
-    title: 'Insertion: most relevant put back first · higher AUC is better',
+    name: 'Insertion: most relevant put back first',
+    reading: 'higher AUC is better',
     xLabel: 'patches put back',
     xMax: 1,
     curve: (c) => ({ x: steps(c.insertion!), y: c.insertion!, auc: c.insertionAuc! }),
@@ -167,10 +174,11 @@ export class FaithfulnessChart {
       const svg = this.panels[i];
       svg.removeAttribute('hidden');
       const aucs = names.map((n) => `${mapLabels[n]} AUC ${side.curve(f[n]!).auc.toFixed(1)}`);
-      svg.setAttribute('aria-label', `${side.title}: ${aucs.join(', ')}`);
+      const title = `${side.name} · ${side.reading}`;
+      svg.setAttribute('aria-label', `${title}: ${aucs.join(', ')}`);
       const x = (v: number) => M.l + (v / side.xMax) * (W - M.l - M.r);
       const y = (v: number) => M.t + (1 - (v - lo) / span) * (H - M.t - M.b);
-      svg.append(s('text', { x: M.l, y: 13, className: 'vl-chart-label vl-faith-title' }, side.title));
+      svg.append(s('text', { x: M.l, y: 13, className: 'vl-chart-label vl-faith-title' }, title));
       for (const t of ticks) {
         svg.append(s('line', { x1: M.l, x2: W - M.r, y1: y(t), y2: y(t), className: 'vl-chart-grid' }));
         const label = unit ? String(t) : relative ? signed(t - start) : String(Number(t.toPrecision(digits)));
@@ -190,12 +198,11 @@ export class FaithfulnessChart {
         svg.append(s('polyline', { points: pts, className: `vl-faith-line vl-faith-${n}`, fill: 'none' }));
       }
     });
-    const [a, b] = sides.map((side) => side.title.split(' · ')[0]);
-    const aucTitle = `${sides[0].title.split(' · ')[1]} (${a}) / ${sides[1].title.split(' · ')[1]} (${b})`;
+    const aucTitle = sides.map((side) => `${side.reading} (${side.name})`).join(' / ');
     this.tableHead.append(
       h('th', { scope: 'col' }, 'Map'),
-      ...sides.map((side) => h('th', { scope: 'col' }, `${side.title.split(' · ')[0]}: AUC (${side.title.split(' · ')[1]})`)),
-      ...sides.map((side) => h('th', { scope: 'col' }, `${side.title.split(' · ')[0]}: curve`)),
+      ...sides.map((side) => h('th', { scope: 'col' }, `${side.name}: AUC (${side.reading})`)),
+      ...sides.map((side) => h('th', { scope: 'col' }, `${side.name}: curve`)),
     );
     for (const n of names) {
       const [c0, c1] = sides.map((side) => side.curve(f[n]!));
