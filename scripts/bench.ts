@@ -28,6 +28,7 @@ import { inferenceThreads } from '../src/core/onnx/threads';
 import { benchGallery } from './benchGallery';
 import { benchExplain } from './benchExplain';
 import {
+  alternateWithBare,
   arg,
   bareColdArgv,
   bareRunMs,
@@ -36,6 +37,7 @@ import {
   fmt,
   inEngineEnvironment,
   median,
+  openBareSession,
   panelAgainstBare,
   panelLine,
   pipelineAgainstBare,
@@ -264,17 +266,32 @@ async function main(): Promise<void> {
   );
 
   await model.session.release();
-  // Through the engine process, as the extension and CLI use it: includes IPC of the [12,12,197,197] tensor.
+  // Through the engine process, as the CLI uses it (IPC included): `vit-lens attention --json` asks for
+  // the summary (no tensor, baseline or view); `--html` for the whole result with the [12,12,197,197] tensor.
   const client = new EngineClient({ enginePath: path.join(__dirname, 'engine.js') });
-  await client.request('attention', { imagePath: image, modelPath });
-  const e2e: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await client.request('attention', { imagePath: image, modelPath });
-    e2e.push(performance.now() - t0);
-  }
-  const e2eRatio = median(e2e) / bareMs;
-  console.log(`engine round trip (IPC incl.) ${fmt(median(e2e))}   ratio ${e2eRatio.toFixed(3)}`);
+  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
+  // Each kind in blocks alternating with bare runs in this process (alternateWithBare).
+  const roundTrip = async (kind: 'attentionSummary' | 'attention') => {
+    await client.request(kind, { imagePath: image, modelPath, rollout });
+    const times: number[] = [];
+    const bareTimes = await alternateWithBare(
+      bare.run,
+      async (counted) => {
+        const t0 = performance.now();
+        await client.request(kind, { imagePath: image, modelPath, rollout });
+        if (counted) times.push(performance.now() - t0);
+      },
+      runs,
+    );
+    return { ms: median(times), ratio: median(times) / median(bareTimes), bareMs: median(bareTimes) };
+  };
+  const cli = await roundTrip('attentionSummary');
+  const e2e = await roundTrip('attention');
+  await bare.release();
+  const [cliMs, cliRatio, e2eMs, e2eRatio] = [cli.ms, cli.ratio, e2e.ms, e2e.ratio];
+  console.log(`bare session.run, alternated  ${fmt(cli.bareMs)} / ${fmt(e2e.bareMs)}`);
+  console.log(`CLI round trip, --json (IPC incl.) ${fmt(cliMs)}   ratio ${cliRatio.toFixed(3)}   (target ≤ 1.10)`);
+  console.log(`CLI round trip, --html: whole result with the tensor ${fmt(e2eMs)}   ratio ${e2eRatio.toFixed(3)}`);
   // As the panel gets it: attentionPanel's first map (partial), then the whole result (the tensor stays in the engine).
   const enginePanel = await panelAgainstBare(
     client,
@@ -301,7 +318,9 @@ async function main(): Promise<void> {
           firstMapRatio,
           enginePanel,
           bareDefaultThreadsMs: bareDefaultMs,
-          engineRoundTripMs: median(e2e),
+          cliRoundTripMs: cliMs,
+          cliRatio,
+          engineRoundTripMs: e2eMs,
           engineRatio: e2eRatio,
           dense,
           cold,

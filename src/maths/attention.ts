@@ -12,6 +12,9 @@ import type {
   RolloutSettings,
 } from '../shared/attentionTypes';
 
+/** A tensor's shape without its data (what a panel's result carries instead of the tensor). */
+export const shapeOf = (t: AttentionShape): AttentionShape => ({ layers: t.layers, heads: t.heads, tokens: t.tokens });
+
 /** Offset of row `query` of head `head` in layer `layer`: data is [L, H, N, N]. */
 function rowOffset(t: AttentionTensor, layer: number, head: number, query: number): number {
   return ((layer * t.heads + head) * t.tokens + query) * t.tokens;

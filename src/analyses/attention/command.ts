@@ -18,7 +18,8 @@ import {
   writeOutput,
 } from '../../cli/context';
 import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
-import type { AttentionResult, AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
+import type { AttentionResult, AttentionSlice, HeadFusion, RolloutSettings } from '../../shared/attentionTypes';
+import type { SummaryResult } from './types';
 import { VitLensError } from '../../shared/errors';
 import type { PanelSettings } from './messages';
 import { attentionJson } from './json';
@@ -34,8 +35,9 @@ export function modelFromFlags(f: Flags): string | null {
 
 /**
  * The run, asking the engine for what the command writes: with --html the full [L, H, N, N] tensor (the
- * report slices it itself); otherwise only the CLS query's slice (maps and rollout), so no tensor crosses
- * the process boundary (22 MB on ViT-B, 192 MB on a DPT-B at 384²).
+ * report slices it itself); otherwise the result without its tensor, raw baseline or view, and the CLS
+ * query's slice (maps and rollout): no tensor crosses the process boundary (22 MB on ViT-B, 192 MB on a
+ * DPT-B at 384²) and no work is done for what the JSON does not hold.
  */
 async function runAttention(
   client: EngineClient,
@@ -43,12 +45,11 @@ async function runAttention(
   model: string | null,
   top: number,
   cls: RolloutSettings | null,
-): Promise<{ result: PanelResult | AttentionResult; cls?: AttentionSlice }> {
+): Promise<{ result: SummaryResult | AttentionResult; cls?: AttentionSlice }> {
   const params = { imagePath: path.resolve(image), modelPath: model && path.resolve(model), topK: top };
   try {
     if (!cls) return { result: await requestWithProgress(client, 'attention', params) };
-    const r = await requestWithProgress(client, 'attentionPanel', { ...params, rollout: cls });
-    await client.request('release', { attentionKey: r.attentionKey }).catch(() => undefined);
+    const r = await requestWithProgress(client, 'attentionSummary', { ...params, rollout: cls });
     return { result: r.result, cls: r.slice };
   } catch (e) {
     // A CNN without self-attention may still have SE/CBAM gates: say which command shows them.
@@ -86,7 +87,7 @@ export function writeAttentionReport(
   );
 }
 
-function summary(r: PanelResult, threads: number): string {
+function summary(r: SummaryResult, threads: number): string {
   const lines = [
     `${path.basename(r.image.path)} (${r.image.width}×${r.image.height}) · ${r.model.name} · ${r.model.numLayers} layers × ${r.model.numHeads} heads · grid ${r.grid[0]}×${r.grid[1]} · attention: ${r.model.attentionSource}`,
   ];
@@ -100,7 +101,7 @@ function summary(r: PanelResult, threads: number): string {
 
 /** What `vit-lens attention` ran, for callers that print more (the demo). */
 export interface AttentionRun {
-  result: PanelResult | AttentionResult;
+  result: SummaryResult | AttentionResult;
   json?: string;
   html?: string;
 }

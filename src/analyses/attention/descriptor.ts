@@ -28,5 +28,5 @@ export const attention = {
       listed with their error. --jobs: images per batch when the model's batch axis is dynamic.`,
     },
   ],
-  engineCalls: ['attention', 'attentionPanel'],
+  engineCalls: ['attention', 'attentionPanel', 'attentionSummary'],
 } as const satisfies AnalysisDescriptor;

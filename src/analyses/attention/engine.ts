@@ -1,18 +1,27 @@
-// The attention analysis's engine requests: `attention` (the whole result, for the CLI and tests) and
-// `attentionPanel` (the engine keeps the [L, H, N, N] tensor and answers with its shape and query 0's
-// slice; the first map and then its rollout go ahead as partial messages). Engine side.
+// The attention analysis's engine requests: `attention` (the whole result, for the CLI's report and tests),
+// `attentionSummary` (what the CLI's JSON writes: no tensor, baseline or view) and `attentionPanel` (the
+// engine keeps the [L, H, N, N] tensor and answers with its shape and query 0's slice; the first map and
+// then its rollout go ahead as partial messages). Engine side.
 import { requireFields, type EngineHandlers } from '../../core/engine/handlers';
 import { runAttentionPipeline, type FirstMapResult } from './pipeline';
 import type { AttentionMapPartial } from './types';
-import { queryRows } from '../../maths/attention';
+import { attentionSlice, queryRows, shapeOf } from '../../maths/attention';
+import { recycleAttention } from '../../core/placedOutputs';
 
-export const attentionEngine: EngineHandlers<'attention' | 'attentionPanel'> = {
+export const attentionEngine: EngineHandlers<'attention' | 'attentionPanel' | 'attentionSummary'> = {
   attention: (params, { models, ctl, recycleAfterSend }) => {
     requireFields('attention', params, ['imagePath']);
     return runAttentionPipeline(params, (p) => models.get(p), ctl).then((r) => {
       recycleAfterSend(r.attention.data);
       return r;
     });
+  },
+  attentionSummary: async (params, { models, ctl }) => {
+    requireFields('attentionSummary', params, ['imagePath'], ['rollout']);
+    const { attention, ...result } = await runAttentionPipeline(params, (p) => models.get(p), ctl, { extras: false });
+    const slice = attentionSlice(attention, result.firstPatchToken, 0, params.rollout);
+    recycleAttention(attention.data); // nothing holds it: the next run's outputs go into it
+    return { result: { ...result, attention: shapeOf(attention) }, slice };
   },
   attentionPanel: async (params, { models, ctl, attentions }) => {
     requireFields('attentionPanel', params, ['imagePath'], ['rollout']);
@@ -21,10 +30,9 @@ export const attentionEngine: EngineHandlers<'attention' | 'attentionPanel'> = {
     // kept; then the raw baseline and the head statistics (first map first).
     let kept: ReturnType<typeof attentions.keep> | undefined;
     const onFirstMap = async ({ attention, ...first }: FirstMapResult) => {
-      const shape = { layers: attention.layers, heads: attention.heads, tokens: attention.tokens };
       await ctl.emit?.({
         kind: 'map',
-        result: { ...first, attention: shape },
+        result: { ...first, attention: shapeOf(attention) },
         rows: queryRows(attention, 0),
       } satisfies AttentionMapPartial);
       ctl.checkCancelled();

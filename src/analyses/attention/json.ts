@@ -3,7 +3,8 @@
 // document needs and all a panel holds. Maps are raw probabilities, not rescaled. Pure: runs in Node and
 // in the webview.
 import { slicePatchMap } from '../../maths/attention';
-import type { AttentionSlice, HeadFusion, PanelResult } from '../../shared/attentionTypes';
+import type { AttentionSlice, HeadFusion } from '../../shared/attentionTypes';
+import type { SummaryResult } from './types';
 import { round7All } from '../../shared/jsonNumbers';
 
 export interface AttentionJsonOptions {
@@ -15,7 +16,7 @@ export interface AttentionJsonOptions {
  * `cls` is the slice of query 0 (CLS, or the first special token) with these rollout settings:
  * clsAttention[l][h] = A_l[h, 0, patches], rollout.map = R[0, patches].
  */
-export function attentionJson(r: PanelResult, cls: AttentionSlice, opts: AttentionJsonOptions): Record<string, unknown> {
+export function attentionJson(r: SummaryResult, cls: AttentionSlice, opts: AttentionJsonOptions): Record<string, unknown> {
   const shape = r.attention;
   return {
     image: r.image,

@@ -78,6 +78,9 @@ export function collectOutputs(
 /** A run's result before the raw baseline and the head statistics (`headStats` empty): what the first map needs. */
 export type FirstMapResult = Omit<AttentionResult, 'baseline'>;
 
+/** A run without the raw baseline and the view PNG (`extras: false`): what the CLI's JSON writes. */
+export type LeanAttentionResult = Omit<AttentionResult, 'baseline' | 'view'>;
+
 export interface AttentionOptions {
   /**
    * The first map: called after inference with the checked attention and the predictions, before the
@@ -85,15 +88,33 @@ export interface AttentionOptions {
    * statistics' synchronous loops hold the event loop).
    */
   onFirstMap?: (first: FirstMapResult) => void | Promise<void>;
+  /**
+   * false: no raw baseline (a second onnxruntime run) and no view PNG (sharp), for a caller that writes
+   * neither (the CLI's JSON); with `onFirstMap` not allowed (the first map shows the view).
+   */
+  extras?: boolean;
 }
 
 /** Runs the whole pipeline. `getModel` returns a cached LoadedModel for a path. */
+export function runAttentionPipeline(
+  req: AttentionRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl: RunControl,
+  opts: AttentionOptions & { extras: false; onFirstMap?: undefined },
+): Promise<LeanAttentionResult>;
+export function runAttentionPipeline(
+  req: AttentionRequest,
+  getModel: (p: string) => Promise<LoadedModel>,
+  ctl?: RunControl,
+  opts?: AttentionOptions & { extras?: true },
+): Promise<AttentionResult>;
 export async function runAttentionPipeline(
   req: AttentionRequest,
   getModel: (p: string) => Promise<LoadedModel>,
   ctl: RunControl = noControl,
   opts: AttentionOptions = {},
-): Promise<AttentionResult> {
+): Promise<AttentionResult | LeanAttentionResult> {
+  const extras = opts.extras !== false;
   const timer = new StageTimer(['decode', 'modelLoad', 'preprocess', 'inference', 'analysis'] as const);
   const modelPath = req.modelPath;
   const { img, model } = await decodeAndLoad(
@@ -112,11 +133,12 @@ export async function runAttentionPipeline(
   // The view PNG (sharp, on libuv's pool) while this thread checks the attention: the first map needs
   // it. After inference, not during it: on 2 cores they would only compete.
   const startView = () => {
+    if (!extras) return undefined;
     const p = viewImage(img, pre.sourceRect);
     p.catch(() => {}); // awaited below; never an unhandled rejection if a later stage throws first
     return p;
   };
-  let viewPromise: Promise<ViewImage>;
+  let viewPromise: Promise<ViewImage> | undefined;
   let attention: AttentionTensor;
   let logits: Float32Array | undefined;
   if (model) {
@@ -149,7 +171,7 @@ export async function runAttentionPipeline(
     ...modelDescription(model?.files.config),
   };
   const labels = logits ? { labels: classLabels(logits.length, model?.files.config.id2label) } : {};
-  if (opts.onFirstMap) {
+  if (opts.onFirstMap && viewPromise) {
     const view = await viewPromise;
     timer.mark('analysis');
     await opts.onFirstMap({
@@ -168,22 +190,25 @@ export async function runAttentionPipeline(
   }
   // The raw baseline (onnxruntime) runs on worker threads while this thread computes the head statistics;
   // after the first map, which does not need it.
-  const baselinePromise = model ? rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize) : Promise.resolve(attention);
-  baselinePromise.catch(() => {}); // awaited below, as the view
+  const baselinePromise = !extras
+    ? undefined
+    : model
+      ? rawAttentionOrt(pre.pixels, 3, pre.height, pre.width, patchSize)
+      : Promise.resolve(attention);
+  baselinePromise?.catch(() => {}); // awaited below, as the view
   const headStats = headStatisticsWasm(attention, grid, patchSize, firstPatch);
   const [baseline, view] = await Promise.all([baselinePromise, viewPromise]);
   timer.mark('analysis');
-  return {
+  const lean: LeanAttentionResult = {
     image: { path: req.imagePath, width: img.width, height: img.height },
     model: summary,
     grid,
     firstPatchToken: firstPatch,
     attention,
-    baseline,
     predictions,
     ...labels,
     headStats,
     timingsMs: timer.timings(),
-    view,
   };
+  return baseline && view ? { ...lean, baseline, view } : lean;
 }

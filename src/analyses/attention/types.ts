@@ -2,6 +2,9 @@
 // (src/shared/attentionTypes.ts: DPT backbones and the webview's slices use them too). Types only.
 import type { AttentionResult, AttentionSlice, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
 
+/** A PanelResult without the raw baseline and the view PNG: what `vit-lens attention --json` writes. */
+export type SummaryResult = Omit<PanelResult, 'baseline' | 'view'>;
+
 export interface AttentionCalls {
   /** Attention of a ViT (or raw attention when modelPath is null) on one image. */
   attention: {
@@ -16,6 +19,14 @@ export interface AttentionCalls {
   attentionPanel: {
     params: AttentionCalls['attention']['params'] & { rollout: RolloutSettings };
     result: { result: PanelResult; slice: AttentionSlice; attentionKey: string };
+  };
+  /**
+   * What the CLI writes: the result without its tensor, raw baseline and view, and query 0's slice with
+   * these rollout settings; the engine keeps nothing and streams no partial messages.
+   */
+  attentionSummary: {
+    params: AttentionCalls['attention']['params'] & { rollout: RolloutSettings };
+    result: { result: SummaryResult; slice: AttentionSlice };
   };
 }
 

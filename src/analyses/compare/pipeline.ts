@@ -1,6 +1,6 @@
 // The compare pipeline: model A and model B (or A's previous checkpoint, kept here) through the attention
 // pipeline on one image, then the comparison (src/maths/compare.ts). Engine side.
-import { attentionSlice } from '../../maths/attention';
+import { attentionSlice, shapeOf } from '../../maths/attention';
 import { headDeltas, layerChange, rolloutDifference } from '../../maths/compare';
 import type { AttentionResult, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
@@ -56,10 +56,7 @@ export function compareResults(
   return { comparison, sliceA, sliceB };
 }
 
-const strip = ({ attention, ...rest }: AttentionResult) => ({
-  ...rest,
-  attention: { layers: attention.layers, heads: attention.heads, tokens: attention.tokens },
-});
+const strip = ({ attention, ...rest }: AttentionResult) => ({ ...rest, attention: shapeOf(attention) });
 
 /** A's progress in [0, 0.5), B's in [0.5, 1). */
 const scaled = (ctl: RunControl, from: number, label: string): RunControl => ({

@@ -3,7 +3,7 @@
 // DPT-Large at 384²). Least recently used first out, under a byte budget (the vitLens.retainedResultsMB
 // setting, via `configure`); the newest always stays. A dropped result's slice answers RESULT_EXPIRED and
 // its panel re-runs (host/panelBase.ts).
-import { attentionSlice } from '../../maths/attention';
+import { attentionSlice, shapeOf } from '../../maths/attention';
 import type { AttentionShape, AttentionSlice, AttentionTensor, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import { recycleAttention } from '../placedOutputs';
@@ -71,7 +71,7 @@ export class AttentionStore {
     this.enforce(key);
     return {
       key,
-      shape: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens },
+      shape: shapeOf(tensor),
       slice: attentionSlice(tensor, firstPatch, query, rollout),
     };
   }

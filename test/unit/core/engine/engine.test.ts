@@ -203,3 +203,21 @@ test('panel runs: the engine keeps the tensor and serves slices equal to the ful
     assert.ok(maxAbsDiff(s.rows, expect(full, 77).rows) < 1e-6, 'kept rows of query 77 after later runs');
   }
 });
+
+test("the CLI's summary run: no tensor, baseline or view; its slice, statistics and predictions equal the full result's; the engine keeps nothing", async () => {
+  const { attentionSlice } = await import('../../../../src/maths/attention');
+  const rollout = { fusion: 'mean' as const, discardRatio: 0.1, startLayer: 0 };
+  const kept = await client.request('attentionPanel', { imagePath: image, modelPath: models['vit-tiny'], rollout }); // one kept result
+  const s = await client.request('attentionSummary', { imagePath: image, modelPath: models['vit-tiny'], rollout });
+  const full = await run(models['vit-tiny']);
+  assert.deepEqual(s.result.attention, { layers: 4, heads: 3, tokens: 197 });
+  for (const absent of ['baseline', 'view']) assert.equal(absent in s.result, false, `no ${absent}`);
+  const expect = attentionSlice(full.attention, full.firstPatchToken, 0, rollout);
+  assert.ok(maxAbsDiff(s.slice.rows, expect.rows) < 1e-6 && maxAbsDiff(s.slice.rollout.map, expect.rollout.map) < 1e-6);
+  assert.deepEqual(s.result.predictions, full.predictions);
+  assert.deepEqual(s.result.headStats, full.headStats);
+  // The summary's array was recycled, not kept: the panel's result is still the only one, and intact.
+  const again = await client.request('slice', { attentionKey: kept.attentionKey, query: 0, rollout });
+  assert.ok(maxAbsDiff(again.rows, expect.rows) < 1e-6, "the kept panel result survives the summary's recycled array");
+  assert.deepEqual(await client.request('release', { attentionKey: kept.attentionKey }), { released: true });
+});
