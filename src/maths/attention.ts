@@ -59,9 +59,18 @@ export function queryRows(t: AttentionTensor, query: number): Float32Array {
   return rows;
 }
 
-/** One query's slice of the full tensor: its row in every layer and head ([L, H, N]) and its rollout row. */
-export function attentionSlice(t: AttentionTensor, firstPatch: number, query: number, rollout: RolloutSettings): AttentionSlice {
-  return { query, rows: queryRows(t, query), rollout: { ...rollout, map: rolloutMap(t, firstPatch, { ...rollout, query }) } };
+/**
+ * One query's slice of the full tensor: its row in every layer and head ([L, H, N]) and its rollout row.
+ * `row`: how the rollout row is computed (the engine passes its WebAssembly one, same maths).
+ */
+export function attentionSlice(
+  t: AttentionTensor,
+  firstPatch: number,
+  query: number,
+  rollout: RolloutSettings,
+  row: (t: AttentionTensor, opts: RolloutOptions) => Float32Array = rolloutRow,
+): AttentionSlice {
+  return { query, rows: queryRows(t, query), rollout: { ...rollout, map: row(t, { ...rollout, query }).slice(firstPatch) } };
 }
 
 /** patchMap on a slice's rows ([L, H, N]): the query's attention to the patches in one layer and head (or their mean). */

@@ -7,6 +7,7 @@ import { runAttentionPipeline, type FirstMapResult } from './pipeline';
 import type { AttentionMapPartial } from './types';
 import { attentionSlice, queryRows, shapeOf } from '../../maths/attention';
 import { recycleAttention } from '../../core/placedOutputs';
+import { rolloutRowWasm } from '../../core/pipeline/rolloutWasm';
 
 export const attentionEngine: EngineHandlers<'attention' | 'attentionPanel' | 'attentionSummary'> = {
   attention: (params, { models, ctl, recycleAfterSend }) => {
@@ -19,7 +20,7 @@ export const attentionEngine: EngineHandlers<'attention' | 'attentionPanel' | 'a
   attentionSummary: async (params, { models, ctl }) => {
     requireFields('attentionSummary', params, ['imagePath'], ['rollout']);
     const { attention, ...result } = await runAttentionPipeline(params, (p) => models.get(p), ctl, { extras: false });
-    const slice = attentionSlice(attention, result.firstPatchToken, 0, params.rollout);
+    const slice = attentionSlice(attention, result.firstPatchToken, 0, params.rollout, rolloutRowWasm);
     recycleAttention(attention.data); // nothing holds it: the next run's outputs go into it
     return { result: { ...result, attention: shapeOf(attention) }, slice };
   },

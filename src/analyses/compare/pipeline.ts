@@ -2,6 +2,7 @@
 // pipeline on one image, then the comparison (src/maths/compare.ts). Engine side.
 import { attentionSlice, shapeOf } from '../../maths/attention';
 import { headDeltas, layerChange, rolloutDifference } from '../../maths/compare';
+import { rolloutRowWasm } from '../../core/pipeline/rolloutWasm';
 import type { AttentionResult, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import type { LoadedModel } from '../../core/model/vitModel';
@@ -27,11 +28,17 @@ export function compareResults(
   b: AttentionResult,
   rollout: RolloutSettings,
 ): { comparison: Comparison; sliceA: CompareResult['sliceA']; sliceB: CompareResult['sliceB'] } {
-  const sliceA = attentionSlice(a.attention, a.firstPatchToken, 0, rollout);
-  const sliceB = attentionSlice(b.attention, b.firstPatchToken, 0, {
-    ...rollout,
-    startLayer: Math.min(rollout.startLayer, b.attention.layers - 1),
-  });
+  const sliceA = attentionSlice(a.attention, a.firstPatchToken, 0, rollout, rolloutRowWasm);
+  const sliceB = attentionSlice(
+    b.attention,
+    b.firstPatchToken,
+    0,
+    {
+      ...rollout,
+      startLayer: Math.min(rollout.startLayer, b.attention.layers - 1),
+    },
+    rolloutRowWasm,
+  );
   const sameGrid = a.grid[0] === b.grid[0] && a.grid[1] === b.grid[1];
   const sameShape = a.attention.heads === b.attention.heads && a.attention.tokens === b.attention.tokens;
   const notes: string[] = [];

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { predictionEntropy, rolloutMap, topK } from '../../maths/attention';
+import { predictionEntropy, topK } from '../../maths/attention';
+import { rolloutRowWasm } from '../../core/pipeline/rolloutWasm';
 import type { AttentionTensor } from '../../shared/attentionTypes';
 import { VitLensError, asVitLensError } from '../../shared/errors';
 import { DecodedImage, preprocess } from '../../core/image/image';
@@ -322,7 +323,7 @@ function summarise(
   const special = model
     ? detectSpecialTokens(o.attention.tokens, grid, model.files.config)
     : { cls: true, distillation: false, registers: 0 };
-  const rollout = rolloutMap(o.attention, firstPatchIndex(special), { fusion: 'mean', discardRatio: 0 });
+  const rollout = rolloutRowWasm(o.attention, { fusion: 'mean', discardRatio: 0 }).slice(firstPatchIndex(special));
   const predictions = o.logits ? topK(o.logits, k, model?.files.config.id2label) : [];
   const entropy = o.logits ? predictionEntropy(o.logits) : null;
   const analysis = performance.now() - ta;

@@ -4,6 +4,7 @@
 // setting, via `configure`); the newest always stays. A dropped result's slice answers RESULT_EXPIRED and
 // its panel re-runs (host/panelBase.ts).
 import { attentionSlice, shapeOf } from '../../maths/attention';
+import { rolloutRowWasm } from '../pipeline/rolloutWasm';
 import type { AttentionShape, AttentionSlice, AttentionTensor, RolloutSettings } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
 import { recycleAttention } from '../placedOutputs';
@@ -72,7 +73,7 @@ export class AttentionStore {
     return {
       key,
       shape: shapeOf(tensor),
-      slice: attentionSlice(tensor, firstPatch, query, rollout),
+      slice: attentionSlice(tensor, firstPatch, query, rollout, rolloutRowWasm),
     };
   }
 
@@ -88,7 +89,7 @@ export class AttentionStore {
     }
     this.kept.delete(key); // most recently used last
     this.kept.set(key, k);
-    return attentionSlice(k.tensor, k.firstPatch, query, rollout);
+    return attentionSlice(k.tensor, k.firstPatch, query, rollout, rolloutRowWasm);
   }
 
   /** Drops a kept result (no longer shown); its array is recycled for the next run. */
