@@ -40,6 +40,8 @@ export interface PanelObservation {
   inferenceMs?: number;
   /** Milliseconds from the start of the last run to its result leaving for the webview (engine + IPC). */
   resultPostedMs?: number;
+  /** Milliseconds from the start of the last run to its first map leaving for the webview (a partial result). */
+  mapPostedMs?: number;
   /** performance.now() when the last run started (benchmarks relate the times above to their own clock). */
   runStartedMs?: number;
   /** performance.now() when the webview first said `ready` (its page and script loaded). */
@@ -301,7 +303,7 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
     const name = path.basename(this.imagePath);
     const o = this.observation;
     o.runs++;
-    o.firstPaintMs = o.renderedMs = o.timingsMs = undefined;
+    o.firstPaintMs = o.renderedMs = o.timingsMs = o.mapPostedMs = undefined;
     this.runStarted = o.runStartedMs = performance.now();
     this.services.log(`${this.kind.title} ${name}: run (${reason}) with ${modelPath ?? 'raw attention'}`);
     this.post({ type: 'running', message: `Running ${modelLabel(modelPath)} on ${name}…`, progress: 0 });

@@ -46,6 +46,7 @@ export class AttentionPanel extends VitLensPanel<HostMessage, WebviewMessage> {
       if (p?.kind === 'map' && resultId === undefined) {
         resultId = this.nextResult();
         this.explainer.shownResult(resultId, modelPath);
+        this.observation.mapPostedMs = performance.now() - this.runStarted;
         this.post({ type: 'result', resultId, result: p.result, rows: p.rows, settings, notice, partial: true });
       } else if (p?.kind === 'rollout' && resultId !== undefined) this.reply({ type: 'slice', resultId, slice: p.slice });
     };

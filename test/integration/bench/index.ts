@@ -4,7 +4,7 @@
 // (the webview's `painted`, wall clock) and to everything painted, plus the engine's own timings.
 // Writes {runs: [...]} to VITLENS_BENCH_OUT. Run 0 is cold (engine start, model load); the rest warm.
 // Two references measured in the same workbench: an empty webview's time to load (the floor of any new
-// panel here), and the bare session.run while the workbench is open (forked: same machine contention).
+// panel here), and the bare session.run while the workbench is open (forked), alternating with the re-runs.
 // The re-runs also record CPU time by process (engine, Chromium, code-server): who else used the cores.
 // VITLENS_BENCH_PAUSE: milliseconds of quiet before each re-run (default 300).
 import { fork } from 'child_process';
@@ -28,7 +28,8 @@ const TRACE_CATEGORIES = [
   'ipc',
 ];
 
-interface RunRecord {
+/** One new panel's figures. */
+export interface RunRecord {
   commandToPaintedMs: number;
   commandToWebviewReceivedMs: number;
   commandToRunStartMs: number;
@@ -60,16 +61,49 @@ async function emptyWebviewReadyMs(): Promise<number> {
   return ms;
 }
 
-/** The bare session.run of the model, in a forked process while this workbench is open (scripts/benchWorkbench.ts --bare-only). */
-function bareInWorkbenchMs(model: string, image: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, '..', '..', '..', 'benchWorkbench.js'), ['--bare-only', '--model', model, '--image', image], {
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(Number(JSON.parse(out).bareMs)) : reject(new Error(`bare run exited ${code}`))));
+/**
+ * A bare onnxruntime session of the model in a forked process while this workbench is open
+ * (scripts/benchWorkbench.ts --bare-server): `run()` answers one session.run's milliseconds. The re-runs
+ * alternate with it, so both meet the same machine and the same workbench.
+ */
+async function bareInWorkbench(model: string, image: string): Promise<{ run(): Promise<number>; close(): void }> {
+  const child = fork(path.join(__dirname, '..', '..', '..', 'benchWorkbench.js'), ['--bare-server', '--model', model, '--image', image], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const next = () =>
+    new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { ms: number }) => resolve(m.ms));
+      child.once('exit', (code) => reject(new Error(`the bare run exited (${code})`)));
+    });
+  await next(); // loaded and warmed up
+  return {
+    run: () => {
+      const ms = next();
+      child.send('run');
+      return ms;
+    },
+    close: () => child.kill(),
+  };
+}
+
+/** One re-run's figures, with the bare runs just before it. */
+export interface RerunRecord {
+  commandToPaintedMs: number;
+  /** The first map: the host posts it, the webview receives it (its clock). */
+  commandToMapPostedMs: number;
+  commandToMapReceivedMs: number;
+  commandToResultPostedMs: number;
+  engine: Record<string, number>;
+  cpuUntilResultPostedMs: Record<string, number>;
+  cpuResultPostedToPaintedMs: Record<string, number>;
+  bareMs: number;
+}
+
+/** What the benchmark writes to VITLENS_BENCH_OUT. */
+export interface WorkbenchFigures {
+  runs: RunRecord[];
+  reruns: RerunRecord[];
+  emptyWebview: number[];
 }
 
 export async function run(): Promise<void> {
@@ -107,21 +141,22 @@ export async function run(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
   }
   // Re-runs in an open panel (the webview is loaded: what remains is the engine and the transport).
-  const reruns: {
-    commandToPaintedMs: number;
-    commandToResultPostedMs: number;
-    engine: Record<string, number>;
-    cpuUntilResultPostedMs: Record<string, number>;
-    cpuResultPostedToPaintedMs: Record<string, number>;
-  }[] = [];
+  const reruns: RerunRecord[] = [];
   const again = path.join(ws, `bench-rerun${path.extname(image)}`);
   fs.copyFileSync(image, again);
   await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(again));
   const panel = await waitFor('panel', () => api.panel(again));
   await waitFor('rendered', () => panel.observation.received.find((m) => m.type === 'rendered'));
+  const bare = await bareInWorkbench(model, image);
+  const pause = () => new Promise((r) => setTimeout(r, Number(process.env.VITLENS_BENCH_PAUSE ?? 300)));
   for (let i = 0; i < runs; i++) {
-    await new Promise((r) => setTimeout(r, Number(process.env.VITLENS_BENCH_PAUSE ?? 300)));
+    // Two bare runs (the second counted: the first may meet the engine's spinning threads), then the re-run.
+    await pause();
+    await bare.run();
+    const bareMs = await bare.run();
+    await pause();
     const t0 = Date.now();
+    const tp0 = performance.now();
     const cpu0 = cpuByProcess();
     const trace = i === runs - 1 ? process.env.VITLENS_BENCH_TRACE : undefined; // the last re-run, when asked
     if (trace) await driver.request('traceStart', { categories: TRACE_CATEGORIES });
@@ -133,18 +168,18 @@ export async function run(): Promise<void> {
     if (trace) await driver.request('traceStop', { path: trace });
     reruns.push({
       commandToPaintedMs: (painted.at as number) - t0,
+      commandToMapPostedMs: (panel.observation.mapPostedMs ?? NaN) + (panel.observation.runStartedMs ?? NaN) - tp0,
+      commandToMapReceivedMs: (painted.receivedAt as number) - t0,
       commandToResultPostedMs,
       engine: { ...engine },
       cpuUntilResultPostedMs: cpuDelta(cpu0, cpu1),
       cpuResultPostedToPaintedMs: cpuDelta(cpu1, cpuByProcess()),
+      bareMs,
     });
   }
+  bare.close();
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   const emptyWebview: number[] = [];
   for (let i = 0; i < runs; i++) emptyWebview.push(await emptyWebviewReadyMs());
-  // With a panel open, as during the re-runs above.
-  await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(again));
-  await new Promise((r) => setTimeout(r, 1000));
-  const bareInWorkbench = await bareInWorkbenchMs(model, image);
-  fs.writeFileSync(out, JSON.stringify({ runs: records, reruns, emptyWebview, bareInWorkbench }, null, 2));
+  fs.writeFileSync(out, JSON.stringify({ runs: records, reruns, emptyWebview } satisfies WorkbenchFigures, null, 2));
 }
