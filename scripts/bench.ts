@@ -11,7 +11,8 @@
 // alternated with bare onnxruntime-node processes (session from the path, one run), wall time and peak RSS.
 // Then the gallery's images per second on a folder of 64 images against bare session.run on the same batches.
 // Last, class-specific maps: key-masked runs against bare runs of the same batch, and the occlusion map's time.
-//   node dist/bench.js [--runs N] [--cold-runs N] [--image PATH] [--json out.json] [--only attention|dense|cold|gallery|explain]
+// With --peer <folder of an installed @huggingface/transformers package>: first, transformers.js side by side.
+//   node dist/bench.js [--runs N] [--cold-runs N] [--image PATH] [--json out.json] [--only attention|dense|cold|gallery|explain|peer] [--peer DIR]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,7 @@ import { defaultFixtureDir, ensureFixture } from '../test/fixtures/builders/writ
 import { inferenceThreads } from '../src/core/onnx/threads';
 import { benchGallery } from './benchGallery';
 import { benchExplain } from './benchExplain';
+import { benchPeer, peerChild } from './benchPeer';
 import {
   alternateWithBare,
   arg,
@@ -186,7 +188,19 @@ async function main(): Promise<void> {
     process.exitCode = exitCode;
     return;
   }
+  if (arg('--peer-child')) return peerChild();
   const only = arg('--only');
+  const peer = arg('--peer');
+  let peerFigures: Record<string, unknown> | undefined;
+  if (only === 'peer' || (only === undefined && peer)) {
+    if (!peer) throw new Error('--only peer needs --peer <folder of the @huggingface/transformers package>');
+    peerFigures = await benchPeer(await benchImage(), path.resolve(peer));
+    const out = arg('--json');
+    if (only === 'peer') {
+      if (out) fs.writeFileSync(out, JSON.stringify({ peer: peerFigures }, null, 2));
+      return;
+    }
+  }
   if (only === 'explain') {
     const explain = await benchExplain(await benchImage());
     const out = arg('--json');
@@ -326,6 +340,7 @@ async function main(): Promise<void> {
           cold,
           gallery,
           explain,
+          peer: peerFigures,
         },
         null,
         2,
