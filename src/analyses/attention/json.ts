@@ -3,9 +3,18 @@
 // document needs and all a panel holds. Maps are raw probabilities, not rescaled. Pure: runs in Node and
 // in the webview.
 import { slicePatchMap } from '../../maths/attention';
-import type { AttentionSlice, HeadFusion } from '../../shared/attentionTypes';
+import type { AttentionSlice, HeadFusion, ModelSummary } from '../../shared/attentionTypes';
 import type { SummaryResult } from './types';
 import { round7All } from '../../shared/jsonNumbers';
+
+/** The model fields every JSON document of a ViT or DPT run starts its `model` with. */
+export const modelJson = (m: ModelSummary) => ({
+  path: m.path,
+  inputSize: m.inputSize,
+  patchSize: m.patchSize,
+  numLayers: m.numLayers,
+  numHeads: m.numHeads,
+});
 
 export interface AttentionJsonOptions {
   fusion: HeadFusion;
@@ -21,11 +30,7 @@ export function attentionJson(r: SummaryResult, cls: AttentionSlice, opts: Atten
   return {
     image: r.image,
     model: {
-      path: r.model.path,
-      inputSize: r.model.inputSize,
-      patchSize: r.model.patchSize,
-      numLayers: r.model.numLayers,
-      numHeads: r.model.numHeads,
+      ...modelJson(r.model),
       specialTokens: r.model.specialTokens,
       attentionSource: r.model.attentionSource,
     },

@@ -171,21 +171,20 @@ export async function runAttentionPipeline(
     ...modelDescription(model?.files.config),
   };
   const labels = logits ? { labels: classLabels(logits.length, model?.files.config.id2label) } : {};
+  // What the first map and the whole result share.
+  const run = {
+    image: { path: req.imagePath, width: img.width, height: img.height },
+    model: summary,
+    grid,
+    firstPatchToken: firstPatch,
+    attention,
+    predictions,
+    ...labels,
+  };
   if (opts.onFirstMap && viewPromise) {
     const view = await viewPromise;
     timer.mark('analysis');
-    await opts.onFirstMap({
-      image: { path: req.imagePath, width: img.width, height: img.height },
-      model: summary,
-      grid,
-      firstPatchToken: firstPatch,
-      attention,
-      predictions,
-      ...labels,
-      headStats: [],
-      timingsMs: timer.timings(),
-      view,
-    });
+    await opts.onFirstMap({ ...run, headStats: [], timingsMs: timer.timings(), view });
     ctl.checkCancelled(); // cancelled while the map was on its way: no statistics for a run nobody waits for
   }
   // The raw baseline (onnxruntime) runs on worker threads while this thread computes the head statistics;
@@ -199,16 +198,6 @@ export async function runAttentionPipeline(
   const headStats = headStatisticsWasm(attention, grid, patchSize, firstPatch);
   const [baseline, view] = await Promise.all([baselinePromise, viewPromise]);
   timer.mark('analysis');
-  const lean: LeanAttentionResult = {
-    image: { path: req.imagePath, width: img.width, height: img.height },
-    model: summary,
-    grid,
-    firstPatchToken: firstPatch,
-    attention,
-    predictions,
-    ...labels,
-    headStats,
-    timingsMs: timer.timings(),
-  };
+  const lean: LeanAttentionResult = { ...run, headStats, timingsMs: timer.timings() };
   return baseline && view ? { ...lean, baseline, view } : lean;
 }

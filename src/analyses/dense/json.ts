@@ -5,6 +5,7 @@
 // model's name (`panel`). Pure: runs in Node and in the webview.
 import { round7, round7All } from '../../shared/jsonNumbers';
 import type { DensePanelResult } from './messages';
+import { modelJson } from '../attention/json';
 
 /** How the panel maps depth values to colours (the panel's Save JSON only). */
 export interface DenseDisplay {
@@ -55,11 +56,7 @@ export function denseJson(r: DensePanelResult, panel?: DenseDisplay): DenseJson 
     task: r.task,
     image: { ...r.image },
     model: {
-      path: r.model.path,
-      inputSize: r.model.inputSize,
-      patchSize: r.model.patchSize,
-      numLayers: r.model.numLayers,
-      numHeads: r.model.numHeads,
+      ...modelJson(r.model),
       attentionSource: r.attention ? r.model.attentionSource : null,
     },
     grid: r.grid,

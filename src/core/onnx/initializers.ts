@@ -21,7 +21,7 @@ export interface InitializerTensor extends InitializerHeader {
 }
 
 /** IEEE 754 half → float. */
-function halfToFloat(h: number): number {
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

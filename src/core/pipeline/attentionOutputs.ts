@@ -3,6 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import type { AttentionTensor } from '../../shared/attentionTypes';
 import { VitLensError } from '../../shared/errors';
+import { halfToFloat } from '../onnx/initializers';
 
 export function toFloat32(t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
@@ -13,15 +14,6 @@ export function toFloat32(t: ort.Tensor): Float32Array {
     return out;
   }
   throw new VitLensError('MODEL_BAD_OUTPUT', `attention output has type ${t.type}; expected float32 or float16.`);
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /**
