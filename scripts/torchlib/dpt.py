@@ -137,19 +137,25 @@ class DPTModel(nn.Module):
 
 
 class DPTForDepthEstimation(nn.Module):
-    """`embeddings`: ones that resize their position table to the input; the patch grid is read from its size."""
+    """`embeddings`: a vit.ViTEmbeddings whose position table fixes the patch grid, then `grid` = (rows, cols)
+    (the export keeps static spatial sizes); or embeddings that resize their table to the input, then grid None
+    and the grid is read from the input's size."""
 
-    def __init__(self, size, embeddings):
+    def __init__(self, size, embeddings, grid=None):
         super().__init__()
         self.size = size
+        self.grid = grid
         self.dpt = DPTModel(size, embeddings)
         self.neck = DPTNeck(size)
         self.head = DPTDepthEstimationHead(size.fusion)
 
     def forward_all(self, pixel_values):
         """predicted_depth [B, H, W], every layer's attention [B, heads, N, N], the neck levels [B, C, h, w]."""
-        _, _, h, w = pixel_values.shape
-        grid = (h // self.size.backbone.patch, w // self.size.backbone.patch)
+        if self.grid is None:
+            _, _, h, w = pixel_values.shape
+            grid = (h // self.size.backbone.patch, w // self.size.backbone.patch)
+        else:
+            grid = self.grid
         hidden, attentions = self.dpt(pixel_values)
         fused, levels = self.neck([hidden[i] for i in self.size.out_indices], *grid)
         return self.head(fused), attentions, levels
