@@ -50,10 +50,10 @@ Outputs are deterministic (fixed seeds); the fixtures are committed so the
 tests do not need torch.
 """
 
-import json
 import math
 import os
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -62,13 +62,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torchlib import dpt, hf, vit  # noqa: E402
+from torchlib.export import OPSET, export_onnx, init_in_order, softmax_nodes  # noqa: E402
+
 HEIGHT, WIDTH = 64, 96
 PATCH = 16
 GRID = (HEIGHT // PATCH, WIDTH // PATCH)  # (4, 6)
 TRAINED_GRID = 4  # position embedding trained at image_size 64 (square), resized to GRID
 HIDDEN = 32
 HEADS = 4
-HEAD_DIM = HIDDEN // HEADS
 LAYERS = 4
 MLP = 64
 OUT_INDICES = [0, 1, 2, 3]
@@ -76,32 +79,22 @@ NECK = [8, 16, 24, 32]
 FACTORS = [4, 2, 1, 0.5]
 FUSION = 8
 LN_EPS = 1e-12
-OPSET = 14
 SEED = 0
 IMAGE_SEED = 2024
+SIZE = dpt.DPTSize(vit.ViTSize(hidden=HIDDEN, heads=HEADS, layers=LAYERS, mlp=MLP, patch=PATCH, ln_eps=LN_EPS), OUT_INDICES, NECK, FACTORS, FUSION)
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT_DIR = os.path.join(REPO_ROOT, "test", "fixtures", "torch-dpt")
 
 
 # ---------------------------------------------------------------------------
-# Model: HF DPT module structure and names, tiny
+# Model: HF DPT module structure and names (torchlib.dpt), tiny
 # ---------------------------------------------------------------------------
-class PatchEmbeddings(nn.Module):
+class DPTViTEmbeddings(vit.ViTEmbeddings):
+    """HF's DPTViTEmbeddings: the position table is for the square TRAINED_GRID, resized to the input's grid."""
+
     def __init__(self):
-        super().__init__()
-        self.projection = nn.Conv2d(3, HIDDEN, kernel_size=PATCH, stride=PATCH)
-
-    def forward(self, pixel_values):
-        return self.projection(pixel_values).flatten(2).transpose(1, 2)  # [B,P,D]
-
-
-class DPTViTEmbeddings(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, HIDDEN))
-        self.patch_embeddings = PatchEmbeddings()
-        self.position_embeddings = nn.Parameter(torch.zeros(1, TRAINED_GRID * TRAINED_GRID + 1, HIDDEN))
+        super().__init__(SIZE.backbone, TRAINED_GRID * TRAINED_GRID)
 
     def _resize_pos_embed(self, posemb, grid_h, grid_w):
         tok, grid = posemb[:, :1], posemb[0, 1:]
@@ -114,245 +107,31 @@ class DPTViTEmbeddings(nn.Module):
     def forward(self, pixel_values):
         _, _, h, w = pixel_values.shape
         pos = self._resize_pos_embed(self.position_embeddings, h // PATCH, w // PATCH)
-        x = self.patch_embeddings(pixel_values)
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
-        return x + pos
-
-
-class DPTSelfAttention(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.query = nn.Linear(HIDDEN, HIDDEN)
-        self.key = nn.Linear(HIDDEN, HIDDEN)
-        self.value = nn.Linear(HIDDEN, HIDDEN)
-
-    def split(self, x):
-        b, n, _ = x.shape
-        return x.view(b, n, HEADS, HEAD_DIM).permute(0, 2, 1, 3)
-
-    def forward(self, x):
-        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(HEAD_DIM)
-        probs = F.softmax(scores, dim=-1)  # eager attention: one Softmax node per layer
-        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous()
-        return ctx.view(ctx.shape[0], ctx.shape[1], HIDDEN), probs
-
-
-class DPTViTSelfOutput(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Linear(HIDDEN, HIDDEN)
-
-    def forward(self, x):
-        return self.dense(x)
-
-
-class DPTViTAttention(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.attention = DPTSelfAttention()
-        self.output = DPTViTSelfOutput()
-
-    def forward(self, x):
-        ctx, probs = self.attention(x)
-        return self.output(ctx), probs
-
-
-class DPTViTIntermediate(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Linear(HIDDEN, MLP)
-
-    def forward(self, x):
-        return F.gelu(self.dense(x))
-
-
-class DPTViTOutput(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Linear(MLP, HIDDEN)
-
-    def forward(self, x, residual):
-        return self.dense(x) + residual
-
-
-class DPTViTLayer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.attention = DPTViTAttention()
-        self.intermediate = DPTViTIntermediate()
-        self.output = DPTViTOutput()
-        self.layernorm_before = nn.LayerNorm(HIDDEN, eps=LN_EPS)
-        self.layernorm_after = nn.LayerNorm(HIDDEN, eps=LN_EPS)
-
-    def forward(self, x):
-        a, probs = self.attention(self.layernorm_before(x))
-        x = a + x
-        return self.output(self.intermediate(self.layernorm_after(x)), x), probs
-
-
-class DPTViTEncoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layer = nn.ModuleList([DPTViTLayer() for _ in range(LAYERS)])
-
-    def forward(self, x):
-        hidden, attentions = [], []
-        for layer in self.layer:
-            x, probs = layer(x)
-            hidden.append(x)
-            attentions.append(probs)
-        return hidden, attentions
-
-
-class DPTModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embeddings = DPTViTEmbeddings()
-        self.encoder = DPTViTEncoder()
-
-    def forward(self, pixel_values):
-        return self.encoder(self.embeddings(pixel_values))
-
-
-class DPTReassembleLayer(nn.Module):
-    def __init__(self, channels, factor):
-        super().__init__()
-        self.projection = nn.Conv2d(HIDDEN, channels, kernel_size=1)
-        if factor > 1:
-            self.resize = nn.ConvTranspose2d(channels, channels, kernel_size=factor, stride=factor, padding=0)
-        elif factor == 1:
-            self.resize = nn.Identity()
-        else:
-            self.resize = nn.Conv2d(channels, channels, kernel_size=3, stride=int(1 / factor), padding=1)
-
-    def forward(self, x):
-        return self.resize(self.projection(x))
-
-
-class DPTReassembleStage(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.ModuleList([DPTReassembleLayer(c, f) for c, f in zip(NECK, FACTORS)])
-        self.readout_projects = nn.ModuleList([nn.Sequential(nn.Linear(2 * HIDDEN, HIDDEN), nn.GELU()) for _ in NECK])
-
-    def forward(self, hidden_states, grid_h, grid_w):
-        out = []
-        for i, h in enumerate(hidden_states):
-            cls, tokens = h[:, 0], h[:, 1:]  # [B,D], [B,P,D]
-            b, p, c = tokens.shape
-            feature_shape = (b, c, grid_h, grid_w)
-            readout = cls.unsqueeze(1).expand_as(tokens)
-            x = self.readout_projects[i](torch.cat((tokens, readout), -1))  # readout "project"
-            x = x.permute(0, 2, 1).reshape(feature_shape)
-            out.append(self.layers[i](x))
-        return out
-
-
-class DPTPreActResidualLayer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.activation1 = nn.ReLU()
-        self.convolution1 = nn.Conv2d(FUSION, FUSION, kernel_size=3, padding=1)
-        self.activation2 = nn.ReLU()
-        self.convolution2 = nn.Conv2d(FUSION, FUSION, kernel_size=3, padding=1)
-
-    def forward(self, x):
-        return self.convolution2(self.activation2(self.convolution1(self.activation1(x)))) + x
-
-
-class DPTFeatureFusionLayer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.projection = nn.Conv2d(FUSION, FUSION, kernel_size=1)
-        self.residual_layer1 = DPTPreActResidualLayer()
-        self.residual_layer2 = DPTPreActResidualLayer()
-
-    def forward(self, hidden_state, residual=None):
-        if residual is not None:
-            hidden_state = hidden_state + self.residual_layer1(residual)
-        hidden_state = self.residual_layer2(hidden_state)
-        hidden_state = F.interpolate(hidden_state, scale_factor=2, mode="bilinear", align_corners=True)
-        return self.projection(hidden_state)
-
-
-class DPTFeatureFusionStage(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.ModuleList([DPTFeatureFusionLayer() for _ in NECK])
-
-    def forward(self, features):
-        fused = None
-        for feature, layer in zip(features[::-1], self.layers):
-            fused = layer(feature) if fused is None else layer(fused, feature)
-        return fused
-
-
-class DPTNeck(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.reassemble_stage = DPTReassembleStage()
-        self.convs = nn.ModuleList([nn.Conv2d(c, FUSION, kernel_size=3, padding=1, bias=False) for c in NECK])
-        self.fusion_stage = DPTFeatureFusionStage()
-
-    def forward(self, hidden_states, grid_h, grid_w):
-        levels = self.reassemble_stage(hidden_states, grid_h, grid_w)
-        return self.fusion_stage([conv(l) for conv, l in zip(self.convs, levels)]), levels
-
-
-class DPTDepthEstimationHead(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.head = nn.Sequential(
-            nn.Conv2d(FUSION, FUSION // 2, kernel_size=3, stride=1, padding=1),
-            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True),
-            nn.Conv2d(FUSION // 2, 32, kernel_size=3, stride=1, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(32, 1, kernel_size=1, stride=1, padding=0),
-            nn.ReLU(),
-        )
-
-    def forward(self, fused):
-        return self.head(fused).squeeze(dim=1)
-
-
-class DPTForDepthEstimation(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dpt = DPTModel()
-        self.neck = DPTNeck()
-        self.head = DPTDepthEstimationHead()
-
-    def forward_all(self, pixel_values):
-        _, _, h, w = pixel_values.shape
-        hidden, attentions = self.dpt(pixel_values)
-        fused, levels = self.neck([hidden[i] for i in OUT_INDICES], h // PATCH, w // PATCH)
-        return self.head(fused), attentions, levels
-
-    def forward(self, pixel_values):
-        return self.forward_all(pixel_values)[0]
+        return vit.prepend_cls(self.cls_token, self.patch_embeddings(pixel_values)) + pos
 
 
 def init_weights(model):
     """Deterministic init, parameters in registration order; the last conv's bias keeps depth positive."""
-    torch.manual_seed(SEED)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("query.weight") or name.endswith("key.weight"):
-                p.normal_(0.0, 0.3)
-            elif "layernorm" in name and name.endswith("weight"):
-                p.copy_(1.0 + 0.1 * torch.randn_like(p))
-            elif name in ("dpt.embeddings.cls_token", "dpt.embeddings.position_embeddings"):
-                p.normal_(0.0, 0.5)
-            elif name == "head.head.4.bias":
-                p.fill_(1.0)
-            elif name.endswith("bias"):
-                p.normal_(0.0, 0.05)
-            else:
-                fan_in = p[0].numel() if p.dim() >= 2 else 1
-                if isinstance(dict(model.named_modules()).get(name.rsplit(".", 1)[0]), nn.ConvTranspose2d):
-                    fan_in = p.shape[0]  # ConvTranspose weight is [in, out, k, k]
-                p.normal_(0.0, 1.0 / math.sqrt(fan_in))
+    modules = dict(model.named_modules())
+
+    def init(name, p):
+        if name.endswith("query.weight") or name.endswith("key.weight"):
+            p.normal_(0.0, 0.3)
+        elif "layernorm" in name and name.endswith("weight"):
+            p.copy_(1.0 + 0.1 * torch.randn_like(p))
+        elif name in ("dpt.embeddings.cls_token", "dpt.embeddings.position_embeddings"):
+            p.normal_(0.0, 0.5)
+        elif name == "head.head.4.bias":
+            p.fill_(1.0)
+        elif name.endswith("bias"):
+            p.normal_(0.0, 0.05)
+        else:
+            fan_in = p[0].numel() if p.dim() >= 2 else 1
+            if isinstance(modules.get(name.rsplit(".", 1)[0]), nn.ConvTranspose2d):
+                fan_in = p.shape[0]  # ConvTranspose weight is [in, out, k, k]
+            p.normal_(0.0, 1.0 / math.sqrt(fan_in))
+
+    init_in_order(model, SEED, init)
 
 
 # ---------------------------------------------------------------------------
@@ -385,10 +164,8 @@ def write_png_rgb(path, img):
 
 
 def pixels_from(img):
-    """DPTImageProcessor without resizing: rescale 1/255, normalise mean = std = 0.5, CHW float32."""
-    x = img.astype(np.float32) * np.float32(1 / 255)
-    x = (x - np.float32(0.5)) / np.float32(0.5)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    """DPTImageProcessor without resizing: rescale 1/255, normalise mean = std = 0.5, [1, 3, H, W] float32."""
+    return np.ascontiguousarray(hf.to_pixels(img[None]).numpy())
 
 
 # ---------------------------------------------------------------------------
@@ -431,7 +208,7 @@ def write_f32(path, array):
 
 def main():
     torch.set_grad_enabled(False)
-    model = DPTForDepthEstimation().eval()
+    model = dpt.DPTForDepthEstimation(SIZE, DPTViTEmbeddings()).eval()
     init_weights(model)
     img = make_image()
     pixels = pixels_from(img)
@@ -444,36 +221,18 @@ def main():
     model_dir = os.path.join(OUT_DIR, "model")
     os.makedirs(model_dir, exist_ok=True)
     onnx_path = os.path.join(model_dir, "model.onnx")
-    torch.onnx.export(model, (x,), onnx_path, input_names=["pixel_values"], output_names=["predicted_depth"],
-                      opset_version=OPSET, do_constant_folding=True, export_params=True)
-    graph = onnx.load(onnx_path)
-    onnx.checker.check_model(graph, full_check=True)
+    graph = export_onnx(model, x, onnx_path, ["predicted_depth"])
     nodes = graph.graph.node
-    softmax = [n.name for n in nodes if n.op_type == "Softmax"]
-    assert len(softmax) == LAYERS, softmax
+    softmax = softmax_nodes(graph, LAYERS)
     neck_nodes = []
     for i in range(4):
         scoped = [n for n in nodes if f"reassemble_stage/layers.{i}/" in n.name]
         neck_nodes.append({"node": scoped[-1].name, "output": scoped[-1].output[0], "op": scoped[-1].op_type})
     ops = sorted({n.op_type for n in nodes})
 
-    config = {
-        "architectures": ["DPTForDepthEstimation"], "model_type": "dpt", "image_size": TRAINED_GRID * PATCH, "patch_size": PATCH,
-        "num_channels": 3, "hidden_size": HIDDEN, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "intermediate_size": MLP,
-        "hidden_act": "gelu", "layer_norm_eps": LN_EPS, "backbone_out_indices": OUT_INDICES, "neck_hidden_sizes": NECK,
-        "reassemble_factors": FACTORS, "fusion_hidden_size": FUSION, "readout_type": "project", "is_hybrid": False, "head_in_index": -1,
-    }
-    preprocessor = {
-        "image_processor_type": "DPTImageProcessor", "do_resize": True, "size": {"height": HEIGHT, "width": WIDTH},
-        "keep_aspect_ratio": False, "ensure_multiple_of": 1, "resample": 3, "do_rescale": True, "rescale_factor": 1 / 255,
-        "do_normalize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5],
-    }
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-    with open(os.path.join(model_dir, "preprocessor_config.json"), "w") as f:
-        json.dump(preprocessor, f, indent=2)
-        f.write("\n")
+    config = hf.vit_config("DPTForDepthEstimation", "dpt", TRAINED_GRID * PATCH, SIZE.backbone, **dpt.neck_config(SIZE))
+    preprocessor = hf.preprocessor_config(HEIGHT, WIDTH, "DPTImageProcessor", resample=3, keep_aspect_ratio=False, ensure_multiple_of=1)
+    hf.write_model_configs(model_dir, config, preprocessor)
 
     write_png_rgb(os.path.join(OUT_DIR, "image.png"), img)
     write_f32(os.path.join(OUT_DIR, "pixel_values.f32"), pixels)
@@ -506,9 +265,7 @@ def main():
             "(bicubic, bilinear) and of resample.logits [1,6,5,7] (bilinear, then argmax over dim 0) to each size."
         ),
     }
-    with open(os.path.join(OUT_DIR, "expected.json"), "w") as f:
-        json.dump(expected, f, indent=1)
-        f.write("\n")
+    hf.write_json(os.path.join(OUT_DIR, "expected.json"), expected, indent=1)
 
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(OUT_DIR) for fn in fns)
     print(f"ops: {ops}")

@@ -43,12 +43,16 @@ Outputs are deterministic (fixed seeds) and committed, so the TypeScript test
 import json
 import math
 import os
+import sys
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torchlib import hf, vit  # noqa: E402
+from torchlib.export import FirstOutput, export_onnx, init_in_order  # noqa: E402
 
 HEIGHT = WIDTH = 48
 PATCH = 8
@@ -62,7 +66,6 @@ LAYERS = 3
 MLP = 64
 NUM_LABELS = 10
 LN_EPS = 1e-6  # DINOv2's layer_norm_eps
-OPSET = 14
 SEED = 19
 PIXEL_SEED = 1919
 FILTER_COMPONENTS = 28
@@ -87,9 +90,8 @@ class Block(nn.Module):
     def forward(self, x):
         b, n, _ = x.shape
         qkv = self.qkv(self.norm1(x)).reshape(b, n, 3, HEADS, HEAD_DIM).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]  # [B,H,N,hd]
-        probs = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(HEAD_DIM), dim=-1)  # [B,H,N,N]
-        ctx = torch.matmul(probs, v).transpose(1, 2).reshape(b, n, HIDDEN)
+        ctx, probs = vit.attend(qkv[0], qkv[1], qkv[2], HEAD_DIM)  # q, k, v [B,H,N,hd] -> ctx, probs [B,H,N,N]
+        ctx = ctx.transpose(1, 2).reshape(b, n, HIDDEN)
         x = x + self.ls1 * self.proj(ctx)
         x = x + self.ls2 * self.fc2(F.gelu(self.fc1(self.norm2(x))))
         return x, probs
@@ -108,7 +110,7 @@ class TinyDinoReg(nn.Module):
 
     def forward(self, pixel_values):
         x = self.patch_embeddings(pixel_values).flatten(2).transpose(1, 2)  # [B,36,D] row-major patches
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.position_embeddings
+        x = vit.prepend_cls(self.cls_token, x) + self.position_embeddings
         x = torch.cat([x[:, :1], self.register_tokens.expand(x.shape[0], -1, -1), x[:, 1:]], dim=1)  # [CLS, reg×4, patches]
         stream = [x]
         attentions = []
@@ -120,31 +122,19 @@ class TinyDinoReg(nn.Module):
         return logits, stream, attentions
 
 
-class LogitsOnly(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, pixel_values):
-        return self.m(pixel_values)[0]
-
-
-def init_weights(model):
-    torch.manual_seed(SEED)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("ls1") or name.endswith("ls2"):
-                p.copy_(0.5 + 0.5 * torch.rand_like(p))  # LayerScale: a real Mul in the residual branch
-            elif "norm" in name and name.endswith("weight"):
-                p.copy_(1.0 + 0.1 * torch.randn_like(p))
-            elif name.endswith("bias"):
-                p.normal_(0.0, 0.05)
-            elif name in ("cls_token", "position_embeddings", "register_tokens"):
-                p.normal_(0.0, 0.5)
-            elif name.endswith("qkv.weight"):
-                p.normal_(0.0, 0.4)
-            else:
-                p.normal_(0.0, 1.0 / math.sqrt(p[0].numel()))
+def init_parameter(name, p):
+    if name.endswith("ls1") or name.endswith("ls2"):
+        p.copy_(0.5 + 0.5 * torch.rand_like(p))  # LayerScale: a real Mul in the residual branch
+    elif "norm" in name and name.endswith("weight"):
+        p.copy_(1.0 + 0.1 * torch.randn_like(p))
+    elif name.endswith("bias"):
+        p.normal_(0.0, 0.05)
+    elif name in ("cls_token", "position_embeddings", "register_tokens"):
+        p.normal_(0.0, 0.5)
+    elif name.endswith("qkv.weight"):
+        p.normal_(0.0, 0.4)
+    else:
+        p.normal_(0.0, 1.0 / math.sqrt(p[0].numel()))
 
 
 def make_pixels():
@@ -175,7 +165,7 @@ def cosine(rows):
 
 def main():
     model = TinyDinoReg()
-    init_weights(model)
+    init_in_order(model, SEED, init_parameter)
     model.eval()
     pixels = make_pixels()
     with torch.no_grad():
@@ -192,18 +182,7 @@ def main():
         _, fevr, scores = pca(stream[layer][first_patch:], 3)
         features[str(layer)] = {"explainedVarianceRatio": fevr.tolist(), "scores": scores.tolist()}
 
-    os.makedirs(os.path.join(OUT_DIR, "model", "onnx"), exist_ok=True)
-    onnx_path = os.path.join(OUT_DIR, "model", "onnx", "model.onnx")
-    torch.onnx.export(
-        LogitsOnly(model),
-        (torch.from_numpy(pixels),),
-        onnx_path,
-        input_names=["pixel_values"],
-        output_names=["logits"],
-        opset_version=OPSET,
-        do_constant_folding=True,
-    )
-    onnx.checker.check_model(onnx.load(onnx_path), full_check=True)
+    export_onnx(FirstOutput(model, "m"), torch.from_numpy(pixels), os.path.join(OUT_DIR, "model", "onnx", "model.onnx"), ["logits"])
     config = {
         "architectures": ["Dinov2WithRegistersForImageClassification"],
         "model_type": "dinov2_with_registers",
@@ -215,16 +194,7 @@ def main():
         "num_register_tokens": REGISTERS,
         "id2label": {str(i): f"class_{i}" for i in range(NUM_LABELS)},
     }
-    pre = {
-        "do_resize": True,
-        "size": {"height": HEIGHT, "width": WIDTH},
-        "resample": 2,
-        "do_rescale": True,
-        "rescale_factor": 1 / 255,
-        "do_normalize": True,
-        "image_mean": [0.5, 0.5, 0.5],
-        "image_std": [0.5, 0.5, 0.5],
-    }
+    pre = hf.preprocessor_config(HEIGHT, WIDTH)
     with open(os.path.join(OUT_DIR, "model", "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(OUT_DIR, "model", "preprocessor_config.json"), "w") as f:
@@ -246,9 +216,7 @@ def main():
         "attentionReceived": attn.mean(axis=(1, 2)).tolist(),
         "features": features,
     }
-    with open(os.path.join(OUT_DIR, "expected.json"), "w") as f:
-        json.dump(expected, f)
-        f.write("\n")
+    hf.write_json(os.path.join(OUT_DIR, "expected.json"), expected, indent=None)
     print("wrote", OUT_DIR)
 
 

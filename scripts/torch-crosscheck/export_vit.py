@@ -50,7 +50,6 @@ Outputs are deterministic (fixed seeds); the fixtures are committed so CI does
 not need torch.
 """
 
-import json
 import math
 import os
 import sys
@@ -60,6 +59,10 @@ import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torchlib import hf, vit  # noqa: E402
+from torchlib.export import OPSET, FirstOutput, export_onnx, init_in_order  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # Configuration
@@ -77,10 +80,11 @@ MLP = 64
 NUM_LABELS = 10
 CHANNELS = 3
 LN_EPS = 1e-12  # Hugging Face ViT default layer_norm_eps
-OPSET = 14
 QK_STD = 0.3  # large q/k weights -> peaky (non-uniform) softmax rows
 SEED = 0
 PIXEL_SEED = 1234
+
+SIZE = vit.ViTSize(hidden=HIDDEN, heads=HEADS, layers=LAYERS, mlp=MLP, patch=PATCH, ln_eps=LN_EPS)
 
 ROLLOUT_FUSIONS = ["mean", "max", "min"]
 ROLLOUT_DISCARD = [0.0, 0.5, 0.9]
@@ -90,7 +94,8 @@ OUT_DIR = os.path.join(REPO_ROOT, "test", "fixtures", "torch-vit")
 
 
 # ---------------------------------------------------------------------------
-# Model
+# Model: a flat layout (attention.output, intermediate and output are bare Linears, layernorm_before first),
+# not torchlib.vit's HF classes: its parameter names and init order make the committed weights.
 # ---------------------------------------------------------------------------
 class SelfAttention(nn.Module):
     def __init__(self):
@@ -100,18 +105,12 @@ class SelfAttention(nn.Module):
         self.value = nn.Linear(HIDDEN, HIDDEN)
         self.output = nn.Linear(HIDDEN, HIDDEN)
 
-    def split(self, x):
-        b, n, _ = x.shape
-        return x.reshape(b, n, HEADS, HEAD_DIM).transpose(1, 2)  # [B,H,N,hd]
-
     def forward(self, x):
         b, n, _ = x.shape
-        q = self.split(self.query(x))
-        k = self.split(self.key(x))
-        v = self.split(self.value(x))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(HEAD_DIM)
-        probs = torch.softmax(scores, dim=-1)  # [B,H,N,N]
-        ctx = torch.matmul(probs, v)  # [B,H,N,hd]
+        q = vit.split_heads(self.query(x), HEADS, HEAD_DIM)  # [B,H,N,hd]
+        k = vit.split_heads(self.key(x), HEADS, HEAD_DIM)
+        v = vit.split_heads(self.value(x), HEADS, HEAD_DIM)
+        ctx, probs = vit.attend(q, k, v, HEAD_DIM)  # [B,H,N,hd], [B,H,N,N]
         ctx = ctx.transpose(1, 2).reshape(b, n, HIDDEN)
         return self.output(ctx), probs
 
@@ -147,8 +146,7 @@ class TinyViT(nn.Module):
     def forward(self, pixel_values):
         x = self.patch_embeddings(pixel_values)  # [B,D,4,6]
         x = x.flatten(2).transpose(1, 2)  # [B,24,D], row-major patches
-        cls = self.cls_token.expand(x.shape[0], -1, -1)
-        x = torch.cat([cls, x], dim=1) + self.position_embeddings
+        x = vit.prepend_cls(self.cls_token, x) + self.position_embeddings
         attentions = []
         for layer in self.layers:
             x, probs = layer(x)
@@ -158,41 +156,33 @@ class TinyViT(nn.Module):
         return logits, attentions
 
 
+def init_parameter(name, p):
+    if name.endswith("query.weight") or name.endswith("key.weight"):
+        p.normal_(0.0, QK_STD)
+    elif "layernorm" in name and name.endswith("weight"):
+        p.copy_(1.0 + 0.1 * torch.randn_like(p))
+    elif "layernorm" in name and name.endswith("bias"):
+        p.normal_(0.0, 0.05)
+    elif name.endswith("bias"):
+        p.normal_(0.0, 0.05)
+    elif name in ("cls_token", "position_embeddings"):
+        p.normal_(0.0, 0.5)
+    elif p.dim() >= 2:
+        fan_in = p[0].numel()
+        p.normal_(0.0, 1.0 / math.sqrt(fan_in))
+    else:
+        p.normal_(0.0, 0.1)
+
+
 def init_weights(model):
-    """Deterministic init. Parameters are visited in registration order."""
-    torch.manual_seed(SEED)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("query.weight") or name.endswith("key.weight"):
-                p.normal_(0.0, QK_STD)
-            elif "layernorm" in name and name.endswith("weight"):
-                p.copy_(1.0 + 0.1 * torch.randn_like(p))
-            elif "layernorm" in name and name.endswith("bias"):
-                p.normal_(0.0, 0.05)
-            elif name.endswith("bias"):
-                p.normal_(0.0, 0.05)
-            elif name in ("cls_token", "position_embeddings"):
-                p.normal_(0.0, 0.5)
-            elif p.dim() >= 2:
-                fan_in = p[0].numel()
-                p.normal_(0.0, 1.0 / math.sqrt(fan_in))
-            else:
-                p.normal_(0.0, 0.1)
-
-
-class LogitsOnly(nn.Module):
-    def __init__(self, vit):
-        super().__init__()
-        self.vit = vit
-
-    def forward(self, pixel_values):
-        return self.vit(pixel_values)[0]
+    """Deterministic init (seed SEED, parameters in registration order)."""
+    init_in_order(model, SEED, init_parameter)
 
 
 class WithAttentions(nn.Module):
-    def __init__(self, vit):
+    def __init__(self, model):
         super().__init__()
-        self.vit = vit
+        self.vit = model  # the module name is the scope of every node: /vit/...
 
     def forward(self, pixel_values):
         logits, attentions = self.vit(pixel_values)
@@ -319,60 +309,13 @@ DEFINITIONS = (
 # ---------------------------------------------------------------------------
 # Export helpers
 # ---------------------------------------------------------------------------
-def write_json(path, obj, indent=2):
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=indent)
-        f.write("\n")
-
-
 def hf_config():
-    return {
-        "architectures": ["ViTForImageClassification"],
-        "model_type": "vit",
-        "image_size": HEIGHT,
-        "patch_size": PATCH,
-        "num_channels": CHANNELS,
-        "hidden_size": HIDDEN,
-        "num_hidden_layers": LAYERS,
-        "num_attention_heads": HEADS,
-        "intermediate_size": MLP,
-        "hidden_act": "gelu",
-        "layer_norm_eps": LN_EPS,
-        "qkv_bias": True,
-        "id2label": {str(i): f"class_{i}" for i in range(NUM_LABELS)},
-        "label2id": {f"class_{i}": i for i in range(NUM_LABELS)},
-    }
+    """image_size is only the height: the real input is non-square (see preprocessor_config)."""
+    return hf.vit_config("ViTForImageClassification", "vit", HEIGHT, SIZE, qkv_bias=True, **hf.labels([f"class_{i}" for i in range(NUM_LABELS)]))
 
 
 def preprocessor_config():
-    return {
-        "image_processor_type": "ViTImageProcessor",
-        "do_resize": True,
-        "size": {"height": HEIGHT, "width": WIDTH},
-        "resample": 2,
-        "do_rescale": True,
-        "rescale_factor": 1 / 255,
-        "do_normalize": True,
-        "image_mean": [0.5, 0.5, 0.5],
-        "image_std": [0.5, 0.5, 0.5],
-    }
-
-
-def export(module, path, output_names, example):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    torch.onnx.export(
-        module,
-        (example,),
-        path,
-        input_names=["pixel_values"],
-        output_names=output_names,
-        opset_version=OPSET,
-        do_constant_folding=True,
-        export_params=True,
-    )
-    model = onnx.load(path)
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return hf.preprocessor_config(HEIGHT, WIDTH, "ViTImageProcessor")
 
 
 def describe(model, label):
@@ -430,9 +373,9 @@ def main():
     print("torch", torch.__version__, "onnx", onnx.__version__, "numpy", np.__version__, "opset", OPSET)
     torch.set_num_threads(1)
 
-    vit = TinyViT()
-    init_weights(vit)
-    vit.eval()
+    tiny = TinyViT()
+    init_weights(tiny)
+    tiny.eval()
 
     pixels = make_pixels()
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -440,7 +383,7 @@ def main():
     x = torch.from_numpy(pixels)
 
     with torch.no_grad():
-        logits_t, attn_t = vit(x)
+        logits_t, attn_t = tiny(x)
     logits = logits_t[0].numpy().astype(np.float32)
     attn32 = torch.stack(attn_t, 0)[:, 0].numpy().astype(np.float32)  # [L,H,N,N]
     attn = attn32.astype(np.float64)
@@ -449,15 +392,14 @@ def main():
     # ---- ONNX export
     paths = {}
     for variant, module, names in [
-        ("logits-only", LogitsOnly(vit).eval(), ["logits"]),
-        ("with-attentions", WithAttentions(vit).eval(), ["logits"] + [f"attentions.{l}" for l in range(LAYERS)]),
+        ("logits-only", FirstOutput(tiny, "vit").eval(), ["logits"]),
+        ("with-attentions", WithAttentions(tiny).eval(), ["logits"] + [f"attentions.{l}" for l in range(LAYERS)]),
     ]:
         d = os.path.join(OUT_DIR, variant)
         p = os.path.join(d, "model.onnx")
-        model = export(module, p, names, x)
+        model = export_onnx(module, x, p, names)
         describe(model, variant)
-        write_json(os.path.join(d, "config.json"), hf_config())
-        write_json(os.path.join(d, "preprocessor_config.json"), preprocessor_config())
+        hf.write_model_configs(d, hf_config(), preprocessor_config())
         paths[variant] = p
 
     try_onnxruntime(list(paths.values()), pixels, logits, attn32)
@@ -513,7 +455,7 @@ def main():
         "headStats": stats,
     }
     # float32 -> python float gives exact float32 values; json writes them with repr
-    write_json(os.path.join(OUT_DIR, "expected.json"), expected, indent=None)
+    hf.write_json(os.path.join(OUT_DIR, "expected.json"), expected, indent=None)
 
     total = 0
     for root, _, files in os.walk(OUT_DIR):

@@ -22,7 +22,6 @@ Writes test/fixtures/torch-token-removal/<variant>/{model.onnx,config.json,prepr
 test/fixtures/torch-token-removal/expected.json. Deterministic (fixed seeds); committed, so CI needs no torch.
 """
 
-import json
 import os
 import sys
 
@@ -30,8 +29,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import export_vit as base  # noqa: E402  (the layers, sizes, pixels and configs of the attention cross-check)
+from torchlib import hf  # noqa: E402
+from torchlib.export import export_onnx  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT_DIR = os.path.join(REPO_ROOT, "test", "fixtures", "torch-token-removal")
@@ -112,22 +114,13 @@ def main():
         d = os.path.join(OUT_DIR, variant)
         os.makedirs(d, exist_ok=True)
         with torch.no_grad():
-            torch.onnx.export(
-                model,
-                (pixels,),
-                os.path.join(d, "model.onnx"),
-                input_names=["pixel_values"],
-                output_names=["logits"],
-                opset_version=base.OPSET,
-                do_constant_folding=True,
-            )
+            export_onnx(model, pixels, os.path.join(d, "model.onnx"), ["logits"])
             full = model(pixels)[0].tolist()
             dropped = [model(pixels, drop=s)[0].tolist() for s in subsets]
-        base.write_json(os.path.join(d, "config.json"), config(variant))
-        base.write_json(os.path.join(d, "preprocessor_config.json"), base.preprocessor_config())
+        hf.write_model_configs(d, config(variant), base.preprocessor_config())
         expected["variants"][variant] = {"specialTokens": model.special(), "logits": full, "dropped": dropped}
         print(f"{variant}: exported; {len(subsets)} dropped-token runs")
-    base.write_json(os.path.join(OUT_DIR, "expected.json"), expected, indent=1)
+    hf.write_json(os.path.join(OUT_DIR, "expected.json"), expected, indent=1)
 
 
 if __name__ == "__main__":

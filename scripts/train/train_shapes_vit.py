@@ -9,10 +9,11 @@ training and the TypeScript tests see byte-identical images. Nothing here is nee
 
 Needs Debian's python3-torch (1.13), python3-onnx and numpy (libopenblas0-pthread for speed).
 
-Model: the module and parameter names of HF ViTForImageClassification (vit.embeddings.patch_embeddings
-.projection, vit.encoder.layer.N.attention.attention.query, ...), pre-LN, CLS token, learned position
-embeddings, Conv patch embedding (patch 16), exact GELU, LayerNorm eps 1e-12, and attention written out
-(q k^T / sqrt(d) -> softmax -> v), so each layer's attention probabilities are one ONNX Softmax node.
+Model (its blocks in scripts/torchlib/vit.py): the module and parameter names of HF ViTForImageClassification
+(vit.embeddings.patch_embeddings.projection, vit.encoder.layer.N.attention.attention.query, ...), pre-LN, CLS
+token, learned position embeddings, Conv patch embedding (patch 16), exact GELU, LayerNorm eps 1e-12, and
+attention written out (q k^T / sqrt(d) -> softmax -> v), so each layer's attention probabilities are one ONNX
+Softmax node.
 
 Training: AdamW, linear warm-up then cosine decay, soft-target cross-entropy with label smoothing
 (two-object scenes carry 0.5 / 0.5 targets), plus token labelling: an auxiliary head (not exported)
@@ -20,17 +21,18 @@ classifies each patch token by the class shares of its pixels; random horizontal
 (x / 255 - 0.5) / 0.5 of the uint8 images, no resize (the scenes are 128 x 128).
 """
 
-import argparse
 import json
-import math
 import os
-import time
+import sys
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torchlib import hf, train, vit  # noqa: E402
+from torchlib.hf import to_pixels  # noqa: E402
 
 IMAGE = 128
 PATCH = 16
@@ -40,117 +42,19 @@ HEADS = 4
 LAYERS = 4
 MLP = 2 * HIDDEN
 LN_EPS = 1e-12
-OPSET = 14
-MEAN = STD = 0.5
-
-
-class ViTSelfAttention(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.query = nn.Linear(HIDDEN, HIDDEN)
-        self.key = nn.Linear(HIDDEN, HIDDEN)
-        self.value = nn.Linear(HIDDEN, HIDDEN)
-
-    def forward(self, x):
-        b, n, _ = x.shape
-        split = lambda t: t.reshape(b, n, HEADS, HIDDEN // HEADS).transpose(1, 2)
-        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        probs = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(HIDDEN // HEADS), dim=-1)
-        return torch.matmul(probs, v).transpose(1, 2).reshape(b, n, HIDDEN)
-
-
-class ViTSelfOutput(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Linear(HIDDEN, HIDDEN)
-
-    def forward(self, x):
-        return self.dense(x)
-
-
-class ViTAttention(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.attention = ViTSelfAttention()
-        self.output = ViTSelfOutput()
-
-    def forward(self, x):
-        return self.output(self.attention(x))
-
-
-class ViTIntermediate(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Linear(HIDDEN, MLP)
-
-    def forward(self, x):
-        return F.gelu(self.dense(x))
-
-
-class ViTOutput(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Linear(MLP, HIDDEN)
-
-    def forward(self, h, x):
-        return self.dense(h) + x
-
-
-class ViTLayer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.attention = ViTAttention()
-        self.intermediate = ViTIntermediate()
-        self.output = ViTOutput()
-        self.layernorm_before = nn.LayerNorm(HIDDEN, eps=LN_EPS)
-        self.layernorm_after = nn.LayerNorm(HIDDEN, eps=LN_EPS)
-
-    def forward(self, x):
-        x = self.attention(self.layernorm_before(x)) + x
-        return self.output(self.intermediate(self.layernorm_after(x)), x)
-
-
-class ViTEncoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layer = nn.ModuleList([ViTLayer() for _ in range(LAYERS)])
-
-    def forward(self, x):
-        for layer in self.layer:
-            x = layer(x)
-        return x
-
-
-class ViTPatchEmbeddings(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.projection = nn.Conv2d(3, HIDDEN, kernel_size=PATCH, stride=PATCH)
-
-    def forward(self, x):
-        return self.projection(x).flatten(2).transpose(1, 2)
-
-
-class ViTEmbeddings(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, HIDDEN))
-        self.patch_embeddings = ViTPatchEmbeddings()
-        self.position_embeddings = nn.Parameter(torch.zeros(1, GRID * GRID + 1, HIDDEN))
-
-    def forward(self, x):
-        x = self.patch_embeddings(x)
-        return torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.position_embeddings
+SIZE = vit.ViTSize(hidden=HIDDEN, heads=HEADS, layers=LAYERS, mlp=MLP, patch=PATCH, ln_eps=LN_EPS)
 
 
 class ViTModel(nn.Module):
     def __init__(self):
         super().__init__()
-        self.embeddings = ViTEmbeddings()
-        self.encoder = ViTEncoder()
+        self.embeddings = vit.ViTEmbeddings(SIZE, GRID * GRID)
+        self.encoder = vit.ViTEncoder(SIZE)
         self.layernorm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
 
     def forward(self, x):
-        return self.layernorm(self.encoder(self.embeddings(x)))
+        hidden, _ = self.encoder(self.embeddings(x))
+        return self.layernorm(hidden[-1])
 
 
 class ViTForImageClassification(nn.Module):
@@ -202,12 +106,6 @@ def load_split(data, split, classes):
     return images, targets, labels, patches
 
 
-def to_pixels(batch_u8):
-    """preprocessor_config.json exactly: rescale 1/255, normalise mean = std = 0.5, HWC -> CHW."""
-    x = torch.from_numpy(batch_u8).permute(0, 3, 1, 2).float() * (1 / 255)
-    return (x - MEAN) / STD
-
-
 def augment(x, patches, gen):
     """Random horizontal flips (the shapes are upright within 20 degrees, so no vertical flips or turns);
     the per-patch labels [B, 64, C] flip with the image."""
@@ -229,19 +127,8 @@ def evaluate(model, images, labels, batch=200):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "models", "demo", "shapes-vit"))
-    ap.add_argument("--steps", type=int, default=5000)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
-    ap.add_argument("--weight-decay", type=float, default=0.05)
-    ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--smoothing", type=float, default=0.05)
-    ap.add_argument("--token-weight", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    args = train.arguments("shapes-vit", steps=5000, batch=32, lr=1.5e-3, weight_decay=0.05, warmup=200,
+                           options=[("--smoothing", float, 0.05), ("--token-weight", float, 1.0)])
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -264,12 +151,10 @@ def main():
     decay = [p for n, p in named if p.dim() >= 2 and "embeddings" not in n]
     no_decay = [p for n, p in named if not (p.dim() >= 2 and "embeddings" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / args.warmup if s < args.warmup else 0.5 * (1 + math.cos(math.pi * (s - args.warmup) / max(1, args.steps - args.warmup))))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, train.warmup_cosine(args.warmup, args.steps))
 
     rng = np.random.default_rng(args.seed)
-    t0 = time.time()
-    log = []
-    running = 0.0
+    log = train.TrainLog(args.steps)
     for step in range(1, args.steps + 1):
         idx = np.sort(rng.choice(len(train_x), args.batch, replace=False))
         x, tp = augment(to_pixels(train_x[idx]), torch.from_numpy(train_p[idx]), gen)
@@ -282,14 +167,8 @@ def main():
         torch.nn.utils.clip_grad_norm_([p for _, p in named], 1.0)
         opt.step()
         sched.step()
-        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % 100 == 0 or step == args.steps:
-            entry = {"step": step, "loss": round(running, 4), "seconds": round(time.time() - t0, 1)}
-            if step % 500 == 0 or step == args.steps:
-                entry["test_accuracy"] = float((evaluate(model, test_x[:600], test_y[:600]) == test_y[:600]).mean())
-            log.append(entry)
-            print(json.dumps(entry), flush=True)
-    train_seconds = time.time() - t0
+        log.step(step, loss.item(), lambda: {"test_accuracy": float((evaluate(model, test_x[:600], test_y[:600]) == test_y[:600]).mean())})
+    train_seconds = log.seconds()
 
     model.eval()
     preds = evaluate(model, test_x, test_y)
@@ -298,62 +177,21 @@ def main():
     print(f"held-out accuracy {acc:.4f} on {len(test_y)} scenes; per class {per_class}")
 
     out = os.path.abspath(args.out)
-    os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
-    onnx_path = os.path.join(out, "onnx", "model.onnx")
-    example = to_pixels(test_x[:1])
-    with torch.no_grad():
-        torch.onnx.export(model, (example,), onnx_path, input_names=["pixel_values"], output_names=["logits"],
-                          dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
-                          opset_version=OPSET, do_constant_folding=True, export_params=True)
-    graph = onnx.load(onnx_path)
-    onnx.checker.check_model(graph, full_check=True)
-    softmax = [n.name for n in graph.graph.node if n.op_type == "Softmax"]
-    assert len(softmax) == LAYERS, softmax
+    onnx_path, _, softmax = train.export_trained(model, to_pixels(test_x[:1]), out, "logits", LAYERS)
 
-    config = {
-        "architectures": ["ViTForImageClassification"],
-        "model_type": "vit",
-        "image_size": IMAGE,
-        "patch_size": PATCH,
-        "num_channels": 3,
-        "hidden_size": HIDDEN,
-        "num_hidden_layers": LAYERS,
-        "num_attention_heads": HEADS,
-        "intermediate_size": MLP,
-        "hidden_act": "gelu",
-        "layer_norm_eps": LN_EPS,
-        "qkv_bias": True,
-        "attn_implementation": "eager",
-        "id2label": {str(i): c for i, c in enumerate(classes)},
-        "label2id": {c: i for i, c in enumerate(classes)},
-        "vit_lens_description": "Trained on procedurally generated shapes among clutter, 128x128; classes: " + ", ".join(classes) + ".",
-    }
-    preprocessor = {
-        "image_processor_type": "ViTImageProcessor",
-        "do_resize": True,
-        "size": {"height": IMAGE, "width": IMAGE},
-        "resample": 2,
-        "do_rescale": True,
-        "rescale_factor": 1 / 255,
-        "do_normalize": True,
-        "image_mean": [MEAN] * 3,
-        "image_std": [STD] * 3,
-    }
-    for name, obj in [("config.json", config), ("preprocessor_config.json", preprocessor)]:
-        with open(os.path.join(out, name), "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
+    config = hf.vit_config(
+        "ViTForImageClassification", "vit", IMAGE, SIZE, qkv_bias=True, attn_implementation="eager", **hf.labels(classes),
+        vit_lens_description="Trained on procedurally generated shapes among clutter, 128x128; classes: " + ", ".join(classes) + ".",
+    )
+    preprocessor = hf.preprocessor_config(IMAGE, IMAGE, "ViTImageProcessor")
     metrics = {
         "train_scenes": meta["train"], "test_scenes": meta["test"], "two_object_share": meta["twoObjectShare"],
         "steps": args.steps, "batch": args.batch, "lr": args.lr, "weight_decay": args.weight_decay, "warmup": args.warmup,
         "label_smoothing": args.smoothing, "token_label_weight": args.token_weight, "seed": args.seed, "threads": args.threads, "train_seconds": round(train_seconds, 1),
         "torch": torch.__version__, "heldout_accuracy": acc, "heldout_per_class": per_class, "heldout_count": int(len(test_y)),
-        "onnx_bytes": os.path.getsize(onnx_path), "softmax_nodes": softmax, "log": log,
+        "onnx_bytes": os.path.getsize(onnx_path), "softmax_nodes": softmax, "log": log.entries,
     }
-    with open(os.path.join(out, "training_metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=1)
-        f.write("\n")
-    print(f"wrote {out} ({os.path.getsize(onnx_path) / 1e6:.2f} MB onnx), trained in {train_seconds / 60:.1f} min")
+    train.write_model_folder(out, config, preprocessor, metrics, train_seconds)
 
 
 if __name__ == "__main__":
