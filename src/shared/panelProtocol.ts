@@ -70,6 +70,12 @@ export type CommonWebviewMessage =
   /** The panel needs a query's attention rows and rollout (of the result `resultId`): answered by `slice`. */
   | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings };
 
+/** The host → webview messages of every page, its analysis's own beside them (a page whose attention the engine keeps adds `slice`). */
+export type BasicHostMessage = Extract<CommonHostMessage, { type: 'running' | 'error' | 'exported' }>;
+
+/** The webview → host messages of every page, its own exports and requests beside them. */
+export type BasicWebviewMessage = Extract<CommonWebviewMessage, { type: 'ready' | 'action' | 'log' }>;
+
 /** A well-formed `needSlice`, else undefined. */
 export function parseNeedSlice(o: Record<string, unknown>): Extract<CommonWebviewMessage, { type: 'needSlice' }> | undefined {
   const r = o.rollout as Record<string, unknown> | null;

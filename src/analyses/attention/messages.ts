@@ -2,7 +2,7 @@
 // starts from. Shared by the host (src/analyses/attention/panel.ts) and webview/panels/attention; types
 // plus one validator whose only runtime imports are the shared field checks, so the webview bundle can
 // include it. Must not import vscode, Node or DOM code.
-import type { AttentionSlice, HeadFusion, PanelResult, RolloutSettings } from '../../shared/attentionTypes';
+import type { AttentionSlice, HeadFusion, PanelResult } from '../../shared/attentionTypes';
 import type { PanelMapResult } from './types';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 export type { ExplainRequest } from '../explain/messages';
@@ -13,6 +13,10 @@ import {
   parseNeedSlice,
   type ColormapName,
   type PanelActionId,
+  type BasicHostMessage,
+  type BasicWebviewMessage,
+  type CommonHostMessage,
+  type CommonWebviewMessage,
 } from '../../shared/panelProtocol';
 
 /** User settings the panel starts from (the `vitLens.*` configuration). */
@@ -27,8 +31,6 @@ export interface PanelSettings {
 
 /** Host → webview. */
 export type HostMessage =
-  /** A run started or advanced: show a busy state with this text (progress 0..1 when known). */
-  | { type: 'running'; message: string; progress?: number }
   /**
    * A finished run: render everything. The full attention tensor stays in the host; `slice` holds the
    * default query's rows and rollout so the first paint needs no round trip. `notice` is an inline hint
@@ -58,21 +60,16 @@ export type HostMessage =
       notice?: { message: string; actions: PanelActionId[] };
       partial: true;
     }
-  /** Reply to `needSlice`: another query's rows and rollout, of the result `resultId`. */
-  | { type: 'slice'; resultId: number; slice: AttentionSlice }
-  /** A run failed: show the message in the panel (data-testid="error"), keep any previous result visible. */
-  | { type: 'error'; message: string; actions: PanelActionId[] }
   /** Settings changed in VS Code while the panel is open. */
   | { type: 'settings'; settings: PanelSettings }
-  /** Reply to an `export` request: where it was saved, or why not. */
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
   /** "Why this class" (src/analyses/explain/messages.ts). */
-  | ExplainHostMessage;
+  | ExplainHostMessage
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicHostMessage
+  | Extract<CommonHostMessage, { type: 'slice' }>;
 
 /** Webview → host. */
 export type WebviewMessage =
-  /** The script loaded and listens: the host answers with the current state. */
-  | { type: 'ready' }
   /**
    * A new result's main map is on screen (before the thumbnails; from the first map when the rest follows).
    * Wall-clock times (ms since the epoch): `at` now, `receivedAt` when the result arrived.
@@ -80,17 +77,14 @@ export type WebviewMessage =
   | { type: 'painted'; view: string; at: number; receivedAt: number }
   /** Everything of a result is painted (the whole result, after a first map): how many layer×head thumbnails, and which view is shown. */
   | { type: 'rendered'; thumbnails: number; view: string }
-  /** The panel needs a query's rows and rollout (of the `result` with this `resultId`): answered by `slice`. */
-  | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings }
   /** The query token changed (click/keyboard on a patch); the host logs it and tests read it. */
   | { type: 'queryChanged'; query: number; layer: number; head: number | 'mean' }
   /** Save a file the panel produced (PNG of the view, JSON of the numbers); the host asks where. */
   | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
-  /** The user pressed one of the action buttons. */
-  | { type: 'action'; action: PanelActionId }
-  /** A line for the extension's output channel. */
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  | ExplainWebviewMessage;
+  | ExplainWebviewMessage
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicWebviewMessage
+  | Extract<CommonWebviewMessage, { type: 'needSlice' }>;
 
 /** Returns the message if it is a well-formed WebviewMessage, else undefined. Never trust a webview. */
 export function parseWebviewMessage(m: unknown): WebviewMessage | undefined {

@@ -2,15 +2,12 @@
 // webview/panels/compare; must not import vscode, Node or DOM code.
 import type { CompareResult } from './types';
 import type { PanelSettings } from '../attention/messages';
-import { parseCommonMessage, parseExport, type PanelActionId } from '../../shared/panelProtocol';
+import { parseCommonMessage, parseExport, type BasicHostMessage, type BasicWebviewMessage } from '../../shared/panelProtocol';
 
 /** Host → webview. */
 export type CompareHostMessage =
-  | { type: 'running'; message: string; progress?: number }
   /** `modelB`: the file of model B (null when B is A's previous checkpoint). */
   | { type: 'result'; compare: CompareResult; settings: PanelSettings; modelB: string | null }
-  | { type: 'error'; message: string; actions: PanelActionId[] }
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
   /** Progress of the class-specific view (an `explainBoth` request). */
   | { type: 'explainStatus'; message: string }
   /**
@@ -27,16 +24,17 @@ export type CompareHostMessage =
       gridB: [number, number];
       note?: string;
     }
-  | { type: 'explainFailed'; message: string };
+  | { type: 'explainFailed'; message: string }
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicHostMessage;
 
 /** Webview → host. */
 export type CompareWebviewMessage =
-  | { type: 'ready' }
   /** Compute the class-specific view (answered by explainStatus, then explained or explainFailed). */
   | { type: 'explainBoth' }
   | { type: 'export'; requestId: number; format: 'json'; suggestedName: string; bytes: Uint8Array }
-  | { type: 'action'; action: PanelActionId }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicWebviewMessage;
 
 export function parseCompareWebviewMessage(m: unknown): CompareWebviewMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;

@@ -2,7 +2,7 @@
 // the panel starts from. Shared by src/host and webview/panels/dense. Types plus one validator; its only runtime
 // imports are the shared protocol's and the explain messages' field checks, which import nothing heavy, so both
 // the host and the webview bundle can include it. Must not import vscode, Node or DOM code.
-import type { AttentionShape, AttentionSlice, HeadFusion, RolloutSettings } from '../../shared/attentionTypes';
+import type { AttentionShape, AttentionSlice, HeadFusion } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask } from './types';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 import {
@@ -11,7 +11,10 @@ import {
   parseExport,
   parseNeedSlice,
   type ColormapName,
-  type PanelActionId,
+  type BasicHostMessage,
+  type BasicWebviewMessage,
+  type CommonHostMessage,
+  type CommonWebviewMessage,
 } from '../../shared/panelProtocol';
 
 /** Depth colormaps: inferno (MiDaS), Spectral_r (Depth Anything), turbo, gray. */
@@ -60,8 +63,6 @@ export type DensePanelResult = Omit<DenseResult, 'attention'> & { attention?: At
 
 /** Host → webview. */
 export type DenseHostMessage =
-  /** A run started or advanced: show the busy state (data-testid="busy") with this text (progress 0..1 when known). */
-  | { type: 'running'; message: string; progress?: number }
   /**
    * A finished run: render everything (its notes are shown as they are). `resultId` tags the slices of
    * this result; `slice` (query 0 = CLS, with the settings' rollout) is required when `result.attention`
@@ -80,32 +81,24 @@ export type DenseHostMessage =
        */
       partial?: boolean;
     }
-  /** Reply to `needSlice`: one query's attention rows and rollout of the result `resultId`. */
-  | { type: 'slice'; resultId: number; slice: AttentionSlice }
-  /** A run failed: show the message (data-testid="error") with these buttons; a previous result stays visible. */
-  | { type: 'error'; message: string; actions: PanelActionId[] }
-  /** Reply to an `export` request: where it was saved, or why not (neither: the user cancelled). */
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
   /** "Why this depth" (src/analyses/explain/messages.ts). */
-  | ExplainHostMessage;
+  | ExplainHostMessage
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicHostMessage
+  | Extract<CommonHostMessage, { type: 'slice' }>;
 
 /** Webview → host. */
 export type DenseWebviewMessage =
-  /** The script loaded and listens: the host answers with the current state (a `result`, `running` or `error`). */
-  | { type: 'ready' }
   /** A result's map is on screen (`at`: Date.now() then), before its feature levels and attention when they follow. */
   | { type: 'painted'; task: DenseTask; view: DenseViewId; at: number }
   /** Everything of a result is painted: which task and view, how many legend classes (segmentation) and feature levels. */
   | { type: 'rendered'; task: DenseTask; view: DenseViewId; classes?: number; features: number }
-  /** The panel needs a query's attention rows and rollout of the result `resultId` (the host answers with `slice`). */
-  | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings }
   /** Save a file the panel produced; the host asks where and answers with `exported`. */
   | { type: 'export'; requestId: number; format: DenseExportFormat; suggestedName: string; bytes: Uint8Array }
-  /** The user pressed one of the action buttons. */
-  | { type: 'action'; action: PanelActionId }
-  /** A line for the extension's output channel. */
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  | ExplainWebviewMessage;
+  | ExplainWebviewMessage
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicWebviewMessage
+  | Extract<CommonWebviewMessage, { type: 'needSlice' }>;
 
 const oneOf = <T extends string>(list: readonly T[], v: unknown): v is T =>
   typeof v === 'string' && (list as readonly string[]).includes(v);

@@ -1,7 +1,14 @@
 // Messages between the extension host and the gallery panel, and their validator. Shared by src/host and
 // webview/panels/gallery; must not import vscode, Node or DOM code.
 import type { GalleryEntry, GalleryStart, GallerySummary } from './types';
-import { isIndex, parseCommonMessage, parseExport, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+import {
+  isIndex,
+  parseCommonMessage,
+  parseExport,
+  type ColormapName,
+  type BasicHostMessage,
+  type BasicWebviewMessage,
+} from '../../shared/panelProtocol';
 
 export interface GallerySettings {
   colormap: ColormapName;
@@ -20,26 +27,24 @@ export interface GalleryData {
 
 /** Host → webview. */
 export type GalleryHostMessage =
-  | { type: 'running'; message: string; progress?: number }
   /** A run began: every listed path (entries come later, each once). */
   | { type: 'galleryStart'; start: GalleryStart; source: string; settings: GallerySettings }
   /** One finished image (or its error). */
   | { type: 'galleryEntry'; entry: GalleryEntry }
   /** The run is over (also the snapshot a reloaded webview gets): everything at once. */
   | { type: 'result'; data: GalleryData; start?: GalleryStart }
-  | { type: 'error'; message: string; actions: PanelActionId[] }
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicHostMessage;
 
 /** Webview → host. */
 export type GalleryWebviewMessage =
-  | { type: 'ready' }
   /** After `ready`: send the entries of a run in flight from this count on (a reloaded webview lost them). */
   | { type: 'resync'; have: number }
   /** Open the full attention panel of the entry at this index. */
   | { type: 'openImage'; index: number }
   | { type: 'export'; requestId: number; format: 'json'; suggestedName: string; bytes: Uint8Array }
-  | { type: 'action'; action: PanelActionId }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicWebviewMessage;
 
 export function parseGalleryWebviewMessage(m: unknown): GalleryWebviewMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;

@@ -3,7 +3,15 @@
 // its only runtime import is the attention protocol's field checks, which import nothing themselves, so
 // both the host and the webview bundle can include it. Must not import vscode, Node or DOM code.
 import type { GateKind, GatesResult } from './types';
-import { isIndex, parseCommonMessage, parseExport, type ColormapName, type PanelActionId } from '../../shared/panelProtocol';
+import {
+  isIndex,
+  parseCommonMessage,
+  parseExport,
+  type ColormapName,
+  type PanelActionId,
+  type BasicHostMessage,
+  type BasicWebviewMessage,
+} from '../../shared/panelProtocol';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 
 /** User settings the panel starts from (the host reads the attention panel's `vitLens.colormap` / `vitLens.overlayOpacity`). */
@@ -15,8 +23,6 @@ export interface GatesPanelSettings {
 
 /** Host → webview. */
 export type GatesHostMessage =
-  /** A run started or advanced: show the busy state (data-testid="busy") with this text (progress 0..1 when known). */
-  | { type: 'running'; message: string; progress?: number }
   /** A finished run: render everything. `notice` is an inline hint with buttons (e.g. "this model has no attention: showing its gates"). */
   | {
       type: 'result';
@@ -26,26 +32,20 @@ export type GatesHostMessage =
       settings: GatesPanelSettings;
       notice?: { message: string; actions: PanelActionId[] };
     }
-  /** A run failed: show the message (data-testid="error") with these buttons; a previous result stays visible. */
-  | { type: 'error'; message: string; actions: PanelActionId[] }
-  /** Reply to an `export` request: where it was saved, or why not (neither: the user cancelled). */
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string }
   /** "Why this class" by pixel-fill occlusion (src/analyses/explain/messages.ts). */
-  | ExplainHostMessage;
+  | ExplainHostMessage
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicHostMessage;
 
 /** Webview → host. */
 export type GatesWebviewMessage =
-  /** The script loaded and listens: the host answers with the current state (a `result`, `running` or `error`). */
-  | { type: 'ready' }
   /** A gate is painted (after a result, and whenever the user picks another block): how many gates, which one (0-based, depth order), its kind. */
   | { type: 'rendered'; gates: number; block: number; kind: GateKind }
   /** Save a file the panel produced (PNG of the shown gate, JSON of its numbers); the host asks where and answers `exported`. */
   | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
-  /** The user pressed one of the action buttons. */
-  | { type: 'action'; action: PanelActionId }
-  /** A line for the extension's output channel. */
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  | ExplainWebviewMessage;
+  | ExplainWebviewMessage
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicWebviewMessage;
 
 /** Returns the message if it is a well-formed GatesWebviewMessage, else undefined. Never trust a webview. */
 export function parseGatesWebviewMessage(m: unknown): GatesWebviewMessage | undefined {

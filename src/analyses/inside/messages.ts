@@ -3,7 +3,14 @@
 // is the shared field checks, so both the host and the webview bundle can include it.
 import type { ErrorInfo } from '../../shared/errors';
 import type { AnatomyResult, FeaturesResult, HardAttentionResult, TokensResult } from './types';
-import { isIndex, parseCommonMessage, parseExport, type PanelActionId } from '../../shared/panelProtocol';
+import {
+  isIndex,
+  parseCommonMessage,
+  parseExport,
+  type PanelActionId,
+  type BasicHostMessage,
+  type BasicWebviewMessage,
+} from '../../shared/panelProtocol';
 
 /** A view's data, or why the model cannot give it (shown in the view's place). */
 export type Part<T> = T | { error: ErrorInfo };
@@ -17,19 +24,17 @@ export interface InsidePageData {
 
 /** Host → webview. */
 export type InsideHostMessage =
-  | { type: 'running'; message: string; progress?: number }
   /** A finished run: every view. */
   | { type: 'result'; data: InsidePageData; notice?: { message: string; actions: PanelActionId[] } }
   /** The features at another layer (answer to `needFeatures`). */
   | { type: 'features'; features: Part<FeaturesResult> }
   /** Hard attention's crop and predictions (answer to `hardAttention`). */
   | { type: 'hardAttention'; result: Part<HardAttentionResult> }
-  | { type: 'error'; message: string; actions: PanelActionId[] }
-  | { type: 'exported'; requestId: number; savedTo?: string; error?: string };
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicHostMessage;
 
 /** Webview → host. */
 export type InsideWebviewMessage =
-  | { type: 'ready' }
   /** The views are painted: which ones show data. */
   | { type: 'rendered'; views: string[] }
   /** Patch features at this stream row (0 = embeddings … L), over the images the features view has. */
@@ -42,8 +47,8 @@ export type InsideWebviewMessage =
    */
   | { type: 'hardAttention'; map: number[]; mapName: string; tau: number; classSpecific?: true }
   | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
-  | { type: 'action'; action: PanelActionId }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  /** The messages every panel has (src/shared/panelProtocol.ts). */
+  | BasicWebviewMessage;
 
 /** Returns the message if it is a well-formed InsideWebviewMessage, else undefined. Never trust a webview. */
 export function parseInsideWebviewMessage(m: unknown): InsideWebviewMessage | undefined {
