@@ -261,6 +261,12 @@ export abstract class VitLensPanel<HostMsg extends { type: string }, WebviewMsg 
   protected modelPath(): string | null {
     return configuredModel(this.kind.task);
   }
+  /** The configured model of a panel that cannot run without one; else MODEL_NOT_CONFIGURED saying why and what to do. */
+  protected requiredModel(why: string, hint: string): string {
+    const model = configuredModel(this.kind.task);
+    if (!model) throw new VitLensError('MODEL_NOT_CONFIGURED', why, hint);
+    return model;
+  }
   /** Validates a message from the webview (never trust a webview). */
   protected abstract parse(raw: unknown): WebviewMsg | undefined;
   /**

@@ -3,10 +3,9 @@
 // host's panel base only.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { VitLensError } from '../../shared/errors';
 import { parseGatesWebviewMessage, type GatesHostMessage, type GatesWebviewMessage } from './messages';
 import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
-import { configuredModel, maxPixels, panelSettings, topK } from '../../host/settings';
+import { maxPixels, panelSettings, topK } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
 import { ExplainRunner } from '../explain/panel';
 
@@ -24,14 +23,10 @@ export class GatesPanel extends VitLensPanel<GatesHostMessage, GatesWebviewMessa
   }
 
   protected modelPath(): string {
-    const model = configuredModel(this.kind.task);
-    if (!model)
-      throw new VitLensError(
-        'MODEL_NOT_CONFIGURED',
-        'No model is configured any more: this panel shows the SE/CBAM gates of a CNN model.',
-        'Choose a model, or run Show Attention again for raw attention.',
-      );
-    return model;
+    return this.requiredModel(
+      'No model is configured any more: this panel shows the SE/CBAM gates of a CNN model.',
+      'Choose a model, or run Show Attention again for raw attention.',
+    );
   }
 
   protected parse(raw: unknown): GatesWebviewMessage | undefined {

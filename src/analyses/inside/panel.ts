@@ -2,10 +2,10 @@
 // attention on request. One per image. Host side: imports vscode and the host's panel base only.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { VitLensError, toErrorInfo } from '../../shared/errors';
+import { toErrorInfo } from '../../shared/errors';
 import { parseInsideWebviewMessage, type InsideHostMessage, type InsideWebviewMessage, type Part } from './messages';
 import { HostFacet, HostServices, VitLensPanel } from '../../host/panelBase';
-import { configuredModel, maxPixels, topK } from '../../host/settings';
+import { maxPixels, topK } from '../../host/settings';
 import type { PanelDescriptor } from '../registry';
 
 /** A request's result, or its error as the view's part (one view failing leaves the others). */
@@ -34,14 +34,10 @@ export class InsidePanel extends VitLensPanel<InsideHostMessage, InsideWebviewMe
   }
 
   protected modelPath(): string {
-    const model = configuredModel(this.kind.task);
-    if (!model)
-      throw new VitLensError(
-        'MODEL_NOT_CONFIGURED',
-        'No model is configured: Show ViT Inside looks inside a vision transformer (its weights, tokens and features).',
-        'Choose a model (ViT Lens: Select Attention Model…).',
-      );
-    return model;
+    return this.requiredModel(
+      'No model is configured: Show ViT Inside looks inside a vision transformer (its weights, tokens and features).',
+      'Choose a model (ViT Lens: Select Attention Model…).',
+    );
   }
 
   protected parse(raw: unknown): InsideWebviewMessage | undefined {
