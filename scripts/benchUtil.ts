@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { engineProcessEnv, type EngineClient } from '../src/client/engineClient';
 import { inferenceThreads } from '../src/core/onnx/threads';
 import { recycleAttention } from '../src/core/placedOutputs';
-import { sampleScenePng } from '../test/fixtures/builders/sampleImages';
+import { photoOrSampleScene } from '../test/fixtures/builders/sampleImages';
 import { defaultFixtureDir } from '../test/fixtures/builders/writeFixtures';
 
 export const root = path.resolve(__dirname, '..');
@@ -26,11 +26,7 @@ export const fmt = (ms: number): string => `${ms.toFixed(1).padStart(7)} ms`;
 export async function benchImage(): Promise<string> {
   const given = arg('--image');
   if (given) return path.resolve(given);
-  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
-  if (fs.existsSync(photo)) return photo;
-  const generated = path.join(defaultFixtureDir(root), 'sample-scene.png');
-  fs.writeFileSync(generated, await sampleScenePng());
-  return generated;
+  return photoOrSampleScene(root, path.join(defaultFixtureDir(root), 'sample-scene.png'));
 }
 
 /**

@@ -60,6 +60,25 @@ function progress(what: string, i: number, n: number, t0: number): void {
   if (i % 2000 === 0 || i === n) process.stdout.write(`${what}: ${i}/${n} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
 
+/**
+ * `<kind>_meta.json`: the scenes' description, then each split's count, seed range (training 0 … N−1,
+ * held-out from `heldOutSeed0`) and how its scenes are generated.
+ */
+function writeMeta(
+  kind: string,
+  description: Record<string, unknown>,
+  sets: { train: number; test: number },
+  heldOutSeed0: number,
+  [trainGenerator, testGenerator]: [string, string],
+): void {
+  const meta = {
+    ...description,
+    train: { count: sets.train, seeds: [0, sets.train - 1], generator: trainGenerator },
+    test: { count: sets.test, seeds: [heldOutSeed0, heldOutSeed0 + sets.test - 1], generator: testGenerator },
+  };
+  fs.writeFileSync(path.join(out, `${kind}_meta.json`), JSON.stringify(meta, null, 2) + '\n');
+}
+
 function exportShapes(): void {
   const sets = { train: Number(arg('shapes', '40000')), test: Number(arg('shapes-test', '1200')) };
   for (const [split, n] of Object.entries(sets)) {
@@ -81,24 +100,12 @@ function exportShapes(): void {
     patches.close();
     fs.writeFileSync(path.join(out, `shapes_${split}_labels.i32`), labels);
   }
-  fs.writeFileSync(
-    path.join(out, 'shapes_meta.json'),
-    JSON.stringify(
-      {
-        size: SHAPE_SCENE_SIZE,
-        classes: SHAPE_CLASSES,
-        numClasses: NUM_SHAPE_CLASSES,
-        twoObjectShare: TWO_OBJECT_SHARE,
-        train: { count: sets.train, seeds: [0, sets.train - 1], generator: 'trainingShapeScene(seed)' },
-        test: {
-          count: sets.test,
-          seeds: [HELD_OUT_SEED0, HELD_OUT_SEED0 + sets.test - 1],
-          generator: 'heldOutShapeScene(i) = shapeScene(1000000 + i, { classIndex: i % 6 })',
-        },
-      },
-      null,
-      2,
-    ) + '\n',
+  writeMeta(
+    'shapes',
+    { size: SHAPE_SCENE_SIZE, classes: SHAPE_CLASSES, numClasses: NUM_SHAPE_CLASSES, twoObjectShare: TWO_OBJECT_SHARE },
+    sets,
+    HELD_OUT_SEED0,
+    ['trainingShapeScene(seed)', 'heldOutShapeScene(i) = shapeScene(1000000 + i, { classIndex: i % 6 })'],
   );
 }
 
@@ -117,24 +124,12 @@ function exportDepth(): void {
     images.close();
     inverse.close();
   }
-  fs.writeFileSync(
-    path.join(out, 'depth_meta.json'),
-    JSON.stringify(
-      {
-        height: DEPTH_SCENE_HEIGHT,
-        width: DEPTH_SCENE_WIDTH,
-        classes: DEPTH_CLASSES,
-        target: 'inverse depth 1/z, camera-space z in metres',
-        train: { count: sets.train, seeds: [0, sets.train - 1], generator: 'depthScene(seed)' },
-        test: {
-          count: sets.test,
-          seeds: [DEPTH_HELD_OUT_SEED0, DEPTH_HELD_OUT_SEED0 + sets.test - 1],
-          generator: 'depthScene(1000000 + i)',
-        },
-      },
-      null,
-      2,
-    ) + '\n',
+  writeMeta(
+    'depth',
+    { height: DEPTH_SCENE_HEIGHT, width: DEPTH_SCENE_WIDTH, classes: DEPTH_CLASSES, target: 'inverse depth 1/z, camera-space z in metres' },
+    sets,
+    DEPTH_HELD_OUT_SEED0,
+    ['depthScene(seed)', 'depthScene(1000000 + i)'],
   );
 }
 

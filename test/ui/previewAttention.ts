@@ -8,19 +8,30 @@
 //   npm run test:ui                                   all three UI tests with every screenshot
 //   node dist/test/ui/previewAttention.js --quick     the report once and the VS Code messages (npm test's UI stage)
 //   node dist/test/ui/previewAttention.js --no-shots  only write the reports        (after npm run build, from the repository root)
-import * as esbuild from 'esbuild';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { AttentionResult, AttentionTensor } from '../../src/shared/attentionTypes';
 import type { PanelSettings } from '../../src/analyses/attention/messages';
 import { attentionSlice, headStatistics, rawAttention, topK } from '../../src/maths/attention';
-import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
-import { stringifyTyped } from '../../src/shared/typedJson';
-import { expectTestIds, openVscodePage, quick, reportErrors } from './pageShell';
-import { fakeBlob, fakeFaithfulness } from './fakeExplain';
+import { renderReportHtml } from '../../src/cli/htmlReport';
+import {
+  buildWebviewBundle,
+  expectTestIds,
+  horizontalOverflow,
+  launchChromium,
+  openReportPage,
+  openVscodePage,
+  postToPage,
+  quick,
+  reportErrors,
+  runUiTest,
+  screenshotter,
+  sentMessages,
+  waitForSent,
+} from './pageShell';
+import { fakeBlob, fakeFaithfulness, postExplainResult } from './fakeExplain';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview');
@@ -208,47 +219,8 @@ function checkRows(t: AttentionTensor): void {
   }
 }
 
-async function buildBundle(): Promise<{ js: string; css: string }> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitlens-preview-'));
-  await esbuild.build({
-    entryPoints: [path.join(root, 'webview/panels/attention/main.ts')],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    outfile: path.join(tmp, 'webview.js'),
-    loader: { '.css': 'css' },
-    logLevel: 'warning',
-  });
-  const b = loadWebviewBundle(tmp);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  return b;
-}
-
-const shot = async (page: Page, name: string, fullPage = false) => {
-  await page.waitForTimeout(150);
-  await page.screenshot({ path: path.join(outDir, name), fullPage });
-  console.log(`  ${name}`);
-};
-
-function launchBrowser() {
-  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-    (p): p is string => !!p && fs.existsSync(p),
-  );
-  if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
-  return chromium.launch({
-    executablePath: exe,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+const shot = screenshotter(outDir);
+const launchBrowser = () => launchChromium('--disable-gpu');
 
 /** The test ids the integration tests and the tour rely on, present once a result is shown. */
 const pageTestIds = [
@@ -278,17 +250,13 @@ async function quickCheck(data: { result: AttentionResult; settings: PanelSettin
   const browser = await launchBrowser();
   const errors: string[] = [];
   try {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark', deviceScaleFactor: 1 });
-    const page = await ctx.newPage();
-    page.on('pageerror', (e) => errors.push(`report: ${e.message}`));
-    page.on('console', (m) => m.type() === 'error' && errors.push(`report: console: ${m.text()}`));
-    await page.goto('file://' + path.join(outDir, 'report.html'));
+    const page = await openReportPage(browser, path.join(outDir, 'report.html'), { label: 'report', colorScheme: 'dark' }, errors);
     await page.waitForSelector('[data-testid="head-thumb"]', { timeout: 15000 });
     await expectTestIds(page, 'report', pageTestIds, errors);
     await page.keyboard.press('2');
     await expectTestIds(page, 'report, key 2', ['rollout-map'], errors);
     await shot(page, 'quick-dark-1400.png');
-    await ctx.close();
+    await page.context().close();
     await vscodeMode(browser, data, bundle, errors);
   } finally {
     await browser.close();
@@ -310,11 +278,7 @@ async function screenshots(
       ['dark', 'report.html'],
       ['light', 'report-light.html'],
     ] as const) {
-      const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: look, deviceScaleFactor: 1 });
-      const page = await ctx.newPage();
-      page.on('pageerror', (e) => errors.push(`${look}: ${e.message}`));
-      page.on('console', (m) => m.type() === 'error' && errors.push(`${look}: console: ${m.text()}`));
-      await page.goto('file://' + path.join(outDir, file));
+      const page = await openReportPage(browser, path.join(outDir, file), { label: look, colorScheme: look }, errors);
       await page.waitForSelector('[data-testid="head-thumb"]');
       await shot(page, `${look}-1400.png`);
       await shot(page, `${look}-1400-full.png`, true);
@@ -356,29 +320,23 @@ async function screenshots(
         await download.saveAs(saved);
         console.log(`  standalone download: ${path.basename(saved)} ${fs.statSync(saved).size} bytes`);
       }
-      await ctx.close();
+      await page.context().close();
     }
     // Narrow panel.
     for (const look of ['dark', 'light'] as const) {
-      const ctx = await browser.newContext({ viewport: { width: 600, height: 900 }, colorScheme: look });
-      const page = await ctx.newPage();
-      page.on('pageerror', (e) => errors.push(`narrow: ${e.message}`));
-      await page.goto('file://' + path.join(outDir, look === 'dark' ? 'report.html' : 'report-light.html'));
+      const file = path.join(outDir, look === 'dark' ? 'report.html' : 'report-light.html');
+      const page = await openReportPage(browser, file, { label: 'narrow', width: 600, colorScheme: look }, errors);
       await page.waitForSelector('[data-testid="head-thumb"]');
       await shot(page, `${look}-600-full.png`, true);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      console.log(`  narrow ${look}: horizontal overflow ${overflow}px`);
-      await ctx.close();
+      console.log(`  narrow ${look}: horizontal overflow ${await horizontalOverflow(page)}px`);
+      await page.context().close();
     }
     for (const [file, name] of [
       ['report-vitb.html', 'vitb'],
       ['report-raw.html', 'raw'],
     ] as const) {
-      const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
-      const page = await ctx.newPage();
-      page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
       const t0 = Date.now();
-      await page.goto('file://' + path.join(outDir, file));
+      const page = await openReportPage(browser, path.join(outDir, file), { label: name, colorScheme: 'dark' }, errors);
       await page.waitForSelector('[data-testid="head-thumb"]');
       console.log(`  ${name}: ${await page.locator('[data-testid="head-thumb"]').count()} thumbs, first paint ${Date.now() - t0} ms`);
       await shot(page, `${name}-1400-full.png`, true);
@@ -404,7 +362,7 @@ async function screenshots(
         console.log(`  vitb: click-to-query ${Date.now() - t1} ms`);
         await shot(page, 'vitb-query.png', true);
       }
-      await ctx.close();
+      await page.context().close();
     }
     await vscodeMode(browser, data, bundle, errors);
   } finally {
@@ -413,15 +371,13 @@ async function screenshots(
   reportErrors(errors);
 }
 
-/** The webview as VS Code hosts it: strict CSP (no inline styles), a stubbed acquireVsCodeApi, messages. */
 /**
  * "Why this class" in the VS Code webview: a click on a prediction asks the host to explain that class;
  * the host's partial (coarse) map, then its result are painted, with the faithfulness chart; Save JSON
  * writes the explain document. The maps and curves here are made up (the numerics have their own tests).
  */
 async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Promise<void> {
-  const sentOf = <T>(type: string) =>
-    page.evaluate((t) => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === t), type) as Promise<T[]>;
+  const sentOf = async <T>(type: string) => (await sentMessages(page)).filter((m) => m.type === type) as T[];
   const target = r.predictions![1];
   await page.locator('[data-testid="predictions"] li').nth(1).click();
   const asked = (await sentOf<{ resultId: number; request: { target?: number; methods: string[]; window: number } }>('explain'))[0];
@@ -433,7 +389,7 @@ async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Pr
   const P = gh * gw;
   // An occlusion-like blob around patch (2, 5), a RISE-like smoother one; curves that fall at different
   // speeds, with one-patch steps (the "One-patch steps" option).
-  const blob = (row: number, col: number, s2: number) => fakeBlob(r.grid, row, col, s2);
+  const blob = (row: number, col: number, s2: number) => Float32Array.from(fakeBlob(r.grid, row, col, s2));
   const faithfulness = fakeFaithfulness(
     target.probability,
     {
@@ -446,51 +402,23 @@ async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Pr
     },
     P,
   );
-  await page.evaluate(
-    ({ occ, rise, grid, faithfulness, target, labels, image, model }) => {
-      const f32 = (a: number[]) => Float32Array.from(a);
-      window.postMessage(
-        { type: 'explainPartial', resultId: 1, partial: { kind: 'occlusion', pass: 'coarse', done: 12, total: 40, map: f32(occ) } },
-        '*',
-      );
-      window.postMessage(
-        {
-          type: 'explainResult',
-          resultId: 1,
-          result: {
-            image,
-            model,
-            grid,
-            target,
-            labels,
-            removal: 'key-mask',
-            removalExact: true,
-            score: 'probability',
-            window: 2,
-            samples: 500,
-            seed: 0,
-            maps: { occlusion: f32(occ), rise: f32(rise), rollout: f32(rise), attention: f32(rise), raw: f32(rise), random: f32(rise) },
-            faithfulness,
-            predictions: [target],
-            runs: 412,
-            batch: 16,
-            timingsMs: { decode: 3, modelLoad: 0, attention: 40, occlusion: 300, rise: 900, faithfulness: 200, total: 1443 },
-          },
-        },
-        '*',
-      );
-    },
-    {
-      occ: blob(2, 5, 1.5),
-      rise: blob(2, 5, 6),
-      grid: r.grid,
-      faithfulness,
-      target,
-      labels: r.labels ?? [],
-      image: r.image,
-      model: r.model,
-    },
-  );
+  const occ = blob(2, 5, 1.5);
+  const rise = blob(2, 5, 6);
+  await postToPage(page, {
+    type: 'explainPartial',
+    resultId: 1,
+    partial: { kind: 'occlusion', pass: 'coarse', done: 12, total: 40, map: occ },
+  });
+  await postExplainResult(page, 1, r, {
+    grid: r.grid,
+    target,
+    labels: r.labels ?? [],
+    maps: { occlusion: occ, rise, rollout: rise, attention: rise, raw: rise, random: rise },
+    faithfulness,
+    predictions: [target],
+    runs: 412,
+    timingsMs: { decode: 3, modelLoad: 0, attention: 40, occlusion: 300, rise: 900, faithfulness: 200, total: 1443 },
+  });
   await page.waitForSelector('.vl-faith-legend li');
   const legend = await page.locator('.vl-faith-legend li').count();
   if (legend !== 6) errors.push(`vscode: the faithfulness legend has ${legend} maps, not 6`);
@@ -512,19 +440,19 @@ async function explainFlow(page: Page, r: AttentionResult, errors: string[]): Pr
   await page.keyboard.press('1');
 }
 
+/** The webview as VS Code hosts it: strict CSP (no inline styles), a stubbed acquireVsCodeApi, messages. */
 async function vscodeMode(
-  browser: import('playwright-core').Browser,
+  browser: Browser,
   data: { result: AttentionResult; settings: PanelSettings },
   bundle: { js: string; css: string },
   errors: string[],
 ): Promise<void> {
   const page = await openVscodePage(browser, 'webview', bundle, { label: 'vscode' }, errors);
   const ctx = page.context();
-  const sent = () => page.evaluate(() => (window as unknown as { __sent: { type: string }[] }).__sent);
+  const sent = () => sentMessages(page);
+  const postTyped = (message: object) => postToPage(page, message);
   console.log('  vscode: first message', JSON.stringify((await sent())[0]));
-  await page.evaluate(() =>
-    window.postMessage({ type: 'running', message: 'Running vit-tiny-demo on red-ball-in-the-park.png…', progress: 0.4 }, '*'),
-  );
+  await postTyped({ type: 'running', message: 'Running vit-tiny-demo on red-ball-in-the-park.png…', progress: 0.4 });
   await shot(page, 'vscode-busy.png');
   // As the host sends it: the tensor's shape and query 0's slice (the engine keeps the tensor).
   const { attention, ...rest } = data.result;
@@ -534,15 +462,6 @@ async function vscodeMode(
     startLayer: 0,
   });
   const shape = { layers: attention.layers, heads: attention.heads, tokens: attention.tokens };
-  // Posts a message whose typed arrays travel as base64 (as postMessage keeps them).
-  const postTyped = (message: object) =>
-    page.evaluate((t) => {
-      const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-      const d = JSON.parse(t, (_k, v) =>
-        v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
-      );
-      window.postMessage(d, '*');
-    }, stringifyTyped(message));
   const notice = {
     message: 'Attention was tapped from Softmax nodes: this model exports no attentions output.',
     actions: ['openSettings', 'showLog'],
@@ -559,7 +478,7 @@ async function vscodeMode(
     notice,
     partial: true,
   });
-  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'painted'));
+  await waitForSent(page, 'painted');
   if ((await sent()).some((m) => m.type === 'rendered')) errors.push('vscode: `rendered` before the rest of a first map');
   const pending = await page.evaluate(() =>
     [...document.querySelectorAll('[data-pending]')].filter((e) => !(e as HTMLElement).hidden).map((e) => e.textContent ?? ''),
@@ -580,7 +499,7 @@ async function vscodeMode(
   await shot(page, 'vscode-first-map-rollout.png');
   await page.keyboard.press('1');
   await postTyped({ type: 'result', resultId: 1, result: { ...rest, attention: shape }, slice, settings: data.settings, notice });
-  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
+  await waitForSent(page, 'rendered');
   const order = (await sent()).map((m) => m.type).filter((t) => t === 'painted' || t === 'rendered');
   if (order.join() !== 'painted,rendered') errors.push(`vscode: painted/rendered sent as ${order.join()}`);
   if ((await page.locator('[data-testid="head-thumb"]').count()) !== attention.layers * attention.heads)
@@ -593,16 +512,11 @@ async function vscodeMode(
   await page.keyboard.press('ArrowDown');
   console.log('  vscode: after arrows', JSON.stringify((await sent()).filter((m) => m.type === 'queryChanged')));
   await explainFlow(page, data.result, errors);
-  await page.evaluate(() =>
-    window.postMessage(
-      {
-        type: 'error',
-        message: 'Model file not found: models/vit-base/model.onnx',
-        actions: ['chooseModel', 'downloadModel', 'openSettings'],
-      },
-      '*',
-    ),
-  );
+  await postTyped({
+    type: 'error',
+    message: 'Model file not found: models/vit-base/model.onnx',
+    actions: ['chooseModel', 'downloadModel', 'openSettings'],
+  });
   await shot(page, 'vscode-error.png');
   await page.locator('[data-testid="error"] button', { hasText: 'Choose model…' }).click();
   await page.locator('button', { hasText: 'Save JSON' }).click();
@@ -616,9 +530,7 @@ async function vscodeMode(
   });
   console.log('  vscode: PNG export signature', pngHead.join(',') === '137,80,78,71,13,10,26,10' ? 'ok' : `BAD ${pngHead}`);
   if (pngHead.join(',') !== '137,80,78,71,13,10,26,10') errors.push(`vscode: the PNG export is not a PNG (${pngHead})`);
-  await page.evaluate(() =>
-    window.postMessage({ type: 'exported', requestId: 2, savedTo: 'exports/red-ball-in-the-park-L4-mean.png' }, '*'),
-  );
+  await postTyped({ type: 'exported', requestId: 2, savedTo: 'exports/red-ball-in-the-park-L4-mean.png' });
   await shot(page, 'vscode-exported.png');
   const msgs = await sent();
   console.log('  vscode: messages', msgs.map((m) => m.type).join(', '));
@@ -634,7 +546,7 @@ async function vscodeMode(
 
 async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
-  const bundle = await buildBundle();
+  const bundle = await buildWebviewBundle(path.join(root, 'webview/panels/attention/main.ts'), 'webview');
   const write = async (kind: Scenario, file: string) => {
     const data = await buildResult(kind);
     checkRows(data.result.attention);
@@ -651,7 +563,4 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--no-shots')) await screenshots(demo.html, demo.data, bundle);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runUiTest(main);

@@ -15,12 +15,10 @@
 //   npm run test:ui                                the three UI tests with every screenshot
 //   node dist/test/ui/previewDense.js --quick      depth and segmentation pages once, and the VS Code messages (npm test's UI stage)
 //   node dist/test/ui/previewDense.js --no-shots   only write the pages       (after npm run build, from the repository root)
-import * as esbuild from 'esbuild';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { AttentionSlice, AttentionTensor, RolloutSettings } from '../../src/shared/attentionTypes';
 import { attentionSlice } from '../../src/maths/attention';
 import type { DenseResult, DenseTask, FeatureLevel } from '../../src/analyses/dense/types';
@@ -29,11 +27,25 @@ import { ade20kId2Label } from '../../src/maths/ade20k';
 import { depthStats, segmentClasses } from '../../src/maths/dense';
 import { renderReportHtml } from '../../src/cli/htmlReport';
 import { denseReportData } from '../../src/analyses/dense/command';
-import { stringifyTyped } from '../../src/shared/typedJson';
 import { EngineClient } from '../../src/client/engineClient';
 import { sampleBilinear } from '../../webview/panels/dense/mesh';
-import { WEBVIEW_ORIGIN, expectTestIds, quick, reportErrors, routeWebview } from './pageShell';
-import { fakeBlob, fakeFaithfulness } from './fakeExplain';
+import {
+  WEBVIEW_ORIGIN,
+  buildWebviewBundle,
+  expectTestIds,
+  horizontalOverflow,
+  launchChromium,
+  openReportPage,
+  postToPage,
+  quick,
+  reportErrors,
+  runUiTest,
+  routeWebview,
+  screenshotter,
+  sentMessages,
+  waitForSent,
+} from './pageShell';
+import { fakeBlob, fakeFaithfulness, postExplainResult } from './fakeExplain';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-dense');
@@ -367,66 +379,12 @@ function pageHtml(r: DenseResult, bundle: { js: string; css: string }, bodyClass
   return renderReportHtml({ result: denseReportData(r).result, settings }, bundle, 'ViT Lens — DPT preview', bodyClass);
 }
 
-async function buildBundle(): Promise<{ js: string; css: string }> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitlens-dense-preview-'));
-  await esbuild.build({
-    entryPoints: [path.join(root, 'webview/panels/dense/main.ts')],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    outfile: path.join(tmp, 'denseWebview.js'),
-    loader: { '.css': 'css' },
-    logLevel: 'warning',
-  });
-  const b = {
-    js: fs.readFileSync(path.join(tmp, 'denseWebview.js'), 'utf8'),
-    css: fs.readFileSync(path.join(tmp, 'denseWebview.css'), 'utf8'),
-  };
-  fs.rmSync(tmp, { recursive: true, force: true });
-  return b;
-}
-
 // ---------------------------------------------------------------- screenshots
 
-const shot = async (page: Page, name: string, opts: { fullPage?: boolean; selector?: string } = {}) => {
-  await page.waitForTimeout(200);
-  if (opts.selector)
-    await page
-      .locator(opts.selector)
-      .first()
-      .screenshot({ path: path.join(outDir, name) });
-  else await page.screenshot({ path: path.join(outDir, name), fullPage: opts.fullPage });
-  console.log(`  ${name}`);
-};
-
-const chromiumPath = () => {
-  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-    (p): p is string => !!p && fs.existsSync(p),
-  );
-  if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
-  return exe;
-};
-const baseArgs = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const shot = screenshotter(outDir, { settleMs: 200 });
 
 async function openPage(browser: Browser, file: string, look: 'dark' | 'light', width: number, errors: string[]): Promise<Page> {
-  const ctx = await browser.newContext({
-    viewport: { width, height: 900 },
-    colorScheme: look,
-    deviceScaleFactor: 1,
-    acceptDownloads: true,
-  });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(`${file} ${look}: ${e.message}`));
-  page.on('console', (m) => m.type() === 'error' && errors.push(`${file} ${look}: console: ${m.text()}`));
-  await page.goto('file://' + path.join(outDir, file));
+  const page = await openReportPage(browser, path.join(outDir, file), { label: `${file} ${look}`, width, colorScheme: look }, errors);
   await page.waitForSelector('#app[data-rendered]');
   return page;
 }
@@ -510,11 +468,7 @@ async function depthShots(browser: Browser, errors: string[]): Promise<void> {
 
   const narrow = await openPage(browser, 'depth.html', 'dark', 600, errors);
   await shot(narrow, 'depth-dark-600-full.png', { fullPage: true });
-  console.log(
-    '  narrow: horizontal overflow',
-    await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
-    'px',
-  );
+  console.log('  narrow: horizontal overflow', await horizontalOverflow(narrow), 'px');
   await narrow.context().close();
 
   const flat = await openPage(browser, 'depth-flat.html', 'dark', 1400, errors);
@@ -627,12 +581,9 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   page.on('pageerror', (e) => errors.push(`vscode: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && errors.push(`vscode: console: ${m.text()}`));
   await page.goto(`${WEBVIEW_ORIGIN}/index.html`);
-  type Sent = { type: string; format?: string; suggestedName?: string; bytes?: Uint8Array };
-  const sent = () => page.evaluate(() => (window as unknown as { __sent: unknown[] }).__sent) as Promise<Sent[]>;
+  const sent = () => sentMessages(page);
   console.log('  vscode: first message', JSON.stringify((await sent())[0]));
-  await page.evaluate(() =>
-    window.postMessage({ type: 'running', message: 'Running dpt-hybrid-midas on street.png…', progress: 0.4 }, '*'),
-  );
+  await postToPage(page, { type: 'running', message: 'Running dpt-hybrid-midas on street.png…', progress: 0.4 });
   await shot(page, 'vscode-busy.png');
   // Typed arrays travel as they are through postMessage (structured clone), as from the host; the
   // attention goes as its shape plus the first slice.
@@ -641,32 +592,17 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
     discardRatio: settings.discardRatio,
     startLayer: 0,
   });
-  const text = stringifyTyped({
-    result: { ...r, attention: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens } },
-    settings,
-    slice: first,
-  });
+  const whole = { ...r, attention: { layers: tensor.layers, heads: tensor.heads, tokens: tensor.tokens } };
   // The map first, as the host posts it (a partial result: no features, no attention), then the whole result.
-  const mapOnly = stringifyTyped({ result: { ...r, attention: undefined, features: [] }, settings });
-  const postResult = (t: string, partial: boolean) =>
-    page.evaluate(
-      ([t, partial]) => {
-        const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-        const d = JSON.parse(t, (_k, v) =>
-          v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
-        );
-        window.postMessage({ type: 'result', resultId: 7, result: d.result, settings: d.settings, slice: d.slice, partial }, '*');
-      },
-      [t, partial] as const,
-    );
-  await postResult(mapOnly, true);
-  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'painted'));
+  const mapOnly = { ...r, attention: undefined, features: [] };
+  await postToPage(page, { type: 'result', resultId: 7, result: mapOnly, settings, partial: true });
+  await waitForSent(page, 'painted');
   if ((await sent()).some((m) => m.type === 'rendered')) errors.push('vscode: `rendered` before the rest of a partial result');
   const pendingNote = await page.locator('.vl-features-card .vl-card-note').textContent();
   if (!/Computing/.test(pendingNote ?? '')) errors.push(`vscode: the features card does not say they follow: ${pendingNote}`);
   await shot(page, 'vscode-depth-map-first.png');
-  await postResult(text, false);
-  await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'rendered'));
+  await postToPage(page, { type: 'result', resultId: 7, result: whole, settings, slice: first, partial: false });
+  await waitForSent(page, 'rendered');
   const order = (await sent()).map((m) => m.type).filter((t) => t === 'painted' || t === 'rendered');
   if (order.join() !== 'painted,rendered') errors.push(`vscode: painted/rendered sent as ${order.join()}`);
   if ((await page.locator('[data-testid="feature-level"]').count()) !== r.features.length)
@@ -708,16 +644,11 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   console.log(
     `  npy header: ${JSON.stringify(npy.subarray(10, 10 + headerLen).toString('latin1'))}, data offset ${10 + headerLen}, first value ${npy.readFloatLE(10 + headerLen)} (expected ${r.depth!.raw[0]})`,
   );
-  await page.evaluate(() =>
-    window.postMessage(
-      {
-        type: 'error',
-        message: 'This model has no depth output (predicted_depth): it looks like an image classifier.',
-        actions: ['chooseModel', 'openSettings', 'showLog'],
-      },
-      '*',
-    ),
-  );
+  await postToPage(page, {
+    type: 'error',
+    message: 'This model has no depth output (predicted_depth): it looks like an image classifier.',
+    actions: ['chooseModel', 'openSettings', 'showLog'],
+  });
   await shot(page, 'vscode-error.png');
   await page.locator('[data-testid="error"] button', { hasText: 'Choose DPT model…' }).click();
   console.log('  vscode: messages', (await sent()).map((m) => m.type).join(', '));
@@ -745,9 +676,9 @@ async function depthExplainFlow(page: Page, r: DenseResult, errors: string[]): P
   await stage.click({ position: at(1, 1) });
   await stage.click({ position: at(3, 4) });
   await card.locator('[data-testid="explain-run"]').click();
-  const asked = (await page.evaluate(() =>
-    (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'explain'),
-  )) as unknown as { resultId: number; request: { region?: number[]; methods: string[] } }[];
+  const asked = (await sentMessages<{ type: string; resultId: number; request: { region?: number[]; methods: string[] } }>(page)).filter(
+    (m) => m.type === 'explain',
+  );
   const want = [1, 1, 5, 4].map((v, i) => Math.round(v * (i % 2 ? r.image.height / gh : r.image.width / gw)));
   console.log('  vscode: depth explain request', JSON.stringify(asked[0]), 'want region', JSON.stringify(want));
   if (asked.length !== 1 || asked[0].resultId !== 7 || JSON.stringify(asked[0].request.region) !== JSON.stringify(want))
@@ -760,45 +691,22 @@ async function depthExplainFlow(page: Page, r: DenseResult, errors: string[]): P
     occlusion: [0.6, 0.01],
     random: [0.08, 0.08],
   });
-  await page.evaluate(
-    ({ blob, grid, faithfulness, region, image, model }) => {
-      const f32 = (a: number[]) => Float32Array.from(a);
-      window.postMessage({ type: 'explainProgress', resultId: 7, message: 'Occlusion: 6 of 12 windows', fraction: 0.5 }, '*');
-      window.postMessage(
-        { type: 'explainPartial', resultId: 7, partial: { kind: 'occlusion', pass: 'coarse', done: 6, total: 12, map: f32(blob) } },
-        '*',
-      );
-      window.postMessage(
-        {
-          type: 'explainResult',
-          resultId: 7,
-          result: {
-            image,
-            model,
-            grid,
-            target: { index: -1, label: 'mean depth', probability: 2.5 },
-            labels: [],
-            removal: 'key-mask',
-            removalExact: false,
-            removalNote: 'The neck reads every token’s output: removed tokens still reach the depth head.',
-            score: 'meanDepth',
-            region,
-            window: 2,
-            samples: 500,
-            seed: 0,
-            maps: { occlusion: f32(blob) },
-            faithfulness,
-            predictions: [],
-            runs: 48,
-            batch: 1,
-            timingsMs: { decode: 3, modelLoad: 0, attention: 40, occlusion: 900, faithfulness: 200, total: 1143 },
-          },
-        },
-        '*',
-      );
-    },
-    { blob, grid: r.grid, faithfulness, region: want, image: r.image, model: r.model },
-  );
+  const map = Float32Array.from(blob);
+  await postToPage(page, { type: 'explainProgress', resultId: 7, message: 'Occlusion: 6 of 12 windows', fraction: 0.5 });
+  await postToPage(page, { type: 'explainPartial', resultId: 7, partial: { kind: 'occlusion', pass: 'coarse', done: 6, total: 12, map } });
+  await postExplainResult(page, 7, r, {
+    grid: r.grid,
+    target: { index: -1, label: 'mean depth', probability: 2.5 },
+    removalExact: false,
+    removalNote: 'The neck reads every token’s output: removed tokens still reach the depth head.',
+    score: 'meanDepth',
+    region: [want[0], want[1], want[2], want[3]],
+    maps: { occlusion: map },
+    faithfulness,
+    runs: 48,
+    batch: 1,
+    timingsMs: { decode: 3, modelLoad: 0, attention: 40, occlusion: 900, faithfulness: 200, total: 1143 },
+  });
   await card.locator('.vl-faith-legend li').first().waitFor();
   const legend = await card.locator('.vl-faith-legend li').count();
   if (legend !== 5) errors.push(`vscode: the depth faithfulness legend has ${legend} maps, not 5`);
@@ -809,7 +717,7 @@ async function depthExplainFlow(page: Page, r: DenseResult, errors: string[]): P
 }
 
 async function fallbackShots(errors: string[]): Promise<void> {
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...baseArgs, '--disable-gpu', '--disable-3d-apis'] });
+  const browser = await launchChromium('--disable-gpu', '--disable-3d-apis');
   try {
     const page = await openPage(browser, 'depth.html', 'dark', 1400, errors);
     await page.keyboard.press('4');
@@ -847,7 +755,7 @@ async function realShots(image: Uint8Array, bundle: { js: string; css: string },
   const imagePath = path.join(outDir, 'street.png');
   fs.writeFileSync(imagePath, image);
   const client = new EngineClient({ enginePath });
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: baseArgs });
+  const browser = await launchChromium();
   try {
     for (const [name, task] of fixtures) {
       const t = Date.now();
@@ -889,7 +797,7 @@ const segmentationTestIds = ['segmentation-map', 'segmentation-legend', 'legend-
 /** --quick: each task's page once (its test ids, one screenshot), then the VS Code webview's messages and exports. */
 async function quickCheck(depth: DenseResult, bundle: { js: string; css: string }): Promise<void> {
   const errors: string[] = [];
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: baseArgs });
+  const browser = await launchChromium();
   try {
     for (const [file, ids] of [
       ['depth.html', depthTestIds],
@@ -909,7 +817,7 @@ async function quickCheck(depth: DenseResult, bundle: { js: string; css: string 
 
 async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
-  const bundle = await buildBundle();
+  const bundle = await buildWebviewBundle(path.join(root, 'webview/panels/dense/main.ts'), 'denseWebview');
   const depth = await buildResult('depth');
   const seg = await buildResult('segmentation');
   const flat = quick ? null : await buildResult('depth', { flat: true });
@@ -926,7 +834,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--no-shots')) return;
   if (quick) return quickCheck(depth, bundle);
   const errors: string[] = [];
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: baseArgs });
+  const browser = await launchChromium();
   try {
     await depthShots(browser, errors);
     await segmentationShots(browser, errors);
@@ -939,7 +847,4 @@ async function main(): Promise<void> {
   reportErrors(errors);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runUiTest(main);

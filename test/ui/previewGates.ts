@@ -11,30 +11,36 @@
 //                                                (after npm run build, from the repository root)
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { runGatesPipeline } from '../../src/analyses/gates/pipeline';
 import { describeError } from '../../src/shared/errors';
 import { loadGatesModel } from '../../src/analyses/gates/gatesModel';
-import { sampleScenePng } from '../fixtures/builders/sampleImages';
+import { photoOrSampleScene } from '../fixtures/builders/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixtures';
 import type { GatesResult } from '../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../src/analyses/gates/messages';
-import { stringifyTyped } from '../../src/shared/typedJson';
-import { expectTestIds, openVscodePage, quick, reportErrors } from './pageShell';
-import { fakeBlob, fakeFaithfulness } from './fakeExplain';
+import { loadWebviewBundle } from '../../src/cli/htmlReport';
+import {
+  expectNoOverflow,
+  expectTestIds,
+  launchChromium,
+  openVscodePage,
+  postAndWaitRendered,
+  postToPage,
+  quick,
+  reportErrors,
+  runUiTest,
+  screenshotter,
+  sentMessages as sent,
+  type Sent,
+} from './pageShell';
+import { fakeBlob, fakeFaithfulness, postExplainResult } from './fakeExplain';
 import { PIXEL_FILL_CELL } from '../../src/analyses/explain/types';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-gates');
 const settings: GatesPanelSettings = { colormap: 'inferno', opacity: 0.6 };
-
-async function pickImage(): Promise<string> {
-  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
-  if (fs.existsSync(photo)) return photo;
-  const file = path.join(outDir, 'sample-scene.png');
-  fs.writeFileSync(file, await sampleScenePng());
-  return file;
-}
+const shot = screenshotter(outDir);
 
 async function runFixture(name: string, image: string): Promise<GatesResult> {
   const modelPath = ensureFixture(name, defaultFixtureDir(root));
@@ -56,30 +62,12 @@ async function noGatesMessage(): Promise<string> {
   }
 }
 
-type Sent = { type: string; [k: string]: unknown };
-
 async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light', width: number, errors: string[]): Promise<Page> {
-  const js = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.js'), 'utf8');
-  const css = fs.readFileSync(path.join(root, 'dist', 'gatesWebview.css'), 'utf8');
-  return openVscodePage(browser, 'gatesWebview', { js, css }, { theme, width, label: `${theme} ${width}` }, errors);
+  const bundle = loadWebviewBundle(path.join(root, 'dist'), 'gatesWebview');
+  return openVscodePage(browser, 'gatesWebview', bundle, { theme, width, label: `${theme} ${width}` }, errors);
 }
 
-const sent = (page: Page) => page.evaluate(() => (window as unknown as { __sent: Sent[] }).__sent);
-
-async function postResult(page: Page, result: GatesResult): Promise<void> {
-  const before = (await sent(page)).filter((m) => m.type === 'rendered').length;
-  await page.evaluate((t) => {
-    const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) =>
-      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
-    );
-    window.postMessage({ type: 'result', resultId: 1, result: d.result, settings: d.settings }, '*');
-  }, stringifyTyped({ result, settings }));
-  await page.waitForFunction(
-    (n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'rendered').length > n,
-    before,
-  );
-}
+const postResult = (page: Page, result: GatesResult) => postAndWaitRendered(page, { type: 'result', resultId: 1, result, settings });
 
 /**
  * "Why this class" on a CNN: the card offers the predictions, Explain asks the host for the picked class
@@ -99,42 +87,23 @@ async function whyThisClass(page: Page, r: GatesResult, errors: string[]): Promi
   if (asked.length !== 1 || asked[0].resultId !== 1 || asked[0].request.target !== second.index)
     errors.push(`why this class: the request is ${JSON.stringify(asked)}, not class ${second.index} of result 1`);
   const [ih, iw] = r.model.inputSize;
-  const grid = [Math.ceil(ih / PIXEL_FILL_CELL), Math.ceil(iw / PIXEL_FILL_CELL)];
+  const grid: [number, number] = [Math.ceil(ih / PIXEL_FILL_CELL), Math.ceil(iw / PIXEL_FILL_CELL)];
   const blob = fakeBlob(grid, 3, 4, 4);
   const faithfulness = fakeFaithfulness(second.probability, { occlusion: [0.6, 0.02], random: [0.1, 0.1] });
-  await page.evaluate(
-    ({ blob, grid, faithfulness, target, image, model }) => {
-      const f32 = (a: number[]) => Float32Array.from(a);
-      window.postMessage(
-        {
-          type: 'explainResult',
-          resultId: 1,
-          result: {
-            image,
-            model,
-            grid,
-            target,
-            labels: [],
-            removal: 'pixel-fill',
-            removalExact: false,
-            removalNote: 'A CNN has no tokens: each removed cell is filled with the mean colour.',
-            score: 'probability',
-            window: 2,
-            samples: 0,
-            seed: 0,
-            maps: { occlusion: f32(blob), random: f32(blob) },
-            faithfulness,
-            predictions: [],
-            runs: 50,
-            batch: 1,
-            timingsMs: { decode: 2, modelLoad: 0, attention: 5, occlusion: 90, faithfulness: 40, total: 137 },
-          },
-        },
-        '*',
-      );
-    },
-    { blob, grid, faithfulness, target: second, image: r.image, model: r.model },
-  );
+  const map = Float32Array.from(blob);
+  await postExplainResult(page, 1, r, {
+    grid,
+    target: second,
+    removal: 'pixel-fill',
+    removalExact: false,
+    removalNote: 'A CNN has no tokens: each removed cell is filled with the mean colour.',
+    samples: 0,
+    maps: { occlusion: map, random: map },
+    faithfulness,
+    runs: 50,
+    batch: 1,
+    timingsMs: { decode: 2, modelLoad: 0, attention: 5, occlusion: 90, faithfulness: 40, total: 137 },
+  });
   await card.locator('.vl-faith-legend li').first().waitFor();
   if (!(await card.locator('[data-testid="explain-inexact"]').isVisible())) errors.push('why this class: no inexact-removal note');
   const status = await card.locator('[data-testid="explain-status"]').textContent();
@@ -143,11 +112,9 @@ async function whyThisClass(page: Page, r: GatesResult, errors: string[]): Promi
   await shot(page, 'quick-se-why-this-class.png');
 }
 
-async function shot(page: Page, name: string, fullPage = false): Promise<void> {
-  await page.waitForTimeout(150);
-  await page.screenshot({ path: path.join(outDir, name), fullPage });
-  console.log(`  ${name}`);
-}
+/** Waits until the page has rendered gate block `block` (0-based). */
+const renderedBlock = (page: Page, block: number) =>
+  page.waitForFunction((b) => (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === b), block);
 
 const exportCount = async (page: Page) => (await sent(page)).filter((m) => m.type === 'export').length;
 
@@ -169,32 +136,18 @@ async function saveExport(page: Page, button: 'Save PNG' | 'Save JSON', file: st
 
 async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
-  const image = await pickImage();
+  const image = await photoOrSampleScene(root, path.join(outDir, 'sample-scene.png'));
   const se = await runFixture('se-cnn-tiny', image);
   const cbam = await runFixture('cbam-cnn-tiny', image);
   const noGates = await noGatesMessage();
   console.log(`image ${path.basename(image)}: SE ${se.gates.length} gates, CBAM ${cbam.gates.length} gates`);
-  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-    (p): p is string => !!p && fs.existsSync(p),
-  );
-  if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
-  const browser = await chromium.launch({
-    executablePath: exe,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium('--disable-gpu');
   const errors: string[] = [];
   try {
     if (quick) {
       // One page: busy line, the SE result (channel gates), the CBAM one (a spatial gate), an error.
       const page = await openPanel(browser, 'vscode-dark', 1400, errors);
-      await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running se-cnn-tiny…', progress: 0.3 }, '*'));
+      await postToPage(page, { type: 'running', message: 'Running se-cnn-tiny…', progress: 0.3 });
       await expectTestIds(page, 'busy', ['busy'], errors);
       await postResult(page, se);
       await expectTestIds(
@@ -207,11 +160,9 @@ async function main(): Promise<void> {
       await whyThisClass(page, se, errors);
       await postResult(page, cbam);
       await page.locator('[data-testid="gate-block"][data-index="1"]').click();
-      await page.waitForFunction(() =>
-        (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1),
-      );
+      await renderedBlock(page, 1);
       if (!(await page.locator('[data-testid="spatial-map"]').isVisible())) errors.push('cbam: block 2 shows no spatial map');
-      await page.evaluate((msg) => window.postMessage({ type: 'error', message: msg, actions: ['chooseModel'] }, '*'), noGates);
+      await postToPage(page, { type: 'error', message: noGates, actions: ['chooseModel'] });
       if (!(await page.locator('[data-testid="error"]').isVisible())) errors.push('error message: no error banner');
       await shot(page, 'quick-cbam-error-dark.png');
       await page.context().close();
@@ -220,7 +171,7 @@ async function main(): Promise<void> {
     // Dark, wide: the SE-CNN, every block.
     let page = await openPanel(browser, 'vscode-dark', 1400, errors);
     console.log('  first message:', JSON.stringify((await sent(page))[0]));
-    await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running se-cnn-tiny on chelsea.png…', progress: 0.3 }, '*'));
+    await postToPage(page, { type: 'running', message: 'Running se-cnn-tiny on chelsea.png…', progress: 0.3 });
     await shot(page, 'dark-busy.png');
     await postResult(page, se);
     console.log(
@@ -242,10 +193,7 @@ async function main(): Promise<void> {
     console.log('  after ] ]:', await page.locator('[data-testid="block-select"]').inputValue());
     await shot(page, 'se-dark-block3-hardsigmoid.png');
     console.log('  export:', await saveExport(page, 'Save PNG', 'export-se-block3.png'));
-    await page.evaluate(
-      (msg) => window.postMessage({ type: 'error', message: msg, actions: ['chooseModel', 'openSettings', 'showLog'] }, '*'),
-      noGates,
-    );
+    await postToPage(page, { type: 'error', message: noGates, actions: ['chooseModel', 'openSettings', 'showLog'] });
     await shot(page, 'dark-error-no-gates.png');
     await page.context().close();
 
@@ -253,7 +201,7 @@ async function main(): Promise<void> {
     page = await openPanel(browser, 'vscode-dark', 1400, errors);
     await postResult(page, cbam);
     await page.locator('[data-testid="gate-block"][data-index="1"]').click();
-    await page.waitForFunction(() => (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1));
+    await renderedBlock(page, 1);
     const box = (await page.locator('[data-testid="spatial-map"]').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.4);
     console.log('  spatial readout:', await page.locator('.vl-gspatial .vl-readout').textContent());
@@ -285,13 +233,10 @@ async function main(): Promise<void> {
       await postResult(page, result);
       if (name === 'cbam-light') {
         await page.locator('[data-testid="block-select"]').selectOption('1');
-        await page.waitForFunction(() =>
-          (window as unknown as { __sent: Sent[] }).__sent.some((m) => m.type === 'rendered' && m.block === 1),
-        );
+        await renderedBlock(page, 1);
       }
       await shot(page, `${name}.png`, width < 1000);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      if (overflow > 0) errors.push(`${name}: horizontal overflow ${overflow}px`);
+      await expectNoOverflow(page, name, errors);
       await page.context().close();
     }
   } finally {
@@ -300,7 +245,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runUiTest(main);

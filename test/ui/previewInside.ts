@@ -12,29 +12,34 @@
 //                                                (after npm run build, from the repository root)
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { computeAnatomy } from '../../src/analyses/inside/anatomy';
 import { loadInsideModel } from '../../src/analyses/inside/insideModel';
 import { runFeaturesPipeline, runHardAttention, runTokensPipeline } from '../../src/analyses/inside/pipeline';
 import type { InsidePageData, Part } from '../../src/analyses/inside/messages';
 import { insideTestIds } from '../../src/analyses/inside/messages';
 import { toErrorInfo } from '../../src/shared/errors';
-import { sampleScenePng } from '../fixtures/builders/sampleImages';
+import { photoOrSampleScene, sampleScenePng } from '../fixtures/builders/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixtures';
-import { stringifyTyped } from '../../src/shared/typedJson';
 import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
-import { expectTestIds, openVscodePage, quick, reportErrors } from './pageShell';
+import {
+  expectNoOverflow,
+  expectTestIds,
+  launchChromium,
+  openReportPage,
+  openVscodePage,
+  postAndWaitRendered,
+  postToPage,
+  quick,
+  reportErrors,
+  runUiTest,
+  screenshotter,
+  sentMessages as sent,
+} from './pageShell';
 
 const root = process.cwd();
 const outDir = path.join(root, 'test-results', 'preview-inside');
-
-async function pickImage(): Promise<string> {
-  const photo = path.resolve(root, '..', 'shared', 'images', 'chelsea.png');
-  if (fs.existsSync(photo)) return photo;
-  const file = path.join(outDir, 'sample-scene.png');
-  fs.writeFileSync(file, await sampleScenePng());
-  return file;
-}
+const shot = screenshotter(outDir, { fullPage: true });
 
 async function part<T>(p: Promise<T> | (() => T)): Promise<Part<T>> {
   try {
@@ -63,45 +68,19 @@ async function runAll(name: string, image: string): Promise<{ data: InsidePageDa
   }
 }
 
-type Sent = { type: string; [k: string]: unknown };
-
 async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light', width: number, errors: string[]): Promise<Page> {
-  const js = fs.readFileSync(path.join(root, 'dist', 'insideWebview.js'), 'utf8');
-  const css = fs.readFileSync(path.join(root, 'dist', 'insideWebview.css'), 'utf8');
-  return openVscodePage(browser, 'insideWebview', { js, css }, { theme, width, label: `${theme} ${width}` }, errors);
+  const bundle = loadWebviewBundle(path.join(root, 'dist'), 'insideWebview');
+  return openVscodePage(browser, 'insideWebview', bundle, { theme, width, label: `${theme} ${width}` }, errors);
 }
 
-const sent = (page: Page) => page.evaluate(() => (window as unknown as { __sent: Sent[] }).__sent);
-const rendered = async (page: Page) => (await sent(page)).filter((m) => m.type === 'rendered');
-
-/** Posts a host message with typed arrays (the webview receives them by structured clone) and waits for the next `rendered`. */
-async function postMessage(page: Page, message: object): Promise<string[]> {
-  const before = (await rendered(page)).length;
-  await page.evaluate((t) => {
-    const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-    const d = JSON.parse(t, (_k, v) =>
-      v && typeof v.$f32 === 'string' ? new Float32Array(b64(v.$f32).buffer) : v && typeof v.$u8 === 'string' ? b64(v.$u8) : v,
-    );
-    window.postMessage(d, '*');
-  }, stringifyTyped(message));
-  await page.waitForFunction(
-    (n) => (window as unknown as { __sent: Sent[] }).__sent.filter((m) => m.type === 'rendered').length > n,
-    before,
-  );
-  return ((await rendered(page)).pop()?.views as string[]) ?? [];
-}
-
-async function shot(page: Page, name: string, fullPage = true): Promise<void> {
-  await page.waitForTimeout(150);
-  await page.screenshot({ path: path.join(outDir, name), fullPage });
-  console.log(`  ${name}`);
-}
+/** Posts a host message and waits for the next `rendered`; returns the views it names. */
+const postMessage = async (page: Page, message: object) => ((await postAndWaitRendered(page, message)).views as string[]) ?? [];
 
 const viewState = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`).first().getAttribute('data-state');
 
 async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
-  const image = await pickImage();
+  const image = await photoOrSampleScene(root, path.join(outDir, 'sample-scene.png'));
   const vit = await runAll('vit-tiny-registers-planted', image);
   const cnn = await runAll('cnn-tiny', image);
   const t = vit.data.tokens;
@@ -109,21 +88,7 @@ async function main(): Promise<void> {
   console.log(
     `image ${path.basename(image)}: ${t.tokens.count} tokens, outliers at ${[...new Set(t.outliers.map((o) => o.token))].join(', ')}`,
   );
-  const exe = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-    (p): p is string => !!p && fs.existsSync(p),
-  );
-  if (!exe) throw new Error('chromium not found: apt-get install -y chromium');
-  const browser = await chromium.launch({
-    executablePath: exe,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium('--disable-gpu');
   const errors: string[] = [];
   const ids = [
     insideTestIds.anatomyFilters,
@@ -135,7 +100,7 @@ async function main(): Promise<void> {
   try {
     // The ViT: every view shown.
     let page = await openPanel(browser, 'vscode-dark', 1400, errors);
-    await page.evaluate(() => window.postMessage({ type: 'running', message: 'Running vit-tiny-registers-planted…', progress: 0.3 }, '*'));
+    await postToPage(page, { type: 'running', message: 'Running vit-tiny-registers-planted…', progress: 0.3 });
     await expectTestIds(page, 'busy', ['busy'], errors);
     const views = await postMessage(page, { type: 'result', data: vit.data });
     await expectTestIds(page, 'vit', ids, errors);
@@ -238,16 +203,12 @@ async function main(): Promise<void> {
       report,
       renderReportHtml({ anatomy: vit.data.anatomy }, loadWebviewBundle(path.join(root, 'dist'), 'insideWebview'), 'anatomy'),
     );
-    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => errors.push(`report: ${e.message}`));
-    page.on('console', (m) => m.type() === 'error' && errors.push(`report: console: ${m.text()}`));
-    await page.goto('file://' + report);
+    page = await openReportPage(browser, report, { label: 'report', width: 1200 }, errors);
     await page.locator('[data-testid="anatomy-position"]').waitFor();
     await expectTestIds(page, 'report', ids.slice(0, 2), errors);
     if ((await page.locator('[data-testid="token-norms"]').count()) !== 0) errors.push('report: a tokens view without a run');
     await shot(page, quick ? 'quick-anatomy-report.png' : 'anatomy-report.png');
-    await ctx.close();
+    await page.context().close();
     if (quick) return;
 
     for (const [theme, width, name] of [
@@ -258,8 +219,7 @@ async function main(): Promise<void> {
       page = await openPanel(browser, theme, width, errors);
       await postMessage(page, { type: 'result', data: vit.data });
       await shot(page, `${name}.png`);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      if (overflow > 0) errors.push(`${name}: horizontal overflow ${overflow}px`);
+      await expectNoOverflow(page, name, errors);
       await page.context().close();
     }
   } finally {
@@ -268,7 +228,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runUiTest(main);

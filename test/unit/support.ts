@@ -1,4 +1,5 @@
 // Shared helpers of the unit tests (bundled into each test file by esbuild).
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,14 @@ export function fixtureModels(): Record<string, string> {
 export function tempDir(prefix = 'vit-lens-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+/** Runs the built `vit-lens` (dist/cli.js) in a real process to its end; a run that hangs is killed after `timeoutMs`. */
+export function runCli(args: readonly string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: timeoutMs });
+}
+
+/** `vit-lens …args` (runCli with its timeout). */
+export const cli = (...args: string[]): SpawnSyncReturns<string> => runCli(args);
 
 /** Deterministic random attention: each row a softmax of random logits, so every row sums to 1. */
 export function randomAttention(layers: number, heads: number, tokens: number, seed = 1, temperature = 2): AttentionTensor {

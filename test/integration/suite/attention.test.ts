@@ -10,9 +10,11 @@ import type { VitLensApi } from '../../../src/host/extension';
 import type { PanelObservation } from '../../../src/host/panelBase';
 import { bmp24, sampleScenePng, twoObjectScenePng } from '../../fixtures/builders/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../fixtures/builders/writeFixtures';
-import { repoRoot, sharedImages, waitFor } from '../testUtil';
+import { repoRoot, waitFor } from '../testUtil';
+import { activateApi, workspaceImage } from '../workspaceImage';
 import { delayedRunNotification } from '../../../src/host/runNotification';
 import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery, workbenchClick, workbenchCount } from '../driver';
+import { closeAllEditors, panelReceived, setSetting } from '../panelSuite';
 
 let api: VitLensApi;
 let ws: string;
@@ -21,13 +23,7 @@ let image: string;
 const observe = (img: string): PanelObservation | undefined => api.panel(img)?.observation;
 const renderedCount = (img: string) => observe(img)?.received.filter((m) => m.type === 'rendered').length ?? 0;
 
-async function setModel(modelPath: string): Promise<void> {
-  await vscode.workspace.getConfiguration('vitLens').update('model', modelPath, vscode.ConfigurationTarget.Workspace);
-}
-
-async function closeAll(): Promise<void> {
-  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-}
+const setModel = (modelPath: string) => setSetting('model', modelPath);
 
 /** A big BMP with a colour gradient: slow enough to decode for a cancel to land mid-run. */
 const gradientBmp = (width: number, height: number) =>
@@ -36,16 +32,13 @@ const gradientBmp = (width: number, height: number) =>
 suite('Show Attention', () => {
   suiteSetup(async () => {
     ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    const photo = path.join(sharedImages, 'chelsea.png');
-    image = path.join(ws, 'cat.png');
-    fs.writeFileSync(image, fs.existsSync(photo) ? fs.readFileSync(photo) : await sampleScenePng());
-    const ext = vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!;
-    api = await ext.activate();
+    image = await workspaceImage('cat.png', 'chelsea.png');
+    api = await activateApi();
     console.log(`activation took ${api.activationMs.toFixed(1)} ms`);
   });
   suiteTeardown(async () => {
     await setModel('');
-    await closeAll();
+    await closeAllEditors();
   });
 
   test('commands are contributed and the engine starts only on first use', async () => {
@@ -58,7 +51,7 @@ suite('Show Attention', () => {
   test('explorer command with the fixture model: panel paints 4×3 head thumbnails; a real click moves the query', async function () {
     await setModel(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot)));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    const rendered = await waitFor('rendered', () => observe(image)?.received.find((m) => m.type === 'rendered'));
+    const rendered = await panelReceived(api, image, undefined);
     assert.ok(rendered.type === 'rendered' && rendered.thumbnails === 12, JSON.stringify(rendered));
     assert.ok(api.enginePid() && api.enginePid() !== process.pid, 'inference runs in another process');
     const obs = observe(image)!;
@@ -134,18 +127,18 @@ suite('Show Attention', () => {
   });
 
   test('without a model: raw attention and an inline prompt to choose a model', async () => {
-    await closeAll();
+    await closeAllEditors();
     await setModel('');
     const img = path.join(ws, 'scene.png');
     fs.writeFileSync(img, await sampleScenePng());
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(img));
-    const r = await waitFor('rendered', () => observe(img)?.received.find((m) => m.type === 'rendered'));
+    const r = await panelReceived(api, img, undefined);
     assert.ok(r.type === 'rendered' && r.thumbnails === 1);
     if (driverAvailable()) await screenshot(screenshotPath('raw-attention-panel'));
   });
 
   test('a corrupt image shows a specific error in the panel, and the extension keeps working', async () => {
-    await closeAll();
+    await closeAllEditors();
     const broken = path.join(ws, 'broken.png');
     fs.writeFileSync(broken, Buffer.from('not really a png'));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(broken));
@@ -160,7 +153,7 @@ suite('Show Attention', () => {
   });
 
   test('cancelling a run: the panel says so, nothing keeps running, the next run works', async () => {
-    await closeAll();
+    await closeAllEditors();
     await setModel(ensureFixture('vit-tiny-registers', defaultFixtureDir(repoRoot)));
     // A 4000×3000 BMP takes the engine long enough to decode that the cancel lands mid-run.
     const big = path.join(ws, 'big.bmp');
@@ -202,10 +195,10 @@ suite('Show Attention', () => {
   });
 
   test('closing the panel mid-run is harmless', async () => {
-    await closeAll();
+    await closeAllEditors();
     const pending = vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
     await waitFor('running', () => observe(image)?.sent.includes('running'));
-    await closeAll();
+    await closeAllEditors();
     await pending;
     assert.strictEqual(api.panel(image), undefined);
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
@@ -213,7 +206,7 @@ suite('Show Attention', () => {
   });
 
   test('a model removed while the panel is open: the panel re-runs and names the missing model', async () => {
-    await closeAll();
+    await closeAllEditors();
     const copy = path.join(ws, 'model-copy');
     fs.cpSync(path.dirname(path.dirname(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot)))), copy, { recursive: true });
     await setModel(path.join(copy, 'onnx', 'model.onnx'));
@@ -226,15 +219,15 @@ suite('Show Attention', () => {
   test('Why this class: a click on a prediction explains that class end to end (trained demo model)', async function () {
     this.timeout(120_000);
     if (!driverAvailable()) this.skip();
-    await closeAll(); // the driver clicks in the first webview that has the selector: only this panel open
+    await closeAllEditors(); // the driver clicks in the first webview that has the selector: only this panel open
     const scene = path.join(ws, 'two-shapes.png');
     fs.writeFileSync(scene, await twoObjectScenePng());
     await setModel(path.join(repoRoot, 'models', 'demo', 'shapes-vit'));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(scene));
-    await waitFor('rendered', () => observe(scene)?.received.find((m) => m.type === 'rendered'));
+    await panelReceived(api, scene, undefined);
     // The second prediction: one of the scene's two objects.
     await webviewClick('[data-testid="predictions"] li:nth-child(2)');
-    const asked = await waitFor('explain request', () => observe(scene)?.received.find((m) => m.type === 'explain'));
+    const asked = await panelReceived(api, scene, undefined, 'explain');
     const done = await waitFor('explanation', () => observe(scene)?.explained, 60000);
     assert.strictEqual(done.target, (asked.request as { target: number }).target);
     assert.ok(done.removalExact && done.partials >= 1 && done.runs > 40, JSON.stringify(done));

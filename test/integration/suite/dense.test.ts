@@ -7,26 +7,17 @@ import type { VitLensApi } from '../../../src/host/extension';
 import { fixture, waitFor } from '../testUtil';
 import { activateApi, workspaceImage } from '../workspaceImage';
 import { driverAvailable, runCommandFromPalette, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
+import { closeAllEditors, panelReceived, panelSuiteHooks, setSetting as setting } from '../panelSuite';
 
 let api: VitLensApi;
 let image: string;
-
-const setting = (key: string, value: string) =>
-  vscode.workspace.getConfiguration('vitLens').update(key, value, vscode.ConfigurationTarget.Workspace);
-const received = (kind: 'depth' | 'segmentation', type: string) =>
-  api.panel(image, kind)?.observation.received.find((m) => m.type === type);
 
 suite('DPT depth and segmentation', () => {
   suiteSetup(async () => {
     image = await workspaceImage('room.png', 'astronaut.png');
     api = await activateApi();
   });
-  setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
-  suiteTeardown(async () => {
-    await setting('depthModel', '');
-    await setting('segmentationModel', '');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-  });
+  panelSuiteHooks('depthModel', 'segmentationModel');
 
   test('Run DPT Depth from the command palette: depth map, 4 feature levels, backbone attention that answers a click', async function () {
     await setting('depthModel', fixture('dpt-tiny-depth'));
@@ -47,7 +38,7 @@ suite('DPT depth and segmentation', () => {
     await new Promise((r) => setTimeout(r, 2000));
     if (driverAvailable()) await runCommandFromPalette('ViT Lens: Run DPT Depth');
     else await vscode.commands.executeCommand('vitLens.runDptDepth');
-    const rendered = await waitFor('depth rendered', () => received('depth', 'rendered')).catch(async (e) => {
+    const rendered = await panelReceived(api, image, 'depth').catch(async (e) => {
       if (driverAvailable()) await screenshot(screenshotPath('dpt-depth-timeout.png')); // what the workbench showed instead
       const o = api.panel(image, 'depth')?.observation;
       throw new Error(
@@ -65,10 +56,10 @@ suite('DPT depth and segmentation', () => {
     const stage = '[data-testid="attention-map"] [data-testid="image-overlay"]';
     const box = (await webviewQuery(stage)).boundingBox!;
     await webviewClick(stage, { offsetX: box.width * 0.7, offsetY: box.height * 0.6 });
-    await waitFor('needSlice', () => received('depth', 'needSlice'), 20_000);
+    await panelReceived(api, image, 'depth', 'needSlice', 20_000);
     // "Why this depth" on the whole image: the engine's masked runs on the DPT backbone, the card's map and chart.
     await webviewClick('[data-testid="explain-run"]');
-    const asked = await waitFor('explain request', () => received('depth', 'explain'));
+    const asked = await panelReceived(api, image, 'depth', 'explain');
     const done = await waitFor('explanation', () => api.panel(image, 'depth')?.observation.explained, 60_000);
     assert.ok(asked && !done.removalExact && done.runs > 10 && /mean depth/.test(done.label), JSON.stringify(done));
     await webviewQuery('.vl-depth-explain .vl-faith-legend li', { timeoutMs: 10_000 });
@@ -79,7 +70,7 @@ suite('DPT depth and segmentation', () => {
   test('Run DPT Segmentation: the legend lists the classes with their colours and area shares', async function () {
     await setting('segmentationModel', fixture('dpt-tiny-segmentation'));
     await vscode.commands.executeCommand('vitLens.runDptSegmentation', vscode.Uri.file(image));
-    const rendered = await waitFor('segmentation rendered', () => received('segmentation', 'rendered'));
+    const rendered = await panelReceived(api, image, 'segmentation');
     assert.ok(typeof rendered.classes === 'number' && rendered.classes >= 2, `classes: ${JSON.stringify(rendered)}`);
     if (!driverAvailable()) return;
     assert.strictEqual((await webviewQuery('[data-testid="legend-item"]')).count, rendered.classes);
@@ -93,7 +84,7 @@ suite('DPT depth and segmentation', () => {
     await vscode.commands.executeCommand('vitLens.runDptDepth', vscode.Uri.file(image));
     const wrong = await waitFor('wrong-task error', () => api.panel(image, 'depth')?.observation.lastError);
     assert.match(wrong, /MODEL_WRONG_TASK/);
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await closeAllEditors();
     await setting('depthModel', '');
     await vscode.commands.executeCommand('vitLens.runDptDepth', vscode.Uri.file(image));
     const missing = await waitFor('not-configured error', () => api.panel(image, 'depth')?.observation.lastError);

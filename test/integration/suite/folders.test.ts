@@ -18,11 +18,11 @@ import {
   workbenchClick,
   workbenchCount,
 } from '../driver';
+import { panelReceived, panelSuiteHooks, setSetting } from '../panelSuite';
 
 let api: VitLensApi;
 let root: string;
-const setModel = (value: string) =>
-  vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
+const setModel = (value: string) => setSetting('model', value);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 suite('Folders, compare and image links', () => {
@@ -30,11 +30,7 @@ suite('Folders, compare and image links', () => {
     api = await activateApi();
     root = vscode.workspace.workspaceFolders![0].uri.fsPath;
   });
-  setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
-  suiteTeardown(async () => {
-    await setModel('');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-  });
+  panelSuiteHooks('model');
 
   test('Show Attention Gallery on a folder: one card per image, broken ones with their error; a click opens the attention panel', async function () {
     this.timeout(180_000);
@@ -60,11 +56,7 @@ suite('Folders, compare and image links', () => {
     assert.match(await webviewEval<string>('[data-testid="gallery-progress"]', 'el.textContent'), /4 of 4 images · 1 failed/);
     await screenshot(screenshotPath('gallery.png'));
     await webviewClick('[data-testid="gallery-item"][data-index="0"]');
-    await waitFor(
-      'attention panel of the first image',
-      () => api.panel(first, 'attention')?.observation.received.find((m) => m.type === 'rendered'),
-      60_000,
-    );
+    await panelReceived(api, first, 'attention', 'rendered', 60_000);
   });
 
   test('Compare With Model…: both models side by side with the difference; a rewritten model is compared with its previous checkpoint', async function () {
@@ -149,11 +141,7 @@ suite('Folders, compare and image links', () => {
       await screenshot(screenshotPath('hover.png'));
       await workbenchClick('.monaco-hover a', 'Show Attention', { timeoutMs: 20_000 });
     }
-    await waitFor(
-      'attention panel from the hover',
-      () => api.panel(image, 'attention')?.observation.received.find((m) => m.type === 'rendered'),
-      60_000,
-    );
+    await panelReceived(api, image, 'attention', 'rendered', 60_000);
     if (driverAvailable()) await screenshot(screenshotPath('hover-show-attention.png'));
   });
 });

@@ -6,31 +6,25 @@ import type { VitLensApi } from '../../../src/host/extension';
 import { fixture, waitFor } from '../testUtil';
 import { activateApi, workspaceImage } from '../workspaceImage';
 import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewQuery } from '../driver';
+import { panelReceived, panelSuiteHooks, setSetting } from '../panelSuite';
 
 let api: VitLensApi;
 let image: string;
 
-const setModel = (value: string) =>
-  vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
+const setModel = (value: string) => setSetting('model', value);
 
 suite('Gates (SE / CBAM)', () => {
   suiteSetup(async () => {
     image = await workspaceImage('coffee.png', 'coffee.png');
     api = await activateApi();
   });
-  setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
-  suiteTeardown(async () => {
-    await setModel('');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-  });
+  panelSuiteHooks('model');
 
   for (const name of ['se-cnn-tiny', 'cbam-cnn-tiny']) {
     test(`Show Attention with ${name} opens the gates panel with every gate`, async function () {
       await setModel(fixture(name));
       await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-      const rendered = await waitFor('gates rendered', () =>
-        api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'),
-      );
+      const rendered = await panelReceived(api, image, 'gates');
       assert.ok(typeof rendered.gates === 'number' && rendered.gates >= 2, JSON.stringify(rendered));
       assert.strictEqual(api.panel(image, 'attention'), undefined, 'no attention panel for a CNN');
       if (!driverAvailable()) return;
@@ -44,7 +38,7 @@ suite('Gates (SE / CBAM)', () => {
     if (!driverAvailable()) this.skip();
     await setModel(fixture('se-cnn-tiny'));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    await waitFor('gates rendered', () => api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'));
+    await panelReceived(api, image, 'gates');
     await webviewClick('.vl-class-explain [data-testid="explain-run"]');
     const done = await waitFor('explanation', () => api.panel(image, 'gates')?.observation.explained, 60_000);
     assert.ok(!done.removalExact && done.runs > 40, JSON.stringify(done));
@@ -57,12 +51,10 @@ suite('Gates (SE / CBAM)', () => {
   test('switching the model between a CNN and a ViT: Show Attention opens the panel the new model needs', async () => {
     await setModel(fixture('se-cnn-tiny'));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    await waitFor('gates rendered', () => api.panel(image, 'gates')?.observation.received.find((m) => m.type === 'rendered'));
+    await panelReceived(api, image, 'gates');
     await setModel(fixture('vit-tiny'));
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    const rendered = await waitFor('attention rendered', () =>
-      api.panel(image, 'attention')?.observation.received.find((m) => m.type === 'rendered'),
-    );
+    const rendered = await panelReceived(api, image, 'attention');
     assert.strictEqual(rendered.thumbnails, 12);
     await setModel(fixture('cbam-cnn-tiny'));
     const gatesRuns = api.panel(image, 'gates')!.observation.runs;

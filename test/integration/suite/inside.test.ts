@@ -10,31 +10,23 @@ import { twoObjectScenePng } from '../../fixtures/builders/sampleImages';
 import { repoRoot, waitFor } from '../testUtil';
 import { activateApi } from '../workspaceImage';
 import { driverAvailable, screenshot, screenshotPath, webviewClick, webviewEval, webviewQuery } from '../driver';
+import { panelReceived, panelSuiteHooks, setSetting } from '../panelSuite';
 
 let api: VitLensApi;
-
-const setModel = (value: string) =>
-  vscode.workspace.getConfiguration('vitLens').update('model', value, vscode.ConfigurationTarget.Workspace);
 
 suite('Show ViT Inside', () => {
   suiteSetup(async () => {
     api = await activateApi();
   });
-  setup(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
-  suiteTeardown(async () => {
-    await setModel('');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-  });
+  panelSuiteHooks('model');
 
   test('every view renders; hard attention from the class-specific map crops and classifies', async function () {
     this.timeout(120_000);
     const image = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'inside-two-shapes.png');
     fs.writeFileSync(image, await twoObjectScenePng());
-    await setModel(path.join(repoRoot, 'models', 'demo', 'shapes-vit'));
+    await setSetting('model', path.join(repoRoot, 'models', 'demo', 'shapes-vit'));
     await vscode.commands.executeCommand('vitLens.showInside', vscode.Uri.file(image));
-    const rendered = await waitFor('inside rendered', () =>
-      api.panel(image, 'inside')?.observation.received.find((m) => m.type === 'rendered'),
-    );
+    const rendered = await panelReceived(api, image, 'inside');
     const views = (rendered as unknown as { views: string[] }).views;
     for (const id of ['anatomy-filters', 'anatomy-position', 'token-norms', 'feature-pca', 'hard-attention-box'])
       assert.ok(views.includes(id), `${id} in ${views.join(', ')}`);

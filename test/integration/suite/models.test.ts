@@ -6,10 +6,11 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { VitLensApi } from '../../../src/host/extension';
 import { HubServer, hubModelFromDir, startHubServer } from '../../fixtures/builders/hubServer';
-import { sampleScenePng } from '../../fixtures/builders/sampleImages';
+import { writeSampleScene } from '../../fixtures/builders/sampleImages';
 import { defaultFixtureDir, ensureFixture } from '../../fixtures/builders/writeFixtures';
-import { repoRoot, waitFor } from '../testUtil';
+import { repoRoot } from '../testUtil';
 import { driverAvailable, pressKey, screenshot, screenshotPath } from '../driver';
+import { panelReceived } from '../panelSuite';
 
 let api: VitLensApi;
 let hub: HubServer;
@@ -22,8 +23,7 @@ suite('Models: download from the hub, then use', () => {
     const vitTiny = path.dirname(path.dirname(ensureFixture('vit-tiny', defaultFixtureDir(repoRoot))));
     hub = await startHubServer({ models: [hubModelFromDir('Xenova/vit-base-patch16-224', vitTiny)] });
     const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    image = path.join(ws, 'scene.png');
-    fs.writeFileSync(image, await sampleScenePng());
+    image = await writeSampleScene(ws);
     api = await vscode.extensions.getExtension<VitLensApi>('vit-lens.vit-lens')!.activate();
     await config().update('hubEndpoint', hub.endpoint, vscode.ConfigurationTarget.Workspace);
   });
@@ -50,7 +50,7 @@ suite('Models: download from the hub, then use', () => {
     );
     assert.strictEqual(config().get('model'), onnx, 'set as the attention model');
     await vscode.commands.executeCommand('vitLens.showAttention', vscode.Uri.file(image));
-    const rendered = await waitFor('rendered', () => api.panel(image)?.observation.received.find((m) => m.type === 'rendered'));
+    const rendered = await panelReceived(api, image, undefined);
     assert.strictEqual(rendered.thumbnails, 12, 'the downloaded (tiny) model: 4 layers × 3 heads');
   });
 });

@@ -1,22 +1,18 @@
 // The `vit-lens` CLI end to end (a real process, a real engine): every fixture model, the JSON
 // contract, the self-contained HTML report, and bad arguments and inputs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { sampleScenePng } from '../../fixtures/builders/sampleImages';
-import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../support';
+import { writeSampleScene } from '../../fixtures/builders/sampleImages';
+import { cli, fixtureModels, maxAbsDiff, tempDir } from '../support';
 
 let dir: string;
 let image: string;
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 before(async () => {
   dir = tempDir('vit-lens-cli-');
-  image = path.join(dir, 'scene.png');
-  fs.writeFileSync(image, await sampleScenePng());
+  image = await writeSampleScene(dir);
 });
 
 const ATTENTION_MODELS = [

@@ -1,16 +1,15 @@
 // `vit-lens demo` on a fresh checkout: the demo models that ship in models/demo/ run on the generated
 // scenes; every file of the contract is written and the prediction matches the scene's truth.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
 import { spearman } from '../../../src/maths/ranks';
-import { distDir, tempDir } from '../support';
+import { runCli, tempDir } from '../support';
 
 test('vit-lens demo writes the scenes with their truth, the attention and depth reports, and predicts the scene correctly', () => {
   const out = tempDir('vitlens-demo-');
-  const r = spawnSync(process.execPath, [path.join(distDir, 'cli.js'), 'demo', '--out', out], { encoding: 'utf8' });
+  const r = runCli(['demo', '--out', out], 600_000);
   assert.equal(r.status, 0, r.stderr);
   for (const f of [
     'scene.png',

@@ -1,39 +1,49 @@
 // Metrics of the trained-model tests, independent of ViT Lens's code: Spearman's rank correlation
 // (ties get their average rank), patch-level masks and their dilation, attention mass inside a mask.
 
-/** Ranks 1…n, tied values sharing the average of their ranks. */
+/**
+ * Ranks 1…n, tied values sharing the average of their ranks. Each distinct value is looked up in the
+ * sorted values: its k copies fill places first+1 … first+k, so its rank is first + (k + 1)/2 (a
+ * different route from src/maths/ranks.ts, which walks the sort order and hands the mean to each index).
+ */
 export function averageRanks(values: ArrayLike<number>): Float64Array {
-  const n = values.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b]);
-  const ranks = new Float64Array(n);
-  for (let i = 0; i < n;) {
-    let j = i;
-    while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[order[k]] = rank;
-    i = j + 1;
+  const sorted = Float64Array.from(values).sort();
+  const rankOf = new Map<number, number>();
+  for (let first = 0; first < sorted.length;) {
+    let k = 1;
+    while (first + k < sorted.length && sorted[first + k] === sorted[first]) k++;
+    rankOf.set(sorted[first], first + (k + 1) / 2);
+    first += k;
   }
-  return ranks;
+  return Float64Array.from(values, (v) => rankOf.get(v)!);
+}
+
+/** Pearson's correlation: the covariance over the product of the standard deviations, means taken from the data. */
+export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = x.length;
+  if (y.length !== n) throw new Error(`lengths ${n} and ${y.length}`);
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    sx += x[i];
+    sy += y[i];
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let cov = 0;
+  let vx = 0;
+  let vy = 0;
+  for (let i = 0; i < n; i++) {
+    cov += (x[i] - mx) * (y[i] - my);
+    vx += (x[i] - mx) ** 2;
+    vy += (y[i] - my) ** 2;
+  }
+  return cov / Math.sqrt(vx * vy);
 }
 
 /** Spearman's ρ: the Pearson correlation of the average ranks. */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`lengths ${a.length} and ${b.length}`);
-  const ra = averageRanks(a);
-  const rb = averageRanks(b);
-  const n = a.length;
-  const mean = (n + 1) / 2;
-  let sab = 0,
-    saa = 0,
-    sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = ra[i] - mean,
-      y = rb[i] - mean;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / Math.sqrt(saa * sbb);
+  return pearson(averageRanks(a), averageRanks(b));
 }
 
 /** Patches (row-major over the grid) holding at least one pixel of a width × height mask. */

@@ -2,14 +2,13 @@
 // predictions and query 0's rows, no raw baseline, no head statistics), then query 0's rollout, before
 // the whole result under the same request; a run cancelled after its map sends no whole result and keeps no tensor.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { EngineClient } from '../../../../src/client/engineClient';
 import { Engine } from '../../../../src/core/engine/engine';
 import type { AttentionMapPartial } from '../../../../src/analyses/attention/types';
 import type { FromEngine } from '../../../../src/shared/engineProtocol';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
+import { writeSampleScene } from '../../../fixtures/builders/sampleImages';
 import { distDir, fixtureModels, tempDir } from '../../support';
 
 const settings = { fusion: 'mean' as const, discardRatio: 0, startLayer: 0 };
@@ -18,8 +17,7 @@ let models: Record<string, string>;
 
 before(async () => {
   models = fixtureModels();
-  image = path.join(tempDir(), 'scene.png');
-  fs.writeFileSync(image, await sampleScenePng());
+  image = await writeSampleScene(tempDir());
 });
 
 test("engine: attentionPanel sends the first map ahead (predictions and query 0's rows, no baseline, no statistics), then its rollout, then the whole result", async () => {

@@ -2,7 +2,6 @@
 // attention (the engine's `attention` request): rolloutDifference, headDeltas and layerChange, the JSON
 // contract, the note when grids differ, a checkpoint comparison, and bad arguments.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,19 +9,16 @@ import { EngineClient } from '../../../../src/client/engineClient';
 import { rolloutMap } from '../../../../src/maths/attention';
 import type { AttentionResult } from '../../../../src/shared/attentionTypes';
 import { VitLensError } from '../../../../src/shared/errors';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
-import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
+import { writeSampleScene } from '../../../fixtures/builders/sampleImages';
+import { cli, distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 
 let dir: string;
 let image: string;
 let client: EngineClient;
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 before(async () => {
   dir = tempDir('vit-lens-compare-');
-  image = path.join(dir, 'scene.png');
-  fs.writeFileSync(image, await sampleScenePng());
+  image = await writeSampleScene(dir);
   client = new EngineClient({ enginePath: path.join(distDir, 'engine.js') });
 });
 after(() => client?.dispose());

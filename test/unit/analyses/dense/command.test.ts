@@ -11,19 +11,16 @@ import { classColor } from '../../../../src/maths/dense';
 import { EngineClient } from '../../../../src/client/engineClient';
 import { denseJson } from '../../../../src/analyses/dense/json';
 import type { DenseMapPartial } from '../../../../src/analyses/dense/types';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
-import { distDir, fixtureModels, tempDir } from '../../support';
+import { writeSampleScene } from '../../../fixtures/builders/sampleImages';
+import { cli, distDir, fixtureModels, tempDir } from '../../support';
 
 let dir: string;
 let image: string;
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 before(async () => {
   dir = tempDir('vit-lens-dense-cli-');
-  image = path.join(dir, 'scene.png');
   // Not 448×336: an odd size, so "the original size" is visible in every output.
-  fs.writeFileSync(image, await sampleScenePng(301, 227));
+  image = await writeSampleScene(dir, 301, 227);
 });
 
 /** Parses a .npy v1.0 float32 file: header dict and values. */

@@ -16,8 +16,8 @@ import type { DensePanelResult } from '../../../../src/analyses/dense/messages';
 import { VitLensError } from '../../../../src/shared/errors';
 import { LoadedModel, loadVitModel } from '../../../../src/core/model/vitModel';
 import { GraphBuilder } from '../../../../src/core/onnx/onnxWriter';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
-import { buildDpt, DptSpec } from '../../../fixtures/builders/tinyDpt';
+import { sampleScenePng, writeSampleScene } from '../../../fixtures/builders/sampleImages';
+import { buildDpt, tinyDptSpec } from '../../../fixtures/builders/tinyDpt';
 import type { DenseResult, DenseTask } from '../../../../src/analyses/dense/types';
 import { assertRowsSumToOne, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 
@@ -33,8 +33,7 @@ const run = (modelPath: string, task: DenseTask, imagePath = scene, opts = {}) =
 
 before(async () => {
   dir = tempDir('vit-lens-dense-');
-  scene = path.join(dir, 'scene.png');
-  fs.writeFileSync(scene, await sampleScenePng());
+  scene = await writeSampleScene(dir);
 });
 after(async () => {
   for (const m of loaded.values()) await (await m.catch(() => undefined))?.session.release();
@@ -167,20 +166,7 @@ test('dynamic input: the image keeps its aspect ratio (multiples of 32), outputs
 });
 
 test('neck by shape (generic node names) gives exactly the features found by name on the same model', async () => {
-  const spec: DptSpec = {
-    height: 96,
-    width: 128,
-    patch: 16,
-    dim: 32,
-    depth: 4,
-    heads: 2,
-    mlp: 64,
-    outIndices: [0, 1, 2, 3],
-    neck: [16, 32, 48, 64],
-    fusion: 32,
-    task: 'depth',
-    seed: 7,
-  };
+  const spec = tinyDptSpec({ task: 'depth', height: 96, width: 128, seed: 7 });
   const write = (name: string, names: 'hf' | 'generic') => {
     const built = buildDpt({ ...spec, names });
     fs.mkdirSync(path.join(dir, name), { recursive: true });

@@ -3,7 +3,6 @@
 // ViT Lens's predicted_depth, tapped attention and name-found neck levels must equal PyTorch's to 1e-4;
 // from the image file, the pipeline and `vit-lens depth --npy` must too (the issue's "done" criterion).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,7 +16,7 @@ import {
 } from '../../../../src/analyses/dense/pipeline';
 import { stackAttention } from '../../../../src/core/pipeline/attentionOutputs';
 import { LoadedModel, loadVitModel } from '../../../../src/core/model/vitModel';
-import { assertRowsSumToOne, distDir, maxAbsDiff, repoRoot, tempDir } from '../../support';
+import { assertRowsSumToOne, cli, maxAbsDiff, repoRoot, tempDir } from '../../support';
 
 const dir = path.join(repoRoot, 'test', 'fixtures', 'torch-dpt');
 const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
@@ -99,12 +98,8 @@ test('from the image file: the pipeline and `vit-lens depth --npy` equal PyTorch
   assert.ok(maxAbsDiff(r.attention!.data, f32('attentions.f32')) < 1e-4);
 
   const out = path.join(tempDir('vit-lens-torch-dpt-'), 'depth.npy');
-  const cli = spawnSync(
-    process.execPath,
-    [path.join(distDir, 'cli.js'), 'depth', image, '--model', path.join(dir, 'model'), '--npy', out],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  assert.equal(cli.status, 0, cli.stderr);
+  const depth = cli('depth', image, '--model', path.join(dir, 'model'), '--npy', out);
+  assert.equal(depth.status, 0, depth.stderr);
   const npy = fs.readFileSync(out);
   const headerLength = npy.readUInt16LE(8);
   assert.match(npy.subarray(10, 10 + headerLength).toString('latin1'), /'descr': '<f4', 'fortran_order': False, 'shape': \(64, 96\)/);

@@ -2,18 +2,16 @@
 // contract's field names, --hard-attention from the class-specific map, --html with the explain view, and
 // bad arguments (exit code 2 with the flag named; a class the model lacks: a specific error, exit 1).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { twoObjectScenePng } from '../../../fixtures/builders/sampleImages';
-import { distDir, fixtureModels, repoRoot, tempDir } from '../../support';
+import { fixtureModels, repoRoot, runCli, tempDir } from '../../support';
 
 const model = path.join(repoRoot, 'models', 'demo', 'shapes-vit');
 let dir: string;
 let image: string;
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), 'explain', ...args], { encoding: 'utf8', timeout: 120_000 });
+const cli = (...args: string[]) => runCli(['explain', ...args]);
 
 before(async () => {
   dir = tempDir('vit-lens-explain-cli-');

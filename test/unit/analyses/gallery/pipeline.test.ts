@@ -2,7 +2,6 @@
 // images, the JSON contract, sorted order, error entries, batched runs equal to one-by-one runs and to
 // the single-image attention command, streaming, cancellation that keeps what is done, and globs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,12 +11,11 @@ import { VitLensError } from '../../../../src/shared/errors';
 import { globToRegExp, listGallery } from '../../../../src/analyses/gallery/listing';
 import type { GalleryPartial } from '../../../../src/analyses/gallery/types';
 import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
-import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
+import { distDir, fixtureModels, maxAbsDiff, runCli, tempDir } from '../../support';
 
 let dir: string;
 let client: EngineClient;
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 180_000 });
+const cli = (...args: string[]) => runCli(args, 180_000);
 const GOOD = ['a-scene.png', 'b-small.jpg', 'c-wide.webp', 'd-tall.png', 'e-bmp.bmp'];
 const BAD: Record<string, string> = {
   'bad-corrupt.png': 'IMAGE_UNSUPPORTED',

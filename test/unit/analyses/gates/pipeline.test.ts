@@ -4,7 +4,6 @@
 // gate: s = gate(W₂·act(W₁·pool(U) + b₁) + b₂) for channel gates, σ(conv7×7([max_c U; mean_c U]) + b)
 // for CBAM's spatial gate. Also the model-kind detection, the clear errors, the engine call and the CLI.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -23,7 +22,7 @@ import {
 } from '../../../../src/analyses/gates/gatesModel';
 import { readOnnxModel, type OnnxModelInfo } from '../../../../src/core/onnx/onnxModel';
 import { GraphBuilder } from '../../../../src/core/onnx/onnxWriter';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
+import { writeSampleScene } from '../../../fixtures/builders/sampleImages';
 import {
   HARD_SIGMOID,
   buildCbamCnn,
@@ -33,7 +32,7 @@ import {
   type GateReference,
 } from '../../../fixtures/builders/tinyGates';
 import type { GatesResult } from '../../../../src/analyses/gates/types';
-import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
+import { cli, distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 
 let dir: string;
 let scene: string;
@@ -42,8 +41,7 @@ const loaded: LoadedGatesModel[] = [];
 
 before(async () => {
   dir = tempDir('vit-lens-gates-');
-  scene = path.join(dir, 'scene.png');
-  fs.writeFileSync(scene, await sampleScenePng());
+  scene = await writeSampleScene(dir);
   // A second, very different picture: diagonal colour stripes.
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="160"><defs><pattern id="p" width="40" height="40" patternUnits="userSpaceOnUse" patternTransform="rotate(35)">
     <rect width="20" height="40" fill="#e53935"/><rect x="20" width="20" height="40" fill="#1e88e5"/></pattern></defs><rect width="200" height="160" fill="url(#p)"/><circle cx="140" cy="60" r="30" fill="#fdd835"/></svg>`;
@@ -397,9 +395,6 @@ test('engine: modelKind and gates calls through the engine process', async () =>
     client.dispose();
   }
 });
-
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
 
 test('CLI: vit-lens gates --json writes node, kind, shape and values per gate; no gates → exit 1 with the message', () => {
   const out = path.join(dir, 'cbam.json');

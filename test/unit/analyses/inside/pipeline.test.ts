@@ -3,7 +3,6 @@
 // model get clear refusals per view; the initializer reader reads only what it is asked for; the JSON
 // contracts carry the field names; the CLI writes them.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,8 +13,8 @@ import { featureLayer, gridBoxToImage, runFeaturesPipeline, runTokensPipeline } 
 import { anatomyJson, featuresJson, tokensJson } from '../../../../src/analyses/inside/json';
 import { readInitializers } from '../../../../src/core/onnx/initializers';
 import { VitLensError } from '../../../../src/shared/errors';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
-import { distDir, fixtureModels, hasSharedImages, sharedImages, tempDir } from '../../support';
+import { writeSampleScene } from '../../../fixtures/builders/sampleImages';
+import { cli, distDir, fixtureModels, hasSharedImages, sharedImages, tempDir } from '../../support';
 
 let dir: string;
 let scene: string;
@@ -29,8 +28,7 @@ const get = async (p: string) => {
 
 before(async () => {
   dir = tempDir('vit-lens-inside-');
-  scene = path.join(dir, 'scene.png');
-  fs.writeFileSync(scene, await sampleScenePng(320, 240));
+  scene = await writeSampleScene(dir, 320, 240);
   // A flat grey image: no structure at all, so any outlier comes from the model, not the picture.
   plain = path.join(dir, 'grey.png');
   const sharp = (await import('sharp')).default;
@@ -214,7 +212,6 @@ test(
   'vit-lens anatomy / tokens / features write their JSON; anatomy refuses a CNN with exit code 1',
   { skip: !fs.existsSync(path.join(distDir, 'cli.js')) },
   () => {
-    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(distDir, 'cli.js'), ...args], { encoding: 'utf8' });
     const model = fixtureModels()['vit-tiny-registers-planted'];
     const out = path.join(dir, 'cli');
     let r = cli('anatomy', '--model', model, '--json', path.join(out, 'anatomy.json'), '--html', path.join(out, 'anatomy.html'));

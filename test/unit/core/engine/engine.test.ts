@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { EngineClient } from '../../../../src/client/engineClient';
 import { VitLensError } from '../../../../src/shared/errors';
 import { GraphBuilder } from '../../../../src/core/onnx/onnxWriter';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
+import { sampleScenePng, writeSampleScene } from '../../../fixtures/builders/sampleImages';
 import type { AttentionResult } from '../../../../src/shared/attentionTypes';
 import { assertRowsSumToOne, distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 
@@ -20,8 +20,7 @@ let dir: string;
 before(async () => {
   models = fixtureModels();
   dir = tempDir();
-  image = path.join(dir, 'scene.png');
-  fs.writeFileSync(image, await sampleScenePng());
+  image = await writeSampleScene(dir);
   client = new EngineClient({ enginePath: path.join(distDir, 'engine.js'), killAfterCancelMs: 2000 });
 });
 after(() => client.dispose());
@@ -174,14 +173,22 @@ test('panel runs: the engine keeps the tensor and serves slices equal to the ful
   assert.notEqual(a.attentionKey, b.attentionKey);
   const expect = (full: AttentionResult, q: number) => attentionSlice(full.attention, full.firstPatchToken, q, rollout);
   assert.ok(maxAbsDiff(a.slice.rows, expect(fullA, 0).rows) < 1e-6 && maxAbsDiff(a.slice.rollout.map, expect(fullA, 0).rollout.map) < 1e-6);
-  for (const [kept, full] of [
-    [a, fullA],
-    [b, fullB],
-  ] as const) {
-    const s = await client.request('slice', { attentionKey: kept.attentionKey, query: 50, rollout });
-    assert.ok(maxAbsDiff(s.rows, expect(full, 50).rows) < 1e-6, 'rows of query 50');
-    assert.ok(maxAbsDiff(s.rollout.map, expect(full, 50).rollout.map) < 1e-6, 'rollout of query 50');
-  }
+  /** The engine's slice at `query` of each kept result equals the one from that result's full tensor. */
+  const assertKeptSlices = async (kept: [{ attentionKey: string }, AttentionResult][], query: number, when: string) => {
+    for (const [k, full] of kept) {
+      const s = await client.request('slice', { attentionKey: k.attentionKey, query, rollout });
+      assert.ok(maxAbsDiff(s.rows, expect(full, query).rows) < 1e-6, `rows of query ${query}${when}`);
+      assert.ok(maxAbsDiff(s.rollout.map, expect(full, query).rollout.map) < 1e-6, `rollout of query ${query}${when}`);
+    }
+  };
+  await assertKeptSlices(
+    [
+      [a, fullA],
+      [b, fullB],
+    ],
+    50,
+    '',
+  );
   assert.ok(maxAbsDiff(fullA.attention.data, fullB.attention.data) > 1e-3, 'different images, different attention');
   await rejectsCode(client.request('slice', { attentionKey: 'nope', query: 0, rollout }), 'RESULT_EXPIRED');
   await rejectsCode(client.request('slice', { attentionKey: a.attentionKey, query: 197, rollout }), 'BAD_REQUEST');
@@ -195,13 +202,14 @@ test('panel runs: the engine keeps the tensor and serves slices equal to the ful
   const fullA2 = await run(models['vit-tiny']);
   assert.ok(maxAbsDiff(fullA2.attention.data, fullA.attention.data) < 1e-6, 'a run in a recycled array equals the first run');
   assertRowsSumToOne(fullA2.attention);
-  for (const [kept, full] of [
-    [b, fullB],
-    [c, fullA],
-  ] as const) {
-    const s = await client.request('slice', { attentionKey: kept.attentionKey, query: 77, rollout });
-    assert.ok(maxAbsDiff(s.rows, expect(full, 77).rows) < 1e-6, 'kept rows of query 77 after later runs');
-  }
+  await assertKeptSlices(
+    [
+      [b, fullB],
+      [c, fullA],
+    ],
+    77,
+    ', kept through later runs',
+  );
 });
 
 test("the CLI's summary run: no tensor, baseline or view; its slice, statistics and predictions equal the full result's; the engine keeps nothing", async () => {

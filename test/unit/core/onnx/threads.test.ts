@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { EngineClient, engineProcessEnv } from '../../../../src/client/engineClient';
 import { VitLensError } from '../../../../src/shared/errors';
 import { cgroupCpuLimit, inferenceThreads, parseCpuList, physicalCores, setInferenceThreads } from '../../../../src/core/onnx/threads';
-import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
+import { writeSampleScene } from '../../../fixtures/builders/sampleImages';
 import { distDir, fixtureModels, maxAbsDiff, tempDir } from '../../support';
 
 /** A sysfs cpu folder: `online` and each CPU's topology, from [package, core] per CPU. */
@@ -104,8 +104,7 @@ test('the engine starts with the requested thread count and takes a new one whil
     logs.some((l) => /engine started \(pid \d+, onnxruntime threads per run: 1\)/.test(l)),
     logs.join('\n'),
   );
-  const image = path.join(tempDir(), 'scene.png');
-  fs.writeFileSync(image, await sampleScenePng());
+  const image = await writeSampleScene(tempDir());
   const model = fixtureModels()['vit-tiny'];
   const before = await client.request('attention', { imagePath: image, modelPath: model });
   assert.deepEqual(await client.setThreads(2), { threads: 2, retainedResultsMB: 512 });
