@@ -541,6 +541,37 @@ async function vscodeMode(
     exp?.bytes instanceof Uint8Array || (exp?.bytes && typeof exp.bytes === 'object') ? 'bytes ok' : 'NO BYTES',
   );
   if (!(exp?.bytes && typeof exp.bytes === 'object')) errors.push('vscode: an export message without bytes');
+  // A first map whose run is then cancelled: its rest never comes, and the cards say so instead of "Computing…".
+  await postTyped({
+    type: 'result',
+    resultId: 2,
+    result: { ...mapOnly, attention: shape, headStats: [] },
+    rows: slice.rows,
+    settings: data.settings,
+    notice,
+    partial: true,
+  });
+  await page.waitForSelector('[data-pending]'); // the query stays the patch: no map until its slice, which never comes
+  await page.evaluate(() =>
+    window.postMessage({ type: 'error', message: 'Run cancelled. Press Run again to start again.', actions: ['rerun'] }, '*'),
+  );
+  await page.waitForSelector('[data-testid="error"]:not([hidden])');
+  if ((await page.locator('[data-pending]').count()) !== 0) errors.push('vscode: data-pending remains after a cancel');
+  const notes = await page.locator('.vl-card-note:not([hidden])').allTextContents();
+  for (const part of ['head statistics', 'thumbnails', 'raw attention baseline'])
+    if (!notes.some((t) => t.startsWith('The run stopped before') && t.includes(part) && t.includes('Run again')))
+      errors.push(`vscode: after a cancel no note says the run stopped before the ${part}: ${JSON.stringify(notes)}`);
+  const json = page.locator('button', { hasText: 'Save JSON' });
+  if (!(await json.isDisabled()) || !/stopped/.test((await json.getAttribute('title')) ?? ''))
+    errors.push('vscode: Save JSON of a cancelled first map is not disabled with a title that says why');
+  if (await page.locator('button', { hasText: 'Save PNG' }).isDisabled())
+    errors.push('vscode: Save PNG of a cancelled first map is disabled');
+  const readout = () => page.locator('.vl-viewer .vl-readout').textContent();
+  if (!(await readout())?.startsWith('The run stopped before this query'))
+    errors.push(`vscode: after a cancel the patch query's readout: ${await readout()}`);
+  await page.keyboard.press('c'); // query 0's attention came with the first map: it still shows
+  await page.waitForFunction(() => document.querySelector('.vl-viewer .vl-readout')?.textContent?.startsWith('Range'));
+  await shot(page, 'vscode-first-map-cancelled.png', true);
   await ctx.close();
 }
 

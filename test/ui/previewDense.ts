@@ -652,6 +652,29 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   await shot(page, 'vscode-error.png');
   await page.locator('[data-testid="error"] button', { hasText: 'Choose DPT model…' }).click();
   console.log('  vscode: messages', (await sent()).map((m) => m.type).join(', '));
+  // A map whose run is then cancelled: its rest never comes, and the cards say so instead of "Computing…".
+  const painted = async () => (await sent()).filter((m) => m.type === 'painted').length;
+  const paintedBefore = await painted();
+  await postResult(mapOnly, true);
+  await page.waitForFunction(
+    (n) => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'painted').length > n,
+    paintedBefore,
+  );
+  await page.evaluate(() =>
+    window.postMessage({ type: 'error', message: 'Run cancelled. Press Run again to start again.', actions: ['rerun'] }, '*'),
+  );
+  await page.waitForSelector('[data-testid="error"]:not([hidden])');
+  if ((await page.locator('[data-pending]').count()) !== 0) errors.push('vscode: data-pending remains after a cancel');
+  const notes = await page.locator('.vl-card-note:not([hidden])').allTextContents();
+  for (const part of ['neck levels', 'backbone attention'])
+    if (!notes.some((t) => t.startsWith('The run stopped before') && t.includes(part) && t.includes('Run again')))
+      errors.push(`vscode: after a cancel no note says the run stopped before the ${part}: ${JSON.stringify(notes)}`);
+  const json = page.locator('.vl-header-actions button', { hasText: 'JSON' });
+  if (!(await json.isDisabled()) || !/stopped/.test((await json.getAttribute('title')) ?? ''))
+    errors.push('vscode: the JSON export of a cancelled map is not disabled with a title that says why');
+  if (await page.locator('.vl-header-actions button', { hasText: 'Save PNG' }).isDisabled())
+    errors.push('vscode: Save PNG of a cancelled map is disabled');
+  await shot(page, 'vscode-depth-map-cancelled.png', { fullPage: true });
   await ctx.close();
 }
 

@@ -73,11 +73,13 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
   let content: HTMLElement | null = null;
   let imageUrl: string | null = null;
   let exportSeq = 0;
+  let onError = () => {};
 
   function showError(message: string, actions: PanelActionId[] | undefined): void {
     busy.hide();
     emptyEl.hidden = true;
     error.show(message, Array.isArray(actions) ? actions : []);
+    onError();
   }
 
   /** The host messages every page answers alike; false for the page's own ones. */
@@ -128,6 +130,18 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
     },
 
     showError,
+    /**
+     * `f` runs after each error the frame shows (a run cancelled or failed, a result that could not be
+     * shown): the rest of a partial result on screen will not come.
+     */
+    onError(f: () => void): void {
+      onError = f;
+    },
+    /** A result from the host that could not be revived: the error banner and a line in the host's log. */
+    showBadResult(e: unknown): void {
+      showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
+      postRaw({ type: 'log', level: 'error', message: `${o.label}: bad result: ${String(e)}` });
+    },
     /** A result replaces the error and busy line. */
     clearStatus(): void {
       error.hide();

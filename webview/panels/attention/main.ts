@@ -18,6 +18,7 @@ import { clear, h } from '../../shell/dom';
 import { card, chip, exportButton, field, framePainter, predictionsCard, segmented, showModelNote, slider } from '../../shell/controls';
 import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
+import { showRestExport, showRestNote, type Rest, type RestPart } from '../../shell/rest';
 import { asFloat32, asUint8 } from '../../shell/revive';
 import { buildViewExport, exportFileName } from './exportData';
 import { attentionJson } from '../../../src/analyses/attention/json';
@@ -67,7 +68,12 @@ const shortcuts: [string, string][] = [
 // ---------------------------------------------------------------- page and state
 
 const pngButton = exportButton('Save PNG', 'Save the main view (image + overlay) as PNG');
-const jsonButton = exportButton('Save JSON', 'Save the numbers of the current view as JSON');
+const jsonTitle = 'Save the numbers of the current view as JSON';
+const jsonButton = exportButton('Save JSON', jsonTitle);
+// What the rest of a first map brings (see showResult): the thumbnails come with the statistics.
+const headStatsPart: RestPart = { name: 'the head statistics', plural: true };
+const thumbsPart: RestPart = { name: 'the layer × head thumbnails', plural: true };
+const baselinePart: RestPart = { name: 'the raw attention baseline' };
 const page = createPage<WebviewMessage>({
   label: 'webview',
   shortcuts,
@@ -79,8 +85,8 @@ const { app, post } = page;
 let state: UiState = page.restoreState(parseUiState, defaultState());
 /** The result shown: a whole PanelResult, or its first map (no raw baseline, no head statistics yet). */
 let result: PanelMapResult | null = null;
-/** The result shown is its first map only (a `partial` result): the baseline, statistics and thumbnails follow under the same id. */
-let awaitingRest = false;
+/** Whether the result shown is its first map only (a `partial` result): the baseline, statistics and thumbnails follow under the same id, or the run stopped before them. */
+let rest: Rest = 'whole';
 /** The current result's attention, one query at a time (see sliceStore.ts). */
 let slices: SliceStore | null = null;
 let resultSeq = 0;
@@ -285,7 +291,7 @@ const side = h('div', { className: 'vl-side' }, compareCard, predictions.el);
 
 // Bottom: model view and head statistics.
 const modelView = new ModelView();
-const modelNote = h('p', { className: 'vl-card-note', hidden: true }, 'The layer × head thumbnails follow with the head statistics…');
+const modelNote = h('p', { className: 'vl-card-note', hidden: true });
 const modelCard = card(
   {
     className: 'vl-model',
@@ -461,7 +467,8 @@ function paint(): void {
 
   const map = mapFor(state.view); // undefined while a slice is on its way: the stage keeps its last map
   if (map) mainStage.render({ map, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(map), query });
-  else if (state.view === 'explain')
+  else if (state.view === 'explain' || rest === 'stopped')
+    // Nothing to show (yet, or ever: the run stopped before this map): the image alone, not the last map.
     mainStage.render({ map: new Float32Array(r.grid[0] * r.grid[1]), grid: r.grid, lut, smooth, opacity: 0, mask: null, query });
   else mainStage.showQuery(query);
   viewerTitle.textContent = viewTitle(state.view);
@@ -473,14 +480,14 @@ function paint(): void {
     // Let the browser show the main map now; 144 thumbnails and the chart follow in the next frame.
     firstFramePending = false;
     let done = false;
-    const rest = () => {
+    const next = () => {
       if (done) return;
       done = true;
       post({ type: 'painted', view: state.view, at: Date.now(), receivedAt: resultReceivedAt });
       paint();
     };
-    requestAnimationFrame(rest);
-    setTimeout(rest, 100); // a hidden panel gets no animation frames
+    requestAnimationFrame(next);
+    setTimeout(next, 100); // a hidden panel gets no animation frames
     return;
   }
 
@@ -492,9 +499,8 @@ function paint(): void {
   if (compareView) {
     const cmap = mapFor(compareView);
     if (cmap) compareStage.render({ map: cmap, grid: r.grid, lut, smooth, opacity: state.opacity, mask: maskFor(cmap), query });
-    const baselineFollows = compareView === 'raw' && !r.baseline;
-    compareStage.el.hidden = baselineFollows;
-    compareCard.toggleAttribute('data-pending', baselineFollows);
+    const noBaseline = compareView === 'raw' && !r.baseline; // it comes with the rest of a first map
+    compareStage.el.hidden = noBaseline;
     compareCard.setAttribute('data-testid', viewTestIds[compareView]);
     compareTitle.textContent =
       compareView === 'raw'
@@ -502,21 +508,24 @@ function paint(): void {
         : compareView === 'rollout'
           ? 'Attention rollout'
           : `Model · layer ${state.layer + 1} · ${headText(state.head, r.attention.heads)}`;
-    compareNote.textContent =
+    showRestNote(
+      compareNote,
+      noBaseline ? rest : 'whole',
+      baselinePart,
+      'Computing the raw attention baseline…',
       compareView === 'rollout'
         ? 'Where the model looks (not class-specific), beside why it predicts the class.'
-        : baselineFollows
-          ? 'Computing the raw attention baseline…'
-          : compareView === 'raw'
-            ? isRawRun(r)
-              ? 'This run has no model: the main view shows this same baseline.'
-              : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.'
-            : "The model's attention for the same query, for comparison.";
+        : compareView === 'raw'
+          ? isRawRun(r)
+            ? 'This run has no model: the main view shows this same baseline.'
+            : 'Softmax of pixel dot products, no training. Structure a model shares with this map is not learned.'
+          : "The model's attention for the same query, for comparison.",
+    );
     compareStage.setAriaLabel(`${compareTitle.textContent}. Click a patch to query it.`);
   }
 
   // The thumbnails and the statistics wait for the whole result (its cards say so meanwhile).
-  if (awaitingRest) return;
+  if (rest !== 'whole') return;
   const tk = `${resultSeq}|${state.query}|${state.colormap}`;
   const rows = tk !== thumbsKey ? slices?.rows(state.query, rolloutSettings()) : undefined;
   if (rows) {
@@ -546,8 +555,17 @@ async function announceRendered(): Promise<void> {
 }
 
 function defaultReadout(): string {
+  if (rest === 'stopped' && state.view !== 'explain' && !mapFor(state.view)) return stoppedMapText();
   const { min, max } = mainStage.range;
   return `Range ${formatValue(min)} – ${formatValue(max)} · colours min–max scaled · click a patch to query it`;
+}
+
+/** A first map has query 0's attention only: other queries and the baseline came with the rest. */
+function stoppedMapText(): string {
+  const r = result as PanelMapResult;
+  return state.view !== 'raw' && state.query !== 0 && r.firstPatchToken > 0
+    ? `The run stopped before this query's attention was computed: press c for the ${globalQueryLabel(r)} query's, or Run again.`
+    : 'The run stopped before this map was computed: press Run again to compute it.';
 }
 
 // ---------------------------------------------------------------- result
@@ -564,7 +582,7 @@ function showResult(
   partial = false,
 ): void {
   result = reviveResult(r);
-  awaitingRest = partial;
+  rest = partial ? 'following' : 'whole';
   slices = store;
   slices.onSlice = () => paint();
   resultSeq++;
@@ -612,7 +630,7 @@ function showResult(
 function completeResult(r: PanelResult, store: SliceStore): void {
   const shown = result as PanelMapResult;
   result = { ...reviveResult(r), view: shown.view };
-  awaitingRest = false;
+  rest = 'whole';
   // A fresh store: requests of the first map's store went unanswered (the host held no tensor yet).
   slices = store;
   slices.onSlice = () => paint();
@@ -644,7 +662,7 @@ function showHeader(r: PanelMapResult): void {
       chip('tokens', String(tokens), `first patch token ${r.firstPatchToken}`),
       chip(
         'time',
-        awaitingRest ? `${fmtMs(t.total)} so far` : fmtMs(t.total),
+        rest !== 'whole' ? `${fmtMs(t.total)} so far` : fmtMs(t.total),
         timingsText([
           ['decode', t.decode],
           ['model load', t.modelLoad],
@@ -658,26 +676,34 @@ function showHeader(r: PanelMapResult): void {
   );
 }
 
-/** The model view and the head statistics; while they follow (a first map), their notes say so. */
+/** The model view and the head statistics; for a first map their notes say they follow, or that the run stopped before them. */
 function showStatsAndThumbs(r: PanelMapResult): void {
   const { layers, heads } = r.attention;
-  if (!awaitingRest) modelView.build(layers, heads, r.grid, `${r.view.width} / ${r.view.height}`);
-  modelView.el.hidden = awaitingRest;
-  modelNote.hidden = !awaitingRest;
-  modelNote.toggleAttribute('data-pending', awaitingRest);
+  const whole = rest === 'whole';
+  if (whole) modelView.build(layers, heads, r.grid, `${r.view.width} / ${r.view.height}`);
+  modelView.el.hidden = !whole;
+  modelNote.hidden = whole;
+  showRestNote(modelNote, rest, thumbsPart, 'The layer × head thumbnails follow with the head statistics…');
   chart.setData(r.headStats, layers, heads);
   const stats = r.headStats.length > 0;
   statsNote.hidden = stats;
-  statsNote.textContent = awaitingRest ? 'Computing the head statistics…' : 'No head statistics in this result.';
-  statsNote.toggleAttribute('data-pending', awaitingRest);
+  showRestNote(statsNote, rest, headStatsPart, 'Computing the head statistics…', 'No head statistics in this result.');
   chart.el.hidden = !stats;
   metricGroup.hidden = !stats;
   thumbsKey = '';
   statsKey = '';
-  // Exports (the JSON has the statistics) wait for the whole result.
-  pngButton.disabled = awaitingRest;
-  jsonButton.disabled = awaitingRest;
+  // The PNG is the main view, there from the first map on; the JSON holds the statistics.
+  pngButton.disabled = false;
+  showRestExport(jsonButton, rest, headStatsPart, jsonTitle);
 }
+
+// A run that stopped (cancelled or failed) after its first map leaves that map without its rest.
+page.onError(() => {
+  if (rest !== 'following' || !result) return;
+  rest = 'stopped';
+  showStatsAndThumbs(result);
+  update();
+});
 
 // ---------------------------------------------------------------- interactions
 
@@ -792,11 +818,18 @@ page.onShortcut((ev) => {
 // ---------------------------------------------------------------- exports
 
 async function doExport(format: 'png' | 'json'): Promise<void> {
-  if (!result || awaitingRest) return; // the buttons are disabled until the whole result
+  if (!result || (format === 'json' && rest !== 'whole')) return; // its button is disabled until the whole result
   const r = result as PanelResult;
   await page.exportFile(format, format === 'png' ? 'image/png' : 'application/json', async () => {
     const name = exportFileName(r, state, format);
-    if (format === 'png') return { name, bytes: await mainStage.toPng(r.view.width, r.view.height) };
+    if (format === 'png') {
+      // Of a first map, a view that comes with the rest (the baseline, another query) shows the last map under its name.
+      if (rest !== 'whole' && state.view !== 'explain' && !mapFor(state.view))
+        throw new Error(
+          rest === 'stopped' ? 'the run stopped before this map was computed' : 'the map is still loading; try again in a moment',
+        );
+      return { name, bytes: await mainStage.toPng(r.view.width, r.view.height) };
+    }
     if (state.view === 'explain') {
       // The document of `vit-lens explain --json`.
       const doc = explain.json();
@@ -828,16 +861,21 @@ function onHostMessage(m: HostMessage): void {
     case 'result': {
       const resultId = m.resultId;
       const fetch = (query: number, rollout: RolloutSettings) => post({ type: 'needSlice', resultId, query, rollout });
-      // A first map has query 0's rows (its rollout follows as a `slice`); a whole result query 0's slice.
-      const store = m.partial
-        ? SliceStore.remote({ query: 0, rows: asFloat32(m.rows, 'rows') }, fetch)
-        : SliceStore.remote(reviveSlice(m.slice), fetch);
-      // The rest of the result whose first map is shown, or a new result (possibly its first map only).
-      if (!m.partial && awaitingRest && resultId === currentResultId && result) completeResult(m.result, store);
-      else {
-        resultReceivedAt = Date.now();
-        currentResultId = resultId;
-        showResult(m.result, store, m.settings, m.notice, m.partial);
+      try {
+        // A first map has query 0's rows (its rollout follows as a `slice`); a whole result query 0's slice.
+        const store = m.partial
+          ? SliceStore.remote({ query: 0, rows: asFloat32(m.rows, 'rows') }, fetch)
+          : SliceStore.remote(reviveSlice(m.slice), fetch);
+        // The rest of the result whose first map is shown (even after an error: the run went on), or a
+        // new result (possibly its first map only).
+        if (!m.partial && rest !== 'whole' && resultId === currentResultId && result) completeResult(m.result, store);
+        else {
+          resultReceivedAt = Date.now();
+          currentResultId = resultId;
+          showResult(m.result, store, m.settings, m.notice, m.partial);
+        }
+      } catch (e) {
+        page.showBadResult(e); // a first map on screen then stays without its rest (page.onError)
       }
       break;
     }

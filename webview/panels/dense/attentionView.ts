@@ -15,6 +15,7 @@ import { ModelView } from '../../shell/modelView';
 import { formatValue } from '../../shell/format';
 import { MapStage } from '../../shell/stage';
 import type { SliceStore } from '../../shell/sliceStore';
+import { showRestNote, type Rest } from '../../shell/rest';
 import { moveQuery, patchOfToken, stepHead, tokenOfPatch } from '../../shell/state';
 import type { DenseUiState } from './denseState';
 
@@ -212,9 +213,11 @@ export class BackboneAttentionView {
     ev.stopPropagation();
   }
 
-  /** A new result and where its attention slices come from (null: no attention). Builds the selects and thumbnails; render() paints. */
-  /** `pending`: the attention follows (the map is shown first). */
-  setResult(r: DensePanelResult, imageUrl: string, store: SliceStore | null, pending = false): void {
+  /**
+   * A new result and where its attention slices come from (null: no attention). Builds the selects and
+   * thumbnails; render() paints. `rest`: of a map shown first, the attention follows or the run stopped before it.
+   */
+  setResult(r: DensePanelResult, imageUrl: string, store: SliceStore | null, rest: Rest = 'whole'): void {
     this.result = r;
     this.store = store;
     this.seq++;
@@ -224,11 +227,13 @@ export class BackboneAttentionView {
     this.missing.hidden = !!t;
     this.body.hidden = !t;
     this.badge.hidden = !t;
-    this.missing.textContent = t
-      ? ''
-      : pending
-        ? 'Preparing the backbone attention…'
-        : 'This run has no backbone attention: the graph had no attention probabilities to tap (see the notes above).';
+    showRestNote(
+      this.missing,
+      t ? 'whole' : rest,
+      { name: 'the backbone attention' },
+      'Preparing the backbone attention…',
+      t ? '' : 'This run has no backbone attention: the graph had no attention probabilities to tap (see the notes above).',
+    );
     if (!t) return;
     this.badge.textContent = sourceLabels[r.model.attentionSource] ?? r.model.attentionSource;
     this.badge.className = `vl-badge vl-badge-${r.model.attentionSource}`;

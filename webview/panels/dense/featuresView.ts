@@ -5,6 +5,7 @@
 // vscode or Node.
 import type { FeatureLevel } from '../../../src/analyses/dense/types';
 import { clear, h } from '../../shell/dom';
+import { showRestNote, type Rest } from '../../shell/rest';
 
 const pct = (v: number) => (Number.isFinite(v) ? `${Math.round(v * 100)}` : '–');
 
@@ -22,17 +23,20 @@ export class FeaturesView {
     return this.note;
   }
 
-  /** `pending`: the levels follow (the map is shown first); the note says so meanwhile. */
-  build(levels: readonly FeatureLevel[], aspect: string, pending = false): void {
+  /** `rest`: of the map shown first, the levels follow or the run stopped before them; the note says so. */
+  build(levels: readonly FeatureLevel[], aspect: string, rest: Rest = 'whole'): void {
     clear(this.el);
     this.count = 0;
     this.note.hidden = levels.length > 0;
-    this.note.textContent = levels.length
-      ? ''
-      : pending
-        ? 'Computing the principal components of the neck levels…'
-        : 'No neck features in this result: the reassemble stage of the DPT neck was not found in the graph (see the notes above).';
-    this.note.toggleAttribute('data-pending', pending && levels.length === 0);
+    showRestNote(
+      this.note,
+      levels.length ? 'whole' : rest,
+      { name: 'the principal components of the neck levels', plural: true },
+      'Computing the principal components of the neck levels…',
+      levels.length
+        ? ''
+        : 'No neck features in this result: the reassemble stage of the DPT neck was not found in the graph (see the notes above).',
+    );
     for (const f of levels) {
       const canvas = h('canvas', { width: String(f.width), height: String(f.height), 'aria-hidden': 'true' });
       canvas.style.aspectRatio = aspect;

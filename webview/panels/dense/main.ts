@@ -23,6 +23,7 @@ import { clear, h } from '../../shell/dom';
 import { card, chip, exportButton, field, framePainter, segmented, showModelNote, slider } from '../../shell/controls';
 import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
 import { createPage } from '../../shell/page';
+import { showRestExport, type Rest } from '../../shell/rest';
 import { actionLabels as sharedActionLabels } from '../../shell/shell';
 import { BackboneAttentionView } from './attentionView';
 import { ExplainCard } from '../explain/explainCard';
@@ -69,11 +70,12 @@ const shortcuts: [string, string][] = [
 // ---------------------------------------------------------------- page and state
 
 const exportButtons = new Map<DenseExportFormat, HTMLButtonElement>();
+const jsonTitle = 'Save the numbers: sizes, value range, classes, timings';
 for (const [format, label, title] of [
   ['png', 'Save PNG', 'Save the current view as a colour PNG'],
   ['png16', '16-bit PNG', 'Save the depth as a 16-bit grayscale PNG (min–max of the map → 0…65535)'],
   ['npy', '.npy', "Save predicted_depth at the model's output resolution as a NumPy float32 array"],
-  ['json', 'JSON', 'Save the numbers: sizes, value range, classes, timings'],
+  ['json', 'JSON', jsonTitle],
 ] as const) {
   const b = exportButton(label, title, { 'data-export': format });
   b.addEventListener('click', () => void doExport(format));
@@ -102,8 +104,8 @@ let attentionSlices: SliceStore | null = null;
 let renderedPending = false;
 /** The map of the result shown is painted and the host has not been told yet (`painted`). */
 let paintedPending = false;
-/** The result shown is the map only (a `partial` result): its features and attention follow under the same id. */
-let awaitingRest = false;
+/** Whether the result shown is the map only (a `partial` result): its features and attention follow under the same id, or the run stopped before them. */
+let rest: Rest = 'whole';
 let currentImageUrl = '';
 let hoverClass: number | null = null;
 let emphasisClass: number | null = null;
@@ -594,8 +596,7 @@ function showResult(
     store = sliceStoreOf(r, remote);
     if (remote) currentResultId = remote.resultId;
   } catch (e) {
-    page.showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
-    post({ type: 'log', level: 'error', message: `dense webview: bad result: ${String(e)}` });
+    page.showBadResult(e);
     return;
   }
   result = r;
@@ -604,7 +605,7 @@ function showResult(
   mapKey = '';
   hoverClass = null;
   emphasisClass = null;
-  awaitingRest = !!remote?.partial;
+  rest = remote?.partial ? 'following' : 'whole';
   stats = r.depth ? trustedStats(r.depth) : null;
   if (r.segmentation && r.segmentation.classes.every((c) => c.area === 0)) {
     // Areas missing: count them here.
@@ -614,7 +615,7 @@ function showResult(
   if (settings) state = applyDenseSettings(state, settings);
   // A map-only result has no attention yet: the attention's layer, head and query are fitted when it comes.
   const fitted = fitDenseState(state, r);
-  state = awaitingRest ? { ...fitted, attention: state.attention, shapeKey: state.shapeKey } : fitted;
+  state = rest !== 'whole' ? { ...fitted, attention: state.attention, shapeKey: state.shapeKey } : fitted;
 
   showRunInfo(r);
   page.clearStatus();
@@ -633,17 +634,17 @@ function showResult(
   valuesCard.hidden = !r.depth;
   if (r.segmentation) legend.build(r.segmentation.classes);
 
+  exportButtons.get('png16')!.hidden = !isDepth;
+  exportButtons.get('npy')!.hidden = !isDepth;
+  for (const b of exportButtons.values()) b.disabled = false; // showInside then sets the JSON's (it holds the rest)
   showInside(r, store);
   // "Why this depth" explains a depth model's region; segmentation has no such target yet.
   depthExplain.el.hidden = !isDepth;
   if (isDepth) depthExplain.reset(imageUrl, r.view, r.image, r.grid);
 
-  exportButtons.get('png16')!.hidden = !isDepth;
-  exportButtons.get('npy')!.hidden = !isDepth;
-  for (const b of exportButtons.values()) b.disabled = false;
   page.showContent();
   paintedPending = true;
-  renderedPending = !awaitingRest;
+  renderedPending = rest === 'whole';
   update();
 }
 
@@ -659,13 +660,12 @@ function completeResult(input: DensePanelResult, remote: { resultId: number; sli
     r = reviveDenseResult(input);
     store = sliceStoreOf(r, remote);
   } catch (e) {
-    page.showError(`The result could not be shown: ${e instanceof Error ? e.message : String(e)}`, []);
-    post({ type: 'log', level: 'error', message: `dense webview: bad result: ${String(e)}` });
+    page.showBadResult(e); // the map shown stays without its rest (page.onError)
     return;
   }
   // The map's arrays stay the ones painted (their values are the same).
   result = r = { ...r, depth: shown.depth, segmentation: shown.segmentation, view: shown.view };
-  awaitingRest = false;
+  rest = 'whole';
   state = fitDenseState(state, r);
   showRunInfo(r);
   showInside(r, store);
@@ -723,17 +723,26 @@ function showRunInfo(r: DensePanelResult): void {
     ['model load', t.modelLoad ? fmtMs(t.modelLoad) : 'cached'],
     ['preprocess', fmtMs(t.preprocess)],
     ['inference', fmtMs(t.inference)],
-    ['post-process', awaitingRest ? `${fmtMs(t.postprocess)} so far` : fmtMs(t.postprocess)],
-    ['total', awaitingRest ? `${fmtMs(t.total)} so far` : fmtMs(t.total)],
+    ['post-process', rest !== 'whole' ? `${fmtMs(t.postprocess)} so far` : fmtMs(t.postprocess)],
+    ['total', rest !== 'whole' ? `${fmtMs(t.total)} so far` : fmtMs(t.total)],
   ]);
 }
 
-/** The attention card and the neck levels ("following" while the rest of a partial result is on its way). */
+/** The attention card and the neck levels (for a map only, their notes say they follow or that the run stopped), and the JSON that holds them. */
 function showInside(r: DensePanelResult, store: SliceStore | null): void {
   attentionSlices = store;
-  attentionView.setResult(r, currentImageUrl, store, awaitingRest);
-  features.build(r.features, `${r.view.width} / ${r.view.height}`, awaitingRest);
+  attentionView.setResult(r, currentImageUrl, store, rest);
+  features.build(r.features, `${r.view.width} / ${r.view.height}`, rest);
+  // The images and the .npy are the map, there from the start; the JSON holds the neck levels and the attention.
+  showRestExport(exportButtons.get('json')!, rest, { name: 'the neck levels and the backbone attention', plural: true }, jsonTitle);
 }
+
+// A run that stopped (cancelled or failed) after its map leaves that map without its rest.
+page.onError(() => {
+  if (rest !== 'following' || !result) return;
+  rest = 'stopped';
+  showInside(result, null);
+});
 
 // ---------------------------------------------------------------- interactions
 
@@ -789,7 +798,7 @@ async function exportBytes(r: DensePanelResult, format: DenseExportFormat): Prom
 
 async function doExport(format: DenseExportFormat): Promise<void> {
   const r = result;
-  if (!r) return;
+  if (!r || (format === 'json' && rest !== 'whole')) return; // its button is disabled until the whole result
   const type = format === 'json' ? 'application/json' : format === 'npy' ? 'application/octet-stream' : 'image/png';
   await page.exportFile(format, type, async () => ({ name: denseExportName(r, state, format), bytes: await exportBytes(r, format) }));
 }
@@ -802,7 +811,7 @@ function onHostMessage(m: DenseHostMessage): void {
   switch (m.type) {
     case 'result':
       // The rest of the result whose map is shown, or a new result (possibly its map only).
-      if (!m.partial && awaitingRest && m.resultId === currentResultId && result)
+      if (!m.partial && rest !== 'whole' && m.resultId === currentResultId && result)
         completeResult(m.result, { resultId: m.resultId, slice: m.slice });
       else showResult(m.result, m.settings, { resultId: m.resultId, slice: m.slice, partial: m.partial });
       break;
