@@ -655,7 +655,7 @@ async function vscodeMode(browser: Browser, r: DenseResult, bundle: { js: string
   // A map whose run is then cancelled: its rest never comes, and the cards say so instead of "Computing…".
   const painted = async () => (await sent()).filter((m) => m.type === 'painted').length;
   const paintedBefore = await painted();
-  await postResult(mapOnly, true);
+  await postToPage(page, { type: 'result', resultId: 7, result: mapOnly, settings, partial: true });
   await page.waitForFunction(
     (n) => (window as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'painted').length > n,
     paintedBefore,
