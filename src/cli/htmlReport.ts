@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pageHtml } from '../shared/pageHtml';
 import { stringifyTyped } from '../shared/typedJson';
+import { writeOutput } from './context';
 
 export interface WebviewBundle {
   js: string;
@@ -59,4 +60,12 @@ ${escapeJsForScript(stripSourceMap(bundle.js))}
 </script>`,
     bodyClass,
   });
+}
+
+/**
+ * Writes `file`: the report page of the webview bundle `name` (dist/<name>.js and .css, beside the CLI's
+ * own bundle) with `data` embedded. Returns the path, for the "Report:" line.
+ */
+export function writeReport(file: string, name: string, data: object, title: string): string {
+  return writeOutput(file, renderReportHtml(data, loadWebviewBundle(__dirname, name), title));
 }

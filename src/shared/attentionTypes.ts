@@ -67,12 +67,22 @@ export interface ViewImage {
   sourceRect: [number, number, number, number];
 }
 
-/** Everything one attention run produces. */
-export interface AttentionResult {
-  image: { path: string; width: number; height: number };
-  model: ModelSummary;
-  /** Patch grid [rows, cols] = input size / patch size. */
+/** The image a result was computed on: its path and its oriented size in pixels. */
+export interface ImageRef {
+  path: string;
+  width: number;
+  height: number;
+}
+
+/** What a ViT result on one image starts with: the image, the model, the patch grid [rows, cols] = input size / patch size. */
+export interface ImageRunHeader<M = ModelSummary> {
+  image: ImageRef;
+  model: M;
   grid: [number, number];
+}
+
+/** Everything one attention run produces. */
+export interface AttentionResult extends ImageRunHeader {
   /** Index of the first patch token in `attention` (1 + distillation + registers). */
   firstPatchToken: number;
   /** The model's attention; for raw mode the raw baseline itself. */

@@ -5,19 +5,9 @@ import path from 'node:path';
 import { attentionSlice } from '../../maths/attention';
 import { threadsLabel, type EngineClient } from '../../client/engineClient';
 import { defaultCacheDir, resolveModelArg } from '../../models/modelStore';
-import {
-  CliCommand,
-  CliContext,
-  Flags,
-  intFlag,
-  parseFlags,
-  requestWithProgress,
-  usageError,
-  withEngine,
-  writeJson,
-  writeOutput,
-} from '../../cli/context';
-import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
+import type { CliCommand, CliContext, Flags } from '../../cli/context';
+import { intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson } from '../../cli/context';
+import { writeReport } from '../../cli/htmlReport';
 import type { AttentionResult, AttentionSlice, HeadFusion, RolloutSettings } from '../../shared/attentionTypes';
 import type { SummaryResult } from './types';
 import { VitLensError } from '../../shared/errors';
@@ -70,20 +60,12 @@ async function runAttention(
  * The self-contained HTML report: the attention panel's page with the full result embedded, and with an
  * explain result its "Why this class" view.
  */
-export function writeAttentionReport(
-  file: string,
-  result: AttentionResult,
-  settings: PanelSettings,
-  bundleDir: string,
-  explain?: ExplainResult,
-): string {
-  return writeOutput(
+export function writeAttentionReport(file: string, result: AttentionResult, settings: PanelSettings, explain?: ExplainResult): string {
+  return writeReport(
     file,
-    renderReportHtml(
-      { result, settings, ...(explain ? { explain } : {}) },
-      loadWebviewBundle(bundleDir),
-      `ViT Lens — ${path.basename(result.image.path)}`,
-    ),
+    'webview',
+    { result, settings, ...(explain ? { explain } : {}) },
+    `ViT Lens — ${path.basename(result.image.path)}`,
   );
 }
 
@@ -152,8 +134,7 @@ export async function runAttentionCommand(argv: string[], ctx: CliContext): Prom
         ...attentionJson(result, slice, { fusion, discardRatio }),
         ...(hard ? { hardAttention: hardAttentionJson(hard) } : {}),
       });
-    // The webview bundle is beside the CLI's own (dist/).
-    if (html) writeAttentionReport(html, result as AttentionResult, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio }, __dirname);
+    if (html) writeAttentionReport(html, result as AttentionResult, { colormap: 'inferno', opacity: 0.6, fusion, discardRatio });
     console.log(summary(result, client.threads ?? 0));
     if (hard) {
       console.log(

@@ -1,18 +1,9 @@
 // `vit-lens compare <image> --model <a> --model-b <b> [--json out] [--html out] [--top 5] [--fusion …] [--discard r]`:
 // two models' attention on one image and their difference, through the engine process. Node side.
 import path from 'node:path';
-import {
-  CliCommand,
-  CliContext,
-  intFlag,
-  parseFlags,
-  requestWithProgress,
-  usageError,
-  withEngine,
-  writeJson,
-  writeOutput,
-} from '../../cli/context';
-import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
+import type { CliCommand, CliContext } from '../../cli/context';
+import { intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson } from '../../cli/context';
+import { writeReport } from '../../cli/htmlReport';
 import { resolveModelArg, defaultCacheDir } from '../../models/modelStore';
 import { layersByChange } from '../../maths/compare';
 import type { HeadFusion } from '../../shared/attentionTypes';
@@ -60,13 +51,11 @@ export async function runCompareCommand(argv: string[], ctx: CliContext): Promis
     if (json) writeJson(json, compareJson(r, { fusion, discardRatio }));
     const html = f.values.get('html');
     if (html)
-      writeOutput(
+      writeReport(
         html,
-        renderReportHtml(
-          { compare: r, settings: { colormap: 'inferno', opacity: 0.6, fusion, discardRatio } },
-          loadWebviewBundle(__dirname, 'compareWebview'),
-          `ViT Lens — compare ${path.basename(r.a.image.path)}`,
-        ),
+        'compareWebview',
+        { compare: r, settings: { colormap: 'inferno', opacity: 0.6, fusion, discardRatio } },
+        `ViT Lens — compare ${path.basename(r.a.image.path)}`,
       );
     console.log(summary(r));
     if (json) console.log(`JSON:   ${json}`);

@@ -13,20 +13,11 @@ import type { DenseResult, DenseTask } from './types';
 import type { DensePanelResult } from './messages';
 import { colormapLut } from '../../maths/colormaps';
 import { encodeNpyFloat32 } from '../../maths/npy';
-import {
-  CliCommand,
-  CliContext,
-  parseFlags,
-  requestWithProgress,
-  prepareOutput,
-  usageError,
-  withEngine,
-  writeJson,
-  writeOutput,
-} from '../../cli/context';
+import type { CliCommand, CliContext } from '../../cli/context';
+import { parseFlags, requestWithProgress, prepareOutput, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
 import { denseJson } from './json';
 import type { DensePanelSettings } from './messages';
-import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
+import { writeReport } from '../../cli/htmlReport';
 
 /** Depth at the original image size: PyTorch-bicubic from the raw map (non-finite values clamped to the range). */
 export function depthAtImageSize(r: DenseResult | DensePanelResult): Float32Array {
@@ -154,13 +145,11 @@ export function denseReportData(r: DenseResult): { result: unknown; settings: De
  */
 export function writeDenseReport(file: string, r: DenseResult, explain?: PanelExplainResult): string {
   // The webview bundles are beside the CLI's own (dist/).
-  return writeOutput(
+  return writeReport(
     file,
-    renderReportHtml(
-      { ...denseReportData(r), ...(explain ? { explain } : {}) },
-      loadWebviewBundle(__dirname, 'denseWebview'),
-      `ViT Lens — ${r.task} · ${path.basename(r.image.path)}`,
-    ),
+    'denseWebview',
+    { ...denseReportData(r), ...(explain ? { explain } : {}) },
+    `ViT Lens — ${r.task} · ${path.basename(r.image.path)}`,
   );
 }
 

@@ -1,7 +1,7 @@
 // The data contract of a dense-prediction run (DPT depth or segmentation), shared by core (engine,
 // CLI), host and webview. Type declarations only: imports nothing at runtime, emits no code.
 // Tensors travel as typed arrays plus their shape, never as JSON number arrays.
-import type { AttentionSlice, AttentionTensor, ModelSummary, RolloutSettings, ViewImage } from '../../shared/attentionTypes';
+import type { AttentionSlice, AttentionTensor, ImageRef, ModelSummary, RolloutSettings, ViewImage } from '../../shared/attentionTypes';
 import type { DensePanelResult } from './messages';
 import type { StageTimings } from '../../shared/timings';
 
@@ -65,7 +65,7 @@ export type DenseTimings = StageTimings<'decode' | 'modelLoad' | 'preprocess' | 
 /** Everything one DPT run produces. */
 export interface DenseResult {
   task: DenseTask;
-  image: { path: string; width: number; height: number };
+  image: ImageRef;
   /** The backbone as an attention model (attentionSource 'tapped' or 'outputs'); inputSize is what the model ran on. */
   model: ModelSummary;
   depth?: DepthMap;

@@ -3,7 +3,8 @@
 // the perturbation test through the engine process. --html writes the attention report with the "Why
 // this class" view filled in. Ctrl-C cancels (the engine stays up; nothing is written). Node side.
 import path from 'node:path';
-import { CliCommand, CliContext, intFlag, parseFlags, usageError, withEngine, writeJson } from '../../cli/context';
+import type { CliCommand, CliContext } from '../../cli/context';
+import { intFlag, parseFlags, usageError, withEngine, writeJson } from '../../cli/context';
 import { modelFromFlags, writeAttentionReport } from '../attention/command';
 import { writeDenseReport } from '../dense/command';
 import { explainJson } from './json';
@@ -139,7 +140,7 @@ export async function runExplainCommand(argv: string[], ctx: CliContext): Promis
         writeDenseReport(html, dense, shown);
       } else if (html) {
         const att = await client.request('attention', { imagePath: params.imagePath, modelPath: path.resolve(model!), topK: params.topK });
-        writeAttentionReport(html, att, { colormap: 'inferno', opacity: 0.6, fusion: 'mean', discardRatio: 0 }, __dirname, r);
+        writeAttentionReport(html, att, { colormap: 'inferno', opacity: 0.6, fusion: 'mean', discardRatio: 0 }, r);
       }
       console.log(summary(r));
       if (hard)

@@ -1,6 +1,6 @@
 // The explain analysis's engine request and its result: class-specific maps (occlusion, RISE) made from
 // masked forward passes, and the perturbation test of every map. Types only.
-import type { HeadFusion, ModelSummary, Prediction, ViewImage } from '../../shared/attentionTypes';
+import type { HeadFusion, ImageRunHeader, Prediction, ViewImage } from '../../shared/attentionTypes';
 import type { StageTimings } from '../../shared/timings';
 import type { ScoreKind } from '../../maths/explain';
 
@@ -68,10 +68,7 @@ export interface FaithfulnessCurves {
 
 export type ExplainTimings = StageTimings<'decode' | 'modelLoad' | 'attention' | 'occlusion' | 'rise' | 'faithfulness'>;
 
-export interface ExplainResult {
-  image: { path: string; width: number; height: number };
-  model: ModelSummary;
-  grid: [number, number];
+export interface ExplainResult extends ImageRunHeader {
   firstPatchToken: number;
   tokens: number;
   target: Prediction;

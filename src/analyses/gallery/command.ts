@@ -4,8 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineClient } from '../../client/engineClient';
-import { CliCommand, CliContext, Flags, intFlag, usageError, withEngine, writeJson, writeOutput } from '../../cli/context';
-import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
+import type { CliCommand, CliContext, Flags } from '../../cli/context';
+import { intFlag, usageError, withEngine, writeJson } from '../../cli/context';
+import { writeReport } from '../../cli/htmlReport';
 import { VitLensError } from '../../shared/errors';
 import { GalleryCollector, galleryJson } from './json';
 import type { GalleryPartial, GallerySummary } from './types';
@@ -76,13 +77,11 @@ export async function runGalleryCommand(f: Flags, model: string | null, ctx: Cli
       if (json) writeJson(json, galleryJson(modelInfo, collector.entries, summary));
       const html = f.values.get('html');
       if (html)
-        writeOutput(
+        writeReport(
           html,
-          renderReportHtml(
-            { gallery: { model: modelInfo, entries: collector.entries, summary, source } },
-            loadWebviewBundle(__dirname, 'galleryWebview'),
-            `ViT Lens — gallery of ${path.basename(source)}`,
-          ),
+          'galleryWebview',
+          { gallery: { model: modelInfo, entries: collector.entries, summary, source } },
+          `ViT Lens — gallery of ${path.basename(source)}`,
         );
       console.log(
         `${summary.count} images, ${summary.failed} failed, ${summary.imagesPerSecond.toFixed(1)} images/s${collector.start ? ` (batch ${collector.start.batchSize}, ${collector.start.provider.name})` : ''}${summary.cancelled ? ' — cancelled, the entries done are kept' : ''}`,

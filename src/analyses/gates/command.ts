@@ -2,7 +2,8 @@
 // CBAM gates of a CNN through the engine process, as a summary on stdout and the JSON contract.
 // Node side: the engine client and types only (no onnxruntime, no sharp: inference runs in the engine).
 import path from 'node:path';
-import { CliCommand, intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson } from '../../cli/context';
+import type { CliCommand } from '../../cli/context';
+import { intFlag, parseFlags, requestWithProgress, usageError, withEngine, writeJson } from '../../cli/context';
 import { gatesJson } from './json';
 import type { Gate, GatesResult } from './types';
 

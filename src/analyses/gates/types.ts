@@ -1,7 +1,7 @@
 // The data contract of a gates run (SE-Net / CBAM channel and spatial gates of a CNN), shared by core
 // (engine, CLI), host and webview. Type declarations only: imports nothing at runtime, emits no code.
 // Tensors travel as typed arrays plus their shape, never as JSON number arrays.
-import type { Prediction, Timings, ViewImage } from '../../shared/attentionTypes';
+import type { ImageRef, Prediction, Timings, ViewImage } from '../../shared/attentionTypes';
 
 /**
  * channel: one weight per channel of the gated feature map U [N, C, H, W] (SE, CBAM's channel half),
@@ -59,7 +59,7 @@ export type GatesTimings = Timings;
 
 /** Everything one gates run produces. */
 export interface GatesResult {
-  image: { path: string; width: number; height: number };
+  image: ImageRef;
   model: GatesModelSummary;
   /** In depth order; never empty (a model without gates is an error, MODEL_NO_GATES). */
   gates: Gate[];

@@ -3,18 +3,9 @@
 // result embedded) and the features' PCA picture. Node side: no onnxruntime (sharp only for the PNG).
 import path from 'node:path';
 import sharp from 'sharp';
-import {
-  CliCommand,
-  CliContext,
-  parseFlags,
-  prepareOutput,
-  requestWithProgress,
-  usageError,
-  withEngine,
-  writeJson,
-  writeOutput,
-} from '../../cli/context';
-import { loadWebviewBundle, renderReportHtml } from '../../cli/htmlReport';
+import type { CliCommand, CliContext } from '../../cli/context';
+import { parseFlags, prepareOutput, requestWithProgress, usageError, withEngine, writeJson } from '../../cli/context';
+import { writeReport } from '../../cli/htmlReport';
 import { componentsToRgb } from '../../maths/inside';
 import { VitLensError } from '../../shared/errors';
 import { modelFromFlags } from '../attention/command';
@@ -74,9 +65,7 @@ async function commandAnatomy(argv: string[], ctx: CliContext): Promise<void> {
   if (json) console.log(`JSON:   ${writeJson(json, anatomyJson(result))}`);
   if (html) {
     const data: InsidePageData = { anatomy: result };
-    console.log(
-      `Report: ${writeOutput(html, renderReportHtml(data, loadWebviewBundle(__dirname, 'insideWebview'), `ViT Lens — inside ${result.model.name}`))}`,
-    );
+    console.log(`Report: ${writeReport(html, 'insideWebview', data, `ViT Lens — inside ${result.model.name}`)}`);
   }
 }
 

@@ -3,7 +3,7 @@
 // and its patch features (PCA, foreground cut). Shared by the engine, the CLI, the host and the
 // webview. Type declarations only. Tensors travel as typed arrays plus their shape.
 import type { ErrorInfo } from '../../shared/errors';
-import type { Prediction, SpecialTokens, ViewImage } from '../../shared/attentionTypes';
+import type { ImageRunHeader, Prediction, SpecialTokens, ViewImage } from '../../shared/attentionTypes';
 import type { NormOutlier } from '../../maths/inside';
 
 export interface InsideModelSummary {
@@ -66,10 +66,7 @@ export interface TokenLayout {
   firstPatch: number;
 }
 
-export interface TokensResult {
-  image: { path: string; width: number; height: number };
-  model: InsideModelSummary;
-  grid: [number, number];
+export interface TokensResult extends ImageRunHeader<InsideModelSummary> {
   tokens: TokenLayout;
   specialTokens: SpecialTokens;
   /** Blocks L (norms has L + 1 rows). */
