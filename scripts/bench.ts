@@ -182,6 +182,20 @@ async function benchCold(image: string): Promise<Record<string, unknown>> {
   return results;
 }
 
+/** Writes the figures to the file named by --json, if any. */
+function writeJson(figures: Record<string, unknown>): void {
+  const out = arg('--json');
+  if (out) fs.writeFileSync(out, JSON.stringify(figures, null, 2));
+}
+
+/** The pieces `--only` runs on their own, each written to --json under its name. */
+const alone: Record<string, (image: string) => Promise<Record<string, unknown>>> = {
+  explain: benchExplain,
+  gallery: benchGallery,
+  cold: benchCold,
+  dense: benchDense,
+};
+
 async function main(): Promise<void> {
   const exitCode = await inEngineEnvironment();
   if (exitCode !== undefined) {
@@ -195,36 +209,13 @@ async function main(): Promise<void> {
   if (only === 'peer' || (only === undefined && peer)) {
     if (!peer) throw new Error('--only peer needs --peer <folder of the @huggingface/transformers package>');
     peerFigures = await benchPeer(await benchImage(), path.resolve(peer));
-    const out = arg('--json');
-    if (only === 'peer') {
-      if (out) fs.writeFileSync(out, JSON.stringify({ peer: peerFigures }, null, 2));
-      return;
-    }
+    if (only === 'peer') return writeJson({ peer: peerFigures });
   }
-  if (only === 'explain') {
-    const explain = await benchExplain(await benchImage());
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ explain }, null, 2));
+  if (only !== undefined && Object.hasOwn(alone, only)) {
+    writeJson({ [only]: await alone[only](await benchImage()) });
     return;
   }
-  if (only === 'gallery') {
-    const gallery = await benchGallery(await benchImage());
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ gallery }, null, 2));
-    return;
-  }
-  const cold = only === undefined || only === 'cold' ? await benchCold(await benchImage()) : undefined;
-  if (only === 'cold') {
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ cold }, null, 2));
-    return;
-  }
-  if (only === 'dense') {
-    const dense = await benchDense(await benchImage());
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ dense }, null, 2));
-    return;
-  }
+  const cold = only === undefined ? await benchCold(await benchImage()) : undefined;
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
   const image = await benchImage();
@@ -319,34 +310,24 @@ async function main(): Promise<void> {
   const gallery = only === 'attention' ? undefined : await benchGallery(image);
   const explain = only === 'attention' ? undefined : await benchExplain(image);
 
-  const out = arg('--json');
-  if (out) {
-    fs.writeFileSync(
-      out,
-      JSON.stringify(
-        {
-          threads: inferenceThreads(),
-          bareMs,
-          stages,
-          ratio,
-          firstMapRatio,
-          enginePanel,
-          bareDefaultThreadsMs: bareDefaultMs,
-          cliRoundTripMs: cliMs,
-          cliRatio,
-          engineRoundTripMs: e2eMs,
-          engineRatio: e2eRatio,
-          dense,
-          cold,
-          gallery,
-          explain,
-          peer: peerFigures,
-        },
-        null,
-        2,
-      ),
-    );
-  }
+  writeJson({
+    threads: inferenceThreads(),
+    bareMs,
+    stages,
+    ratio,
+    firstMapRatio,
+    enginePanel,
+    bareDefaultThreadsMs: bareDefaultMs,
+    cliRoundTripMs: cliMs,
+    cliRatio,
+    engineRoundTripMs: e2eMs,
+    engineRatio: e2eRatio,
+    dense,
+    cold,
+    gallery,
+    explain,
+    peer: peerFigures,
+  });
 }
 
 main().catch((e) => {
