@@ -85,9 +85,7 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const denseRuns = Math.max(4, Math.round(runs / 2)); // a DPT run takes ~6× a ViT-B one
   const { bareMs, stages } = await pipelineAgainstBare(
     modelPath,
-    pre.pixels,
-    pre.height,
-    pre.width,
+    pre,
     runOnce,
     ['decode', 'preprocess', 'inference', 'map', 'postprocess', ...postStages, 'total'],
     denseRuns,
@@ -110,7 +108,8 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const engine = await panelAgainstBare(
     client,
     (onPartial) => client.request('densePanel', { ...req, rollout }, { onPartial }),
-    { modelPath, pixels: pre.pixels, height: pre.height, width: pre.width },
+    modelPath,
+    pre,
     denseRuns,
   );
   client.dispose();
@@ -242,9 +241,7 @@ async function main(): Promise<void> {
   };
   const { bareMs, stages } = await pipelineAgainstBare(
     modelPath,
-    pre.pixels,
-    pre.height,
-    pre.width,
+    pre,
     runOnce,
     ['decode', 'preprocess', 'inference', 'firstMap', 'analysis', 'total'],
     runs,
@@ -265,7 +262,7 @@ async function main(): Promise<void> {
     `own cost: total − bare ${(stages.total - bareMs).toFixed(1)} ms; by stage ${stageMs}, inference − bare ${(stages.inference - bareMs).toFixed(1)}`,
   );
   // For reference: the same bare run with onnxruntime's own thread count (intraOpNumThreads 0).
-  const bareDefaultMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, Math.max(6, Math.round(runs / 2)), 0);
+  const bareDefaultMs = await bareRunMs(modelPath, pre, Math.max(6, Math.round(runs / 2)), 0);
   console.log(
     `bare, onnxruntime's default threads ${fmt(bareDefaultMs)}   pipeline total / this ${(stages.total / bareDefaultMs).toFixed(3)}`,
   );
@@ -274,7 +271,7 @@ async function main(): Promise<void> {
   // Through the engine process, as the CLI uses it (IPC included): `vit-lens attention --json` asks for
   // the summary (no tensor, baseline or view); `--html` for the whole result with the [12,12,197,197] tensor.
   const client = new EngineClient({ enginePath: path.join(__dirname, 'engine.js') });
-  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
+  const bare = await openBareSession(modelPath, pre);
   // Each kind in blocks alternating with bare runs in this process (alternateWithBare).
   const roundTrip = async (kind: 'attentionSummary' | 'attention') => {
     await client.request(kind, { imagePath: image, modelPath, rollout });
@@ -301,7 +298,8 @@ async function main(): Promise<void> {
   const enginePanel = await panelAgainstBare(
     client,
     (onPartial) => client.request('attentionPanel', { imagePath: image, modelPath, rollout }, { onPartial }),
-    { modelPath, pixels: pre.pixels, height: pre.height, width: pre.width },
+    modelPath,
+    pre,
     runs,
   );
   client.dispose();
