@@ -85,9 +85,7 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const denseRuns = Math.max(4, Math.round(runs / 2)); // a DPT run takes ~6× a ViT-B one
   const { bareMs, stages } = await pipelineAgainstBare(
     modelPath,
-    pre.pixels,
-    pre.height,
-    pre.width,
+    pre,
     runOnce,
     ['decode', 'preprocess', 'inference', 'map', 'postprocess', ...postStages, 'total'],
     denseRuns,
@@ -110,7 +108,8 @@ async function benchDense(image: string): Promise<Record<string, unknown>> {
   const engine = await panelAgainstBare(
     client,
     (onPartial) => client.request('densePanel', { ...req, rollout }, { onPartial }),
-    { modelPath, pixels: pre.pixels, height: pre.height, width: pre.width },
+    modelPath,
+    pre,
     denseRuns,
   );
   client.dispose();
@@ -182,6 +181,20 @@ async function benchCold(image: string): Promise<Record<string, unknown>> {
   return results;
 }
 
+/** Writes the figures to the file named by --json, if any. */
+function writeJson(figures: Record<string, unknown>): void {
+  const out = arg('--json');
+  if (out) fs.writeFileSync(out, JSON.stringify(figures, null, 2));
+}
+
+/** The pieces `--only` runs on their own, each written to --json under its name. */
+const alone: Record<string, (image: string) => Promise<Record<string, unknown>>> = {
+  explain: benchExplain,
+  gallery: benchGallery,
+  cold: benchCold,
+  dense: benchDense,
+};
+
 async function main(): Promise<void> {
   const exitCode = await inEngineEnvironment();
   if (exitCode !== undefined) {
@@ -195,36 +208,13 @@ async function main(): Promise<void> {
   if (only === 'peer' || (only === undefined && peer)) {
     if (!peer) throw new Error('--only peer needs --peer <folder of the @huggingface/transformers package>');
     peerFigures = await benchPeer(await benchImage(), path.resolve(peer));
-    const out = arg('--json');
-    if (only === 'peer') {
-      if (out) fs.writeFileSync(out, JSON.stringify({ peer: peerFigures }, null, 2));
-      return;
-    }
+    if (only === 'peer') return writeJson({ peer: peerFigures });
   }
-  if (only === 'explain') {
-    const explain = await benchExplain(await benchImage());
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ explain }, null, 2));
+  if (only !== undefined && Object.hasOwn(alone, only)) {
+    writeJson({ [only]: await alone[only](await benchImage()) });
     return;
   }
-  if (only === 'gallery') {
-    const gallery = await benchGallery(await benchImage());
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ gallery }, null, 2));
-    return;
-  }
-  const cold = only === undefined || only === 'cold' ? await benchCold(await benchImage()) : undefined;
-  if (only === 'cold') {
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ cold }, null, 2));
-    return;
-  }
-  if (only === 'dense') {
-    const dense = await benchDense(await benchImage());
-    const out = arg('--json');
-    if (out) fs.writeFileSync(out, JSON.stringify({ dense }, null, 2));
-    return;
-  }
+  const cold = only === undefined ? await benchCold(await benchImage()) : undefined;
   console.log('building/loading the ViT-B/16-sized model (first time ≈ 350 MB)…');
   const modelPath = ensureFixture('vit-b16', defaultFixtureDir(root));
   const image = await benchImage();
@@ -251,9 +241,7 @@ async function main(): Promise<void> {
   };
   const { bareMs, stages } = await pipelineAgainstBare(
     modelPath,
-    pre.pixels,
-    pre.height,
-    pre.width,
+    pre,
     runOnce,
     ['decode', 'preprocess', 'inference', 'firstMap', 'analysis', 'total'],
     runs,
@@ -274,7 +262,7 @@ async function main(): Promise<void> {
     `own cost: total − bare ${(stages.total - bareMs).toFixed(1)} ms; by stage ${stageMs}, inference − bare ${(stages.inference - bareMs).toFixed(1)}`,
   );
   // For reference: the same bare run with onnxruntime's own thread count (intraOpNumThreads 0).
-  const bareDefaultMs = await bareRunMs(modelPath, pre.pixels, pre.height, pre.width, Math.max(6, Math.round(runs / 2)), 0);
+  const bareDefaultMs = await bareRunMs(modelPath, pre, Math.max(6, Math.round(runs / 2)), 0);
   console.log(
     `bare, onnxruntime's default threads ${fmt(bareDefaultMs)}   pipeline total / this ${(stages.total / bareDefaultMs).toFixed(3)}`,
   );
@@ -283,7 +271,7 @@ async function main(): Promise<void> {
   // Through the engine process, as the CLI uses it (IPC included): `vit-lens attention --json` asks for
   // the summary (no tensor, baseline or view); `--html` for the whole result with the [12,12,197,197] tensor.
   const client = new EngineClient({ enginePath: path.join(__dirname, 'engine.js') });
-  const bare = await openBareSession(modelPath, pre.pixels, pre.height, pre.width);
+  const bare = await openBareSession(modelPath, pre);
   // Each kind in blocks alternating with bare runs in this process (alternateWithBare).
   const roundTrip = async (kind: 'attentionSummary' | 'attention') => {
     await client.request(kind, { imagePath: image, modelPath, rollout });
@@ -310,7 +298,8 @@ async function main(): Promise<void> {
   const enginePanel = await panelAgainstBare(
     client,
     (onPartial) => client.request('attentionPanel', { imagePath: image, modelPath, rollout }, { onPartial }),
-    { modelPath, pixels: pre.pixels, height: pre.height, width: pre.width },
+    modelPath,
+    pre,
     runs,
   );
   client.dispose();
@@ -319,34 +308,24 @@ async function main(): Promise<void> {
   const gallery = only === 'attention' ? undefined : await benchGallery(image);
   const explain = only === 'attention' ? undefined : await benchExplain(image);
 
-  const out = arg('--json');
-  if (out) {
-    fs.writeFileSync(
-      out,
-      JSON.stringify(
-        {
-          threads: inferenceThreads(),
-          bareMs,
-          stages,
-          ratio,
-          firstMapRatio,
-          enginePanel,
-          bareDefaultThreadsMs: bareDefaultMs,
-          cliRoundTripMs: cliMs,
-          cliRatio,
-          engineRoundTripMs: e2eMs,
-          engineRatio: e2eRatio,
-          dense,
-          cold,
-          gallery,
-          explain,
-          peer: peerFigures,
-        },
-        null,
-        2,
-      ),
-    );
-  }
+  writeJson({
+    threads: inferenceThreads(),
+    bareMs,
+    stages,
+    ratio,
+    firstMapRatio,
+    enginePanel,
+    bareDefaultThreadsMs: bareDefaultMs,
+    cliRoundTripMs: cliMs,
+    cliRatio,
+    engineRoundTripMs: e2eMs,
+    engineRatio: e2eRatio,
+    dense,
+    cold,
+    gallery,
+    explain,
+    peer: peerFigures,
+  });
 }
 
 main().catch((e) => {

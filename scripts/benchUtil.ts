@@ -43,6 +43,9 @@ export async function inEngineEnvironment(): Promise<number | undefined> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
+/** A preprocessed image: its [1, 3, height, width] pixel tensor. */
+export type PixelInput = { pixels: Float32Array; height: number; width: number };
+
 /**
  * A bare session.run of the untapped model file on this pixel tensor; `run` returns its milliseconds.
  * `threads`: onnxruntime's intra-op threads, by default the engine's (core/onnx/threads.ts) so that the
@@ -50,13 +53,11 @@ export async function inEngineEnvironment(): Promise<number | undefined> {
  */
 export async function openBareSession(
   modelPath: string,
-  pixels: Float32Array,
-  height: number,
-  width: number,
+  input: PixelInput,
   threads = inferenceThreads(),
 ): Promise<{ run(): Promise<number>; release(): Promise<void> }> {
   const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all', intraOpNumThreads: threads });
-  const feed = { [session.inputNames[0]]: new ort.Tensor('float32', pixels, [1, 3, height, width]) };
+  const feed = { [session.inputNames[0]]: new ort.Tensor('float32', input.pixels, [1, 3, input.height, input.width]) };
   await session.run(feed); // warm-up
   return {
     async run() {
@@ -92,14 +93,15 @@ export async function alternateWithBare(
 
 /**
  * A panel's engine request (IPC included) as the panel gets it: request → its first partial message (the
- * map), and → the whole result; in blocks alternating with bare runs of `bareInput` in this process (the
+ * map), and → the whole result; in blocks alternating with bare runs of `modelPath` on `input` in this process (the
  * first of each block not counted: the other side's threads may still spin). `request` sends one request
  * with this onPartial; a kept attention is released after each. Medians, and the ratios to the bare one.
  */
 export async function panelAgainstBare(
   client: EngineClient,
   request: (onPartial: () => void) => Promise<{ attentionKey?: string }>,
-  bareInput: { modelPath: string; pixels: Float32Array; height: number; width: number },
+  modelPath: string,
+  input: PixelInput,
   runs: number,
 ): Promise<{ bareMs: number; mapMs: number; doneMs: number; mapRatio: number; doneRatio: number }> {
   const mapTimes: number[] = [];
@@ -118,7 +120,7 @@ export async function panelAgainstBare(
     }
   };
   await panelRun(false); // load and first run
-  const bare = await openBareSession(bareInput.modelPath, bareInput.pixels, bareInput.height, bareInput.width);
+  const bare = await openBareSession(modelPath, input);
   const bareMs = median(await alternateWithBare(bare.run, panelRun, runs));
   await bare.release();
   const mapMs = median(mapTimes);
@@ -137,14 +139,12 @@ export const panelLine = (what: string, e: Awaited<ReturnType<typeof panelAgains
  */
 export async function pipelineAgainstBare(
   modelPath: string,
-  pixels: Float32Array,
-  height: number,
-  width: number,
+  input: PixelInput,
   runPipeline: () => Promise<{ timingsMs: object; attention?: { data: Float32Array } }>,
   stageNames: string[],
   runs: number,
 ): Promise<{ bareMs: number; stages: Record<string, number> }> {
-  const bare = await openBareSession(modelPath, pixels, height, width);
+  const bare = await openBareSession(modelPath, input);
   const stages: Record<string, number[]> = Object.fromEntries(stageNames.map((k) => [k, []]));
   const bareTimes = await alternateWithBare(
     bare.run,
@@ -164,15 +164,8 @@ export async function pipelineAgainstBare(
  * warm-up; the session is released afterwards. For a measured side in another process (the workbench),
  * where blocks cannot alternate: an idle session's spinning threads would slow the other's runs.
  */
-export async function bareRunMs(
-  modelPath: string,
-  pixels: Float32Array,
-  height: number,
-  width: number,
-  runs: number,
-  threads = inferenceThreads(),
-): Promise<number> {
-  const bare = await openBareSession(modelPath, pixels, height, width, threads);
+export async function bareRunMs(modelPath: string, input: PixelInput, runs: number, threads = inferenceThreads()): Promise<number> {
+  const bare = await openBareSession(modelPath, input, threads);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await bare.run());
   await bare.release();

@@ -19,7 +19,7 @@ const runs = Number(arg('--runs') ?? 6);
 async function bareInferenceMs(modelPath: string, image: string): Promise<number> {
   const files = resolveModelFiles(modelPath);
   const pre = await preprocess(await decodeImage(fs.readFileSync(image), path.basename(image)), files.preprocessor, [224, 224], true);
-  return bareRunMs(modelPath, pre.pixels, pre.height, pre.width, 10);
+  return bareRunMs(modelPath, pre, 10);
 }
 
 /**
@@ -29,7 +29,7 @@ async function bareInferenceMs(modelPath: string, image: string): Promise<number
 async function bareServer(modelPath: string, image: string): Promise<void> {
   const files = resolveModelFiles(modelPath);
   const pre = await preprocess(await decodeImage(fs.readFileSync(image), path.basename(image)), files.preprocessor, [224, 224], true);
-  const bare = await openBareSession(files.onnxPath, pre.pixels, pre.height, pre.width);
+  const bare = await openBareSession(files.onnxPath, pre);
   process.on('message', () => void bare.run().then((ms) => process.send!({ ms })));
   process.on('disconnect', () => process.exit(0));
   process.send!({ ms: await bare.run() });

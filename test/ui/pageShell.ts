@@ -121,6 +121,27 @@ export async function expectNoOverflow(page: Page, where: string, errors: string
   if (overflow > 0) errors.push(`${where}: horizontal overflow ${overflow}px`);
 }
 
+/** The body class VS Code gives a webview for its theme. */
+export type Theme = 'vscode-dark' | 'vscode-light';
+
+/**
+ * The looks tour of a UI test: each look ([theme, width, name, …]) in a fresh page from `open`, shown by
+ * `show` (which takes its screenshot), checked for horizontal overflow under `name`, then closed.
+ */
+export async function looksTour<L extends readonly [Theme, number, string, ...unknown[]]>(
+  looks: readonly L[],
+  open: (theme: Theme, width: number) => Promise<Page>,
+  show: (page: Page, look: L) => Promise<void>,
+  errors: string[],
+): Promise<void> {
+  for (const look of looks) {
+    const page = await open(look[0], look[1]);
+    await show(page, look);
+    await expectNoOverflow(page, look[2], errors);
+    await page.context().close();
+  }
+}
+
 /** Runs a UI test's main: a throw (no chromium, a failed step) is printed and exits 1. */
 export function runUiTest(main: () => Promise<void>): void {
   main().catch((e) => {

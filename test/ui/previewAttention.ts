@@ -469,15 +469,17 @@ async function vscodeMode(
   // The first map first, as the host posts it (a partial result: query 0's rows, no raw baseline, no head
   // statistics), then query 0's rollout as a slice, then the whole result.
   const { baseline: _baseline, ...mapOnly } = rest;
-  await postTyped({
-    type: 'result',
-    resultId: 1,
-    result: { ...mapOnly, attention: shape, headStats: [] },
-    rows: slice.rows,
-    settings: data.settings,
-    notice,
-    partial: true,
-  });
+  const postFirstMap = (resultId: number) =>
+    postTyped({
+      type: 'result',
+      resultId,
+      result: { ...mapOnly, attention: shape, headStats: [] },
+      rows: slice.rows,
+      settings: data.settings,
+      notice,
+      partial: true,
+    });
+  await postFirstMap(1);
   await waitForSent(page, 'painted');
   if ((await sent()).some((m) => m.type === 'rendered')) errors.push('vscode: `rendered` before the rest of a first map');
   const pending = await page.evaluate(() =>
@@ -542,15 +544,7 @@ async function vscodeMode(
   );
   if (!(exp?.bytes && typeof exp.bytes === 'object')) errors.push('vscode: an export message without bytes');
   // A first map whose run is then cancelled: its rest never comes, and the cards say so instead of "Computing…".
-  await postTyped({
-    type: 'result',
-    resultId: 2,
-    result: { ...mapOnly, attention: shape, headStats: [] },
-    rows: slice.rows,
-    settings: data.settings,
-    notice,
-    partial: true,
-  });
+  await postFirstMap(2);
   await page.waitForSelector('[data-pending]'); // the query stays the patch: no map until its slice, which never comes
   await page.evaluate(() =>
     window.postMessage({ type: 'error', message: 'Run cancelled. Press Run again to start again.', actions: ['rerun'] }, '*'),

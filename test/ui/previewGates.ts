@@ -21,9 +21,9 @@ import type { GatesResult } from '../../src/analyses/gates/types';
 import type { GatesPanelSettings } from '../../src/analyses/gates/messages';
 import { loadWebviewBundle } from '../../src/cli/htmlReport';
 import {
-  expectNoOverflow,
   expectTestIds,
   launchChromium,
+  looksTour,
   openVscodePage,
   postAndWaitRendered,
   postToPage,
@@ -33,6 +33,7 @@ import {
   screenshotter,
   sentMessages as sent,
   type Sent,
+  type Theme,
 } from './pageShell';
 import { fakeBlob, fakeFaithfulness, postExplainResult } from './fakeExplain';
 import { PIXEL_FILL_CELL } from '../../src/analyses/explain/types';
@@ -62,7 +63,7 @@ async function noGatesMessage(): Promise<string> {
   }
 }
 
-async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light', width: number, errors: string[]): Promise<Page> {
+async function openPanel(browser: Browser, theme: Theme, width: number, errors: string[]): Promise<Page> {
   const bundle = loadWebviewBundle(path.join(root, 'dist'), 'gatesWebview');
   return openVscodePage(browser, 'gatesWebview', bundle, { theme, width, label: `${theme} ${width}` }, errors);
 }
@@ -223,22 +224,24 @@ async function main(): Promise<void> {
     await page.context().close();
 
     // Light theme, and a narrow panel in both themes.
-    for (const [theme, width, result, name] of [
-      ['vscode-light', 1400, cbam, 'cbam-light'],
-      ['vscode-light', 1400, se, 'se-light'],
-      ['vscode-dark', 600, cbam, 'cbam-dark-600'],
-      ['vscode-light', 600, se, 'se-light-600'],
-    ] as const) {
-      page = await openPanel(browser, theme, width, errors);
-      await postResult(page, result);
-      if (name === 'cbam-light') {
-        await page.locator('[data-testid="block-select"]').selectOption('1');
-        await renderedBlock(page, 1);
-      }
-      await shot(page, `${name}.png`, width < 1000);
-      await expectNoOverflow(page, name, errors);
-      await page.context().close();
-    }
+    await looksTour(
+      [
+        ['vscode-light', 1400, 'cbam-light', cbam],
+        ['vscode-light', 1400, 'se-light', se],
+        ['vscode-dark', 600, 'cbam-dark-600', cbam],
+        ['vscode-light', 600, 'se-light-600', se],
+      ] as const,
+      (theme, width) => openPanel(browser, theme, width, errors),
+      async (page, [, width, name, result]) => {
+        await postResult(page, result);
+        if (name === 'cbam-light') {
+          await page.locator('[data-testid="block-select"]').selectOption('1');
+          await renderedBlock(page, 1);
+        }
+        await shot(page, `${name}.png`, width < 1000);
+      },
+      errors,
+    );
   } finally {
     await browser.close();
     reportErrors(errors);

@@ -23,9 +23,9 @@ import { photoOrSampleScene, sampleScenePng } from '../fixtures/builders/sampleI
 import { defaultFixtureDir, ensureFixture } from '../fixtures/builders/writeFixtures';
 import { loadWebviewBundle, renderReportHtml } from '../../src/cli/htmlReport';
 import {
-  expectNoOverflow,
   expectTestIds,
   launchChromium,
+  looksTour,
   openReportPage,
   openVscodePage,
   postAndWaitRendered,
@@ -35,6 +35,7 @@ import {
   runUiTest,
   screenshotter,
   sentMessages as sent,
+  type Theme,
 } from './pageShell';
 
 const root = process.cwd();
@@ -68,7 +69,7 @@ async function runAll(name: string, image: string): Promise<{ data: InsidePageDa
   }
 }
 
-async function openPanel(browser: Browser, theme: 'vscode-dark' | 'vscode-light', width: number, errors: string[]): Promise<Page> {
+async function openPanel(browser: Browser, theme: Theme, width: number, errors: string[]): Promise<Page> {
   const bundle = loadWebviewBundle(path.join(root, 'dist'), 'insideWebview');
   return openVscodePage(browser, 'insideWebview', bundle, { theme, width, label: `${theme} ${width}` }, errors);
 }
@@ -211,17 +212,19 @@ async function main(): Promise<void> {
     await page.context().close();
     if (quick) return;
 
-    for (const [theme, width, name] of [
-      ['vscode-light', 1400, 'vit-light'],
-      ['vscode-dark', 600, 'vit-dark-600'],
-      ['vscode-light', 600, 'vit-light-600'],
-    ] as const) {
-      page = await openPanel(browser, theme, width, errors);
-      await postMessage(page, { type: 'result', data: vit.data });
-      await shot(page, `${name}.png`);
-      await expectNoOverflow(page, name, errors);
-      await page.context().close();
-    }
+    await looksTour(
+      [
+        ['vscode-light', 1400, 'vit-light'],
+        ['vscode-dark', 600, 'vit-dark-600'],
+        ['vscode-light', 600, 'vit-light-600'],
+      ] as const,
+      (theme, width) => openPanel(browser, theme, width, errors),
+      async (page, [, , name]) => {
+        await postMessage(page, { type: 'result', data: vit.data });
+        await shot(page, `${name}.png`);
+      },
+      errors,
+    );
   } finally {
     await browser.close();
     reportErrors(errors);

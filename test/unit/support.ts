@@ -1,9 +1,10 @@
 // Shared helpers of the unit tests (bundled into each test file by esbuild).
+import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AttentionTensor } from '../../src/shared/attentionTypes';
+import type { AttentionTensor, ModelSummary } from '../../src/shared/attentionTypes';
 import { defaultFixtureDir, ensureAllFixtures } from '../fixtures/builders/writeFixtures';
 
 /** The repository root: the nearest folder above this bundle (dist/test/unit/<room>/…) with a package.json. */
@@ -33,6 +34,13 @@ export function runCli(args: readonly string[], timeoutMs = 120_000): SpawnSyncR
 
 /** `vit-lens …args` (runCli with its timeout). */
 export const cli = (...args: string[]): SpawnSyncReturns<string> => runCli(args);
+
+/** runCli of `args` with `--json <file>` among them: asserts exit 0 (stderr as the message), returns stdout and the parsed file. */
+export function cliJson(args: readonly string[], timeoutMs?: number): { stdout: string; json: ReturnType<typeof JSON.parse> } {
+  const r = runCli(args, timeoutMs);
+  assert.equal(r.status, 0, r.stderr);
+  return { stdout: r.stdout, json: JSON.parse(fs.readFileSync(args[args.indexOf('--json') + 1], 'utf8')) };
+}
 
 /** Deterministic random attention: each row a softmax of random logits, so every row sums to 1. */
 export function randomAttention(layers: number, heads: number, tokens: number, seed = 1, temperature = 2): AttentionTensor {
@@ -73,4 +81,19 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** A result's model block for made-up results (1 layer, 1 head, CLS only, 32×32 input, 16 px patches), with `over` set. */
+export function modelSummary(over: Partial<ModelSummary> = {}): ModelSummary {
+  return {
+    path: null,
+    name: 'm',
+    inputSize: [32, 32],
+    patchSize: 16,
+    numLayers: 1,
+    numHeads: 1,
+    specialTokens: { cls: true, distillation: false, registers: 0 },
+    attentionSource: 'tapped',
+    ...over,
+  };
 }

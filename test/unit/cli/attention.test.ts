@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { writeSampleScene } from '../../fixtures/builders/sampleImages';
-import { cli, fixtureModels, maxAbsDiff, tempDir } from '../support';
+import { cli, cliJson, fixtureModels, maxAbsDiff, tempDir } from '../support';
 
 let dir: string;
 let image: string;
@@ -75,10 +75,9 @@ test("--threads sets onnxruntime's threads per run, for any command, and changes
   const model = fixtureModels()['vit-tiny'];
   const results = ['1', '2'].map((threads) => {
     const out = path.join(dir, `threads-${threads}.json`);
-    const r = cli('attention', image, '--threads', threads, '--model', model, '--json', out);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`onnxruntime threads: ${threads}\\)`));
-    return JSON.parse(fs.readFileSync(out, 'utf8'));
+    const { stdout, json } = cliJson(['attention', image, '--threads', threads, '--model', model, '--json', out]);
+    assert.match(stdout, new RegExp(`onnxruntime threads: ${threads}\\)`));
+    return json;
   });
   assert.ok(maxAbsDiff(results[0].clsAttention.flat(2), results[1].clsAttention.flat(2)) < 1e-6);
   assert.deepEqual(

@@ -6,23 +6,14 @@ import path from 'node:path';
 import type { AttentionResult } from '../../../src/shared/attentionTypes';
 import { parseTyped } from '../../../src/shared/typedJson';
 import { escapeJsForScript, loadWebviewBundle, renderReportHtml } from '../../../src/cli/htmlReport';
-import { distDir } from '../support';
+import { distDir, modelSummary } from '../support';
 
 function result(imagePath: string): AttentionResult {
   const tokens = 5;
   const data = new Float32Array(tokens * tokens).map((_, i) => (i % tokens === 0 ? 0.6 : 0.1));
   return {
     image: { path: imagePath, width: 32, height: 32 },
-    model: {
-      path: null,
-      name: 'raw </script><!-- x',
-      inputSize: [32, 32],
-      patchSize: 16,
-      numLayers: 1,
-      numHeads: 1,
-      specialTokens: { cls: true, distillation: false, registers: 0 },
-      attentionSource: 'raw',
-    },
+    model: modelSummary({ name: 'raw </script><!-- x', attentionSource: 'raw' }),
     grid: [2, 2],
     firstPatchToken: 1,
     attention: { layers: 1, heads: 1, tokens, data },

@@ -6,7 +6,7 @@ import test from 'node:test';
 import { attentionSlice, clsMaps, rolloutMap } from '../../../../src/maths/attention';
 import { attentionJson } from '../../../../src/analyses/attention/json';
 import type { PanelResult } from '../../../../src/shared/attentionTypes';
-import { randomAttention } from '../../support';
+import { modelSummary, randomAttention } from '../../support';
 
 test("attentionJson from the CLS slice holds the full tensor's CLS maps and rollout, rounded to 7 digits", () => {
   const t = randomAttention(3, 2, 1 + 2 + 12, 7); // CLS, 2 registers, 3×4 patches
@@ -16,16 +16,13 @@ test("attentionJson from the CLS slice holds the full tensor's CLS maps and roll
     image: { path: '/a.png', width: 64, height: 48 },
     grid: [3, 4],
     firstPatchToken: firstPatch,
-    model: {
+    model: modelSummary({
       path: '/m.onnx',
-      name: 'm',
       inputSize: [48, 64],
-      patchSize: 16,
       numLayers: 3,
       numHeads: 2,
       specialTokens: { cls: true, distillation: false, registers: 2 },
-      attentionSource: 'tapped',
-    },
+    }),
     attention: { layers: 3, heads: 2, tokens: 15 },
     headStats: [],
     timingsMs: { decode: 1, modelLoad: 0, preprocess: 1, inference: 2, analysis: 1, total: 5 },

@@ -11,11 +11,12 @@ import { VitLensError } from '../../../../src/shared/errors';
 import { globToRegExp, listGallery } from '../../../../src/analyses/gallery/listing';
 import type { GalleryPartial } from '../../../../src/analyses/gallery/types';
 import { sampleScenePng } from '../../../fixtures/builders/sampleImages';
-import { distDir, fixtureModels, maxAbsDiff, runCli, tempDir } from '../../support';
+import { cliJson, distDir, fixtureModels, maxAbsDiff, runCli, tempDir } from '../../support';
 
 let dir: string;
 let client: EngineClient;
-const cli = (...args: string[]) => runCli(args, 180_000);
+const TIMEOUT_MS = 180_000;
+const cli = (...args: string[]) => runCli(args, TIMEOUT_MS);
 const GOOD = ['a-scene.png', 'b-small.jpg', 'c-wide.webp', 'd-tall.png', 'e-bmp.bmp'];
 const BAD: Record<string, string> = {
   'bad-corrupt.png': 'IMAGE_UNSUPPORTED',
@@ -103,10 +104,9 @@ test('batched runs equal one-by-one runs and the single-image attention command'
   const model = fixtureModels()['vit-tiny-batch'];
   const docs = ['1', '8'].map((jobs) => {
     const out = path.join(dir, `jobs-${jobs}.json`);
-    const r = cli('attention', dir, '--model', model, '--json', out, '--jobs', jobs);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`batch ${jobs}`));
-    return JSON.parse(fs.readFileSync(out, 'utf8'));
+    const { stdout, json } = cliJson(['attention', dir, '--model', model, '--json', out, '--jobs', jobs], TIMEOUT_MS);
+    assert.match(stdout, new RegExp(`batch ${jobs}`));
+    return json;
   });
   const ok = (d: { images: { rollout?: number[] }[] }) => d.images.filter((e) => e.rollout);
   ok(docs[0]).forEach((e, i) => assert.ok(maxAbsDiff(e.rollout!, ok(docs[1])[i].rollout!) < 1e-5));
