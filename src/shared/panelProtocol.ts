@@ -26,6 +26,29 @@ export const isIndex = (v: unknown): v is number => typeof v === 'number' && Num
 /** A file name the host may offer in a save dialog: letters, digits, `_ . - ` and space only (no path separators). */
 export const isExportName = (v: unknown): v is string => typeof v === 'string' && /^[\w.\- ]{1,120}$/.test(v);
 
+/** A Save request of a page whose exports come in the formats F. */
+export type ExportMessage<F extends string = string> = {
+  type: 'export';
+  requestId: number;
+  format: F;
+  suggestedName: string;
+  bytes: Uint8Array;
+};
+
+/** A page's own message types, each with the parser of its fields (undefined: malformed). */
+export type MessageParsers<M> = Partial<Record<string, (o: Record<string, unknown>) => M | undefined>>;
+
+/**
+ * A webview message of a page: its own types through `parsers`, else the common ones; undefined for
+ * anything malformed or unknown. Never trust a webview.
+ */
+export function parsePanelMessage<M>(m: unknown, parsers: MessageParsers<M>): M | BasicWebviewMessage | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const o = m as Record<string, unknown>;
+  const own = typeof o.type === 'string' && Object.prototype.hasOwnProperty.call(parsers, o.type) ? parsers[o.type] : undefined;
+  return own ? own(o) : parseCommonMessage(o);
+}
+
 /** The messages every panel sends alike (`ready`, `action`, `log`), validated; undefined for anything else. */
 export function parseCommonMessage(
   o: Record<string, unknown>,
@@ -66,7 +89,7 @@ export type CommonWebviewMessage =
   /** A line for the extension's output channel. */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   /** Save a file the panel produced; the host asks where and answers with `exported`. */
-  | { type: 'export'; requestId: number; format: string; suggestedName: string; bytes: Uint8Array }
+  | ExportMessage
   /** The panel needs a query's attention rows and rollout (of the result `resultId`): answered by `slice`. */
   | { type: 'needSlice'; resultId: number; query: number; rollout: RolloutSettings };
 
@@ -102,7 +125,7 @@ export function parseExport<F extends string>(
   o: Record<string, unknown>,
   formats: readonly F[],
   extension?: (f: F) => string,
-): { type: 'export'; requestId: number; format: F; suggestedName: string; bytes: Uint8Array } | undefined {
+): ExportMessage<F> | undefined {
   const format = typeof o.format === 'string' && (formats as readonly string[]).includes(o.format) ? (o.format as F) : undefined;
   return o.type === 'export' &&
     format &&

@@ -8,7 +8,6 @@ import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessag
 export type { ExplainRequest } from '../explain/messages';
 import {
   isIndex,
-  parseCommonMessage,
   parseExport,
   parseNeedSlice,
   type ColormapName,
@@ -17,6 +16,8 @@ import {
   type BasicWebviewMessage,
   type CommonHostMessage,
   type CommonWebviewMessage,
+  parsePanelMessage,
+  type ExportMessage,
 } from '../../shared/panelProtocol';
 
 /** User settings the panel starts from (the `vitLens.*` configuration). */
@@ -80,37 +81,29 @@ export type WebviewMessage =
   /** The query token changed (click/keyboard on a patch); the host logs it and tests read it. */
   | { type: 'queryChanged'; query: number; layer: number; head: number | 'mean' }
   /** Save a file the panel produced (PNG of the view, JSON of the numbers); the host asks where. */
-  | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
+  | ExportMessage<'png' | 'json'>
   | ExplainWebviewMessage
   /** The messages every panel has (src/shared/panelProtocol.ts). */
   | BasicWebviewMessage
   | Extract<CommonWebviewMessage, { type: 'needSlice' }>;
 
 /** Returns the message if it is a well-formed WebviewMessage, else undefined. Never trust a webview. */
-export function parseWebviewMessage(m: unknown): WebviewMessage | undefined {
-  if (typeof m !== 'object' || m === null) return undefined;
-  const o = m as Record<string, unknown>;
-  switch (o.type) {
-    case 'needSlice':
-      return parseNeedSlice(o);
-    case 'painted':
-      return typeof o.view === 'string' && Number.isFinite(o.at) && Number.isFinite(o.receivedAt)
+export const parseWebviewMessage = (m: unknown): WebviewMessage | undefined =>
+  parsePanelMessage<WebviewMessage>(m, {
+    needSlice: parseNeedSlice,
+    painted: (o) =>
+      typeof o.view === 'string' && Number.isFinite(o.at) && Number.isFinite(o.receivedAt)
         ? { type: 'painted', view: o.view, at: o.at as number, receivedAt: o.receivedAt as number }
-        : undefined;
-    case 'rendered':
-      return isIndex(o.thumbnails) && typeof o.view === 'string'
+        : undefined,
+    rendered: (o) =>
+      isIndex(o.thumbnails) && typeof o.view === 'string'
         ? { type: 'rendered', thumbnails: o.thumbnails as number, view: o.view }
-        : undefined;
-    case 'queryChanged':
-      return isIndex(o.query) && isIndex(o.layer) && (isIndex(o.head) || o.head === 'mean')
+        : undefined,
+    queryChanged: (o) =>
+      isIndex(o.query) && isIndex(o.layer) && (isIndex(o.head) || o.head === 'mean')
         ? { type: 'queryChanged', query: o.query as number, layer: o.layer as number, head: o.head as number | 'mean' }
-        : undefined;
-    case 'export':
-      return parseExport(o, ['png', 'json'] as const);
-    case 'explain':
-    case 'cancelExplain':
-      return parseExplainMessage(o) ?? undefined;
-    default:
-      return parseCommonMessage(o);
-  }
-}
+        : undefined,
+    export: (o) => parseExport(o, ['png', 'json'] as const),
+    explain: (o) => parseExplainMessage(o) ?? undefined,
+    cancelExplain: (o) => parseExplainMessage(o) ?? undefined,
+  });

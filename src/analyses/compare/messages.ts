@@ -2,7 +2,13 @@
 // webview/panels/compare; must not import vscode, Node or DOM code.
 import type { CompareResult } from './types';
 import type { PanelSettings } from '../attention/messages';
-import { parseCommonMessage, parseExport, type BasicHostMessage, type BasicWebviewMessage } from '../../shared/panelProtocol';
+import {
+  parsePanelMessage,
+  parseExport,
+  type BasicHostMessage,
+  type BasicWebviewMessage,
+  type ExportMessage,
+} from '../../shared/panelProtocol';
 
 /** Host → webview. */
 export type CompareHostMessage =
@@ -32,16 +38,15 @@ export type CompareHostMessage =
 export type CompareWebviewMessage =
   /** Compute the class-specific view (answered by explainStatus, then explained or explainFailed). */
   | { type: 'explainBoth' }
-  | { type: 'export'; requestId: number; format: 'json'; suggestedName: string; bytes: Uint8Array }
+  | ExportMessage<'json'>
   /** The messages every panel has (src/shared/panelProtocol.ts). */
   | BasicWebviewMessage;
 
-export function parseCompareWebviewMessage(m: unknown): CompareWebviewMessage | undefined {
-  if (typeof m !== 'object' || m === null) return undefined;
-  const o = m as Record<string, unknown>;
-  if (o.type === 'explainBoth') return { type: 'explainBoth' };
-  return o.type === 'export' ? parseExport(o, ['json'] as const, (f) => f) : parseCommonMessage(o);
-}
+export const parseCompareWebviewMessage = (m: unknown): CompareWebviewMessage | undefined =>
+  parsePanelMessage<CompareWebviewMessage>(m, {
+    explainBoth: () => ({ type: 'explainBoth' }),
+    export: (o) => parseExport(o, ['json'] as const, (f) => f),
+  });
 
 export const compareTestIds = {
   a: 'compare-a',

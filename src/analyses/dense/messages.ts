@@ -7,7 +7,6 @@ import type { DenseResult, DenseTask } from './types';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 import {
   isIndex,
-  parseCommonMessage,
   parseExport,
   parseNeedSlice,
   type ColormapName,
@@ -15,6 +14,8 @@ import {
   type BasicWebviewMessage,
   type CommonHostMessage,
   type CommonWebviewMessage,
+  parsePanelMessage,
+  type ExportMessage,
 } from '../../shared/panelProtocol';
 
 /** Depth colormaps: inferno (MiDaS), Spectral_r (Depth Anything), turbo, gray. */
@@ -94,7 +95,7 @@ export type DenseWebviewMessage =
   /** Everything of a result is painted: which task and view, how many legend classes (segmentation) and feature levels. */
   | { type: 'rendered'; task: DenseTask; view: DenseViewId; classes?: number; features: number }
   /** Save a file the panel produced; the host asks where and answers with `exported`. */
-  | { type: 'export'; requestId: number; format: DenseExportFormat; suggestedName: string; bytes: Uint8Array }
+  | ExportMessage<DenseExportFormat>
   | ExplainWebviewMessage
   /** The messages every panel has (src/shared/panelProtocol.ts). */
   | BasicWebviewMessage
@@ -104,28 +105,21 @@ const oneOf = <T extends string>(list: readonly T[], v: unknown): v is T =>
   typeof v === 'string' && (list as readonly string[]).includes(v);
 
 /** Returns the message if it is a well-formed DenseWebviewMessage, else undefined. Never trust a webview. */
-export function parseDenseWebviewMessage(m: unknown): DenseWebviewMessage | undefined {
-  if (typeof m !== 'object' || m === null) return undefined;
-  const o = m as Record<string, unknown>;
-  switch (o.type) {
-    case 'explain':
-    case 'cancelExplain':
-      return parseExplainMessage(o) ?? undefined;
-    case 'rendered': {
+export const parseDenseWebviewMessage = (m: unknown): DenseWebviewMessage | undefined =>
+  parsePanelMessage<DenseWebviewMessage>(m, {
+    explain: (o) => parseExplainMessage(o) ?? undefined,
+    cancelExplain: (o) => parseExplainMessage(o) ?? undefined,
+    rendered: (o) => {
       if (!oneOf<DenseTask>(['depth', 'segmentation'], o.task) || !oneOf(denseViewIds, o.view) || !isIndex(o.features)) return undefined;
       if (o.classes !== undefined && !isIndex(o.classes)) return undefined;
       const out: DenseWebviewMessage = { type: 'rendered', task: o.task, view: o.view, features: o.features };
       if (o.classes !== undefined) out.classes = o.classes as number;
       return out;
-    }
-    case 'painted':
+    },
+    painted: (o) => {
       if (!oneOf<DenseTask>(['depth', 'segmentation'], o.task) || !oneOf(denseViewIds, o.view)) return undefined;
       return typeof o.at === 'number' && Number.isFinite(o.at) ? { type: 'painted', task: o.task, view: o.view, at: o.at } : undefined;
-    case 'export':
-      return parseExport(o, denseExportFormats, (f) => denseExportExtension[f]);
-    case 'needSlice':
-      return parseNeedSlice(o);
-    default:
-      return parseCommonMessage(o);
-  }
-}
+    },
+    export: (o) => parseExport(o, denseExportFormats, (f) => denseExportExtension[f]),
+    needSlice: parseNeedSlice,
+  });

@@ -3,11 +3,12 @@
 import type { GalleryEntry, GalleryStart, GallerySummary } from './types';
 import {
   isIndex,
-  parseCommonMessage,
   parseExport,
   type ColormapName,
   type BasicHostMessage,
   type BasicWebviewMessage,
+  parsePanelMessage,
+  type ExportMessage,
 } from '../../shared/panelProtocol';
 
 export interface GallerySettings {
@@ -42,24 +43,16 @@ export type GalleryWebviewMessage =
   | { type: 'resync'; have: number }
   /** Open the full attention panel of the entry at this index. */
   | { type: 'openImage'; index: number }
-  | { type: 'export'; requestId: number; format: 'json'; suggestedName: string; bytes: Uint8Array }
+  | ExportMessage<'json'>
   /** The messages every panel has (src/shared/panelProtocol.ts). */
   | BasicWebviewMessage;
 
-export function parseGalleryWebviewMessage(m: unknown): GalleryWebviewMessage | undefined {
-  if (typeof m !== 'object' || m === null) return undefined;
-  const o = m as Record<string, unknown>;
-  switch (o.type) {
-    case 'resync':
-      return isIndex(o.have) ? { type: 'resync', have: o.have } : undefined;
-    case 'openImage':
-      return isIndex(o.index) ? { type: 'openImage', index: o.index } : undefined;
-    case 'export':
-      return parseExport(o, ['json'] as const, (f) => f);
-    default:
-      return parseCommonMessage(o);
-  }
-}
+export const parseGalleryWebviewMessage = (m: unknown): GalleryWebviewMessage | undefined =>
+  parsePanelMessage<GalleryWebviewMessage>(m, {
+    resync: (o) => (isIndex(o.have) ? { type: 'resync', have: o.have } : undefined),
+    openImage: (o) => (isIndex(o.index) ? { type: 'openImage', index: o.index } : undefined),
+    export: (o) => parseExport(o, ['json'] as const, (f) => f),
+  });
 
 /** The sort orders of the gallery. */
 export const gallerySorts = ['name', 'confidence', 'entropy', 'class'] as const;

@@ -5,12 +5,13 @@
 import type { GateKind, GatesResult } from './types';
 import {
   isIndex,
-  parseCommonMessage,
   parseExport,
   type ColormapName,
   type PanelActionId,
   type BasicHostMessage,
   type BasicWebviewMessage,
+  parsePanelMessage,
+  type ExportMessage,
 } from '../../shared/panelProtocol';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 
@@ -42,29 +43,22 @@ export type GatesWebviewMessage =
   /** A gate is painted (after a result, and whenever the user picks another block): how many gates, which one (0-based, depth order), its kind. */
   | { type: 'rendered'; gates: number; block: number; kind: GateKind }
   /** Save a file the panel produced (PNG of the shown gate, JSON of its numbers); the host asks where and answers `exported`. */
-  | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
+  | ExportMessage<'png' | 'json'>
   | ExplainWebviewMessage
   /** The messages every panel has (src/shared/panelProtocol.ts). */
   | BasicWebviewMessage;
 
 /** Returns the message if it is a well-formed GatesWebviewMessage, else undefined. Never trust a webview. */
-export function parseGatesWebviewMessage(m: unknown): GatesWebviewMessage | undefined {
-  if (typeof m !== 'object' || m === null) return undefined;
-  const o = m as Record<string, unknown>;
-  switch (o.type) {
-    case 'rendered':
-      return isIndex(o.gates) && o.gates > 0 && isIndex(o.block) && o.block < o.gates && (o.kind === 'channel' || o.kind === 'spatial')
+export const parseGatesWebviewMessage = (m: unknown): GatesWebviewMessage | undefined =>
+  parsePanelMessage<GatesWebviewMessage>(m, {
+    rendered: (o) =>
+      isIndex(o.gates) && o.gates > 0 && isIndex(o.block) && o.block < o.gates && (o.kind === 'channel' || o.kind === 'spatial')
         ? { type: 'rendered', gates: o.gates, block: o.block, kind: o.kind }
-        : undefined;
-    case 'export':
-      return parseExport(o, ['png', 'json'] as const, (f) => f);
-    case 'explain':
-    case 'cancelExplain':
-      return parseExplainMessage(o) ?? undefined;
-    default:
-      return parseCommonMessage(o);
-  }
-}
+        : undefined,
+    export: (o) => parseExport(o, ['png', 'json'] as const, (f) => f),
+    explain: (o) => parseExplainMessage(o) ?? undefined,
+    cancelExplain: (o) => parseExplainMessage(o) ?? undefined,
+  });
 
 /** The data-testids of the gates panel (integration tests and the preview script use them). */
 export const gatesTestIds = {

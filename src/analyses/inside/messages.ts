@@ -5,11 +5,12 @@ import type { ErrorInfo } from '../../shared/errors';
 import type { AnatomyResult, FeaturesResult, HardAttentionResult, TokensResult } from './types';
 import {
   isIndex,
-  parseCommonMessage,
   parseExport,
   type PanelActionId,
   type BasicHostMessage,
   type BasicWebviewMessage,
+  parsePanelMessage,
+  type ExportMessage,
 } from '../../shared/panelProtocol';
 
 /** A view's data, or why the model cannot give it (shown in the view's place). */
@@ -46,36 +47,33 @@ export type InsideWebviewMessage =
    * top-1 class's occlusion map instead (the host computes it; `map` is then empty).
    */
   | { type: 'hardAttention'; map: number[]; mapName: string; tau: number; classSpecific?: true }
-  | { type: 'export'; requestId: number; format: 'png' | 'json'; suggestedName: string; bytes: Uint8Array }
+  | ExportMessage<'png' | 'json'>
   /** The messages every panel has (src/shared/panelProtocol.ts). */
   | BasicWebviewMessage;
 
 /** Returns the message if it is a well-formed InsideWebviewMessage, else undefined. Never trust a webview. */
-export function parseInsideWebviewMessage(m: unknown): InsideWebviewMessage | undefined {
-  if (typeof m !== 'object' || m === null) return undefined;
-  const o = m as Record<string, unknown>;
-  switch (o.type) {
-    case 'rendered':
-      return Array.isArray(o.views) && o.views.length <= 16 && o.views.every((v) => typeof v === 'string' && v.length < 40)
+export const parseInsideWebviewMessage = (m: unknown): InsideWebviewMessage | undefined =>
+  parsePanelMessage<InsideWebviewMessage>(m, {
+    rendered: (o) =>
+      Array.isArray(o.views) && o.views.length <= 16 && o.views.every((v) => typeof v === 'string' && v.length < 40)
         ? { type: 'rendered', views: o.views as string[] }
-        : undefined;
-    case 'needFeatures':
-      return isIndex(o.layer) && o.layer < 10000 ? { type: 'needFeatures', layer: o.layer } : undefined;
-    case 'featureImages':
-      return isIndex(o.layer) && o.layer < 10000 && typeof o.clear === 'boolean'
+        : undefined,
+    needFeatures: (o) => (isIndex(o.layer) && o.layer < 10000 ? { type: 'needFeatures', layer: o.layer } : undefined),
+    featureImages: (o) =>
+      isIndex(o.layer) && o.layer < 10000 && typeof o.clear === 'boolean'
         ? { type: 'featureImages', layer: o.layer, clear: o.clear }
-        : undefined;
-    case 'hardAttention':
-      return Array.isArray(o.map) &&
-        (o.map.length > 0 || o.classSpecific === true) &&
-        (o.classSpecific === undefined || o.classSpecific === true) &&
-        o.map.length <= 1 << 16 &&
-        o.map.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
-        typeof o.mapName === 'string' &&
-        o.mapName.length < 80 &&
-        typeof o.tau === 'number' &&
-        o.tau > 0 &&
-        o.tau <= 1
+        : undefined,
+    hardAttention: (o) =>
+      Array.isArray(o.map) &&
+      (o.map.length > 0 || o.classSpecific === true) &&
+      (o.classSpecific === undefined || o.classSpecific === true) &&
+      o.map.length <= 1 << 16 &&
+      o.map.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
+      typeof o.mapName === 'string' &&
+      o.mapName.length < 80 &&
+      typeof o.tau === 'number' &&
+      o.tau > 0 &&
+      o.tau <= 1
         ? {
             type: 'hardAttention',
             map: o.map as number[],
@@ -83,13 +81,9 @@ export function parseInsideWebviewMessage(m: unknown): InsideWebviewMessage | un
             tau: o.tau,
             ...(o.classSpecific ? { classSpecific: true as const } : {}),
           }
-        : undefined;
-    case 'export':
-      return parseExport(o, ['png', 'json'] as const, (f) => f);
-    default:
-      return parseCommonMessage(o);
-  }
-}
+        : undefined,
+    export: (o) => parseExport(o, ['png', 'json'] as const, (f) => f),
+  });
 
 /** The data-testids of the inside panel (the issue's contract, integration tests and the preview script use them). */
 export const insideTestIds = {
