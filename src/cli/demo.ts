@@ -40,6 +40,13 @@ export const demoCommand: CliCommand = {
     const f = parseFlags(argv, ['out']);
     const out = path.resolve(f.values.get('out') ?? 'reports');
     fs.mkdirSync(out, { recursive: true });
+    // A command's arguments: the image, a demo model, and `--<flag> <out>/<file>` for each output.
+    const args = (image: string, model: string, outputs: Record<string, string>) => [
+      image,
+      '--model',
+      `${DEMO_PREFIX}${model}`,
+      ...Object.entries(outputs).flatMap(([flag, file]) => [`--${flag}`, path.join(out, file)]),
+    ];
 
     // 1. Attention: a shapes scene and the demo ViT.
     const scene = shapeScene(DEMO_SHAPE_SEED, { classIndex: DEMO_SHAPE_CLASS });
@@ -61,18 +68,7 @@ export const demoCommand: CliCommand = {
       path.join(out, 'scene.json'),
       JSON.stringify({ seed: scene.seed, width: scene.width, height: scene.height, objects }, null, 1),
     );
-    const run = await runAttentionCommand(
-      [
-        image,
-        '--model',
-        `${DEMO_PREFIX}shapes-vit`,
-        '--json',
-        path.join(out, 'attention.json'),
-        '--html',
-        path.join(out, 'attention.html'),
-      ],
-      ctx,
-    );
+    const run = await runAttentionCommand(args(image, 'shapes-vit', { json: 'attention.json', html: 'attention.html' }), ctx);
     if (!run) throw new Error('the attention command did not return its result'); // only folders return none
     const top = run.result.predictions?.[0];
     const truth = scene.objects.map((o) => o.label).join(' + ') || 'none';
@@ -85,20 +81,7 @@ export const demoCommand: CliCommand = {
     const roomImage = path.join(out, 'depth-scene.png');
     await writeRgbPng(roomImage, room.rgb, room.width, room.height);
     fs.writeFileSync(path.join(out, 'depth-truth.npy'), encodeNpyFloat32(room.inverseDepth, [room.height, room.width]));
-    const depth = await commandDepth(
-      [
-        roomImage,
-        '--model',
-        `${DEMO_PREFIX}scenes-depth`,
-        '--json',
-        path.join(out, 'depth.json'),
-        '--npy',
-        path.join(out, 'depth.npy'),
-        '--html',
-        path.join(out, 'depth.html'),
-      ],
-      ctx,
-    );
+    const depth = await commandDepth(args(roomImage, 'scenes-depth', { json: 'depth.json', npy: 'depth.npy', html: 'depth.html' }), ctx);
     const d = depth.depth!;
     // The view map is the prediction upsampled to the image (the demo scene is small, so at its own size).
     const rho = d.view.length === room.inverseDepth.length ? spearman(d.view, room.inverseDepth) : NaN;

@@ -6,19 +6,16 @@ import type { AttentionSlice, HeadFusion, PanelResult } from '../../shared/atten
 import type { PanelMapResult } from './types';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 export type { ExplainRequest } from '../explain/messages';
-import {
-  isIndex,
-  parseExport,
-  parseNeedSlice,
-  type ColormapName,
-  type PanelActionId,
-  type BasicHostMessage,
-  type BasicWebviewMessage,
-  type CommonHostMessage,
-  type CommonWebviewMessage,
-  parsePanelMessage,
-  type ExportMessage,
+import type {
+  ColormapName,
+  PanelActionId,
+  BasicHostMessage,
+  BasicWebviewMessage,
+  CommonHostMessage,
+  CommonWebviewMessage,
+  ExportMessage,
 } from '../../shared/panelProtocol';
+import { isIndex, parseExport, parseNeedSlice, parsePanelMessage } from '../../shared/panelProtocol';
 
 /** User settings the panel starts from (the `vitLens.*` configuration). */
 export interface PanelSettings {

@@ -2,13 +2,8 @@
 // webview/panels/compare; must not import vscode, Node or DOM code.
 import type { CompareResult } from './types';
 import type { PanelSettings } from '../attention/messages';
-import {
-  parsePanelMessage,
-  parseExport,
-  type BasicHostMessage,
-  type BasicWebviewMessage,
-  type ExportMessage,
-} from '../../shared/panelProtocol';
+import type { BasicHostMessage, BasicWebviewMessage, ExportMessage } from '../../shared/panelProtocol';
+import { parsePanelMessage, parseExport } from '../../shared/panelProtocol';
 
 /** Host → webview. */
 export type CompareHostMessage =

@@ -5,18 +5,15 @@
 import type { AttentionShape, AttentionSlice, HeadFusion } from '../../shared/attentionTypes';
 import type { DenseResult, DenseTask } from './types';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
-import {
-  isIndex,
-  parseExport,
-  parseNeedSlice,
-  type ColormapName,
-  type BasicHostMessage,
-  type BasicWebviewMessage,
-  type CommonHostMessage,
-  type CommonWebviewMessage,
-  parsePanelMessage,
-  type ExportMessage,
+import type {
+  ColormapName,
+  BasicHostMessage,
+  BasicWebviewMessage,
+  CommonHostMessage,
+  CommonWebviewMessage,
+  ExportMessage,
 } from '../../shared/panelProtocol';
+import { isIndex, parseExport, parseNeedSlice, parsePanelMessage } from '../../shared/panelProtocol';
 
 /** Depth colormaps: inferno (MiDaS), Spectral_r (Depth Anything), turbo, gray. */
 export const depthColormapNames = ['inferno', 'Spectral_r', 'turbo', 'gray'] as const;

@@ -1,15 +1,8 @@
 // Messages between the extension host and the gallery panel, and their validator. Shared by src/host and
 // webview/panels/gallery; must not import vscode, Node or DOM code.
 import type { GalleryEntry, GalleryStart, GallerySummary } from './types';
-import {
-  isIndex,
-  parseExport,
-  type ColormapName,
-  type BasicHostMessage,
-  type BasicWebviewMessage,
-  parsePanelMessage,
-  type ExportMessage,
-} from '../../shared/panelProtocol';
+import type { ColormapName, BasicHostMessage, BasicWebviewMessage, ExportMessage } from '../../shared/panelProtocol';
+import { isIndex, parseExport, parsePanelMessage } from '../../shared/panelProtocol';
 
 export interface GallerySettings {
   colormap: ColormapName;

@@ -3,16 +3,8 @@
 // its only runtime import is the attention protocol's field checks, which import nothing themselves, so
 // both the host and the webview bundle can include it. Must not import vscode, Node or DOM code.
 import type { GateKind, GatesResult } from './types';
-import {
-  isIndex,
-  parseExport,
-  type ColormapName,
-  type PanelActionId,
-  type BasicHostMessage,
-  type BasicWebviewMessage,
-  parsePanelMessage,
-  type ExportMessage,
-} from '../../shared/panelProtocol';
+import type { ColormapName, PanelActionId, BasicHostMessage, BasicWebviewMessage, ExportMessage } from '../../shared/panelProtocol';
+import { isIndex, parseExport, parsePanelMessage } from '../../shared/panelProtocol';
 import { parseExplainMessage, type ExplainHostMessage, type ExplainWebviewMessage } from '../explain/messages';
 
 /** User settings the panel starts from (the host reads the attention panel's `vitLens.colormap` / `vitLens.overlayOpacity`). */

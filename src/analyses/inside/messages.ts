@@ -3,15 +3,8 @@
 // is the shared field checks, so both the host and the webview bundle can include it.
 import type { ErrorInfo } from '../../shared/errors';
 import type { AnatomyResult, FeaturesResult, HardAttentionResult, TokensResult } from './types';
-import {
-  isIndex,
-  parseExport,
-  type PanelActionId,
-  type BasicHostMessage,
-  type BasicWebviewMessage,
-  parsePanelMessage,
-  type ExportMessage,
-} from '../../shared/panelProtocol';
+import type { PanelActionId, BasicHostMessage, BasicWebviewMessage, ExportMessage } from '../../shared/panelProtocol';
+import { isIndex, parseExport, parsePanelMessage } from '../../shared/panelProtocol';
 
 /** A view's data, or why the model cannot give it (shown in the view's place). */
 export type Part<T> = T | { error: ErrorInfo };
