@@ -5,11 +5,10 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { classLabels, topK } from '../../maths/attention';
 import type { AttentionResult, AttentionTensor, ViewImage } from '../../shared/attentionTypes';
-import { VitLensError } from '../../shared/errors';
 import { PreprocessorConfig, preprocess, viewImage } from '../../core/image/image';
 import { modelDescription, type LoadedModel } from '../../core/model/vitModel';
 import { checkRowsAreProbabilities, stackAttention, toFloat32 } from '../../core/pipeline/attentionOutputs';
-import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
+import { RunControl, StageTimer, noControl, inferenceFailed } from '../../core/pipeline/control';
 import { decodeAndLoad } from '../../core/pipeline/decode';
 import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens';
 import { recordShapes, runPlaced } from '../../core/placedOutputs';
@@ -47,11 +46,7 @@ export async function inferenceStage(
   try {
     return await runPlaced(model, new ort.Tensor('float32', pixels, [1, 3, height, width]), fetchNames(model));
   } catch (e) {
-    throw new VitLensError(
-      'INFERENCE_FAILED',
-      `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
-      'The input size may not match the model; check preprocessor_config.json.',
-    );
+    throw inferenceFailed(path.basename(model.files.onnxPath), e);
   }
 }
 

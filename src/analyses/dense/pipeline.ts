@@ -11,7 +11,7 @@ import type { AttentionTensor, ModelSummary, SpecialTokens, ViewImage } from '..
 import type { DenseResult, DenseTask, DepthMap, FeatureLevel, SegmentationMap } from './types';
 import type { DensePanelResult } from './messages';
 import { checkRowsAreProbabilities, stackAttention } from '../../core/pipeline/attentionOutputs';
-import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
+import { RunControl, StageTimer, noControl, inferenceFailed } from '../../core/pipeline/control';
 import { decodeAndLoad } from '../../core/pipeline/decode';
 import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens';
 import { VitLensError } from '../../shared/errors';
@@ -153,9 +153,9 @@ export async function runDenseModel(
       attentionGuess(model, plan, pre),
     );
   } catch (e) {
-    throw new VitLensError(
-      'INFERENCE_FAILED',
-      `onnxruntime failed on ${path.basename(model.files.onnxPath)} with a ${pre.width}×${pre.height} input: ${(e as Error).message.split('\n')[0]}`,
+    throw inferenceFailed(
+      `${path.basename(model.files.onnxPath)} with a ${pre.width}×${pre.height} input`,
+      e,
       'The input size may not suit the model: check size / ensure_multiple_of in preprocessor_config.json.',
     );
   }

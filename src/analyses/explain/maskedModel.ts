@@ -3,6 +3,7 @@
 // from the model's skeleton like the attention session, cached by the engine beside it. Engine side.
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { inferenceFailed } from '../../core/pipeline/control';
 import { ElemType, type OnnxModelInfo } from '../../core/onnx/onnxModel';
 import { KEY_MASK_INPUT, KeyMaskError, addKeyMask, attentionSoftmaxes, keyMaskData, pooledPatchHead } from '../../core/onnx/keyMask';
 import {
@@ -187,11 +188,7 @@ export async function maskedLogits(
         model.dynamicBatch = false; // retry this chunk one mask at a time
         continue;
       }
-      throw new VitLensError(
-        'INFERENCE_FAILED',
-        `onnxruntime failed on the masked ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
-        'The input size may not match the model; check preprocessor_config.json.',
-      );
+      throw inferenceFailed(`the masked ${path.basename(model.files.onnxPath)}`, e);
     }
     const data = logits.data as Float32Array;
     model.outputDims = logits.dims.slice(1);

@@ -16,7 +16,7 @@ import type { LoadedModel } from '../../core/model/vitModel';
 import { feedInputs } from '../../core/onnx/onnxModel';
 import { providerStatus } from '../../core/onnx/providers';
 import { stackAttention, toFloat32 } from '../../core/pipeline/attentionOutputs';
-import { RunControl, noControl } from '../../core/pipeline/control';
+import { RunControl, noControl, inferenceFailed } from '../../core/pipeline/control';
 import { decodeStage } from '../../core/pipeline/decode';
 import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens';
 import { RAW_DEFAULTS } from '../attention/pipeline';
@@ -154,11 +154,7 @@ async function runBatch(model: LoadedModel, items: Prepared[]): Promise<RunOutco
     outputs = await model.session.run({ [model.inputName]: new ort.Tensor('float32', pixels, [items.length, 3, h, w]) }, names);
   } catch (e) {
     if (items.length > 1) throw new NotBatchable();
-    throw new VitLensError(
-      'INFERENCE_FAILED',
-      `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
-      'The input size may not match the model; check preprocessor_config.json.',
-    );
+    throw inferenceFailed(path.basename(model.files.onnxPath), e);
   }
   return items.map((_, b) => {
     const sliced: Record<string, ort.Tensor> = {};

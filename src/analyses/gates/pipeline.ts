@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { topK } from '../../maths/attention';
 import type { Gate, GatesResult, TopChannels } from './types';
-import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
+import { RunControl, StageTimer, noControl, inferenceFailed } from '../../core/pipeline/control';
 import { decodeAndLoad } from '../../core/pipeline/decode';
 import { VitLensError } from '../../shared/errors';
 import { preprocess, viewImage } from '../../core/image/image';
@@ -110,11 +110,7 @@ async function inferGates(
   try {
     return await model.session.run({ [model.inputName]: new ort.Tensor('float32', pixels, [1, 3, height, width]) });
   } catch (e) {
-    throw new VitLensError(
-      'INFERENCE_FAILED',
-      `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
-      'The input size may not match the model; check preprocessor_config.json.',
-    );
+    throw inferenceFailed(path.basename(model.files.onnxPath), e);
   }
 }
 

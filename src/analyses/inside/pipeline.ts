@@ -21,7 +21,7 @@ import { VitLensError, toErrorInfo } from '../../shared/errors';
 import type { AttentionTensor, SpecialTokens } from '../../shared/attentionTypes';
 import { DecodedImage, Preprocessed, preprocess, viewImage } from '../../core/image/image';
 import { stackAttention, toFloat32 } from '../../core/pipeline/attentionOutputs';
-import { RunControl, StageTimer, noControl } from '../../core/pipeline/control';
+import { RunControl, StageTimer, noControl, inferenceFailed } from '../../core/pipeline/control';
 import { decodeAndLoad, decodeStage } from '../../core/pipeline/decode';
 import { detectSpecialTokens, firstPatchIndex } from '../../core/pipeline/tokens';
 import type { HfConfig } from '../../core/model/vitModel';
@@ -51,11 +51,7 @@ async function runModel(
   try {
     return await model.session.run({ [model.inputName]: new ort.Tensor('float32', pre.pixels, [1, 3, pre.height, pre.width]) }, fetches);
   } catch (e) {
-    throw new VitLensError(
-      'INFERENCE_FAILED',
-      `onnxruntime failed on ${path.basename(model.files.onnxPath)}: ${(e as Error).message.split('\n')[0]}`,
-      'The input size may not match the model; check preprocessor_config.json.',
-    );
+    throw inferenceFailed(path.basename(model.files.onnxPath), e);
   }
 }
 

@@ -1,6 +1,7 @@
 // Run control and stage timing for every pipeline (pipeline kit, src/core/pipeline). A pipeline is pure
 // stages (decode → preprocess → run → post-process); between stages it reports progress and checks for a
 // cancel (onnxruntime's run itself cannot be interrupted), and one StageTimer measures them all.
+import { VitLensError } from '../../shared/errors';
 import type { StageTimings } from '../../shared/timings';
 
 /** Stage hooks: progress reports and cooperative cancellation (throw CANCELLED between stages). */
@@ -39,4 +40,16 @@ export class StageTimer<S extends string> {
   timings(): StageTimings<S> {
     return { ...this.ms, total: performance.now() - this.t0 } as StageTimings<S>;
   }
+}
+
+/**
+ * The error of an onnxruntime run that threw: `subject` names the model file (and what ran on it),
+ * `e` gives onnxruntime's first line, `hint` what to check.
+ */
+export function inferenceFailed(
+  subject: string,
+  e: unknown,
+  hint = 'The input size may not match the model; check preprocessor_config.json.',
+): VitLensError {
+  return new VitLensError('INFERENCE_FAILED', `onnxruntime failed on ${subject}: ${(e as Error).message.split('\n')[0]}`, hint);
 }
