@@ -2,7 +2,9 @@
 // segmented radio group, a header chip, the predictions card. Built with dom.ts (attributes only, CSP
 // safe); the class names are the ones styles.css and the tests know. DOM only; no vscode or Node.
 import type { Prediction } from '../../src/shared/attentionTypes';
+import type { StageTimings } from '../../src/shared/timings';
 import { clear, h, type Child } from './dom';
+import { fmtMs, percent, timingsText } from './format';
 
 /**
  * A card: `section.vl-card` labelled by its title (an h2 with `titleId`), its head holding the title and
@@ -32,9 +34,68 @@ export function slider(id: string, min: number, max: number, step: number, label
   return h('input', { type: 'range', id, min: String(min), max: String(max), step: String(step), 'aria-label': label });
 }
 
+/**
+ * A result page's content (hidden until the first result): its toolbar, the viewer with its side column
+ * (side by side when wide), then what goes below them.
+ */
+export function contentLayout(toolbar: HTMLElement, viewer: HTMLElement, side: HTMLElement, ...below: Child[]): HTMLElement {
+  return h('main', { className: 'vl-content', hidden: true }, toolbar, h('div', { className: 'vl-layout' }, viewer, side), ...below);
+}
+
+/** A slider's field: its label, the range input and its value output (and e.g. a reset button after them). */
+export function sliderField(label: string, input: HTMLInputElement, out: HTMLOutputElement, ...extra: Child[]): HTMLDivElement {
+  return h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: input.id }, label), input, out, ...extra);
+}
+
+/**
+ * The overlay opacity slider (0…1) of a page's display controls, in its "Opacity" field with the value as a
+ * percentage. `onInput` gets each value the user picks; `show` puts the page's state on the controls.
+ */
+export function opacitySlider(
+  id: string,
+  onInput: (opacity: number) => void,
+): { input: HTMLInputElement; field: HTMLDivElement; show(opacity: number): void } {
+  const input = slider(id, 0, 1, 0.05, 'Overlay opacity');
+  const out = h('output', { className: 'vl-value', for: id });
+  input.addEventListener('input', () => {
+    out.textContent = percent(Number(input.value));
+    onInput(Number(input.value));
+  });
+  return {
+    input,
+    field: sliderField('Opacity', input, out),
+    show(opacity) {
+      input.value = String(opacity);
+      out.textContent = percent(opacity);
+    },
+  };
+}
+
 /** A header chip: "label value", with an optional tooltip. */
 export function chip(label: string, value: string, title?: string): HTMLSpanElement {
   return h('span', { className: 'vl-chip', title: title ?? null }, h('span', { className: 'vl-chip-label' }, label), ' ', value);
+}
+
+/**
+ * The header's time chip of a run: its total (`total`, as the page words it), and on hover the stages, the
+ * last one being the run's analysis or its post-process.
+ */
+export function timeChip<L extends 'analysis' | 'postprocess'>(
+  t: StageTimings<'decode' | 'modelLoad' | 'preprocess' | 'inference' | L>,
+  last: L,
+  total = fmtMs(t.total),
+): HTMLSpanElement {
+  return chip(
+    'time',
+    total,
+    timingsText([
+      ['decode', t.decode],
+      ['model load', t.modelLoad],
+      ['preprocess', t.preprocess],
+      ['inference', t.inference],
+      [last === 'analysis' ? 'analysis' : 'post-process', t[last]],
+    ]),
+  );
 }
 
 export interface Segmented<T extends string> {

@@ -11,6 +11,11 @@ export function formatValue(v: number): string {
   return v.toPrecision(3);
 }
 
+/** A share (0…1) as a whole percentage: "60%". */
+export function percent(v: number): string {
+  return `${Math.round(v * 100)}%`;
+}
+
 /** A duration: whole milliseconds below a second, seconds with two decimals above. */
 export function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;

@@ -26,8 +26,8 @@ export interface PageOptions {
   label: string;
   /** Classes of #app besides vl-app (vl-dense, vl-gates). */
   classes?: string[];
-  /** The help popover's keys and what they do. */
-  shortcuts: [string, string][];
+  /** The page's keys and what they do, for the help popover (which adds its own `?` key); none by default. */
+  shortcuts?: [string, string][];
   /** The header's own buttons (exports), left of the help button. */
   buttons: HTMLElement[];
   helpId?: string;
@@ -56,7 +56,7 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
   app.classList.add('vl-app', ...(o.classes ?? []));
   if (!vscode) app.classList.add('vl-standalone');
 
-  const { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl } = panelHeader(o.shortcuts, o.buttons, o.helpId);
+  const { header, titleEl, subtitleEl, metaEl, noteEl, helpButton, helpEl } = panelHeader(o.shortcuts ?? [], o.buttons, o.helpId);
   const labels = o.actionLabels ?? sharedActionLabels;
   const runAction = vscode && ((a: PanelActionId) => postRaw({ type: 'action', action: a }));
   const notice = createBanner('notice', labels, runAction);
@@ -80,6 +80,26 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
     emptyEl.hidden = true;
     error.show(message, Array.isArray(actions) ? actions : []);
     onError();
+  }
+
+  /**
+   * Saves what `make` produces: in VS Code the host asks where (the toast says so until `exported`
+   * answers); in a standalone page the browser downloads it. A throw becomes a toast and a log line.
+   */
+  async function exportFile(format: string, mime: string, make: () => Promise<{ name: string; bytes: Uint8Array }>): Promise<void> {
+    try {
+      const { name, bytes } = await make();
+      if (vscode) {
+        postRaw({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
+        toast.show(`Saving ${name}…`);
+      } else {
+        downloadFile(bytes, name, mime);
+        toast.show(`Downloaded ${name}`);
+      }
+    } catch (e) {
+      toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
+      postRaw({ type: 'log', level: 'error', message: `${o.exportLog ?? 'export'} ${format} failed: ${String(e)}` });
+    }
   }
 
   /** The host messages every page answers alike; false for the page's own ones. */
@@ -171,24 +191,13 @@ export function createPage<W extends { type: string }>(o: PageOptions) {
       return imageUrl;
     },
 
-    /**
-     * Saves what `make` produces: in VS Code the host asks where (the toast says so until `exported`
-     * answers); in a standalone page the browser downloads it. A throw becomes a toast and a log line.
-     */
-    async exportFile(format: string, mime: string, make: () => Promise<{ name: string; bytes: Uint8Array }>): Promise<void> {
-      try {
-        const { name, bytes } = await make();
-        if (vscode) {
-          postRaw({ type: 'export', requestId: ++exportSeq, format, suggestedName: name, bytes });
-          toast.show(`Saving ${name}…`);
-        } else {
-          downloadFile(bytes, name, mime);
-          toast.show(`Downloaded ${name}`);
-        }
-      } catch (e) {
-        toast.show(`Export failed: ${e instanceof Error ? e.message : String(e)}`);
-        postRaw({ type: 'log', level: 'error', message: `${o.exportLog ?? 'export'} ${format} failed: ${String(e)}` });
-      }
+    exportFile,
+    /** Saves `doc` as indented JSON (see exportFile); `make` names the file and builds the document. */
+    exportJson(make: () => { name: string; doc: unknown }): Promise<void> {
+      return exportFile('json', 'application/json', async () => {
+        const { name, doc } = make();
+        return { name, bytes: new TextEncoder().encode(JSON.stringify(doc, null, 1)) };
+      });
     },
 
     /**

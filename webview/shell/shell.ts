@@ -150,8 +150,12 @@ export function createBanner(
   };
 }
 
-/** The header every panel has: title, subtitle and meta chips on the left; its buttons and the help popover (from `shortcuts`) on the right. */
+/**
+ * The header every panel has: title, subtitle and meta chips on the left; its buttons and the help popover
+ * on the right (the page's `shortcuts`, then the popover's own `?` key).
+ */
 export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[], helpId = 'vl-help') {
+  const keys: [string, string][] = [...shortcuts, ['?', 'show / hide this help']];
   const titleEl = h('h1', { className: 'vl-title' }, 'ViT Lens');
   const subtitleEl = h('div', { className: 'vl-subtitle' });
   const metaEl = h('div', { className: 'vl-meta' });
@@ -173,7 +177,7 @@ export function panelHeader(shortcuts: [string, string][], buttons: HTMLElement[
     'div',
     { id: helpId, className: 'vl-help', hidden: true, role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
     h('h2', {}, 'Keyboard shortcuts'),
-    h('dl', {}, ...shortcuts.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])),
+    h('dl', {}, ...keys.flatMap(([k, d]) => [h('dt', {}, ...k.split('  ').map((x) => h('kbd', {}, x))), h('dd', {}, d)])),
   );
   const header = h(
     'header',

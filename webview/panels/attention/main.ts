@@ -15,8 +15,22 @@ import { massThresholdMask, patchMap, slicePatchMap } from '../../../src/maths/a
 import { reviveSlice, SliceStore } from '../../shell/sliceStore';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { card, chip, exportButton, field, framePainter, predictionsCard, segmented, showModelNote, slider } from '../../shell/controls';
-import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
+import {
+  card,
+  chip,
+  contentLayout,
+  exportButton,
+  field,
+  framePainter,
+  opacitySlider,
+  predictionsCard,
+  segmented,
+  showModelNote,
+  slider,
+  sliderField,
+  timeChip,
+} from '../../shell/controls';
+import { fileName, fmtMs, formatValue } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { showRestExport, showRestNote, type Rest, type RestPart } from '../../shell/rest';
 import { asFloat32, asUint8 } from '../../shell/revive';
@@ -62,7 +76,6 @@ const shortcuts: [string, string][] = [
   ['c  Home', 'back to the CLS query'],
   ['f', 'toggle follow mouse'],
   ['t', 'toggle the attention-mass threshold'],
-  ['?', 'show / hide this help'],
 ];
 
 // ---------------------------------------------------------------- page and state
@@ -185,8 +198,12 @@ const viewerTitle = h('h2', { className: 'vl-card-title' });
 const viewerHint = h('span', { className: 'vl-card-hint' });
 const readout = h('div', { className: 'vl-readout', 'aria-live': 'off' });
 
-const opacityInput = slider('vl-opacity', 0, 1, 0.05, 'Overlay opacity');
-const opacityOut = h('output', { className: 'vl-value', for: 'vl-opacity' });
+const opacity = opacitySlider('vl-opacity', (v) => {
+  state.opacity = v;
+  mainStage.setOpacity(v);
+  compareStage.setOpacity(v);
+  saveState();
+});
 const colormapSelect = h(
   'select',
   { id: 'vl-colormap', 'data-testid': 'colormap-select' },
@@ -204,13 +221,6 @@ const thresholdCheck = h('input', { type: 'checkbox', id: 'vl-threshold', 'data-
 const tauInput = slider('vl-tau', 0.05, 0.95, 0.05, 'Attention mass kept (τ)');
 tauInput.setAttribute('data-testid', 'threshold-slider');
 const tauOut = h('output', { className: 'vl-value', for: 'vl-tau' });
-opacityInput.addEventListener('input', () => {
-  state.opacity = Number(opacityInput.value);
-  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
-  mainStage.setOpacity(state.opacity);
-  compareStage.setOpacity(state.opacity);
-  saveState();
-});
 colormapSelect.addEventListener('change', () => update({ colormap: colormapSelect.value as UiState['colormap'] }));
 thresholdCheck.addEventListener('change', () => update({ threshold: thresholdCheck.checked }));
 tauInput.addEventListener('input', () => update({ tau: Number(tauInput.value), threshold: true }));
@@ -218,7 +228,7 @@ tauInput.addEventListener('input', () => update({ tau: Number(tauInput.value), t
 const displayControls = h(
   'div',
   { className: 'vl-controls', role: 'group', 'aria-label': 'Display' },
-  h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vl-opacity' }, 'Opacity'), opacityInput, opacityOut),
+  opacity.field,
   field('Colormap', colormapSelect),
   h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Upsampling'), upsampling.el),
   h(
@@ -248,7 +258,7 @@ const rolloutControls = h(
   'div',
   { className: 'vl-controls vl-rollout-controls', role: 'group', 'aria-label': 'Rollout' },
   field('Head fusion', fusionSelect),
-  h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vl-discard' }, 'Discard'), discardInput, discardOut),
+  sliderField('Discard', discardInput, discardOut),
   field('From layer', startSelect),
 );
 
@@ -323,15 +333,7 @@ const statsCard = h(
   statsNote,
 );
 
-const content = h(
-  'main',
-  { className: 'vl-content', hidden: true },
-  toolbar,
-  h('div', { className: 'vl-layout' }, viewer, side),
-  explain.chartCard,
-  h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard),
-);
-page.mount(content);
+page.mount(contentLayout(toolbar, viewer, side, explain.chartCard, h('div', { className: 'vl-layout-bottom' }, modelCard, statsCard)));
 
 // ---------------------------------------------------------------- helpers
 
@@ -438,8 +440,7 @@ function syncControls(): void {
   clsButton.title = `Query the ${globalQueryLabel(r)} token (c)`;
   followButton.setAttribute('aria-pressed', String(state.followMouse));
   app.classList.toggle('vl-follow', state.followMouse);
-  opacityInput.value = String(state.opacity);
-  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
+  opacity.show(state.opacity);
   colormapSelect.value = state.colormap;
   upsampling.set(state.upsampling);
   thresholdCheck.checked = state.threshold;
@@ -660,17 +661,7 @@ function showHeader(r: PanelMapResult): void {
       chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
       chip('layers × heads', `${layers}×${heads}`),
       chip('tokens', String(tokens), `first patch token ${r.firstPatchToken}`),
-      chip(
-        'time',
-        rest !== 'whole' ? `${fmtMs(t.total)} so far` : fmtMs(t.total),
-        timingsText([
-          ['decode', t.decode],
-          ['model load', t.modelLoad],
-          ['preprocess', t.preprocess],
-          ['inference', t.inference],
-          ['analysis', t.analysis],
-        ]),
-      ),
+      timeChip(t, 'analysis', rest !== 'whole' ? `${fmtMs(t.total)} so far` : fmtMs(t.total)),
     ],
     `ViT Lens — ${fileName(r.image.path)}`,
   );

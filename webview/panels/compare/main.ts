@@ -15,20 +15,15 @@ import type { CompareResult } from '../../../src/analyses/compare/types';
 import type { PanelSettings } from '../../../src/analyses/attention/messages';
 import type { AttentionSlice, PanelResult } from '../../../src/shared/attentionTypes';
 import { clear, h } from '../../shell/dom';
-import { field } from '../../shell/controls';
+import { exportButton, field } from '../../shell/controls';
 import { fileName } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
 
-const jsonButton = h(
-  'button',
-  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save the comparison as JSON' },
-  'Save JSON',
-);
+const jsonButton = exportButton('Save JSON', 'Save the comparison as JSON');
 const page = createPage<CompareWebviewMessage>({
   label: 'compare',
   classes: ['vl-compare'],
-  shortcuts: [['?', 'show / hide this help']],
   buttons: [jsonButton],
   emptyTitle: 'No comparison yet',
 });
@@ -295,13 +290,11 @@ viewSelect.addEventListener('change', () => {
 jsonButton.addEventListener('click', () => {
   if (!current) return;
   const { r, settings } = current;
-  void page.exportFile('json', 'application/json', async () => ({
+  void page.exportJson(() => ({
     name: `${fileName(r.a.image.path)
       .replace(/\.[^.]+$/, '')
       .replace(/[^\w.\- ]/g, '_')}-compare.json`,
-    bytes: new TextEncoder().encode(
-      JSON.stringify(compareJson(r, { fusion: settings.fusion, discardRatio: settings.discardRatio }), null, 1),
-    ),
+    doc: compareJson(r, { fusion: settings.fusion, discardRatio: settings.discardRatio }),
   }));
 });
 page.onShortcut(() => false);

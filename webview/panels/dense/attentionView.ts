@@ -10,7 +10,7 @@ import { colormapNames } from '../../../src/shared/panelProtocol';
 import { slicePatchMap } from '../../../src/maths/attention';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { card } from '../../shell/controls';
+import { card, sliderField } from '../../shell/controls';
 import { ModelView } from '../../shell/modelView';
 import { formatValue } from '../../shell/format';
 import { MapStage } from '../../shell/stage';
@@ -108,7 +108,7 @@ export class BackboneAttentionView {
       'div',
       { className: 'vl-controls', role: 'group', 'aria-label': 'Rollout' },
       field('Head fusion', this.fusionSelect),
-      h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vd-discard' }, 'Discard'), this.discardInput, this.discardOut),
+      sliderField('Discard', this.discardInput, this.discardOut),
     );
 
     this.title = h('span', { className: 'vl-card-hint' });

@@ -20,8 +20,21 @@ import {
 import { depthToUint16, segmentClasses } from '../../../src/maths/dense';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { card, chip, exportButton, field, framePainter, segmented, showModelNote, slider } from '../../shell/controls';
-import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
+import {
+  card,
+  chip,
+  contentLayout,
+  exportButton,
+  field,
+  framePainter,
+  opacitySlider,
+  segmented,
+  showModelNote,
+  slider,
+  sliderField,
+  timeChip,
+} from '../../shell/controls';
+import { fileName, fmtMs, formatValue, percent } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { showRestExport, type Rest } from '../../shell/rest';
 import { actionLabels as sharedActionLabels } from '../../shell/shell';
@@ -64,7 +77,6 @@ const shortcuts: [string, string][] = [
   ['Drag  ← → ↑ ↓', 'orbit the 3D relief (relief focused)'],
   ['+  −  0', 'zoom, reset the relief'],
   ['[  ]  ,  .', 'attention: layer, head (attention card focused)'],
-  ['?', 'show / hide this help'],
 ];
 
 // ---------------------------------------------------------------- page and state
@@ -214,10 +226,8 @@ const invertButton = h(
   'Invert',
 );
 invertButton.addEventListener('click', () => update({ invert: !state.invert }));
-const opacityInput = slider('vd-opacity', 0, 1, 0.05, 'Overlay opacity');
-opacityInput.setAttribute('data-testid', 'opacity-slider');
-const opacityOut = h('output', { className: 'vl-value', for: 'vd-opacity' });
-opacityInput.addEventListener('input', () => update({ opacity: Number(opacityInput.value) }));
+const opacity = opacitySlider('vd-opacity', (v) => update({ opacity: v }));
+opacity.input.setAttribute('data-testid', 'opacity-slider');
 const heightInput = slider('vd-height', 0, 0.6, 0.02, "Relief height (share of the image's long side)");
 const heightOut = h('output', { className: 'vl-value', for: 'vd-height' });
 heightInput.addEventListener('input', () => update({ reliefHeight: Number(heightInput.value) }));
@@ -235,26 +245,12 @@ const depthControls = h(
   field('Colormap', colormapSelect),
   invertButton,
 );
-const opacityField = h(
-  'div',
-  { className: 'vl-field vl-field-slider' },
-  h('label', { for: 'vd-opacity' }, 'Opacity'),
-  opacityInput,
-  opacityOut,
-);
-const reliefControls = h(
-  'div',
-  { className: 'vl-field vl-field-slider' },
-  h('label', { for: 'vd-height' }, 'Relief height'),
-  heightInput,
-  heightOut,
-  resetViewButton,
-);
+const reliefControls = sliderField('Relief height', heightInput, heightOut, resetViewButton);
 const controls = h(
   'div',
   { className: 'vl-controls-stack' },
   depthControls,
-  h('div', { className: 'vl-controls' }, opacityField, reliefControls),
+  h('div', { className: 'vl-controls' }, opacity.field, reliefControls),
 );
 
 const viewer = h(
@@ -307,20 +303,14 @@ depthExplain.onRun = (request) => post({ type: 'explain', resultId: currentResul
 depthExplain.onCancel = () => post({ type: 'cancelExplain' });
 const insideHeading = h('h2', { className: 'vl-section-title', id: 'vd-inside' }, 'Inside the transformer');
 
-const content = h(
-  'main',
-  { className: 'vl-content', hidden: true },
-  h('div', { className: 'vl-toolbar' }, tablist),
-  h('div', { className: 'vl-layout' }, viewer, side),
-  h(
-    'section',
-    { className: 'vl-inside', 'aria-labelledby': 'vd-inside' },
-    insideHeading,
-    h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard),
-    depthExplain.el,
-  ),
+const inside = h(
+  'section',
+  { className: 'vl-inside', 'aria-labelledby': 'vd-inside' },
+  insideHeading,
+  h('div', { className: 'vl-layout-bottom' }, attentionView.el, featuresCard),
+  depthExplain.el,
 );
-page.mount(content, notesEl);
+page.mount(contentLayout(h('div', { className: 'vl-toolbar' }, tablist), viewer, side, inside), notesEl);
 
 // ---------------------------------------------------------------- helpers
 
@@ -368,11 +358,10 @@ function syncControls(): void {
   normalization.set(state.normalization);
   colormapSelect.value = state.depthColormap;
   invertButton.setAttribute('aria-pressed', String(state.invert));
-  opacityInput.value = String(state.opacity);
-  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
-  opacityField.hidden = state.view !== 'overlay';
+  opacity.show(state.opacity);
+  opacity.field.hidden = state.view !== 'overlay';
   heightInput.value = String(state.reliefHeight);
-  heightOut.textContent = `${Math.round(state.reliefHeight * 100)}%`;
+  heightOut.textContent = percent(state.reliefHeight);
   reliefControls.hidden = !is3d;
   const what = isDepth ? 'depth' : 'classes';
   viewerTitle.textContent = `${taskLabels[r.task]} · ${viewTitles[state.view]}`;
@@ -380,7 +369,7 @@ function syncControls(): void {
     state.view === 'side'
       ? `image and ${what}; hover either for the values`
       : state.view === 'overlay'
-        ? `${what} over the image at ${Math.round(state.opacity * 100)}%`
+        ? `${what} over the image at ${percent(state.opacity)}`
         : state.view === 'swipe'
           ? `${what} left of the divider, image right of it; drag it or focus it and use ← →`
           : 'the image draped over the depth; drag to orbit, wheel to zoom';
@@ -695,17 +684,7 @@ function showRunInfo(r: DensePanelResult): void {
         : chip('classes', `${r.segmentation?.classes.length ?? 0} / ${r.segmentation?.numClasses ?? 0}`, 'present / in the model'),
       chip('grid', `${r.grid[0]}×${r.grid[1]}`, `patch ${r.model.patchSize} px`),
       r.attention ? chip('layers × heads', `${r.attention.layers}×${r.attention.heads}`) : null,
-      chip(
-        'time',
-        fmtMs(t.total),
-        timingsText([
-          ['decode', t.decode],
-          ['model load', t.modelLoad],
-          ['preprocess', t.preprocess],
-          ['inference', t.inference],
-          ['post-process', t.postprocess],
-        ]),
-      ),
+      timeChip(t, 'postprocess'),
     ],
     `ViT Lens — ${taskLabels[r.task]} — ${name}`,
   );

@@ -17,21 +17,16 @@ import {
 } from '../../../src/analyses/gallery/messages';
 import type { GalleryEntry, GalleryStart } from '../../../src/analyses/gallery/types';
 import { clear, h } from '../../shell/dom';
-import { field } from '../../shell/controls';
+import { exportButton, field } from '../../shell/controls';
 import { fileName } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { asFloat32, asUint8 } from '../../shell/revive';
 import { classCounts, parseGalleryUiState, visibleEntries, type GalleryUiState } from './galleryState';
 
-const jsonButton = h(
-  'button',
-  { type: 'button', className: 'vl-btn vl-btn-secondary', disabled: true, title: 'Save every entry as JSON' },
-  'Save JSON',
-);
+const jsonButton = exportButton('Save JSON', 'Save every entry as JSON');
 const page = createPage<GalleryWebviewMessage>({
   label: 'gallery',
   classes: ['vl-gallery'],
-  shortcuts: [['?', 'show / hide this help']],
   buttons: [jsonButton],
   emptyTitle: 'No gallery run yet',
 });
@@ -228,11 +223,9 @@ filterSelect.addEventListener('change', () => {
 jsonButton.addEventListener('click', () => {
   const d = lastData;
   if (!d) return;
-  void page.exportFile('json', 'application/json', async () => ({
+  void page.exportJson(() => ({
     name: `${fileName(d.source).replace(/[^\w.\- ]/g, '_') || 'gallery'}-gallery.json`,
-    bytes: new TextEncoder().encode(
-      JSON.stringify(galleryJson(d.model, d.entries, d.summary ?? { count: d.entries.length, failed: 0, imagesPerSecond: 0 }), null, 1),
-    ),
+    doc: galleryJson(d.model, d.entries, d.summary ?? { count: d.entries.length, failed: 0, imagesPerSecond: 0 }),
   }));
 });
 page.onShortcut(() => false);

@@ -20,8 +20,8 @@ import {
 import { colormapNames, type PanelActionId } from '../../../src/shared/panelProtocol';
 import { colormapLabels, colormapLut } from '../../../src/maths/colormaps';
 import { clear, h } from '../../shell/dom';
-import { card, chip, exportButton, field, predictionsCard, segmented } from '../../shell/controls';
-import { fileName, fmtMs, formatValue, timingsText } from '../../shell/format';
+import { card, chip, contentLayout, exportButton, field, opacitySlider, predictionsCard, segmented, timeChip } from '../../shell/controls';
+import { fileName, formatValue } from '../../shell/format';
 import { createPage } from '../../shell/page';
 import { MapStage } from '../../shell/stage';
 import { BlockList } from './blockList';
@@ -47,7 +47,6 @@ const shortcuts: [string, string][] = [
   ['←  →', 'move along the channel bars (chart focused; Shift: 10%)'],
   ['o', 'channel order: by weight / by index'],
   ['s', 'smooth / nearest upsampling'],
-  ['?', 'show / hide this help'],
 ];
 
 // ---------------------------------------------------------------- page and state
@@ -99,13 +98,10 @@ const colormapSelect = h(
   ...colormapNames.map((n) => h('option', { value: n }, colormapLabels[n])),
 );
 colormapSelect.addEventListener('change', () => update({ colormap: colormapSelect.value as GatesUiState['colormap'] }));
-const opacityInput = h('input', { type: 'range', id: 'vg-opacity', min: '0', max: '1', step: '0.05', 'aria-label': 'Overlay opacity' });
-const opacityOut = h('output', { className: 'vl-value', for: 'vg-opacity' });
-opacityInput.addEventListener('input', () => {
-  state.opacity = Number(opacityInput.value);
-  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
-  stage.setOpacity(state.opacity);
-  tiles.setOpacity(state.opacity);
+const opacity = opacitySlider('vg-opacity', (v) => {
+  state.opacity = v;
+  stage.setOpacity(v);
+  tiles.setOpacity(v);
   saveState();
 });
 
@@ -142,7 +138,7 @@ const toolbar = h(
     'div',
     { className: 'vl-toolbar-group', role: 'group', 'aria-label': 'Display' },
     field('Colormap', colormapSelect),
-    h('div', { className: 'vl-field vl-field-slider' }, h('label', { for: 'vg-opacity' }, 'Opacity'), opacityInput, opacityOut),
+    opacity.field,
     h('div', { className: 'vl-field' }, h('span', { className: 'vl-field-label' }, 'Upsampling'), upsampling.el),
     orderField,
   ),
@@ -205,14 +201,7 @@ const whyClass = new ExplainCard(!!page.vscode, 'class');
 whyClass.onRun = (request) => page.post({ type: 'explain', resultId: currentResultId, request });
 whyClass.onCancel = () => page.post({ type: 'cancelExplain' });
 
-const content = h(
-  'main',
-  { className: 'vl-content', hidden: true },
-  toolbar,
-  h('div', { className: 'vl-layout' }, viewer, side),
-  whyClass.el,
-);
-page.mount(content);
+page.mount(contentLayout(toolbar, viewer, side, whyClass.el));
 
 // ---------------------------------------------------------------- rendering
 
@@ -222,8 +211,7 @@ function update(patch: Partial<GatesUiState> = {}): void {
   state = { ...state, ...patch };
   saveState();
   colormapSelect.value = state.colormap;
-  opacityInput.value = String(state.opacity);
-  opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
+  opacity.show(state.opacity);
   upsampling.set(state.smooth ? 'smooth' : 'nearest');
   orderControl.set(state.order);
   if (!result) return;
@@ -331,17 +319,7 @@ function showResult(r: GatesResult, settings: GatesPanelSettings | undefined, n?
       chip('input', `${r.model.inputSize[1]}×${r.model.inputSize[0]}`, `image ${r.image.width}×${r.image.height}`),
       chip('channel gates', String(channel)),
       chip('spatial gates', String(r.gates.length - channel)),
-      chip(
-        'time',
-        fmtMs(t.total),
-        timingsText([
-          ['decode', t.decode],
-          ['model load', t.modelLoad],
-          ['preprocess', t.preprocess],
-          ['inference', t.inference],
-          ['analysis', t.analysis],
-        ]),
-      ),
+      timeChip(t, 'analysis'),
     ],
     `ViT Lens gates — ${name}`,
   );

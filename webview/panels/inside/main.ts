@@ -27,7 +27,6 @@ const shortcuts: [string, string][] = [
   ['[  ]', 'previous / next layer (tokens and features)'],
   ['x', 'exclude / include flagged tokens and registers in the attention map'],
   ['f', 'foreground cut on / off'],
-  ['?', 'show / hide this help'],
 ];
 
 const jsonButton = exportButton('Save JSON', 'Save the numbers of every view as JSON');
@@ -731,12 +730,12 @@ function show(d: InsidePageData): void {
 }
 
 jsonButton.addEventListener('click', () =>
-  page.exportFile('json', 'application/json', async () => {
+  page.exportJson(() => {
     const doc: Record<string, unknown> = {};
     if (data.anatomy && !isError(data.anatomy)) doc.anatomy = anatomyJson(data.anatomy);
     if (data.tokens && !isError(data.tokens)) doc.tokens = tokensJson(data.tokens);
     if (data.features && !isError(data.features)) doc.features = featuresJson(data.features);
-    return { name: 'inside.json', bytes: new TextEncoder().encode(JSON.stringify(doc, null, 1)) };
+    return { name: 'inside.json', doc };
   }),
 );
 
